@@ -1,0 +1,21 @@
+/*
+ * csum.h -- the checksum pkv stores in its pool header and redo logs.
+ *
+ * A 64-bit word-wise multiply-mix hash: fast enough to run over every redo
+ * log at commit (a few cache lines), and any torn or stale byte changes it
+ * with overwhelming probability.  It is not cryptographic.
+ */
+#ifndef PKV_CSUM_H
+#define PKV_CSUM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * csum64 -- checksum of len bytes at buf (len a multiple of 8), computed
+ * as if the 8-byte word at byte offset skip_off were zero (pass a value
+ * >= len to skip nothing): the field that stores the checksum itself.
+ */
+uint64_t csum64(const void *buf, size_t len, size_t skip_off);
+
+#endif /* PKV_CSUM_H */

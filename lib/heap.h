@@ -1,0 +1,147 @@
+/*
+ * heap.h -- the persistent heap: chunks, runs of fixed-size blocks in size
+ * classes, huge spans, volatile free lists rebuilt at open, statistics.
+ *
+ * Allocation is two-phase.  heap_reserve() takes a block in volatile state
+ * only (no other thread can get it) and says which persistent word must
+ * change to record it; the transaction logs that change and applies it at
+ * commit, together with whatever publishes the block.  heap_cancel() gives
+ * an uncommitted reservation back.  Frees are the mirror image:
+ * heap_prepare_free() says which word to change, and heap_free_applied()
+ * makes the block reusable only after the change is committed and applied,
+ * so a block is never handed out while a committed free of it could still
+ * be lost.
+ *
+ * Small sizes come from runs: a chunk whose header names a size class,
+ * with an allocation bitmap at its start.  Classes are spaced so internal
+ * fragmentation stays under 12.5%.  Bigger sizes take spans of whole
+ * chunks.  Each lane keeps a current run per class and takes blocks from it
+ * with a compare-and-swap on the volatile bitmap, so threads allocate
+ * without a global lock; a class mutex is taken only to change runs, and
+ * the chunk mutex only to carve a new run or a huge span.
+ *
+ * Offsets handed to callers are of the caller's data, just past the
+ * block's struct block_hdr.
+ */
+#ifndef PKV_HEAP_H
+#define PKV_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "pool.h"
+#include "redo.h"
+#include "errmsg.h"
+
+#define HEAP_MAX_CLASSES 96
+
+struct heap;
+
+/* The persistent change that records one reservation or free. */
+struct heap_action {
+	unsigned op;                  /* LOG_OP_OR, LOG_OP_AND or LOG_OP_SET */
+	uint64_t word_off;            /* bitmap word or chunk header */
+	uint64_t value;               /* operand for op */
+	uint64_t block_off;           /* block start (its block_hdr) */
+	uint64_t block_len;           /* bytes of the block, header included */
+	uint32_t chunk;               /* chunk index of the run or span */
+	uint32_t bit;                 /* block index in its run */
+	bool is_free;                 /* a free, not a reservation */
+	bool huge;                    /* a span of chunks, not a run block */
+};
+
+/* Per size class figures. */
+struct heap_class_stats {
+	uint32_t block_size;          /* bytes per block, header included */
+	uint32_t runs;                /* chunks used as runs of this class */
+	uint64_t blocks_total;        /* blocks in those runs */
+	uint64_t blocks_used;         /* allocated or reserved */
+};
+
+struct heap_stats {
+	uint64_t heap_bytes;          /* nchunks * CHUNK_SIZE */
+	uint64_t chunks_total;
+	uint64_t chunks_free;
+	uint64_t chunks_huge;         /* chunks in allocated spans */
+	uint64_t allocated_bytes;     /* sum of allocated block sizes */
+	uint64_t allocated_blocks;    /* run blocks + spans */
+	double utilization;           /* allocated_bytes / heap_bytes */
+	unsigned nclasses;
+	struct heap_class_stats cls[HEAP_MAX_CLASSES];
+};
+
+/*
+ * heap_open -- recover the pool's redo logs and rebuild the volatile
+ * allocator state from the chunk headers and run bitmaps.  The heap takes
+ * over `pool` (heap_close closes it).  Returns 0, -ENOMEM or PKV_ECORRUPT
+ * (a chunk header or bitmap that cannot be right, with its offset).
+ */
+int heap_open(struct pool *pool, struct heap **hp, struct errmsg *em);
+
+/* heap_close -- make everything durable, close the pool, free the heap. */
+void heap_close(struct heap *h);
+
+/* heap_pool, heap_redo -- the layers below. */
+struct pool *heap_pool(const struct heap *h);
+struct redo *heap_redo(const struct heap *h);
+
+/*
+ * heap_reserve -- reserve a block for `size` bytes of data for the lane
+ * `lane_id`, and write its block_hdr (size, type) unflushed.  Fills act.
+ * Returns 0, PKV_EINVAL (size 0 or too large for any pool) or PKV_EFULL.
+ */
+int heap_reserve(struct heap *h, unsigned lane_id, size_t size, uint32_t type,
+		 struct heap_action *act);
+
+/* heap_cancel -- give back a reservation that was not committed. */
+void heap_cancel(struct heap *h, const struct heap_action *act);
+
+/*
+ * heap_prepare_free -- describe the free of the block whose data starts at
+ * data_off.  Returns 0 or PKV_EINVAL (not the start of an allocated block).
+ */
+int heap_prepare_free(struct heap *h, uint64_t data_off,
+		      struct heap_action *act);
+
+/*
+ * heap_free_applied -- a committed free has been applied in place: the
+ * block may be handed out again.
+ */
+void heap_free_applied(struct heap *h, const struct heap_action *act);
+
+/*
+ * heap_block_valid -- whether data_off is the data of an allocated block
+ * (persistent state); fills its size and type when it is.
+ */
+bool heap_block_valid(const struct heap *h, uint64_t data_off,
+		      uint64_t *sizep, uint32_t *typep);
+
+/*
+ * heap_foreach_block -- call fn for every allocated block (persistent
+ * state), in offset order; stops and returns fn's value when it is not 0.
+ */
+int heap_foreach_block(const struct heap *h,
+		       int (*fn)(void *ctx, uint64_t data_off, uint64_t size,
+				 uint32_t type),
+		       void *ctx);
+
+/*
+ * heap_check -- verify that the volatile state agrees with the persistent
+ * state (same blocks allocated, counts consistent, no reserved block
+ * marked free).  Only meaningful when no transaction is in flight.
+ * Returns 0 or PKV_ECORRUPT with the first difference in em.
+ */
+int heap_check(const struct heap *h, struct errmsg *em);
+
+/* heap_get_stats -- utilization and per-class figures. */
+void heap_get_stats(const struct heap *h, struct heap_stats *st);
+
+/* heap_recovery_stats -- what redo recovery did when the heap opened. */
+const struct redo_recovery_stats *heap_recovery_stats(const struct heap *h);
+
+/* heap_class_size -- block size (header included) serving `size` bytes of
+ * data, or 0 when it takes a huge span. */
+size_t heap_class_size(size_t size);
+
+#endif /* PKV_HEAP_H */

@@ -1,0 +1,104 @@
+/*
+ * persist.h -- the persistence layer: the one place in pkv that makes
+ * stores durable.
+ *
+ * Every byte that must survive a power failure is made durable through
+ * persist_flush() (write the cache lines back, unordered) followed by
+ * persist_fence() (wait until every earlier flush of this thread is
+ * durable), or persist_memcpy()/persist_memset() (store + flush).  Nothing
+ * else in pkv calls libpmem, msync or a flush instruction.  Because this is
+ * the only way to durability, the crash simulator (tests/crashsim.c) can
+ * see every persistence event through a hook and model what a power
+ * failure at any instant would leave behind.
+ *
+ * Backends:
+ *  - PERSIST_PMEM: CPU cache flushes (CLWB/CLFLUSHOPT) and SFENCE through
+ *    libpmem; correct on a DAX file system, or on any file (e.g. /dev/shm)
+ *    when PMEM_IS_PMEM_FORCE=1 tells us to treat it as persistent memory.
+ *  - PERSIST_FILE: msync of the pages touched; correct on any file system.
+ *    Each flush is synchronous, so the fence has nothing left to wait for.
+ *  - PERSIST_MEMORY: no device at all (in-memory images in tests): flushes
+ *    and fences are only counted and shown to the hook.
+ * The pool records nothing about the backend: one file opens with either.
+ *
+ * Counters are relaxed atomics, exact but not ordered with the data.
+ */
+#ifndef PKV_PERSIST_H
+#define PKV_PERSIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdatomic.h>
+
+enum persist_backend {
+	PERSIST_AUTO = 0,  /* pmem if the mapping is pmem (or forced), else file */
+	PERSIST_PMEM,
+	PERSIST_FILE,
+	PERSIST_MEMORY,
+};
+
+/* What a crash simulator (or a tracer) is told; offsets are pool-relative. */
+struct persist_hook {
+	void (*flush)(void *ctx, uint64_t off, size_t len);
+	void (*fence)(void *ctx);
+	void *ctx;
+};
+
+struct persist_stats {
+	uint64_t lines_flushed;  /* cache lines written back */
+	uint64_t fences;         /* ordering points */
+	uint64_t bytes_flushed;  /* bytes the callers asked to make durable */
+};
+
+struct persist {
+	char *base;                       /* start of the mapped pool */
+	size_t len;                       /* bytes mapped */
+	enum persist_backend backend;     /* never PERSIST_AUTO once set up */
+	const struct persist_hook *hook;  /* NULL unless a test installs one */
+	_Atomic uint64_t lines_flushed;
+	_Atomic uint64_t fences;
+	_Atomic uint64_t bytes_flushed;
+};
+
+/*
+ * persist_init -- set up the layer for the mapping [base, base+len).
+ * PERSIST_AUTO picks pmem when `is_pmem` is true, file otherwise; the
+ * environment variable PKV_PERSIST=pmem|file|memory overrides the choice.
+ */
+void persist_init(struct persist *p, void *base, size_t len,
+		  enum persist_backend backend, int is_pmem);
+
+/* persist_backend_name -- "pmem", "file" or "memory". */
+const char *persist_backend_name(enum persist_backend b);
+
+/*
+ * persist_flush -- start writing back the lines covering [addr, addr+len);
+ * durable only after the next persist_fence() of the same thread.
+ */
+void persist_flush(struct persist *p, const void *addr, size_t len);
+
+/*
+ * persist_fence -- wait until every flush this thread issued before it is
+ * durable.  This is the only ordering point pkv has.
+ */
+void persist_fence(struct persist *p);
+
+/* persist_range -- flush and fence: [addr, addr+len) is durable on return. */
+void persist_range(struct persist *p, const void *addr, size_t len);
+
+/* persist_memcpy -- copy into the pool and flush, without a fence. */
+void persist_memcpy(struct persist *p, void *dst, const void *src, size_t len);
+
+/* persist_memset -- fill pool memory and flush, without a fence. */
+void persist_memset(struct persist *p, void *dst, int c, size_t len);
+
+/* persist_store64 -- one 8-byte store (atomic on failure) and its flush. */
+void persist_store64(struct persist *p, uint64_t *dst, uint64_t value);
+
+/* persist_set_hook -- install (or, with NULL, remove) an observer. */
+void persist_set_hook(struct persist *p, const struct persist_hook *hook);
+
+/* persist_get_stats -- read the counters. */
+void persist_get_stats(const struct persist *p, struct persist_stats *st);
+
+#endif /* PKV_PERSIST_H */

@@ -1,0 +1,129 @@
+/*
+ * redo.h -- redo-logged transactions over pool words: lanes, commit,
+ * apply, recovery.
+ *
+ * A transaction collects its changes to pool memory as log entries (set a
+ * word, OR or AND a word, copy a range) in a lane's log buffer, then
+ * commits: the log and its checksum are flushed and ONE fence makes them
+ * durable together -- that fence is the commit point.  The entries are
+ * then applied in place and flushed, without a fence: the lane's next
+ * commit fence makes them durable.  Each lane has two log buffers used in
+ * turn, so the log of the previous transaction stays valid (and would be
+ * replayed after a crash) until its effects are known to be durable.
+ *
+ * Replaying an old log must never clobber a newer change whose log is
+ * gone.  Recovery replays every valid log whose seq is above its lane's
+ * persistent durable_through word, in global seq order; a committing lane
+ * raises other lanes' durable_through (flushing their applied changes
+ * first if needed) before it may overwrite a log older logs could conflict
+ * with.  redo.c has the full argument.
+ *
+ * This layer knows nothing of the heap: it changes words.  tx.c combines
+ * it with the allocator.
+ */
+#ifndef PKV_REDO_H
+#define PKV_REDO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pool.h"
+#include "errmsg.h"
+
+struct redo;
+struct redo_lane;
+
+/* What recovery found and did. */
+struct redo_recovery_stats {
+	uint64_t logs_valid;          /* logs with a good checksum */
+	uint64_t logs_replayed;       /* of those, replayed */
+	uint64_t entries_replayed;
+	uint64_t nsec;                /* wall time of redo_recover */
+};
+
+/*
+ * redo_open -- attach to the lanes of an open pool (validates the lane
+ * area's geometry).  Does not recover: call redo_recover() before any
+ * transaction.  Returns 0, -ENOMEM or PKV_ECORRUPT.
+ */
+int redo_open(struct pool *pool, struct redo **rp, struct errmsg *em);
+
+/*
+ * redo_recover -- replay committed logs that may not have been applied,
+ * ignore torn and uncommitted ones, then invalidate every log.  Durable on
+ * return; idempotent (a crash inside it is recovered by running it again).
+ * Returns 0 or PKV_ECORRUPT (a valid log names an offset outside the pool).
+ */
+int redo_recover(struct redo *r, struct redo_recovery_stats *st,
+		 struct errmsg *em);
+
+/*
+ * redo_close -- make every applied transaction durable and invalidate all
+ * logs, so a clean reopen replays nothing; then free the handle.
+ */
+void redo_close(struct redo *r);
+
+/*
+ * redo_lane_acquire -- take a lane for one transaction (the calling
+ * thread's usual lane if it is free, else any free one; waits if none).
+ * The log of the lane is empty on return.
+ */
+struct redo_lane *redo_lane_acquire(struct redo *r);
+
+/* redo_lane_release -- give the lane back (after commit or abort). */
+void redo_lane_release(struct redo *r, struct redo_lane *lane);
+
+/* redo_lane_id -- index of the lane, 0 .. nlanes-1. */
+unsigned redo_lane_id(const struct redo_lane *lane);
+
+/* redo_nlanes -- number of lanes in the pool. */
+unsigned redo_nlanes(const struct redo *r);
+
+/*
+ * redo_log_word -- add "word at off <op> value" (LOG_OP_SET/OR/AND); off
+ * 8-byte aligned and inside the pool.  Returns 0, PKV_EINVAL or
+ * PKV_ETXTOOBIG (the log is full; the transaction must abort).
+ */
+int redo_log_word(struct redo_lane *lane, unsigned op, uint64_t off,
+		  uint64_t value);
+
+/*
+ * redo_log_copy -- add "copy len bytes from src to off" (the bytes are
+ * copied into the log now).  Returns 0, PKV_EINVAL or PKV_ETXTOOBIG.
+ */
+int redo_log_copy(struct redo_lane *lane, uint64_t off, const void *src,
+		  size_t len);
+
+/* redo_log_empty -- whether no entry has been added since acquire. */
+int redo_log_empty(const struct redo_lane *lane);
+
+/*
+ * redo_log_discard -- drop the entries collected so far (abort).
+ */
+void redo_log_discard(struct redo_lane *lane);
+
+/*
+ * redo_commit -- make the lane's log durable (one fence, which also orders
+ * every flush this thread issued before it, e.g. of freshly written
+ * blocks), then apply it in place and flush the changes.  On return the
+ * transaction is durable: a crash from now on replays it.  Returns 0;
+ * an empty log commits nothing and costs nothing.
+ */
+int redo_commit(struct redo *r, struct redo_lane *lane);
+
+/* redo_pool -- the pool the lanes belong to. */
+struct pool *redo_pool(const struct redo *r);
+
+/*
+ * Planted bugs, for proving that the crash simulator can fail.  Set only
+ * by tests (PKV_PLANTED_BUG in the environment of tests/crashsim); never
+ * read by anything but redo_commit().
+ */
+enum redo_planted_bug {
+	REDO_BUG_NONE = 0,
+	REDO_BUG_NO_COMMIT_FENCE,     /* apply before the log is durable */
+	REDO_BUG_NO_CHECKSUM,         /* recovery trusts any non-zero seq */
+};
+extern enum redo_planted_bug redo_planted_bug;
+
+#endif /* PKV_REDO_H */

@@ -1,0 +1,67 @@
+/*
+ * tx.h -- heap transactions: allocate, free, write words and ranges, and
+ * commit all of it atomically.
+ *
+ * A transaction holds one lane.  Blocks it allocates are reserved at once
+ * and the caller writes their contents directly (they are unreachable
+ * until the commit publishes them); tx_commit() flushes them, commits the
+ * redo log with one fence, applies it, and only then releases the blocks
+ * the transaction freed.  Changes to memory that is already reachable must
+ * go through tx_set()/tx_write(), never by plain stores.
+ *
+ *     struct tx *tx;
+ *     tx_begin(heap, &tx);
+ *     tx_alloc(tx, len, TYPE, &off);          memcpy(pool_ptr(pool, off), ...);
+ *     tx_set(tx, slot_off, off);              publish it
+ *     tx_free(tx, old_off);                   free what it replaces
+ *     tx_commit(tx);                          all or nothing, durable
+ */
+#ifndef PKV_TX_H
+#define PKV_TX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heap.h"
+
+#define TX_MAX_ACTIONS 64  /* allocations + frees in one transaction */
+
+struct tx;
+
+/* tx_begin -- start a transaction (takes a lane).  Returns 0 or -ENOMEM. */
+int tx_begin(struct heap *h, struct tx **txp);
+
+/*
+ * tx_alloc -- reserve a block for size bytes of data with a type tag; its
+ * data offset goes to *offp.  The contents are the caller's to write
+ * before commit.  Returns 0, PKV_EFULL, PKV_EINVAL or PKV_ETXTOOBIG; on
+ * error the transaction is still usable (and may be aborted).
+ */
+int tx_alloc(struct tx *tx, size_t size, uint32_t type, uint64_t *offp);
+
+/*
+ * tx_free -- free the block whose data starts at off, at commit.  Returns
+ * 0, PKV_EINVAL (not an allocated block) or PKV_ETXTOOBIG.
+ */
+int tx_free(struct tx *tx, uint64_t off);
+
+/* tx_set -- set the 8-byte word at off (aligned) at commit. */
+int tx_set(struct tx *tx, uint64_t off, uint64_t value);
+
+/* tx_write -- copy len bytes from src to off at commit. */
+int tx_write(struct tx *tx, uint64_t off, const void *src, size_t len);
+
+/*
+ * tx_commit -- commit and end the transaction: durable on return.  A
+ * transaction whose step failed should be aborted instead; commit then
+ * returns that error and aborts.  Returns 0 or the first step's error.
+ */
+int tx_commit(struct tx *tx);
+
+/* tx_abort -- drop every change and reservation; ends the transaction. */
+void tx_abort(struct tx *tx);
+
+/* tx_heap -- the heap of the transaction. */
+struct heap *tx_heap(const struct tx *tx);
+
+#endif /* PKV_TX_H */
