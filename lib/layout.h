@@ -82,7 +82,9 @@ static_assert(sizeof(struct pool_hdr) == POOL_HDR_CSUM_LEN, "pool_hdr size");
 struct pool_state {
 	uint64_t clean_shutdown;      /* 1 after a clean close, 0 while open */
 	uint64_t root;                /* offset of the user's root block, or 0 */
-	uint64_t reserved[6];         /* zero */
+	uint64_t redo_watermark;      /* every log with seq <= it is applied
+					 and durable; seqs only grow */
+	uint64_t reserved[5];         /* zero */
 };
 static_assert(sizeof(struct pool_state) == CACHELINE, "pool_state size");
 static_assert(POOL_STATE_OFF >= POOL_HDR_CSUM_LEN, "state after header");
@@ -110,14 +112,14 @@ static_assert(sizeof(struct block_hdr) == BLOCK_HDR_SIZE, "block_hdr size");
  * covers the header (checksum field 0) and `used` bytes of entries, so a log
  * torn by a crash, half overwritten, or never written is simply invalid.
  * Entries are 8-byte aligned; each starts with a word holding the opcode in
- * its low 4 bits and the target offset (8-byte aligned) in the rest.
+ * its low 3 bits and the target offset (8-byte aligned) in the rest.
  */
 #define LOG_OP_SET 1u   /* word = value */
 #define LOG_OP_OR 2u    /* word |= value (allocation bitmap bits) */
 #define LOG_OP_AND 3u   /* word &= value (clearing bitmap bits) */
 #define LOG_OP_COPY 4u  /* then a length word, then the bytes, padded to 8 */
-#define LOG_ENTRY_OP(w) ((unsigned)((w) & 0xfu))
-#define LOG_ENTRY_OFF(w) ((w) & ~(uint64_t)0xf)
+#define LOG_ENTRY_OP(w) ((unsigned)((w) & 0x7u))
+#define LOG_ENTRY_OFF(w) ((w) & ~(uint64_t)0x7)
 
 struct log_hdr {
 	uint64_t checksum;            /* csum64 over header and entries */
@@ -132,7 +134,7 @@ static_assert(sizeof(struct log_hdr) == 32, "log_hdr size");
  * Per-lane persistent word(s).  durable_through: every log of this lane
  * with seq <= it has its effects durable in place and must not be replayed.
  * Other lanes raise it (see redo.c) before overwriting logs that a replay of
- * this lane's older logs could otherwise clobber.  Zeroed by recovery.
+ * this lane's older logs could otherwise clobber.
  */
 struct lane_hdr {
 	uint64_t durable_through;     /* see above */

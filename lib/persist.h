@@ -68,6 +68,12 @@ struct persist {
 void persist_init(struct persist *p, void *base, size_t len,
 		  enum persist_backend backend, int is_pmem);
 
+/*
+ * persist_is_pmem -- whether cache flushes alone make [addr, addr+len)
+ * durable (a DAX mapping, or PMEM_IS_PMEM_FORCE=1).
+ */
+int persist_is_pmem(const void *addr, size_t len);
+
 /* persist_backend_name -- "pmem", "file" or "memory". */
 const char *persist_backend_name(enum persist_backend b);
 

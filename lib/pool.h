@@ -100,6 +100,12 @@ int pool_check_header(const void *hdr, uint64_t file_size, const char *name,
  */
 void pool_close(struct pool *pool);
 
+/*
+ * pool_mark_open -- durably clear the clean-shutdown flag; the heap calls
+ * it once recovery succeeded, before it changes anything else.
+ */
+void pool_mark_open(struct pool *pool);
+
 /* pool_ptr -- address of pool offset off (off must be inside the pool). */
 static inline void *pool_ptr(const struct pool *pool, uint64_t off)
 {

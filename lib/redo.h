@@ -63,6 +63,9 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
  */
 void redo_close(struct redo *r);
 
+/* redo_free -- free the handle without touching the pool (failed open). */
+void redo_free(struct redo *r);
+
 /*
  * redo_lane_acquire -- take a lane for one transaction (the calling
  * thread's usual lane if it is free, else any free one; waits if none).

@@ -1,0 +1,764 @@
+/*
+ * heap.c -- chunks, runs of fixed-size blocks, huge spans, and the
+ * volatile state rebuilt from them at open (see heap.h).
+ *
+ * Persistent state is minimal: one header word per chunk and one bit per
+ * run block, changed only through redo logs (allocations and frees) or,
+ * for a chunk becoming an empty run, by two ordered direct stores.  The
+ * volatile state mirrors it with one more meaning per bit: a block taken
+ * by an uncommitted reservation, or freed by a transaction that has not
+ * been applied yet, is "taken" in the volatile bitmap, so no one else can
+ * get it, while its persistent bit says what a crash would leave.
+ *
+ * Invariant (checked by heap_check when no transaction is in flight):
+ * for every run, volatile bits == persistent bits over its blocks, and
+ * nfree == nblocks - popcount; for every chunk, the volatile kind matches
+ * the header word.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pkv.h"
+#include "heap.h"
+
+#define RUN_MAX_BLOCK (32u << 10)  /* bigger blocks take huge spans */
+
+enum chunk_state {
+	CS_FREE = 0,
+	CS_RUN,
+	CS_HUGE,          /* first chunk of an allocated or reserved span */
+	CS_HUGE_INNER,    /* other chunks of that span */
+};
+
+struct heap_run {
+	uint32_t chunk;               /* chunk index */
+	uint32_t cls;                 /* size class */
+	_Atomic uint64_t *vbits;      /* volatile bitmap: 1 = taken */
+	atomic_uint nfree;            /* zero bits among the blocks */
+};
+
+struct heap_class {
+	uint32_t block_size;          /* header included */
+	uint32_t nblocks;             /* per run */
+	uint32_t nwords;              /* bitmap words */
+	uint32_t hdr_bytes;           /* bitmap area, cache-line rounded */
+	pthread_mutex_t mtx;          /* guards runs/nruns/cursor */
+	struct heap_run **runs;       /* every run of the class */
+	size_t nruns, cap;
+	size_t cursor;                /* where the next search starts */
+};
+
+struct heap {
+	struct pool *pool;
+	struct redo *redo;
+	uint64_t nchunks;
+	uint64_t *chunk_hdr;          /* persistent header words */
+	pthread_mutex_t chunk_mtx;    /* guards cstate, span */
+	uint8_t *cstate;              /* enum chunk_state per chunk */
+	uint32_t *span;               /* span length at CS_HUGE chunks */
+	struct heap_run **run_of;     /* run descriptor per CS_RUN chunk */
+	unsigned nclasses;
+	struct heap_class cls[HEAP_MAX_CLASSES];
+	_Atomic(struct heap_run *) *lane_run; /* nlanes x nclasses */
+	unsigned nlanes;
+	struct redo_recovery_stats rstats;
+};
+
+static uint32_t class_sizes[HEAP_MAX_CLASSES];
+static unsigned class_count;
+static pthread_once_t class_once = PTHREAD_ONCE_INIT;
+
+/*
+ * heap_classes_init -- block sizes 32..128 by 16, then 8 steps per power
+ * of two up to RUN_MAX_BLOCK, so a block wastes under 12.5% of itself.
+ */
+static void heap_classes_init(void)
+{
+	unsigned n = 0;
+	for (uint32_t s = 32; s <= 128; s += 16)
+		class_sizes[n++] = s;
+	for (uint32_t base = 128; base < RUN_MAX_BLOCK; base *= 2)
+		for (uint32_t k = 1; k <= 8; k++)
+			class_sizes[n++] = base + k * (base / 8);
+	class_count = n;
+}
+
+/* heap_class_of -- smallest class whose blocks hold `total` bytes, or -1. */
+static int heap_class_of(size_t total)
+{
+	unsigned lo = 0, hi = class_count;
+
+	pthread_once(&class_once, heap_classes_init);
+	if (total > class_sizes[class_count - 1])
+		return -1;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		if (class_sizes[mid] < total)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (int)lo;
+}
+
+/* heap_class_size -- block size serving size bytes, 0 for a huge span. */
+size_t heap_class_size(size_t size)
+{
+	int c = heap_class_of(size + BLOCK_HDR_SIZE);
+	return c < 0 ? 0 : class_sizes[c];
+}
+
+/* heap_chunk_off -- pool offset of chunk i. */
+static inline uint64_t heap_chunk_off(const struct heap *h, uint64_t i)
+{
+	return h->pool->hdr->chunks_off + i * (uint64_t)CHUNK_SIZE;
+}
+
+/* heap_persistent_bits -- the persistent bitmap of a run chunk. */
+static inline uint64_t *heap_persistent_bits(const struct heap *h,
+					     uint64_t chunk)
+{
+	return pool_ptr(h->pool, heap_chunk_off(h, chunk));
+}
+
+/* heap_tail_mask -- bits of bitmap word w that name real blocks. */
+static inline uint64_t heap_tail_mask(const struct heap_class *c, uint32_t w)
+{
+	uint32_t left = c->nblocks - w * 64;
+	return left >= 64 ? ~0ull : ((1ull << left) - 1);
+}
+
+/* heap_run_new -- describe a run chunk; vbits from the persistent bitmap. */
+static struct heap_run *heap_run_new(struct heap *h, uint32_t chunk,
+				     uint32_t cls)
+{
+	struct heap_class *c = &h->cls[cls];
+	struct heap_run *run = calloc(1, sizeof(*run));
+	const uint64_t *pbits = heap_persistent_bits(h, chunk);
+	unsigned used = 0;
+
+	if (!run)
+		return NULL;
+	run->vbits = calloc(c->nwords, sizeof(*run->vbits));
+	if (!run->vbits) {
+		free(run);
+		return NULL;
+	}
+	run->chunk = chunk;
+	run->cls = cls;
+	for (uint32_t w = 0; w < c->nwords; w++) {
+		uint64_t mask = heap_tail_mask(c, w);
+		uint64_t bits = pbits[w] & mask;
+		used += (unsigned)__builtin_popcountll(bits);
+		/* Bits past the last block are never free. */
+		atomic_init(&run->vbits[w], bits | ~mask);
+	}
+	atomic_init(&run->nfree, c->nblocks - used);
+	return run;
+}
+
+/* heap_class_add_run -- append a run to its class (class mutex held). */
+static int heap_class_add_run(struct heap_class *c, struct heap_run *run)
+{
+	if (c->nruns == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 8;
+		struct heap_run **r = realloc(c->runs, cap * sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		c->runs = r;
+		c->cap = cap;
+	}
+	c->runs[c->nruns++] = run;
+	return 0;
+}
+
+/* heap_run_take -- take a free block of a run; its index, or -1. */
+static int64_t heap_run_take(const struct heap *h, struct heap_run *run)
+{
+	const struct heap_class *c = &h->cls[run->cls];
+
+	if (atomic_load_explicit(&run->nfree, memory_order_relaxed) == 0)
+		return -1;
+	for (uint32_t w = 0; w < c->nwords; w++) {
+		uint64_t v = atomic_load_explicit(&run->vbits[w],
+						  memory_order_relaxed);
+		while (~v) {
+			int bit = __builtin_ctzll(~v);
+			if (atomic_compare_exchange_weak(&run->vbits[w], &v,
+							 v | (1ull << bit))) {
+				atomic_fetch_sub(&run->nfree, 1);
+				return (int64_t)w * 64 + bit;
+			}
+		}
+	}
+	return -1;
+}
+
+/* heap_run_give -- make block idx of a run free in volatile state. */
+static void heap_run_give(struct heap_run *run, uint32_t idx)
+{
+	atomic_fetch_and(&run->vbits[idx / 64], ~(1ull << (idx % 64)));
+	atomic_fetch_add(&run->nfree, 1);
+}
+
+/* heap_chunks_find -- first fit of n free chunks (chunk mutex held). */
+static int64_t heap_chunks_find(const struct heap *h, uint64_t n)
+{
+	uint64_t start = 0, len = 0;
+
+	for (uint64_t i = 0; i < h->nchunks; i++) {
+		if (h->cstate[i] != CS_FREE) {
+			len = 0;
+			continue;
+		}
+		if (len++ == 0)
+			start = i;
+		if (len == n)
+			return (int64_t)start;
+	}
+	return -1;
+}
+
+/*
+ * heap_run_create -- turn a free chunk into an empty run of class cls
+ * (class mutex held).  Returns the run, or NULL when no chunk is free.
+ */
+static struct heap_run *heap_run_create(struct heap *h, unsigned cls)
+{
+	struct persist *p = &h->pool->persist;
+	struct heap_class *c = &h->cls[cls];
+	struct heap_run *run;
+	int64_t chunk;
+
+	pthread_mutex_lock(&h->chunk_mtx);
+	chunk = heap_chunks_find(h, 1);
+	if (chunk >= 0)
+		h->cstate[chunk] = CS_RUN;
+	pthread_mutex_unlock(&h->chunk_mtx);
+	if (chunk < 0)
+		return NULL;
+	/*
+	 * An empty run is harmless whatever happens next, so it is made
+	 * directly, not logged: the zeroed bitmap must be durable before the
+	 * header says "run" (else stale bytes would read as allocations), and
+	 * the header must be durable before any thread commits a block in it
+	 * (another thread's commit fence does not order our flush).
+	 */
+	persist_memset(p, heap_persistent_bits(h, (uint64_t)chunk), 0,
+		       c->hdr_bytes);
+	persist_fence(p);
+	persist_store64(p, &h->chunk_hdr[chunk], CHUNK_HDR_RUN(cls));
+	persist_fence(p);
+	run = heap_run_new(h, (uint32_t)chunk, cls);
+	if (!run || heap_class_add_run(c, run)) {
+		/* The chunk stays an empty run on media; reopen reuses it. */
+		free(run ? run->vbits : NULL);
+		free(run);
+		return NULL;
+	}
+	h->run_of[chunk] = run;
+	return run;
+}
+
+/* heap_reserve_run -- reserve a block of class cls for a lane. */
+static int heap_reserve_run(struct heap *h, unsigned lane, unsigned cls,
+			    struct heap_action *act)
+{
+	struct heap_class *c = &h->cls[cls];
+	_Atomic(struct heap_run *) *slot = &h->lane_run[lane * h->nclasses + cls];
+	struct heap_run *run = atomic_load_explicit(slot, memory_order_relaxed);
+	int64_t idx = run ? heap_run_take(h, run) : -1;
+
+	if (idx < 0) {
+		/* The lane's run is full: look for room in the class. */
+		pthread_mutex_lock(&c->mtx);
+		for (size_t k = 0; k < c->nruns && idx < 0; k++) {
+			run = c->runs[(c->cursor + k) % c->nruns];
+			idx = heap_run_take(h, run);
+			if (idx >= 0)
+				c->cursor = (c->cursor + k) % c->nruns;
+		}
+		if (idx < 0) {
+			run = heap_run_create(h, cls);
+			if (run)
+				idx = heap_run_take(h, run);
+		}
+		pthread_mutex_unlock(&c->mtx);
+		if (idx < 0)
+			return PKV_EFULL;
+		atomic_store_explicit(slot, run, memory_order_relaxed);
+	}
+	act->huge = false;
+	act->chunk = run->chunk;
+	act->bit = (uint32_t)idx;
+	act->op = LOG_OP_OR;
+	act->word_off = heap_chunk_off(h, run->chunk) + (uint64_t)(idx / 64) * 8;
+	act->value = 1ull << (idx % 64);
+	act->block_off = heap_chunk_off(h, run->chunk) + c->hdr_bytes +
+			 (uint64_t)idx * c->block_size;
+	act->block_len = c->block_size;
+	return 0;
+}
+
+/* heap_reserve_huge -- reserve a span of chunks. */
+static int heap_reserve_huge(struct heap *h, size_t total,
+			     struct heap_action *act)
+{
+	uint64_t n = (total + CHUNK_SIZE - 1) / CHUNK_SIZE;
+	int64_t first;
+
+	if (n > h->nchunks)
+		return PKV_EFULL;
+	pthread_mutex_lock(&h->chunk_mtx);
+	first = heap_chunks_find(h, n);
+	if (first >= 0) {
+		h->cstate[first] = CS_HUGE;
+		for (uint64_t i = 1; i < n; i++)
+			h->cstate[first + i] = CS_HUGE_INNER;
+		h->span[first] = (uint32_t)n;
+	}
+	pthread_mutex_unlock(&h->chunk_mtx);
+	if (first < 0)
+		return PKV_EFULL;
+	act->huge = true;
+	act->chunk = (uint32_t)first;
+	act->bit = 0;
+	act->op = LOG_OP_SET;
+	act->word_off = pool_off(h->pool, &h->chunk_hdr[first]);
+	act->value = CHUNK_HDR_HUGE(n);
+	act->block_off = heap_chunk_off(h, (uint64_t)first);
+	act->block_len = n * CHUNK_SIZE;
+	return 0;
+}
+
+/* heap_reserve -- reserve a block and write its header (unflushed). */
+int heap_reserve(struct heap *h, unsigned lane_id, size_t size, uint32_t type,
+		 struct heap_action *act)
+{
+	struct block_hdr *bh;
+	size_t total = size + BLOCK_HDR_SIZE;
+	int c, err;
+
+	if (size == 0 || size > h->nchunks * (uint64_t)CHUNK_SIZE ||
+	    lane_id >= h->nlanes)
+		return PKV_EINVAL;
+	c = heap_class_of(total);
+	err = c >= 0 ? heap_reserve_run(h, lane_id, (unsigned)c, act)
+		     : heap_reserve_huge(h, total, act);
+	if (err)
+		return err;
+	act->is_free = false;
+	bh = pool_ptr(h->pool, act->block_off);
+	bh->size = size;
+	bh->type = type;
+	bh->reserved = 0;
+	return 0;
+}
+
+/* heap_release_volatile -- a block becomes free in volatile state. */
+static void heap_release_volatile(struct heap *h, const struct heap_action *act)
+{
+	if (!act->huge) {
+		heap_run_give(h->run_of[act->chunk], act->bit);
+		return;
+	}
+	pthread_mutex_lock(&h->chunk_mtx);
+	for (uint32_t i = 0; i < h->span[act->chunk]; i++)
+		h->cstate[act->chunk + i] = CS_FREE;
+	h->span[act->chunk] = 0;
+	pthread_mutex_unlock(&h->chunk_mtx);
+}
+
+/* heap_cancel -- give back an uncommitted reservation. */
+void heap_cancel(struct heap *h, const struct heap_action *act)
+{
+	heap_release_volatile(h, act);
+}
+
+/* heap_free_applied -- a committed free is applied: block reusable. */
+void heap_free_applied(struct heap *h, const struct heap_action *act)
+{
+	heap_release_volatile(h, act);
+}
+
+/*
+ * heap_locate -- find the block whose data starts at data_off in the
+ * persistent state; fills act with what freeing it takes.  Returns 0 or
+ * PKV_EINVAL.
+ */
+static int heap_locate(const struct heap *h, uint64_t data_off,
+		       struct heap_action *act)
+{
+	const struct pool_hdr *ph = h->pool->hdr;
+	uint64_t block_off = data_off - BLOCK_HDR_SIZE, chunk, hdr, rel;
+
+	if (data_off < ph->chunks_off + BLOCK_HDR_SIZE ||
+	    data_off >= ph->chunks_off + h->nchunks * (uint64_t)CHUNK_SIZE)
+		return PKV_EINVAL;
+	chunk = (block_off - ph->chunks_off) / CHUNK_SIZE;
+	hdr = __atomic_load_n(&h->chunk_hdr[chunk], __ATOMIC_ACQUIRE);
+	rel = block_off - heap_chunk_off(h, chunk);
+	act->chunk = (uint32_t)chunk;
+	act->block_off = block_off;
+	act->is_free = true;
+	if (CHUNK_KIND(hdr) == CHUNK_HUGE) {
+		if (rel != 0)
+			return PKV_EINVAL;
+		act->huge = true;
+		act->bit = 0;
+		act->op = LOG_OP_SET;
+		act->word_off = pool_off(h->pool, &h->chunk_hdr[chunk]);
+		act->value = CHUNK_FREE;
+		act->block_len = (uint64_t)CHUNK_SPAN(hdr) * CHUNK_SIZE;
+		return 0;
+	}
+	if (CHUNK_KIND(hdr) == CHUNK_RUN && CHUNK_CLASS(hdr) < h->nclasses) {
+		const struct heap_class *c = &h->cls[CHUNK_CLASS(hdr)];
+		uint64_t idx, word;
+		if (rel < c->hdr_bytes || (rel - c->hdr_bytes) % c->block_size)
+			return PKV_EINVAL;
+		idx = (rel - c->hdr_bytes) / c->block_size;
+		if (idx >= c->nblocks)
+			return PKV_EINVAL;
+		word = __atomic_load_n(&heap_persistent_bits(h, chunk)[idx / 64],
+				       __ATOMIC_ACQUIRE);
+		if (!(word & (1ull << (idx % 64))))
+			return PKV_EINVAL;
+		act->huge = false;
+		act->bit = (uint32_t)idx;
+		act->op = LOG_OP_AND;
+		act->word_off = heap_chunk_off(h, chunk) + (idx / 64) * 8;
+		act->value = ~(1ull << (idx % 64));
+		act->block_len = c->block_size;
+		return 0;
+	}
+	return PKV_EINVAL;
+}
+
+/* heap_prepare_free -- describe the free of an allocated block. */
+int heap_prepare_free(struct heap *h, uint64_t data_off,
+		      struct heap_action *act)
+{
+	return heap_locate(h, data_off, act);
+}
+
+/* heap_block_valid -- whether data_off names an allocated block. */
+bool heap_block_valid(const struct heap *h, uint64_t data_off,
+		      uint64_t *sizep, uint32_t *typep)
+{
+	struct heap_action act;
+	const struct block_hdr *bh;
+
+	if (heap_locate(h, data_off, &act))
+		return false;
+	bh = pool_ptr(h->pool, act.block_off);
+	if (bh->size + BLOCK_HDR_SIZE > act.block_len)
+		return false;
+	if (sizep)
+		*sizep = bh->size;
+	if (typep)
+		*typep = bh->type;
+	return true;
+}
+
+/* heap_foreach_block -- visit allocated blocks in offset order. */
+int heap_foreach_block(const struct heap *h,
+		       int (*fn)(void *ctx, uint64_t data_off, uint64_t size,
+				 uint32_t type),
+		       void *ctx)
+{
+	for (uint64_t i = 0; i < h->nchunks; i++) {
+		uint64_t hdr = h->chunk_hdr[i];
+		uint64_t base = heap_chunk_off(h, i);
+		const struct block_hdr *bh;
+		int ret;
+
+		if (CHUNK_KIND(hdr) == CHUNK_HUGE) {
+			bh = pool_ptr(h->pool, base);
+			ret = fn(ctx, base + BLOCK_HDR_SIZE, bh->size, bh->type);
+			if (ret)
+				return ret;
+			i += CHUNK_SPAN(hdr) - 1;
+		} else if (CHUNK_KIND(hdr) == CHUNK_RUN) {
+			const struct heap_class *c = &h->cls[CHUNK_CLASS(hdr)];
+			const uint64_t *bits = heap_persistent_bits(h, i);
+			for (uint32_t b = 0; b < c->nblocks; b++) {
+				uint64_t off;
+				if (!(bits[b / 64] & (1ull << (b % 64))))
+					continue;
+				off = base + c->hdr_bytes +
+				      (uint64_t)b * c->block_size;
+				bh = pool_ptr(h->pool, off);
+				ret = fn(ctx, off + BLOCK_HDR_SIZE, bh->size,
+					 bh->type);
+				if (ret)
+					return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+/* heap_rebuild -- volatile state from chunk headers and run bitmaps. */
+static int heap_rebuild(struct heap *h, struct errmsg *em)
+{
+	for (uint64_t i = 0; i < h->nchunks; i++) {
+		uint64_t hdr = h->chunk_hdr[i];
+		uint64_t hoff = pool_off(h->pool, &h->chunk_hdr[i]);
+
+		switch (CHUNK_KIND(hdr)) {
+		case CHUNK_FREE:
+			if (hdr != 0)
+				goto bad;
+			break;
+		case CHUNK_RUN: {
+			unsigned cls = CHUNK_CLASS(hdr);
+			struct heap_run *run;
+			if (cls >= h->nclasses || hdr >> 16)
+				goto bad;
+			run = heap_run_new(h, (uint32_t)i, cls);
+			if (!run || heap_class_add_run(&h->cls[cls], run)) {
+				free(run ? run->vbits : NULL);
+				free(run);
+				return err_set(em, -ENOMEM, "out of memory");
+			}
+			h->cstate[i] = CS_RUN;
+			h->run_of[i] = run;
+			break;
+		}
+		case CHUNK_HUGE: {
+			uint64_t n = CHUNK_SPAN(hdr);
+			if (n == 0 || n > h->nchunks - i || (hdr & 0xffffff00u))
+				goto bad;
+			for (uint64_t k = 1; k < n; k++)
+				if (h->chunk_hdr[i + k] != 0)
+					return err_set(em, PKV_ECORRUPT,
+						"chunk header at offset %llu: "
+						"inside a huge span but not free",
+						(unsigned long long)(hoff + 8 * k));
+			h->cstate[i] = CS_HUGE;
+			h->span[i] = (uint32_t)n;
+			for (uint64_t k = 1; k < n; k++)
+				h->cstate[i + k] = CS_HUGE_INNER;
+			i += n - 1;
+			break;
+		}
+		default:
+			goto bad;
+		}
+		continue;
+bad:
+		return err_set(em, PKV_ECORRUPT,
+			       "chunk header at offset %llu is invalid (0x%llx)",
+			       (unsigned long long)hoff,
+			       (unsigned long long)hdr);
+	}
+	return 0;
+}
+
+/* heap_free_volatile -- free the volatile structures. */
+static void heap_free_volatile(struct heap *h)
+{
+	for (unsigned c = 0; c < h->nclasses; c++) {
+		for (size_t k = 0; k < h->cls[c].nruns; k++) {
+			free(h->cls[c].runs[k]->vbits);
+			free(h->cls[c].runs[k]);
+		}
+		free(h->cls[c].runs);
+		pthread_mutex_destroy(&h->cls[c].mtx);
+	}
+	pthread_mutex_destroy(&h->chunk_mtx);
+	free(h->cstate);
+	free(h->span);
+	free(h->run_of);
+	free(h->lane_run);
+	free(h);
+}
+
+/* heap_open -- recover the logs, rebuild the allocator, mark open. */
+int heap_open(struct pool *pool, struct heap **hp, struct errmsg *em)
+{
+	struct heap *h = calloc(1, sizeof(*h));
+	int err;
+
+	pthread_once(&class_once, heap_classes_init);
+	if (!h)
+		return err_set(em, -ENOMEM, "out of memory");
+	h->pool = pool;
+	h->nchunks = pool->hdr->nchunks;
+	h->chunk_hdr = pool_ptr(pool, pool->hdr->chunk_hdr_off);
+	h->nclasses = class_count;
+	h->nlanes = pool->hdr->nlanes;
+	pthread_mutex_init(&h->chunk_mtx, NULL);
+	for (unsigned c = 0; c < h->nclasses; c++) {
+		struct heap_class *k = &h->cls[c];
+		k->block_size = class_sizes[c];
+		k->nblocks = (CHUNK_SIZE - CACHELINE) / k->block_size;
+		for (;;) {
+			k->nwords = (k->nblocks + 63) / 64;
+			k->hdr_bytes = (k->nwords * 8 + CACHELINE - 1) &
+				       ~(CACHELINE - 1);
+			if (k->hdr_bytes + k->nblocks * k->block_size <=
+			    CHUNK_SIZE)
+				break;
+			k->nblocks--;
+		}
+		pthread_mutex_init(&k->mtx, NULL);
+	}
+	h->cstate = calloc(h->nchunks, 1);
+	h->span = calloc(h->nchunks, sizeof(*h->span));
+	h->run_of = calloc(h->nchunks, sizeof(*h->run_of));
+	h->lane_run = calloc((size_t)h->nlanes * h->nclasses,
+			     sizeof(*h->lane_run));
+	if (!h->cstate || !h->span || !h->run_of || !h->lane_run) {
+		err = err_set(em, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	err = redo_open(pool, &h->redo, em);
+	if (err)
+		goto fail;
+	err = redo_recover(h->redo, &h->rstats, em);
+	if (err)
+		goto fail_redo;
+	err = heap_rebuild(h, em);
+	if (err)
+		goto fail_redo;
+	pool_mark_open(pool);
+	*hp = h;
+	return 0;
+fail_redo:
+	/* Not redo_close: it would mark the logs applied. */
+	redo_free(h->redo);
+fail:
+	heap_free_volatile(h);
+	return err;
+}
+
+/* heap_close -- make everything durable, close the pool, free the heap. */
+void heap_close(struct heap *h)
+{
+	if (!h)
+		return;
+	redo_close(h->redo);
+	pool_close(h->pool);
+	heap_free_volatile(h);
+}
+
+/* heap_pool -- the pool under the heap. */
+struct pool *heap_pool(const struct heap *h)
+{
+	return h->pool;
+}
+
+/* heap_redo -- the lanes of the heap. */
+struct redo *heap_redo(const struct heap *h)
+{
+	return h->redo;
+}
+
+/* heap_recovery_stats -- what recovery did at open. */
+const struct redo_recovery_stats *heap_recovery_stats(const struct heap *h)
+{
+	return &h->rstats;
+}
+
+/* heap_check -- volatile and persistent state agree. */
+int heap_check(const struct heap *h, struct errmsg *em)
+{
+	for (uint64_t i = 0; i < h->nchunks; i++) {
+		uint64_t hdr = h->chunk_hdr[i];
+		unsigned kind = CHUNK_KIND(hdr);
+		uint8_t cs = h->cstate[i];
+
+		if ((kind == CHUNK_FREE && cs != CS_FREE && cs != CS_HUGE_INNER) ||
+		    (kind == CHUNK_RUN && cs != CS_RUN) ||
+		    (kind == CHUNK_HUGE && cs != CS_HUGE))
+			return err_set(em, PKV_ECORRUPT,
+				       "chunk %llu: header 0x%llx but volatile "
+				       "state %u", (unsigned long long)i,
+				       (unsigned long long)hdr, cs);
+		if (kind == CHUNK_HUGE) {
+			if (h->span[i] != CHUNK_SPAN(hdr))
+				return err_set(em, PKV_ECORRUPT,
+					       "chunk %llu: span %u, header "
+					       "says %u", (unsigned long long)i,
+					       h->span[i], CHUNK_SPAN(hdr));
+			for (uint32_t k = 1; k < h->span[i]; k++)
+				if (h->cstate[i + k] != CS_HUGE_INNER)
+					return err_set(em, PKV_ECORRUPT,
+						"chunk %llu: not part of its "
+						"span", (unsigned long long)(i + k));
+			i += h->span[i] - 1;
+		} else if (kind == CHUNK_RUN) {
+			const struct heap_run *run = h->run_of[i];
+			const struct heap_class *c = &h->cls[CHUNK_CLASS(hdr)];
+			const uint64_t *pbits = heap_persistent_bits(h, i);
+			unsigned used = 0;
+			if (!run || run->cls != CHUNK_CLASS(hdr))
+				return err_set(em, PKV_ECORRUPT,
+					       "chunk %llu: run descriptor "
+					       "missing", (unsigned long long)i);
+			for (uint32_t w = 0; w < c->nwords; w++) {
+				uint64_t mask = heap_tail_mask(c, w);
+				uint64_t v = atomic_load(&run->vbits[w]);
+				if ((v & mask) != (pbits[w] & mask))
+					return err_set(em, PKV_ECORRUPT,
+						"chunk %llu word %u: volatile "
+						"0x%llx, persistent 0x%llx",
+						(unsigned long long)i, w,
+						(unsigned long long)(v & mask),
+						(unsigned long long)(pbits[w] & mask));
+				used += (unsigned)__builtin_popcountll(v & mask);
+			}
+			if (atomic_load(&run->nfree) != c->nblocks - used)
+				return err_set(em, PKV_ECORRUPT,
+					       "chunk %llu: %u free counted, %u "
+					       "free in bitmap",
+					       (unsigned long long)i,
+					       atomic_load(&run->nfree),
+					       c->nblocks - used);
+		}
+	}
+	return 0;
+}
+
+/* heap_get_stats -- utilization and per-class figures (walks the heap). */
+void heap_get_stats(const struct heap *h, struct heap_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->heap_bytes = h->nchunks * (uint64_t)CHUNK_SIZE;
+	st->chunks_total = h->nchunks;
+	st->nclasses = h->nclasses;
+	for (unsigned c = 0; c < h->nclasses; c++) {
+		st->cls[c].block_size = h->cls[c].block_size;
+	}
+	for (uint64_t i = 0; i < h->nchunks; i++) {
+		uint64_t hdr = h->chunk_hdr[i];
+		if (CHUNK_KIND(hdr) == CHUNK_HUGE) {
+			uint32_t n = CHUNK_SPAN(hdr);
+			st->chunks_huge += n;
+			st->allocated_bytes += (uint64_t)n * CHUNK_SIZE;
+			st->allocated_blocks++;
+			i += n - 1;
+		} else if (CHUNK_KIND(hdr) == CHUNK_RUN) {
+			unsigned cls = CHUNK_CLASS(hdr);
+			const struct heap_class *c = &h->cls[cls];
+			const uint64_t *bits = heap_persistent_bits(h, i);
+			uint64_t used = 0;
+			for (uint32_t w = 0; w < c->nwords; w++)
+				used += (uint64_t)__builtin_popcountll(
+					bits[w] & heap_tail_mask(c, w));
+			st->cls[cls].runs++;
+			st->cls[cls].blocks_total += c->nblocks;
+			st->cls[cls].blocks_used += used;
+			st->allocated_bytes += used * c->block_size;
+			st->allocated_blocks += used;
+		} else {
+			st->chunks_free++;
+		}
+	}
+	st->utilization = st->heap_bytes ?
+		(double)st->allocated_bytes / (double)st->heap_bytes : 0;
+}

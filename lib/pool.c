@@ -1,0 +1,400 @@
+/*
+ * pool.c -- pool files: create, validate, lock, map and close (pool.h).
+ *
+ * Validation happens on a copy of the header read with pread(), before
+ * anything is mapped writable, so a file that is refused is never
+ * modified.  The order of the checks decides which error a damaged file
+ * gets: magic (is it ours at all), length (can the header be read), layout
+ * version, checksum, features, geometry, and finally the file length
+ * against the size the header records.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "pkv.h"
+#include "csum.h"
+#include "pool.h"
+
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE 0x03
+#endif
+#ifndef MAP_SYNC
+#define MAP_SYNC 0x80000
+#endif
+
+#define POOL_ALIGN 4096u
+#define POOL_RESERVE_EXTRA (1ull << 30) /* address space kept for growth */
+
+/* pool_align_up -- round x up to a multiple of POOL_ALIGN. */
+static uint64_t pool_align_up(uint64_t x)
+{
+	return (x + POOL_ALIGN - 1) & ~(uint64_t)(POOL_ALIGN - 1);
+}
+
+/* pool_layout -- compute the geometry of a pool of `size` bytes. */
+static int pool_layout(struct pool_hdr *h, uint64_t size,
+		       const struct pool_params *pp, struct errmsg *em)
+{
+	uint32_t nlanes = pp && pp->nlanes ? pp->nlanes : LOG_DEFAULT_LANES;
+	uint32_t log_size = pp && pp->log_size ? pp->log_size
+					       : LOG_DEFAULT_SIZE;
+
+	if (nlanes > LOG_MAX_LANES || log_size < LOG_MIN_SIZE ||
+	    log_size % CACHELINE || log_size > (1u << 20))
+		return err_set(em, PKV_EINVAL,
+			       "bad log geometry: %u lanes of %u bytes",
+			       nlanes, log_size);
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, POOL_MAGIC, sizeof(POOL_MAGIC));
+	h->layout_version = POOL_LAYOUT_VERSION;
+	h->hdr_size = POOL_HDR_SIZE;
+	h->pool_size = size;
+	h->chunk_size = CHUNK_SIZE;
+	h->lanes_off = POOL_HDR_SIZE;
+	h->nlanes = nlanes;
+	h->log_size = log_size;
+	h->chunk_hdr_off = pool_align_up(h->lanes_off +
+					 nlanes * LANE_STRIDE(log_size));
+	if (size < h->chunk_hdr_off + POOL_ALIGN + CHUNK_SIZE)
+		goto too_small;
+	h->nchunks = (size - h->chunk_hdr_off - POOL_ALIGN) /
+		     (CHUNK_SIZE + sizeof(uint64_t));
+	h->chunks_off = pool_align_up(h->chunk_hdr_off +
+				      h->nchunks * sizeof(uint64_t));
+	while (h->nchunks &&
+	       h->chunks_off + h->nchunks * (uint64_t)CHUNK_SIZE > size)
+		h->nchunks--;
+	if (h->nchunks == 0 || size < POOL_MIN_SIZE)
+		goto too_small;
+	if (getrandom(h->uuid, sizeof(h->uuid), 0) != sizeof(h->uuid))
+		for (size_t i = 0; i < sizeof(h->uuid); i++)
+			h->uuid[i] = (uint8_t)rand();
+	h->create_time = (uint64_t)time(NULL);
+	h->checksum = csum64(h, POOL_HDR_CSUM_LEN,
+			     offsetof(struct pool_hdr, checksum));
+	return 0;
+too_small:
+	return err_set(em, PKV_EINVAL,
+		       "pool size %llu is too small (minimum %u bytes)",
+		       (unsigned long long)size, POOL_MIN_SIZE);
+}
+
+/* pool_check_header -- the checks of pool_open on a header image. */
+int pool_check_header(const void *buf, uint64_t file_size, const char *name,
+		      struct errmsg *em)
+{
+	struct pool_hdr h;
+	uint64_t have = file_size < sizeof(h) ? file_size : sizeof(h);
+
+	memset(&h, 0, sizeof(h));
+	memcpy(&h, buf, have);
+	if (file_size == 0)
+		return err_set(em, PKV_ENOTPOOL,
+			       "%s: not a pkv pool (empty file)", name);
+	if (memcmp(h.magic, POOL_MAGIC,
+		   have < POOL_MAGIC_LEN ? have : POOL_MAGIC_LEN) != 0)
+		return err_set(em, PKV_ENOTPOOL,
+			       "%s: not a pkv pool (bad magic)", name);
+	if (file_size < POOL_HDR_SIZE)
+		return err_set(em, PKV_ETRUNCATED,
+			       "%s: pool file truncated: %llu bytes, the header "
+			       "alone takes %u", name,
+			       (unsigned long long)file_size, POOL_HDR_SIZE);
+	if (h.layout_version != POOL_LAYOUT_VERSION)
+		return err_set(em, PKV_EVERSION,
+			       "%s: pool layout version %u, this library "
+			       "supports version %u", name, h.layout_version,
+			       POOL_LAYOUT_VERSION);
+	if (csum64(&h, POOL_HDR_CSUM_LEN, offsetof(struct pool_hdr, checksum))
+	    != h.checksum)
+		return err_set(em, PKV_ECHECKSUM,
+			       "%s: pool header checksum mismatch (header "
+			       "damaged)", name);
+	if (h.incompat_features & ~POOL_FEAT_INCOMPAT_KNOWN)
+		return err_set(em, PKV_EVERSION,
+			       "%s: pool uses unknown features 0x%llx", name,
+			       (unsigned long long)h.incompat_features);
+	if (h.hdr_size != POOL_HDR_SIZE || h.chunk_size != CHUNK_SIZE ||
+	    h.lanes_off != POOL_HDR_SIZE || h.nlanes == 0 ||
+	    h.nlanes > LOG_MAX_LANES || h.log_size < LOG_MIN_SIZE ||
+	    h.log_size % CACHELINE || h.nchunks == 0 ||
+	    h.nchunks > h.pool_size / CHUNK_SIZE ||
+	    h.chunk_hdr_off < h.lanes_off + h.nlanes *
+				LANE_STRIDE(h.log_size) ||
+	    h.chunks_off < h.chunk_hdr_off + h.nchunks * 8 ||
+	    h.chunks_off % POOL_ALIGN ||
+	    h.chunks_off + h.nchunks * CHUNK_SIZE > h.pool_size)
+		return err_set(em, PKV_ECORRUPT,
+			       "%s: pool header geometry is inconsistent", name);
+	if (file_size < h.pool_size)
+		return err_set(em, PKV_ETRUNCATED,
+			       "%s: pool file truncated: %llu bytes, the header "
+			       "says %llu", name, (unsigned long long)file_size,
+			       (unsigned long long)h.pool_size);
+	return 0;
+}
+
+/* pool_new_handle -- allocate a handle for a mapped pool image. */
+static struct pool *pool_new_handle(char *base, size_t size)
+{
+	struct pool *pool = calloc(1, sizeof(*pool));
+	if (!pool)
+		return NULL;
+	pool->base = base;
+	pool->size = size;
+	pool->fd = -1;
+	pool->hdr = (const struct pool_hdr *)base;
+	pool->state = (struct pool_state *)(base + POOL_STATE_OFF);
+	pool->was_clean = pool->state->clean_shutdown == 1;
+	return pool;
+}
+
+/* pool_format_image -- write an empty pool into a writable mapping. */
+static void pool_format_image(struct persist *p, char *base,
+			      const struct pool_hdr *h)
+{
+	struct pool_state *st = (struct pool_state *)(base + POOL_STATE_OFF);
+
+	/* Lanes (no valid log) and chunk headers (all free) start zeroed. */
+	persist_memset(p, base + h->lanes_off, 0,
+		       h->chunks_off - h->lanes_off);
+	memset(st, 0, sizeof(*st));
+	st->clean_shutdown = 1;
+	persist_flush(p, st, sizeof(*st));
+	/*
+	 * Everything but the header must be durable before the header: a
+	 * file whose header is valid is a pool, so the header is the
+	 * create's commit mark.
+	 */
+	persist_fence(p);
+	persist_memcpy(p, base, h, sizeof(*h));
+	persist_fence(p);
+}
+
+/* pool_map -- reserve address space and map the file at its start. */
+static int pool_map(int fd, size_t size, char **basep, void **resp,
+		    size_t *reslenp, int *is_pmemp)
+{
+	size_t reslen = size + (size_t)POOL_RESERVE_EXTRA;
+	void *res = mmap(NULL, reslen, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *base;
+
+	if (res == MAP_FAILED)
+		return -errno;
+	/* MAP_SYNC succeeds only on DAX: then cache flushes are enough. */
+	base = mmap(res, size, PROT_READ | PROT_WRITE,
+		    MAP_SHARED_VALIDATE | MAP_SYNC | MAP_FIXED, fd, 0);
+	if (base != MAP_FAILED) {
+		*is_pmemp = 1;
+	} else {
+		base = mmap(res, size, PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_FIXED, fd, 0);
+		if (base == MAP_FAILED) {
+			int err = -errno;
+			munmap(res, reslen);
+			return err;
+		}
+		*is_pmemp = persist_is_pmem(base, size);
+	}
+	*basep = base;
+	*resp = res;
+	*reslenp = reslen;
+	return 0;
+}
+
+/* pool_lock -- take the exclusive lock that keeps other processes out. */
+static int pool_lock(int fd, const char *path, struct errmsg *em)
+{
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK)
+		return err_set(em, PKV_EBUSY,
+			       "%s: pool is already open (locked by another "
+			       "process or handle)", path);
+	return err_set(em, -errno, "%s: cannot lock: %s", path,
+		       strerror(errno));
+}
+
+/* pool_attach -- map a validated, locked file and build the handle. */
+static int pool_attach(int fd, const char *path, uint64_t size,
+		       const struct pool_open_opts *opts, struct pool **poolp,
+		       struct errmsg *em)
+{
+	char *base = NULL;
+	void *res = NULL;
+	size_t reslen = 0;
+	int is_pmem = 0;
+	int err = pool_map(fd, size, &base, &res, &reslen, &is_pmem);
+	struct pool *pool;
+
+	if (err)
+		return err_set(em, err, "%s: cannot map %llu bytes: %s", path,
+			       (unsigned long long)size, strerror(-err));
+	pool = pool_new_handle(base, size);
+	if (!pool || !(pool->path = strdup(path))) {
+		free(pool);
+		munmap(res, reslen);
+		return err_set(em, -ENOMEM, "%s: out of memory", path);
+	}
+	pool->fd = fd;
+	pool->reserve = res;
+	pool->reserve_len = reslen;
+	persist_init(&pool->persist, base, size,
+		     opts ? opts->backend : PERSIST_AUTO, is_pmem);
+	*poolp = pool;
+	return 0;
+}
+
+/* pool_create -- create, format and open a new pool file. */
+int pool_create(const char *path, uint64_t size, const struct pool_params *pp,
+		const struct pool_open_opts *opts, struct pool **poolp,
+		struct errmsg *em)
+{
+	struct pool_hdr h;
+	struct pool *pool;
+	int fd, err;
+
+	err = pool_layout(&h, size, pp, em);
+	if (err)
+		return err;
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return err_set(em, PKV_EEXIST, "%s: file exists", path);
+		return err_set(em, -errno, "%s: cannot create: %s", path,
+			       strerror(errno));
+	}
+	err = pool_lock(fd, path, em);
+	if (err)
+		goto fail_file;
+	err = posix_fallocate(fd, 0, (off_t)size);
+	if (err == EOPNOTSUPP || err == EINVAL)
+		err = ftruncate(fd, (off_t)size) ? errno : 0;
+	if (err) {
+		err = err_set(em, -err, "%s: cannot size to %llu bytes: %s",
+			      path, (unsigned long long)size, strerror(err));
+		goto fail_file;
+	}
+	err = pool_attach(fd, path, size, opts, &pool, em);
+	if (err)
+		goto fail_file;
+	pool_format_image(&pool->persist, pool->base, &h);
+	pool->was_clean = true;
+	*poolp = pool;
+	return 0;
+fail_file:
+	close(fd);
+	unlink(path);
+	return err;
+}
+
+/* pool_open -- validate, lock and map an existing pool file. */
+int pool_open(const char *path, const struct pool_open_opts *opts,
+	      struct pool **poolp, struct errmsg *em)
+{
+	char hdrbuf[POOL_HDR_SIZE];
+	struct pool_hdr h;
+	struct stat stbuf;
+	ssize_t got;
+	int fd, err;
+
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(em, -errno, "%s: cannot open: %s", path,
+			       strerror(errno));
+	err = pool_lock(fd, path, em);
+	if (err)
+		goto fail;
+	if (fstat(fd, &stbuf) < 0) {
+		err = err_set(em, -errno, "%s: cannot stat: %s", path,
+			      strerror(errno));
+		goto fail;
+	}
+	memset(hdrbuf, 0, sizeof(hdrbuf));
+	got = pread(fd, hdrbuf, sizeof(hdrbuf), 0);
+	if (got < 0) {
+		err = err_set(em, -errno, "%s: cannot read: %s", path,
+			      strerror(errno));
+		goto fail;
+	}
+	err = pool_check_header(hdrbuf, (uint64_t)stbuf.st_size, path, em);
+	if (err)
+		goto fail;
+	memcpy(&h, hdrbuf, sizeof(h));
+	err = pool_attach(fd, path, h.pool_size, opts, poolp, em);
+	if (err)
+		goto fail;
+	return 0;
+fail:
+	close(fd);
+	return err;
+}
+
+/* pool_format_memory -- format an in-memory pool image. */
+int pool_format_memory(void *buf, size_t len, const struct pool_params *pp,
+		       struct errmsg *em)
+{
+	struct pool_hdr h;
+	struct persist p;
+	int err = pool_layout(&h, len, pp, em);
+
+	if (err)
+		return err;
+	persist_init(&p, buf, len, PERSIST_MEMORY, 0);
+	pool_format_image(&p, buf, &h);
+	return 0;
+}
+
+/* pool_open_memory -- validate and wrap an in-memory pool image. */
+int pool_open_memory(void *buf, size_t len, struct pool **poolp,
+		     struct errmsg *em)
+{
+	int err = pool_check_header(buf, len, "memory pool", em);
+	struct pool *pool;
+
+	if (err)
+		return err;
+	pool = pool_new_handle(buf, ((struct pool_hdr *)buf)->pool_size);
+	if (!pool)
+		return err_set(em, -ENOMEM, "out of memory");
+	persist_init(&pool->persist, buf, pool->size, PERSIST_MEMORY, 0);
+	*poolp = pool;
+	return 0;
+}
+
+/* pool_mark_open -- record durably that the pool is in use (unclean). */
+void pool_mark_open(struct pool *pool)
+{
+	/* Persisted before any change, so a crash is seen as unclean. */
+	persist_store64(&pool->persist, &pool->state->clean_shutdown, 0);
+	persist_fence(&pool->persist);
+}
+
+/* pool_close -- durably mark a clean shutdown, unmap, unlock, free. */
+void pool_close(struct pool *pool)
+{
+	if (!pool)
+		return;
+	/*
+	 * The heap made every change durable before calling us; the flag is
+	 * the last store, so a crash before it is seen as unclean.
+	 */
+	persist_store64(&pool->persist, &pool->state->clean_shutdown, 1);
+	persist_fence(&pool->persist);
+	if (pool->fd >= 0) {
+		munmap(pool->reserve, pool->reserve_len);
+		close(pool->fd);
+	}
+	free(pool->path);
+	free(pool);
+}

@@ -1,0 +1,154 @@
+/*
+ * tx.c -- heap transactions: a lane's redo log plus the allocator actions
+ * it records (see tx.h).
+ *
+ * The order at commit is what makes it all-or-nothing: blocks allocated by
+ * the transaction are flushed first (they become reachable only through
+ * this commit), the redo log commits with one fence that orders those
+ * flushes too, the log is applied, and only then do freed blocks become
+ * reusable -- a block is never handed out again while a committed free of
+ * it could be lost.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "pkv.h"
+#include "tx.h"
+
+struct tx {
+	struct heap *heap;
+	struct redo_lane *lane;
+	int err;                      /* first failed step, or 0 */
+	unsigned nact;
+	struct heap_action act[TX_MAX_ACTIONS];
+};
+
+/* tx_begin -- take a lane and start an empty transaction. */
+int tx_begin(struct heap *h, struct tx **txp)
+{
+	struct tx *tx = malloc(sizeof(*tx));
+
+	if (!tx)
+		return -ENOMEM;
+	tx->heap = h;
+	tx->lane = redo_lane_acquire(heap_redo(h));
+	tx->err = 0;
+	tx->nact = 0;
+	*txp = tx;
+	return 0;
+}
+
+/* tx_fail -- remember the first failure; return it. */
+static int tx_fail(struct tx *tx, int err)
+{
+	if (!tx->err)
+		tx->err = err;
+	return err;
+}
+
+/* tx_alloc -- reserve a block and log the bit that records it. */
+int tx_alloc(struct tx *tx, size_t size, uint32_t type, uint64_t *offp)
+{
+	struct heap_action *act;
+	int err;
+
+	if (tx->nact == TX_MAX_ACTIONS)
+		return PKV_ETXTOOBIG;
+	act = &tx->act[tx->nact];
+	err = heap_reserve(tx->heap, redo_lane_id(tx->lane), size, type, act);
+	if (err)
+		return err;
+	err = redo_log_word(tx->lane, act->op, act->word_off, act->value);
+	if (err) {
+		heap_cancel(tx->heap, act);
+		return tx_fail(tx, err);
+	}
+	tx->nact++;
+	*offp = act->block_off + BLOCK_HDR_SIZE;
+	return 0;
+}
+
+/* tx_free -- log the free of an allocated block. */
+int tx_free(struct tx *tx, uint64_t off)
+{
+	struct heap_action *act;
+	int err;
+
+	if (tx->nact == TX_MAX_ACTIONS)
+		return tx_fail(tx, PKV_ETXTOOBIG);
+	act = &tx->act[tx->nact];
+	err = heap_prepare_free(tx->heap, off, act);
+	if (err)
+		return err;
+	for (unsigned i = 0; i < tx->nact; i++)
+		if (tx->act[i].is_free && tx->act[i].block_off == act->block_off)
+			return PKV_EINVAL;  /* freed twice in one transaction */
+	err = redo_log_word(tx->lane, act->op, act->word_off, act->value);
+	if (err)
+		return tx_fail(tx, err);
+	tx->nact++;
+	return 0;
+}
+
+/* tx_set -- log a word store. */
+int tx_set(struct tx *tx, uint64_t off, uint64_t value)
+{
+	int err = redo_log_word(tx->lane, LOG_OP_SET, off, value);
+	return err ? tx_fail(tx, err) : 0;
+}
+
+/* tx_write -- log a range store. */
+int tx_write(struct tx *tx, uint64_t off, const void *src, size_t len)
+{
+	int err = redo_log_copy(tx->lane, off, src, len);
+	return err ? tx_fail(tx, err) : 0;
+}
+
+/* tx_end -- give the lane back and free the handle. */
+static void tx_end(struct tx *tx)
+{
+	redo_lane_release(heap_redo(tx->heap), tx->lane);
+	free(tx);
+}
+
+/* tx_abort -- undo every reservation, drop the log. */
+void tx_abort(struct tx *tx)
+{
+	for (unsigned i = 0; i < tx->nact; i++)
+		if (!tx->act[i].is_free)
+			heap_cancel(tx->heap, &tx->act[i]);
+	redo_log_discard(tx->lane);
+	tx_end(tx);
+}
+
+/* tx_commit -- flush new blocks, commit the log, apply, release frees. */
+int tx_commit(struct tx *tx)
+{
+	struct heap *h = tx->heap;
+	struct pool *pool = heap_pool(h);
+	int err = tx->err;
+
+	if (err) {
+		tx_abort(tx);
+		return err;
+	}
+	for (unsigned i = 0; i < tx->nact; i++) {
+		const struct heap_action *a = &tx->act[i];
+		const struct block_hdr *bh = pool_ptr(pool, a->block_off);
+		if (!a->is_free)
+			persist_flush(&pool->persist, bh,
+				      BLOCK_HDR_SIZE + bh->size);
+	}
+	err = redo_commit(heap_redo(h), tx->lane);
+	for (unsigned i = 0; i < tx->nact; i++)
+		if (tx->act[i].is_free)
+			heap_free_applied(h, &tx->act[i]);
+	tx_end(tx);
+	return err;
+}
+
+/* tx_heap -- the transaction's heap. */
+struct heap *tx_heap(const struct tx *tx)
+{
+	return tx->heap;
+}
