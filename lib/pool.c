@@ -391,6 +391,14 @@ void pool_close(struct pool *pool)
 	 */
 	persist_store64(&pool->persist, &pool->state->clean_shutdown, 1);
 	persist_fence(&pool->persist);
+	pool_release(pool);
+}
+
+/* pool_release -- unmap, unlock and free, writing nothing. */
+void pool_release(struct pool *pool)
+{
+	if (!pool)
+		return;
 	if (pool->fd >= 0) {
 		munmap(pool->reserve, pool->reserve_len);
 		close(pool->fd);

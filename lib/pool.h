@@ -106,6 +106,12 @@ void pool_close(struct pool *pool);
  */
 void pool_mark_open(struct pool *pool);
 
+/*
+ * pool_release -- unmap and unlock without writing anything: for a pool
+ * whose heap failed to open, so it is not declared cleanly shut down.
+ */
+void pool_release(struct pool *pool);
+
 /* pool_ptr -- address of pool offset off (off must be inside the pool). */
 static inline void *pool_ptr(const struct pool *pool, uint64_t off)
 {

@@ -287,13 +287,13 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 		const struct log_hdr *lh = (const void *)todo[i].log;
 		if (redo_apply(r, todo[i].log, lh->used, false,
 			       &s.entries_replayed)) {
+			int err = err_set(em, PKV_ECORRUPT,
+				"redo log at offset %llu (seq %llu) has a "
+				"malformed entry",
+				(unsigned long long)pool_off(pool, todo[i].log),
+				(unsigned long long)lh->seq);
 			free(todo);
-			return err_set(em, PKV_ECORRUPT,
-				       "redo log at offset %llu (seq %llu) has "
-				       "a malformed entry",
-				       (unsigned long long)pool_off(pool,
-							todo[i].log),
-				       (unsigned long long)lh->seq);
+			return err;
 		}
 		s.logs_replayed++;
 	}

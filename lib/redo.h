@@ -50,16 +50,19 @@ int redo_open(struct pool *pool, struct redo **rp, struct errmsg *em);
 
 /*
  * redo_recover -- replay committed logs that may not have been applied,
- * ignore torn and uncommitted ones, then invalidate every log.  Durable on
- * return; idempotent (a crash inside it is recovered by running it again).
+ * ignore torn and uncommitted ones, then raise the pool's redo_watermark
+ * past every seq seen, so none is replayed again.  Durable on return;
+ * idempotent (a crash inside it is recovered by running it again).
  * Returns 0 or PKV_ECORRUPT (a valid log names an offset outside the pool).
  */
 int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 		 struct errmsg *em);
 
 /*
- * redo_close -- make every applied transaction durable and invalidate all
- * logs, so a clean reopen replays nothing; then free the handle.
+ * redo_close -- make every applied transaction durable and raise the
+ * watermark past every seq handed out, so a clean reopen replays nothing
+ * (the logs still checksum as valid; they are simply all applied); then
+ * free the handle.
  */
 void redo_close(struct redo *r);
 
@@ -91,8 +94,8 @@ int redo_log_word(struct redo_lane *lane, unsigned op, uint64_t off,
 		  uint64_t value);
 
 /*
- * redo_log_copy -- add "copy len bytes from src to off" (the bytes are
- * copied into the log now).  Returns 0, PKV_EINVAL or PKV_ETXTOOBIG.
+ * redo_log_copy -- add "copy len bytes from src to off", off 8-byte aligned
+ * (the bytes are copied into the log now).  Returns 0, PKV_EINVAL or PKV_ETXTOOBIG.
  */
 int redo_log_copy(struct redo_lane *lane, uint64_t off, const void *src,
 		  size_t len);

@@ -45,10 +45,14 @@ int tx_alloc(struct tx *tx, size_t size, uint32_t type, uint64_t *offp);
  */
 int tx_free(struct tx *tx, uint64_t off);
 
-/* tx_set -- set the 8-byte word at off (aligned) at commit. */
+/* tx_set -- set the 8-byte word at off (8-byte aligned) at commit. */
 int tx_set(struct tx *tx, uint64_t off, uint64_t value);
 
-/* tx_write -- copy len bytes from src to off at commit. */
+/*
+ * tx_write -- copy len bytes from src to off at commit; off must be 8-byte
+ * aligned (the log packs its opcode into the offset's low bits).  Returns
+ * 0, PKV_EINVAL or PKV_ETXTOOBIG.
+ */
 int tx_write(struct tx *tx, uint64_t off, const void *src, size_t len);
 
 /*

@@ -1,0 +1,547 @@
+/*
+ * test_tx.c -- unit tests of heap transactions (tx.c over redo.c): what a
+ * commit makes visible, what an abort leaves alone, the log's capacity,
+ * the cost of a commit in fences, recovery of an image copied right after
+ * a commit (a crash), and the pool's root word.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+#include "pkv.h"
+#include "pool.h"
+#include "heap.h"
+#include "tx.h"
+
+#define POOL_BYTES (8u << 20)
+#define ROOT_OFF (POOL_STATE_OFF + offsetof(struct pool_state, root))
+
+struct fixture {
+	size_t size;
+	char *buf;
+	struct heap *heap;
+	struct pool *pool;
+};
+
+static void open_image(char *buf, size_t size, struct pool **poolp,
+		       struct heap **hp)
+{
+	struct errmsg em;
+	int rc;
+
+	err_clear(&em);
+	rc = pool_open_memory(buf, size, poolp, &em);
+	if (rc != 0)
+		fail_msg("pool_open_memory: %s: %s", pkv_strerror(rc),
+			 em.text);
+	rc = heap_open(*poolp, hp, &em);
+	if (rc != 0)
+		fail_msg("heap_open: %s: %s", pkv_strerror(rc), em.text);
+}
+
+static void check(const struct heap *h)
+{
+	struct errmsg em;
+	int rc;
+
+	err_clear(&em);
+	rc = heap_check(h, &em);
+	if (rc != 0)
+		fail_msg("heap_check: %s: %s", pkv_strerror(rc), em.text);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	unsetenv("PKV_PERSIST");
+	f->size = POOL_BYTES;
+	f->buf = aligned_alloc(4096, f->size);
+	if (f->buf == NULL)
+		return -1;
+	memset(f->buf, 0, f->size);
+	if (pool_format_memory(f->buf, f->size, NULL, NULL) != 0)
+		return -1;
+	open_image(f->buf, f->size, &f->pool, &f->heap);
+	*state = f;
+	return 0;
+}
+
+static void reopen(struct fixture *f)
+{
+	heap_close(f->heap);
+	open_image(f->buf, f->size, &f->pool, &f->heap);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	if (f->heap != NULL) {
+		check(f->heap);
+		heap_close(f->heap);
+	}
+	free(f->buf);
+	free(f);
+	return 0;
+}
+
+/* alloc1 -- commit one allocation of size bytes, filled with byte c. */
+static uint64_t alloc1(struct fixture *f, size_t size, int c)
+{
+	struct tx *tx;
+	uint64_t off;
+
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	assert_int_equal(tx_alloc(tx, size, 1, &off), 0);
+	memset(pool_ptr(f->pool, off), c, size);
+	assert_int_equal(tx_commit(tx), 0);
+	return off;
+}
+
+static uint64_t fences(struct fixture *f)
+{
+	struct persist_stats st;
+
+	persist_get_stats(&heap_pool(f->heap)->persist, &st);
+	return st.fences;
+}
+
+static uint64_t word(struct fixture *f, uint64_t off)
+{
+	return *(uint64_t *)pool_ptr(f->pool, off);
+}
+
+/* test_set_write -- changes appear at commit, not before. */
+static void test_set_write(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t a = alloc1(f, 256, 0x11);
+	char msg[40] = "written through the redo log";
+	char before[256];
+	struct tx *tx;
+
+	memcpy(before, pool_ptr(f->pool, a), sizeof(before));
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	assert_ptr_equal(tx_heap(tx), f->heap);
+	assert_int_equal(tx_set(tx, a, 0x0102030405060708ull), 0);
+	assert_int_equal(tx_write(tx, a + 16, msg, sizeof(msg)), 0);
+	assert_int_equal(tx_set(tx, a + 248, 42), 0);
+	/* redo: nothing in place until the commit */
+	assert_memory_equal(pool_ptr(f->pool, a), before, sizeof(before));
+	assert_int_equal(tx_commit(tx), 0);
+
+	assert_int_equal(word(f, a), 0x0102030405060708ull);
+	assert_memory_equal((char *)pool_ptr(f->pool, a) + 16, msg,
+			    sizeof(msg));
+	assert_int_equal(word(f, a + 248), 42);
+	assert_int_equal(((unsigned char *)pool_ptr(f->pool, a))[8], 0x11);
+	assert_int_equal(((unsigned char *)pool_ptr(f->pool, a))[56], 0x11);
+	assert_int_equal(((unsigned char *)pool_ptr(f->pool, a))[240], 0x11);
+	check(f->heap);
+
+	/* and it survives a reopen */
+	reopen(f);
+	assert_int_equal(word(f, a), 0x0102030405060708ull);
+	assert_memory_equal((char *)pool_ptr(f->pool, a) + 16, msg,
+			    sizeof(msg));
+	assert_int_equal(word(f, a + 248), 42);
+}
+
+/* test_odd_offsets -- words at offsets that are 8 but not 16 mod 16 (the
+ * log keeps its opcode in the low bits of the offset word); byte ranges of
+ * any length at 8-byte aligned offsets, and unaligned ones refused. */
+static void test_odd_offsets(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t a = alloc1(f, 256, 0x11);
+	char msg[13] = "odd and short";
+	struct tx *tx;
+	int rc;
+
+	assert_int_equal(a % 16, 0);
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	assert_int_equal(tx_set(tx, a + 8, 0xaaaaaaaaaaaaaaaaull), 0);
+	assert_int_equal(tx_set(tx, a + 24, 0xbbbbbbbbbbbbbbbbull), 0);
+	assert_int_equal(tx_commit(tx), 0);
+	assert_int_equal(word(f, a), 0x1111111111111111ull);
+	assert_int_equal(word(f, a + 8), 0xaaaaaaaaaaaaaaaaull);
+	assert_int_equal(word(f, a + 16), 0x1111111111111111ull);
+	assert_int_equal(word(f, a + 24), 0xbbbbbbbbbbbbbbbbull);
+
+	/* ranges must start 8-byte aligned (tx.h); any length is fine */
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	rc = tx_write(tx, a + 13, msg, sizeof(msg));
+	assert_int_equal(rc, PKV_EINVAL);
+	tx_abort(tx);
+	assert_int_equal(((unsigned char *)pool_ptr(f->pool, a))[13], 0xaa);
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	assert_int_equal(tx_write(tx, a + 16, msg, sizeof(msg)), 0);
+	assert_int_equal(tx_commit(tx), 0);
+	assert_memory_equal((char *)pool_ptr(f->pool, a) + 16, msg,
+			    sizeof(msg));
+	assert_int_equal(((unsigned char *)pool_ptr(f->pool, a))[15], 0xaa);
+	assert_int_equal(((unsigned char *)pool_ptr(f->pool, a))[29], 0xbb);
+	check(f->heap);
+}
+
+/* test_set_invalid -- unaligned or outside offsets are refused. */
+static void test_set_invalid(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t a = alloc1(f, 64, 0x22);
+	struct tx *tx;
+	char b[16] = { 0 };
+
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	assert_int_equal(tx_set(tx, a + 4, 1), PKV_EINVAL);
+	assert_int_equal(tx_set(tx, f->size, 1), PKV_EINVAL);
+	assert_int_equal(tx_write(tx, f->size - 8, b, sizeof(b)), PKV_EINVAL);
+	tx_abort(tx);
+	assert_int_equal(((unsigned char *)pool_ptr(f->pool, a))[4], 0x22);
+}
+
+static void assert_stats_equal(const struct heap_stats *a,
+			       const struct heap_stats *b)
+{
+	assert_int_equal(a->allocated_bytes, b->allocated_bytes);
+	assert_int_equal(a->allocated_blocks, b->allocated_blocks);
+	assert_int_equal(a->chunks_free, b->chunks_free);
+	assert_int_equal(a->chunks_huge, b->chunks_huge);
+	assert_int_equal(a->nclasses, b->nclasses);
+	for (unsigned i = 0; i < a->nclasses && i < HEAP_MAX_CLASSES; i++)
+		assert_int_equal(a->cls[i].blocks_used, b->cls[i].blocks_used);
+}
+
+/* test_abort -- an aborted transaction changes nothing. */
+static void test_abort(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t e = alloc1(f, 200, 0x33), off;
+	struct heap_stats st0, st1;
+	char before[200], junk[64];
+	struct tx *tx;
+
+	/* runs for the sizes below exist, so no chunk needs carving */
+	alloc1(f, 100, 0);
+	alloc1(f, 5000, 0);
+	memcpy(before, pool_ptr(f->pool, e), sizeof(before));
+	memset(junk, 0x77, sizeof(junk));
+	heap_get_stats(f->heap, &st0);
+
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	assert_int_equal(tx_alloc(tx, 100, 2, &off), 0);
+	assert_int_equal(tx_alloc(tx, 5000, 2, &off), 0);
+	assert_int_equal(tx_alloc(tx, 300000, 2, &off), 0);   /* huge */
+	assert_int_equal(tx_set(tx, e, 1), 0);
+	assert_int_equal(tx_write(tx, e + 16, junk, sizeof(junk)), 0);
+	assert_int_equal(tx_free(tx, e), 0);
+	tx_abort(tx);
+
+	assert_memory_equal(pool_ptr(f->pool, e), before, sizeof(before));
+	assert_true(heap_block_valid(f->heap, e, NULL, NULL));
+	heap_get_stats(f->heap, &st1);
+	assert_stats_equal(&st0, &st1);
+	check(f->heap);
+
+	/* the returned reservations can be taken again */
+	alloc1(f, 100, 1);
+	alloc1(f, 5000, 1);
+	alloc1(f, 300000, 1);
+	check(f->heap);
+}
+
+/* test_too_big -- a write larger than the log fails, and abort works. */
+static void test_too_big(void **state)
+{
+	struct fixture *f = *state;
+	size_t big = 100u << 10;
+	uint64_t a = alloc1(f, big, 0x44);
+	char *src = malloc(big);
+	struct heap_stats st0, st1;
+	struct tx *tx;
+	uint64_t off;
+	int rc = 0;
+
+	assert_non_null(src);
+	memset(src, 0x55, big);
+	alloc1(f, 32, 0);     /* the class of 32 has a run already */
+	heap_get_stats(f->heap, &st0);
+
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	assert_int_equal(tx_write(tx, a, src, big), PKV_ETXTOOBIG);
+	tx_abort(tx);
+	assert_int_equal(((unsigned char *)pool_ptr(f->pool, a))[0], 0x44);
+	assert_int_equal(((unsigned char *)pool_ptr(f->pool, a))[big - 1],
+			 0x44);
+
+	/* a commit after a failed step reports it and aborts */
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	assert_int_equal(tx_set(tx, a, 9), 0);
+	assert_int_equal(tx_write(tx, a + 8, src, big), PKV_ETXTOOBIG);
+	assert_int_equal(tx_commit(tx), PKV_ETXTOOBIG);
+	assert_int_equal(((unsigned char *)pool_ptr(f->pool, a))[0], 0x44);
+
+	/* many small entries fill the log too */
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	for (int i = 0; i < 4096 && rc == 0; i++)
+		rc = tx_set(tx, a + 8 * (uint64_t)i, 0);
+	assert_int_equal(rc, PKV_ETXTOOBIG);
+	tx_abort(tx);
+	assert_int_equal(((unsigned char *)pool_ptr(f->pool, a))[0], 0x44);
+
+	/* more allocations than a transaction holds */
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	for (int i = 0; i < TX_MAX_ACTIONS; i++)
+		assert_int_equal(tx_alloc(tx, 32, 3, &off), 0);
+	assert_int_equal(tx_alloc(tx, 32, 3, &off), PKV_ETXTOOBIG);
+	tx_abort(tx);
+
+	heap_get_stats(f->heap, &st1);
+	assert_stats_equal(&st0, &st1);
+	check(f->heap);
+	/* the lanes are free again: a small transaction commits */
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	assert_int_equal(tx_write(tx, a, src, 1024), 0);
+	assert_int_equal(tx_commit(tx), 0);
+	assert_int_equal(((unsigned char *)pool_ptr(f->pool, a))[1023], 0x55);
+	assert_int_equal(((unsigned char *)pool_ptr(f->pool, a))[1024], 0x44);
+	free(src);
+}
+
+/* test_free_invalid -- tx_free of anything but a block start fails. */
+static void test_free_invalid(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t a = alloc1(f, 500, 0x66), b = alloc1(f, 64, 0x67);
+	uint64_t bad[] = {
+		a + 16, a - BLOCK_HDR_SIZE, a + 8, 0, POOL_STATE_OFF,
+		ROOT_OFF, f->pool->hdr->chunks_off, f->size - 16,
+		f->size + 4096,
+	};
+	struct tx *tx;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc;
+
+		assert_int_equal(tx_begin(f->heap, &tx), 0);
+		rc = tx_free(tx, bad[i]);
+		if (rc != PKV_EINVAL)
+			fail_msg("tx_free(%llu) = %d, want PKV_EINVAL",
+				 (unsigned long long)bad[i], rc);
+		tx_abort(tx);
+	}
+	/* a freed block is no longer a block */
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	assert_int_equal(tx_free(tx, b), 0);
+	assert_int_equal(tx_commit(tx), 0);
+	assert_false(heap_block_valid(f->heap, b, NULL, NULL));
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	assert_int_equal(tx_free(tx, b), PKV_EINVAL);
+	tx_abort(tx);
+	assert_true(heap_block_valid(f->heap, a, NULL, NULL));
+	check(f->heap);
+}
+
+/* test_fences -- a commit costs one fence; an empty one costs none. */
+static void test_fences(void **state)
+{
+	struct fixture *f = *state;
+	struct tx *tx;
+	uint64_t f0, off, slot = alloc1(f, 64, 0);
+
+	for (int i = 0; i < 5; i++)     /* warm up: runs exist, logs used */
+		alloc1(f, 48, 0);
+	for (int i = 0; i < 10; i++) {
+		f0 = fences(f);
+		assert_int_equal(tx_begin(f->heap, &tx), 0);
+		assert_int_equal(tx_alloc(tx, 48, 1, &off), 0);
+		memset(pool_ptr(f->pool, off), i, 48);
+		assert_int_equal(tx_set(tx, slot, off), 0);
+		assert_int_equal(tx_commit(tx), 0);
+		assert_int_equal(fences(f) - f0, 1);
+		assert_int_equal(word(f, slot), off);
+	}
+	f0 = fences(f);
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	assert_int_equal(tx_commit(tx), 0);
+	assert_int_equal(fences(f) - f0, 0);
+
+	/* a free and a write together: still one */
+	f0 = fences(f);
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	assert_int_equal(tx_free(tx, off), 0);
+	assert_int_equal(tx_set(tx, slot, 0), 0);
+	assert_int_equal(tx_commit(tx), 0);
+	assert_int_equal(fences(f) - f0, 1);
+}
+
+/* test_crash_after_commit -- an image copied right after a commit (no
+ * close: a crash) recovers with the committed data. */
+static void test_crash_after_commit(void **state)
+{
+	struct fixture *f = *state;
+	char *img = aligned_alloc(4096, f->size);
+	uint64_t a = alloc1(f, 1000, 0x12), b;
+	char msg[64] = "committed, then the power went out";
+	struct pool *pool;
+	struct heap *h;
+	struct tx *tx;
+	uint64_t sz;
+	uint32_t type;
+
+	assert_non_null(img);
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	assert_int_equal(tx_alloc(tx, 300, 9, &b), 0);
+	memset(pool_ptr(f->pool, b), 0x34, 300);
+	assert_int_equal(tx_set(tx, a, b), 0);
+	assert_int_equal(tx_write(tx, a + 64, msg, sizeof(msg)), 0);
+	assert_int_equal(tx_set(tx, ROOT_OFF, a), 0);
+	assert_int_equal(tx_commit(tx), 0);
+	memcpy(img, f->buf, f->size);
+
+	/* 1: the image as it is */
+	open_image(img, f->size, &pool, &h);
+	assert_false(pool->was_clean);
+	assert_true(heap_recovery_stats(h)->logs_valid >= 1);
+	check(h);
+	assert_int_equal(*(uint64_t *)pool_ptr(pool, a), b);
+	assert_memory_equal((char *)pool_ptr(pool, a) + 64, msg, sizeof(msg));
+	assert_int_equal(pool->state->root, a);
+	assert_true(heap_block_valid(h, b, &sz, &type));
+	assert_int_equal(sz, 300);
+	assert_int_equal(type, 9);
+	assert_int_equal(((unsigned char *)pool_ptr(pool, b))[299], 0x34);
+	heap_close(h);
+
+	/* 2: the in-place writes of the last commit never reached the media
+	 * (they are flushed without a fence): its log must bring them back */
+	memcpy(img, f->buf, f->size);
+	memset((char *)img + a, 0x12, 1000);
+	memset((char *)img + ROOT_OFF, 0, 8);
+	open_image(img, f->size, &pool, &h);
+	assert_true(heap_recovery_stats(h)->logs_replayed >= 1);
+	check(h);
+	assert_int_equal(*(uint64_t *)pool_ptr(pool, a), b);
+	assert_memory_equal((char *)pool_ptr(pool, a) + 64, msg, sizeof(msg));
+	assert_int_equal(pool->state->root, a);
+	assert_true(heap_block_valid(h, b, NULL, NULL));
+	heap_close(h);
+
+	/* a clean close leaves no log to replay */
+	reopen(f);
+	assert_int_equal(heap_recovery_stats(f->heap)->logs_replayed, 0);
+	assert_int_equal(heap_recovery_stats(f->heap)->entries_replayed, 0);
+	free(img);
+}
+
+/* newest_log -- the image offset of the log with the highest seq. */
+static uint64_t newest_log(const char *img)
+{
+	const struct pool_hdr *hdr = (const void *)img;
+	uint64_t best = 0, best_seq = 0;
+
+	for (uint32_t i = 0; i < hdr->nlanes; i++) {
+		uint64_t lane = hdr->lanes_off + i * LANE_STRIDE(hdr->log_size);
+
+		for (int b = 0; b < 2; b++) {
+			uint64_t off = lane + CACHELINE +
+				       (uint64_t)b * hdr->log_size;
+			const struct log_hdr *lh = (const void *)(img + off);
+
+			if (lh->seq > best_seq) {
+				best_seq = lh->seq;
+				best = off;
+			}
+		}
+	}
+	return best;
+}
+
+/* test_torn_log -- a crash that tore the commit's log: recovery must
+ * ignore it (the transaction never happened) and leave a sound heap. */
+static void test_torn_log(void **state)
+{
+	struct fixture *f = *state;
+	char *img = aligned_alloc(4096, f->size);
+	uint64_t a = alloc1(f, 512, 0x21), log;
+	char msg[64];
+	struct pool *pool;
+	struct heap *h;
+	struct tx *tx;
+
+	assert_non_null(img);
+	memset(msg, 0x99, sizeof(msg));
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	assert_int_equal(tx_write(tx, a + 128, msg, sizeof(msg)), 0);
+	assert_int_equal(tx_commit(tx), 0);
+	memcpy(img, f->buf, f->size);
+
+	/* the log of that commit holds the message */
+	log = newest_log(img);
+	assert_true(log != 0);
+	assert_true(((const struct log_hdr *)(img + log))->used >=
+		    sizeof(msg));
+	/* the log is torn (its last entry bytes never made it) and so are
+	 * the in-place writes it covered */
+	img[log + sizeof(struct log_hdr) +
+	    ((const struct log_hdr *)(img + log))->used - 1] ^= 0x5a;
+	memset(img + a + 128, 0x21, sizeof(msg));
+
+	open_image(img, f->size, &pool, &h);
+	check(h);
+	for (size_t i = 0; i < sizeof(msg); i++)
+		assert_int_equal(((unsigned char *)pool_ptr(pool, a))[128 + i],
+				 0x21);
+	assert_true(heap_block_valid(h, a, NULL, NULL));
+	heap_close(h);
+	free(img);
+}
+
+/* test_root -- the pool's root word, set by a transaction, persists. */
+static void test_root(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t a = alloc1(f, 128, 0x5a);
+	struct tx *tx;
+
+	assert_int_equal(f->pool->state->root, 0);
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	assert_int_equal(tx_set(tx, ROOT_OFF, a), 0);
+	assert_int_equal(f->pool->state->root, 0);
+	assert_int_equal(tx_commit(tx), 0);
+	assert_int_equal(f->pool->state->root, a);
+
+	reopen(f);
+	assert_int_equal(f->pool->state->root, a);
+	assert_true(heap_block_valid(f->heap, f->pool->state->root, NULL,
+				     NULL));
+	assert_int_equal(((unsigned char *)pool_ptr(f->pool, a))[127], 0x5a);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_set_write),
+		T(test_odd_offsets),
+		T(test_set_invalid),
+		T(test_abort),
+		T(test_too_big),
+		T(test_free_invalid),
+		T(test_fences),
+		T(test_crash_after_commit),
+		T(test_torn_log),
+		T(test_root),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
