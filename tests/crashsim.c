@@ -1,0 +1,333 @@
+/*
+ * crashsim.c -- the crash simulator engine; see crashsim.h.
+ *
+ * Model of the media: a line is durable once a fence follows a flush of
+ * it; the content that becomes durable is the content at the time of the
+ * flush (a later store to the line needs a later flush).  Before a fence,
+ * any subset of the flushed-but-unfenced lines may already have reached
+ * the media, and (--evict) so may any dirty line the cache wrote back on
+ * its own; (--torn) a line may reach the media only in part, in 8-byte
+ * words, which are the unit of atomicity.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crashsim.h"
+#include "persist.h"
+
+struct crashsim {
+	struct crashsim_opts o;
+	crashsim_check_fn check;
+	void *ctx;
+	struct persist_hook hook;
+	struct pool *pool;           /* watched pool */
+	char *live;                  /* its buffer */
+	size_t len;
+	size_t nlines;
+	char *shadow;                /* persisted image */
+	char *image;                 /* scratch crash image */
+	char *snap;                  /* nlines x CACHELINE snapshots */
+	uint8_t *is_pending;         /* per line */
+	uint32_t *pending;           /* indices of pending lines */
+	size_t npending;
+	uint32_t *dirty;             /* --evict: dirty, unflushed lines */
+	uint32_t *chosen;            /* lines put in the current image */
+	uint64_t states;
+	uint64_t failures;
+	uint64_t fences;
+	uint64_t op;
+	const char *op_what;
+	int in_check;
+	uint64_t printed_own;
+	uint64_t cur_idx;
+	uint64_t *printed;           /* failures printed (maybe shared) */
+};
+
+struct crashsim *crashsim_new(const struct crashsim_opts *opts,
+			      crashsim_check_fn check, void *ctx)
+{
+	struct crashsim *cs = calloc(1, sizeof(*cs));
+
+	if (!cs)
+		return NULL;
+	cs->o = *opts;
+	if (cs->o.samples == 0)
+		cs->o.samples = 64;
+	if (cs->o.max_exhaustive > 16)
+		cs->o.max_exhaustive = 16;
+	if (cs->o.max_print == 0)
+		cs->o.max_print = 5;
+	cs->check = check;
+	cs->ctx = ctx;
+	cs->op_what = "";
+	if (!cs->o.label)
+		cs->o.label = "";
+	cs->printed = &cs->printed_own;
+	return cs;
+}
+
+void crashsim_free(struct crashsim *cs)
+{
+	if (!cs)
+		return;
+	crashsim_detach(cs);
+	free(cs->shadow);
+	free(cs->image);
+	free(cs->snap);
+	free(cs->is_pending);
+	free(cs->pending);
+	free(cs->dirty);
+	free(cs->chosen);
+	free(cs);
+}
+
+static void hook_flush(void *ctx, uint64_t off, size_t len);
+static void hook_fence(void *ctx);
+
+int crashsim_attach(struct crashsim *cs, struct pool *pool)
+{
+	size_t len = pool->size;
+
+	cs->pool = pool;
+	cs->live = pool->base;
+	if (cs->shadow) {
+		if (len != cs->len)
+			return -1;
+		goto ready;
+	}
+	cs->len = len;
+	cs->nlines = (len + CACHELINE - 1) / CACHELINE;
+	cs->shadow = aligned_alloc(4096, (len + 4095) & ~(size_t)4095);
+	cs->image = aligned_alloc(4096, (len + 4095) & ~(size_t)4095);
+	cs->snap = malloc(cs->nlines * CACHELINE);
+	cs->is_pending = calloc(cs->nlines, 1);
+	cs->pending = malloc(cs->nlines * sizeof(uint32_t));
+	cs->dirty = malloc(cs->nlines * sizeof(uint32_t));
+	cs->chosen = malloc(cs->nlines * sizeof(uint32_t));
+	if (!cs->shadow || !cs->image || !cs->snap || !cs->is_pending ||
+	    !cs->pending || !cs->dirty || !cs->chosen)
+		return -1;
+ready:
+	memcpy(cs->shadow, cs->live, len);
+	for (size_t i = 0; i < cs->npending; i++)
+		cs->is_pending[cs->pending[i]] = 0;
+	cs->npending = 0;
+	if (cs->o.label[0])
+		cs->fences = 0; /* nested: fences counted per attach */
+	cs->hook.flush = hook_flush;
+	cs->hook.fence = hook_fence;
+	cs->hook.ctx = cs;
+	persist_set_hook(&pool->persist, &cs->hook);
+	return 0;
+}
+
+void crashsim_detach(struct crashsim *cs)
+{
+	if (cs->pool)
+		persist_set_hook(&cs->pool->persist, NULL);
+	cs->pool = NULL;
+}
+
+void crashsim_forget(struct crashsim *cs)
+{
+	cs->pool = NULL;
+}
+
+void crashsim_set_op(struct crashsim *cs, uint64_t op, const char *what)
+{
+	cs->op = op;
+	cs->op_what = what ? what : "";
+}
+
+uint64_t crashsim_states(const struct crashsim *cs) { return cs->states; }
+uint64_t crashsim_failures(const struct crashsim *cs) { return cs->failures; }
+uint64_t crashsim_fences(const struct crashsim *cs) { return cs->fences; }
+
+void crashsim_position(const struct crashsim *cs, uint64_t *fence,
+		       uint64_t *state)
+{
+	*fence = cs->fences;
+	*state = cs->cur_idx;
+}
+
+void crashsim_share_printed(struct crashsim *nested, struct crashsim *outer)
+{
+	nested->printed = outer->printed;
+}
+
+bool crashsim_done(const struct crashsim *cs)
+{
+	return cs->o.max_states && cs->states >= cs->o.max_states;
+}
+
+static void hook_flush(void *ctx, uint64_t off, size_t len)
+{
+	struct crashsim *cs = ctx;
+	uint64_t first, last;
+
+	if (len == 0 || off >= cs->len)
+		return;
+	if (len > cs->len - off)
+		len = cs->len - off;
+	first = off / CACHELINE;
+	last = (off + len - 1) / CACHELINE;
+	for (uint64_t l = first; l <= last; l++) {
+		memcpy(cs->snap + l * CACHELINE, cs->live + l * CACHELINE,
+		       CACHELINE);
+		if (!cs->is_pending[l]) {
+			cs->is_pending[l] = 1;
+			cs->pending[cs->npending++] = (uint32_t)l;
+		}
+	}
+}
+
+/* Put line l's content src into the image, whole or (torn) in part. */
+static void put_line(struct crashsim *cs, uint32_t l, const char *src,
+		     uint64_t *rng)
+{
+	char *dst = cs->image + (size_t)l * CACHELINE;
+
+	if (!cs->o.torn) {
+		memcpy(dst, src, CACHELINE);
+		return;
+	}
+	unsigned words = (unsigned)crashsim_rand(rng) & 0xffu;
+	for (unsigned w = 0; w < CACHELINE / 8; w++)
+		if (words & (1u << w))
+			memcpy(dst + 8 * w, src + 8 * w, 8);
+}
+
+/* Build one crash image and check it.  mask: exhaustive subset; else
+ * random (sample). */
+static void one_state(struct crashsim *cs, uint64_t idx, uint64_t ntotal,
+		      bool exhaustive, size_t ndirty, uint64_t *rng)
+{
+	char why[1024];
+	size_t nchosen = 0;
+	uint64_t chosen_mask = 0;
+
+	memcpy(cs->image, cs->shadow, cs->len);
+	for (size_t i = 0; i < cs->npending; i++) {
+		bool take;
+		if (exhaustive)
+			take = (idx >> i) & 1;
+		else if (idx == 0)
+			take = false;
+		else if (idx == 1)
+			take = true;
+		else
+			take = crashsim_rand(rng) & 1;
+		if (!take)
+			continue;
+		uint32_t l = cs->pending[i];
+		if (i < 64)
+			chosen_mask |= 1ull << i;
+		cs->chosen[nchosen++] = l;
+		put_line(cs, l, cs->snap + (size_t)l * CACHELINE, rng);
+	}
+	size_t nevicted = 0;
+	for (size_t i = 0; i < ndirty; i++) {
+		if (crashsim_rand(rng) & 1) {
+			uint32_t l = cs->dirty[i];
+			put_line(cs, l, cs->live + (size_t)l * CACHELINE, rng);
+			nevicted++;
+		}
+	}
+	cs->states++;
+	cs->cur_idx = idx;
+	why[0] = '\0';
+	cs->in_check = 1;
+	int bad = cs->check(cs->ctx, cs->image, cs->len, why, sizeof(why));
+	cs->in_check = 0;
+	if (!bad)
+		return;
+	cs->failures++;
+	if (++*cs->printed > cs->o.max_print)
+		return;
+	printf("crash-sim: FAILURE%s seed=%llu op=%llu (%s) fence=%llu "
+	       "subset=%llu/%llu%s mask=0x%llx pending=%zu chosen=%zu "
+	       "evicted=%zu mode=%s%s: %s\n", cs->o.label,
+	       (unsigned long long)cs->o.seed, (unsigned long long)cs->op,
+	       cs->op_what, (unsigned long long)cs->fences,
+	       (unsigned long long)idx, (unsigned long long)ntotal,
+	       exhaustive ? " (exhaustive)" : " (sampled)",
+	       (unsigned long long)chosen_mask, cs->npending, nchosen,
+	       nevicted, cs->o.torn ? "torn" : "lines",
+	       cs->o.evict ? "+evict" : "", why);
+	if (!cs->o.label[0])
+	printf("crash-sim:   reproduce: tests/crashsim --seed %llu --ops %llu "
+	       "--fence %llu%s%s%s --samples %u --exhaustive %u\n",
+	       (unsigned long long)cs->o.seed,
+	       (unsigned long long)cs->op + 1,
+	       (unsigned long long)cs->fences, cs->o.torn ? " --torn" : "",
+	       cs->o.evict ? " --evict" : "", cs->o.verbose ? " --verbose" : "",
+	       cs->o.samples, cs->o.max_exhaustive);
+	if (cs->o.verbose) {
+		printf("crash-sim:   pending lines:");
+		for (size_t i = 0; i < cs->npending; i++)
+			printf(" %llu%s",
+			       (unsigned long long)cs->pending[i] * CACHELINE,
+			       (i < 64 && (chosen_mask >> i & 1)) ? "*" : "");
+		printf("\n");
+	}
+	fflush(stdout);
+}
+
+static void hook_fence(void *ctx)
+{
+	struct crashsim *cs = ctx;
+	uint64_t rng;
+	size_t ndirty = 0;
+
+	if (cs->in_check)
+		return; /* cannot happen: checked pools have no hook */
+	cs->fences++;
+	rng = crashsim_mix(cs->o.seed * 0x100000001b3ull ^ cs->fences);
+
+	bool want = !crashsim_done(cs) &&
+		(cs->o.only_fence < 0 || (uint64_t)cs->o.only_fence == cs->fences);
+	if (want && cs->o.evict) {
+		for (size_t l = 0; l < cs->nlines; l++) {
+			if (cs->is_pending[l])
+				continue;
+			if (memcmp(cs->live + l * CACHELINE,
+				   cs->shadow + l * CACHELINE, CACHELINE))
+				cs->dirty[ndirty++] = (uint32_t)l;
+		}
+	}
+	if (want && (cs->npending > 0 || ndirty > 0)) {
+		if (cs->npending <= cs->o.max_exhaustive && !cs->o.torn &&
+		    ndirty == 0) {
+			uint64_t n = 1ull << cs->npending;
+			for (uint64_t m = 0; m < n; m++)
+				one_state(cs, m, n, true, 0, &rng);
+		} else if (cs->npending <= cs->o.max_exhaustive) {
+			/* every subset, each with random torn words/evictions */
+			uint64_t n = 1ull << cs->npending;
+			for (uint64_t m = 0; m < n; m++)
+				one_state(cs, m, n, true, ndirty, &rng);
+		} else {
+			for (uint64_t s = 0; s < cs->o.samples; s++)
+				one_state(cs, s, cs->o.samples, false, ndirty,
+					  &rng);
+		}
+		if (cs->o.verbose && cs->fences % 1000 == 0)
+			fprintf(stderr, "crash-sim: fence %llu op %llu: %llu "
+				"states, %llu failures\n",
+				(unsigned long long)cs->fences,
+				(unsigned long long)cs->op,
+				(unsigned long long)cs->states,
+				(unsigned long long)cs->failures);
+	}
+	/* The fence: pending lines become durable. */
+	for (size_t i = 0; i < cs->npending; i++) {
+		uint32_t l = cs->pending[i];
+		memcpy(cs->shadow + (size_t)l * CACHELINE,
+		       cs->snap + (size_t)l * CACHELINE, CACHELINE);
+		cs->is_pending[l] = 0;
+	}
+	cs->npending = 0;
+}
