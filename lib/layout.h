@@ -109,8 +109,10 @@ static_assert(sizeof(struct block_hdr) == BLOCK_HDR_SIZE, "block_hdr size");
 
 /*
  * Redo log buffer.  A log is valid when its checksum matches: the checksum
- * covers the header (checksum field 0) and `used` bytes of entries, so a log
- * torn by a crash, half overwritten, or never written is simply invalid.
+ * covers the header (checksum field 0), `used` bytes of entries, and the
+ * pool ranges named by COVER entries, so a log torn by a crash, half
+ * overwritten, never written, or whose new blocks did not all reach the
+ * media before the crash, is simply invalid.
  * Entries are 8-byte aligned; each starts with a word holding the opcode in
  * its low 3 bits and the target offset (8-byte aligned) in the rest.
  */
@@ -118,6 +120,9 @@ static_assert(sizeof(struct block_hdr) == BLOCK_HDR_SIZE, "block_hdr size");
 #define LOG_OP_OR 2u    /* word |= value (allocation bitmap bits) */
 #define LOG_OP_AND 3u   /* word &= value (clearing bitmap bits) */
 #define LOG_OP_COPY 4u  /* then a length word, then the bytes, padded to 8 */
+#define LOG_OP_COVER 5u /* value = length: the pool bytes [off, off+len) are
+			   part of the checksum (blocks the transaction filled
+			   directly); nothing to apply */
 #define LOG_ENTRY_OP(w) ((unsigned)((w) & 0x7u))
 #define LOG_ENTRY_OFF(w) ((w) & ~(uint64_t)0x7)
 
@@ -132,9 +137,8 @@ static_assert(sizeof(struct log_hdr) == 32, "log_hdr size");
 
 /*
  * Per-lane persistent word(s).  durable_through: every log of this lane
- * with seq <= it has its effects durable in place and must not be replayed.
- * Other lanes raise it (see redo.c) before overwriting logs that a replay of
- * this lane's older logs could otherwise clobber.
+ * with seq <= it has its effects durable in place and must not be replayed
+ * (a lane sets it when a transaction has been applied; see redo.c).
  */
 struct lane_hdr {
 	uint64_t durable_through;     /* see above */

@@ -1,40 +1,33 @@
 /*
- * redo.c -- redo-logged transactions: lanes, one-fence commit, apply,
- * recovery (see redo.h).
+ * redo.c -- redo-logged transactions: lanes, commit, apply, recovery (see
+ * redo.h).
  *
- * Commit.  A transaction's entries are written straight into the lane's
- * free log buffer.  At commit the header (seq, length, checksum) is
- * written, the buffer flushed, and one fence makes the log durable: that
- * is the commit point.  The entries are then applied in place and flushed
- * without a fence.  The lane's next commit fence makes those changes
- * durable, so each lane keeps its last log valid until then: it writes its
- * next log into its *other* buffer.
+ * Commit.  A transaction's entries are written straight into one of its
+ * lane's two log buffers.  The commit checksum covers the log and the
+ * bytes of every block the transaction filled directly (COVER entries), so
+ * the log is valid only if all of them reached the media: one fence makes
+ * the log and the new blocks durable together, and is the commit point.
+ * The entries are then applied in place and fenced, and the lane's
+ * persistent durable_through word is set to the log's seq and fenced:
+ * from then on the log is never replayed, and only then may the blocks the
+ * transaction freed be reused.
  *
- * Recovery replays, in global seq order, every valid log whose seq is above
- * both the pool's redo_watermark and its lane's durable_through.  Replaying
- * a log whose effects are already durable is harmless unless a *newer*
- * transaction changed the same words and its log is gone.  A log is gone
- * only when its lane overwrites it, two commits later.  So before lane K
- * commits transaction n (its previous one being p, which n+1 will
- * overwrite), it looks at every other lane M and makes sure that no valid,
- * replayable log of M with seq < p remains:
- *   - M's older buffer is durable already (M's latest commit fenced it):
- *     raising durable_through[M] is enough;
- *   - M's latest log, once M has applied it, may not be durable yet (M has
- *     not fenced since): K flushes its ranges itself (a flush writes back
- *     the line whoever dirtied it) before K's commit fence;
- *   - a log M is still applying cannot conflict with p: anything p read
- *     from it was published after the apply; its bitmap OR/AND entries
- *     commute with p's.
- * After K's commit fence, K stores the new durable_through[M] and fences
- * again -- an extra fence only when another lane needed help, never in a
- * single-threaded program.  Seqs only grow (the watermark is raised at
- * recovery and at clean close), so stale logs never come back.
+ * So at any instant each lane has at most one replayable log, that of its
+ * in-flight transaction.  In-flight transactions of different lanes never
+ * conflict (the layers above serialize conflicting ones through their
+ * apply, and allocator bitmap OR/AND entries commute), so recovery may
+ * replay them in seq order without clobbering anything newer, and no
+ * replay can touch memory that was freed and reused.
+ *
+ * Cost: three fences per commit.  An earlier design applied lazily with one
+ * fence and let other lanes mark logs durable; the crash simulator showed
+ * that older replayable logs could then clobber newer changes or reused
+ * chunks.  Bringing the fence count down again must pass the simulator.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,11 +40,6 @@ enum redo_planted_bug redo_planted_bug;
 
 #define LOG_HDR_SIZE ((uint32_t)sizeof(struct log_hdr))
 
-struct redo_help {
-	struct redo_lane *lane;       /* lane whose durable_through to raise */
-	uint64_t seq;                 /* to this */
-};
-
 struct redo_lane {
 	struct redo *redo;
 	unsigned id;
@@ -61,13 +49,6 @@ struct redo_lane {
 	/* Owner-only while busy: */
 	int target;                   /* buffer being written */
 	uint32_t used;                /* bytes of entries in it */
-	struct redo_help *helps;      /* scratch, nlanes entries */
-	/* Guarded by mtx (read by other lanes' commits): */
-	pthread_mutex_t mtx;
-	uint64_t seq[2];              /* committed seq of each buffer, 0 none */
-	bool applied[2];              /* its entries are all applied */
-	int latest;                   /* buffer of the newest commit, -1 */
-	uint64_t durable;             /* mirror of hdr->durable_through */
 };
 
 struct redo {
@@ -75,7 +56,6 @@ struct redo {
 	unsigned nlanes;
 	struct redo_lane *lanes;
 	_Atomic uint64_t seq;         /* last seq handed out */
-	atomic_uint nused;            /* lanes [0, nused) were ever used */
 	atomic_uint next_hint;        /* round robin for new threads */
 };
 
@@ -109,19 +89,10 @@ int redo_open(struct pool *pool, struct redo **rp, struct errmsg *em)
 		l->hdr = (struct lane_hdr *)base;
 		l->buf[0] = base + CACHELINE;
 		l->buf[1] = base + CACHELINE + h->log_size;
-		l->latest = -1;
-		l->helps = calloc(r->nlanes, sizeof(*l->helps));
-		if (!l->helps)
-			goto fail;
-		pthread_mutex_init(&l->mtx, NULL);
 	}
 	*rp = r;
 	return 0;
 fail:
-	if (r->lanes)
-		for (unsigned i = 0; i < r->nlanes; i++)
-			free(r->lanes[i].helps);
-	free(r->lanes);
 	free(r);
 	return err_set(em, -ENOMEM, "out of memory");
 }
@@ -158,7 +129,11 @@ static int redo_apply(struct redo *r, const char *log, uint32_t used,
 
 		if (end - e < (ptrdiff_t)sizeof(*w))
 			return PKV_ECORRUPT;
-		if (op == LOG_OP_COPY) {
+		if (op == LOG_OP_COVER) {
+			if (!redo_target_ok(pool, off, w->value))
+				return PKV_ECORRUPT;
+			e += sizeof(*w);
+		} else if (op == LOG_OP_COPY) {
 			uint64_t len = w->value, padded = (len + 7) & ~7ull;
 			if (padded > (uint64_t)(end - e) - sizeof(*w) ||
 			    !redo_target_ok(pool, off, len))
@@ -201,24 +176,41 @@ static int redo_apply(struct redo *r, const char *log, uint32_t used,
 	return 0;
 }
 
-/* redo_flush_log_targets -- flush every range a log changed (help). */
-static void redo_flush_log_targets(struct redo *r, const char *log)
+/*
+ * redo_log_checksum -- the commit checksum of a log: its header (checksum
+ * field read as 0) and entries, then the current bytes of every range a
+ * COVER entry names.  Returns false when an entry is malformed, so the log
+ * cannot be valid.
+ */
+static bool redo_log_checksum(const struct redo *r, const char *log,
+			      uint32_t used, uint64_t *sum)
 {
-	const struct log_hdr *lh = (const void *)log;
-	const char *e = log + LOG_HDR_SIZE, *end = e + lh->used;
+	const char *e = log + LOG_HDR_SIZE, *end = e + used;
+	uint64_t h = csum64(log, LOG_HDR_SIZE + used, 0);
 
 	while (e < end) {
 		const struct log_word_entry *w = (const void *)e;
+		unsigned op = LOG_ENTRY_OP(w->op_off);
 		uint64_t off = LOG_ENTRY_OFF(w->op_off);
-		uint64_t len = 8, step = sizeof(*w);
 
-		if (LOG_ENTRY_OP(w->op_off) == LOG_OP_COPY) {
-			len = w->value;
-			step += (len + 7) & ~7ull;
+		if (end - e < (ptrdiff_t)sizeof(*w))
+			return false;
+		e += sizeof(*w);
+		if (op == LOG_OP_COPY) {
+			uint64_t padded = (w->value + 7) & ~7ull;
+			if (padded > (uint64_t)(end - e))
+				return false;
+			e += padded;
+		} else if (op == LOG_OP_COVER) {
+			if (w->value % 8 || !redo_target_ok(r->pool, off,
+							    w->value))
+				return false;
+			h = h * 0x9e3779b97f4a7c15ull ^
+			    csum64(pool_ptr(r->pool, off), w->value, ~(size_t)0);
 		}
-		persist_flush(&r->pool->persist, pool_ptr(r->pool, off), len);
-		e += step;
 	}
+	*sum = h;
+	return true;
 }
 
 /* redo_log_valid -- whether buffer b of lane l holds a committed log. */
@@ -230,9 +222,12 @@ static bool redo_log_valid(const struct redo *r, const struct redo_lane *l,
 
 	if (lh->seq == 0 || lh->used > cap || lh->used % 8 || lh->lane != l->id)
 		return false;
+	uint64_t sum;
+
 	if (redo_planted_bug == REDO_BUG_NO_CHECKSUM)
 		return true;
-	return csum64(lh, LOG_HDR_SIZE + lh->used, 0) == lh->checksum;
+	return redo_log_checksum(r, (const char *)lh, lh->used, &sum) &&
+	       sum == lh->checksum;
 }
 
 struct redo_replay {
@@ -309,8 +304,6 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 		persist_fence(p);
 	}
 	atomic_store(&r->seq, maxseq);
-	for (unsigned i = 0; i < r->nlanes; i++)
-		r->lanes[i].durable = r->lanes[i].hdr->durable_through;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	s.nsec = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ull +
 		 (uint64_t)(t1.tv_nsec - t0.tv_nsec);
@@ -319,7 +312,7 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 	return 0;
 }
 
-/* redo_close -- everything applied is made durable; nothing to replay. */
+/* redo_close -- nothing to replay any more: raise the watermark. */
 void redo_close(struct redo *r)
 {
 	struct persist *p;
@@ -327,17 +320,8 @@ void redo_close(struct redo *r)
 	if (!r)
 		return;
 	p = &r->pool->persist;
-	/*
-	 * Each lane's last apply was flushed but may not be fenced by its
-	 * own thread; flush them all again from here, fence, and only then
-	 * say (with the watermark) that no log needs replay.
-	 */
-	for (unsigned i = 0; i < r->nlanes; i++) {
-		struct redo_lane *l = &r->lanes[i];
-		if (l->latest >= 0 && l->seq[l->latest])
-			redo_flush_log_targets(r, l->buf[l->latest]);
-	}
-	persist_fence(p);
+	/* Every transaction ended with its changes fenced and its lane marked;
+	 * the watermark only saves the next open from reading the logs. */
 	persist_store64(p, &r->pool->state->redo_watermark,
 			atomic_load(&r->seq));
 	persist_fence(p);
@@ -349,10 +333,6 @@ void redo_free(struct redo *r)
 {
 	if (!r)
 		return;
-	for (unsigned i = 0; i < r->nlanes; i++) {
-		pthread_mutex_destroy(&r->lanes[i].mtx);
-		free(r->lanes[i].helps);
-	}
 	free(r->lanes);
 	free(r);
 }
@@ -367,7 +347,7 @@ static bool redo_lane_try(struct redo_lane *l)
 /* redo_lane_acquire -- take a lane: the thread's usual one if free. */
 struct redo_lane *redo_lane_acquire(struct redo *r)
 {
-	unsigned start = redo_tls_hint, used;
+	unsigned start = redo_tls_hint;
 	struct redo_lane *l = NULL;
 
 	if (start >= r->nlanes)
@@ -383,12 +363,6 @@ struct redo_lane *redo_lane_acquire(struct redo *r)
 		sched_yield();
 	}
 	redo_tls_hint = l->id;
-	used = atomic_load(&r->nused);
-	while (used < l->id + 1 &&
-	       !atomic_compare_exchange_weak(&r->nused, &used, l->id + 1))
-		;
-	/* Never write over the latest log: it may still need replay. */
-	l->target = l->latest == 0 ? 1 : 0;
 	l->used = 0;
 	return l;
 }
@@ -464,6 +438,23 @@ int redo_log_copy(struct redo_lane *lane, uint64_t off, const void *src,
 	return 0;
 }
 
+/* redo_log_cover -- make a range part of the commit checksum. */
+int redo_log_cover(struct redo_lane *lane, uint64_t off, size_t len)
+{
+	struct log_word_entry *w;
+
+	if (off % 8 || len % 8 || len == 0 ||
+	    !redo_target_ok(lane->redo->pool, off, len))
+		return PKV_EINVAL;
+	if (!redo_log_room(lane, sizeof(*w)))
+		return PKV_ETXTOOBIG;
+	w = (void *)(lane->buf[lane->target] + LOG_HDR_SIZE + lane->used);
+	w->op_off = off | LOG_OP_COVER;
+	w->value = len;
+	lane->used += sizeof(*w);
+	return 0;
+}
+
 /* redo_log_empty -- nothing logged yet. */
 int redo_log_empty(const struct redo_lane *lane)
 {
@@ -476,101 +467,37 @@ void redo_log_discard(struct redo_lane *lane)
 	lane->used = 0;
 }
 
-/*
- * redo_collect_helps -- find the other lanes whose replayable logs older
- * than `p` must be marked durable before this lane may overwrite log p;
- * flush the ranges of those not yet durable.  Returns how many.
- */
-static unsigned redo_collect_helps(struct redo *r, struct redo_lane *self,
-				   uint64_t p)
-{
-	unsigned n = 0, nused = atomic_load(&r->nused);
-
-	for (unsigned i = 0; i < nused; i++) {
-		struct redo_lane *m = &r->lanes[i];
-		uint64_t to = 0;
-		if (m == self)
-			continue;
-		pthread_mutex_lock(&m->mtx);
-		for (int b = 0; b < 2; b++) {
-			uint64_t s = m->seq[b];
-			if (s == 0 || s <= m->durable || s >= p)
-				continue;
-			if (b != m->latest) {
-				to = s > to ? s : to;  /* fenced by m already */
-			} else if (m->applied[b]) {
-				redo_flush_log_targets(r, m->buf[b]);
-				to = s > to ? s : to;
-			}
-		}
-		pthread_mutex_unlock(&m->mtx);
-		if (to) {
-			self->helps[n].lane = m;
-			self->helps[n].seq = to;
-			n++;
-		}
-	}
-	return n;
-}
-
-/* redo_commit -- one fence makes the log durable; then apply it. */
+/* redo_commit -- commit (one fence), apply (fence), retire (fence). */
 int redo_commit(struct redo *r, struct redo_lane *lane)
 {
 	struct persist *p = &r->pool->persist;
 	struct log_hdr *lh = redo_buf_hdr(lane, lane->target);
-	uint64_t prev = lane->latest >= 0 ? lane->seq[lane->latest] : 0;
-	unsigned nhelps = 0;
 	int b = lane->target;
 
 	if (lane->used == 0)
 		return 0;
-	if (prev)
-		nhelps = redo_collect_helps(r, lane, prev);
 	lh->seq = atomic_fetch_add(&r->seq, 1) + 1;
 	lh->used = lane->used;
 	lh->lane = lane->id;
 	lh->reserved = 0;
 	lh->checksum = 0;
-	lh->checksum = csum64(lh, LOG_HDR_SIZE + lane->used, 0);
+	redo_log_checksum(r, (const char *)lh, lane->used, &lh->checksum);
 	persist_flush(p, lh, LOG_HDR_SIZE + lane->used);
 	/*
-	 * The commit point.  Orders, before any in-place change: this log
-	 * and its checksum; the contents of blocks the caller filled (flushed
-	 * by tx.c); the lines of other lanes' applies flushed above; and this
-	 * lane's previous apply, so its log may be overwritten next time.
+	 * The commit point: the log, its checksum and the covered new blocks
+	 * (flushed by tx.c) are durable before any in-place change.
 	 */
 	if (redo_planted_bug != REDO_BUG_NO_COMMIT_FENCE)
 		persist_fence(p);
-	if (nhelps) {
-		for (unsigned i = 0; i < nhelps; i++) {
-			struct redo_lane *m = lane->helps[i].lane;
-			uint64_t s = lane->helps[i].seq;
-			if (s > m->hdr->durable_through)
-				persist_store64(p, &m->hdr->durable_through, s);
-		}
-		/*
-		 * The marks must be durable before this lane's next log
-		 * overwrites log `prev`, whose loss they make harmless.
-		 */
-		persist_fence(p);
-		for (unsigned i = 0; i < nhelps; i++) {
-			struct redo_lane *m = lane->helps[i].lane;
-			pthread_mutex_lock(&m->mtx);
-			if (lane->helps[i].seq > m->durable)
-				m->durable = lane->helps[i].seq;
-			pthread_mutex_unlock(&m->mtx);
-		}
-	}
-	pthread_mutex_lock(&lane->mtx);
-	lane->seq[b] = lh->seq;
-	lane->applied[b] = false;
-	lane->latest = b;
-	pthread_mutex_unlock(&lane->mtx);
-	/* Flushed, not fenced: this lane's next commit fence covers it. */
 	redo_apply(r, lane->buf[b], lane->used, true, NULL);
-	pthread_mutex_lock(&lane->mtx);
-	lane->applied[b] = true;
-	pthread_mutex_unlock(&lane->mtx);
+	/* The changes are durable before the log is declared not needed. */
+	persist_fence(p);
+	persist_store64(p, &lane->hdr->durable_through, lh->seq);
+	/*
+	 * Retired for good before the transaction returns: once its frees
+	 * are reused, a replay of this log would overwrite the new owners.
+	 */
+	persist_fence(p);
 	lane->used = 0;
 	lane->target = b ^ 1;
 	return 0;

@@ -3,20 +3,13 @@
  * apply, recovery.
  *
  * A transaction collects its changes to pool memory as log entries (set a
- * word, OR or AND a word, copy a range) in a lane's log buffer, then
- * commits: the log and its checksum are flushed and ONE fence makes them
- * durable together -- that fence is the commit point.  The entries are
- * then applied in place and flushed, without a fence: the lane's next
- * commit fence makes them durable.  Each lane has two log buffers used in
- * turn, so the log of the previous transaction stays valid (and would be
- * replayed after a crash) until its effects are known to be durable.
- *
- * Replaying an old log must never clobber a newer change whose log is
- * gone.  Recovery replays every valid log whose seq is above its lane's
- * persistent durable_through word, in global seq order; a committing lane
- * raises other lanes' durable_through (flushing their applied changes
- * first if needed) before it may overwrite a log older logs could conflict
- * with.  redo.c has the full argument.
+ * word, OR or AND a word, copy a range) in a lane's log buffer, and names
+ * the memory it filled directly (new blocks) so the commit checksum covers
+ * it.  Commit: the log is flushed and a fence makes it durable -- the
+ * commit point -- then it is applied in place and fenced, and the lane's
+ * durable_through word retires it (fenced).  Recovery replays, in seq
+ * order, the valid logs not yet retired: at most one per lane, those of
+ * transactions in flight at the crash.  redo.c has the argument.
  *
  * This layer knows nothing of the heap: it changes words.  tx.c combines
  * it with the allocator.
@@ -100,6 +93,15 @@ int redo_log_word(struct redo_lane *lane, unsigned op, uint64_t off,
 int redo_log_copy(struct redo_lane *lane, uint64_t off, const void *src,
 		  size_t len);
 
+/*
+ * redo_log_cover -- make the current bytes of [off, off+len) (8-byte
+ * aligned) part of the commit checksum: for memory the caller filled
+ * directly and flushed, e.g. a new block.  If a crash keeps the log but
+ * not all of those bytes, the log is invalid and the transaction is
+ * discarded as a whole.  Returns 0, PKV_EINVAL or PKV_ETXTOOBIG.
+ */
+int redo_log_cover(struct redo_lane *lane, uint64_t off, size_t len);
+
 /* redo_log_empty -- whether no entry has been added since acquire. */
 int redo_log_empty(const struct redo_lane *lane);
 
@@ -109,11 +111,11 @@ int redo_log_empty(const struct redo_lane *lane);
 void redo_log_discard(struct redo_lane *lane);
 
 /*
- * redo_commit -- make the lane's log durable (one fence, which also orders
- * every flush this thread issued before it, e.g. of freshly written
- * blocks), then apply it in place and flush the changes.  On return the
- * transaction is durable: a crash from now on replays it.  Returns 0;
- * an empty log commits nothing and costs nothing.
+ * redo_commit -- make the lane's log durable (the commit fence, which also
+ * orders every flush this thread issued before it, e.g. of freshly written
+ * blocks), apply it in place and fence, then retire it (fence).  On return
+ * the transaction is durable and its log will never be replayed.  Returns
+ * 0; an empty log commits nothing and costs nothing.
  */
 int redo_commit(struct redo *r, struct redo_lane *lane);
 

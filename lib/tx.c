@@ -3,11 +3,11 @@
  * it records (see tx.h).
  *
  * The order at commit is what makes it all-or-nothing: blocks allocated by
- * the transaction are flushed first (they become reachable only through
- * this commit), the redo log commits with one fence that orders those
- * flushes too, the log is applied, and only then do freed blocks become
+ * the transaction are flushed and named in the log (its checksum covers
+ * them: they become reachable only through this commit), the redo log
+ * commits, is applied and retired, and only then do freed blocks become
  * reusable -- a block is never handed out again while a committed free of
- * it could be lost.
+ * it could be lost or replayed.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -135,9 +135,18 @@ int tx_commit(struct tx *tx)
 	for (unsigned i = 0; i < tx->nact; i++) {
 		const struct heap_action *a = &tx->act[i];
 		const struct block_hdr *bh = pool_ptr(pool, a->block_off);
-		if (!a->is_free)
-			persist_flush(&pool->persist, bh,
-				      BLOCK_HDR_SIZE + bh->size);
+		uint64_t len;
+		if (a->is_free)
+			continue;
+		/* Header and data, whole words: the commit checksum covers
+		 * them, so the log is valid only if they reached the media. */
+		len = (BLOCK_HDR_SIZE + bh->size + 7) & ~7ull;
+		persist_flush(&pool->persist, bh, len);
+		err = redo_log_cover(tx->lane, a->block_off, len);
+		if (err) {
+			tx_abort(tx);
+			return err;
+		}
 	}
 	err = redo_commit(heap_redo(h), tx->lane);
 	for (unsigned i = 0; i < tx->nact; i++)
