@@ -400,59 +400,60 @@ static bool redo_log_room(const struct redo_lane *l, uint64_t need)
 	return need <= cap - l->used;
 }
 
+/*
+ * redo_log_append -- append an entry header (and room for `extra` payload
+ * bytes after it) to the lane's log; NULL when it does not fit.
+ */
+static struct log_word_entry *redo_log_append(struct redo_lane *lane,
+					      unsigned op, uint64_t off,
+					      uint64_t value, uint64_t extra)
+{
+	struct log_word_entry *w;
+
+	if (!redo_log_room(lane, sizeof(*w) + extra))
+		return NULL;
+	w = (void *)(lane->buf[lane->target] + LOG_HDR_SIZE + lane->used);
+	w->op_off = off | op;
+	w->value = value;
+	lane->used += sizeof(*w) + (uint32_t)extra;
+	return w;
+}
+
 /* redo_log_word -- add a word entry. */
 int redo_log_word(struct redo_lane *lane, unsigned op, uint64_t off,
 		  uint64_t value)
 {
-	struct log_word_entry *w;
-
 	if ((op != LOG_OP_SET && op != LOG_OP_OR && op != LOG_OP_AND) ||
 	    off % 8 || !redo_target_ok(lane->redo->pool, off, 8))
 		return PKV_EINVAL;
-	if (!redo_log_room(lane, sizeof(*w)))
-		return PKV_ETXTOOBIG;
-	w = (void *)(lane->buf[lane->target] + LOG_HDR_SIZE + lane->used);
-	w->op_off = off | op;
-	w->value = value;
-	lane->used += sizeof(*w);
-	return 0;
+	return redo_log_append(lane, op, off, value, 0) ? 0 : PKV_ETXTOOBIG;
 }
 
 /* redo_log_copy -- add a range entry, bytes included. */
 int redo_log_copy(struct redo_lane *lane, uint64_t off, const void *src,
 		  size_t len)
 {
-	struct log_word_entry *w;
 	uint64_t padded = ((uint64_t)len + 7) & ~7ull;
+	struct log_word_entry *w;
 
 	if (off % 8 || len == 0 || !redo_target_ok(lane->redo->pool, off, len))
 		return PKV_EINVAL;
-	if (!redo_log_room(lane, sizeof(*w) + padded))
+	w = redo_log_append(lane, LOG_OP_COPY, off, len, padded);
+	if (!w)
 		return PKV_ETXTOOBIG;
-	w = (void *)(lane->buf[lane->target] + LOG_HDR_SIZE + lane->used);
-	w->op_off = off | LOG_OP_COPY;
-	w->value = len;
 	memcpy(w + 1, src, len);
 	memset((char *)(w + 1) + len, 0, padded - len);
-	lane->used += sizeof(*w) + (uint32_t)padded;
 	return 0;
 }
 
 /* redo_log_cover -- make a range part of the commit checksum. */
 int redo_log_cover(struct redo_lane *lane, uint64_t off, size_t len)
 {
-	struct log_word_entry *w;
-
 	if (off % 8 || len % 8 || len == 0 ||
 	    !redo_target_ok(lane->redo->pool, off, len))
 		return PKV_EINVAL;
-	if (!redo_log_room(lane, sizeof(*w)))
-		return PKV_ETXTOOBIG;
-	w = (void *)(lane->buf[lane->target] + LOG_HDR_SIZE + lane->used);
-	w->op_off = off | LOG_OP_COVER;
-	w->value = len;
-	lane->used += sizeof(*w);
-	return 0;
+	return redo_log_append(lane, LOG_OP_COVER, off, len, 0) ?
+	       0 : PKV_ETXTOOBIG;
 }
 
 /* redo_log_empty -- nothing logged yet. */

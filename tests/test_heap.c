@@ -19,6 +19,7 @@
 #include "pool.h"
 #include "heap.h"
 #include "tx.h"
+#include "testheap.h"
 
 struct fixture {
 	size_t size;        /* bytes of the image */
@@ -52,16 +53,6 @@ static void heap_stop(struct fixture *f)
 	f->pool = NULL;
 }
 
-static void check(const struct heap *h)
-{
-	struct errmsg em;
-	int rc;
-
-	err_clear(&em);
-	rc = heap_check(h, &em);
-	if (rc != 0)
-		fail_msg("heap_check: %s: %s", pkv_strerror(rc), em.text);
-}
 
 static int setup_size(void **state, size_t size)
 {

@@ -17,6 +17,7 @@
 #include "pool.h"
 #include "heap.h"
 #include "tx.h"
+#include "testheap.h"
 
 #define POOL_BYTES (8u << 20)
 #define ROOT_OFF (POOL_STATE_OFF + offsetof(struct pool_state, root))
@@ -44,16 +45,6 @@ static void open_image(char *buf, size_t size, struct pool **poolp,
 		fail_msg("heap_open: %s: %s", pkv_strerror(rc), em.text);
 }
 
-static void check(const struct heap *h)
-{
-	struct errmsg em;
-	int rc;
-
-	err_clear(&em);
-	rc = heap_check(h, &em);
-	if (rc != 0)
-		fail_msg("heap_check: %s: %s", pkv_strerror(rc), em.text);
-}
 
 static int setup(void **state)
 {

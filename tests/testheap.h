@@ -1,0 +1,21 @@
+/*
+ * testheap.h -- cmocka helpers shared by the tests that open a heap.
+ * Include after <cmocka.h>, "pkv.h" and "heap.h".
+ */
+#ifndef PKV_TESTHEAP_H
+#define PKV_TESTHEAP_H
+
+/* check -- fail the test unless the heap's volatile and persistent state
+ * agree (heap_check), naming the first difference. */
+static inline void check(const struct heap *h)
+{
+	struct errmsg em;
+	int rc;
+
+	err_clear(&em);
+	rc = heap_check(h, &em);
+	if (rc != 0)
+		fail_msg("heap_check: %s: %s", pkv_strerror(rc), em.text);
+}
+
+#endif /* PKV_TESTHEAP_H */
