@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -633,6 +634,11 @@ fail_redo:
 	redo_free(h->redo);
 fail:
 	heap_free_volatile(h);
+	if (em && pool->path) {
+		char detail[ERRMSG_MAX];
+		snprintf(detail, sizeof(detail), "%s", em->text);
+		err_set(em, err, "%s: %s", pool->path, detail);
+	}
 	return err;
 }
 
