@@ -97,7 +97,8 @@ fail:
 	return err_set(em, -ENOMEM, "out of memory");
 }
 
-/* redo_entry_valid -- whether an entry's target lies in the pool's data. */
+/* redo_target_ok -- whether [off, off+len) is memory a log may change:
+ * the pool state words, or anything from the chunk headers on. */
 static bool redo_target_ok(const struct pool *pool, uint64_t off,
 			   uint64_t len)
 {
