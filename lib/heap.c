@@ -22,50 +22,8 @@
 #include <string.h>
 
 #include "pkv.h"
-#include "heap.h"
-
-#define RUN_MAX_BLOCK (32u << 10)  /* bigger blocks take huge spans */
-
-enum chunk_state {
-	CS_FREE = 0,
-	CS_RUN,
-	CS_HUGE,          /* first chunk of an allocated or reserved span */
-	CS_HUGE_INNER,    /* other chunks of that span */
-};
-
-struct heap_run {
-	uint32_t chunk;               /* chunk index */
-	uint32_t cls;                 /* size class */
-	_Atomic uint64_t *vbits;      /* volatile bitmap: 1 = taken */
-	atomic_uint nfree;            /* zero bits among the blocks */
-};
-
-struct heap_class {
-	uint32_t block_size;          /* header included */
-	uint32_t nblocks;             /* per run */
-	uint32_t nwords;              /* bitmap words */
-	uint32_t hdr_bytes;           /* bitmap area, cache-line rounded */
-	pthread_mutex_t mtx;          /* guards runs/nruns/cursor */
-	struct heap_run **runs;       /* every run of the class */
-	size_t nruns, cap;
-	size_t cursor;                /* where the next search starts */
-};
-
-struct heap {
-	struct pool *pool;
-	struct redo *redo;
-	uint64_t nchunks;
-	uint64_t *chunk_hdr;          /* persistent header words */
-	pthread_mutex_t chunk_mtx;    /* guards cstate, span */
-	uint8_t *cstate;              /* enum chunk_state per chunk */
-	uint32_t *span;               /* span length at CS_HUGE chunks */
-	struct heap_run **run_of;     /* run descriptor per CS_RUN chunk */
-	unsigned nclasses;
-	struct heap_class cls[HEAP_MAX_CLASSES];
-	_Atomic(struct heap_run *) *lane_run; /* nlanes x nclasses */
-	unsigned nlanes;
-	struct redo_recovery_stats rstats;
-};
+#include "heap_int.h"
+#include "gc.h"
 
 static uint32_t class_sizes[HEAP_MAX_CLASSES];
 static unsigned class_count;
@@ -109,26 +67,6 @@ size_t heap_class_size(size_t size)
 {
 	int c = heap_class_of(size + BLOCK_HDR_SIZE);
 	return c < 0 ? 0 : class_sizes[c];
-}
-
-/* heap_chunk_off -- pool offset of chunk i. */
-static inline uint64_t heap_chunk_off(const struct heap *h, uint64_t i)
-{
-	return h->pool->hdr->chunks_off + i * (uint64_t)CHUNK_SIZE;
-}
-
-/* heap_persistent_bits -- the persistent bitmap of a run chunk. */
-static inline uint64_t *heap_persistent_bits(const struct heap *h,
-					     uint64_t chunk)
-{
-	return pool_ptr(h->pool, heap_chunk_off(h, chunk));
-}
-
-/* heap_tail_mask -- bits of bitmap word w that name real blocks. */
-static inline uint64_t heap_tail_mask(const struct heap_class *c, uint32_t w)
-{
-	uint32_t left = c->nblocks - w * 64;
-	return left >= 64 ? ~0ull : ((1ull << left) - 1);
 }
 
 /* heap_run_new -- describe a run chunk; vbits from the persistent bitmap. */
@@ -571,6 +509,8 @@ static void heap_free_volatile(struct heap *h)
 		pthread_mutex_destroy(&h->cls[c].mtx);
 	}
 	pthread_mutex_destroy(&h->chunk_mtx);
+	gc_free(h->gc);
+	epoch_destroy(&h->epoch);
 	free(h->cstate);
 	free(h->span);
 	free(h->run_of);
@@ -617,6 +557,11 @@ int heap_open(struct pool *pool, struct heap **hp, struct errmsg *em)
 		err = err_set(em, -ENOMEM, "out of memory");
 		goto fail;
 	}
+	epoch_init(&h->epoch);
+	if (gc_new(h, &h->gc)) {
+		err = err_set(em, -ENOMEM, "out of memory");
+		goto fail;
+	}
 	err = redo_open(pool, &h->redo, em);
 	if (err)
 		goto fail;
@@ -647,6 +592,7 @@ void heap_close(struct heap *h)
 {
 	if (!h)
 		return;
+	gc_stop(h->gc);  /* no collection may run past here */
 	redo_close(h->redo);
 	pool_close(h->pool);
 	heap_free_volatile(h);
@@ -656,6 +602,18 @@ void heap_close(struct heap *h)
 struct pool *heap_pool(const struct heap *h)
 {
 	return h->pool;
+}
+
+/* heap_epoch -- the heap's reader grace periods. */
+struct epoch *heap_epoch(struct heap *h)
+{
+	return &h->epoch;
+}
+
+/* heap_gc -- the heap's collector. */
+struct gc *heap_gc(const struct heap *h)
+{
+	return h->gc;
 }
 
 /* heap_redo -- the lanes of the heap. */

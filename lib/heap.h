@@ -140,6 +140,53 @@ void heap_get_stats(const struct heap *h, struct heap_stats *st);
 /* heap_recovery_stats -- what redo recovery did when the heap opened. */
 const struct redo_recovery_stats *heap_recovery_stats(const struct heap *h);
 
+/* heap_epoch -- grace periods for readers of this heap's blocks. */
+struct epoch *heap_epoch(struct heap *h);
+
+/* heap_gc -- the heap's collector (gc.h). */
+struct gc *heap_gc(const struct heap *h);
+
+/*
+ * Snapshots of the allocation state, for the collector.  Each block that
+ * can exist has an index below heap_snap_limit(): its chunk shifted left
+ * by HEAP_SNAP_SHIFT, plus its number in the run (0 for a huge span).
+ */
+#define HEAP_SNAP_SHIFT 13          /* a run holds fewer than 8192 blocks */
+
+struct heap_snap;
+
+/*
+ * heap_snap_take -- copy which blocks are allocated.  The caller makes
+ * sure no transaction is in flight (redo_quiesce), so the persistent
+ * state is the whole truth.  Returns 0 or -ENOMEM.
+ */
+int heap_snap_take(struct heap *h, struct heap_snap **sp);
+
+/* heap_snap_free -- release a snapshot. */
+void heap_snap_free(struct heap_snap *s);
+
+/* heap_snap_limit -- one past the largest block index. */
+uint64_t heap_snap_limit(const struct heap_snap *s);
+
+/*
+ * heap_snap_find -- the index of the block whose data starts at data_off
+ * if it was allocated in the snapshot, else -1 (any value is accepted: a
+ * collector feeds it words it is not sure are pointers).  *capp gets the
+ * bytes of data the block can hold.
+ */
+int64_t heap_snap_find(const struct heap_snap *s, uint64_t data_off,
+		       uint64_t *capp);
+
+/*
+ * heap_snap_foreach -- call fn for every block allocated in the snapshot,
+ * in offset order, with its data offset, index and block length (header
+ * included); stops and returns fn's value when it is not 0.
+ */
+int heap_snap_foreach(const struct heap_snap *s,
+		      int (*fn)(void *ctx, uint64_t data_off, uint64_t index,
+				uint64_t block_len),
+		      void *ctx);
+
 /* heap_class_size -- block size (header included) serving `size` bytes of
  * data, or 0 when it takes a huge span. */
 size_t heap_class_size(size_t size);

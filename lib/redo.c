@@ -57,6 +57,7 @@ struct redo {
 	struct redo_lane *lanes;
 	_Atomic uint64_t seq;         /* last seq handed out */
 	atomic_uint next_hint;        /* round robin for new threads */
+	atomic_int quiesce;           /* redo_quiesce: no new transactions */
 };
 
 static _Thread_local unsigned redo_tls_hint = ~0u;
@@ -354,6 +355,8 @@ struct redo_lane *redo_lane_acquire(struct redo *r)
 	if (start >= r->nlanes)
 		start = atomic_fetch_add(&r->next_hint, 1) % r->nlanes;
 	for (;;) {
+		while (atomic_load(&r->quiesce))
+			sched_yield();
 		for (unsigned k = 0; k < r->nlanes && !l; k++) {
 			struct redo_lane *c = &r->lanes[(start + k) % r->nlanes];
 			if (redo_lane_try(c))
@@ -366,6 +369,27 @@ struct redo_lane *redo_lane_acquire(struct redo *r)
 	redo_tls_hint = l->id;
 	l->used = 0;
 	return l;
+}
+
+/*
+ * redo_quiesce -- hold every lane.  The flag stops threads from taking a
+ * lane that was just released, so this waits only for transactions already
+ * in flight, however busy the other threads are.
+ */
+void redo_quiesce(struct redo *r)
+{
+	atomic_store(&r->quiesce, 1);
+	for (unsigned i = 0; i < r->nlanes; i++)
+		while (!redo_lane_try(&r->lanes[i]))
+			sched_yield();
+}
+
+/* redo_resume -- release every lane taken by redo_quiesce. */
+void redo_resume(struct redo *r)
+{
+	for (unsigned i = 0; i < r->nlanes; i++)
+		atomic_store(&r->lanes[i].busy, 0);
+	atomic_store(&r->quiesce, 0);
 }
 
 /* redo_lane_release -- give the lane back. */

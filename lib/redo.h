@@ -72,6 +72,15 @@ struct redo_lane *redo_lane_acquire(struct redo *r);
 /* redo_lane_release -- give the lane back (after commit or abort). */
 void redo_lane_release(struct redo *r, struct redo_lane *lane);
 
+/*
+ * redo_quiesce -- wait until no transaction is in flight and keep it so:
+ * takes every lane; new redo_lane_acquire calls wait.  A thread must not
+ * call it while it holds a lane, nor begin a second transaction while it
+ * holds one if another thread may quiesce.  redo_resume ends it.
+ */
+void redo_quiesce(struct redo *r);
+void redo_resume(struct redo *r);
+
 /* redo_lane_id -- index of the lane, 0 .. nlanes-1. */
 unsigned redo_lane_id(const struct redo_lane *lane);
 

@@ -14,6 +14,7 @@
 
 #include "pkv.h"
 #include "tx.h"
+#include "gc.h"
 
 struct tx {
 	struct heap *heap;
@@ -36,6 +37,30 @@ int tx_begin(struct heap *h, struct tx **txp)
 	tx->nact = 0;
 	*txp = tx;
 	return 0;
+}
+
+/*
+ * The collector's barrier.  While it marks, the words a transaction will
+ * overwrite and the blocks it will free are reported first, so it never
+ * loses track of a block that was reachable when it started (gc.c).  The
+ * transaction holds its lane from begin to commit, and the collector turns
+ * marking on and off only while it holds every lane, so one transaction
+ * sees one answer throughout.  The offset was validated by the log.
+ */
+static void tx_barrier_words(struct tx *tx, uint64_t off, size_t len)
+{
+	struct gc *gc = heap_gc(tx->heap);
+
+	if (gc_marking(gc))
+		gc_barrier_words(gc, pool_ptr(heap_pool(tx->heap), off), len);
+}
+
+static void tx_barrier_free(struct tx *tx, uint64_t off)
+{
+	struct gc *gc = heap_gc(tx->heap);
+
+	if (gc_marking(gc))
+		gc_barrier_free(gc, off);
 }
 
 /* tx_fail -- remember the first failure; return it. */
@@ -87,6 +112,7 @@ int tx_free(struct tx *tx, uint64_t off)
 	if (err)
 		return tx_fail(tx, err);
 	tx->nact++;
+	tx_barrier_free(tx, off);
 	return 0;
 }
 
@@ -94,14 +120,20 @@ int tx_free(struct tx *tx, uint64_t off)
 int tx_set(struct tx *tx, uint64_t off, uint64_t value)
 {
 	int err = redo_log_word(tx->lane, LOG_OP_SET, off, value);
-	return err ? tx_fail(tx, err) : 0;
+	if (err)
+		return tx_fail(tx, err);
+	tx_barrier_words(tx, off, 8);
+	return 0;
 }
 
 /* tx_write -- log a range store. */
 int tx_write(struct tx *tx, uint64_t off, const void *src, size_t len)
 {
 	int err = redo_log_copy(tx->lane, off, src, len);
-	return err ? tx_fail(tx, err) : 0;
+	if (err)
+		return tx_fail(tx, err);
+	tx_barrier_words(tx, off, len);
+	return 0;
 }
 
 /* tx_end -- give the lane back and free the handle. */

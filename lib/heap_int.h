@@ -1,0 +1,80 @@
+/*
+ * heap_int.h -- the heap's volatile structures, shared by the files that
+ * make up the heap (heap.c: allocation and rebuild; heap_snap.c: snapshots
+ * for the collector).  Nothing outside the heap includes this.
+ */
+#ifndef PKV_HEAP_INT_H
+#define PKV_HEAP_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "heap.h"
+#include "epoch.h"
+
+#define RUN_MAX_BLOCK (32u << 10)  /* bigger blocks take huge spans */
+
+enum chunk_state {
+	CS_FREE = 0,
+	CS_RUN,
+	CS_HUGE,          /* first chunk of an allocated or reserved span */
+	CS_HUGE_INNER,    /* other chunks of that span */
+};
+
+struct heap_run {
+	uint32_t chunk;               /* chunk index */
+	uint32_t cls;                 /* size class */
+	_Atomic uint64_t *vbits;      /* volatile bitmap: 1 = taken */
+	atomic_uint nfree;            /* zero bits among the blocks */
+};
+
+struct heap_class {
+	uint32_t block_size;          /* header included */
+	uint32_t nblocks;             /* per run */
+	uint32_t nwords;              /* bitmap words */
+	uint32_t hdr_bytes;           /* bitmap area, cache-line rounded */
+	pthread_mutex_t mtx;          /* guards runs/nruns/cursor */
+	struct heap_run **runs;       /* every run of the class */
+	size_t nruns, cap;
+	size_t cursor;                /* where the next search starts */
+};
+
+struct heap {
+	struct pool *pool;
+	struct redo *redo;
+	uint64_t nchunks;
+	uint64_t *chunk_hdr;          /* persistent header words */
+	pthread_mutex_t chunk_mtx;    /* guards cstate, span */
+	uint8_t *cstate;              /* enum chunk_state per chunk */
+	uint32_t *span;               /* span length at CS_HUGE chunks */
+	struct heap_run **run_of;     /* run descriptor per CS_RUN chunk */
+	unsigned nclasses;
+	struct heap_class cls[HEAP_MAX_CLASSES];
+	_Atomic(struct heap_run *) *lane_run; /* nlanes x nclasses */
+	unsigned nlanes;
+	struct redo_recovery_stats rstats;
+	struct epoch epoch;           /* readers of blocks in place */
+	struct gc *gc;                /* the collector (gc.c) */
+};
+
+/* heap_chunk_off -- pool offset of chunk i. */
+static inline uint64_t heap_chunk_off(const struct heap *h, uint64_t i)
+{
+	return h->pool->hdr->chunks_off + i * (uint64_t)CHUNK_SIZE;
+}
+
+/* heap_persistent_bits -- the persistent bitmap of a run chunk. */
+static inline uint64_t *heap_persistent_bits(const struct heap *h,
+					     uint64_t chunk)
+{
+	return pool_ptr(h->pool, heap_chunk_off(h, chunk));
+}
+
+/* heap_tail_mask -- bits of bitmap word w that name real blocks. */
+static inline uint64_t heap_tail_mask(const struct heap_class *c, uint32_t w)
+{
+	uint32_t left = c->nblocks - w * 64;
+	return left >= 64 ? ~0ull : ((1ull << left) - 1);
+}
+
+#endif /* PKV_HEAP_INT_H */
