@@ -12,6 +12,14 @@
  * heap, fresh allocations that overlap nothing live, and the same state
  * when recovered a second time (a crash right after recovery).
  *
+ * Garbage on purpose: some operations leak a block (allocate, never
+ * publish) or unlink a slot without freeing it (lazy free), and some run
+ * the collector, whose sweep transactions are crashed like any other.
+ * After recovery, blocks beyond the live ones are allowed only if they are
+ * such garbage; then the recovery audit (gc_audit) runs -- with crashes
+ * simulated inside it too, when nested -- and must leave exactly the live
+ * blocks, none missing.
+ *
  * Usage: crashsim [--states N] [--seed S] [--ops N] [--torn] [--evict]
  *                 [--samples K] [--exhaustive K] [--fence F] [--verbose]
  *                 [--recovery-crashes N]
@@ -36,6 +44,7 @@
 #include "redo.h"
 #include "heap.h"
 #include "tx.h"
+#include "gc.h"
 #include "crashsim.h"
 
 #define POOL_SIZE (8u << 20)
@@ -45,7 +54,8 @@
 #define TYPE_ROOT 1u
 #define TYPE_SLOT 2u
 #define HUGE_SIZE (300u << 10)
-#define MAX_BLOCKS (NSLOTS + 1)
+#define MAX_GARBAGE 24
+#define MAX_BLOCKS (NSLOTS + 1 + MAX_GARBAGE)
 
 struct slotm {
 	uint64_t off;   /* data offset, 0 = empty */
@@ -86,12 +96,34 @@ static struct crashsim *g_nested;   /* crashes inside recovery */
 static unsigned g_nested_every;     /* one crash state in this many */
 static int g_in_nested;
 static char g_nested_label[160];
+static uint64_t g_garb[MAX_GARBAGE]; /* blocks made garbage on purpose */
+static unsigned g_ngarb;             /* (a superset: some may be swept) */
 
 static uint64_t rnd(void) { return crashsim_rand(&g_rng); }
 static uint64_t rndn(uint64_t n) { return n ? rnd() % n : 0; }
 
 static uint64_t slot_word(unsigned i) { return g_root + 8ull * i; }
 static uint64_t data_off(void) { return g_root + 8ull * NSLOTS; }
+
+/* The root block's trace function: its slot words. */
+static void trace_root(const void *data, uint64_t size, gc_visit_fn visit,
+		       void *vctx)
+{
+	const uint64_t *w = data;
+
+	for (uint64_t i = 0; i < NSLOTS && (i + 1) * 8 <= size; i++)
+		if (w[i])
+			visit(vctx, w[i]);
+}
+
+/* is_garbage -- whether off was made garbage on purpose. */
+static int is_garbage(uint64_t off)
+{
+	for (unsigned i = 0; i < g_ngarb; i++)
+		if (g_garb[i] == off)
+			return 1;
+	return 0;
+}
 
 /* The content of a block: tag, size, then words derived from the tag. */
 static void fill_block(char *p, uint64_t tag, uint64_t size)
@@ -240,9 +272,13 @@ static void describe_diff(const struct lstate *st, const struct model *m,
 	snprintf(buf, len, "same");
 }
 
-/* The allocated blocks must be exactly the root and the slot blocks. */
+/*
+ * The allocated blocks must be exactly the root and the slot blocks, plus,
+ * if allow_garbage, blocks the workload made garbage on purpose.
+ */
 static int check_blocks(struct heap *h, const struct lstate *st,
-			struct blocklist *bl, char *why, size_t whylen)
+			struct blocklist *bl, int allow_garbage, char *why,
+			size_t whylen)
 {
 	struct blk exp[MAX_BLOCKS];
 	size_t nexp = 0;
@@ -272,6 +308,11 @@ static int check_blocks(struct heap *h, const struct lstate *st,
 			FAIL("block 0x%" PRIx64 " (size %" PRIu64 ") is "
 			     "referenced but not listed by heap_foreach_block",
 			     exp[i].off, exp[i].size);
+		if ((i >= nexp || bl->b[j].off < exp[i].off) &&
+		    allow_garbage && is_garbage(bl->b[j].off)) {
+			j++;
+			continue;
+		}
 		if (i >= nexp || bl->b[j].off < exp[i].off)
 			FAIL("LEAK: block 0x%" PRIx64 " (size %" PRIu64
 			     ", type %u) allocated but unreachable",
@@ -367,17 +408,41 @@ static struct heap *open_image(void *image, size_t len, char *why,
 	}
 	em.text[0] = '\0';
 	err = heap_open(pool, &h, &em);
-	if (nested) {
-		crashsim_detach(g_nested);
-		g_in_nested = 0;
-	}
 	if (err) {
+		if (nested) {
+			crashsim_detach(g_nested);
+			g_in_nested = 0;
+		}
 		snprintf(why, whylen, "heap_open (recovery): %s: %s",
 			 pkv_strerror(err), em.text);
 		pool_close(pool); /* heap_open leaves the pool to us */
 		return NULL;
 	}
+	/* Before the audit: nothing allocated but live blocks and garbage
+	 * made on purpose (the allocator itself never leaks). */
+	static struct lstate st;
+	static struct blocklist bl;
+	if (extract(h, &st, why, whylen) ||
+	    check_blocks(h, &st, &bl, 1, why, whylen))
+		goto bad;
+	gc_register(heap_gc(h), TYPE_ROOT, trace_root);
+	err = gc_audit(heap_gc(h), GC_AUDIT_NOW);
+	if (err) {
+		snprintf(why, whylen, "gc_audit: %s", pkv_strerror(err));
+		goto bad;
+	}
+	if (nested) {
+		crashsim_detach(g_nested);
+		g_in_nested = 0;
+	}
 	return h;
+bad:
+	if (nested) {
+		crashsim_detach(g_nested);
+		g_in_nested = 0;
+	}
+	heap_close(h);
+	return NULL;
 }
 
 static char *g_pre;              /* --verbose: the image before recovery */
@@ -472,7 +537,7 @@ static int check_image_(void *ctx, void *image, size_t len, char *why,
 			 g_inflight ? diff2 : "no commit in flight");
 		goto bad;
 	}
-	if (check_blocks(h, &st1, &bl1, why, whylen))
+	if (check_blocks(h, &st1, &bl1, 0, why, whylen))
 		goto bad;
 	em.text[0] = '\0';
 	err = heap_check(h, &em);
@@ -505,7 +570,7 @@ static int check_image_(void *ctx, void *image, size_t len, char *why,
 		snprintf(why, whylen, "second recovery gives another state");
 		goto bad;
 	}
-	if (check_blocks(h, &st2, &bl2, why, whylen)) {
+	if (check_blocks(h, &st2, &bl2, 0, why, whylen)) {
 		size_t l = strlen(why);
 		snprintf(why + l, whylen - l, " (second recovery)");
 		goto bad;
@@ -739,6 +804,66 @@ static void multilane(void)
 	}
 }
 
+/* Leak a block on purpose: allocated and committed, never published. */
+static void leak(void)
+{
+	struct tx *tx;
+	uint64_t off;
+	size_t size = rand_size();
+	int err = tx_begin(g_heap, &tx);
+
+	if (err)
+		die("tx_begin", err);
+	err = tx_alloc(tx, size, TYPE_SLOT, &off);
+	if (err == PKV_EFULL) {
+		tx_abort(tx);
+		return;
+	}
+	if (err)
+		die("tx_alloc (leak)", err);
+	fill_block(pool_ptr(g_pool, off), ++g_tag, size);
+	g_garb[g_ngarb++] = off;  /* before the commit: it may land */
+	commit(tx, &g_cur);
+}
+
+/* Unlink a slot's block without freeing it: lazy free. */
+static void unlink_slot(void)
+{
+	struct model next = g_cur;
+	unsigned i = (unsigned)rndn(NSLOTS);
+	struct tx *tx;
+	int err;
+
+	if (!g_cur.s[i].off)
+		return;
+	if ((err = tx_begin(g_heap, &tx)))
+		die("tx_begin", err);
+	if ((err = tx_set(tx, slot_word(i), 0)))
+		die("tx_set (unlink)", err);
+	g_garb[g_ngarb++] = g_cur.s[i].off;
+	next.s[i] = (struct slotm){ 0, 0, 0 };
+	commit(tx, &next);
+}
+
+/* Collect; every sweep transaction is crashed like any other. */
+static void collect(void)
+{
+	struct gc_stats st;
+	int err = gc_run(heap_gc(g_heap));
+
+	if (err)
+		die("gc_run", err);
+	gc_get_stats(heap_gc(g_heap), &st);
+	if (st.reclaimed_blocks != st.garbage_blocks ||
+	    st.garbage_blocks > g_ngarb) {
+		fprintf(stderr, "crashsim: gc_run reclaimed %" PRIu64 " of %"
+			PRIu64 " garbage blocks; %u were made\n",
+			st.reclaimed_blocks, st.garbage_blocks, g_ngarb);
+		exit(2);
+	}
+	g_ngarb = 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: crashsim [--states N] [--seed S] [--ops N] "
@@ -825,6 +950,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crashsim: heap_open: %s\n", em.text);
 		return 2;
 	}
+	gc_register(heap_gc(g_heap), TYPE_ROOT, trace_root);
 
 	/* The root block, before the simulation starts. */
 	g_rng = crashsim_mix(o.seed);
@@ -871,31 +997,45 @@ int main(int argc, char **argv)
 			break;
 		uint64_t r = rndn(100);
 		const char *what;
-		if (r < 40)
+		if (g_ngarb + 1 >= MAX_GARBAGE)
+			r = 99;  /* the garbage list is full: collect */
+		if (r < 36)
 			what = "replace";
-		else if (r < 55)
+		else if (r < 50)
 			what = "delete";
-		else if (r < 75)
+		else if (r < 68)
 			what = "multi-word";
-		else if (r < 80)
+		else if (r < 72)
 			what = "fill";
-		else
+		else if (r < 84)
 			what = "multi-lane";
+		else if (r < 89)
+			what = "leak";
+		else if (r < 94)
+			what = "lazy unlink";
+		else
+			what = "gc";
 		crashsim_set_op(cs, op, what);
 		if (g_nested)
 			crashsim_set_op(g_nested, op, what);
 		if (g_verbose)
 			fprintf(stderr, "op %" PRIu64 ": %s\n", op, what);
-		if (r < 40)
+		if (r < 36)
 			single(0);
-		else if (r < 55)
+		else if (r < 50)
 			single(1);
-		else if (r < 75)
+		else if (r < 68)
 			single(2);
-		else if (r < 80)
+		else if (r < 72)
 			fill();
-		else
+		else if (r < 84)
 			multilane();
+		else if (r < 89)
+			leak();
+		else if (r < 94)
+			unlink_slot();
+		else
+			collect();
 	}
 	crashsim_set_op(cs, op, "close");
 	heap_close(g_heap); /* its fences are simulated too */
