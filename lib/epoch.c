@@ -14,6 +14,7 @@
 
 static _Thread_local unsigned epoch_tls_slot = ~0u;
 static atomic_uint epoch_next_slot;
+static _Thread_local unsigned epoch_tls_depth;
 
 /* epoch_init -- zero counts, phase 0. */
 void epoch_init(struct epoch *e)
@@ -43,6 +44,7 @@ struct epoch_ticket epoch_enter(struct epoch *e)
 	t.slot = &e->slot[epoch_tls_slot];
 	t.phase = atomic_load(&e->phase);
 	atomic_fetch_add(&t.slot->count[t.phase], 1);
+	epoch_tls_depth++;
 	return t;
 }
 
@@ -50,6 +52,13 @@ struct epoch_ticket epoch_enter(struct epoch *e)
 void epoch_exit(struct epoch_ticket t)
 {
 	atomic_fetch_sub(&t.slot->count[t.phase], 1);
+	epoch_tls_depth--;
+}
+
+/* epoch_thread_inside -- the calling thread's nesting depth is not 0. */
+bool epoch_thread_inside(void)
+{
+	return epoch_tls_depth != 0;
 }
 
 /* epoch_drain -- wait until no slot counts a reader in phase p. */

@@ -19,6 +19,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define EPOCH_SLOTS 64
@@ -49,6 +50,10 @@ struct epoch_ticket epoch_enter(struct epoch *e);
 
 /* epoch_exit -- end the section epoch_enter started. */
 void epoch_exit(struct epoch_ticket t);
+
+/* epoch_thread_inside -- whether this thread is in any read-side section
+ * (of any epoch): it must not wait for a grace period then. */
+bool epoch_thread_inside(void);
 
 /*
  * epoch_synchronize -- wait until every read-side section that began

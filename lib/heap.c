@@ -286,6 +286,9 @@ int heap_reserve(struct heap *h, unsigned lane_id, size_t size, uint32_t type,
 	c = heap_class_of(total);
 	err = c >= 0 ? heap_reserve_run(h, lane_id, (unsigned)c, act)
 		     : heap_reserve_huge(h, total, act);
+	if (err == PKV_EFULL && !epoch_thread_inside() && heap_limbo_drain(h))
+		err = c >= 0 ? heap_reserve_run(h, lane_id, (unsigned)c, act)
+			     : heap_reserve_huge(h, total, act);
 	if (err)
 		return err;
 	act->is_free = false;
@@ -316,10 +319,56 @@ void heap_cancel(struct heap *h, const struct heap_action *act)
 	heap_release_volatile(h, act);
 }
 
-/* heap_free_applied -- a committed free is applied: block reusable. */
+/* heap_free_applied -- a committed free is applied: into the limbo. */
 void heap_free_applied(struct heap *h, const struct heap_action *act)
 {
-	heap_release_volatile(h, act);
+	size_t n;
+
+	pthread_mutex_lock(&h->limbo_mtx);
+	if (h->nlimbo == h->limbo_cap) {
+		size_t cap = h->limbo_cap ? 2 * h->limbo_cap : HEAP_LIMBO_BATCH;
+		struct heap_action *l = realloc(h->limbo, cap * sizeof(*l));
+		if (!l) {
+			/* No room to wait: wait here instead. */
+			pthread_mutex_unlock(&h->limbo_mtx);
+			if (!epoch_thread_inside()) {
+				epoch_synchronize(&h->epoch);
+				heap_release_volatile(h, act);
+			}
+			/* else the block stays taken until reopen */
+			return;
+		}
+		h->limbo = l;
+		h->limbo_cap = cap;
+	}
+	h->limbo[h->nlimbo++] = *act;
+	n = h->nlimbo;
+	pthread_mutex_unlock(&h->limbo_mtx);
+	if (n >= HEAP_LIMBO_BATCH && !epoch_thread_inside())
+		heap_limbo_drain(h);
+}
+
+/* heap_limbo_drain -- a grace period, then release the limbo. */
+size_t heap_limbo_drain(struct heap *h)
+{
+	struct heap_action *l;
+	size_t n;
+
+	pthread_mutex_lock(&h->limbo_mtx);
+	l = h->limbo;
+	n = h->nlimbo;
+	h->limbo = NULL;
+	h->nlimbo = h->limbo_cap = 0;
+	pthread_mutex_unlock(&h->limbo_mtx);
+	if (n) {
+		/* Readers that found these blocks before they were unlinked
+		 * have left once this returns. */
+		epoch_synchronize(&h->epoch);
+		for (size_t i = 0; i < n; i++)
+			heap_release_volatile(h, &l[i]);
+	}
+	free(l);
+	return n;
 }
 
 /*
@@ -511,6 +560,8 @@ static void heap_free_volatile(struct heap *h)
 	pthread_mutex_destroy(&h->chunk_mtx);
 	gc_free(h->gc);
 	epoch_destroy(&h->epoch);
+	pthread_mutex_destroy(&h->limbo_mtx);
+	free(h->limbo);
 	free(h->cstate);
 	free(h->span);
 	free(h->run_of);
@@ -533,6 +584,8 @@ int heap_open(struct pool *pool, struct heap **hp, struct errmsg *em)
 	h->nclasses = class_count;
 	h->nlanes = pool->hdr->nlanes;
 	pthread_mutex_init(&h->chunk_mtx, NULL);
+	epoch_init(&h->epoch);
+	pthread_mutex_init(&h->limbo_mtx, NULL);
 	for (unsigned c = 0; c < h->nclasses; c++) {
 		struct heap_class *k = &h->cls[c];
 		k->block_size = class_sizes[c];
@@ -557,7 +610,6 @@ int heap_open(struct pool *pool, struct heap **hp, struct errmsg *em)
 		err = err_set(em, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	epoch_init(&h->epoch);
 	if (gc_new(h, &h->gc)) {
 		err = err_set(em, -ENOMEM, "out of memory");
 		goto fail;
@@ -629,8 +681,10 @@ const struct redo_recovery_stats *heap_recovery_stats(const struct heap *h)
 }
 
 /* heap_check -- volatile and persistent state agree. */
-int heap_check(const struct heap *h, struct errmsg *em)
+int heap_check(struct heap *h, struct errmsg *em)
 {
+	/* Blocks in the limbo are free on media but taken in memory. */
+	heap_limbo_drain(h);
 	for (uint64_t i = 0; i < h->nchunks; i++) {
 		uint64_t hdr = h->chunk_hdr[i];
 		unsigned kind = CHUNK_KIND(hdr);

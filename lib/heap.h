@@ -106,8 +106,13 @@ int heap_prepare_free(struct heap *h, uint64_t data_off,
 
 /*
  * heap_free_applied -- a committed free has been applied in place: the
- * block may be handed out again.
+ * block may be handed out again once no reader can still hold it.  It
+ * waits in a limbo list; every HEAP_LIMBO_BATCH frees, the freeing thread
+ * waits for a grace period of the heap's epoch and releases the batch
+ * (not when it is itself inside a read-side section).  An allocation that
+ * finds the heap full drains the limbo and tries again.
  */
+#define HEAP_LIMBO_BATCH 128
 void heap_free_applied(struct heap *h, const struct heap_action *act);
 
 /*
@@ -132,7 +137,11 @@ int heap_foreach_block(const struct heap *h,
  * marked free).  Only meaningful when no transaction is in flight.
  * Returns 0 or PKV_ECORRUPT with the first difference in em.
  */
-int heap_check(const struct heap *h, struct errmsg *em);
+int heap_check(struct heap *h, struct errmsg *em);
+
+/* heap_limbo_drain -- wait for a grace period and make every block in the
+ * limbo reusable; how many there were.  Not from inside a read section. */
+size_t heap_limbo_drain(struct heap *h);
 
 /* heap_get_stats -- utilization and per-class figures. */
 void heap_get_stats(const struct heap *h, struct heap_stats *st);

@@ -54,6 +54,10 @@ struct heap {
 	unsigned nlanes;
 	struct redo_recovery_stats rstats;
 	struct epoch epoch;           /* readers of blocks in place */
+	pthread_mutex_t limbo_mtx;    /* guards limbo */
+	struct heap_action *limbo;    /* freed, not reusable until a grace
+					 period has passed */
+	size_t nlimbo, limbo_cap;
 	struct gc *gc;                /* the collector (gc.c) */
 };
 

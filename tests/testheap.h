@@ -7,7 +7,7 @@
 
 /* check -- fail the test unless the heap's volatile and persistent state
  * agree (heap_check), naming the first difference. */
-static inline void check(const struct heap *h)
+static inline void check(struct heap *h)
 {
 	struct errmsg em;
 	int rc;
