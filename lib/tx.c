@@ -11,17 +11,21 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pkv.h"
 #include "tx.h"
 #include "gc.h"
 
+#define TX_INLINE_ACTIONS 8  /* a put needs 2; batches grow the array */
+
 struct tx {
 	struct heap *heap;
 	struct redo_lane *lane;
 	int err;                      /* first failed step, or 0 */
-	unsigned nact;
-	struct heap_action act[TX_MAX_ACTIONS];
+	unsigned nact, cap;
+	struct heap_action *act;      /* inline until it outgrows it */
+	struct heap_action inline_act[TX_INLINE_ACTIONS];
 };
 
 /* tx_begin -- take a lane and start an empty transaction. */
@@ -35,6 +39,8 @@ int tx_begin(struct heap *h, struct tx **txp)
 	tx->lane = redo_lane_acquire(heap_redo(h));
 	tx->err = 0;
 	tx->nact = 0;
+	tx->cap = TX_INLINE_ACTIONS;
+	tx->act = tx->inline_act;
 	*txp = tx;
 	return 0;
 }
@@ -71,14 +77,36 @@ static int tx_fail(struct tx *tx, int err)
 	return err;
 }
 
+/* tx_room -- make room for one more action; 0 or an error. */
+static int tx_room(struct tx *tx)
+{
+	struct heap_action *a;
+	unsigned cap;
+
+	if (tx->nact < tx->cap)
+		return 0;
+	if (tx->nact == TX_MAX_ACTIONS)
+		return PKV_ETXTOOBIG;
+	cap = tx->cap * 4 < TX_MAX_ACTIONS ? tx->cap * 4 : TX_MAX_ACTIONS;
+	a = malloc(cap * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	memcpy(a, tx->act, tx->nact * sizeof(*a));
+	if (tx->act != tx->inline_act)
+		free(tx->act);
+	tx->act = a;
+	tx->cap = cap;
+	return 0;
+}
+
 /* tx_alloc -- reserve a block and log the bit that records it. */
 int tx_alloc(struct tx *tx, size_t size, uint32_t type, uint64_t *offp)
 {
 	struct heap_action *act;
 	int err;
 
-	if (tx->nact == TX_MAX_ACTIONS)
-		return PKV_ETXTOOBIG;
+	if ((err = tx_room(tx)))
+		return err;
 	act = &tx->act[tx->nact];
 	err = heap_reserve(tx->heap, redo_lane_id(tx->lane), size, type, act);
 	if (err)
@@ -99,8 +127,8 @@ int tx_free(struct tx *tx, uint64_t off)
 	struct heap_action *act;
 	int err;
 
-	if (tx->nact == TX_MAX_ACTIONS)
-		return tx_fail(tx, PKV_ETXTOOBIG);
+	if ((err = tx_room(tx)))
+		return tx_fail(tx, err);
 	act = &tx->act[tx->nact];
 	err = heap_prepare_free(tx->heap, off, act);
 	if (err)
@@ -140,6 +168,8 @@ int tx_write(struct tx *tx, uint64_t off, const void *src, size_t len)
 static void tx_end(struct tx *tx)
 {
 	redo_lane_release(heap_redo(tx->heap), tx->lane);
+	if (tx->act != tx->inline_act)
+		free(tx->act);
 	free(tx);
 }
 

@@ -24,7 +24,7 @@
 
 #include "heap.h"
 
-#define TX_MAX_ACTIONS 64  /* allocations + frees in one transaction */
+#define TX_MAX_ACTIONS 1024  /* allocations + frees in one transaction */
 
 struct tx;
 
