@@ -45,7 +45,8 @@ int tx_alloc(struct tx *tx, size_t size, uint32_t type, uint64_t *offp);
  */
 int tx_free(struct tx *tx, uint64_t off);
 
-/* tx_set -- set the 8-byte word at off (8-byte aligned) at commit. */
+/* tx_set -- set the 8-byte word at off (8-byte aligned) at commit.  In a
+ * block this transaction allocated, the store is made at once instead. */
 int tx_set(struct tx *tx, uint64_t off, uint64_t value);
 
 /*
