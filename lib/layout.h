@@ -154,4 +154,78 @@ struct log_word_entry {
 };
 static_assert(sizeof(struct log_word_entry) == 16, "log entry size");
 
+/*
+ * Key-value engine (kv.c, table.c).  Blocks carry these types; the pool
+ * root points to the kv_root.  Every pointer is a block's data offset.
+ *
+ *   kv_root --table[i]--> kv_table --cur/next--> kv_buckets --head[b]-->
+ *       kv_entry --next--> kv_entry ...
+ *                         kv_table --stripes--> kv_stripe[KV_STRIPES]
+ *
+ * A table's chains are split into KV_STRIPES stripes by the low bits of
+ * the key hash (bucket b belongs to stripe b % KV_STRIPES; tables never
+ * have fewer buckets than stripes).  Each stripe keeps its own key count,
+ * expiry count and resize progress, so writers on different stripes never
+ * write the same word.  During a resize both bucket arrays are live:
+ * stripe s has moved its first `migrated` buckets of `cur` to `next`.
+ */
+#define KV_TYPE_ROOT 16u
+#define KV_TYPE_TABLE 17u
+#define KV_TYPE_BUCKETS 18u
+#define KV_TYPE_STRIPES 19u
+#define KV_TYPE_ENTRY 20u
+
+#define KV_MAGIC 0x31305654564b5650ull   /* "PVKVTV01" little-endian */
+#define KV_LAYOUT_VERSION 1u
+#define KV_STRIPES 256u
+#define KV_STRIPE_BITS 8u
+#define KV_MAX_DBS 256u
+
+struct kv_root {
+	uint64_t magic;               /* KV_MAGIC */
+	uint64_t version;             /* KV_LAYOUT_VERSION */
+	uint64_t ndbs;                /* numbered databases */
+	uint64_t seed[2];             /* hash key, random at create */
+	uint64_t reserved[3];         /* zero */
+	uint64_t table[];             /* ndbs kv_table offsets */
+};
+static_assert(sizeof(struct kv_root) == 64, "kv_root size");
+
+struct kv_table {
+	uint64_t cur;                 /* kv_buckets in use */
+	uint64_t next;                /* kv_buckets being filled, or 0 */
+	uint64_t version;             /* +1 when a resize starts or ends: odd
+					 while one is in progress */
+	uint64_t stripes;             /* kv_stripe[KV_STRIPES] */
+	uint64_t reserved[4];         /* zero */
+};
+static_assert(sizeof(struct kv_table) == 64, "kv_table size");
+
+struct kv_buckets {
+	uint64_t log2;                /* 2^log2 buckets */
+	uint64_t reserved;            /* zero */
+	uint64_t head[];              /* first entry of each chain, or 0 */
+};
+
+struct kv_stripe {
+	uint64_t count;               /* keys in the stripe */
+	uint64_t expires;             /* of them, with an expiry */
+	uint64_t migr;                /* (version << 32) | buckets migrated,
+					 for the resize of that version */
+	uint64_t reserved;            /* zero */
+};
+static_assert(sizeof(struct kv_stripe) == 32, "kv_stripe size");
+
+struct kv_entry {
+	uint64_t next;                /* next entry in the chain, or 0 */
+	uint64_t hash;                /* keyed hash of the key */
+	int64_t expire_ms;            /* absolute Unix ms, 0 = none */
+	uint32_t klen;                /* key bytes */
+	uint32_t vlen;                /* value bytes */
+	uint32_t vtype;               /* value type (0 = string) */
+	uint32_t reserved;            /* zero */
+	/* then klen bytes of key and vlen bytes of value */
+};
+static_assert(sizeof(struct kv_entry) == 40, "kv_entry size");
+
 #endif /* PKV_LAYOUT_H */

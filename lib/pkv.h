@@ -46,6 +46,228 @@ const char *pkv_strerror(int err);
  */
 const char *pkv_version(void);
 
+/* ------------------------------------------------------------------ */
+/* The key-value store                                                 */
+/* ------------------------------------------------------------------ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* An open pool.  One handle may be shared by any number of threads. */
+typedef struct pkv pkv;
+
+/* Where persistence goes; the pool file records nothing about it. */
+enum pkv_backend {
+	PKV_BACKEND_AUTO = 0,         /* pmem if the mapping is, else file */
+	PKV_BACKEND_PMEM,             /* CPU cache flushes (DAX, or emulated
+					 with PMEM_IS_PMEM_FORCE=1) */
+	PKV_BACKEND_FILE,             /* msync on any file system */
+};
+
+/* What pkv_open does after an unclean shutdown (a crash, SIGKILL). */
+enum pkv_audit {
+	PKV_AUDIT_NOW = 0,            /* collect garbage before returning */
+	PKV_AUDIT_BACKGROUND,         /* collect in the background */
+	PKV_AUDIT_SKIP,               /* leave it to a later pkv_gc */
+};
+
+#define PKV_CREATE 0x1u   /* create the pool file if it does not exist */
+#define PKV_EXCL   0x2u   /* with PKV_CREATE: PKV_EEXIST if it exists */
+
+struct pkv_options {
+	unsigned flags;               /* PKV_CREATE, PKV_EXCL */
+	uint64_t size;                /* bytes of a new pool (64 MiB) */
+	unsigned databases;           /* numbered databases of a new pool
+					 (16; at most 256) */
+	enum pkv_backend backend;
+	enum pkv_audit audit;
+	unsigned gc_interval_ms;      /* background collection period; 0:
+					 only when a flush asks for one */
+	unsigned expire_interval_ms;  /* active expiry and resize help
+					 period (100); 0: off */
+};
+
+/* pkv_options_init -- the defaults above. */
+void pkv_options_init(struct pkv_options *o);
+
+/*
+ * pkv_open -- open the pool file at path (creating it if o->flags says
+ * so), recover it, and start the background threads.  o may be NULL
+ * (open an existing pool with defaults).  Returns 0, -errno, PKV_EEXIST,
+ * PKV_ENOTPOOL, PKV_EVERSION, PKV_ETRUNCATED, PKV_ECHECKSUM, PKV_ECORRUPT,
+ * PKV_EBUSY or PKV_EINVAL; pkv_errmsg(NULL) then says why.
+ */
+int pkv_open(const char *path, const struct pkv_options *o, pkv **dbp);
+
+/* pkv_close -- stop the threads, close the pool cleanly, free db. */
+void pkv_close(pkv *db);
+
+/*
+ * pkv_errmsg -- a sentence about the calling thread's last failed call on
+ * db (NULL: its last failed pkv_open), naming the file or key involved;
+ * "" if there is none.  Valid until the thread's next call.
+ */
+const char *pkv_errmsg(const pkv *db);
+
+/* pkv_databases -- how many numbered databases the pool has. */
+unsigned pkv_databases(const pkv *db);
+
+/* Flags of pkv_put. */
+#define PKV_NX      0x1u  /* only if the key does not exist */
+#define PKV_XX      0x2u  /* only if the key exists */
+#define PKV_KEEPTTL 0x4u  /* keep the key's expiry (ignore expire_ms) */
+
+/*
+ * pkv_put -- set key to val in database dbi, durably, with an absolute
+ * expiry time in Unix milliseconds (0: none).  Returns 0, PKV_EEXIST
+ * (PKV_NX and the key exists), PKV_ENOTFOUND (PKV_XX and it does not),
+ * PKV_EFULL (no room; nothing changed), PKV_EINVAL (bad dbi, flags, or a
+ * key or value longer than 4 GiB - 1), -ENOMEM.
+ */
+int pkv_put(pkv *db, unsigned dbi, const void *key, size_t klen,
+	    const void *val, size_t vlen, unsigned flags, int64_t expire_ms);
+
+/*
+ * pkv_get -- copy up to bufsize bytes of key's value to buf and its full
+ * length to *vlen (so a short buffer can be retried).  Returns 0,
+ * PKV_ENOTFOUND or PKV_EINVAL.
+ */
+int pkv_get(pkv *db, unsigned dbi, const void *key, size_t klen, void *buf,
+	    size_t bufsize, size_t *vlen);
+
+/*
+ * Zero-copy reads.  pkv_get_ref points ref->val at the value in the pool
+ * and keeps it valid -- a concurrent delete or overwrite does not reuse
+ * its memory -- until pkv_ref_release.  Hold references briefly, and make
+ * no write call on any pool while holding one (writers may wait for it).
+ */
+struct pkv_ref {
+	const void *val;              /* the value, in place */
+	size_t vlen;
+	int64_t expire_ms;            /* 0: none */
+	void *priv_[2];               /* the library's */
+};
+
+/* pkv_get_ref -- find key; on 0 the reference is held.  Returns 0,
+ * PKV_ENOTFOUND (nothing held) or PKV_EINVAL. */
+int pkv_get_ref(pkv *db, unsigned dbi, const void *key, size_t klen,
+		struct pkv_ref *ref);
+
+/* pkv_ref_release -- end a reference from pkv_get_ref. */
+void pkv_ref_release(struct pkv_ref *ref);
+
+/* pkv_exists -- 0 if key exists (and has not expired), else
+ * PKV_ENOTFOUND; PKV_EINVAL for a bad dbi. */
+int pkv_exists(pkv *db, unsigned dbi, const void *key, size_t klen);
+
+/* pkv_del -- remove key, durably.  Returns 0, PKV_ENOTFOUND, PKV_EINVAL. */
+int pkv_del(pkv *db, unsigned dbi, const void *key, size_t klen);
+
+/*
+ * pkv_expire -- set key's expiry to expire_ms (absolute Unix ms; 0 removes
+ * it), durably.  A time in the past deletes the key.  Returns 0,
+ * PKV_ENOTFOUND or PKV_EINVAL.
+ */
+int pkv_expire(pkv *db, unsigned dbi, const void *key, size_t klen,
+	       int64_t expire_ms);
+
+/* pkv_ttl -- key's expiry in *expire_ms (0: none).  Returns 0,
+ * PKV_ENOTFOUND or PKV_EINVAL. */
+int pkv_ttl(pkv *db, unsigned dbi, const void *key, size_t klen,
+	    int64_t *expire_ms);
+
+/* pkv_now_ms -- the clock expiry is measured against (Unix ms). */
+int64_t pkv_now_ms(void);
+
+/* pkv_dbsize -- keys in dbi (expired ones not yet removed included, as
+ * Redis counts them) and of them, with an expiry.  expires may be NULL. */
+int pkv_dbsize(pkv *db, unsigned dbi, uint64_t *keys, uint64_t *expires);
+
+/*
+ * pkv_flushdb -- empty dbi at once: the old table is unlinked in one
+ * transaction and its blocks reclaimed by the collector in the
+ * background.  pkv_flushall does every database in one transaction.
+ */
+int pkv_flushdb(pkv *db, unsigned dbi);
+int pkv_flushall(pkv *db);
+
+/* pkv_swapdb -- exchange the contents of two databases atomically. */
+int pkv_swapdb(pkv *db, unsigned a, unsigned b);
+
+/*
+ * pkv_scan -- visit about `count` keys of dbi from cursor (0 to start);
+ * *next gets the cursor to continue with, 0 when the scan is complete.
+ * Every key present for the whole scan is visited at least once, even
+ * across a resize; some may be visited twice.  fn runs inside a read
+ * section (no write calls from it); a non-zero return stops the scan
+ * early and is returned.
+ */
+typedef int (*pkv_scan_fn)(void *ctx, const void *key, size_t klen,
+			   const void *val, size_t vlen, int64_t expire_ms);
+int pkv_scan(pkv *db, unsigned dbi, uint64_t cursor, unsigned count,
+	     pkv_scan_fn fn, void *ctx, uint64_t *next);
+
+/* pkv_random_key -- copy a random key of dbi (as pkv_get copies values).
+ * Returns 0, PKV_ENOTFOUND (empty) or PKV_EINVAL. */
+int pkv_random_key(pkv *db, unsigned dbi, void *buf, size_t bufsize,
+		   size_t *klen);
+
+/*
+ * Atomic write batches: puts, deletes and expiry changes, on any
+ * databases, applied in order and committed as one durable transaction
+ * (all or nothing, even across a crash).  A condition that fails (PKV_NX,
+ * PKV_XX, a missing key) skips that operation only and is reported in
+ * results[].  A batch is bounded by the redo log: about 150 new keys in a
+ * pool of 64 MiB or more; beyond that commit returns PKV_ETXTOOBIG.
+ */
+typedef struct pkv_batch pkv_batch;
+
+int pkv_batch_begin(pkv *db, pkv_batch **bp);
+int pkv_batch_put(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		  const void *val, size_t vlen, unsigned flags,
+		  int64_t expire_ms);
+int pkv_batch_del(pkv_batch *b, unsigned dbi, const void *key, size_t klen);
+int pkv_batch_expire(pkv_batch *b, unsigned dbi, const void *key,
+		     size_t klen, int64_t expire_ms);
+
+/*
+ * pkv_batch_commit -- apply and free the batch.  results, if not NULL,
+ * gets one code per operation in order (0, PKV_EEXIST or PKV_ENOTFOUND).
+ * Returns 0 or the error that made the whole batch fail (nothing applied):
+ * PKV_EFULL, PKV_ETXTOOBIG, PKV_EINVAL, -ENOMEM.
+ */
+int pkv_batch_commit(pkv_batch *b, int *results);
+
+/* pkv_batch_abort -- drop the batch; nothing is applied. */
+void pkv_batch_abort(pkv_batch *b);
+
+struct pkv_stats {
+	uint64_t pool_size;           /* bytes of the pool file */
+	uint64_t heap_bytes;          /* of it, for blocks */
+	uint64_t allocated_bytes;     /* in allocated blocks */
+	double utilization;           /* allocated / heap */
+	uint64_t keys, expires;       /* over every database */
+	uint64_t payload_bytes;       /* key and value bytes written */
+	uint64_t flushed_bytes;       /* cache lines flushed x 64 */
+	uint64_t fences;
+	double write_amplification;   /* flushed / payload */
+	uint64_t recovery_ns;         /* redo recovery at open */
+	int clean_shutdown;           /* whether the last close was clean */
+	uint64_t expired_keys;        /* removed by active expiry */
+	uint64_t gc_runs;
+	uint64_t gc_last_mark_ns, gc_last_sweep_ns;
+	uint64_t gc_live_blocks, gc_live_bytes;
+	uint64_t gc_reclaimed_blocks, gc_reclaimed_bytes;  /* all runs */
+	double gc_reclaim_rate;       /* last run */
+	uint64_t gc_max_pause_ns;
+};
+
+/* pkv_stats -- the figures above (walks the heap's chunk table). */
+int pkv_stats(pkv *db, struct pkv_stats *st);
+
+/* pkv_gc -- run a whole collection now; 0 or an error. */
+int pkv_gc(pkv *db);
+
 #ifdef __cplusplus
 }
 #endif

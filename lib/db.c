@@ -1,0 +1,537 @@
+/*
+ * db.c -- opening and closing a key-value pool, its numbered databases
+ * (flush, swap, size), statistics, error details, and the maintenance
+ * thread (active expiry, resize help).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "kv_int.h"
+
+#define KV_DEFAULT_SIZE (64ull << 20)
+#define KV_DEFAULT_DBS 16u
+#define KV_INITIAL_LOG2 KV_STRIPE_BITS   /* one bucket per stripe */
+#define KV_LOG_SIZE 16384u               /* room for batches */
+#define ROOT_WORD (POOL_STATE_OFF + offsetof(struct pool_state, root))
+
+/* ---- error details ---- */
+
+static _Thread_local struct {
+	const pkv *db;
+	char text[ERRMSG_MAX];
+} kv_last;
+
+/* kv_err -- remember the detail for this thread and db; return code. */
+int kv_err(const pkv *db, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	kv_last.db = db;
+	va_start(ap, fmt);
+	vsnprintf(kv_last.text, sizeof(kv_last.text), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* pkv_errmsg -- the calling thread's last detail for db. */
+const char *pkv_errmsg(const pkv *db)
+{
+	return kv_last.db == db ? kv_last.text : "";
+}
+
+/* ---- opening ---- */
+
+/* pkv_options_init -- defaults. */
+void pkv_options_init(struct pkv_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->size = KV_DEFAULT_SIZE;
+	o->databases = KV_DEFAULT_DBS;
+	o->backend = PKV_BACKEND_AUTO;
+	o->audit = PKV_AUDIT_NOW;
+	o->expire_interval_ms = 100;
+}
+
+/* kv_root_create -- the root and one empty table per database. */
+static int kv_root_create(pkv *db, unsigned ndbs)
+{
+	struct kvtx t;
+	uint64_t roff;
+	struct kv_root *r;
+	int err;
+
+	if ((err = kvtx_begin(db, &t)))
+		return err;
+	err = tx_alloc(t.tx, sizeof(*r) + 8ull * ndbs, KV_TYPE_ROOT, &roff);
+	if (err)
+		goto fail;
+	r = kv_ptr(db, roff);
+	memset(r, 0, sizeof(*r) + 8ull * ndbs);
+	r->magic = KV_MAGIC;
+	r->version = KV_LAYOUT_VERSION;
+	r->ndbs = ndbs;
+	if (getrandom(r->seed, sizeof(r->seed), 0) != sizeof(r->seed)) {
+		r->seed[0] = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull;
+		r->seed[1] = (uint64_t)clock() ^ (uint64_t)(uintptr_t)r;
+	}
+	for (unsigned i = 0; i < ndbs; i++)
+		if ((err = table_new(&t, KV_INITIAL_LOG2, &r->table[i])))
+			goto fail;
+	if ((err = kvtx_set(&t, ROOT_WORD, roff)))
+		goto fail;
+	return kvtx_commit(&t);
+fail:
+	kvtx_abort(&t);
+	return err;
+}
+
+/* kv_root_check -- the root a pool holds is ours and sane. */
+static int kv_root_check(pkv *db, uint64_t roff)
+{
+	uint64_t size;
+	uint32_t type;
+	const struct kv_root *r;
+
+	if (!heap_block_valid(db->heap, roff, &size, &type) ||
+	    type != KV_TYPE_ROOT || size < sizeof(*r))
+		return kv_err(NULL, PKV_ECORRUPT, "%s: the pool root is not a "
+			      "key-value root (block type %u)",
+			      db->pool->path ? db->pool->path : "pool",
+			      (unsigned)type);
+	r = kv_ptr(db, roff);
+	if (r->magic != KV_MAGIC)
+		return kv_err(NULL, PKV_ECORRUPT, "%s: bad key-value root magic",
+			      db->pool->path ? db->pool->path : "pool");
+	if (r->version != KV_LAYOUT_VERSION)
+		return kv_err(NULL, PKV_EVERSION, "%s: key-value layout %llu, "
+			      "this library reads %u",
+			      db->pool->path ? db->pool->path : "pool",
+			      (unsigned long long)r->version, KV_LAYOUT_VERSION);
+	if (r->ndbs == 0 || r->ndbs > KV_MAX_DBS ||
+	    size < sizeof(*r) + 8 * r->ndbs)
+		return kv_err(NULL, PKV_ECORRUPT, "%s: %llu databases in the "
+			      "root", db->pool->path ? db->pool->path : "pool",
+			      (unsigned long long)r->ndbs);
+	for (unsigned i = 0; i < r->ndbs; i++)
+		if (!heap_block_valid(db->heap, r->table[i], NULL, &type) ||
+		    type != KV_TYPE_TABLE)
+			return kv_err(NULL, PKV_ECORRUPT, "%s: database %u has "
+				      "no table", db->pool->path ?
+				      db->pool->path : "pool", i);
+	return 0;
+}
+
+static void *kv_thread(void *arg);
+
+/*
+ * kv_attach -- the key-value engine over an open heap: create the root if
+ * the pool has none, check it, set up the databases, run the recovery
+ * audit and start the threads.  On failure the heap is left to the caller.
+ */
+int kv_attach(struct heap *h, const struct pkv_options *o, pkv **dbp)
+{
+	pkv *db = calloc(1, sizeof(*db));
+	uint64_t roff;
+	int err;
+
+	if (!db)
+		return kv_err(NULL, -ENOMEM, "out of memory");
+	db->heap = h;
+	db->pool = heap_pool(h);
+	roff = db->pool->state->root;
+	if (!roff) {
+		unsigned n = o->databases ? o->databases : KV_DEFAULT_DBS;
+		if (n > KV_MAX_DBS) {
+			free(db);
+			return kv_err(NULL, PKV_EINVAL, "%u databases: at most "
+				      "%u", n, KV_MAX_DBS);
+		}
+		if ((err = kv_root_create(db, n))) {
+			free(db);
+			return kv_err(NULL, err, "cannot create the key-value "
+				      "root: %s", pkv_strerror(err));
+		}
+		roff = db->pool->state->root;
+	}
+	if ((err = kv_root_check(db, roff))) {
+		free(db);
+		return err;
+	}
+	db->root = kv_ptr(db, roff);
+	db->ndbs = (unsigned)db->root->ndbs;
+	db->seed[0] = db->root->seed[0];
+	db->seed[1] = db->root->seed[1];
+	db->dbs = calloc(db->ndbs, sizeof(*db->dbs));
+	if (!db->dbs) {
+		free(db);
+		return kv_err(NULL, -ENOMEM, "out of memory");
+	}
+	for (unsigned i = 0; i < db->ndbs; i++) {
+		pthread_rwlockattr_t a;
+		uint64_t keys;
+		pthread_rwlockattr_init(&a);
+		/* FLUSHDB must not starve behind a stream of writers. */
+		pthread_rwlockattr_setkind_np(&a,
+			PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&db->dbs[i].lock, &a);
+		pthread_rwlockattr_destroy(&a);
+		for (unsigned s = 0; s < KV_STRIPES; s++)
+			pthread_mutex_init(&db->dbs[i].stripe[s], NULL);
+		table_count(db, kv_table_of(db, i), &keys, NULL);
+		atomic_init(&db->dbs[i].count, (int64_t)keys);
+	}
+	pthread_mutex_init(&db->thread_mtx, NULL);
+	pthread_cond_init(&db->thread_cond, NULL);
+	table_register_types(heap_gc(h));
+	err = gc_audit(heap_gc(h), (enum gc_audit_mode)o->audit);
+	if (!err)
+		err = gc_start(heap_gc(h), o->gc_interval_ms);
+	db->expire_interval_ms = o->expire_interval_ms;
+	if (!err && db->expire_interval_ms) {
+		err = -pthread_create(&db->thread, NULL, kv_thread, db);
+		db->thread_running = err == 0;
+	}
+	if (err) {
+		gc_stop(heap_gc(h));
+		kv_detach(db);
+		return kv_err(NULL, err, "cannot start: %s", pkv_strerror(err));
+	}
+	*dbp = db;
+	return 0;
+}
+
+/* kv_detach -- stop the threads and free the engine (not the heap). */
+void kv_detach(pkv *db)
+{
+	if (db->thread_running) {
+		pthread_mutex_lock(&db->thread_mtx);
+		db->thread_stop = true;
+		pthread_cond_signal(&db->thread_cond);
+		pthread_mutex_unlock(&db->thread_mtx);
+		pthread_join(db->thread, NULL);
+		db->thread_running = false;
+	}
+	gc_stop(heap_gc(db->heap));
+	for (unsigned i = 0; i < db->ndbs; i++) {
+		pthread_rwlock_destroy(&db->dbs[i].lock);
+		for (unsigned s = 0; s < KV_STRIPES; s++)
+			pthread_mutex_destroy(&db->dbs[i].stripe[s]);
+	}
+	pthread_mutex_destroy(&db->thread_mtx);
+	pthread_cond_destroy(&db->thread_cond);
+	free(db->dbs);
+	free(db);
+}
+
+/* pkv_open -- open or create a pool file and attach the engine. */
+int pkv_open(const char *path, const struct pkv_options *o, pkv **dbp)
+{
+	static const enum persist_backend backends[] = {
+		[PKV_BACKEND_AUTO] = PERSIST_AUTO,
+		[PKV_BACKEND_PMEM] = PERSIST_PMEM,
+		[PKV_BACKEND_FILE] = PERSIST_FILE,
+	};
+	struct pkv_options defaults;
+	struct pool_open_opts po = { PERSIST_AUTO };
+	struct errmsg em;
+	struct pool *pool;
+	struct heap *h;
+	struct stat sb;
+	int err;
+
+	if (!o) {
+		pkv_options_init(&defaults);
+		o = &defaults;
+	}
+	if (!path || !dbp || (unsigned)o->backend > PKV_BACKEND_FILE ||
+	    (unsigned)o->audit > PKV_AUDIT_SKIP ||
+	    o->flags & ~(PKV_CREATE | PKV_EXCL))
+		return kv_err(NULL, PKV_EINVAL, "bad argument to pkv_open");
+	po.backend = backends[o->backend];
+	err_clear(&em);
+	if ((o->flags & PKV_CREATE) && stat(path, &sb) != 0 && errno == ENOENT) {
+		struct pool_params pp = {
+			.nlanes = o->size >= (256ull << 20) ? 64 : 16,
+			.log_size = KV_LOG_SIZE,
+		};
+		err = pool_create(path, o->size ? o->size : KV_DEFAULT_SIZE,
+				  &pp, &po, &pool, &em);
+	} else if ((o->flags & (PKV_CREATE | PKV_EXCL)) ==
+		   (PKV_CREATE | PKV_EXCL)) {
+		return kv_err(NULL, PKV_EEXIST, "%s: already exists", path);
+	} else {
+		err = pool_open(path, &po, &pool, &em);
+	}
+	if (err)
+		return kv_err(NULL, err, "%s", em.text[0] ? em.text :
+			      pkv_strerror(err));
+	if ((err = heap_open(pool, &h, &em)))
+		return kv_err(NULL, err, "%s", em.text);
+	if ((err = kv_attach(h, o, dbp))) {
+		char text[ERRMSG_MAX];
+		snprintf(text, sizeof(text), "%s", pkv_errmsg(NULL));
+		heap_close(h);
+		return kv_err(NULL, err, "%s", text);
+	}
+	return 0;
+}
+
+/* pkv_close -- stop, then close the heap cleanly. */
+void pkv_close(pkv *db)
+{
+	struct heap *h;
+
+	if (!db)
+		return;
+	h = db->heap;
+	kv_detach(db);
+	heap_close(h);
+}
+
+/* pkv_databases -- the pool's database count. */
+unsigned pkv_databases(const pkv *db)
+{
+	return db->ndbs;
+}
+
+/* ---- databases ---- */
+
+/* pkv_dbsize -- keys and keys with an expiry. */
+int pkv_dbsize(pkv *db, unsigned dbi, uint64_t *keys, uint64_t *expires)
+{
+	struct epoch_ticket tk;
+
+	if (dbi >= db->ndbs)
+		return kv_err(db, PKV_EINVAL, "database %u out of range", dbi);
+	tk = epoch_enter(heap_epoch(db->heap));
+	table_count(db, kv_table_of(db, dbi), keys, expires);
+	epoch_exit(tk);
+	return 0;
+}
+
+/* kv_flush_locked -- give databases [a, b] new empty tables in one
+ * transaction (their locks held exclusively). */
+static int kv_flush_locked(pkv *db, unsigned a, unsigned b)
+{
+	struct kvtx t;
+	uint64_t toff;
+	int err;
+
+	if ((err = kvtx_begin(db, &t)))
+		return err;
+	for (unsigned i = a; i <= b; i++) {
+		if ((err = table_new(&t, KV_INITIAL_LOG2, &toff)) ||
+		    (err = kvtx_set(&t, pool_off(db->pool, &db->root->table[i]),
+				    toff))) {
+			kvtx_abort(&t);
+			return err;
+		}
+	}
+	if ((err = kvtx_commit(&t)))
+		return err;
+	for (unsigned i = a; i <= b; i++)
+		atomic_store(&db->dbs[i].count, 0);
+	return 0;
+}
+
+/* pkv_flushdb -- unlink the table; the collector takes the rest. */
+int pkv_flushdb(pkv *db, unsigned dbi)
+{
+	int err;
+
+	if (dbi >= db->ndbs)
+		return kv_err(db, PKV_EINVAL, "database %u out of range", dbi);
+	pthread_rwlock_wrlock(&db->dbs[dbi].lock);
+	err = kv_flush_locked(db, dbi, dbi);
+	pthread_rwlock_unlock(&db->dbs[dbi].lock);
+	if (err)
+		return kv_err(db, err, "flush of database %u failed: %s", dbi,
+			      pkv_strerror(err));
+	gc_request(heap_gc(db->heap));
+	return 0;
+}
+
+/* pkv_flushall -- every database in one transaction if it fits, else
+ * one transaction per database. */
+int pkv_flushall(pkv *db)
+{
+	int err;
+
+	for (unsigned i = 0; i < db->ndbs; i++)
+		pthread_rwlock_wrlock(&db->dbs[i].lock);
+	err = kv_flush_locked(db, 0, db->ndbs - 1);
+	if (err == PKV_ETXTOOBIG) {
+		err = 0;
+		for (unsigned i = 0; i < db->ndbs && !err; i++)
+			err = kv_flush_locked(db, i, i);
+	}
+	for (unsigned i = db->ndbs; i-- > 0;)
+		pthread_rwlock_unlock(&db->dbs[i].lock);
+	if (err)
+		return kv_err(db, err, "flush failed: %s", pkv_strerror(err));
+	gc_request(heap_gc(db->heap));
+	return 0;
+}
+
+/* pkv_swapdb -- exchange two databases' tables. */
+int pkv_swapdb(pkv *db, unsigned a, unsigned b)
+{
+	unsigned lo = a < b ? a : b, hi = a < b ? b : a;
+	struct kvtx t;
+	uint64_t ta, tb;
+	int err;
+
+	if (a >= db->ndbs || b >= db->ndbs)
+		return kv_err(db, PKV_EINVAL, "database %u out of range",
+			      a >= db->ndbs ? a : b);
+	if (a == b)
+		return 0;
+	pthread_rwlock_wrlock(&db->dbs[lo].lock);
+	pthread_rwlock_wrlock(&db->dbs[hi].lock);
+	ta = db->root->table[a];
+	tb = db->root->table[b];
+	if (!(err = kvtx_begin(db, &t))) {
+		if ((err = kvtx_set(&t, pool_off(db->pool, &db->root->table[a]),
+				    tb)) ||
+		    (err = kvtx_set(&t, pool_off(db->pool, &db->root->table[b]),
+				    ta)))
+			kvtx_abort(&t);
+		else
+			err = kvtx_commit(&t);
+	}
+	if (!err) {
+		int64_t ca = atomic_load(&db->dbs[a].count);
+		atomic_store(&db->dbs[a].count, atomic_load(&db->dbs[b].count));
+		atomic_store(&db->dbs[b].count, ca);
+	}
+	pthread_rwlock_unlock(&db->dbs[hi].lock);
+	pthread_rwlock_unlock(&db->dbs[lo].lock);
+	return err ? kv_err(db, err, "swap failed: %s", pkv_strerror(err)) : 0;
+}
+
+/* pkv_scan -- one step of a scan, inside a read section. */
+int pkv_scan(pkv *db, unsigned dbi, uint64_t cursor, unsigned count,
+	     pkv_scan_fn fn, void *ctx, uint64_t *next)
+{
+	struct epoch_ticket tk;
+	int r;
+
+	if (dbi >= db->ndbs || !fn || !next)
+		return kv_err(db, PKV_EINVAL, dbi >= db->ndbs ?
+			      "database out of range" : "NULL argument");
+	tk = epoch_enter(heap_epoch(db->heap));
+	r = table_scan(db, dbi, cursor, count, fn, ctx, next);
+	epoch_exit(tk);
+	return r;
+}
+
+/* pkv_random_key -- copy out a random key. */
+int pkv_random_key(pkv *db, unsigned dbi, void *buf, size_t bufsize,
+		   size_t *klen)
+{
+	struct epoch_ticket tk;
+	uint64_t e;
+
+	if (dbi >= db->ndbs)
+		return kv_err(db, PKV_EINVAL, "database %u out of range", dbi);
+	tk = epoch_enter(heap_epoch(db->heap));
+	e = table_random(db, dbi);
+	if (e) {
+		const struct kv_entry *E = kv_ptr(db, e);
+		if (buf)
+			memcpy(buf, kv_entry_key(E),
+			       E->klen < bufsize ? E->klen : bufsize);
+		if (klen)
+			*klen = E->klen;
+	}
+	epoch_exit(tk);
+	return e ? 0 : PKV_ENOTFOUND;
+}
+
+/* ---- statistics ---- */
+
+/* pkv_stats -- heap, engine, persistence and collector figures. */
+int pkv_stats(pkv *db, struct pkv_stats *st)
+{
+	struct heap_stats hs;
+	struct persist_stats ps;
+	struct gc_stats gs;
+
+	memset(st, 0, sizeof(*st));
+	heap_get_stats(db->heap, &hs);
+	persist_get_stats(&db->pool->persist, &ps);
+	gc_get_stats(heap_gc(db->heap), &gs);
+	st->pool_size = db->pool->size;
+	st->heap_bytes = hs.heap_bytes;
+	st->allocated_bytes = hs.allocated_bytes;
+	st->utilization = hs.utilization;
+	for (unsigned i = 0; i < db->ndbs; i++) {
+		uint64_t k, x;
+		pkv_dbsize(db, i, &k, &x);
+		st->keys += k;
+		st->expires += x;
+	}
+	st->payload_bytes = atomic_load(&db->payload_bytes);
+	st->flushed_bytes = ps.lines_flushed * CACHELINE;
+	st->fences = ps.fences;
+	st->write_amplification = st->payload_bytes ?
+		(double)st->flushed_bytes / (double)st->payload_bytes : 0;
+	st->recovery_ns = heap_recovery_stats(db->heap)->nsec;
+	st->clean_shutdown = db->pool->was_clean;
+	st->expired_keys = atomic_load(&db->expired_keys);
+	st->gc_runs = gs.runs;
+	st->gc_last_mark_ns = gs.last_mark_ns;
+	st->gc_last_sweep_ns = gs.last_sweep_ns;
+	st->gc_live_blocks = gs.live_blocks;
+	st->gc_live_bytes = gs.live_bytes;
+	st->gc_reclaimed_blocks = gs.total_reclaimed_blocks;
+	st->gc_reclaimed_bytes = gs.total_reclaimed_bytes;
+	st->gc_reclaim_rate = gs.reclaim_rate;
+	st->gc_max_pause_ns = gs.max_pause_ns;
+	return 0;
+}
+
+/* pkv_gc -- collect now. */
+int pkv_gc(pkv *db)
+{
+	int err = gc_run(heap_gc(db->heap));
+	return err ? kv_err(db, err, "collection failed: %s",
+			    pkv_strerror(err)) : 0;
+}
+
+/* ---- maintenance ---- */
+
+/* kv_thread -- every interval: expire, help resizes. */
+static void *kv_thread(void *arg)
+{
+	pkv *db = arg;
+
+	pthread_mutex_lock(&db->thread_mtx);
+	while (!db->thread_stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)(db->expire_interval_ms % 1000) * 1000000L;
+		ts.tv_sec += db->expire_interval_ms / 1000 +
+			     ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&db->thread_cond, &db->thread_mtx, &ts);
+		if (db->thread_stop)
+			break;
+		pthread_mutex_unlock(&db->thread_mtx);
+		for (unsigned i = 0; i < db->ndbs; i++) {
+			/* a quarter of the period, shared by the databases */
+			kv_expire_cycle(db, i, db->expire_interval_ms *
+					250000ull / db->ndbs);
+			kv_help_resize(db, i);
+		}
+		pthread_mutex_lock(&db->thread_mtx);
+	}
+	pthread_mutex_unlock(&db->thread_mtx);
+	return NULL;
+}

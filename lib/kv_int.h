@@ -1,0 +1,254 @@
+/*
+ * kv_int.h -- the key-value engine's volatile state and the functions its
+ * files share (db.c: open, close, databases, statistics, the maintenance
+ * thread; table.c: chains, lookups, resizing, scans; kv.c: the write path
+ * and the public read and write calls).  Layout of the persistent side:
+ * layout.h, "Key-value engine".
+ *
+ * Concurrency:
+ *   - readers take no lock: an epoch section (heap_epoch) keeps every
+ *     block they reach from being reused, and a lookup that finds nothing
+ *     retries if the table's version changed meanwhile (a resize started
+ *     or ended);
+ *   - a writer holds its database's lock shared and the mutex of each
+ *     stripe it touches; flushing, swapping and the two ends of a resize
+ *     hold the database lock exclusively.  Lock order: databases by index,
+ *     then stripes by (database, stripe).
+ *   - every chain change is a single 8-byte store in place, in an order
+ *     that keeps every entry reachable (table.c has the argument).
+ */
+#ifndef PKV_KV_INT_H
+#define PKV_KV_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pkv.h"
+#include "layout.h"
+#include "pool.h"
+#include "heap.h"
+#include "tx.h"
+#include "gc.h"
+#include "epoch.h"
+#include "errmsg.h"
+
+/* Volatile state of one numbered database. */
+struct kv_db {
+	pthread_rwlock_t lock;        /* see above */
+	pthread_mutex_t stripe[KV_STRIPES];
+	_Atomic int64_t count;        /* keys: mirror of the stripe counts */
+};
+
+struct pkv {
+	struct heap *heap;
+	struct pool *pool;
+	struct kv_root *root;
+	unsigned ndbs;
+	uint64_t seed[2];
+	struct kv_db *dbs;
+
+	/* maintenance thread: active expiry, resize help */
+	pthread_t thread;
+	bool thread_running, thread_stop;
+	pthread_mutex_t thread_mtx;
+	pthread_cond_t thread_cond;
+	unsigned expire_interval_ms;
+	uint64_t expire_cursor[KV_MAX_DBS];
+
+	_Atomic uint64_t payload_bytes;   /* key + value bytes written */
+	_Atomic uint64_t expired_keys;    /* removed by active expiry */
+};
+
+/* ---- pool access ---- */
+
+static inline void *kv_ptr(const pkv *db, uint64_t off)
+{
+	return pool_ptr(db->pool, off);
+}
+
+static inline uint64_t kv_load(const uint64_t *w)
+{
+	return __atomic_load_n(w, __ATOMIC_ACQUIRE);
+}
+
+static inline struct kv_table *kv_table_of(const pkv *db, unsigned dbi)
+{
+	return kv_ptr(db, kv_load(&db->root->table[dbi]));
+}
+
+static inline uint64_t kv_mask(const struct kv_buckets *b)
+{
+	return (1ull << b->log2) - 1;
+}
+
+static inline const char *kv_entry_key(const struct kv_entry *e)
+{
+	return (const char *)(e + 1);
+}
+
+static inline const char *kv_entry_val(const struct kv_entry *e)
+{
+	return (const char *)(e + 1) + e->klen;
+}
+
+/* kv_expired -- whether an entry's expiry has passed at now_ms. */
+static inline bool kv_expired(const struct kv_entry *e, int64_t now_ms)
+{
+	int64_t x = __atomic_load_n(&e->expire_ms, __ATOMIC_RELAXED);
+	return x != 0 && x <= now_ms;
+}
+
+/* ---- attaching (db.c) ---- */
+
+/*
+ * kv_attach -- the engine over an open heap (a file pool, or a memory
+ * image in the crash simulator): creates the root in an empty pool,
+ * checks it, runs the recovery audit, starts the threads.  kv_detach
+ * stops and frees it, leaving the heap open.
+ */
+int kv_attach(struct heap *h, const struct pkv_options *o, pkv **dbp);
+void kv_detach(pkv *db);
+
+/* ---- errors (db.c) ---- */
+
+/* kv_err -- record the detail of a failure for pkv_errmsg; return code. */
+int kv_err(const pkv *db, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- transactions with read-your-writes (table.c) ---- */
+
+/*
+ * A kvtx is a heap transaction that remembers the words it has set, so
+ * later steps of the same transaction read the values they will have
+ * (two inserts into one chain, two changes to one stripe's count).
+ */
+struct kvtx {
+	struct tx *tx;
+	pkv *db;
+	unsigned n, cap;
+	struct kvtx_word { uint64_t off, val; } *w;
+};
+
+int kvtx_begin(pkv *db, struct kvtx *t);
+uint64_t kvtx_get(const struct kvtx *t, uint64_t off);
+int kvtx_set(struct kvtx *t, uint64_t off, uint64_t val);
+int kvtx_add(struct kvtx *t, uint64_t off, int64_t delta);
+int kvtx_commit(struct kvtx *t);
+void kvtx_abort(struct kvtx *t);
+
+/* ---- tables (table.c) ---- */
+
+/* Where a key is: the word that points to its entry, and the entry. */
+struct kv_loc {
+	uint64_t link;                /* offset of the pointing word */
+	uint64_t entry;               /* data offset of the entry */
+};
+
+/* kv_hash -- the key's hash under the pool's seed. */
+uint64_t kv_hash(const pkv *db, const void *key, size_t klen);
+
+/*
+ * table_find -- look key up in a table for a writer holding its stripe
+ * (reads through t when given).  Returns true with *loc filled, expired
+ * or not; false if absent.
+ */
+bool table_find(const pkv *db, const struct kvtx *t,
+		const struct kv_table *tab, uint64_t hash, const void *key,
+		size_t klen, struct kv_loc *loc);
+
+/*
+ * table_lookup -- the lock-free lookup for readers (caller inside an epoch
+ * section): the entry's data offset, expired or not, or 0.
+ */
+uint64_t table_lookup(const pkv *db, unsigned dbi, uint64_t hash,
+		      const void *key, size_t klen);
+
+/* table_insert -- link a new entry (filled, not yet published) at the
+ * head of its chain and count it.  Stripe held. */
+int table_insert(struct kvtx *t, const struct kv_table *tab,
+		 uint64_t entry_off);
+
+/* table_replace -- put entry_off in old's place in its chain; free old. */
+int table_replace(struct kvtx *t, const struct kv_table *tab,
+		  const struct kv_loc *old, uint64_t entry_off);
+
+/* table_unlink -- take loc's entry out of its chain, uncount and free it. */
+int table_unlink(struct kvtx *t, const struct kv_table *tab,
+		 const struct kv_loc *loc);
+
+/* table_new -- allocate an empty table (2^log2 buckets) in t; its offset
+ * to *offp.  Its blocks are written directly. */
+int table_new(struct kvtx *t, unsigned log2, uint64_t *offp);
+
+/* table_count -- sum of the stripes' key and expiry counts. */
+void table_count(const pkv *db, const struct kv_table *tab, uint64_t *keys,
+		 uint64_t *expires);
+
+/*
+ * table_migrate -- move up to max_moves entries of stripe s from the old
+ * bucket array to the new one, in its own transaction (stripe held, a
+ * resize in progress).  Returns 1 when the stripe has no bucket left to
+ * move, 0 when it has, or an error.
+ */
+int table_migrate(pkv *db, struct kv_table *tab, unsigned s,
+		  unsigned max_moves);
+
+/* table_resize_start, table_resize_finish -- the two ends of a resize
+ * (database lock held exclusively).  finish does nothing (returns 0)
+ * unless every stripe has moved all its buckets. */
+int table_resize_start(pkv *db, struct kv_table *tab);
+int table_resize_finish(pkv *db, struct kv_table *tab);
+
+/* table_resizing -- whether a resize is in progress. */
+static inline bool table_resizing(const struct kv_table *tab)
+{
+	return (kv_load(&tab->version) & 1) && kv_load(&tab->next);
+}
+
+/* table_scan -- one pkv_scan step set (see pkv.h); inside a section. */
+int table_scan(pkv *db, unsigned dbi, uint64_t cursor, unsigned count,
+	       pkv_scan_fn fn, void *ctx, uint64_t *next);
+
+/* table_scan_expired -- the same walk, visiting only expired entries. */
+int table_scan_expired(pkv *db, unsigned dbi, uint64_t cursor,
+		       unsigned count, pkv_scan_fn fn, void *ctx,
+		       uint64_t *next);
+
+/* table_random -- a random live entry's offset, or 0 (inside a section). */
+uint64_t table_random(pkv *db, unsigned dbi);
+
+/* ---- trace functions for the collector (table.c) ---- */
+void table_register_types(struct gc *gc);
+
+/* ---- write path (kv.c) ---- */
+
+enum kv_opcode {
+	KV_OP_PUT,
+	KV_OP_DEL,
+	KV_OP_EXPIRE,
+	KV_OP_DEL_EXPIRED,            /* delete only if expired (active expiry) */
+};
+
+struct kv_op {
+	enum kv_opcode op;
+	unsigned dbi;
+	const void *key;
+	size_t klen;
+	const void *val;
+	size_t vlen;
+	unsigned flags;               /* PKV_NX, PKV_XX, PKV_KEEPTTL */
+	int64_t expire_ms;
+};
+
+/* kv_apply -- apply ops in order as one transaction (see pkv_batch_commit). */
+int kv_apply(pkv *db, const struct kv_op *ops, size_t n, int *results);
+
+/* kv_expire_cycle -- remove expired keys of dbi for up to budget_ns. */
+void kv_expire_cycle(pkv *db, unsigned dbi, uint64_t budget_ns);
+
+/* kv_help_resize -- move buckets of idle stripes, and finish resizes. */
+void kv_help_resize(pkv *db, unsigned dbi);
+
+#endif /* PKV_KV_INT_H */

@@ -1,0 +1,657 @@
+/*
+ * table.c -- the persistent hash tables of the key-value engine: chains,
+ * lookups, incremental resizing, scans (layout: layout.h; locking:
+ * kv_int.h).
+ *
+ * Why lock-free readers stay right.  Every change to a chain is one 8-byte
+ * store, applied by the redo log in the order it was logged:
+ *   - insert: the new entry (already pointing at the old head) becomes
+ *     the head;
+ *   - replace: the new entry (pointing at the old one's successor) takes
+ *     the old one's place; the old one still points into the chain;
+ *   - unlink: the predecessor skips the entry, which still points on;
+ *   - resize move, of the LAST entry E of an old chain: E.next = new
+ *     chain's head; new head = E; E's predecessor (or the old head) = 0.
+ *     After each of the three stores, every entry of the old chain is
+ *     reachable from the old head and every entry of the new chain from
+ *     the new head.
+ * A reader therefore finds a key by searching the old bucket and then the
+ * new one, unless its stripe's progress word says the bucket has moved
+ * (that word is stored after the moves it counts).  Freed entries are not
+ * reused while a reader may be on them (epoch grace periods in the heap).
+ * What a reader cannot see coming is a resize starting or ending between
+ * its reads of the table; both change the table's version, and a lookup
+ * that finds nothing retries when the version moved.  The two ends store
+ * in an order that makes this enough: start sets next, then the version;
+ * finish sets the version, then cur = next, then next = 0; readers read
+ * the version, then next, then cur.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kv_int.h"
+#include "hash.h"
+
+#define ENTRY_NEXT 0  /* offset of kv_entry.next in the entry */
+
+/* ---- kvtx: a transaction that reads its own writes ---- */
+
+/* kvtx_begin -- start a transaction with an empty write set. */
+int kvtx_begin(pkv *db, struct kvtx *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->db = db;
+	return tx_begin(db->heap, &t->tx);
+}
+
+/* kvtx_get -- the word at off as this transaction will leave it. */
+uint64_t kvtx_get(const struct kvtx *t, uint64_t off)
+{
+	for (unsigned i = t->n; i-- > 0;)
+		if (t->w[i].off == off)
+			return t->w[i].val;
+	return kv_load(kv_ptr(t->db, off));
+}
+
+/* kvtx_set -- set a word at commit, and remember it. */
+int kvtx_set(struct kvtx *t, uint64_t off, uint64_t val)
+{
+	int err = tx_set(t->tx, off, val);
+
+	if (err)
+		return err;
+	for (unsigned i = t->n; i-- > 0;) {
+		if (t->w[i].off == off) {
+			t->w[i].val = val;
+			return 0;
+		}
+	}
+	if (t->n == t->cap) {
+		unsigned cap = t->cap ? 2 * t->cap : 16;
+		struct kvtx_word *w = realloc(t->w, cap * sizeof(*w));
+		if (!w)
+			return -ENOMEM;
+		t->w = w;
+		t->cap = cap;
+	}
+	t->w[t->n].off = off;
+	t->w[t->n].val = val;
+	t->n++;
+	return 0;
+}
+
+/* kvtx_add -- add delta to a counter word at commit. */
+int kvtx_add(struct kvtx *t, uint64_t off, int64_t delta)
+{
+	return kvtx_set(t, off, kvtx_get(t, off) + (uint64_t)delta);
+}
+
+/* kvtx_commit -- commit (durable on return) and forget the write set. */
+int kvtx_commit(struct kvtx *t)
+{
+	int err = tx_commit(t->tx);
+	free(t->w);
+	t->w = NULL;
+	return err;
+}
+
+/* kvtx_abort -- drop everything. */
+void kvtx_abort(struct kvtx *t)
+{
+	tx_abort(t->tx);
+	free(t->w);
+	t->w = NULL;
+}
+
+/* ---- geometry ---- */
+
+/* kv_hash -- SipHash of the key under the pool's seed. */
+uint64_t kv_hash(const pkv *db, const void *key, size_t klen)
+{
+	return hash_key(db->seed, key, klen);
+}
+
+/* head_off -- the pool offset of bucket b's head word in array arr. */
+static inline uint64_t head_off(uint64_t arr, uint64_t b)
+{
+	return arr + offsetof(struct kv_buckets, head) + 8 * b;
+}
+
+/* stripe_off -- the pool offset of stripe s of a table. */
+static inline uint64_t stripe_off(const struct kv_table *tab, unsigned s)
+{
+	return kv_load(&tab->stripes) + (uint64_t)s * sizeof(struct kv_stripe);
+}
+
+static inline unsigned stripe_of(uint64_t hash)
+{
+	return (unsigned)(hash & (KV_STRIPES - 1));
+}
+
+/* migrated -- whether the old bucket of hash has moved, given the
+ * stripe's progress word and the table version of the resize. */
+static bool migrated(uint64_t migr, uint64_t version, uint64_t hash,
+		     const struct kv_buckets *cur)
+{
+	uint64_t j = (hash & kv_mask(cur)) >> KV_STRIPE_BITS;
+
+	return (version & 1) && (migr >> 32) == (version & 0xffffffffu) &&
+	       j < (migr & 0xffffffffu);
+}
+
+/* read_word -- through t when given, else from the pool. */
+static inline uint64_t read_word(const pkv *db, const struct kvtx *t,
+				 uint64_t off)
+{
+	return t ? kvtx_get(t, off) : kv_load(kv_ptr(db, off));
+}
+
+/* chain_find -- search one bucket's chain; fills loc when found. */
+static bool chain_find(const pkv *db, const struct kvtx *t, uint64_t arr,
+		       uint64_t hash, const void *key, size_t klen,
+		       struct kv_loc *loc)
+{
+	const struct kv_buckets *b = kv_ptr(db, arr);
+	uint64_t link = head_off(arr, hash & kv_mask(b));
+	uint64_t e = read_word(db, t, link);
+
+	while (e) {
+		const struct kv_entry *E = kv_ptr(db, e);
+		if (E->hash == hash && E->klen == klen &&
+		    memcmp(kv_entry_key(E), key, klen) == 0) {
+			if (loc) {
+				loc->link = link;
+				loc->entry = e;
+			}
+			return true;
+		}
+		link = e + ENTRY_NEXT;
+		e = read_word(db, t, link);
+	}
+	return false;
+}
+
+/* table_find -- where key is, for a writer holding its stripe. */
+bool table_find(const pkv *db, const struct kvtx *t,
+		const struct kv_table *tab, uint64_t hash, const void *key,
+		size_t klen, struct kv_loc *loc)
+{
+	uint64_t cur = kv_load(&tab->cur), nxt = kv_load(&tab->next);
+
+	if (nxt && nxt != cur) {
+		uint64_t migr = read_word(db, t, stripe_off(tab, stripe_of(hash))
+					  + offsetof(struct kv_stripe, migr));
+		if (!migrated(migr, kv_load(&tab->version), hash,
+			      kv_ptr(db, cur)) &&
+		    chain_find(db, t, cur, hash, key, klen, loc))
+			return true;
+		return chain_find(db, t, nxt, hash, key, klen, loc);
+	}
+	return chain_find(db, t, cur, hash, key, klen, loc);
+}
+
+/* table_lookup -- lock-free lookup; retries across a resize's two ends. */
+uint64_t table_lookup(const pkv *db, unsigned dbi, uint64_t hash,
+		      const void *key, size_t klen)
+{
+	struct kv_loc loc;
+
+	for (;;) {
+		uint64_t toff = kv_load(&db->root->table[dbi]);
+		const struct kv_table *tab = kv_ptr(db, toff);
+		uint64_t v = kv_load(&tab->version);
+		uint64_t nxt = kv_load(&tab->next);
+		uint64_t cur = kv_load(&tab->cur);
+		bool found;
+
+		if (nxt && nxt != cur) {
+			uint64_t migr = kv_load(kv_ptr(db, stripe_off(tab,
+					stripe_of(hash)) +
+					offsetof(struct kv_stripe, migr)));
+			found = !migrated(migr, v, hash, kv_ptr(db, cur)) &&
+				chain_find(db, NULL, cur, hash, key, klen, &loc);
+			if (!found)
+				found = chain_find(db, NULL, nxt, hash, key,
+						   klen, &loc);
+		} else {
+			found = chain_find(db, NULL, cur, hash, key, klen,
+					   &loc);
+		}
+		if (found)
+			return loc.entry;
+		if (kv_load(&tab->version) == v &&
+		    kv_load(&db->root->table[dbi]) == toff)
+			return 0;
+	}
+}
+
+/* table_insert -- publish a new entry at the head of its chain. */
+int table_insert(struct kvtx *t, const struct kv_table *tab,
+		 uint64_t entry_off)
+{
+	pkv *db = t->db;
+	struct kv_entry *E = kv_ptr(db, entry_off);
+	uint64_t arr = table_resizing(tab) ? kv_load(&tab->next)
+					   : kv_load(&tab->cur);
+	const struct kv_buckets *b = kv_ptr(db, arr);
+	uint64_t head = head_off(arr, E->hash & kv_mask(b));
+	uint64_t st = stripe_off(tab, stripe_of(E->hash));
+	int err;
+
+	E->next = kvtx_get(t, head);   /* new block: a direct store */
+	if ((err = kvtx_set(t, head, entry_off)) ||
+	    (err = kvtx_add(t, st + offsetof(struct kv_stripe, count), 1)))
+		return err;
+	if (E->expire_ms)
+		err = kvtx_add(t, st + offsetof(struct kv_stripe, expires), 1);
+	return err;
+}
+
+/* table_replace -- the new entry takes the old one's place. */
+int table_replace(struct kvtx *t, const struct kv_table *tab,
+		  const struct kv_loc *old, uint64_t entry_off)
+{
+	pkv *db = t->db;
+	struct kv_entry *N = kv_ptr(db, entry_off);
+	const struct kv_entry *O = kv_ptr(db, old->entry);
+	uint64_t st = stripe_off(tab, stripe_of(N->hash));
+	int64_t dexp = (N->expire_ms != 0) - (O->expire_ms != 0);
+	int err;
+
+	N->next = kvtx_get(t, old->entry + ENTRY_NEXT);
+	if ((err = kvtx_set(t, old->link, entry_off)) ||
+	    (err = tx_free(t->tx, old->entry)))
+		return err;
+	if (dexp)
+		err = kvtx_add(t, st + offsetof(struct kv_stripe, expires),
+			       dexp);
+	return err;
+}
+
+/* table_unlink -- skip the entry in its chain, uncount and free it. */
+int table_unlink(struct kvtx *t, const struct kv_table *tab,
+		 const struct kv_loc *loc)
+{
+	const struct kv_entry *E = kv_ptr(t->db, loc->entry);
+	uint64_t st = stripe_off(tab, stripe_of(E->hash));
+	int err;
+
+	if ((err = kvtx_set(t, loc->link,
+			    kvtx_get(t, loc->entry + ENTRY_NEXT))) ||
+	    (err = tx_free(t->tx, loc->entry)) ||
+	    (err = kvtx_add(t, st + offsetof(struct kv_stripe, count), -1)))
+		return err;
+	if (E->expire_ms)
+		err = kvtx_add(t, st + offsetof(struct kv_stripe, expires), -1);
+	return err;
+}
+
+/* buckets_new -- an empty bucket array of 2^log2 heads, written directly. */
+static int buckets_new(struct kvtx *t, unsigned log2, uint64_t *offp)
+{
+	size_t size = sizeof(struct kv_buckets) + (8ull << log2);
+	int err = tx_alloc(t->tx, size, KV_TYPE_BUCKETS, offp);
+
+	if (err)
+		return err;
+	memset(kv_ptr(t->db, *offp), 0, size);
+	((struct kv_buckets *)kv_ptr(t->db, *offp))->log2 = log2;
+	return 0;
+}
+
+/* table_new -- table, bucket array and stripes, all zero but the links. */
+int table_new(struct kvtx *t, unsigned log2, uint64_t *offp)
+{
+	size_t ssize = KV_STRIPES * sizeof(struct kv_stripe);
+	uint64_t toff, boff, soff;
+	struct kv_table *tab;
+	int err;
+
+	if ((err = tx_alloc(t->tx, sizeof(*tab), KV_TYPE_TABLE, &toff)) ||
+	    (err = buckets_new(t, log2, &boff)) ||
+	    (err = tx_alloc(t->tx, ssize, KV_TYPE_STRIPES, &soff)))
+		return err;
+	memset(kv_ptr(t->db, soff), 0, ssize);
+	tab = kv_ptr(t->db, toff);
+	memset(tab, 0, sizeof(*tab));
+	tab->cur = boff;
+	tab->stripes = soff;
+	*offp = toff;
+	return 0;
+}
+
+/* table_count -- sum the stripes. */
+void table_count(const pkv *db, const struct kv_table *tab, uint64_t *keys,
+		 uint64_t *expires)
+{
+	const struct kv_stripe *st = kv_ptr(db, kv_load(&tab->stripes));
+	uint64_t k = 0, x = 0;
+
+	for (unsigned s = 0; s < KV_STRIPES; s++) {
+		k += kv_load(&st[s].count);
+		x += kv_load(&st[s].expires);
+	}
+	if (keys)
+		*keys = k;
+	if (expires)
+		*expires = x;
+}
+
+/* ---- resizing ---- */
+
+/* table_migrate -- move up to max_moves entries of stripe s, last first. */
+int table_migrate(pkv *db, struct kv_table *tab, unsigned s,
+		  unsigned max_moves)
+{
+	uint64_t v = kv_load(&tab->version), gen = v & 0xffffffffu;
+	uint64_t cur = kv_load(&tab->cur), nxt = kv_load(&tab->next);
+	uint64_t mword = stripe_off(tab, s) + offsetof(struct kv_stripe, migr);
+	uint64_t migr, j, nb, moves = 0;
+	struct kvtx t;
+	int err;
+
+	if (!(v & 1) || !nxt)
+		return 1;
+	nb = (kv_mask(kv_ptr(db, cur)) + 1) >> KV_STRIPE_BITS;
+	migr = kv_load(kv_ptr(db, mword));
+	j = (migr >> 32) == gen ? (migr & 0xffffffffu) : 0;
+	if (j >= nb)
+		return 1;
+	if ((err = kvtx_begin(db, &t)))
+		return err;
+	while (j < nb && moves < max_moves) {
+		uint64_t link = head_off(cur, s + (j << KV_STRIPE_BITS));
+		uint64_t e = kvtx_get(&t, link), n, h1;
+		const struct kv_entry *E;
+
+		moves++;
+		if (!e) {
+			j++;
+			continue;
+		}
+		while ((n = kvtx_get(&t, e + ENTRY_NEXT)) != 0) {
+			link = e + ENTRY_NEXT;
+			e = n;
+		}
+		E = kv_ptr(db, e);
+		h1 = head_off(nxt, E->hash & kv_mask(kv_ptr(db, nxt)));
+		/* The three stores in this order: see the top of the file. */
+		if ((err = kvtx_set(&t, e + ENTRY_NEXT, kvtx_get(&t, h1))) ||
+		    (err = kvtx_set(&t, h1, e)) ||
+		    (err = kvtx_set(&t, link, 0)))
+			goto fail;
+	}
+	/* After the moves it counts, in log order. */
+	if ((err = kvtx_set(&t, mword, (gen << 32) | j)))
+		goto fail;
+	if ((err = kvtx_commit(&t)))
+		return err;
+	return j >= nb ? 2 : 0;
+fail:
+	kvtx_abort(&t);
+	return err;
+}
+
+/* table_resize_start -- a bucket array twice the size becomes `next`. */
+int table_resize_start(pkv *db, struct kv_table *tab)
+{
+	const struct kv_buckets *cur = kv_ptr(db, kv_load(&tab->cur));
+	uint64_t toff = pool_off(db->pool, tab), boff;
+	struct kvtx t;
+	int err;
+
+	if (kv_load(&tab->next) || cur->log2 >= 40)
+		return 0;
+	if ((err = kvtx_begin(db, &t)))
+		return err;
+	if ((err = buckets_new(&t, (unsigned)cur->log2 + 1, &boff)) ||
+	    (err = kvtx_set(&t, toff + offsetof(struct kv_table, next), boff)) ||
+	    (err = kvtx_set(&t, toff + offsetof(struct kv_table, version),
+			    kv_load(&tab->version) + 1))) {
+		kvtx_abort(&t);
+		return err;
+	}
+	return kvtx_commit(&t);
+}
+
+/* table_resize_finish -- when every stripe has moved: next becomes cur. */
+int table_resize_finish(pkv *db, struct kv_table *tab)
+{
+	uint64_t v = kv_load(&tab->version), gen = v & 0xffffffffu;
+	uint64_t cur = kv_load(&tab->cur), nxt = kv_load(&tab->next);
+	uint64_t toff = pool_off(db->pool, tab);
+	const struct kv_stripe *st = kv_ptr(db, kv_load(&tab->stripes));
+	uint64_t nb;
+	struct kvtx t;
+	int err;
+
+	if (!(v & 1) || !nxt)
+		return 0;
+	nb = (kv_mask(kv_ptr(db, cur)) + 1) >> KV_STRIPE_BITS;
+	for (unsigned s = 0; s < KV_STRIPES; s++)
+		if (kv_load(&st[s].migr) != ((gen << 32) | nb))
+			return 0;
+	if ((err = kvtx_begin(db, &t)))
+		return err;
+	if ((err = kvtx_set(&t, toff + offsetof(struct kv_table, version),
+			    v + 1)) ||
+	    (err = kvtx_set(&t, toff + offsetof(struct kv_table, cur), nxt)) ||
+	    (err = kvtx_set(&t, toff + offsetof(struct kv_table, next), 0)) ||
+	    (err = tx_free(t.tx, cur))) {
+		kvtx_abort(&t);
+		return err;
+	}
+	return kvtx_commit(&t);
+}
+
+/* ---- scanning ---- */
+
+/* rev64 -- the bits of v in reverse order. */
+static uint64_t rev64(uint64_t v)
+{
+	v = ((v >> 1) & 0x5555555555555555ull) | ((v & 0x5555555555555555ull) << 1);
+	v = ((v >> 2) & 0x3333333333333333ull) | ((v & 0x3333333333333333ull) << 2);
+	v = ((v >> 4) & 0x0f0f0f0f0f0f0f0full) | ((v & 0x0f0f0f0f0f0f0f0full) << 4);
+	return __builtin_bswap64(v);
+}
+
+/* next_cursor -- Redis's reverse-binary increment under mask m. */
+static uint64_t next_cursor(uint64_t v, uint64_t m)
+{
+	v |= ~m;
+	v = rev64(v);
+	v++;
+	return rev64(v);
+}
+
+/* emit_bucket -- call fn for each live (or, with now < 0, each expired
+ * as of -now) entry of one chain. */
+static int emit_bucket(pkv *db, uint64_t arr, uint64_t b, int64_t now,
+		       pkv_scan_fn fn, void *ctx, unsigned *emitted)
+{
+	bool want_expired = now < 0;
+
+	if (want_expired)
+		now = -now;
+	uint64_t e = kv_load(kv_ptr(db, head_off(arr, b)));
+
+	while (e) {
+		const struct kv_entry *E = kv_ptr(db, e);
+		int r;
+		if (kv_expired(E, now) == want_expired) {
+			r = fn(ctx, kv_entry_key(E), E->klen, kv_entry_val(E),
+			       E->vlen, E->expire_ms);
+			if (r)
+				return r;
+			(*emitted)++;
+		}
+		e = kv_load(&E->next);
+	}
+	return 0;
+}
+
+/* scan_walk -- Redis's scan over one or, mid-resize, two arrays; now < 0
+ * asks for expired entries (emit_bucket). */
+static int scan_walk(pkv *db, unsigned dbi, uint64_t cursor, unsigned count,
+		     int64_t now, pkv_scan_fn fn, void *ctx, uint64_t *next)
+{
+	unsigned emitted = 0;
+	uint64_t v = cursor, steps = 0;
+	int r = 0;
+
+	if (count == 0)
+		count = 10;
+	do {
+		uint64_t start = v;
+
+		steps++;
+		for (int attempt = 0;; attempt++) {
+			uint64_t toff = kv_load(&db->root->table[dbi]);
+			const struct kv_table *tab = kv_ptr(db, toff);
+			uint64_t ver = kv_load(&tab->version);
+			uint64_t nxt = kv_load(&tab->next);
+			uint64_t cur = kv_load(&tab->cur);
+			uint64_t m0 = kv_mask(kv_ptr(db, cur));
+
+			v = start;
+			if (nxt && nxt != cur) {
+				uint64_t m1 = kv_mask(kv_ptr(db, nxt));
+				r = emit_bucket(db, cur, v & m0, now, fn, ctx,
+						&emitted);
+				do {
+					if (!r)
+						r = emit_bucket(db, nxt, v & m1,
+								now, fn, ctx,
+								&emitted);
+					v = next_cursor(v, m1);
+				} while (v & (m0 ^ m1));
+			} else {
+				r = emit_bucket(db, cur, v & m0, now, fn, ctx,
+						&emitted);
+				v = next_cursor(v, m0);
+			}
+			if (r)
+				break;
+			/* Entries may have moved under us: do the step again
+			 * (keys seen twice are allowed, missed ones not). */
+			if ((kv_load(&tab->version) == ver &&
+			     kv_load(&db->root->table[dbi]) == toff) ||
+			    attempt == 3)
+				break;
+		}
+		if (r) {
+			*next = start;
+			return r;
+		}
+	/* As Redis: about count keys, and at most 10 x count buckets, so an
+	 * almost empty table cannot make one call walk all of it. */
+	} while (v && emitted < count && steps < 10ull * count);
+	*next = v;
+	return 0;
+}
+
+/* table_scan -- live entries. */
+int table_scan(pkv *db, unsigned dbi, uint64_t cursor, unsigned count,
+	       pkv_scan_fn fn, void *ctx, uint64_t *next)
+{
+	return scan_walk(db, dbi, cursor, count, pkv_now_ms(), fn, ctx, next);
+}
+
+/* table_scan_expired -- expired entries. */
+int table_scan_expired(pkv *db, unsigned dbi, uint64_t cursor,
+		       unsigned count, pkv_scan_fn fn, void *ctx,
+		       uint64_t *next)
+{
+	return scan_walk(db, dbi, cursor, count, -pkv_now_ms(), fn, ctx, next);
+}
+
+/* table_random -- a random live entry, or 0 when none is found. */
+uint64_t table_random(pkv *db, unsigned dbi)
+{
+	static _Thread_local uint64_t rng;
+	int64_t now = pkv_now_ms();
+	const struct kv_table *tab = kv_table_of(db, dbi);
+	uint64_t arrs[2] = { kv_load(&tab->cur), kv_load(&tab->next) };
+
+	if (!rng)
+		rng = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull | 1;
+	for (unsigned pass = 0; pass < 2; pass++) {
+		for (unsigned a = 0; a < 2; a++) {
+			uint64_t arr = arrs[a], m, tries;
+			if (!arr)
+				continue;
+			m = kv_mask(kv_ptr(db, arr));
+			/* A few random buckets, then (second pass) all. */
+			tries = pass == 0 ? 64 : m + 1;
+			rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+			for (uint64_t k = 0; k < tries; k++) {
+				uint64_t b = pass == 0 ? (rng + k * 0x9e3779b97f4a7c15ull) & m
+						       : (rng + k) & m;
+				uint64_t e = kv_load(kv_ptr(db, head_off(arr, b)));
+				uint64_t pick = 0, n = 0;
+				while (e) {
+					const struct kv_entry *E = kv_ptr(db, e);
+					if (!kv_expired(E, now) &&
+					    (rng >> 7) % ++n == 0)
+						pick = e;
+					e = kv_load(&E->next);
+				}
+				if (pick)
+					return pick;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- what the collector follows ---- */
+
+/* trace_words -- report every word from byte `from` on. */
+static void trace_words(const void *data, uint64_t size, uint64_t from,
+			gc_visit_fn visit, void *vctx)
+{
+	const uint64_t *w = data;
+
+	for (uint64_t i = from / 8; i < size / 8; i++) {
+		uint64_t x = __atomic_load_n(&w[i], __ATOMIC_RELAXED);
+		if (x)
+			visit(vctx, x);
+	}
+}
+
+static void trace_root(const void *data, uint64_t size, gc_visit_fn visit,
+		       void *vctx)
+{
+	trace_words(data, size, sizeof(struct kv_root), visit, vctx);
+}
+
+static void trace_table(const void *data, uint64_t size, gc_visit_fn visit,
+			void *vctx)
+{
+	/* cur, next, version (never a block start), stripes */
+	trace_words(data, size < 32 ? size : 32, 0, visit, vctx);
+}
+
+static void trace_buckets(const void *data, uint64_t size, gc_visit_fn visit,
+			  void *vctx)
+{
+	trace_words(data, size, sizeof(struct kv_buckets), visit, vctx);
+}
+
+static void trace_entry(const void *data, uint64_t size, gc_visit_fn visit,
+			void *vctx)
+{
+	trace_words(data, size < 8 ? size : 8, 0, visit, vctx);
+}
+
+/* table_register_types -- tell the collector what points where. */
+void table_register_types(struct gc *gc)
+{
+	gc_register(gc, KV_TYPE_ROOT, trace_root);
+	gc_register(gc, KV_TYPE_TABLE, trace_table);
+	gc_register(gc, KV_TYPE_BUCKETS, trace_buckets);
+	gc_register(gc, KV_TYPE_ENTRY, trace_entry);
+	/* KV_TYPE_STRIPES holds counters only */
+}
