@@ -190,9 +190,10 @@ int kv_attach(struct heap *h, const struct pkv_options *o, pkv **dbp)
 	pthread_cond_init(&db->thread_cond, NULL);
 	table_register_types(heap_gc(h));
 	err = gc_audit(heap_gc(h), (enum gc_audit_mode)o->audit);
-	if (!err)
+	if (!err && !(o->flags & PKV_NOTHREADS))
 		err = gc_start(heap_gc(h), o->gc_interval_ms);
-	db->expire_interval_ms = o->expire_interval_ms;
+	db->expire_interval_ms = o->flags & PKV_NOTHREADS ? 0 :
+				 o->expire_interval_ms;
 	if (!err && db->expire_interval_ms) {
 		err = -pthread_create(&db->thread, NULL, kv_thread, db);
 		db->thread_running = err == 0;
@@ -251,7 +252,7 @@ int pkv_open(const char *path, const struct pkv_options *o, pkv **dbp)
 	}
 	if (!path || !dbp || (unsigned)o->backend > PKV_BACKEND_FILE ||
 	    (unsigned)o->audit > PKV_AUDIT_SKIP ||
-	    o->flags & ~(PKV_CREATE | PKV_EXCL))
+	    o->flags & ~(PKV_CREATE | PKV_EXCL | PKV_NOTHREADS))
 		return kv_err(NULL, PKV_EINVAL, "bad argument to pkv_open");
 	po.backend = backends[o->backend];
 	err_clear(&em);

@@ -73,6 +73,9 @@ enum pkv_audit {
 
 #define PKV_CREATE 0x1u   /* create the pool file if it does not exist */
 #define PKV_EXCL   0x2u   /* with PKV_CREATE: PKV_EEXIST if it exists */
+#define PKV_NOTHREADS 0x4u /* start no background thread: expiry is lazy
+			      only, resizes advance with writes, and flushed
+			      databases are reclaimed by pkv_gc */
 
 struct pkv_options {
 	unsigned flags;               /* PKV_CREATE, PKV_EXCL */

@@ -1,0 +1,778 @@
+/*
+ * crash_kv.c -- the crash simulator's key-value workload, model and
+ * checker (the engine is crashsim.c).
+ *
+ * One thread runs a seeded random sequence of key-value calls on an
+ * in-memory pool watched by the engine: puts of new keys and overwrites
+ * (some with NX/XX), deletes, expiry changes, batches across two
+ * databases, flushes, swaps, collections, and enough keys that the hash
+ * table of database 0 resizes (writes move buckets; an explicit step
+ * helps idle stripes, as the maintenance thread would).  A model keeps
+ * every key's value and expiry before and after the call in flight.
+ *
+ * Every crash image must recover (redo recovery, then the recovery audit)
+ * to the state before or after that call, exactly; and, walking the
+ * tables independently of the engine: every entry is an allocated block
+ * in the right bucket and stripe, no key twice, the stripes' key and
+ * expiry counts match the chains, and the allocated blocks are exactly
+ * the reachable ones (no leak, nothing missing).  A second recovery gives
+ * the same state, and the recovered pool accepts a new write.
+ *
+ * Usage: crashkv [--states N] [--seed S] [--ops N] [--torn] [--evict]
+ *                [--samples K] [--exhaustive K] [--fence F] [--verbose]
+ * Prints "crash-sim-kv: N states, N failures"; exits 1 on failures.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kv_int.h"
+#include "hash.h"
+#include "crashsim.h"
+
+#define POOL_SIZE (8u << 20)
+#define NDBS 2
+#define NKEYS 640                 /* key space of database 0 */
+#define NKEYS_SMALL 32            /* of database 1 */
+#define PRELOAD 250               /* keys before the simulation starts */
+#define FAR_FUTURE 4102444800000ll /* 2100-01-01: never expires here */
+#define MAX_BLOCKS 4096
+
+struct mkey {
+	bool present;
+	uint64_t tag;                 /* the value derives from it */
+	uint32_t vlen;
+	int64_t exp;
+};
+
+struct model {
+	struct mkey k[NDBS][NKEYS];
+};
+
+static struct heap *g_heap;
+static struct pool *g_pool;
+static pkv *g_db;
+static uint64_t g_rng, g_tag;
+static struct model g_cur, g_after;
+static int g_inflight;
+static char *g_image2;
+static int g_verbose;
+
+static uint64_t rnd(void) { return crashsim_rand(&g_rng); }
+static uint64_t rndn(uint64_t n) { return n ? rnd() % n : 0; }
+
+static size_t key_name(char *buf, unsigned i)
+{
+	return (size_t)sprintf(buf, "key:%u", i);
+}
+
+/* value_byte -- byte i of the value of tag. */
+static uint8_t value_byte(uint64_t tag, size_t i)
+{
+	return (uint8_t)(crashsim_mix(tag * 1000003u + i / 8) >> (8 * (i % 8)));
+}
+
+static void fill_value(uint8_t *p, uint64_t tag, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = value_byte(tag, i);
+}
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "crashkv: %s: %s (%s)\n", what, pkv_strerror(err),
+		pkv_errmsg(g_db));
+	exit(2);
+}
+
+#define FAIL(...) do { snprintf(why, whylen, __VA_ARGS__); return 1; } while (0)
+
+/* ---------------------------------------------------------------------- */
+/* Checker */
+
+/* What a recovered image holds for one key. */
+struct lkey {
+	bool present;
+	const uint8_t *val;
+	uint32_t vlen;
+	int64_t exp;
+};
+
+struct lstate {
+	struct lkey k[NDBS][NKEYS];
+};
+
+/* matches -- whether a key's recovered state is the model's. */
+static bool matches(const struct lkey *l, const struct mkey *m)
+{
+	if (l->present != m->present)
+		return false;
+	if (!m->present)
+		return true;
+	if (l->vlen != m->vlen || l->exp != m->exp)
+		return false;
+	for (uint32_t i = 0; i < l->vlen; i++)
+		if (l->val[i] != value_byte(m->tag, i))
+			return false;
+	return true;
+}
+
+/* same_as -- the whole recovered state is model m. */
+static int same_as(const struct lstate *st, const struct model *m,
+		   char *buf, size_t len)
+{
+	for (unsigned d = 0; d < NDBS; d++)
+		for (unsigned i = 0; i < NKEYS; i++)
+			if (!matches(&st->k[d][i], &m->k[d][i])) {
+				snprintf(buf, len, "db %u key:%u is %s/len %u"
+					 "/exp %" PRId64 ", model %s/len %u/exp "
+					 "%" PRId64, d, i,
+					 st->k[d][i].present ? "set" : "absent",
+					 st->k[d][i].vlen, st->k[d][i].exp,
+					 m->k[d][i].present ? "set" : "absent",
+					 m->k[d][i].vlen, m->k[d][i].exp);
+				return 0;
+			}
+	return 1;
+}
+
+/* A set of block offsets (sorted array). */
+struct offs {
+	size_t n;
+	uint64_t v[MAX_BLOCKS];
+};
+
+static int add_off(struct offs *o, uint64_t off)
+{
+	if (o->n == MAX_BLOCKS)
+		return -1;
+	o->v[o->n++] = off;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int all_blocks(void *ctx, uint64_t off, uint64_t size, uint32_t type)
+{
+	(void)size;
+	(void)type;
+	return add_off(ctx, off);
+}
+
+/* want_block -- off must be an allocated block of the given type. */
+static int want_block(struct heap *h, uint64_t off, uint32_t type,
+		      struct offs *reach, const char *what, char *why,
+		      size_t whylen)
+{
+	uint32_t t;
+	if (!heap_block_valid(h, off, NULL, &t))
+		FAIL("%s 0x%" PRIx64 " is not an allocated block", what, off);
+	if (t != type)
+		FAIL("%s 0x%" PRIx64 " has type %u, not %u", what, off, t, type);
+	if (add_off(reach, off))
+		FAIL("more than %d reachable blocks", MAX_BLOCKS);
+	return 0;
+}
+
+/* walk_chain -- check one chain of array arr (bucket b, old or new). */
+static int walk_chain(pkv *db, struct heap *h, const struct kv_table *tab,
+		      uint64_t arr, uint64_t b, bool old, uint64_t *scount,
+		      uint64_t *sexp, struct offs *reach, struct lstate *st,
+		      unsigned d, char *why, size_t whylen)
+{
+	const struct kv_buckets *B = kv_ptr(db, arr);
+	uint64_t mask = (1ull << B->log2) - 1;
+	uint64_t e = B->head[b];
+	const struct kv_stripe *S = kv_ptr(db, tab->stripes);
+
+	while (e) {
+		const struct kv_entry *E = kv_ptr(db, e);
+		uint64_t size, hash;
+		unsigned s, idx;
+		char name[32];
+
+		if (want_block(h, e, KV_TYPE_ENTRY, reach, "entry", why,
+			       whylen))
+			return 1;
+		heap_block_valid(h, e, &size, NULL);
+		if (size != sizeof(*E) + E->klen + E->vlen)
+			FAIL("entry 0x%" PRIx64 ": block of %" PRIu64 " bytes "
+			     "for key %u + value %u", e, size, E->klen, E->vlen);
+		hash = hash_key(db->seed, kv_entry_key(E), E->klen);
+		if (hash != E->hash)
+			FAIL("entry 0x%" PRIx64 ": stored hash is wrong", e);
+		if ((hash & mask) != b)
+			FAIL("entry 0x%" PRIx64 " in bucket %" PRIu64 " of the "
+			     "%s array, belongs in %" PRIu64, e, b,
+			     old ? "old" : "new", hash & mask);
+		s = (unsigned)(hash & (KV_STRIPES - 1));
+		if (old && table_resizing(tab)) {
+			uint64_t migr = S[s].migr, j = b >> KV_STRIPE_BITS;
+			if ((migr >> 32) == (tab->version & 0xffffffffu) &&
+			    j < (migr & 0xffffffffu))
+				FAIL("entry 0x%" PRIx64 " left in a moved old "
+				     "bucket %" PRIu64, e, b);
+		}
+		scount[s]++;
+		if (E->expire_ms)
+			sexp[s]++;
+		char kbuf[32];
+		if (E->klen < sizeof(kbuf)) {
+			memcpy(kbuf, kv_entry_key(E), E->klen);
+			kbuf[E->klen] = '\0';
+		}
+		if (E->klen >= sizeof(kbuf) ||
+		    sscanf(kbuf, "key:%u", &idx) != 1 || idx >= NKEYS ||
+		    key_name(name, idx) != E->klen ||
+		    memcmp(name, kbuf, E->klen))
+			FAIL("entry 0x%" PRIx64 ": a key the workload never "
+			     "wrote", e);
+		if (st->k[d][idx].present)
+			FAIL("db %u: key:%u is in the table twice", d, idx);
+		st->k[d][idx].present = true;
+		st->k[d][idx].val = (const uint8_t *)kv_entry_val(E);
+		st->k[d][idx].vlen = E->vlen;
+		st->k[d][idx].exp = E->expire_ms;
+		e = E->next;
+	}
+	return 0;
+}
+
+/* extract -- walk every table independently of the engine's code. */
+static int extract(pkv *db, struct heap *h, struct lstate *st, char *why,
+		   size_t whylen)
+{
+	static struct offs reach, alloc;
+	struct pool *pool = heap_pool(h);
+	const struct kv_root *R;
+
+	memset(st, 0, sizeof(*st));
+	reach.n = alloc.n = 0;
+	if (want_block(h, pool->state->root, KV_TYPE_ROOT, &reach, "root",
+		       why, whylen))
+		return 1;
+	R = kv_ptr(db, pool->state->root);
+	if (R->ndbs != NDBS)
+		FAIL("root says %" PRIu64 " databases", R->ndbs);
+	for (unsigned d = 0; d < NDBS; d++) {
+		const struct kv_table *tab;
+		uint64_t scount[KV_STRIPES] = { 0 }, sexp[KV_STRIPES] = { 0 };
+		uint64_t arrs[2];
+
+		if (want_block(h, R->table[d], KV_TYPE_TABLE, &reach, "table",
+			       why, whylen))
+			return 1;
+		tab = kv_ptr(db, R->table[d]);
+		if (want_block(h, tab->stripes, KV_TYPE_STRIPES, &reach,
+			       "stripes", why, whylen))
+			return 1;
+		arrs[0] = tab->cur;
+		arrs[1] = tab->next;
+		if ((tab->version & 1) != (tab->next != 0))
+			FAIL("db %u: table version %" PRIu64 " but next 0x%"
+			     PRIx64, d, tab->version, tab->next);
+		for (int a = 0; a < 2; a++) {
+			const struct kv_buckets *B;
+			if (!arrs[a])
+				continue;
+			if (want_block(h, arrs[a], KV_TYPE_BUCKETS, &reach,
+				       "bucket array", why, whylen))
+				return 1;
+			B = kv_ptr(db, arrs[a]);
+			for (uint64_t b = 0; b < (1ull << B->log2); b++)
+				if (walk_chain(db, h, tab, arrs[a], b, a == 0,
+					       scount, sexp, &reach, st, d,
+					       why, whylen))
+					return 1;
+		}
+		const struct kv_stripe *S = kv_ptr(db, tab->stripes);
+		for (unsigned s = 0; s < KV_STRIPES; s++)
+			if (S[s].count != scount[s] || S[s].expires != sexp[s])
+				FAIL("db %u stripe %u counts %" PRIu64 " keys/%"
+				     PRIu64 " expiring, chains hold %" PRIu64
+				     "/%" PRIu64, d, s, S[s].count,
+				     S[s].expires, scount[s], sexp[s]);
+	}
+	/* exactly the reachable blocks are allocated */
+	if (heap_foreach_block(h, all_blocks, &alloc))
+		FAIL("more than %d blocks allocated", MAX_BLOCKS);
+	qsort(reach.v, reach.n, 8, cmp_u64);
+	for (size_t i = 1; i < reach.n; i++)
+		if (reach.v[i] == reach.v[i - 1])
+			FAIL("block 0x%" PRIx64 " reachable twice", reach.v[i]);
+	for (size_t i = 0, j = 0; i < reach.n || j < alloc.n; i++, j++) {
+		if (j >= alloc.n || (i < reach.n && reach.v[i] < alloc.v[j]))
+			FAIL("reachable block 0x%" PRIx64 " not allocated",
+			     reach.v[i]);
+		if (i >= reach.n || alloc.v[j] < reach.v[i])
+			FAIL("LEAK: block 0x%" PRIx64 " allocated but "
+			     "unreachable after the recovery audit", alloc.v[j]);
+	}
+	return 0;
+}
+
+/* open_image -- recover an image and attach the engine (audit included). */
+static pkv *open_image(void *image, size_t len, struct heap **hp, char *why,
+		       size_t whylen)
+{
+	struct pkv_options o;
+	struct errmsg em;
+	struct pool *pool;
+	pkv *db;
+	int err;
+
+	err_clear(&em);
+	if ((err = pool_open_memory(image, len, &pool, &em))) {
+		snprintf(why, whylen, "pool_open_memory: %s", em.text);
+		return NULL;
+	}
+	if ((err = heap_open(pool, hp, &em))) {
+		snprintf(why, whylen, "heap_open: %s", em.text);
+		pool_close(pool);
+		return NULL;
+	}
+	pkv_options_init(&o);
+	o.flags = PKV_NOTHREADS;
+	if ((err = kv_attach(*hp, &o, &db))) {
+		snprintf(why, whylen, "kv_attach: %s: %s", pkv_strerror(err),
+			 pkv_errmsg(NULL));
+		heap_close(*hp);
+		return NULL;
+	}
+	return db;
+}
+
+static void close_image(pkv *db, struct heap *h)
+{
+	kv_detach(db);
+	heap_close(h);
+}
+
+static int check_image(void *ctx, void *image, size_t len, char *why,
+		       size_t whylen)
+{
+	static struct lstate st1, st2;
+	char d1[200], d2[200];
+	struct errmsg em;
+	struct heap *h;
+	pkv *db;
+	int err;
+
+	(void)ctx;
+	db = open_image(image, len, &h, why, whylen);
+	if (!db)
+		return 1;
+	if (extract(db, h, &st1, why, whylen))
+		goto bad;
+	if (!same_as(&st1, &g_cur, d1, sizeof(d1)) &&
+	    !(g_inflight && same_as(&st1, &g_after, d2, sizeof(d2)))) {
+		snprintf(why, whylen, "state is neither before (%s) nor after "
+			 "(%s) the call in flight", d1,
+			 g_inflight ? d2 : "no call in flight");
+		goto bad;
+	}
+	/* the engine's own reads agree with the walk */
+	for (unsigned d = 0; d < NDBS; d++) {
+		for (unsigned i = 0; i < NKEYS; i++) {
+			char name[32];
+			size_t kl = key_name(name, i), vl = 0;
+			err = pkv_get(db, d, name, kl, NULL, 0, &vl);
+			if ((err == 0) != st1.k[d][i].present ||
+			    (err == 0 && vl != st1.k[d][i].vlen)) {
+				snprintf(why, whylen, "pkv_get(db %u, key:%u) "
+					 "says %s, the table walk says %s", d,
+					 i, pkv_strerror(err),
+					 st1.k[d][i].present ? "present" :
+					 "absent");
+				goto bad;
+			}
+		}
+	}
+	err_clear(&em);
+	if ((err = heap_check(h, &em))) {
+		snprintf(why, whylen, "heap_check: %s", em.text);
+		goto bad;
+	}
+	memcpy(g_image2, image, len);
+	/* the recovered pool takes a write */
+	if ((err = pkv_put(db, 1, "fresh", 5, "v", 1, 0, 0)) ||
+	    pkv_exists(db, 1, "fresh", 5)) {
+		snprintf(why, whylen, "a put after recovery failed: %s",
+			 pkv_strerror(err));
+		goto bad;
+	}
+	close_image(db, h);
+
+	/* recover again: the same state */
+	db = open_image(g_image2, len, &h, why, whylen);
+	if (!db)
+		return 1;
+	if (extract(db, h, &st2, why, whylen)) {
+		size_t l = strlen(why);
+		snprintf(why + l, whylen - l, " (second recovery)");
+		goto bad;
+	}
+	for (unsigned d = 0; d < NDBS; d++)
+		for (unsigned i = 0; i < NKEYS; i++) {
+			const struct lkey *a = &st1.k[d][i], *b = &st2.k[d][i];
+			if (a->present != b->present || a->vlen != b->vlen ||
+			    a->exp != b->exp ||
+			    (a->present && memcmp(a->val, b->val, a->vlen))) {
+				snprintf(why, whylen, "second recovery gives "
+					 "another state (db %u key:%u)", d, i);
+				goto bad;
+			}
+		}
+	close_image(db, h);
+	return 0;
+bad:
+	close_image(db, h);
+	return 1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Workload */
+
+/* The call in flight goes from g_cur to next. */
+static void begin_call(const struct model *next)
+{
+	g_after = *next;
+	g_inflight = 1;
+}
+
+static void end_call(const struct model *next)
+{
+	g_inflight = 0;
+	g_cur = *next;
+}
+
+static uint32_t rand_vlen(void)
+{
+	uint64_t r = rndn(100);
+	if (r < 70)
+		return (uint32_t)rndn(120);
+	if (r < 97)
+		return 120 + (uint32_t)rndn(1500);
+	return 20000 + (uint32_t)rndn(20000);
+}
+
+
+/* A put of key i of database d with a fresh value: as an op for a batch
+ * (buf holds key and value) and on the model. */
+struct pending {
+	struct kv_op op;
+	char key[32];
+	uint8_t *val;
+};
+
+static void make_put(struct pending *p, struct model *m, unsigned d,
+		     unsigned i, unsigned flags)
+{
+	struct mkey *k = &m->k[d][i];
+	uint64_t tag = ++g_tag;
+	uint32_t vlen = rand_vlen();
+	int64_t exp = 0;
+	size_t kl = key_name(p->key, i);
+
+	if (rndn(4) == 0)
+		exp = FAR_FUTURE - (int64_t)rndn(1000);
+	p->val = malloc(vlen ? vlen : 1);
+	fill_value(p->val, tag, vlen);
+	p->op = (struct kv_op){ KV_OP_PUT, d, p->key, kl, p->val, vlen, flags,
+				exp };
+	if ((flags & PKV_NX) && k->present)
+		return;
+	if ((flags & PKV_XX) && !k->present)
+		return;
+	if ((flags & PKV_KEEPTTL) && k->present)
+		exp = k->exp;
+	else if (flags & PKV_KEEPTTL)
+		exp = 0;
+	*k = (struct mkey){ true, tag, vlen, exp };
+}
+
+static void make_del(struct pending *p, struct model *m, unsigned d,
+		     unsigned i)
+{
+	size_t kl = key_name(p->key, i);
+	p->val = NULL;
+	p->op = (struct kv_op){ KV_OP_DEL, d, p->key, kl, NULL, 0, 0, 0 };
+	m->k[d][i].present = false;
+}
+
+static void make_expire(struct pending *p, struct model *m, unsigned d,
+			unsigned i)
+{
+	size_t kl = key_name(p->key, i);
+	uint64_t r = rndn(3);
+	int64_t exp = r == 0 ? 0 : r == 1 ? FAR_FUTURE - (int64_t)rndn(1000)
+					 : 1000;  /* long past: deletes */
+	struct mkey *k = &m->k[d][i];
+
+	p->val = NULL;
+	p->op = (struct kv_op){ KV_OP_EXPIRE, d, p->key, kl, NULL, 0, 0, exp };
+	if (!k->present)
+		return;
+	if (exp == 1000)
+		k->present = false;
+	else
+		k->exp = exp;
+}
+
+/* run -- apply pending ops as one call; full pool or too big: undo. */
+static void run(struct pending *p, size_t n, struct model *next)
+{
+	struct kv_op ops[16];
+	int results[16], err;
+
+	for (size_t i = 0; i < n; i++)
+		ops[i] = p[i].op;
+	begin_call(next);
+	err = kv_apply(g_db, ops, n, results);
+	if (err == PKV_EFULL || err == PKV_ETXTOOBIG) {
+		/* nothing applied: the model stays */
+		g_inflight = 0;
+		*next = g_cur;
+	} else if (err) {
+		die("kv_apply", err);
+	} else {
+		end_call(next);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(p[i].val);
+}
+
+/* count -- keys of database d in the model. */
+static unsigned count(unsigned d)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < NKEYS; i++)
+		n += g_cur.k[d][i].present;
+	return n;
+}
+
+static void op_single(void)
+{
+	struct model next = g_cur;
+	struct pending p;
+	unsigned big = count(0) >= count(1) ? 0 : 1;
+	unsigned d = rndn(5) == 0 ? 1 - big : big, i;
+	uint64_t r = rndn(100);
+
+	i = (unsigned)rndn(d == big ? NKEYS : NKEYS_SMALL);
+	if (r < 55) {
+		static const unsigned fl[] = { 0, 0, 0, 0, PKV_NX, PKV_XX,
+					       PKV_KEEPTTL };
+		make_put(&p, &next, d, i, fl[rndn(7)]);
+	} else if (r < 80) {
+		make_del(&p, &next, d, i);
+	} else {
+		make_expire(&p, &next, d, i);
+	}
+	run(&p, 1, &next);
+}
+
+static void op_batch(void)
+{
+	struct model next = g_cur;
+	struct pending p[16];
+	size_t n = 2 + rndn(8);
+
+	for (size_t k = 0; k < n; k++) {
+		unsigned d = (unsigned)rndn(NDBS);
+		unsigned i = (unsigned)rndn(NKEYS_SMALL + rndn(NKEYS));
+		/* repeat a key now and then: the batch must resolve it */
+		if (k && rndn(5) == 0) {
+			d = p[k - 1].op.dbi;
+			sscanf(p[k - 1].key, "key:%u", &i);
+		}
+		uint64_t r = rndn(10);
+		if (r < 6)
+			make_put(&p[k], &next, d, i, rndn(6) == 0 ? PKV_NX : 0);
+		else if (r < 9)
+			make_del(&p[k], &next, d, i);
+		else
+			make_expire(&p[k], &next, d, i);
+	}
+	run(p, n, &next);
+}
+
+/* op_flush -- flush the smaller database (the other one keeps growing
+ * through resizes). */
+static void op_flush(void)
+{
+	struct model next = g_cur;
+	unsigned d = count(0) < count(1) ? 0 : 1;
+	int err;
+
+	memset(next.k[d], 0, sizeof(next.k[d]));
+	begin_call(&next);
+	if ((err = pkv_flushdb(g_db, d)))
+		die("pkv_flushdb", err);
+	end_call(&next);
+}
+
+static void op_swap(void)
+{
+	struct model next = g_cur;
+	int err;
+
+	memcpy(next.k[0], g_cur.k[1], sizeof(next.k[0]));
+	memcpy(next.k[1], g_cur.k[0], sizeof(next.k[1]));
+	begin_call(&next);
+	if ((err = pkv_swapdb(g_db, 0, 1)))
+		die("pkv_swapdb", err);
+	end_call(&next);
+}
+
+static void op_gc(void)
+{
+	int err = pkv_gc(g_db);
+	if (err)
+		die("pkv_gc", err);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: crashkv [--states N] [--seed S] [--ops N] "
+		"[--torn] [--evict] [--samples K] [--exhaustive K] "
+		"[--fence F] [--verbose]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct crashsim_opts o = {
+		.seed = 1, .max_states = 0, .samples = 32,
+		.max_exhaustive = 8, .only_fence = -1, .max_print = 5,
+	};
+	struct pool_params pp = { .nlanes = 4, .log_size = 16384 };
+	struct pkv_options po;
+	struct errmsg em;
+	struct timespec t0, t1;
+	uint64_t max_ops = 0, op;
+	char *buf;
+	int err;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--torn"))
+			o.torn = true;
+		else if (!strcmp(a, "--evict"))
+			o.evict = true;
+		else if (!strcmp(a, "--verbose"))
+			{
+			o.verbose = true;
+			g_verbose = 1;
+		}
+		else if (v && !strcmp(a, "--states"))
+			o.max_states = strtoull(argv[++i], NULL, 0);
+		else if (v && !strcmp(a, "--seed"))
+			o.seed = strtoull(argv[++i], NULL, 0);
+		else if (v && !strcmp(a, "--ops"))
+			max_ops = strtoull(argv[++i], NULL, 0);
+		else if (v && !strcmp(a, "--samples"))
+			o.samples = (unsigned)strtoul(argv[++i], NULL, 0);
+		else if (v && !strcmp(a, "--exhaustive"))
+			o.max_exhaustive = (unsigned)strtoul(argv[++i], NULL, 0);
+		else if (v && !strcmp(a, "--fence"))
+			o.only_fence = strtoll(argv[++i], NULL, 0);
+		else
+			usage();
+	}
+	if (!max_ops && !o.max_states)
+		o.max_states = 10000;
+
+	buf = aligned_alloc(4096, POOL_SIZE);
+	g_image2 = aligned_alloc(4096, POOL_SIZE);
+	if (!buf || !g_image2)
+		die("aligned_alloc", -ENOMEM);
+	memset(buf, 0, POOL_SIZE);
+	err_clear(&em);
+	if ((err = pool_format_memory(buf, POOL_SIZE, &pp, &em)) ||
+	    (err = pool_open_memory(buf, POOL_SIZE, &g_pool, &em)) ||
+	    (err = heap_open(g_pool, &g_heap, &em))) {
+		fprintf(stderr, "crashkv: %s\n", em.text);
+		return 2;
+	}
+	pkv_options_init(&po);
+	po.flags = PKV_NOTHREADS;
+	po.databases = NDBS;
+	if ((err = kv_attach(g_heap, &po, &g_db)))
+		die("kv_attach", err);
+
+	/* Database 0 starts just short of its first resize. */
+	g_rng = crashsim_mix(o.seed);
+	memset(&g_cur, 0, sizeof(g_cur));
+	for (unsigned i = 0; i < PRELOAD; i++) {
+		struct model next = g_cur;
+		struct pending p;
+		make_put(&p, &next, 0, i * 2, 0);
+		run(&p, 1, &next);
+	}
+
+	struct crashsim *cs = crashsim_new(&o, check_image, NULL);
+	if (!cs || crashsim_attach(cs, g_pool))
+		die("crashsim", -ENOMEM);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (op = 0; !max_ops || op < max_ops; op++) {
+		uint64_t r = rndn(100);
+		const char *what = r < 60 ? "single" : r < 80 ? "batch" :
+				   r < 88 ? "resize step" : r < 91 ? "flush" :
+				   r < 94 ? "swap" : "gc";
+		if (crashsim_done(cs))
+			break;
+		crashsim_set_op(cs, op, what);
+		if (g_verbose)
+			fprintf(stderr, "op %" PRIu64 ": %s\n", op, what);
+		if (r < 60)
+			op_single();
+		else if (r < 80)
+			op_batch();
+		else if (r < 88)
+			kv_help_resize(g_db, (unsigned)rndn(NDBS));
+		else if (r < 91)
+			op_flush();
+		else if (r < 94)
+			op_swap();
+		else
+			op_gc();
+	}
+	if (o.verbose || getenv("CRASHSIM_STATS"))
+		for (unsigned d = 0; d < NDBS; d++) {
+			const struct kv_table *tab = kv_table_of(g_db, d);
+			const struct kv_buckets *B = kv_ptr(g_db, tab->cur);
+			fprintf(stderr, "crash-sim-kv: db %u: 2^%" PRIu64
+				" buckets, table version %" PRIu64 " (%" PRIu64
+				" resizes started)\n", d, B->log2,
+				tab->version, (tab->version + 1) / 2);
+		}
+	crashsim_set_op(cs, op, "close");
+	kv_detach(g_db);
+	heap_close(g_heap);
+	crashsim_forget(cs);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+
+	double secs = (double)(t1.tv_sec - t0.tv_sec) +
+		(double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	uint64_t states = crashsim_states(cs), failures = crashsim_failures(cs);
+	if (o.verbose || getenv("CRASHSIM_STATS"))
+		fprintf(stderr, "crash-sim-kv: %" PRIu64 " ops, %" PRIu64
+			" fences, %.1f s\n", op, crashsim_fences(cs), secs);
+	printf("crash-sim-kv: %" PRIu64 " states, %" PRIu64 " failures\n",
+	       states, failures);
+	crashsim_free(cs);
+	free(g_image2);
+	free(buf);
+	return failures ? 1 : 0;
+}
