@@ -1,0 +1,239 @@
+/*
+ * test_kill.c -- SIGKILL a process that is writing; every write it had
+ * acknowledged must be in the pool when it is opened again.
+ *
+ * Each round forks a child that opens the pool and runs two writer
+ * threads.  A writer puts key "t<thread>:<n>" for n = 0, 1, 2, ... (every
+ * third one later deleted again, every fifth one overwritten with a
+ * second value), and after each call returns it reports the call on a
+ * pipe: an acknowledgment.  The parent lets it run for a random while,
+ * kills it with SIGKILL, reads every acknowledgment that reached the pipe,
+ * then opens the pool itself (recovery and the recovery audit run) and
+ * checks each acknowledged put, overwrite and delete.  The next round's
+ * child continues in the same pool after the parent closes it.
+ *
+ * Usage: test_kill [ROUNDS]   (the pool goes in tests/tmp/)
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pkv.h"
+
+#define THREADS 2
+#define MAXN 2000000
+
+struct ack {
+	unsigned char thread, kind;   /* kind: 'P' put, 'O' overwrite, 'D' del */
+	uint32_t n;
+};
+
+static int g_pipe;
+static uint32_t g_start[THREADS];   /* first n of this round, per thread */
+
+static void value_of(char *buf, size_t len, unsigned t, uint32_t n, int v2)
+{
+	snprintf(buf, len, "value %u:%u%s -- padding to make it longer than "
+		 "a cache line, so a torn write would show", t, n,
+		 v2 ? " (second)" : "");
+}
+
+/* writer -- the child's threads: write, then acknowledge. */
+static void *writer(void *arg)
+{
+	pkv *db = ((void **)arg)[0];
+	unsigned t = (unsigned)(uintptr_t)((void **)arg)[1];
+	char key[32], val[128];
+
+	for (uint32_t n = g_start[t]; n < MAXN; n++) {
+		struct ack a = { (unsigned char)t, 'P', n };
+		int kl = snprintf(key, sizeof(key), "t%u:%u", t, n);
+		value_of(val, sizeof(val), t, n, 0);
+		if (pkv_put(db, 0, key, (size_t)kl, val, strlen(val), 0, 0))
+			_exit(3);
+		if (write(g_pipe, &a, sizeof(a)) != sizeof(a))
+			_exit(4);
+		if (n % 5 == 0) {
+			value_of(val, sizeof(val), t, n, 1);
+			if (pkv_put(db, 0, key, (size_t)kl, val, strlen(val),
+				    0, 0))
+				_exit(3);
+			a.kind = 'O';
+			if (write(g_pipe, &a, sizeof(a)) != sizeof(a))
+				_exit(4);
+		}
+		if (n % 3 == 0) {
+			if (pkv_del(db, 0, key, (size_t)kl))
+				_exit(3);
+			a.kind = 'D';
+			if (write(g_pipe, &a, sizeof(a)) != sizeof(a))
+				_exit(4);
+		}
+	}
+	return NULL;
+}
+
+static void child(const char *path)
+{
+	struct pkv_options o;
+	pthread_t th[THREADS];
+	void *args[THREADS][2];
+	pkv *db;
+
+	pkv_options_init(&o);
+	if (pkv_open(path, &o, &db)) {
+		fprintf(stderr, "child: %s\n", pkv_errmsg(NULL));
+		_exit(2);
+	}
+	for (unsigned t = 0; t < THREADS; t++) {
+		args[t][0] = db;
+		args[t][1] = (void *)(uintptr_t)t;
+		pthread_create(&th[t], NULL, writer, args[t]);
+	}
+	for (unsigned t = 0; t < THREADS; t++)
+		pthread_join(th[t], NULL);
+	_exit(0);
+}
+
+/* The strongest acknowledged state of each key. */
+static unsigned char *g_state[THREADS];   /* 0, 'P', 'O', 'D' */
+
+int main(int argc, char **argv)
+{
+	int rounds = argc > 1 ? atoi(argv[1]) : 6;
+	char path[256];
+	unsigned long checked = 0, acked_total = 0;
+	int fail = 0;
+
+	mkdir("tests", 0755);
+	mkdir("tests/tmp", 0755);
+	snprintf(path, sizeof(path), "tests/tmp/kill-%ld.pool", (long)getpid());
+	unlink(path);
+	for (unsigned t = 0; t < THREADS; t++)
+		g_state[t] = calloc(MAXN, 1);
+	{
+		/* Created here, so no kill can land inside pool creation. */
+		struct pkv_options o;
+		pkv *db;
+		pkv_options_init(&o);
+		o.flags = PKV_CREATE | PKV_EXCL;
+		o.size = 128ull << 20;
+		if (pkv_open(path, &o, &db)) {
+			fprintf(stderr, "create: %s\n", pkv_errmsg(NULL));
+			return 99;
+		}
+		pkv_close(db);
+	}
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+
+	for (int r = 0; r < rounds && !fail; r++) {
+		int fds[2];
+		pid_t pid;
+		struct ack a;
+		struct timespec ts = { 0, (150 + rand() % 400) * 1000000L };
+		unsigned long acks = 0;
+		uint32_t hi[THREADS];
+		int status;
+		pkv *db;
+
+		for (unsigned t = 0; t < THREADS; t++)
+			hi[t] = g_start[t];
+		if (pipe(fds))
+			return 99;
+		pid = fork();
+		if (pid == 0) {
+			close(fds[0]);
+			g_pipe = fds[1];
+			child(path);
+		}
+		close(fds[1]);
+		nanosleep(&ts, NULL);
+		kill(pid, SIGKILL);
+		while (read(fds[0], &a, sizeof(a)) == sizeof(a)) {
+			if (a.thread >= THREADS || a.n >= MAXN) {
+				fprintf(stderr, "bad acknowledgment\n");
+				return 99;
+			}
+			g_state[a.thread][a.n] = a.kind;
+			if (a.n + 1 > hi[a.thread])
+				hi[a.thread] = a.n + 1;
+			acks++;
+		}
+		close(fds[0]);
+		waitpid(pid, &status, 0);
+		if (!WIFSIGNALED(status)) {
+			fprintf(stderr, "round %d: the child exited (status "
+				"%d) before it was killed\n", r, status);
+			return 99;
+		}
+		acked_total += acks;
+
+		if (pkv_open(path, NULL, &db)) {
+			fprintf(stderr, "round %d: reopen: %s\n", r,
+				pkv_errmsg(NULL));
+			return 1;
+		}
+		for (unsigned t = 0; t < THREADS && !fail; t++) {
+			for (uint32_t n = 0; n < hi[t]; n++) {
+				char key[32], want[128], got[128];
+				size_t vl;
+				int kl = snprintf(key, sizeof(key), "t%u:%u", t, n);
+				unsigned char s = g_state[t][n];
+				int err = pkv_get(db, 0, key, (size_t)kl, got,
+						  sizeof(got), &vl);
+				if (s == 0)
+					continue;  /* not acknowledged: either */
+				checked++;
+				if (s == 'D' && err != PKV_ENOTFOUND) {
+					fprintf(stderr, "round %d: %s: delete "
+						"was acknowledged, key is "
+						"there\n", r, key);
+					fail = 1;
+					break;
+				}
+				if (s == 'D')
+					continue;
+				value_of(want, sizeof(want), t, n, s == 'O');
+				if (err || vl != strlen(want) ||
+				    memcmp(got, want, vl)) {
+					/* a later, unacknowledged delete or
+					 * overwrite of the same key may have
+					 * landed: n % 3 == 0 keys are deleted
+					 * right after, n % 5 overwritten */
+					int later_del = n % 3 == 0 &&
+							err == PKV_ENOTFOUND;
+					char w2[128];
+					value_of(w2, sizeof(w2), t, n, 1);
+					int later_ow = s == 'P' && n % 5 == 0 &&
+						       !err && vl == strlen(w2) &&
+						       !memcmp(got, w2, vl);
+					if (later_del || later_ow)
+						continue;
+					fprintf(stderr, "round %d: %s: "
+						"acknowledged %c, found %s\n",
+						r, key, s, err ?
+						pkv_strerror(err) : "another value");
+					fail = 1;
+					break;
+				}
+			}
+			g_start[t] = hi[t] + 1;  /* the next child goes on */
+		}
+		pkv_close(db);
+		printf("round %d: killed after %ld ms, %lu acknowledged calls, "
+		       "all present\n", r, ts.tv_nsec / 1000000, acks);
+	}
+	unlink(path);
+	printf("test_kill: %lu acknowledged calls, %lu keys checked, %s\n",
+	       acked_total, checked, fail ? "FAILED" : "ok");
+	return fail;
+}
