@@ -232,6 +232,21 @@ void gc_barrier_words(struct gc *gc, const void *p, size_t len)
 				  memory_order_relaxed);
 }
 
+/* gc_barrier_new -- report the words being written (unaligned source). */
+void gc_barrier_new(struct gc *gc, const void *src, size_t len)
+{
+	const unsigned char *p = src;
+
+	pthread_mutex_lock(&gc->buf_mtx);
+	for (size_t i = 0; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		if (w)
+			gc_report(gc, w);
+	}
+	pthread_mutex_unlock(&gc->buf_mtx);
+}
+
 /* gc_report_visit -- trace callback that reports under buf_mtx. */
 static void gc_report_visit(void *vctx, uint64_t off)
 {

@@ -22,9 +22,12 @@
  * it only while it holds every lane: to take the snapshot, and to finish
  * marking (gc_stats.max_pause_ns).
  *
- * Contract for mutators: a block that has become unreachable is never
- * published again (only its unlinker could, and it must not); pointer
- * words in reachable blocks change only through tx_set/tx_write.
+ * Contract for mutators: pointer words in reachable blocks change only
+ * through tx_set/tx_write.  A block that becomes unreachable is either
+ * freed by the transaction that unlinks it or left to the collector --
+ * never published again, never freed later (a collection may already
+ * have chosen it, and would free whatever reused its memory).  Do not
+ * call gc_run from inside a read-side section (it waits for readers).
  */
 #ifndef PKV_GC_H
 #define PKV_GC_H
@@ -126,6 +129,10 @@ bool gc_marking(const struct gc *gc);
 /* gc_barrier_words -- the current contents of [p, p+len): words that may
  * be offsets about to be overwritten. */
 void gc_barrier_words(struct gc *gc, const void *p, size_t len);
+
+/* gc_barrier_new -- words about to be written at len bytes from src
+ * (any alignment; only whole 8-byte words count). */
+void gc_barrier_new(struct gc *gc, const void *src, size_t len);
 
 /* gc_barrier_free -- the block at data_off is about to be freed: keep it
  * and what it points to. */

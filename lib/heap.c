@@ -293,8 +293,9 @@ int heap_reserve(struct heap *h, unsigned lane_id, size_t size, uint32_t type,
 		return err;
 	act->is_free = false;
 	bh = pool_ptr(h->pool, act->block_off);
-	bh->size = size;
-	bh->type = type;
+	/* A collector may read a reused block's header concurrently. */
+	__atomic_store_n(&bh->size, size, __ATOMIC_RELAXED);
+	__atomic_store_n(&bh->type, type, __ATOMIC_RELAXED);
 	bh->reserved = 0;
 	return 0;
 }
@@ -322,8 +323,6 @@ void heap_cancel(struct heap *h, const struct heap_action *act)
 /* heap_free_applied -- a committed free is applied: into the limbo. */
 void heap_free_applied(struct heap *h, const struct heap_action *act)
 {
-	size_t n;
-
 	pthread_mutex_lock(&h->limbo_mtx);
 	if (h->nlimbo == h->limbo_cap) {
 		size_t cap = h->limbo_cap ? 2 * h->limbo_cap : HEAP_LIMBO_BATCH;
@@ -342,6 +341,15 @@ void heap_free_applied(struct heap *h, const struct heap_action *act)
 		h->limbo_cap = cap;
 	}
 	h->limbo[h->nlimbo++] = *act;
+	pthread_mutex_unlock(&h->limbo_mtx);
+}
+
+/* heap_limbo_maybe_drain -- drain when a batch has gathered. */
+void heap_limbo_maybe_drain(struct heap *h)
+{
+	size_t n;
+
+	pthread_mutex_lock(&h->limbo_mtx);
 	n = h->nlimbo;
 	pthread_mutex_unlock(&h->limbo_mtx);
 	if (n >= HEAP_LIMBO_BATCH && !epoch_thread_inside())

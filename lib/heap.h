@@ -107,13 +107,17 @@ int heap_prepare_free(struct heap *h, uint64_t data_off,
 /*
  * heap_free_applied -- a committed free has been applied in place: the
  * block may be handed out again once no reader can still hold it.  It
- * waits in a limbo list; every HEAP_LIMBO_BATCH frees, the freeing thread
- * waits for a grace period of the heap's epoch and releases the batch
- * (not when it is itself inside a read-side section).  An allocation that
- * finds the heap full drains the limbo and tries again.
+ * waits in a limbo list; once HEAP_LIMBO_BATCH frees have gathered,
+ * heap_limbo_maybe_drain (called by a committing thread after it has
+ * given its lane back, so a collector waiting for lanes is never waiting
+ * for it) waits for a grace period of the heap's epoch and releases them
+ * -- not when the thread is itself inside a read-side section.  An
+ * allocation that finds the heap full drains the limbo and tries again.
+ * A thread inside a read-side section must not begin a transaction.
  */
 #define HEAP_LIMBO_BATCH 128
 void heap_free_applied(struct heap *h, const struct heap_action *act);
+void heap_limbo_maybe_drain(struct heap *h);
 
 /*
  * heap_block_valid -- whether data_off is the data of an allocated block

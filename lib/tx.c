@@ -49,17 +49,22 @@ int tx_begin(struct heap *h, struct tx **txp)
 /*
  * The collector's barrier.  While it marks, the words a transaction will
  * overwrite and the blocks it will free are reported first, so it never
- * loses track of a block that was reachable when it started (gc.c).  The
- * transaction holds its lane from begin to commit, and the collector turns
- * marking on and off only while it holds every lane, so one transaction
- * sees one answer throughout.  The offset was validated by the log.
+ * loses track of a block that was reachable when it started (gc.c); the
+ * words it writes are reported too, for a block allocated before the
+ * collection but published only now.  The transaction holds its lane from
+ * begin to commit, and the collector turns marking on and off only while
+ * it holds every lane, so one transaction sees one answer throughout.
+ * The offset was validated by the log.
  */
-static void tx_barrier_words(struct tx *tx, uint64_t off, size_t len)
+static void tx_barrier_words(struct tx *tx, uint64_t off, const void *src,
+			     size_t len)
 {
 	struct gc *gc = heap_gc(tx->heap);
 
-	if (gc_marking(gc))
+	if (gc_marking(gc)) {
 		gc_barrier_words(gc, pool_ptr(heap_pool(tx->heap), off), len);
+		gc_barrier_new(gc, src, len);
+	}
 }
 
 static void tx_barrier_free(struct tx *tx, uint64_t off)
@@ -175,7 +180,7 @@ int tx_set(struct tx *tx, uint64_t off, uint64_t value)
 	err = redo_log_word(tx->lane, LOG_OP_SET, off, value);
 	if (err)
 		return tx_fail(tx, err);
-	tx_barrier_words(tx, off, 8);
+	tx_barrier_words(tx, off, &value, 8);
 	return 0;
 }
 
@@ -191,7 +196,7 @@ int tx_write(struct tx *tx, uint64_t off, const void *src, size_t len)
 	err = redo_log_copy(tx->lane, off, src, len);
 	if (err)
 		return tx_fail(tx, err);
-	tx_barrier_words(tx, off, len);
+	tx_barrier_words(tx, off, src, len);
 	return 0;
 }
 
@@ -246,6 +251,7 @@ int tx_commit(struct tx *tx)
 		if (tx->act[i].is_free)
 			heap_free_applied(h, &tx->act[i]);
 	tx_end(tx);
+	heap_limbo_maybe_drain(h);   /* lane given back first: see heap.h */
 	return err;
 }
 
