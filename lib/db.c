@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kv_int.h"
 
@@ -244,6 +245,7 @@ int pkv_open(const char *path, const struct pkv_options *o, pkv **dbp)
 	struct pool *pool;
 	struct heap *h;
 	struct stat sb;
+	bool created = false;
 	int err;
 
 	if (!o) {
@@ -263,6 +265,7 @@ int pkv_open(const char *path, const struct pkv_options *o, pkv **dbp)
 		};
 		err = pool_create(path, o->size ? o->size : KV_DEFAULT_SIZE,
 				  &pp, &po, &pool, &em);
+		created = err == 0;
 	} else if ((o->flags & (PKV_CREATE | PKV_EXCL)) ==
 		   (PKV_CREATE | PKV_EXCL)) {
 		return kv_err(NULL, PKV_EEXIST, "%s: already exists", path);
@@ -272,12 +275,17 @@ int pkv_open(const char *path, const struct pkv_options *o, pkv **dbp)
 	if (err)
 		return kv_err(NULL, err, "%s", em.text[0] ? em.text :
 			      pkv_strerror(err));
-	if ((err = heap_open(pool, &h, &em)))
+	if ((err = heap_open(pool, &h, &em))) {
+		if (created)
+			unlink(path);
 		return kv_err(NULL, err, "%s", em.text);
+	}
 	if ((err = kv_attach(h, o, dbp))) {
 		char text[ERRMSG_MAX];
 		snprintf(text, sizeof(text), "%s", pkv_errmsg(NULL));
 		heap_close(h);
+		if (created)
+			unlink(path);  /* a pool we made and could not set up */
 		return kv_err(NULL, err, "%s", text);
 	}
 	return 0;
@@ -358,20 +366,15 @@ int pkv_flushdb(pkv *db, unsigned dbi)
 	return 0;
 }
 
-/* pkv_flushall -- every database in one transaction if it fits, else
- * one transaction per database. */
+/* pkv_flushall -- every database in one transaction. */
 int pkv_flushall(pkv *db)
 {
 	int err;
 
 	for (unsigned i = 0; i < db->ndbs; i++)
 		pthread_rwlock_wrlock(&db->dbs[i].lock);
+	/* KV_MAX_DBS is chosen so that this fits one transaction. */
 	err = kv_flush_locked(db, 0, db->ndbs - 1);
-	if (err == PKV_ETXTOOBIG) {
-		err = 0;
-		for (unsigned i = 0; i < db->ndbs && !err; i++)
-			err = kv_flush_locked(db, i, i);
-	}
 	for (unsigned i = db->ndbs; i-- > 0;)
 		pthread_rwlock_unlock(&db->dbs[i].lock);
 	if (err)

@@ -179,7 +179,7 @@ static_assert(sizeof(struct log_word_entry) == 16, "log entry size");
 #define KV_LAYOUT_VERSION 1u
 #define KV_STRIPES 256u
 #define KV_STRIPE_BITS 8u
-#define KV_MAX_DBS 256u
+#define KV_MAX_DBS 128u   /* all created, or flushed, in one transaction */
 
 struct kv_root {
 	uint64_t magic;               /* KV_MAGIC */

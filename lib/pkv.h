@@ -72,16 +72,18 @@ enum pkv_audit {
 };
 
 #define PKV_CREATE 0x1u   /* create the pool file if it does not exist */
-#define PKV_EXCL   0x2u   /* with PKV_CREATE: PKV_EEXIST if it exists */
+#define PKV_EXCL   0x2u   /* with PKV_CREATE: PKV_EEXIST if it exists
+			      (a pool open elsewhere, even in this
+			      process, is PKV_EBUSY) */
 #define PKV_NOTHREADS 0x4u /* start no background thread: expiry is lazy
 			      only, resizes advance with writes, and flushed
 			      databases are reclaimed by pkv_gc */
 
 struct pkv_options {
-	unsigned flags;               /* PKV_CREATE, PKV_EXCL */
+	unsigned flags;               /* PKV_CREATE, PKV_EXCL, PKV_NOTHREADS */
 	uint64_t size;                /* bytes of a new pool (64 MiB) */
 	unsigned databases;           /* numbered databases of a new pool
-					 (16; at most 256) */
+					 (16; at most 128) */
 	enum pkv_backend backend;
 	enum pkv_audit audit;
 	unsigned gc_interval_ms;      /* background collection period; 0:
@@ -220,8 +222,10 @@ int pkv_random_key(pkv *db, unsigned dbi, void *buf, size_t bufsize,
  * databases, applied in order and committed as one durable transaction
  * (all or nothing, even across a crash).  A condition that fails (PKV_NX,
  * PKV_XX, a missing key) skips that operation only and is reported in
- * results[].  A batch is bounded by the redo log: about 150 new keys in a
- * pool of 64 MiB or more; beyond that commit returns PKV_ETXTOOBIG.
+ * results[].  A batch is bounded by the redo log: about 250 puts of new
+ * keys (200 with an expiry, 340 deletes) in a pool pkv_open created;
+ * beyond that commit returns PKV_ETXTOOBIG.  All or nothing holds across
+ * crashes; a concurrent lock-free reader may see a batch half applied.
  */
 typedef struct pkv_batch pkv_batch;
 
