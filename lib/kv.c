@@ -130,26 +130,34 @@ static int kv_write_key(pkv *db, struct kvtx *t, const struct kstate *k,
 			int *dcount)
 {
 	const struct kv_table *tab = kv_table_of(db, k->dbi);
+	struct kv_loc loc;
 	uint64_t off;
 	int err;
 
 	*dcount = 0;
+	/* Find the key again through the transaction: an earlier key of the
+	 * same batch may have replaced or unlinked the entry whose next word
+	 * pointed to this one, so the location found while deciding can be
+	 * stale. */
+	if (k->found &&
+	    !table_find(db, t, tab, k->hash, k->key, k->klen, &loc))
+		return PKV_ECORRUPT;  /* cannot be: the stripe is held */
 	if (!k->present) {
 		if (!k->found)
 			return 0;
 		*dcount = -1;
-		return table_unlink(t, tab, &k->loc);
+		return table_unlink(t, tab, &loc);
 	}
 	if (k->found && !k->new_value) {
 		/* Only the expiry changes: one word in place. */
-		const struct kv_entry *E = kv_ptr(db, k->loc.entry);
+		const struct kv_entry *E = kv_ptr(db, loc.entry);
 		uint64_t st = kv_load(&tab->stripes) +
 			(k->hash & (KV_STRIPES - 1)) * sizeof(struct kv_stripe);
 		int64_t d = (k->expire_ms != 0) - (E->expire_ms != 0);
 		if (E->expire_ms == k->expire_ms)
 			return 0;
-		err = kvtx_set(t, k->loc.entry + offsetof(struct kv_entry,
-							  expire_ms),
+		err = kvtx_set(t, loc.entry + offsetof(struct kv_entry,
+							expire_ms),
 			       (uint64_t)k->expire_ms);
 		if (!err && d)
 			err = kvtx_add(t, st + offsetof(struct kv_stripe,
@@ -174,7 +182,7 @@ static int kv_write_key(pkv *db, struct kvtx *t, const struct kstate *k,
 	atomic_fetch_add_explicit(&db->payload_bytes, k->klen + k->vlen,
 				  memory_order_relaxed);
 	if (k->found)
-		return table_replace(t, tab, &k->loc, off);
+		return table_replace(t, tab, &loc, off);
 	*dcount = 1;
 	return table_insert(t, tab, off);
 }

@@ -606,6 +606,12 @@ static void op_batch(void)
 		else
 			make_expire(&p[k], &next, d, i);
 	}
+	if (g_verbose)
+		for (size_t k = 0; k < n; k++)
+			fprintf(stderr, "  batch op %zu: %s db %u %s\n", k,
+				p[k].op.op == KV_OP_PUT ? "put" :
+				p[k].op.op == KV_OP_DEL ? "del" : "expire",
+				p[k].op.dbi, p[k].key);
 	run(p, n, &next);
 }
 
