@@ -276,6 +276,7 @@ int pkv_open(const char *path, const struct pkv_options *o, pkv **dbp)
 		return kv_err(NULL, err, "%s", em.text[0] ? em.text :
 			      pkv_strerror(err));
 	if ((err = heap_open(pool, &h, &em))) {
+		pool_release(pool);   /* unlock and unmap, marking nothing */
 		if (created)
 			unlink(path);
 		return kv_err(NULL, err, "%s", em.text);

@@ -280,9 +280,10 @@ int heap_reserve(struct heap *h, unsigned lane_id, size_t size, uint32_t type,
 	size_t total = size + BLOCK_HDR_SIZE;
 	int c, err;
 
-	if (size == 0 || size > h->nchunks * (uint64_t)CHUNK_SIZE ||
-	    lane_id >= h->nlanes)
+	if (size == 0 || lane_id >= h->nlanes)
 		return PKV_EINVAL;
+	if (size > h->nchunks * (uint64_t)CHUNK_SIZE)
+		return PKV_EFULL;   /* more than the whole heap */
 	c = heap_class_of(total);
 	err = c >= 0 ? heap_reserve_run(h, lane_id, (unsigned)c, act)
 		     : heap_reserve_huge(h, total, act);

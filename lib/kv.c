@@ -177,8 +177,10 @@ static int kv_write_key(pkv *db, struct kvtx *t, const struct kstate *k,
 	E->vlen = (uint32_t)k->vlen;
 	E->vtype = 0;
 	E->reserved = 0;
-	memcpy((char *)(E + 1), k->key, k->klen);
-	memcpy((char *)(E + 1) + k->klen, k->val, k->vlen);
+	if (k->klen)
+		memcpy((char *)(E + 1), k->key, k->klen);
+	if (k->vlen)
+		memcpy((char *)(E + 1) + k->klen, k->val, k->vlen);
 	atomic_fetch_add_explicit(&db->payload_bytes, k->klen + k->vlen,
 				  memory_order_relaxed);
 	if (k->found)
@@ -273,7 +275,7 @@ int kv_apply(pkv *db, const struct kv_op *ops, size_t n, int *results)
 		for (size_t j = 0; j < nks && !k; j++)
 			if (ks[j].dbi == op->dbi && ks[j].hash == h &&
 			    ks[j].klen == op->klen &&
-			    memcmp(ks[j].key, op->key, op->klen) == 0)
+			    (op->klen == 0 || memcmp(ks[j].key, op->key, op->klen) == 0))
 				k = &ks[j];
 		if (!k) {
 			const struct kv_entry *E;
@@ -453,7 +455,7 @@ int pkv_get_ref(pkv *db, unsigned dbi, const void *key, size_t klen,
 	}
 	ref->val = kv_entry_val(E);
 	ref->vlen = E->vlen;
-	ref->expire_ms = E->expire_ms;
+	ref->expire_ms = kv_entry_expire(E);
 	ref->priv_[0] = tk.slot;
 	ref->priv_[1] = (void *)(uintptr_t)tk.phase;
 	return 0;
@@ -491,7 +493,7 @@ int pkv_ttl(pkv *db, unsigned dbi, const void *key, size_t klen,
 	tk = epoch_enter(heap_epoch(db->heap));
 	E = kv_find_live(db, dbi, key, klen);
 	if (E && expire_ms)
-		*expire_ms = E->expire_ms;
+		*expire_ms = kv_entry_expire(E);
 	epoch_exit(tk);
 	return E ? 0 : PKV_ENOTFOUND;
 }

@@ -93,6 +93,13 @@ static inline const char *kv_entry_val(const struct kv_entry *e)
 	return (const char *)(e + 1) + e->klen;
 }
 
+/* kv_entry_expire -- an entry's expiry; a writer may change it in place
+ * (pkv_expire) while a reader looks. */
+static inline int64_t kv_entry_expire(const struct kv_entry *e)
+{
+	return __atomic_load_n(&e->expire_ms, __ATOMIC_RELAXED);
+}
+
 /* kv_expired -- whether an entry's expiry has passed at now_ms. */
 static inline bool kv_expired(const struct kv_entry *e, int64_t now_ms)
 {
@@ -129,6 +136,9 @@ struct kvtx {
 	pkv *db;
 	unsigned n, cap;
 	struct kvtx_word { uint64_t off, val; } *w;
+	uint32_t *index;              /* open addressing over w, by offset:
+					 slot = w's position + 1, 0 empty */
+	unsigned index_mask;          /* index size - 1 */
 };
 
 int kvtx_begin(pkv *db, struct kvtx *t);

@@ -46,39 +46,69 @@ int kvtx_begin(pkv *db, struct kvtx *t)
 	return tx_begin(db->heap, &t->tx);
 }
 
+/* kvtx_slot -- where off is, or would go, in the index. */
+static unsigned kvtx_slot(const struct kvtx *t, uint64_t off)
+{
+	unsigned i = (unsigned)((off >> 3) * 0x9e3779b97f4a7c15ull >> 40) &
+		     t->index_mask;
+
+	while (t->index[i] && t->w[t->index[i] - 1].off != off)
+		i = (i + 1) & t->index_mask;
+	return i;
+}
+
 /* kvtx_get -- the word at off as this transaction will leave it. */
 uint64_t kvtx_get(const struct kvtx *t, uint64_t off)
 {
-	for (unsigned i = t->n; i-- > 0;)
-		if (t->w[i].off == off)
-			return t->w[i].val;
+	if (t->n) {
+		unsigned i = kvtx_slot(t, off);
+		if (t->index[i])
+			return t->w[t->index[i] - 1].val;
+	}
 	return kv_load(kv_ptr(t->db, off));
+}
+
+/* kvtx_grow -- room for one more word; the index stays under half full. */
+static int kvtx_grow(struct kvtx *t)
+{
+	unsigned cap = t->cap ? 2 * t->cap : 16;
+	struct kvtx_word *w = realloc(t->w, cap * sizeof(*w));
+	uint32_t *index = calloc(2 * cap, sizeof(*index));
+
+	if (!w || !index) {
+		if (w)
+			t->w = w;
+		free(index);
+		return -ENOMEM;
+	}
+	t->w = w;
+	t->cap = cap;
+	free(t->index);
+	t->index = index;
+	t->index_mask = 2 * cap - 1;
+	for (unsigned k = 0; k < t->n; k++)
+		t->index[kvtx_slot(t, t->w[k].off)] = k + 1;
+	return 0;
 }
 
 /* kvtx_set -- set a word at commit, and remember it. */
 int kvtx_set(struct kvtx *t, uint64_t off, uint64_t val)
 {
 	int err = tx_set(t->tx, off, val);
+	unsigned i;
 
 	if (err)
 		return err;
-	for (unsigned i = t->n; i-- > 0;) {
-		if (t->w[i].off == off) {
-			t->w[i].val = val;
-			return 0;
-		}
-	}
-	if (t->n == t->cap) {
-		unsigned cap = t->cap ? 2 * t->cap : 16;
-		struct kvtx_word *w = realloc(t->w, cap * sizeof(*w));
-		if (!w)
-			return -ENOMEM;
-		t->w = w;
-		t->cap = cap;
+	if (t->n == t->cap && (err = kvtx_grow(t)))
+		return err;
+	i = kvtx_slot(t, off);
+	if (t->index[i]) {
+		t->w[t->index[i] - 1].val = val;
+		return 0;
 	}
 	t->w[t->n].off = off;
 	t->w[t->n].val = val;
-	t->n++;
+	t->index[i] = ++t->n;
 	return 0;
 }
 
@@ -93,7 +123,9 @@ int kvtx_commit(struct kvtx *t)
 {
 	int err = tx_commit(t->tx);
 	free(t->w);
+	free(t->index);
 	t->w = NULL;
+	t->index = NULL;
 	return err;
 }
 
@@ -102,7 +134,9 @@ void kvtx_abort(struct kvtx *t)
 {
 	tx_abort(t->tx);
 	free(t->w);
+	free(t->index);
 	t->w = NULL;
+	t->index = NULL;
 }
 
 /* ---- geometry ---- */
@@ -160,7 +194,7 @@ static bool chain_find(const pkv *db, const struct kvtx *t, uint64_t arr,
 	while (e) {
 		const struct kv_entry *E = kv_ptr(db, e);
 		if (E->hash == hash && E->klen == klen &&
-		    memcmp(kv_entry_key(E), key, klen) == 0) {
+		    (klen == 0 || memcmp(kv_entry_key(E), key, klen) == 0)) {
 			if (loc) {
 				loc->link = link;
 				loc->entry = e;
@@ -482,7 +516,7 @@ static int emit_bucket(pkv *db, uint64_t arr, uint64_t b, int64_t now,
 		int r;
 		if (kv_expired(E, now) == want_expired) {
 			r = fn(ctx, kv_entry_key(E), E->klen, kv_entry_val(E),
-			       E->vlen, E->expire_ms);
+			       E->vlen, kv_entry_expire(E));
 			if (r)
 				return r;
 			(*emitted)++;
