@@ -1,0 +1,932 @@
+/*
+ * cmd_keys.c -- the keyspace commands: DEL, EXISTS, TYPE, KEYS, SCAN,
+ * RENAME, RANDOMKEY, the expiry commands, COPY, MOVE and the
+ * database-wide ones (DBSIZE, SWAPDB, FLUSHDB, FLUSHALL), with Redis
+ * 7.0's replies.
+ *
+ * Commands that write two keys (RENAME, RENAMENX, MOVE) do it in one
+ * keyspace batch, so a crash leaves either the old or the new state.
+ * They first copy the value out of the pool (a read must be released
+ * before any write), so they cost one copy of the value.
+ *
+ * KEYS, SCAN, RANDOMKEY and DBSIZE read the pool directly through
+ * libpkv: inside an EXEC they do not see the EXEC's own pending writes.
+ * SCAN's cursor is libpkv's cursor, which follows Redis's reverse-binary
+ * order, so the usual guarantees (every key present for the whole scan
+ * is returned) hold.  KEYS walks the whole table with the same scan and
+ * drops the duplicates a concurrent resize can cause.
+ *
+ * keyspace_hits/misses count the lookups Redis counts as reads: EXISTS,
+ * TYPE, TTL and its variants, and COPY's source; srv.dirty is counted by
+ * keyspace.c on every successful write.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "cmd.h"
+#include "config.h"
+#include "keyspace.h"
+#include "srv.h"
+
+/* Buckets of libpkv's smallest table (one per lock stripe). */
+#define KEYS_MIN_BUCKETS 256u
+
+/* Options of the EXPIRE family. */
+#define EXP_NX 0x1u
+#define EXP_XX 0x2u
+#define EXP_GT 0x4u
+#define EXP_LT 0x8u
+
+/* keys_stat -- count one read lookup, as Redis's lookupKeyRead does. */
+static void keys_stat(bool hit)
+{
+	if (hit)
+		srv.keyspace_hits++;
+	else
+		srv.keyspace_misses++;
+}
+
+/* keys_same -- whether two arguments hold the same bytes. */
+static bool keys_same(const struct resp_arg *a, const struct resp_arg *b)
+{
+	return a->len == b->len && memcmp(a->p, b->p, a->len) == 0;
+}
+
+/*
+ * keys_int_arg -- Redis's getIntFromObjectOrReply: an integer in int
+ * range, or a reply (msg if given, else Redis's own texts) and false.
+ */
+static bool keys_int_arg(struct client *c, const struct resp_arg *a,
+			 long long *v, const char *msg)
+{
+	if (!arg_ll(a, v)) {
+		if (msg)
+			reply_error(c, "%s", msg);
+		else
+			reply_err_int(c);
+		return false;
+	}
+	if (*v < INT_MIN || *v > INT_MAX) {
+		if (msg)
+			reply_error(c, "%s", msg);
+		else
+			reply_error(c, "ERR value is out of range, value must "
+				    "between %d and %d", INT_MIN, INT_MAX);
+		return false;
+	}
+	return true;
+}
+
+/* keys_db_ok -- whether id names one of the pool's databases. */
+static bool keys_db_ok(long long id)
+{
+	return id >= 0 && id < (long long)pkv_databases(srv.db);
+}
+
+/*
+ * keys_fetch -- copy key's value and expiry out of c's database: 1 found
+ * (*val malloc'd, the caller frees it), 0 missing, -1 an error already
+ * replied.
+ */
+static int keys_fetch(struct client *c, unsigned db,
+		      const struct resp_arg *key, char **val, size_t *len,
+		      int64_t *expire_ms, bool stats)
+{
+	struct ks_val v;
+	int err = ks_get(db, key, &v);
+
+	if (stats)
+		keys_stat(err == 0);
+	if (err == PKV_ENOTFOUND)
+		return 0;
+	if (err) {
+		reply_err_kv(c, err);
+		return -1;
+	}
+	*val = malloc(v.len ? v.len : 1);
+	if (!*val) {
+		ks_release(&v);
+		reply_err_kv(c, -ENOMEM);
+		return -1;
+	}
+	memcpy(*val, v.p, v.len);
+	*len = v.len;
+	*expire_ms = v.expire_ms;
+	ks_release(&v);
+	return 1;
+}
+
+/* ---- collected key lists (KEYS, SCAN) ---- */
+
+/* Keys copied out of a scan: bytes in buf, each at off[i], len[i]. */
+struct keylist {
+	char *buf;
+	size_t used, cap;
+	size_t *off, *len;
+	size_t n, ncap;
+	const char *pat;              /* NULL: every key */
+	size_t plen;
+	bool typed;                   /* a TYPE filter was given */
+	bool strings;                 /* TYPE filter passes strings */
+	bool nomem;
+};
+
+/* keylist_add -- pkv_scan callback: copy the key if it passes the
+ * filters; a non-zero return (no memory) stops the scan. */
+static int keylist_add(void *ctx, const void *key, size_t klen,
+		       const void *val, size_t vlen, int64_t expire_ms)
+{
+	struct keylist *l = ctx;
+
+	(void)val;
+	(void)vlen;
+	(void)expire_ms;              /* pkv_scan visits live keys only */
+	if (l->pat && !glob_match(l->pat, l->plen, key, klen, false))
+		return 0;
+	if (l->typed)
+		srv.keyspace_hits++;  /* Redis looks the type up as a read */
+	if (!l->strings)
+		return 0;
+	if (l->used + klen > l->cap) {
+		size_t cap = l->cap ? l->cap : 4096;
+		while (cap < l->used + klen)
+			cap *= 2;
+		char *nb = realloc(l->buf, cap);
+		if (!nb)
+			goto nomem;
+		l->buf = nb;
+		l->cap = cap;
+	}
+	if (l->n == l->ncap) {
+		size_t ncap = l->ncap ? 2 * l->ncap : 64;
+		size_t *no = realloc(l->off, ncap * sizeof(*no));
+		if (!no)
+			goto nomem;
+		l->off = no;
+		size_t *nl = realloc(l->len, ncap * sizeof(*nl));
+		if (!nl)
+			goto nomem;
+		l->len = nl;
+		l->ncap = ncap;
+	}
+	memcpy(l->buf + l->used, key, klen);
+	l->off[l->n] = l->used;
+	l->len[l->n] = klen;
+	l->n++;
+	l->used += klen;
+	return 0;
+nomem:
+	l->nomem = true;
+	return -ENOMEM;
+}
+
+/* keylist_free -- free the list's arrays (not the struct). */
+static void keylist_free(struct keylist *l)
+{
+	free(l->buf);
+	free(l->off);
+	free(l->len);
+}
+
+/* keylist_hash -- FNV-1a of one collected key. */
+static uint64_t keylist_hash(const struct keylist *l, size_t i)
+{
+	const unsigned char *p = (const unsigned char *)l->buf + l->off[i];
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t k = 0; k < l->len[i]; k++)
+		h = (h ^ p[k]) * 0x100000001b3ull;
+	return h;
+}
+
+/*
+ * keylist_dedup -- drop repeated keys, keeping first occurrences in
+ * order: an open-addressing set of indexes, O(n).  Returns false if
+ * there was no memory for the set.
+ */
+static bool keylist_dedup(struct keylist *l)
+{
+	size_t size = 16, w = 0;
+	size_t *set;
+
+	if (l->n < 2)
+		return true;
+	while (size < 2 * l->n)
+		size *= 2;
+	set = malloc(size * sizeof(*set));
+	if (!set)
+		return false;
+	memset(set, 0xff, size * sizeof(*set));       /* SIZE_MAX: empty */
+	for (size_t i = 0; i < l->n; i++) {
+		size_t h = (size_t)keylist_hash(l, i) & (size - 1);
+		bool dup = false;
+
+		while (set[h] != SIZE_MAX) {
+			size_t j = set[h];
+			if (l->len[j] == l->len[i] &&
+			    memcmp(l->buf + l->off[j], l->buf + l->off[i],
+				   l->len[i]) == 0) {
+				dup = true;
+				break;
+			}
+			h = (h + 1) & (size - 1);
+		}
+		if (dup)
+			continue;
+		/* kept entries move down to w; the set holds new indexes */
+		l->off[w] = l->off[i];
+		l->len[w] = l->len[i];
+		set[h] = w++;
+	}
+	l->n = w;
+	free(set);
+	return true;
+}
+
+/* keylist_reply -- the keys as an array of bulks. */
+static void keylist_reply(struct client *c, const struct keylist *l)
+{
+	reply_array(c, (int64_t)l->n);
+	for (size_t i = 0; i < l->n; i++)
+		reply_bulk(c, l->buf + l->off[i], l->len[i]);
+}
+
+/* ---- commands ---- */
+
+/* cmd_del -- DEL / UNLINK key...: how many existed.  Either way the
+ * pool only unlinks; the collector reclaims big values later. */
+static void cmd_del(struct client *c)
+{
+	int64_t n = 0;
+
+	for (size_t j = 1; j < c->argc; j++) {
+		int err = ks_del(c->db, &c->argv[j]);
+		if (err == 0) {
+			n++;
+		} else if (err != PKV_ENOTFOUND) {
+			reply_err_kv(c, err);
+			return;
+		}
+	}
+	reply_int(c, n);
+}
+
+/* cmd_exists -- EXISTS key...: how many exist, repeats counted. */
+static void cmd_exists(struct client *c)
+{
+	int64_t n = 0;
+
+	for (size_t j = 1; j < c->argc; j++) {
+		bool hit = ks_exists(c->db, &c->argv[j]);
+		keys_stat(hit);
+		n += hit;
+	}
+	reply_int(c, n);
+}
+
+/* cmd_type -- TYPE key: "string", or "none" when missing. */
+static void cmd_type(struct client *c)
+{
+	bool hit = ks_exists(c->db, &c->argv[1]);
+
+	keys_stat(hit);
+	reply_simple(c, hit ? "string" : "none");
+}
+
+/* cmd_keys -- KEYS pattern: every live key of the database matching it,
+ * in one pass over the whole table. */
+static void cmd_keys(struct client *c)
+{
+	struct keylist l = { .strings = true };
+	const struct resp_arg *pat = &c->argv[1];
+	uint64_t cursor = 0, next;
+	int err = 0;
+
+	if (!(pat->len == 1 && pat->p[0] == '*')) {
+		l.pat = pat->p;
+		l.plen = pat->len;
+	}
+	do {
+		err = pkv_scan(srv.db, c->db, cursor, 1024, keylist_add, &l,
+			       &next);
+		cursor = next;
+	} while (!err && cursor);
+	if (!err && !keylist_dedup(&l))
+		err = -ENOMEM;
+	if (err)
+		reply_err_kv(c, l.nomem ? -ENOMEM : err);
+	else
+		keylist_reply(c, &l);
+	keylist_free(&l);
+}
+
+/* keys_cursor -- Redis's parseScanCursorOrReply: strtoul over the text
+ * (as Redis, a NUL ends it), no leading space, no overflow. */
+static bool keys_cursor(struct client *c, const struct resp_arg *a,
+			uint64_t *cursor)
+{
+	char *buf = malloc(a->len + 1), *end;
+	bool ok;
+
+	if (!buf) {
+		reply_err_kv(c, -ENOMEM);
+		return false;
+	}
+	memcpy(buf, a->p, a->len);
+	buf[a->len] = '\0';
+	errno = 0;
+	*cursor = strtoull(buf, &end, 10);
+	ok = !(buf[0] == ' ' || (buf[0] >= '\t' && buf[0] <= '\r')) &&
+	     *end == '\0' && errno != ERANGE;
+	free(buf);
+	if (!ok)
+		reply_error(c, "ERR invalid cursor");
+	return ok;
+}
+
+/* cmd_scan -- SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]:
+ * [next cursor, [keys...]]. */
+static void cmd_scan(struct client *c)
+{
+	struct keylist l = { .strings = true };
+	long long count = 10;
+	uint64_t cursor, next = 0;
+	char cbuf[24];
+	int err;
+
+	if (!keys_cursor(c, &c->argv[1], &cursor))
+		return;
+	for (size_t i = 2; i < c->argc; i += 2) {
+		const struct resp_arg *o = &c->argv[i];
+		bool has = i + 1 < c->argc;
+
+		if (arg_is(o, "count") && has) {
+			if (!arg_ll(&c->argv[i + 1], &count)) {
+				reply_err_int(c);
+				return;
+			}
+			if (count < 1) {
+				reply_err_syntax(c);
+				return;
+			}
+		} else if (arg_is(o, "match") && has) {
+			const struct resp_arg *p = &c->argv[i + 1];
+			if (p->len == 1 && p->p[0] == '*') {
+				l.pat = NULL;
+			} else {
+				l.pat = p->p;
+				l.plen = p->len;
+			}
+		} else if (arg_is(o, "type") && has) {
+			/* Redis 7.0 accepts any name; only "string"
+			 * matches here */
+			l.typed = true;
+			l.strings = arg_is(&c->argv[i + 1], "string");
+		} else {
+			reply_err_syntax(c);
+			return;
+		}
+	}
+	/* One pkv_scan walks at most 10 x count buckets, as Redis does;
+	 * since libpkv's smallest table has KEYS_MIN_BUCKETS buckets (Redis's
+	 * has 4), keep going while the page is short, up to one smallest
+	 * table's worth of buckets, so a small database is done in one
+	 * call as in Redis. */
+	unsigned calls = 1 + KEYS_MIN_BUCKETS / (10 * (unsigned)(
+		count > KEYS_MIN_BUCKETS ? KEYS_MIN_BUCKETS : count));
+	do {
+		err = pkv_scan(srv.db, c->db, cursor,
+			       count > UINT_MAX ? UINT_MAX : (unsigned)count,
+			       keylist_add, &l, &next);
+		cursor = next;
+	} while (!err && next && l.n < (unsigned long long)count &&
+		 --calls > 0);
+	if (err) {
+		reply_err_kv(c, l.nomem ? -ENOMEM : err);
+		keylist_free(&l);
+		return;
+	}
+	reply_array(c, 2);
+	snprintf(cbuf, sizeof(cbuf), "%llu", (unsigned long long)next);
+	reply_cstr(c, cbuf);
+	keylist_reply(c, &l);
+	keylist_free(&l);
+}
+
+/*
+ * keys_rename -- RENAME / RENAMENX: the value and its expiry move to the
+ * new name, in one batch (put the new name, delete the old).
+ */
+static void keys_rename(struct client *c, bool nx)
+{
+	const struct resp_arg *src = &c->argv[1], *dst = &c->argv[2];
+	char *val;
+	size_t len;
+	int64_t exp;
+	int r, err;
+
+	r = keys_fetch(c, c->db, src, &val, &len, &exp, false);
+	if (r < 0)
+		return;
+	if (!r) {
+		reply_error(c, "ERR no such key");
+		return;
+	}
+	if (keys_same(src, dst) || (nx && ks_exists(c->db, dst))) {
+		free(val);
+		if (nx)
+			reply_int(c, 0);
+		else
+			reply_ok(c);
+		return;
+	}
+	ks_batch_begin();
+	err = ks_put(c->db, dst, val, len, 0, exp);
+	if (!err)
+		err = ks_del(c->db, src);
+	r = ks_batch_end();
+	if (!err)
+		err = r;
+	free(val);
+	if (err)
+		reply_err_kv(c, err);
+	else if (nx)
+		reply_int(c, 1);
+	else
+		reply_ok(c);
+}
+
+/* cmd_rename -- RENAME key newkey. */
+static void cmd_rename(struct client *c)
+{
+	keys_rename(c, false);
+}
+
+/* cmd_renamenx -- RENAMENX key newkey: 1 renamed, 0 newkey exists. */
+static void cmd_renamenx(struct client *c)
+{
+	keys_rename(c, true);
+}
+
+/* cmd_randomkey -- RANDOMKEY: a random live key, or nil. */
+static void cmd_randomkey(struct client *c)
+{
+	char sbuf[256], *buf = sbuf;
+	size_t cap = sizeof(sbuf), klen;
+	int err;
+
+	/* A key longer than the buffer: grow it and draw again (any key
+	 * will do, so the next draw need not be the same one). */
+	for (;;) {
+		err = pkv_random_key(srv.db, c->db, buf, cap, &klen);
+		if (err || klen <= cap)
+			break;
+		if (buf != sbuf)
+			free(buf);
+		cap = klen;
+		buf = malloc(cap);
+		if (!buf) {
+			reply_err_kv(c, -ENOMEM);
+			return;
+		}
+	}
+	if (err == PKV_ENOTFOUND)
+		reply_null(c);
+	else if (err)
+		reply_err_kv(c, err);
+	else
+		reply_bulk(c, buf, klen);
+	if (buf != sbuf)
+		free(buf);
+}
+
+/* cmd_dbsize -- DBSIZE: keys in the database (as Redis, expired keys
+ * not yet removed included). */
+static void cmd_dbsize(struct client *c)
+{
+	uint64_t n = 0;
+	int err = pkv_dbsize(srv.db, c->db, &n, NULL);
+
+	if (err)
+		reply_err_kv(c, err);
+	else
+		reply_int(c, (int64_t)n);
+}
+
+/*
+ * keys_expire_opts -- Redis's parseExtendedExpireArgumentsOrReply over
+ * argv[3..]: NX XX GT LT, with its two incompatibility errors.
+ */
+static bool keys_expire_opts(struct client *c, unsigned *flags)
+{
+	for (size_t j = 3; j < c->argc; j++) {
+		const struct resp_arg *a = &c->argv[j];
+
+		if (arg_is(a, "nx")) {
+			*flags |= EXP_NX;
+		} else if (arg_is(a, "xx")) {
+			*flags |= EXP_XX;
+		} else if (arg_is(a, "gt")) {
+			*flags |= EXP_GT;
+		} else if (arg_is(a, "lt")) {
+			*flags |= EXP_LT;
+		} else {
+			/* Redis prints the option as a C string */
+			const char *nul = memchr(a->p, '\0', a->len);
+			int n = (int)(nul ? (size_t)(nul - a->p) : a->len);
+			reply_error(c, "ERR Unsupported option %.*s", n, a->p);
+			return false;
+		}
+	}
+	if ((*flags & EXP_NX) && (*flags & (EXP_XX | EXP_GT | EXP_LT))) {
+		reply_error(c, "ERR NX and XX, GT or LT options at the same "
+			    "time are not compatible");
+		return false;
+	}
+	if ((*flags & EXP_GT) && (*flags & EXP_LT)) {
+		reply_error(c, "ERR GT and LT options at the same time are "
+			    "not compatible");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * keys_expire -- Redis's expireGenericCommand: set key's expiry to
+ * argv[2] (seconds unless ms) after basetime.  A key without expiry
+ * counts as an infinite TTL for GT and LT; a time already past deletes
+ * the key (and answers 1).
+ */
+static void keys_expire(struct client *c, const char *cmd,
+			long long basetime, bool ms)
+{
+	const struct resp_arg *key = &c->argv[1];
+	unsigned flags = 0;
+	long long when;
+	int64_t cur;
+	int err;
+
+	if (!keys_expire_opts(c, &flags))
+		return;
+	if (!arg_ll(&c->argv[2], &when)) {
+		reply_err_int(c);
+		return;
+	}
+	if (!ms) {
+		if (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000)
+			goto invalid;
+		when *= 1000;
+	}
+	if (when > LLONG_MAX - basetime)
+		goto invalid;
+	when += basetime;
+
+	err = ks_ttl(c->db, key, &cur);
+	if (err == PKV_ENOTFOUND) {
+		reply_int(c, 0);
+		return;
+	}
+	if (err) {
+		reply_err_kv(c, err);
+		return;
+	}
+	/* cur == 0: no expiry (Redis's -1), an infinite TTL */
+	if (((flags & EXP_NX) && cur) || ((flags & EXP_XX) && !cur) ||
+	    ((flags & EXP_GT) && (!cur || when <= cur)) ||
+	    ((flags & EXP_LT) && cur && when >= cur)) {
+		reply_int(c, 0);
+		return;
+	}
+	if (when <= srv_now_ms())
+		err = ks_del(c->db, key);
+	else
+		err = ks_expire(c->db, key, when);
+	if (err == PKV_ENOTFOUND)
+		reply_int(c, 0);        /* it expired in between */
+	else if (err)
+		reply_err_kv(c, err);
+	else
+		reply_int(c, 1);
+	return;
+invalid:
+	reply_error(c, "ERR invalid expire time in '%s' command", cmd);
+}
+
+/* cmd_expire -- EXPIRE key seconds [NX|XX|GT|LT]. */
+static void cmd_expire(struct client *c)
+{
+	keys_expire(c, "expire", srv_now_ms(), false);
+}
+
+/* cmd_pexpire -- PEXPIRE key milliseconds [NX|XX|GT|LT]. */
+static void cmd_pexpire(struct client *c)
+{
+	keys_expire(c, "pexpire", srv_now_ms(), true);
+}
+
+/* cmd_expireat -- EXPIREAT key unix-seconds [NX|XX|GT|LT]. */
+static void cmd_expireat(struct client *c)
+{
+	keys_expire(c, "expireat", 0, false);
+}
+
+/* cmd_pexpireat -- PEXPIREAT key unix-ms [NX|XX|GT|LT]. */
+static void cmd_pexpireat(struct client *c)
+{
+	keys_expire(c, "pexpireat", 0, true);
+}
+
+/* keys_ttl -- Redis's ttlGenericCommand: -2 missing, -1 no expiry,
+ * else the time left (or the expiry itself, abs), seconds rounded. */
+static void keys_ttl(struct client *c, bool ms, bool abs)
+{
+	int64_t exp, ttl;
+	int err = ks_ttl(c->db, &c->argv[1], &exp);
+
+	keys_stat(err == 0);
+	if (err == PKV_ENOTFOUND) {
+		reply_int(c, -2);
+		return;
+	}
+	if (err) {
+		reply_err_kv(c, err);
+		return;
+	}
+	if (!exp) {
+		reply_int(c, -1);
+		return;
+	}
+	ttl = abs ? exp : exp - srv_now_ms();
+	if (ttl < 0)
+		ttl = 0;
+	reply_int(c, ms ? ttl : (ttl + 500) / 1000);
+}
+
+/* cmd_ttl -- TTL key: seconds left. */
+static void cmd_ttl(struct client *c)
+{
+	keys_ttl(c, false, false);
+}
+
+/* cmd_pttl -- PTTL key: milliseconds left. */
+static void cmd_pttl(struct client *c)
+{
+	keys_ttl(c, true, false);
+}
+
+/* cmd_expiretime -- EXPIRETIME key: the Unix time (s) it expires at. */
+static void cmd_expiretime(struct client *c)
+{
+	keys_ttl(c, false, true);
+}
+
+/* cmd_pexpiretime -- PEXPIRETIME key: the Unix time (ms). */
+static void cmd_pexpiretime(struct client *c)
+{
+	keys_ttl(c, true, true);
+}
+
+/* cmd_persist -- PERSIST key: 1 if an expiry was removed. */
+static void cmd_persist(struct client *c)
+{
+	int64_t exp;
+	int err = ks_ttl(c->db, &c->argv[1], &exp);
+
+	if (err == PKV_ENOTFOUND || (!err && !exp)) {
+		reply_int(c, 0);
+		return;
+	}
+	if (!err)
+		err = ks_expire(c->db, &c->argv[1], 0);
+	if (err == PKV_ENOTFOUND)
+		reply_int(c, 0);
+	else if (err)
+		reply_err_kv(c, err);
+	else
+		reply_int(c, 1);
+}
+
+/* cmd_copy -- COPY source destination [DB n] [REPLACE]: 1 copied, 0
+ * source missing or destination present; the expiry is copied too. */
+static void cmd_copy(struct client *c)
+{
+	const struct resp_arg *src = &c->argv[1], *dst = &c->argv[2];
+	long long dbid = c->db;
+	bool replace = false;
+	char *val;
+	size_t len;
+	int64_t exp;
+	int r, err;
+
+	for (size_t j = 3; j < c->argc; j++) {
+		if (arg_is(&c->argv[j], "replace")) {
+			replace = true;
+		} else if (arg_is(&c->argv[j], "db") && j + 1 < c->argc) {
+			if (!keys_int_arg(c, &c->argv[j + 1], &dbid, NULL))
+				return;
+			if (!keys_db_ok(dbid)) {
+				reply_error(c, "ERR DB index is out of range");
+				return;
+			}
+			j++;
+		} else {
+			reply_err_syntax(c);
+			return;
+		}
+	}
+	if (dbid == (long long)c->db && keys_same(src, dst)) {
+		reply_error(c, "ERR source and destination objects are the "
+			    "same");
+		return;
+	}
+	r = keys_fetch(c, c->db, src, &val, &len, &exp, true);
+	if (r <= 0) {
+		if (r == 0)
+			reply_int(c, 0);
+		return;
+	}
+	if (!replace && ks_exists((unsigned)dbid, dst)) {
+		free(val);
+		reply_int(c, 0);
+		return;
+	}
+	/* one put replaces the destination atomically */
+	err = ks_put((unsigned)dbid, dst, val, len, 0, exp);
+	free(val);
+	if (err)
+		reply_err_kv(c, err);
+	else
+		reply_int(c, 1);
+}
+
+/* cmd_move -- MOVE key db: 1 moved, 0 missing here or present there;
+ * the put there and the delete here are one batch. */
+static void cmd_move(struct client *c)
+{
+	const struct resp_arg *key = &c->argv[1];
+	long long dbid;
+	char *val;
+	size_t len;
+	int64_t exp;
+	int r, err;
+
+	if (!keys_int_arg(c, &c->argv[2], &dbid, NULL))
+		return;
+	if (!keys_db_ok(dbid)) {
+		reply_error(c, "ERR DB index is out of range");
+		return;
+	}
+	if (dbid == (long long)c->db) {
+		reply_error(c, "ERR source and destination objects are the "
+			    "same");
+		return;
+	}
+	r = keys_fetch(c, c->db, key, &val, &len, &exp, false);
+	if (r <= 0) {
+		if (r == 0)
+			reply_int(c, 0);
+		return;
+	}
+	if (ks_exists((unsigned)dbid, key)) {
+		free(val);
+		reply_int(c, 0);
+		return;
+	}
+	ks_batch_begin();
+	err = ks_put((unsigned)dbid, key, val, len, 0, exp);
+	if (!err)
+		err = ks_del(c->db, key);
+	r = ks_batch_end();
+	if (!err)
+		err = r;
+	free(val);
+	if (err)
+		reply_err_kv(c, err);
+	else
+		reply_int(c, 1);
+}
+
+/* cmd_swapdb -- SWAPDB index1 index2. */
+static void cmd_swapdb(struct client *c)
+{
+	long long a, b;
+	int err;
+
+	if (!keys_int_arg(c, &c->argv[1], &a, "ERR invalid first DB index") ||
+	    !keys_int_arg(c, &c->argv[2], &b, "ERR invalid second DB index"))
+		return;
+	if (!keys_db_ok(a) || !keys_db_ok(b)) {
+		reply_error(c, "ERR DB index is out of range");
+		return;
+	}
+	err = ks_swapdb((unsigned)a, (unsigned)b);
+	if (err)
+		reply_err_kv(c, err);
+	else
+		reply_ok(c);
+}
+
+/* keys_flush_mode -- Redis's getFlushCommandFlags: nothing, ASYNC or
+ * SYNC.  Both return at once in pkv: the tables are unlinked in one
+ * transaction and the collector reclaims their blocks lazily. */
+static bool keys_flush_mode(struct client *c)
+{
+	if (c->argc == 1 || (c->argc == 2 && (arg_is(&c->argv[1], "async") ||
+					      arg_is(&c->argv[1], "sync"))))
+		return true;
+	reply_err_syntax(c);
+	return false;
+}
+
+/* cmd_flushdb -- FLUSHDB [ASYNC|SYNC]. */
+static void cmd_flushdb(struct client *c)
+{
+	int err;
+
+	if (!keys_flush_mode(c))
+		return;
+	err = ks_flushdb(c->db);
+	if (err)
+		reply_err_kv(c, err);
+	else
+		reply_ok(c);
+}
+
+/* cmd_flushall -- FLUSHALL [ASYNC|SYNC]. */
+static void cmd_flushall(struct client *c)
+{
+	int err;
+
+	if (!keys_flush_mode(c))
+		return;
+	err = ks_flushall();
+	if (err)
+		reply_err_kv(c, err);
+	else
+		reply_ok(c);
+}
+
+#define RO  CMD_READONLY
+#define WR  CMD_WRITE
+#define F   CMD_FAST
+#define OOM CMD_DENYOOM
+
+const struct command key_commands[] = {
+	{ "del", -2, WR, 1, -1, 1, cmd_del, "generic", "1.0.0",
+	  "Delete a key" },
+	{ "unlink", -2, WR | F, 1, -1, 1, cmd_del, "generic", "4.0.0",
+	  "Delete a key asynchronously in another thread. Otherwise it is "
+	  "just as DEL, but non blocking." },
+	{ "exists", -2, RO | F, 1, -1, 1, cmd_exists, "generic", "1.0.0",
+	  "Determine if a key exists" },
+	{ "type", 2, RO | F, 1, 1, 1, cmd_type, "generic", "1.0.0",
+	  "Determine the type stored at key" },
+	{ "keys", 2, RO, 0, 0, 0, cmd_keys, "generic", "1.0.0",
+	  "Find all keys matching the given pattern" },
+	{ "scan", -2, RO, 0, 0, 0, cmd_scan, "generic", "2.8.0",
+	  "Incrementally iterate the keys space" },
+	{ "rename", 3, WR, 1, 2, 1, cmd_rename, "generic", "1.0.0",
+	  "Rename a key" },
+	{ "renamenx", 3, WR | F, 1, 2, 1, cmd_renamenx, "generic", "1.0.0",
+	  "Rename a key, only if the new key does not exist" },
+	{ "randomkey", 1, RO, 0, 0, 0, cmd_randomkey, "generic", "1.0.0",
+	  "Return a random key from the keyspace" },
+	{ "dbsize", 1, RO | F, 0, 0, 0, cmd_dbsize, "server", "1.0.0",
+	  "Return the number of keys in the selected database" },
+	{ "expire", -3, WR | F, 1, 1, 1, cmd_expire, "generic", "1.0.0",
+	  "Set a key's time to live in seconds" },
+	{ "pexpire", -3, WR | F, 1, 1, 1, cmd_pexpire, "generic", "2.6.0",
+	  "Set a key's time to live in milliseconds" },
+	{ "expireat", -3, WR | F, 1, 1, 1, cmd_expireat, "generic", "1.2.0",
+	  "Set the expiration for a key as a UNIX timestamp" },
+	{ "pexpireat", -3, WR | F, 1, 1, 1, cmd_pexpireat, "generic",
+	  "2.6.0", "Set the expiration for a key as a UNIX timestamp "
+	  "specified in milliseconds" },
+	{ "ttl", 2, RO | F, 1, 1, 1, cmd_ttl, "generic", "1.0.0",
+	  "Get the time to live for a key in seconds" },
+	{ "pttl", 2, RO | F, 1, 1, 1, cmd_pttl, "generic", "2.6.0",
+	  "Get the time to live for a key in milliseconds" },
+	{ "expiretime", 2, RO | F, 1, 1, 1, cmd_expiretime, "generic",
+	  "7.0.0", "Get the expiration Unix timestamp for a key" },
+	{ "pexpiretime", 2, RO | F, 1, 1, 1, cmd_pexpiretime, "generic",
+	  "7.0.0", "Get the expiration Unix timestamp for a key in "
+	  "milliseconds" },
+	{ "persist", 2, WR | F, 1, 1, 1, cmd_persist, "generic", "2.2.0",
+	  "Remove the expiration from a key" },
+	{ "copy", -3, WR | OOM, 1, 2, 1, cmd_copy, "generic", "6.2.0",
+	  "Copy a key" },
+	{ "move", 3, WR | F, 1, 1, 1, cmd_move, "generic", "1.0.0",
+	  "Move a key to another database" },
+	{ "swapdb", 3, WR | F, 0, 0, 0, cmd_swapdb, "server", "4.0.0",
+	  "Swaps two Redis databases" },
+	{ "flushdb", -1, WR, 0, 0, 0, cmd_flushdb, "server", "1.0.0",
+	  "Remove all keys from the current database" },
+	{ "flushall", -1, WR, 0, 0, 0, cmd_flushall, "server", "1.0.0",
+	  "Remove all keys from all databases" },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
+};

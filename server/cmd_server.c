@@ -1,0 +1,483 @@
+/*
+ * cmd_server.c -- server commands: INFO, CONFIG, COMMAND, TIME, SHUTDOWN,
+ * LASTSAVE, SAVE/BGSAVE (nothing to do: every write is already durable)
+ * and GC (run the pool's garbage collector now).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "cmd.h"
+#include "config.h"
+#include "srv.h"
+
+/* ---- INFO ---- */
+
+static void info_add(struct rbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void info_add(struct rbuf *b, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		rbuf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n
+							      : sizeof(line) - 1);
+}
+
+/* human -- bytes as Redis's bytesToHuman. */
+static void human(char *buf, size_t len, double n)
+{
+	if (n < 1024)
+		snprintf(buf, len, "%.0fB", n);
+	else if (n < 1024.0 * 1024)
+		snprintf(buf, len, "%.2fK", n / 1024);
+	else if (n < 1024.0 * 1024 * 1024)
+		snprintf(buf, len, "%.2fM", n / (1024.0 * 1024));
+	else
+		snprintf(buf, len, "%.2fG", n / (1024.0 * 1024 * 1024));
+}
+
+/* want -- whether section s is asked for. */
+static bool want(struct client *c, const char *s, bool in_default)
+{
+	if (c->argc == 1)
+		return in_default;
+	for (size_t i = 1; i < c->argc; i++)
+		if (arg_is(&c->argv[i], s) || arg_is(&c->argv[i], "all") ||
+		    arg_is(&c->argv[i], "everything") ||
+		    (in_default && arg_is(&c->argv[i], "default")))
+			return true;
+	return false;
+}
+
+/* INFO [section ...] */
+static void cmd_info(struct client *c)
+{
+	struct rbuf b = { 0 };
+	struct pkv_stats st;
+	int64_t now = srv_now_ms();
+	int64_t up = (now - srv.start_ms) / 1000;
+	char h1[32], h2[32];
+
+	pkv_stats(srv.db, &st);
+	if (want(c, "server", true)) {
+		struct utsname u;
+		uname(&u);
+		info_add(&b, "# Server\r\nredis_version:7.0.15\r\n"
+			 "pkv_version:%s\r\nredis_mode:standalone\r\n"
+			 "os:%s %s %s\r\narch_bits:%d\r\nmultiplexing_api:epoll\r\n"
+			 "process_id:%ld\r\ntcp_port:%d\r\n"
+			 "server_time_usec:%lld\r\nuptime_in_seconds:%lld\r\n"
+			 "uptime_in_days:%lld\r\nhz:%lld\r\n"
+			 "executable:pkv-server\r\nconfig_file:%s\r\n\r\n",
+			 pkv_version(), u.sysname, u.release, u.machine,
+			 (int)sizeof(void *) * 8, (long)getpid(), srv.cfg.port,
+			 (long long)now * 1000, (long long)up,
+			 (long long)up / 86400, srv.cfg.hz,
+			 srv.config_file ? srv.config_file : "");
+	}
+	if (want(c, "clients", true))
+		info_add(&b, "# Clients\r\nconnected_clients:%llu\r\n"
+			 "maxclients:%lld\r\nblocked_clients:0\r\n"
+			 "tracking_clients:0\r\n\r\n",
+			 (unsigned long long)srv.nclients, srv.cfg.maxclients);
+	if (want(c, "memory", true)) {
+		human(h1, sizeof(h1), (double)st.allocated_bytes);
+		human(h2, sizeof(h2), (double)st.heap_bytes);
+		info_add(&b, "# Memory\r\nused_memory:%llu\r\n"
+			 "used_memory_human:%s\r\nmaxmemory:%llu\r\n"
+			 "maxmemory_human:%s\r\nmaxmemory_policy:noeviction\r\n"
+			 "mem_fragmentation_ratio:1.00\r\n\r\n",
+			 (unsigned long long)st.allocated_bytes, h1,
+			 (unsigned long long)st.heap_bytes, h2);
+	}
+	if (want(c, "persistence", true))
+		info_add(&b, "# Persistence\r\nloading:0\r\n"
+			 "async_loading:0\r\nrdb_changes_since_last_save:0\r\n"
+			 "rdb_bgsave_in_progress:0\r\nrdb_last_save_time:%lld\r\n"
+			 "rdb_last_bgsave_status:ok\r\naof_enabled:0\r\n"
+			 "aof_rewrite_in_progress:0\r\n"
+			 "pkv_every_write_durable:1\r\n\r\n",
+			 (long long)srv.lastsave_s);
+	if (want(c, "stats", true))
+		info_add(&b, "# Stats\r\ntotal_connections_received:%llu\r\n"
+			 "total_commands_processed:%llu\r\n"
+			 "total_net_input_bytes:%llu\r\n"
+			 "total_net_output_bytes:%llu\r\n"
+			 "rejected_connections:%llu\r\nexpired_keys:%llu\r\n"
+			 "evicted_keys:0\r\nkeyspace_hits:%llu\r\n"
+			 "keyspace_misses:%llu\r\ntotal_error_replies:%llu\r\n"
+			 "\r\n",
+			 (unsigned long long)srv.total_connections,
+			 (unsigned long long)srv.total_commands,
+			 (unsigned long long)srv.net_input_bytes,
+			 (unsigned long long)srv.net_output_bytes,
+			 (unsigned long long)srv.rejected_connections,
+			 (unsigned long long)st.expired_keys,
+			 (unsigned long long)srv.keyspace_hits,
+			 (unsigned long long)srv.keyspace_misses,
+			 (unsigned long long)srv.errors_total);
+	if (want(c, "replication", true))
+		info_add(&b, "# Replication\r\nrole:master\r\n"
+			 "connected_slaves:0\r\n\r\n");
+	if (want(c, "cpu", true)) {
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		info_add(&b, "# CPU\r\nused_cpu_sys:%ld.%06ld\r\n"
+			 "used_cpu_user:%ld.%06ld\r\n\r\n",
+			 (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec,
+			 (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec);
+	}
+	if (want(c, "keyspace", true)) {
+		info_add(&b, "# Keyspace\r\n");
+		for (unsigned d = 0; d < pkv_databases(srv.db); d++) {
+			uint64_t k, x;
+			pkv_dbsize(srv.db, d, &k, &x);
+			if (k)
+				info_add(&b, "db%u:keys=%llu,expires=%llu,"
+					 "avg_ttl=0\r\n", d,
+					 (unsigned long long)k,
+					 (unsigned long long)x);
+		}
+		info_add(&b, "\r\n");
+	}
+	if (want(c, "pkv", true)) {
+		info_add(&b, "# Pkv\r\npool_file:%s\r\npool_size:%llu\r\n"
+			 "heap_bytes:%llu\r\nheap_allocated_bytes:%llu\r\n"
+			 "heap_utilization:%.4f\r\npayload_bytes:%llu\r\n"
+			 "flushed_bytes:%llu\r\nfences:%llu\r\n"
+			 "write_amplification:%.2f\r\n"
+			 "clean_shutdown_before_start:%d\r\n"
+			 "recovery_time_ms:%.3f\r\nopen_time_ms:%.3f\r\n",
+			 srv.cfg.pool, (unsigned long long)st.pool_size,
+			 (unsigned long long)st.heap_bytes,
+			 (unsigned long long)st.allocated_bytes,
+			 st.utilization, (unsigned long long)st.payload_bytes,
+			 (unsigned long long)st.flushed_bytes,
+			 (unsigned long long)st.fences,
+			 st.write_amplification, st.clean_shutdown,
+			 st.recovery_ns / 1e6, srv.open_ns / 1e6);
+		info_add(&b, "gc_runs:%llu\r\ngc_last_mark_ms:%.3f\r\n"
+			 "gc_last_sweep_ms:%.3f\r\ngc_live_blocks:%llu\r\n"
+			 "gc_live_bytes:%llu\r\ngc_reclaimed_blocks:%llu\r\n"
+			 "gc_reclaimed_bytes:%llu\r\ngc_reclaim_rate:%.3f\r\n"
+			 "gc_max_pause_us:%.1f\r\n\r\n",
+			 (unsigned long long)st.gc_runs,
+			 st.gc_last_mark_ns / 1e6, st.gc_last_sweep_ns / 1e6,
+			 (unsigned long long)st.gc_live_blocks,
+			 (unsigned long long)st.gc_live_bytes,
+			 (unsigned long long)st.gc_reclaimed_blocks,
+			 (unsigned long long)st.gc_reclaimed_bytes,
+			 st.gc_reclaim_rate, st.gc_max_pause_ns / 1e3);
+	}
+	/* drop the last blank line, as Redis does */
+	if (b.len >= 2)
+		b.len -= 2;
+	reply_verbatim(c, b.p ? b.p : "", b.len);
+	rbuf_free(&b);
+}
+
+/* ---- CONFIG ---- */
+
+struct cfg_out {
+	struct client *c;
+	struct rbuf pairs;
+	unsigned n;
+	const char *seen[64];
+};
+
+static void cfg_collect(void *ctx, const char *name, const char *value)
+{
+	struct cfg_out *o = ctx;
+
+	for (unsigned i = 0; i < o->n; i++)
+		if (o->seen[i] == name)
+			return;   /* matched by two patterns */
+	if (o->n < 64)
+		o->seen[o->n] = name;
+	o->n++;
+	resp_bulk(&o->pairs, name, strlen(name));
+	resp_bulk(&o->pairs, value, strlen(value));
+}
+
+/* CONFIG GET pattern... | SET name value... | RESETSTAT | REWRITE */
+static void cmd_config(struct client *c)
+{
+	const struct resp_arg *sub = &c->argv[1];
+	char err[256], name[128], *value;
+
+	if (arg_is(sub, "GET") && c->argc >= 3) {
+		struct cfg_out o = { .c = c };
+		for (size_t i = 2; i < c->argc; i++) {
+			char *pat = strndup(c->argv[i].p, c->argv[i].len);
+			if (!pat)
+				continue;
+			config_get(&srv.cfg, pat, cfg_collect, &o);
+			free(pat);
+		}
+		reply_map(c, o.n);
+		rbuf_append(&c->out, o.pairs.p ? o.pairs.p : "", o.pairs.len);
+		rbuf_free(&o.pairs);
+	} else if (arg_is(sub, "SET") && c->argc >= 4 && c->argc % 2 == 0) {
+		for (size_t i = 2; i < c->argc; i += 2) {
+			snprintf(name, sizeof(name), "%.*s",
+				 (int)c->argv[i].len, c->argv[i].p);
+			value = strndup(c->argv[i + 1].p, c->argv[i + 1].len);
+			if (!value ||
+			    config_set(&srv.cfg, name, value, true, err,
+				       sizeof(err))) {
+				free(value);
+				reply_error(c, "ERR %s", value ? err :
+					    "out of memory");
+				return;
+			}
+			free(value);
+		}
+		reply_ok(c);
+	} else if (arg_is(sub, "RESETSTAT") && c->argc == 2) {
+		srv.total_commands = srv.total_connections = 0;
+		srv.net_input_bytes = srv.net_output_bytes = 0;
+		srv.keyspace_hits = srv.keyspace_misses = 0;
+		srv.errors_total = srv.rejected_connections = 0;
+		reply_ok(c);
+	} else if (arg_is(sub, "REWRITE") && c->argc == 2) {
+		reply_error(c, "ERR CONFIG REWRITE is not supported by "
+			    "pkv-server; edit %s instead",
+			    srv.config_file ? srv.config_file :
+			    "a config file");
+	} else {
+		reply_error(c, "ERR unknown subcommand or wrong number of "
+			    "arguments for '%.*s'. Try CONFIG HELP.",
+			    (int)sub->len, sub->p);
+	}
+}
+
+/* ---- COMMAND ---- */
+
+/* flag_words -- a command's flags as Redis names them. */
+static void reply_flags(struct client *c, const struct command *cmd)
+{
+	const char *w[8];
+	int n = 0;
+
+	if (cmd->flags & CMD_WRITE)
+		w[n++] = "write";
+	if (cmd->flags & CMD_READONLY)
+		w[n++] = "readonly";
+	if (cmd->flags & CMD_DENYOOM)
+		w[n++] = "denyoom";
+	if (cmd->flags & CMD_ADMIN)
+		w[n++] = "admin";
+	if (cmd->flags & CMD_NOAUTH)
+		w[n++] = "no_auth";
+	if (cmd->flags & CMD_FAST)
+		w[n++] = "fast";
+	reply_set(c, n);
+	for (int i = 0; i < n; i++)
+		reply_simple(c, w[i]);
+}
+
+/* reply_cmd_info -- Redis 7's ten-element command description. */
+static void reply_cmd_info(struct client *c, const struct command *cmd)
+{
+	reply_array(c, 10);
+	reply_cstr(c, cmd->name);
+	reply_int(c, cmd->arity);
+	reply_flags(c, cmd);
+	reply_int(c, cmd->first_key);
+	reply_int(c, cmd->last_key);
+	reply_int(c, cmd->step);
+	reply_set(c, 0);          /* ACL categories */
+	reply_set(c, 0);          /* tips */
+	reply_array(c, 0);        /* key specs */
+	reply_array(c, 0);        /* subcommands */
+}
+
+static void all_info(void *ctx, const struct command *cmd)
+{
+	reply_cmd_info(ctx, cmd);
+}
+
+static void all_docs(void *ctx, const struct command *cmd);
+
+/* reply_cmd_docs -- name, then the map of its documentation. */
+static void reply_cmd_docs(struct client *c, const struct command *cmd)
+{
+	reply_cstr(c, cmd->name);
+	reply_map(c, 3);
+	reply_cstr(c, "summary");
+	reply_cstr(c, cmd->summary ? cmd->summary : "");
+	reply_cstr(c, "since");
+	reply_cstr(c, cmd->since ? cmd->since : "1.0.0");
+	reply_cstr(c, "group");
+	reply_cstr(c, cmd->group ? cmd->group : "generic");
+}
+
+static void all_docs(void *ctx, const struct command *cmd)
+{
+	reply_cmd_docs(ctx, cmd);
+}
+
+static void all_names(void *ctx, const struct command *cmd)
+{
+	reply_cstr(ctx, cmd->name);
+}
+
+/* COMMAND [COUNT | INFO name... | DOCS [name...] | LIST] */
+static void cmd_command(struct client *c)
+{
+	if (c->argc == 1) {
+		reply_array(c, cmd_count());
+		cmd_foreach(all_info, c);
+	} else if (arg_is(&c->argv[1], "COUNT") && c->argc == 2) {
+		reply_int(c, cmd_count());
+	} else if (arg_is(&c->argv[1], "LIST") && c->argc == 2) {
+		reply_array(c, cmd_count());
+		cmd_foreach(all_names, c);
+	} else if (arg_is(&c->argv[1], "INFO")) {
+		if (c->argc == 2) {
+			reply_array(c, cmd_count());
+			cmd_foreach(all_info, c);
+			return;
+		}
+		reply_array(c, (int64_t)c->argc - 2);
+		for (size_t i = 2; i < c->argc; i++) {
+			const struct command *cmd = cmd_lookup(c->argv[i].p,
+							       c->argv[i].len);
+			if (cmd)
+				reply_cmd_info(c, cmd);
+			else
+				reply_null_array(c);
+		}
+	} else if (arg_is(&c->argv[1], "DOCS")) {
+		if (c->argc == 2) {
+			reply_map(c, cmd_count());
+			cmd_foreach(all_docs, c);
+			return;
+		}
+		unsigned n = 0;
+		for (size_t i = 2; i < c->argc; i++)
+			n += cmd_lookup(c->argv[i].p, c->argv[i].len) != NULL;
+		reply_map(c, n);
+		for (size_t i = 2; i < c->argc; i++) {
+			const struct command *cmd = cmd_lookup(c->argv[i].p,
+							       c->argv[i].len);
+			if (cmd)
+				reply_cmd_docs(c, cmd);
+		}
+	} else {
+		reply_error(c, "ERR unknown subcommand or wrong number of "
+			    "arguments for '%.*s'. Try COMMAND HELP.",
+			    (int)c->argv[1].len, c->argv[1].p);
+	}
+}
+
+/* ---- the rest ---- */
+
+/* TIME */
+static void cmd_time(struct client *c)
+{
+	struct timeval tv;
+	char a[32], b[32];
+
+	gettimeofday(&tv, NULL);
+	snprintf(a, sizeof(a), "%ld", (long)tv.tv_sec);
+	snprintf(b, sizeof(b), "%ld", (long)tv.tv_usec);
+	reply_array(c, 2);
+	reply_cstr(c, a);
+	reply_cstr(c, b);
+}
+
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] -- stop cleanly; there is
+ * nothing to save. */
+static void cmd_shutdown(struct client *c)
+{
+	for (size_t i = 1; i < c->argc; i++) {
+		if (arg_is(&c->argv[i], "ABORT")) {
+			reply_error(c, "ERR No shutdown in progress.");
+			return;
+		}
+		if (!arg_is(&c->argv[i], "NOSAVE") &&
+		    !arg_is(&c->argv[i], "SAVE") &&
+		    !arg_is(&c->argv[i], "NOW") &&
+		    !arg_is(&c->argv[i], "FORCE")) {
+			reply_err_syntax(c);
+			return;
+		}
+	}
+	srv_log(3, "User requested shutdown...");
+	srv.shutdown_asap = true;
+	c->closing_now = true;    /* Redis sends no reply */
+}
+
+/* LASTSAVE -- every write is saved as it happens. */
+static void cmd_lastsave(struct client *c)
+{
+	reply_int(c, srv.lastsave_s);
+}
+
+/* SAVE, BGSAVE -- nothing to do. */
+static void cmd_save(struct client *c)
+{
+	reply_ok(c);
+}
+
+static void cmd_bgsave(struct client *c)
+{
+	reply_simple(c, "Background saving started");
+}
+
+/* GC -- collect the pool's garbage now; replies with what it did. */
+static void cmd_gc(struct client *c)
+{
+	struct pkv_stats st;
+	char buf[256];
+	int err = pkv_gc(srv.db);
+
+	if (err) {
+		reply_err_kv(c, err);
+		return;
+	}
+	pkv_stats(srv.db, &st);
+	snprintf(buf, sizeof(buf), "live_blocks=%llu reclaimed_total=%llu "
+		 "mark_ms=%.3f sweep_ms=%.3f",
+		 (unsigned long long)st.gc_live_blocks,
+		 (unsigned long long)st.gc_reclaimed_blocks,
+		 st.gc_last_mark_ns / 1e6, st.gc_last_sweep_ns / 1e6);
+	reply_simple(c, buf);
+}
+
+const struct command server_commands[] = {
+	{ "info", -1, 0, 0, 0, 0, cmd_info, "server", "1.0.0",
+	  "Returns information and statistics about the server." },
+	{ "config", -2, CMD_ADMIN, 0, 0, 0, cmd_config, "server", "2.0.0",
+	  "A container for server configuration commands." },
+	{ "command", -1, 0, 0, 0, 0, cmd_command, "server", "2.8.13",
+	  "Returns detailed information about all commands." },
+	{ "time", 1, CMD_FAST, 0, 0, 0, cmd_time, "server", "2.6.0",
+	  "Returns the server time." },
+	{ "shutdown", -1, CMD_ADMIN | CMD_NOMULTI, 0, 0, 0, cmd_shutdown,
+	  "server", "1.0.0", "Stops the server (every write is already "
+	  "durable)." },
+	{ "lastsave", 1, CMD_FAST, 0, 0, 0, cmd_lastsave, "server", "1.0.0",
+	  "Returns the Unix timestamp of the last save to disk." },
+	{ "save", 1, CMD_ADMIN, 0, 0, 0, cmd_save, "server", "1.0.0",
+	  "Does nothing: every write is already durable." },
+	{ "bgsave", -1, CMD_ADMIN, 0, 0, 0, cmd_bgsave, "server", "1.0.0",
+	  "Does nothing: every write is already durable." },
+	{ "gc", 1, CMD_ADMIN, 0, 0, 0, cmd_gc, "server", "0.1.0",
+	  "Runs the pool's garbage collector now (pkv)." },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
+};

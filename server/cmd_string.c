@@ -1,0 +1,875 @@
+/*
+ * cmd_string.c -- the string commands: GET, SET and its variants, the
+ * counters, APPEND and the range commands, with Redis 7.0's replies.
+ *
+ * Every value in pkv is a string, so no path here answers WRONGTYPE.  A
+ * command that reads a value and then writes (APPEND, INCR, SETRANGE...)
+ * copies what it needs out of the pool and ks_release's the read before
+ * the write, as keyspace.h requires.  Commands that answer with the old
+ * value (GETSET, GETDEL, GETEX, SET ... GET) append that reply first,
+ * then write, and take the reply back if the write fails: the client
+ * then sees only the error, never the old value of a write that did not
+ * happen.  This costs one copy of the value (into the reply) instead of
+ * two (a private copy, then the reply).
+ *
+ * keyspace_hits/misses count the lookups Redis counts: those of reading
+ * commands (GET, MGET, STRLEN, GETRANGE, and the read half of GETSET,
+ * GETDEL, GETEX, SET ... GET), never the lookups of writing commands.
+ * srv.dirty is counted by keyspace.c on every successful write.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "cmd.h"
+#include "keyspace.h"
+#include "srv.h"
+
+/* Options of SET and GETEX (Redis's OBJ_* flags). */
+#define SET_NX      0x001u
+#define SET_XX      0x002u
+#define SET_GET     0x004u
+#define SET_KEEPTTL 0x008u
+#define SET_PERSIST 0x010u
+#define SET_EX      0x020u
+#define SET_PX      0x040u
+#define SET_EXAT    0x080u
+#define SET_PXAT    0x100u
+#define SET_EXPIRY  (SET_EX | SET_PX | SET_EXAT | SET_PXAT)
+
+/* Redis's MAX_LONG_DOUBLE_CHARS: room for any %.17Lf of a long double. */
+#define STR_LD_CHARS (5 * 1024)
+
+/* str_stat -- count one read lookup, as Redis's lookupKeyRead does. */
+static void str_stat(bool hit)
+{
+	if (hit)
+		srv.keyspace_hits++;
+	else
+		srv.keyspace_misses++;
+}
+
+/*
+ * str_read -- look key up in c's database: 1 found (the caller must
+ * ks_release v), 0 missing, -1 a library error, already replied.  stats
+ * counts the lookup as a read.
+ */
+static int str_read(struct client *c, const struct resp_arg *key,
+		    struct ks_val *v, bool stats)
+{
+	int err = ks_get(c->db, key, v);
+
+	if (err == PKV_ENOTFOUND) {
+		if (stats)
+			str_stat(false);
+		return 0;
+	}
+	if (err) {
+		reply_err_kv(c, err);
+		return -1;
+	}
+	if (stats)
+		str_stat(true);
+	return 1;
+}
+
+/* str_unreply -- drop what was appended to c's replies since mark (the
+ * event loop sends nothing while a command runs). */
+static void str_unreply(struct client *c, size_t mark)
+{
+	if (c->out.len > mark)
+		c->out.len = mark;
+}
+
+/* str_ll -- Redis's string2ll: strict decimal, no sign but '-', no
+ * leading zero, no space, every byte used.  For stored values, which may
+ * hold any bytes. */
+static bool str_ll(const char *s, size_t len, long long *out)
+{
+	unsigned long long v;
+	size_t i = 0;
+	bool neg = false;
+
+	if (len == 0 || len >= 21)
+		return false;
+	if (len == 1 && s[0] == '0') {
+		*out = 0;
+		return true;
+	}
+	if (s[0] == '-') {
+		neg = true;
+		if (++i == len)
+			return false;
+	}
+	if (s[i] < '1' || s[i] > '9')
+		return false;
+	v = (unsigned long long)(s[i++] - '0');
+	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > ULLONG_MAX / 10 || v * 10 > ULLONG_MAX - d)
+			return false;
+		v = v * 10 + d;
+	}
+	if (i < len)
+		return false;
+	if (neg) {
+		if (v > (unsigned long long)LLONG_MAX + 1)
+			return false;
+		*out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN
+							      : -(long long)v;
+	} else {
+		if (v > LLONG_MAX)
+			return false;
+		*out = (long long)v;
+	}
+	return true;
+}
+
+/* str_ld -- Redis's string2ld: strtold must read every byte (a NUL
+ * inside fails), no leading space, no NaN, no overflow to infinity nor
+ * underflow to zero. */
+static bool str_ld(const char *s, size_t len, long double *out)
+{
+	char buf[STR_LD_CHARS];
+	char *end;
+	long double v;
+
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	v = strtold(buf, &end);
+	if (buf[0] == ' ' || (buf[0] >= '\t' && buf[0] <= '\r') ||
+	    *end != '\0' || (size_t)(end - buf) != len ||
+	    (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL ||
+				 fpclassify(v) == FP_ZERO)) ||
+	    errno == EINVAL || isnan(v))
+		return false;
+	*out = v;
+	return true;
+}
+
+/* str_ld_human -- Redis's ld2string(LD_STR_HUMAN): %.17Lf without the
+ * trailing zeros (and the point if nothing follows it), "-0" as "0".
+ * buf holds STR_LD_CHARS; returns the length, 0 if it did not fit. */
+static size_t str_ld_human(char *buf, long double v)
+{
+	int n = snprintf(buf, STR_LD_CHARS, "%.17Lf", v);
+	size_t l;
+
+	if (n < 0 || (size_t)n + 1 > STR_LD_CHARS)
+		return 0;
+	l = (size_t)n;
+	if (memchr(buf, '.', l)) {
+		while (buf[l - 1] == '0')
+			l--;
+		if (buf[l - 1] == '.')
+			l--;
+	}
+	if (l == 2 && buf[0] == '-' && buf[1] == '0') {
+		buf[0] = '0';
+		l = 1;
+	}
+	buf[l] = '\0';
+	return l;
+}
+
+/* str_check_len -- Redis's checkStringLength: a value of size + append
+ * bytes must not exceed proto-max-bulk-len (nor overflow). */
+static bool str_check_len(struct client *c, unsigned long long size,
+			  unsigned long long append)
+{
+	unsigned long long total = size + append;
+
+	if (total < size || total > srv.cfg.proto_max_bulk_len) {
+		reply_error(c, "ERR string exceeds maximum allowed size "
+			    "(proto-max-bulk-len)");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * str_parse_opts -- Redis's parseExtendedStringArgumentsOrReply over
+ * argv[first..]: SET's options (is_set) or GETEX's.  Each option is
+ * refused, with "syntax error", when it conflicts with one already seen;
+ * the same one twice is allowed and the last value wins.
+ */
+static bool str_parse_opts(struct client *c, size_t first, bool is_set,
+			   unsigned *flags, const struct resp_arg **expire)
+{
+	for (size_t j = first; j < c->argc; j++) {
+		const struct resp_arg *a = &c->argv[j];
+		bool has_next = j + 1 < c->argc;
+		unsigned f = *flags;
+
+		if (is_set && arg_is(a, "nx") && !(f & SET_XX)) {
+			*flags |= SET_NX;
+		} else if (is_set && arg_is(a, "xx") && !(f & SET_NX)) {
+			*flags |= SET_XX;
+		} else if (is_set && arg_is(a, "get")) {
+			*flags |= SET_GET;
+		} else if (is_set && arg_is(a, "keepttl") &&
+			   !(f & (SET_PERSIST | SET_EXPIRY))) {
+			*flags |= SET_KEEPTTL;
+		} else if (!is_set && arg_is(a, "persist") &&
+			   !(f & (SET_EXPIRY | SET_KEEPTTL))) {
+			*flags |= SET_PERSIST;
+		} else if (arg_is(a, "ex") && has_next &&
+			   !(f & (SET_KEEPTTL | SET_PERSIST | SET_EXAT |
+				  SET_PX | SET_PXAT))) {
+			*flags |= SET_EX;
+			*expire = &c->argv[++j];
+		} else if (arg_is(a, "px") && has_next &&
+			   !(f & (SET_KEEPTTL | SET_PERSIST | SET_EX |
+				  SET_EXAT | SET_PXAT))) {
+			*flags |= SET_PX;
+			*expire = &c->argv[++j];
+		} else if (arg_is(a, "exat") && has_next &&
+			   !(f & (SET_KEEPTTL | SET_PERSIST | SET_EX |
+				  SET_PX | SET_PXAT))) {
+			*flags |= SET_EXAT;
+			*expire = &c->argv[++j];
+		} else if (arg_is(a, "pxat") && has_next &&
+			   !(f & (SET_KEEPTTL | SET_PERSIST | SET_EX |
+				  SET_EXAT | SET_PX))) {
+			*flags |= SET_PXAT;
+			*expire = &c->argv[++j];
+		} else {
+			reply_err_syntax(c);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * str_expire_ms -- Redis's getExpireMillisecondsOrReply: the absolute
+ * expiry in ms of arg, in seconds for EX/EXAT, relative for EX/PX.  Zero,
+ * negative and overflowing times answer "invalid expire time in '<cmd>'
+ * command".
+ */
+static bool str_expire_ms(struct client *c, const char *cmd,
+			  const struct resp_arg *arg, unsigned flags,
+			  int64_t *ms)
+{
+	long long v;
+
+	if (!arg_ll(arg, &v)) {
+		reply_err_int(c);
+		return false;
+	}
+	if (v <= 0 || ((flags & (SET_EX | SET_EXAT)) && v > LLONG_MAX / 1000))
+		goto invalid;
+	if (flags & (SET_EX | SET_EXAT))
+		v *= 1000;
+	if (flags & (SET_EX | SET_PX)) {
+		int64_t now = srv_now_ms();
+		if (v > LLONG_MAX - now)
+			goto invalid;
+		v += now;
+	}
+	*ms = v;
+	return true;
+invalid:
+	reply_error(c, "ERR invalid expire time in '%s' command", cmd);
+	return false;
+}
+
+/*
+ * str_set -- Redis's setGenericCommand: set key to val with the options
+ * in flags.  int_reply answers 1/0 (SETNX) instead of OK/nil; with GET
+ * the reply is the old value whatever happens.
+ */
+static void str_set(struct client *c, unsigned flags,
+		    const struct resp_arg *key, const struct resp_arg *val,
+		    const struct resp_arg *expire, const char *cmd,
+		    bool int_reply)
+{
+	size_t mark = c->out.len;
+	unsigned pflags = 0;
+	int64_t ms = 0;
+	int err;
+
+	if (expire && !str_expire_ms(c, cmd, expire, flags, &ms))
+		return;
+	if (flags & SET_GET) {
+		struct ks_val v;
+		int r = str_read(c, key, &v, true);
+		if (r < 0)
+			return;
+		if (r) {
+			reply_bulk(c, v.p, v.len);
+			ks_release(&v);
+		} else {
+			reply_null(c);
+		}
+	}
+	if (flags & SET_NX)
+		pflags |= PKV_NX;
+	if (flags & SET_XX)
+		pflags |= PKV_XX;
+	if (flags & SET_KEEPTTL)
+		pflags |= PKV_KEEPTTL;
+	err = ks_put(c->db, key, val->p, val->len, pflags, ms);
+	if (err == PKV_EEXIST || err == PKV_ENOTFOUND) {
+		if (flags & SET_GET)
+			return;
+		if (int_reply)
+			reply_int(c, 0);
+		else
+			reply_null(c);
+		return;
+	}
+	if (err) {
+		str_unreply(c, mark);
+		reply_err_kv(c, err);
+		return;
+	}
+	if (flags & SET_GET)
+		return;
+	if (int_reply)
+		reply_int(c, 1);
+	else
+		reply_ok(c);
+}
+
+/* cmd_get -- GET key. */
+static void cmd_get(struct client *c)
+{
+	struct ks_val v;
+	int r = str_read(c, &c->argv[1], &v, true);
+
+	if (r < 0)
+		return;
+	if (!r) {
+		reply_null(c);
+		return;
+	}
+	reply_bulk(c, v.p, v.len);
+	ks_release(&v);
+}
+
+/* cmd_set -- SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT t|KEEPTTL]. */
+static void cmd_set(struct client *c)
+{
+	const struct resp_arg *expire = NULL;
+	unsigned flags = 0;
+
+	if (!str_parse_opts(c, 3, true, &flags, &expire))
+		return;
+	str_set(c, flags, &c->argv[1], &c->argv[2], expire, "set", false);
+}
+
+/* cmd_setnx -- SETNX key value: 1 set, 0 it existed. */
+static void cmd_setnx(struct client *c)
+{
+	str_set(c, SET_NX, &c->argv[1], &c->argv[2], NULL, "setnx", true);
+}
+
+/* cmd_setex -- SETEX key seconds value. */
+static void cmd_setex(struct client *c)
+{
+	str_set(c, SET_EX, &c->argv[1], &c->argv[3], &c->argv[2], "setex",
+		false);
+}
+
+/* cmd_psetex -- PSETEX key milliseconds value. */
+static void cmd_psetex(struct client *c)
+{
+	str_set(c, SET_PX, &c->argv[1], &c->argv[3], &c->argv[2], "psetex",
+		false);
+}
+
+/* cmd_getset -- GETSET key value: the old value; the expiry is dropped
+ * as by a plain SET. */
+static void cmd_getset(struct client *c)
+{
+	str_set(c, SET_GET, &c->argv[1], &c->argv[2], NULL, "getset", false);
+}
+
+/* cmd_getdel -- GETDEL key: the value, and the key deleted. */
+static void cmd_getdel(struct client *c)
+{
+	size_t mark = c->out.len;
+	struct ks_val v;
+	int r = str_read(c, &c->argv[1], &v, true);
+	int err;
+
+	if (r < 0)
+		return;
+	if (!r) {
+		reply_null(c);
+		return;
+	}
+	reply_bulk(c, v.p, v.len);
+	ks_release(&v);
+	/* PKV_ENOTFOUND: it expired in between; it is gone either way */
+	err = ks_del(c->db, &c->argv[1]);
+	if (err && err != PKV_ENOTFOUND) {
+		str_unreply(c, mark);
+		reply_err_kv(c, err);
+	}
+}
+
+/* cmd_getex -- GETEX key [EX|PX|EXAT|PXAT t|PERSIST]. */
+static void cmd_getex(struct client *c)
+{
+	const struct resp_arg *expire = NULL;
+	unsigned flags = 0;
+	size_t mark = c->out.len;
+	struct ks_val v;
+	int64_t ms = 0, old;
+	int r, err = 0;
+
+	if (!str_parse_opts(c, 2, false, &flags, &expire))
+		return;
+	r = str_read(c, &c->argv[1], &v, true);
+	if (r < 0)
+		return;
+	if (!r) {
+		reply_null(c);
+		return;
+	}
+	/* Redis checks the time only once the key is found. */
+	if (expire && !str_expire_ms(c, "getex", expire, flags, &ms)) {
+		ks_release(&v);
+		return;
+	}
+	reply_bulk(c, v.p, v.len);
+	old = v.expire_ms;
+	ks_release(&v);
+	if ((flags & (SET_EXAT | SET_PXAT)) && ms <= srv_now_ms())
+		err = ks_del(c->db, &c->argv[1]);
+	else if (expire)
+		err = ks_expire(c->db, &c->argv[1], ms);
+	else if ((flags & SET_PERSIST) && old)
+		err = ks_expire(c->db, &c->argv[1], 0);
+	if (err && err != PKV_ENOTFOUND) {
+		str_unreply(c, mark);
+		reply_err_kv(c, err);
+	}
+}
+
+/* cmd_mget -- MGET key...: one value or nil per key. */
+static void cmd_mget(struct client *c)
+{
+	reply_array(c, (int64_t)(c->argc - 1));
+	for (size_t j = 1; j < c->argc; j++) {
+		struct ks_val v;
+		int err = ks_get(c->db, &c->argv[j], &v);
+
+		str_stat(err == 0);
+		if (err) {
+			/* the array is announced: an error takes its slot */
+			if (err == PKV_ENOTFOUND)
+				reply_null(c);
+			else
+				reply_err_kv(c, err);
+			continue;
+		}
+		reply_bulk(c, v.p, v.len);
+		ks_release(&v);
+	}
+}
+
+/*
+ * str_mset -- MSET / MSETNX: every pair written in one transaction (or,
+ * beyond what one transaction can hold, one put at a time).  For MSETNX
+ * nothing is written if any key exists (checked first; the server is the
+ * only writer, so nothing changes before the writes).
+ */
+static void str_mset(struct client *c, bool nx)
+{
+	int err = 0;
+
+	if (c->argc % 2 == 0) {
+		reply_err_arity(c, nx ? "msetnx" : "mset");
+		return;
+	}
+	if (nx) {
+		for (size_t j = 1; j < c->argc; j += 2) {
+			if (ks_exists(c->db, &c->argv[j])) {
+				reply_int(c, 0);
+				return;
+			}
+		}
+	}
+	ks_batch_begin();
+	for (size_t j = 1; j < c->argc && !err; j += 2)
+		err = ks_put(c->db, &c->argv[j], c->argv[j + 1].p,
+			     c->argv[j + 1].len, 0, 0);
+	int cerr = ks_batch_end();
+	if (!err)
+		err = cerr;
+	if (err == PKV_ETXTOOBIG && !ks_in_exec()) {
+		/* More keys than one redo log holds (nothing was applied):
+		 * write them one by one.  Other clients still see all or
+		 * nothing (the server is single-threaded); only a crash
+		 * in the middle can leave a prefix written. */
+		err = 0;
+		for (size_t j = 1; j < c->argc && !err; j += 2)
+			err = ks_put(c->db, &c->argv[j], c->argv[j + 1].p,
+				     c->argv[j + 1].len, 0, 0);
+	}
+	if (err) {
+		reply_err_kv(c, err);
+		return;
+	}
+	if (nx)
+		reply_int(c, 1);
+	else
+		reply_ok(c);
+}
+
+/* cmd_mset -- MSET key value [key value...]. */
+static void cmd_mset(struct client *c)
+{
+	str_mset(c, false);
+}
+
+/* cmd_msetnx -- MSETNX key value [key value...]: 1 set, 0 none set. */
+static void cmd_msetnx(struct client *c)
+{
+	str_mset(c, true);
+}
+
+/* str_incr -- Redis's incrDecrCommand: add incr to the integer at key
+ * (0 if missing), keeping its expiry. */
+static void str_incr(struct client *c, long long incr)
+{
+	const struct resp_arg *key = &c->argv[1];
+	long long val = 0;
+	struct ks_val v;
+	char buf[32];
+	int n, r, err;
+
+	r = str_read(c, key, &v, false);
+	if (r < 0)
+		return;
+	if (r) {
+		bool ok = str_ll(v.p, v.len, &val);
+		ks_release(&v);
+		if (!ok) {
+			reply_err_int(c);
+			return;
+		}
+	}
+	if ((incr < 0 && val < 0 && incr < LLONG_MIN - val) ||
+	    (incr > 0 && val > 0 && incr > LLONG_MAX - val)) {
+		reply_error(c, "ERR increment or decrement would overflow");
+		return;
+	}
+	val += incr;
+	n = snprintf(buf, sizeof(buf), "%lld", val);
+	err = ks_put(c->db, key, buf, (size_t)n, PKV_KEEPTTL, 0);
+	if (err) {
+		reply_err_kv(c, err);
+		return;
+	}
+	reply_int(c, val);
+}
+
+/* cmd_incr -- INCR key. */
+static void cmd_incr(struct client *c)
+{
+	str_incr(c, 1);
+}
+
+/* cmd_decr -- DECR key. */
+static void cmd_decr(struct client *c)
+{
+	str_incr(c, -1);
+}
+
+/* cmd_incrby -- INCRBY key increment. */
+static void cmd_incrby(struct client *c)
+{
+	long long incr;
+
+	if (!arg_ll(&c->argv[2], &incr)) {
+		reply_err_int(c);
+		return;
+	}
+	str_incr(c, incr);
+}
+
+/* cmd_decrby -- DECRBY key decrement (LLONG_MIN cannot be negated). */
+static void cmd_decrby(struct client *c)
+{
+	long long decr;
+
+	if (!arg_ll(&c->argv[2], &decr)) {
+		reply_err_int(c);
+		return;
+	}
+	if (decr == LLONG_MIN) {
+		reply_error(c, "ERR decrement would overflow");
+		return;
+	}
+	str_incr(c, -decr);
+}
+
+/* cmd_incrbyfloat -- INCRBYFLOAT key increment, in long double, the
+ * result stored and answered as Redis writes it ("3000", "10.5"). */
+static void cmd_incrbyfloat(struct client *c)
+{
+	const struct resp_arg *key = &c->argv[1];
+	long double val = 0, incr;
+	struct ks_val v;
+	char *buf;
+	size_t len;
+	int r, err;
+
+	r = str_read(c, key, &v, false);
+	if (r < 0)
+		return;
+	if (r) {
+		bool ok = str_ld(v.p, v.len, &val);
+		ks_release(&v);
+		if (!ok) {
+			reply_err_float(c);
+			return;
+		}
+	}
+	if (!str_ld(c->argv[2].p, c->argv[2].len, &incr)) {
+		reply_err_float(c);
+		return;
+	}
+	val += incr;
+	if (isnan(val) || isinf(val)) {
+		reply_error(c, "ERR increment would produce NaN or Infinity");
+		return;
+	}
+	buf = malloc(STR_LD_CHARS);
+	if (!buf) {
+		reply_err_kv(c, -ENOMEM);
+		return;
+	}
+	len = str_ld_human(buf, val);
+	err = ks_put(c->db, key, buf, len, PKV_KEEPTTL, 0);
+	if (err)
+		reply_err_kv(c, err);
+	else
+		reply_bulk(c, buf, len);
+	free(buf);
+}
+
+/* cmd_append -- APPEND key value: the new length; the expiry is kept. */
+static void cmd_append(struct client *c)
+{
+	const struct resp_arg *key = &c->argv[1], *add = &c->argv[2];
+	struct ks_val v;
+	char *buf;
+	size_t olen;
+	int r, err;
+
+	r = str_read(c, key, &v, false);
+	if (r < 0)
+		return;
+	if (!r) {
+		err = ks_put(c->db, key, add->p, add->len, 0, 0);
+		if (err)
+			reply_err_kv(c, err);
+		else
+			reply_int(c, (int64_t)add->len);
+		return;
+	}
+	olen = v.len;
+	if (!str_check_len(c, olen, add->len)) {
+		ks_release(&v);
+		return;
+	}
+	buf = malloc(olen + add->len ? olen + add->len : 1);
+	if (!buf) {
+		ks_release(&v);
+		reply_err_kv(c, -ENOMEM);
+		return;
+	}
+	memcpy(buf, v.p, olen);
+	ks_release(&v);
+	memcpy(buf + olen, add->p, add->len);
+	err = ks_put(c->db, key, buf, olen + add->len, PKV_KEEPTTL, 0);
+	free(buf);
+	if (err)
+		reply_err_kv(c, err);
+	else
+		reply_int(c, (int64_t)(olen + add->len));
+}
+
+/* cmd_strlen -- STRLEN key: 0 if missing. */
+static void cmd_strlen(struct client *c)
+{
+	struct ks_val v;
+	int r = str_read(c, &c->argv[1], &v, true);
+
+	if (r < 0)
+		return;
+	if (!r) {
+		reply_int(c, 0);
+		return;
+	}
+	reply_int(c, (int64_t)v.len);
+	ks_release(&v);
+}
+
+/* cmd_getrange -- GETRANGE key start end (and SUBSTR): inclusive,
+ * negative counts from the end, clamped to the string. */
+static void cmd_getrange(struct client *c)
+{
+	long long start, end, slen;
+	struct ks_val v;
+	int r;
+
+	if (!arg_ll(&c->argv[2], &start) || !arg_ll(&c->argv[3], &end)) {
+		reply_err_int(c);
+		return;
+	}
+	r = str_read(c, &c->argv[1], &v, true);
+	if (r < 0)
+		return;
+	if (!r) {
+		reply_bulk(c, "", 0);
+		return;
+	}
+	slen = (long long)v.len;
+	if (start < 0 && end < 0 && start > end) {
+		reply_bulk(c, "", 0);
+		ks_release(&v);
+		return;
+	}
+	if (start < 0)
+		start += slen;
+	if (end < 0)
+		end += slen;
+	if (start < 0)
+		start = 0;
+	if (end < 0)
+		end = 0;
+	if (end >= slen)
+		end = slen - 1;
+	if (start > end || slen == 0)
+		reply_bulk(c, "", 0);
+	else
+		reply_bulk(c, v.p + start, (size_t)(end - start + 1));
+	ks_release(&v);
+}
+
+/* cmd_setrange -- SETRANGE key offset value: the new length; a gap is
+ * filled with zero bytes; the expiry is kept. */
+static void cmd_setrange(struct client *c)
+{
+	const struct resp_arg *key = &c->argv[1], *val = &c->argv[3];
+	long long offset;
+	struct ks_val v;
+	size_t olen = 0, nlen;
+	char *buf;
+	int r, err;
+
+	if (!arg_ll(&c->argv[2], &offset)) {
+		reply_err_int(c);
+		return;
+	}
+	if (offset < 0) {
+		reply_error(c, "ERR offset is out of range");
+		return;
+	}
+	r = str_read(c, key, &v, false);
+	if (r < 0)
+		return;
+	if (r)
+		olen = v.len;
+	if (val->len == 0) {
+		/* nothing to write: the current length, 0 when missing */
+		if (r)
+			ks_release(&v);
+		reply_int(c, (int64_t)olen);
+		return;
+	}
+	if (!str_check_len(c, (unsigned long long)offset, val->len)) {
+		if (r)
+			ks_release(&v);
+		return;
+	}
+	nlen = (size_t)offset + val->len;
+	if (nlen < olen)
+		nlen = olen;
+	buf = malloc(nlen);
+	if (!buf) {
+		if (r)
+			ks_release(&v);
+		reply_err_kv(c, -ENOMEM);
+		return;
+	}
+	if (r) {
+		memcpy(buf, v.p, olen);
+		ks_release(&v);
+	}
+	if ((size_t)offset > olen)
+		memset(buf + olen, 0, (size_t)offset - olen);
+	memcpy(buf + offset, val->p, val->len);
+	err = ks_put(c->db, key, buf, nlen, r ? PKV_KEEPTTL : 0, 0);
+	free(buf);
+	if (err)
+		reply_err_kv(c, err);
+	else
+		reply_int(c, (int64_t)nlen);
+}
+
+#define RO  CMD_READONLY
+#define WR  CMD_WRITE
+#define F   CMD_FAST
+#define OOM CMD_DENYOOM
+
+const struct command string_commands[] = {
+	{ "get", 2, RO | F, 1, 1, 1, cmd_get, "string", "1.0.0",
+	  "Get the value of a key" },
+	{ "set", -3, WR | OOM, 1, 1, 1, cmd_set, "string", "1.0.0",
+	  "Set the string value of a key" },
+	{ "setnx", 3, WR | OOM | F, 1, 1, 1, cmd_setnx, "string", "1.0.0",
+	  "Set the value of a key, only if the key does not exist" },
+	{ "setex", 4, WR | OOM, 1, 1, 1, cmd_setex, "string", "2.0.0",
+	  "Set the value and expiration of a key" },
+	{ "psetex", 4, WR | OOM, 1, 1, 1, cmd_psetex, "string", "2.6.0",
+	  "Set the value and expiration in milliseconds of a key" },
+	{ "getset", 3, WR | OOM | F, 1, 1, 1, cmd_getset, "string", "1.0.0",
+	  "Set the string value of a key and return its old value" },
+	{ "getdel", 2, WR | F, 1, 1, 1, cmd_getdel, "string", "6.2.0",
+	  "Get the value of a key and delete the key" },
+	{ "getex", -2, WR | F, 1, 1, 1, cmd_getex, "string", "6.2.0",
+	  "Get the value of a key and optionally set its expiration" },
+	{ "mget", -2, RO | F, 1, -1, 1, cmd_mget, "string", "1.0.0",
+	  "Get the values of all the given keys" },
+	{ "mset", -3, WR | OOM, 1, -1, 2, cmd_mset, "string", "1.0.1",
+	  "Set multiple keys to multiple values" },
+	{ "msetnx", -3, WR | OOM, 1, -1, 2, cmd_msetnx, "string", "1.0.1",
+	  "Set multiple keys to multiple values, only if none of the keys "
+	  "exist" },
+	{ "incr", 2, WR | OOM | F, 1, 1, 1, cmd_incr, "string", "1.0.0",
+	  "Increment the integer value of a key by one" },
+	{ "decr", 2, WR | OOM | F, 1, 1, 1, cmd_decr, "string", "1.0.0",
+	  "Decrement the integer value of a key by one" },
+	{ "incrby", 3, WR | OOM | F, 1, 1, 1, cmd_incrby, "string", "1.0.0",
+	  "Increment the integer value of a key by the given amount" },
+	{ "decrby", 3, WR | OOM | F, 1, 1, 1, cmd_decrby, "string", "1.0.0",
+	  "Decrement the integer value of a key by the given number" },
+	{ "incrbyfloat", 3, WR | OOM | F, 1, 1, 1, cmd_incrbyfloat, "string",
+	  "2.6.0", "Increment the float value of a key by the given amount" },
+	{ "append", 3, WR | OOM | F, 1, 1, 1, cmd_append, "string", "2.0.0",
+	  "Append a value to a key" },
+	{ "strlen", 2, RO | F, 1, 1, 1, cmd_strlen, "string", "2.2.0",
+	  "Get the length of the value stored in a key" },
+	{ "getrange", 4, RO, 1, 1, 1, cmd_getrange, "string", "2.4.0",
+	  "Get a substring of the string stored at a key" },
+	{ "substr", 4, RO, 1, 1, 1, cmd_getrange, "string", "1.0.0",
+	  "Get a substring of the string stored at a key" },
+	{ "setrange", 4, WR | OOM, 1, 1, 1, cmd_setrange, "string", "2.2.0",
+	  "Overwrite part of a string at key starting at the specified "
+	  "offset" },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
+};

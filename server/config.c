@@ -1,0 +1,397 @@
+/*
+ * config.c -- the option table and its three sources (see config.h).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+
+enum opt_type { OPT_INT, OPT_LL, OPT_SIZE, OPT_BOOL, OPT_STR, OPT_LOGLEVEL,
+		OPT_IGNORED };
+
+struct opt {
+	const char *name;
+	enum opt_type type;
+	size_t off;                   /* in struct config */
+	bool immutable;               /* only at startup */
+	long long min, max;           /* for numbers */
+	const char *fixed;            /* OPT_IGNORED: what CONFIG GET says */
+};
+
+#define O(f) offsetof(struct config, f)
+static const struct opt opts[] = {
+	{ "port", OPT_INT, O(port), true, 0, 65535, NULL },
+	{ "bind", OPT_STR, O(bind), true, 0, 0, NULL },
+	{ "requirepass", OPT_STR, O(requirepass), false, 0, 0, NULL },
+	{ "pool", OPT_STR, O(pool), true, 0, 0, NULL },
+	{ "pool-size", OPT_SIZE, O(pool_size), true, 8 << 20, 1ll << 50, NULL },
+	{ "databases", OPT_LL, O(databases), true, 1, 128, NULL },
+	{ "maxclients", OPT_LL, O(maxclients), false, 1, 1000000, NULL },
+	{ "proto-max-bulk-len", OPT_SIZE, O(proto_max_bulk_len), false,
+	  1024 * 1024, 1ll << 32, NULL },
+	{ "client-query-buffer-limit", OPT_SIZE, O(client_query_buffer_limit),
+	  false, 1024 * 1024, 1ll << 40, NULL },
+	{ "max-args", OPT_LL, O(max_args), false, 1, 1ll << 31, NULL },
+	{ "timeout", OPT_LL, O(timeout), false, 0, 1ll << 31, NULL },
+	{ "logfile", OPT_STR, O(logfile), true, 0, 0, NULL },
+	{ "loglevel", OPT_LOGLEVEL, O(loglevel), false, 0, 0, NULL },
+	{ "daemonize", OPT_BOOL, O(daemonize), true, 0, 0, NULL },
+	{ "pidfile", OPT_STR, O(pidfile), true, 0, 0, NULL },
+	{ "gc-interval", OPT_LL, O(gc_interval_ms), true, 0, 1ll << 31, NULL },
+	{ "hz", OPT_LL, O(hz), true, 1, 500, NULL },
+	{ "dir", OPT_STR, O(dir), true, 0, 0, NULL },
+	/* Accepted so redis.conf files and tools work; persistence is
+	 * always on in pkv, so they change nothing. */
+	{ "save", OPT_IGNORED, 0, false, 0, 0, "" },
+	{ "appendonly", OPT_IGNORED, 0, false, 0, 0, "no" },
+	{ "appendfsync", OPT_IGNORED, 0, false, 0, 0, "always" },
+	{ "protected-mode", OPT_IGNORED, 0, false, 0, 0, "no" },
+	{ "tcp-keepalive", OPT_IGNORED, 0, false, 0, 0, "300" },
+};
+#undef O
+
+static const char *const levels[] = { "debug", "verbose", "notice",
+				      "warning" };
+
+/* config_defaults -- the built-in values. */
+void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->port = 6379;
+	cfg->bind = strdup("127.0.0.1");
+	cfg->requirepass = strdup("");
+	cfg->pool = strdup("pkv.pool");
+	cfg->pool_size = 1ull << 30;
+	cfg->databases = 16;
+	cfg->maxclients = 10000;
+	cfg->proto_max_bulk_len = 512ull << 20;
+	cfg->client_query_buffer_limit = 1ull << 30;
+	cfg->max_args = 1048576;
+	cfg->logfile = strdup("");
+	cfg->loglevel = 2;
+	cfg->pidfile = strdup("");
+	cfg->hz = 10;
+	cfg->dir = strdup(".");
+}
+
+/* config_parse_size -- a number with an optional k/kb/m/mb/g/gb unit
+ * (k = 1000, kb = 1024, as in redis.conf). */
+long long config_parse_size(const char *s)
+{
+	char *end;
+	long long v;
+	unsigned long long mul = 1;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || v < 0)
+		return -1;
+	if (!strcasecmp(end, ""))
+		mul = 1;
+	else if (!strcasecmp(end, "k"))
+		mul = 1000;
+	else if (!strcasecmp(end, "kb"))
+		mul = 1024;
+	else if (!strcasecmp(end, "m"))
+		mul = 1000 * 1000;
+	else if (!strcasecmp(end, "mb"))
+		mul = 1024 * 1024;
+	else if (!strcasecmp(end, "g"))
+		mul = 1000ull * 1000 * 1000;
+	else if (!strcasecmp(end, "gb"))
+		mul = 1024ull * 1024 * 1024;
+	else
+		return -1;
+	if ((unsigned long long)v > (1ull << 62) / mul)
+		return -1;
+	return (long long)(v * mul);
+}
+
+/* find -- the option called name. */
+static const struct opt *find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		if (!strcasecmp(opts[i].name, name))
+			return &opts[i];
+	return NULL;
+}
+
+/* config_set -- one option from text. */
+int config_set(struct config *cfg, const char *name, const char *value,
+	       bool running, char *err, size_t errlen)
+{
+	const struct opt *o = find(name);
+	char *base = (char *)cfg;
+	long long v;
+	char *end;
+
+	if (!o) {
+		snprintf(err, errlen, "Unknown option or number of arguments "
+			 "for CONFIG SET - '%s'", name);
+		return -1;
+	}
+	if (running && o->immutable) {
+		snprintf(err, errlen, "CONFIG SET failed (possibly related to "
+			 "argument '%s') - can't set immutable config",
+			 o->name);
+		return -1;
+	}
+	switch (o->type) {
+	case OPT_IGNORED:
+		return 0;
+	case OPT_STR: {
+		char **p = (char **)(base + o->off);
+		char *copy = strdup(value);
+		if (!copy) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		free(*p);
+		*p = copy;
+		return 0;
+	}
+	case OPT_BOOL:
+		if (!strcasecmp(value, "yes"))
+			*(bool *)(base + o->off) = true;
+		else if (!strcasecmp(value, "no"))
+			*(bool *)(base + o->off) = false;
+		else
+			goto bad;
+		return 0;
+	case OPT_LOGLEVEL:
+		for (int i = 0; i < 4; i++)
+			if (!strcasecmp(value, levels[i])) {
+				*(int *)(base + o->off) = i;
+				return 0;
+			}
+		goto bad;
+	case OPT_SIZE:
+		v = config_parse_size(value);
+		if (v < 0)
+			goto bad;
+		break;
+	default:
+		errno = 0;
+		v = strtoll(value, &end, 10);
+		if (errno || end == value || *end)
+			goto bad;
+		break;
+	}
+	if (v < o->min || v > o->max) {
+		snprintf(err, errlen, "CONFIG SET failed (possibly related to "
+			 "argument '%s') - argument must be between %lld and "
+			 "%lld inclusive", o->name, o->min, o->max);
+		return -1;
+	}
+	if (o->type == OPT_INT)
+		*(int *)(base + o->off) = (int)v;
+	else if (o->type == OPT_SIZE)
+		*(uint64_t *)(base + o->off) = (uint64_t)v;
+	else
+		*(long long *)(base + o->off) = v;
+	return 0;
+bad:
+	snprintf(err, errlen, "CONFIG SET failed (possibly related to "
+		 "argument '%s') - argument couldn't be parsed into a value",
+		 o->name);
+	return -1;
+}
+
+/* unquote -- strip one level of "..." or '...' around a value. */
+static char *unquote(char *s)
+{
+	size_t n = strlen(s);
+	if (n >= 2 && ((s[0] == '"' && s[n - 1] == '"') ||
+		       (s[0] == '\'' && s[n - 1] == '\''))) {
+		s[n - 1] = '\0';
+		return s + 1;
+	}
+	return s;
+}
+
+/* config_load_file -- "name value" lines. */
+int config_load_file(struct config *cfg, const char *path, char *err,
+		     size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096], msg[256];
+	int lineno = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "cannot open config file '%s': %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, *name, *value;
+		size_t n;
+		lineno++;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		n = strlen(p);
+		while (n && isspace((unsigned char)p[n - 1]))
+			p[--n] = '\0';
+		name = p;
+		while (*p && !isspace((unsigned char)*p))
+			p++;
+		if (*p)
+			*p++ = '\0';
+		while (isspace((unsigned char)*p))
+			p++;
+		value = unquote(p);
+		if (config_set(cfg, name, value, false, msg, sizeof(msg))) {
+			snprintf(err, errlen, "%s:%d: %s: %s", path, lineno,
+				 name, msg);
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+/* config_get -- options matching a pattern, as text. */
+void config_get(const struct config *cfg, const char *pattern,
+		void (*fn)(void *ctx, const char *name, const char *value),
+		void *ctx)
+{
+	const char *base = (const char *)cfg;
+	char buf[64];
+
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		const struct opt *o = &opts[i];
+		const char *val = buf;
+		if (!glob_match(pattern, strlen(pattern), o->name,
+				strlen(o->name), true))
+			continue;
+		switch (o->type) {
+		case OPT_IGNORED:
+			val = o->fixed;
+			break;
+		case OPT_STR:
+			val = *(char *const *)(base + o->off);
+			if (!val)
+				val = "";
+			break;
+		case OPT_BOOL:
+			val = *(const bool *)(base + o->off) ? "yes" : "no";
+			break;
+		case OPT_LOGLEVEL:
+			val = levels[*(const int *)(base + o->off)];
+			break;
+		case OPT_INT:
+			snprintf(buf, sizeof(buf), "%d",
+				 *(const int *)(base + o->off));
+			break;
+		case OPT_SIZE:
+			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)
+				 *(const uint64_t *)(base + o->off));
+			break;
+		default:
+			snprintf(buf, sizeof(buf), "%lld",
+				 *(const long long *)(base + o->off));
+			break;
+		}
+		fn(ctx, o->name, val);
+	}
+}
+
+/* glob_match -- Redis's glob: * ? [abc] [^a-z] and \ escapes. */
+bool glob_match(const char *p, size_t plen, const char *s, size_t slen,
+		bool nocase)
+{
+	while (plen && slen) {
+		switch (p[0]) {
+		case '*':
+			while (plen > 1 && p[1] == '*') {
+				p++;
+				plen--;
+			}
+			if (plen == 1)
+				return true;
+			for (size_t k = 0; k <= slen; k++)
+				if (glob_match(p + 1, plen - 1, s + k, slen - k,
+					       nocase))
+					return true;
+			return false;
+		case '?':
+			break;
+		case '[': {
+			bool not = false, match = false;
+			p++;
+			plen--;
+			if (plen && p[0] == '^') {
+				not = true;
+				p++;
+				plen--;
+			}
+			while (plen && p[0] != ']') {
+				if (p[0] == '\\' && plen >= 2) {
+					p++;
+					plen--;
+					if (p[0] == s[0])
+						match = true;
+				} else if (plen >= 3 && p[1] == '-') {
+					int lo = (unsigned char)p[0],
+					    hi = (unsigned char)p[2],
+					    c = (unsigned char)s[0];
+					if (lo > hi) {
+						int t = lo;
+						lo = hi;
+						hi = t;
+					}
+					if (nocase) {
+						lo = tolower(lo);
+						hi = tolower(hi);
+						c = tolower(c);
+					}
+					if (c >= lo && c <= hi)
+						match = true;
+					p += 2;
+					plen -= 2;
+				} else if (nocase ? tolower((unsigned char)p[0]) ==
+					   tolower((unsigned char)s[0])
+						  : p[0] == s[0]) {
+					match = true;
+				}
+				p++;
+				plen--;
+			}
+			if (not)
+				match = !match;
+			if (!match)
+				return false;
+			if (!plen)   /* unterminated class: as Redis, stop */
+				return slen == 1;
+			break;
+		}
+		case '\\':
+			if (plen >= 2) {
+				p++;
+				plen--;
+			}
+			/* fall through */
+		default:
+			if (nocase ? tolower((unsigned char)p[0]) !=
+				     tolower((unsigned char)s[0])
+				   : p[0] != s[0])
+				return false;
+			break;
+		}
+		p++;
+		plen--;
+		s++;
+		slen--;
+	}
+	while (plen && p[0] == '*') {
+		p++;
+		plen--;
+	}
+	return plen == 0 && slen == 0;
+}

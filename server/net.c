@@ -1,0 +1,449 @@
+/*
+ * net.c -- a single-threaded epoll loop, as Redis's ae.
+ *
+ * One thread owns every client and runs every command, so commands never
+ * race each other (MULTI, INCR, WATCH need no locks); the library's own
+ * threads only expire keys and collect garbage.  Each turn of the loop
+ * reads what every ready client sent and runs every whole request in a
+ * group commit (keyspace.h): the writes of the turn, from all clients,
+ * become durable in one transaction, and only then are the replies
+ * written.  So a pipeline costs one read, one commit and one write, and no
+ * reply goes out before its write could survive a crash.  If the group's
+ * commit fails (the pool is full), nothing of it was written, and every
+ * command of the group is answered with that error instead.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "cmd.h"
+#include "keyspace.h"
+#include "multi.h"
+#include "net.h"
+#include "srv.h"
+
+#define READ_CHUNK (16u * 1024)
+#define MAX_EVENTS 128
+#define GROUP_MAX_OPS 128      /* commit before the batch outgrows a log */
+
+static struct client *group;   /* clients that ran commands this turn */
+
+/* net_nonblock -- O_NONBLOCK on fd. */
+static int net_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* net_listen -- the first address of `bind`, IPv4 or IPv6. */
+int net_listen(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char addr[256];
+	int fd, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	snprintf(addr, sizeof(addr), "%s", srv.cfg.bind);
+	addr[strcspn(addr, " ")] = '\0';
+	if (inet_pton(AF_INET, addr,
+		      &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)srv.cfg.port);
+		sl = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, addr,
+			     &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)srv.cfg.port);
+		sl = sizeof(struct sockaddr_in6);
+	} else {
+		srv_log(3, "Invalid bind address '%s'", addr);
+		return -1;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, 511) ||
+	    net_nonblock(fd)) {
+		srv_log(3, "Could not create server TCP listening socket "
+			"%s:%d: %s", addr, srv.cfg.port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	srv.listen_fd = fd;
+	return 0;
+}
+
+/* net_addr -- "ip:port" of a socket address. */
+static void net_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)ss;
+		inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
+		port = ntohs(s->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const void *)ss;
+		inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
+		port = ntohs(s->sin6_port);
+	}
+	snprintf(buf, len, "%s:%u", ip, port);
+}
+
+struct client *net_clients(void)
+{
+	return srv.clients;
+}
+
+/* net_client_free -- unlink, close and free a client. */
+static void net_client_free(struct client *c)
+{
+	epoll_ctl(srv.epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv.clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv.nclients--;
+	multi_client_free(c);
+	resp_req_free(&c->req);
+	rbuf_free(&c->out);
+	free(c->qbuf);
+	free(c->name);
+	free(c->lib_name);
+	free(c->lib_ver);
+	free(c);
+}
+
+void net_client_kill(struct client *c)
+{
+	c->closing_now = true;
+}
+
+/* net_accept -- take every pending connection. */
+static void net_accept(void)
+{
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct epoll_event ev;
+		struct client *c;
+		int one = 1;
+		int fd = accept4(srv.listen_fd, (struct sockaddr *)&ss, &sl,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				srv_log(3, "Accepting client connection: %s",
+					strerror(errno));
+			return;
+		}
+		if ((long long)srv.nclients >= srv.cfg.maxclients) {
+			static const char msg[] =
+				"-ERR max number of clients reached\r\n";
+			if (write(fd, msg, sizeof(msg) - 1) < 0) {
+				/* closing anyway */
+			}
+			close(fd);
+			srv.rejected_connections++;
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->fd = fd;
+		c->id = ++srv.next_client_id;
+		c->proto = 2;
+		c->authed = !srv.cfg.requirepass || !srv.cfg.requirepass[0];
+		c->ctime_ms = c->last_ms = srv_now_ms();
+		net_addr(&ss, c->addr, sizeof(c->addr));
+		sl = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+			net_addr(&ss, c->laddr, sizeof(c->laddr));
+		ev.events = EPOLLIN;
+		ev.data.ptr = c;
+		if (epoll_ctl(srv.epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = srv.clients;
+		if (srv.clients)
+			srv.clients->prev = c;
+		srv.clients = c;
+		srv.nclients++;
+		srv.total_connections++;
+	}
+}
+
+/* net_want_write -- watch for writability only while output waits (one
+ * epoll_ctl per change, none per request). */
+static void net_want_write(struct client *c, bool on)
+{
+	struct epoll_event ev;
+
+	if (c->want_write == on)
+		return;
+	c->want_write = on;
+	ev.events = EPOLLIN | (on ? EPOLLOUT : 0);
+	ev.data.ptr = c;
+	epoll_ctl(srv.epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* net_write -- send what is pending; false when the client is gone. */
+static bool net_write(struct client *c)
+{
+	while (c->sent < c->out.len) {
+		ssize_t n = write(c->fd, c->out.p + c->sent,
+				  c->out.len - c->sent);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				net_want_write(c, true);
+				return true;
+			}
+			return false;
+		}
+		c->sent += (size_t)n;
+		srv.net_output_bytes += (uint64_t)n;
+	}
+	c->out.len = c->sent = 0;
+	if (c->out.cap > (1u << 20)) {   /* give a big reply's memory back */
+		rbuf_free(&c->out);
+	}
+	net_want_write(c, false);
+	return !c->close_asap;
+}
+
+/* group_add -- c runs a command in this turn's group; its replies so far
+ * (from before the group) start at mark. */
+static void group_add(struct client *c, size_t mark)
+{
+	if (c->in_group)
+		return;
+	c->in_group = true;
+	c->group_mark = mark;
+	c->group_cmds = 0;
+	c->gnext = group;
+	group = c;
+}
+
+/*
+ * net_group_commit -- commit the turn's writes.  On failure, nothing was
+ * written: each client's replies since its mark are replaced by one error
+ * per command.  Membership ends; replies are sent by the caller.
+ */
+static void net_group_commit(void)
+{
+	int err = ks_group_end();
+
+	for (struct client *c = group; c; c = c->gnext) {
+		if (err) {
+			c->out.len = c->group_mark;
+			for (size_t i = 0; i < c->group_cmds; i++)
+				reply_err_kv(c, err);
+		}
+		c->in_group = false;
+	}
+	if (err)
+		srv_log(3, "Group commit failed: %s", pkv_strerror(err));
+}
+
+/* net_group_flush -- commit now and open a new group (before a flush or
+ * swap of a database, or when the batch grows large). */
+static void net_group_flush(void)
+{
+	struct client *g = group;
+
+	net_group_commit();
+	group = NULL;
+	ks_group_begin();
+	/* their replies go out at the end of the turn as usual */
+	for (struct client *c = g, *n; c; c = n) {
+		n = c->gnext;
+		group_add(c, c->out.len);
+	}
+}
+
+/* net_process -- run every whole request in the query buffer. */
+static void net_process(struct client *c)
+{
+	struct resp_limits lim = {
+		.max_bulk = srv.cfg.proto_max_bulk_len,
+		.max_args = (uint64_t)srv.cfg.max_args,
+		.max_inline = 64 * 1024,
+	};
+	size_t pos = 0;
+
+	while (pos < c->qlen && !c->close_asap && !c->closing_now) {
+		char err[256];
+		size_t used = 0;
+		enum resp_status st = resp_parse(&c->req, c->qbuf + pos,
+						 c->qlen - pos, &lim, c->authed,
+						 &used, err, sizeof(err));
+		if (st == RESP_NEED_MORE)
+			break;
+		if (st == RESP_ERROR) {
+			reply_error(c, "ERR %s", err);
+			srv_log(1, "Protocol error (%s) from client: id=%llu "
+				"addr=%s", err, (unsigned long long)c->id,
+				c->addr);
+			c->close_asap = true;
+			break;
+		}
+		pos += used;
+		c->argc = c->req.argc;
+		c->argv = c->req.argv;
+		c->last_ms = srv_now_ms();
+		if (ks_group_ops() >= GROUP_MAX_OPS ||
+		    (c->argc > GROUP_MAX_OPS / 2 && ks_group_ops()))
+			net_group_flush();
+		size_t mark = c->out.len;
+		group_add(c, mark);
+		cmd_call(c);
+		if (!c->in_group)      /* a flush during the command */
+			group_add(c, mark);
+		c->group_cmds++;
+		c->argc = 0;
+		c->argv = NULL;
+	}
+	if (pos) {
+		memmove(c->qbuf, c->qbuf + pos, c->qlen - pos);
+		c->qlen -= pos;
+	}
+}
+
+/* net_read -- read, run, reply; false when the client must go.  Reads
+ * until the socket is dry or 1 MiB has come, so one busy client cannot
+ * hold the loop. */
+static bool net_read(struct client *c)
+{
+	size_t got = 0;
+
+	while (got < (1u << 20)) {
+		ssize_t n;
+		if (c->qcap - c->qlen < READ_CHUNK) {
+			size_t cap = c->qcap ? c->qcap * 2 : 2 * READ_CHUNK;
+			char *q = realloc(c->qbuf, cap);
+			if (!q)
+				return false;
+			c->qbuf = q;
+			c->qcap = cap;
+		}
+		n = read(c->fd, c->qbuf + c->qlen, c->qcap - c->qlen);
+		if (n == 0)
+			return false;  /* the client closed */
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return false;
+		}
+		c->qlen += (size_t)n;
+		got += (size_t)n;
+		srv.net_input_bytes += (uint64_t)n;
+		if (c->qlen > srv.cfg.client_query_buffer_limit) {
+			srv_log(3, "Closing client that reached max query "
+				"buffer length: id=%llu addr=%s qbuf=%zu",
+				(unsigned long long)c->id, c->addr, c->qlen);
+			return false;
+		}
+		net_process(c);
+		if (c->closing_now)
+			return false;
+		if (c->close_asap)
+			break;
+	}
+	return true;   /* replies go out after the group commit */
+}
+
+/* net_cron -- periodic work: idle timeouts, killed clients. */
+static void net_cron(void)
+{
+	int64_t now = srv_now_ms();
+	struct client *c = srv.clients, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (c->closing_now ||
+		    (srv.cfg.timeout > 0 && !c->in_multi &&
+		     now - c->last_ms > srv.cfg.timeout * 1000))
+			net_client_free(c);
+	}
+}
+
+/* net_run -- the loop. */
+void net_run(void)
+{
+	struct epoll_event ev, events[MAX_EVENTS];
+	int64_t last_cron = 0;
+
+	srv.epfd = epoll_create1(EPOLL_CLOEXEC);
+	ev.events = EPOLLIN;
+	ev.data.ptr = NULL;
+	epoll_ctl(srv.epfd, EPOLL_CTL_ADD, srv.listen_fd, &ev);
+	ks_set_group_flush(net_group_flush);
+	while (!srv.shutdown_asap) {
+		int timeout = (int)(1000 / srv.cfg.hz);
+		int n = epoll_wait(srv.epfd, events, MAX_EVENTS, timeout);
+		int64_t now;
+
+		ks_group_begin();
+		for (int i = 0; i < n; i++) {
+			struct client *c = events[i].data.ptr;
+			if (!c) {
+				net_accept();
+				continue;
+			}
+			if (c->closing_now)
+				continue;
+			if ((events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
+			    !net_read(c))
+				c->closing_now = true;
+			if ((events[i].events & EPOLLOUT) && !c->closing_now &&
+			    !net_write(c))
+				c->closing_now = true;
+		}
+		/* One commit for the turn, then the replies. */
+		net_group_commit();
+		for (struct client *c = group; c; c = c->gnext)
+			if (!c->closing_now && c->out.len > c->sent &&
+			    !net_write(c))
+				c->closing_now = true;
+		group = NULL;
+		for (int i = 0; i < n; i++) {
+			struct client *c = events[i].data.ptr;
+			if (c && c->closing_now)
+				net_client_free(c);
+		}
+		now = srv_now_ms();
+		if (now - last_cron >= 1000 / srv.cfg.hz) {
+			net_cron();
+			last_cron = now;
+		}
+	}
+	while (srv.clients)
+		net_client_free(srv.clients);
+	close(srv.listen_fd);
+	close(srv.epfd);
+}

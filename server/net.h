@@ -1,0 +1,22 @@
+/*
+ * net.h -- the event loop: the listening socket, client connections,
+ * reading requests, running them, writing replies, timers.
+ */
+#ifndef PKV_NET_H
+#define PKV_NET_H
+
+struct client;
+
+/* net_listen -- bind and listen per the configuration; 0 or -1 (logged). */
+int net_listen(void);
+
+/* net_run -- serve until srv.shutdown_asap; then close every client. */
+void net_run(void);
+
+/* net_client_kill -- close a client at the next loop turn (CLIENT KILL). */
+void net_client_kill(struct client *c);
+
+/* net_clients -- the client list head, for CLIENT LIST/KILL. */
+struct client *net_clients(void);
+
+#endif /* PKV_NET_H */

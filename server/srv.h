@@ -1,0 +1,52 @@
+/*
+ * srv.h -- the server's process-wide state: configuration, the open
+ * pool, the clients, counters.  One instance, `srv`, set up by main.c.
+ */
+#ifndef PKV_SRV_H
+#define PKV_SRV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pkv.h"
+#include "config.h"
+
+struct client;
+
+struct srv {
+	struct config cfg;
+	pkv *db;
+	char *config_file;            /* absolute path, or NULL */
+	int listen_fd;
+	int epfd;
+	struct client *clients;       /* list head */
+	uint64_t nclients;
+	uint64_t next_client_id;
+	bool shutdown_asap;           /* SIGTERM, SHUTDOWN */
+	int64_t start_ms;             /* when the server started */
+	uint64_t open_ns;             /* pkv_open, recovery included */
+	uint64_t keys_at_start;
+
+	/* counters for INFO */
+	uint64_t total_connections;
+	uint64_t rejected_connections;
+	uint64_t total_commands;
+	uint64_t net_input_bytes, net_output_bytes;
+	uint64_t keyspace_hits, keyspace_misses;
+	uint64_t errors_total;
+	int64_t lastsave_s;           /* every write is saved: start time,
+					 then the last write's time */
+	uint64_t dirty;               /* writes since start */
+};
+
+extern struct srv srv;
+
+/* srv_log -- a line to the log file (or stderr) with Redis's prefix;
+ * level: 0 debug, 1 verbose, 2 notice, 3 warning. */
+void srv_log(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* srv_now_ms -- Unix time in milliseconds. */
+int64_t srv_now_ms(void);
+
+#endif /* PKV_SRV_H */
