@@ -672,33 +672,10 @@ int main(int argc, char **argv)
 	char *buf;
 	int err;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--torn"))
-			o.torn = true;
-		else if (!strcmp(a, "--evict"))
-			o.evict = true;
-		else if (!strcmp(a, "--verbose"))
-			{
-			o.verbose = true;
-			g_verbose = 1;
-		}
-		else if (v && !strcmp(a, "--states"))
-			o.max_states = strtoull(argv[++i], NULL, 0);
-		else if (v && !strcmp(a, "--seed"))
-			o.seed = strtoull(argv[++i], NULL, 0);
-		else if (v && !strcmp(a, "--ops"))
-			max_ops = strtoull(argv[++i], NULL, 0);
-		else if (v && !strcmp(a, "--samples"))
-			o.samples = (unsigned)strtoul(argv[++i], NULL, 0);
-		else if (v && !strcmp(a, "--exhaustive"))
-			o.max_exhaustive = (unsigned)strtoul(argv[++i], NULL, 0);
-		else if (v && !strcmp(a, "--fence"))
-			o.only_fence = strtoll(argv[++i], NULL, 0);
-		else
+	for (int i = 1; i < argc; i++)
+		if (!crashsim_parse_opt(&o, &max_ops, argc, argv, &i))
 			usage();
-	}
+	g_verbose = o.verbose;
 	if (!max_ops && !o.max_states)
 		o.max_states = 10000;
 

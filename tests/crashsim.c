@@ -331,3 +331,33 @@ static void hook_fence(void *ctx)
 	}
 	cs->npending = 0;
 }
+
+/* crashsim_parse_opt -- the common options (see crashsim.h). */
+bool crashsim_parse_opt(struct crashsim_opts *o, uint64_t *max_ops,
+			int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+	const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+
+	if (!strcmp(a, "--torn"))
+		o->torn = true;
+	else if (!strcmp(a, "--evict"))
+		o->evict = true;
+	else if (!strcmp(a, "--verbose"))
+		o->verbose = true;
+	else if (v && !strcmp(a, "--states"))
+		o->max_states = strtoull(argv[++*i], NULL, 0);
+	else if (v && !strcmp(a, "--seed"))
+		o->seed = strtoull(argv[++*i], NULL, 0);
+	else if (v && !strcmp(a, "--ops"))
+		*max_ops = strtoull(argv[++*i], NULL, 0);
+	else if (v && !strcmp(a, "--samples"))
+		o->samples = (unsigned)strtoul(argv[++*i], NULL, 0);
+	else if (v && !strcmp(a, "--exhaustive"))
+		o->max_exhaustive = (unsigned)strtoul(argv[++*i], NULL, 0);
+	else if (v && !strcmp(a, "--fence"))
+		o->only_fence = strtoll(argv[++*i], NULL, 0);
+	else
+		return false;
+	return true;
+}

@@ -81,6 +81,15 @@ void crashsim_share_printed(struct crashsim *nested, struct crashsim *outer);
 /* crashsim_done -- whether max_states has been reached. */
 bool crashsim_done(const struct crashsim *cs);
 
+/*
+ * crashsim_parse_opt -- the options every workload takes: --torn --evict
+ * --verbose --states N --seed S --ops N --samples K --exhaustive K
+ * --fence F.  If argv[*i] is one, apply it (to o, or *max_ops), step *i
+ * past its value and return true; otherwise return false.
+ */
+bool crashsim_parse_opt(struct crashsim_opts *o, uint64_t *max_ops,
+			int argc, char **argv, int *i);
+
 /* Deterministic PRNG shared by the engine and workloads. */
 static inline uint64_t crashsim_mix(uint64_t x)
 {
