@@ -202,28 +202,18 @@ static void register_types(struct gc *gc)
 	assert_int_equal(gc_register(gc, T_GATE, trace_gate), 0);
 }
 
-/* open_image -- open buf as a pool and its heap, types registered. */
-static void open_image(char *buf, size_t size, struct pool **poolp,
-		       struct heap **hp)
+/* open_gc_image -- open buf as a pool and its heap, types registered. */
+static void open_gc_image(char *buf, size_t size, struct pool **poolp,
+			  struct heap **hp)
 {
-	struct errmsg em;
-	int rc;
-
-	err_clear(&em);
-	rc = pool_open_memory(buf, size, poolp, &em);
-	if (rc != 0)
-		fail_msg("pool_open_memory: %s: %s", pkv_strerror(rc),
-			 em.text);
-	rc = heap_open(*poolp, hp, &em);
-	if (rc != 0)
-		fail_msg("heap_open: %s: %s", pkv_strerror(rc), em.text);
+	open_image(buf, size, poolp, hp);
 	register_types(heap_gc(*hp));
 }
 
 /* fixture_open -- open f->buf into f. */
 static void fixture_open(struct fixture *f)
 {
-	open_image(f->buf, f->size, &f->pool, &f->heap);
+	open_gc_image(f->buf, f->size, &f->pool, &f->heap);
 	f->gc = heap_gc(f->heap);
 }
 
@@ -1074,7 +1064,7 @@ static void test_audit(void **state)
 
 	/* NOW: exactly the leaks go */
 	memcpy(img, crash, f->size);
-	open_image(img, f->size, &pool, &h);
+	open_gc_image(img, f->size, &pool, &h);
 	assert_false(pool->was_clean);
 	assert_int_equal(gc_audit(heap_gc(h), GC_AUDIT_NOW), 0);
 	gc_get_stats(heap_gc(h), &st);
@@ -1089,7 +1079,7 @@ static void test_audit(void **state)
 
 	/* SKIP: nothing happens */
 	memcpy(img, crash, f->size);
-	open_image(img, f->size, &pool, &h);
+	open_gc_image(img, f->size, &pool, &h);
 	assert_false(pool->was_clean);
 	assert_int_equal(gc_audit(heap_gc(h), GC_AUDIT_SKIP), 0);
 	gc_get_stats(heap_gc(h), &st);
@@ -1101,7 +1091,7 @@ static void test_audit(void **state)
 	heap_close(h);
 
 	/* ...and once closed cleanly, the leaks are not audited any more */
-	open_image(img, f->size, &pool, &h);
+	open_gc_image(img, f->size, &pool, &h);
 	assert_true(pool->was_clean);
 	assert_int_equal(gc_audit(heap_gc(h), GC_AUDIT_NOW), 0);
 	gc_get_stats(heap_gc(h), &st);
@@ -1112,7 +1102,7 @@ static void test_audit(void **state)
 
 	/* BACKGROUND: the thread does it */
 	memcpy(img, crash, f->size);
-	open_image(img, f->size, &pool, &h);
+	open_gc_image(img, f->size, &pool, &h);
 	assert_int_equal(gc_start(heap_gc(h), 0), 0);
 	assert_int_equal(gc_audit(heap_gc(h), GC_AUDIT_BACKGROUND), 0);
 	{

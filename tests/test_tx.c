@@ -29,23 +29,6 @@ struct fixture {
 	struct pool *pool;
 };
 
-static void open_image(char *buf, size_t size, struct pool **poolp,
-		       struct heap **hp)
-{
-	struct errmsg em;
-	int rc;
-
-	err_clear(&em);
-	rc = pool_open_memory(buf, size, poolp, &em);
-	if (rc != 0)
-		fail_msg("pool_open_memory: %s: %s", pkv_strerror(rc),
-			 em.text);
-	rc = heap_open(*poolp, hp, &em);
-	if (rc != 0)
-		fail_msg("heap_open: %s: %s", pkv_strerror(rc), em.text);
-}
-
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));

@@ -18,4 +18,22 @@ static inline void check(struct heap *h)
 		fail_msg("heap_check: %s: %s", pkv_strerror(rc), em.text);
 }
 
+/* open_image -- open buf (size bytes) as a pool and recover its heap,
+ * failing the test with the library's message if either step fails. */
+static inline void open_image(char *buf, size_t size, struct pool **poolp,
+			      struct heap **hp)
+{
+	struct errmsg em;
+	int rc;
+
+	err_clear(&em);
+	rc = pool_open_memory(buf, size, poolp, &em);
+	if (rc != 0)
+		fail_msg("pool_open_memory: %s: %s", pkv_strerror(rc),
+			 em.text);
+	rc = heap_open(*poolp, hp, &em);
+	if (rc != 0)
+		fail_msg("heap_open: %s: %s", pkv_strerror(rc), em.text);
+}
+
 #endif /* PKV_TESTHEAP_H */
