@@ -18,7 +18,10 @@
 #define KV_DEFAULT_SIZE (64ull << 20)
 #define KV_DEFAULT_DBS 16u
 #define KV_INITIAL_LOG2 KV_STRIPE_BITS   /* one bucket per stripe */
-#define KV_LOG_SIZE 16384u               /* room for batches */
+#define KV_LOG_SIZE 16384u               /* room for batches ... */
+#define KV_LOG_SIZE_BIG 65536u           /* ... four times more in pools of
+					    256 MiB and up (64 lanes x 2 x
+					    64 KiB = 8 MiB, 3% or less) */
 #define ROOT_WORD (POOL_STATE_OFF + offsetof(struct pool_state, root))
 
 /* ---- error details ---- */
@@ -261,7 +264,8 @@ int pkv_open(const char *path, const struct pkv_options *o, pkv **dbp)
 	if ((o->flags & PKV_CREATE) && stat(path, &sb) != 0 && errno == ENOENT) {
 		struct pool_params pp = {
 			.nlanes = o->size >= (256ull << 20) ? 64 : 16,
-			.log_size = KV_LOG_SIZE,
+			.log_size = o->size >= (256ull << 20) ?
+				    KV_LOG_SIZE_BIG : KV_LOG_SIZE,
 		};
 		err = pool_create(path, o->size ? o->size : KV_DEFAULT_SIZE,
 				  &pp, &po, &pool, &em);

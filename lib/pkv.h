@@ -223,8 +223,9 @@ int pkv_random_key(pkv *db, unsigned dbi, void *buf, size_t bufsize,
  * (all or nothing, even across a crash).  A condition that fails (PKV_NX,
  * PKV_XX, a missing key) skips that operation only and is reported in
  * results[].  A batch is bounded by the redo log: about 250 puts of new
- * keys (200 with an expiry, 340 deletes) in a pool pkv_open created;
- * beyond that commit returns PKV_ETXTOOBIG.  All or nothing holds across
+ * keys (200 with an expiry, 340 deletes) in a pool pkv_open created
+ * smaller than 256 MiB, four times that in a larger one; beyond that
+ * commit returns PKV_ETXTOOBIG.  All or nothing holds across
  * crashes; a concurrent lock-free reader may see a batch half applied.
  */
 typedef struct pkv_batch pkv_batch;

@@ -134,20 +134,7 @@ bool arg_is(const struct resp_arg *a, const char *word)
 /* arg_ll -- strict integer, as Redis's string2ll. */
 bool arg_ll(const struct resp_arg *a, long long *v)
 {
-	char buf[32];
-	char *end;
-
-	if (a->len == 0 || a->len >= sizeof(buf))
-		return false;
-	memcpy(buf, a->p, a->len);
-	buf[a->len] = '\0';
-	if (buf[0] == '+' || buf[0] == ' ' || buf[0] == '\t' ||
-	    (buf[0] == '0' && a->len > 1) ||
-	    (buf[0] == '-' && (a->len == 1 || buf[1] == '0')))
-		return false;
-	errno = 0;
-	*v = strtoll(buf, &end, 10);
-	return !errno && *end == '\0';
+	return resp_strtoll(a->p, a->len, v);
 }
 
 /* arg_double -- a float as Redis's getDoubleFromObject accepts it. */

@@ -85,48 +85,10 @@ static void str_unreply(struct client *c, size_t mark)
 		c->out.len = mark;
 }
 
-/* str_ll -- Redis's string2ll: strict decimal, no sign but '-', no
- * leading zero, no space, every byte used.  For stored values, which may
- * hold any bytes. */
+/* str_ll -- Redis's string2ll on a stored value (resp.h). */
 static bool str_ll(const char *s, size_t len, long long *out)
 {
-	unsigned long long v;
-	size_t i = 0;
-	bool neg = false;
-
-	if (len == 0 || len >= 21)
-		return false;
-	if (len == 1 && s[0] == '0') {
-		*out = 0;
-		return true;
-	}
-	if (s[0] == '-') {
-		neg = true;
-		if (++i == len)
-			return false;
-	}
-	if (s[i] < '1' || s[i] > '9')
-		return false;
-	v = (unsigned long long)(s[i++] - '0');
-	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-		unsigned d = (unsigned)(s[i] - '0');
-		if (v > ULLONG_MAX / 10 || v * 10 > ULLONG_MAX - d)
-			return false;
-		v = v * 10 + d;
-	}
-	if (i < len)
-		return false;
-	if (neg) {
-		if (v > (unsigned long long)LLONG_MAX + 1)
-			return false;
-		*out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN
-							      : -(long long)v;
-	} else {
-		if (v > LLONG_MAX)
-			return false;
-		*out = (long long)v;
-	}
-	return true;
+	return resp_strtoll(s, len, out);
 }
 
 /* str_ld -- Redis's string2ld: strtold must read every byte (a NUL
@@ -507,16 +469,8 @@ static void str_mset(struct client *c, bool nx)
 	int cerr = ks_batch_end();
 	if (!err)
 		err = cerr;
-	if (err == PKV_ETXTOOBIG && !ks_in_exec()) {
-		/* More keys than one redo log holds (nothing was applied):
-		 * write them one by one.  Other clients still see all or
-		 * nothing (the server is single-threaded); only a crash
-		 * in the middle can leave a prefix written. */
-		err = 0;
-		for (size_t j = 1; j < c->argc && !err; j += 2)
-			err = ks_put(c->db, &c->argv[j], c->argv[j + 1].p,
-				     c->argv[j + 1].len, 0, 0);
-	}
+	/* More keys than one transaction holds fail as a whole (the
+	 * group commit answers PKV_ETXTOOBIG): never half an MSET. */
 	if (err) {
 		reply_err_kv(c, err);
 		return;

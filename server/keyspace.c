@@ -217,7 +217,7 @@ int ks_put(unsigned db, const struct resp_arg *key, const void *val,
 		return ks.err;
 	if ((err = pkv_batch_put(ks.batch, db, key->p, key->len, val, vlen, 0,
 				 exp)))
-		return err;
+		return ks.err = err;   /* the whole batch fails */
 	ks.nops++;
 	ovl_set(db, key, !(exp && exp <= pkv_now_ms()), val, vlen, exp);
 	ks_wrote(db, key);
@@ -240,7 +240,7 @@ int ks_del(unsigned db, const struct resp_arg *key)
 	if (!ks_batch_ok())
 		return ks.err;
 	if ((err = pkv_batch_del(ks.batch, db, key->p, key->len)))
-		return err;
+		return ks.err = err;
 	ks.nops++;
 	ovl_set(db, key, false, NULL, 0, 0);
 	ks_wrote(db, key);
@@ -266,6 +266,8 @@ int ks_expire(unsigned db, const struct resp_arg *key, int64_t expire_ms)
 		return ks.err;
 	}
 	err = pkv_batch_expire(ks.batch, db, key->p, key->len, expire_ms);
+	if (err)
+		ks.err = err;
 	if (!err) {
 		ks.nops++;
 		/* the overlay keeps the value: copy it before releasing */

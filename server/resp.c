@@ -16,7 +16,7 @@
  * resp_strtoll -- Redis's strict string2ll: an optional '-', then digits
  * with no leading zero (except "0"), nothing else, no overflow.
  */
-static bool resp_strtoll(const char *s, size_t len, long long *out)
+bool resp_strtoll(const char *s, size_t len, long long *out)
 {
 	unsigned long long v = 0;
 	bool neg = false;

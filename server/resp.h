@@ -17,6 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * resp_strtoll -- Redis's string2ll: an optional '-', then decimal digits
+ * with no leading zero (except "0"), nothing else, no overflow.
+ */
+bool resp_strtoll(const char *s, size_t len, long long *out);
+
 /* One argument of a request, inside the query buffer. */
 struct resp_arg {
 	const char *p;
