@@ -95,6 +95,21 @@ fail:
 	return err;
 }
 
+/* kv_buckets_ok -- off is a bucket array as big as it says. */
+static bool kv_buckets_ok(pkv *db, uint64_t off)
+{
+	uint64_t size;
+	uint32_t type;
+	const struct kv_buckets *b;
+
+	if (!heap_block_valid(db->heap, off, &size, &type) ||
+	    type != KV_TYPE_BUCKETS || size < sizeof(*b))
+		return false;
+	b = kv_ptr(db, off);
+	return b->log2 >= KV_STRIPE_BITS && b->log2 < 40 &&
+	       size >= sizeof(*b) + (8ull << b->log2);
+}
+
 /* kv_root_check -- the root a pool holds is ours and sane. */
 static int kv_root_check(pkv *db, uint64_t roff)
 {
@@ -122,12 +137,26 @@ static int kv_root_check(pkv *db, uint64_t roff)
 		return kv_err(NULL, PKV_ECORRUPT, "%s: %llu databases in the "
 			      "root", db->pool->path ? db->pool->path : "pool",
 			      (unsigned long long)r->ndbs);
-	for (unsigned i = 0; i < r->ndbs; i++)
+	for (unsigned i = 0; i < r->ndbs; i++) {
+		const struct kv_table *tab;
+		const char *bad = NULL;
 		if (!heap_block_valid(db->heap, r->table[i], NULL, &type) ||
 		    type != KV_TYPE_TABLE)
+			bad = "no table";
+		else if (tab = kv_ptr(db, r->table[i]),
+			 !kv_buckets_ok(db, tab->cur) ||
+			 (tab->next && !kv_buckets_ok(db, tab->next)))
+			bad = "a damaged bucket array";
+		else if (!heap_block_valid(db->heap, tab->stripes, &size,
+					   &type) ||
+			 type != KV_TYPE_STRIPES ||
+			 size < KV_STRIPES * sizeof(struct kv_stripe))
+			bad = "damaged stripe counters";
+		if (bad)
 			return kv_err(NULL, PKV_ECORRUPT, "%s: database %u has "
-				      "no table", db->pool->path ?
-				      db->pool->path : "pool", i);
+				      "%s", db->pool->path ? db->pool->path :
+				      "pool", i, bad);
+	}
 	return 0;
 }
 

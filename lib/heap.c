@@ -451,7 +451,7 @@ bool heap_block_valid(const struct heap *h, uint64_t data_off,
 	if (heap_locate(h, data_off, &act))
 		return false;
 	bh = pool_ptr(h->pool, act.block_off);
-	if (bh->size + BLOCK_HDR_SIZE > act.block_len)
+	if (bh->size > act.block_len - BLOCK_HDR_SIZE)   /* no wrap */
 		return false;
 	if (sizep)
 		*sizep = bh->size;

@@ -93,6 +93,27 @@ static inline const char *kv_entry_val(const struct kv_entry *e)
 	return (const char *)(e + 1) + e->klen;
 }
 
+/* Longest chain followed; a damaged pool could hold a cycle. */
+#define KV_CHAIN_MAX (1u << 20)
+
+/*
+ * kv_entry_ok -- whether e can be an entry: aligned, inside the heap, its
+ * key and value inside the pool.  Chains are followed only through
+ * offsets that pass, so a damaged pool ends a chain early instead of
+ * crashing a reader.
+ */
+static inline bool kv_entry_ok(const pkv *db, uint64_t e)
+{
+	uint64_t size = db->pool->size;
+	const struct kv_entry *E;
+
+	if ((e & 7) || e < db->pool->hdr->chunks_off + BLOCK_HDR_SIZE ||
+	    e > size - sizeof(*E))
+		return false;
+	E = kv_ptr(db, e);
+	return (uint64_t)E->klen + E->vlen <= size - e - sizeof(*E);
+}
+
 /* kv_entry_expire -- an entry's expiry; a writer may change it in place
  * (pkv_expire) while a reader looks. */
 static inline int64_t kv_entry_expire(const struct kv_entry *e)

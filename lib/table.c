@@ -191,7 +191,7 @@ static bool chain_find(const pkv *db, const struct kvtx *t, uint64_t arr,
 	uint64_t link = head_off(arr, hash & kv_mask(b));
 	uint64_t e = read_word(db, t, link);
 
-	while (e) {
+	for (unsigned n = 0; e && n < KV_CHAIN_MAX && kv_entry_ok(db, e); n++) {
 		const struct kv_entry *E = kv_ptr(db, e);
 		if (E->hash == hash && E->klen == klen &&
 		    (klen == 0 || memcmp(kv_entry_key(E), key, klen) == 0)) {
@@ -511,7 +511,7 @@ static int emit_bucket(pkv *db, uint64_t arr, uint64_t b, int64_t now,
 		now = -now;
 	uint64_t e = kv_load(kv_ptr(db, head_off(arr, b)));
 
-	while (e) {
+	for (unsigned n = 0; e && n < KV_CHAIN_MAX && kv_entry_ok(db, e); n++) {
 		const struct kv_entry *E = kv_ptr(db, e);
 		int r;
 		if (kv_expired(E, now) == want_expired) {
@@ -625,7 +625,8 @@ uint64_t table_random(pkv *db, unsigned dbi)
 						       : (rng + k) & m;
 				uint64_t e = kv_load(kv_ptr(db, head_off(arr, b)));
 				uint64_t pick = 0, n = 0;
-				while (e) {
+				while (e && n < KV_CHAIN_MAX &&
+				       kv_entry_ok(db, e)) {
 					const struct kv_entry *E = kv_ptr(db, e);
 					if (!kv_expired(E, now) &&
 					    (rng >> 7) % ++n == 0)
