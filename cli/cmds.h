@@ -1,0 +1,27 @@
+/*
+ * cmds.h -- the subcommands of the pkv tool.  Each takes the arguments
+ * after "pkv" (argv[0] is the subcommand's name) and returns the exit
+ * status (util.h).
+ *
+ *   poolcmd.c    create, info, gc      the pool as a whole
+ *   check_cmd.c  check [--repair]      consistency (check.c walks)
+ *   keys.c       get, set, del, ttl, scan
+ *   export.c     export [--salvage]    keys as Redis commands
+ *   import.c     import                Redis commands into the pool
+ */
+#ifndef PKV_CLI_CMDS_H
+#define PKV_CLI_CMDS_H
+
+int cmd_create(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_set(int argc, char **argv);
+int cmd_del(int argc, char **argv);
+int cmd_ttl(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+
+#endif /* PKV_CLI_CMDS_H */

@@ -1,0 +1,255 @@
+/*
+ * export.c -- "pkv export POOL [--db N] [-o FILE] [--salvage]": every key
+ * as Redis commands, the stream `redis-cli --pipe` sends and `pkv import` reads.
+ *
+ * For each database that has keys: SELECT n, then SET key value for each
+ * key and, for a key with an expiry, PEXPIREAT key ms (absolute, so the
+ * time a stream waits before it is loaded does not stretch the expiry).
+ * SET followed by PEXPIREAT works on every Redis since 2.6, where SET's
+ * PXAT option needs 6.2.  A key that expires while the stream travels is
+ * deleted by the PEXPIREAT, as it would have been at the source.
+ *
+ * The pool is read through a private image (access.h): the export is a
+ * consistent snapshot, no writer can run meanwhile (the pool is locked
+ * shared), and the file is not changed.  Keys already expired are not
+ * exported.
+ *
+ * --salvage reads a damaged pool: the keys come from the checker's walk
+ * (check.h), which verifies every pointer before following it, where the
+ * library's scan trusts the pool and may crash on a damaged chain.  The
+ * sound entries are written; damaged ones, and whatever a damaged
+ * pointer cut off, are lost, and a summary says how many.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "access.h"
+#include "check.h"
+#include "cmds.h"
+#include "progress.h"
+#include "resp.h"
+#include "util.h"
+
+#define EXPORT_SCAN_COUNT 1000
+#define EXPORT_BUFFER (1u << 20)
+
+struct export {
+	FILE *f;
+	struct progress prog;
+	uint64_t keys, expiring, bytes;
+};
+
+/* export_key -- one key: SET, and PEXPIREAT if it expires. */
+static int export_key(void *ctx, const void *key, size_t klen,
+		      const void *val, size_t vlen, int64_t expire_ms)
+{
+	struct export *x = ctx;
+	struct resp_arg set[3] = {
+		{ "SET", 3 }, { key, klen }, { val, vlen },
+	};
+
+	resp_write_cmd(x->f, 3, set);
+	if (expire_ms) {
+		char ms[24];
+		struct resp_arg pexp[3] = {
+			{ "PEXPIREAT", 9 }, { key, klen }, { ms, 0 },
+		};
+		pexp[2].len = (size_t)snprintf(ms, sizeof(ms), "%" PRId64,
+					       expire_ms);
+		resp_write_cmd(x->f, 3, pexp);
+		x->expiring++;
+	}
+	x->keys++;
+	x->bytes += klen + vlen;
+	progress_update(&x->prog, x->keys);
+	return ferror(x->f) ? -EIO : 0;
+}
+
+/* What --salvage adds to an export. */
+struct salvage {
+	struct export *x;
+	bool one_db;
+	unsigned only;                /* with one_db */
+	bool selected;
+	unsigned db;                  /* SELECTed last */
+};
+
+/* export_salvaged -- one sound entry from the checker's walk. */
+static int export_salvaged(void *ctx, unsigned db, const void *key,
+			   size_t klen, const void *val, size_t vlen,
+			   int64_t expire_ms)
+{
+	struct salvage *s = ctx;
+
+	if (s->one_db && db != s->only)
+		return 0;
+	if (!s->selected || db != s->db) {
+		char num[16];
+		struct resp_arg sel[2] = { { "SELECT", 6 }, { num, 0 } };
+		sel[1].len = (size_t)snprintf(num, sizeof(num), "%u", db);
+		resp_write_cmd(s->x->f, 2, sel);
+		s->selected = true;
+		s->db = db;
+	}
+	return export_key(s->x, key, klen, val, vlen, expire_ms);
+}
+
+/* export_salvage -- the export of a damaged pool, with a summary. */
+static int export_salvage(const char *path, struct export *x, bool one_db,
+			  unsigned dbi)
+{
+	struct salvage s = { x, one_db, dbi, false, 0 };
+	struct check_report r;
+	struct errmsg em;
+	int err;
+
+	err_clear(&em);
+	err = check_pool_each(path, &r, true, export_salvaged, &s, &em);
+	if (err == -EIO) {
+		check_report_free(&r);
+		return err;
+	}
+	if (err)
+		return cli_fail_path(path, err, em.text);
+	if (r.reached < ACCESS_ENGINE || !r.kv) {
+		cli_fail("%s: nothing can be salvaged: %s", path,
+			 r.nmsgs ? r.msgs[0] : "no key-value data");
+		check_report_free(&r);
+		return EXIT_FAILURE;
+	}
+	fprintf(stderr, "%s: %s: salvaged %" PRIu64 " keys; %" PRIu64
+		" damaged entries skipped; the check found %" PRIu64
+		" problem(s)%s\n", cli_progname, path, r.salvaged,
+		r.salvage_skipped, r.damage,
+		r.damage ? " (see 'pkv check')" : "");
+	check_report_free(&r);
+	return 0;
+}
+
+/* export_db -- SELECT dbi, then its keys. */
+static int export_db(struct access *a, unsigned dbi, struct export *x)
+{
+	uint64_t cursor = 0, next, keys = 0;
+	char num[16];
+	struct resp_arg sel[2] = { { "SELECT", 6 }, { num, 0 } };
+	int err;
+
+	pkv_dbsize(a->db, dbi, &keys, NULL);
+	if (keys == 0)
+		return 0;
+	sel[1].len = (size_t)snprintf(num, sizeof(num), "%u", dbi);
+	resp_write_cmd(x->f, 2, sel);
+	do {
+		err = pkv_scan(a->db, dbi, cursor, EXPORT_SCAN_COUNT,
+			       export_key, x, &next);
+		if (err)
+			return err;
+		cursor = next;
+	} while (next != 0);
+	return 0;
+}
+
+/* cmd_export -- write the stream. */
+int cmd_export(int argc, char **argv)
+{
+	const char *path = NULL, *out = NULL, *v;
+	bool one_db = false, salvage = false;
+	unsigned dbi = 0;
+	struct export x;
+	struct access a;
+	uint64_t total = 0, k;
+	char hb[32];
+	int rc, err = 0, m;
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if ((m = cli_optval(argc, argv, &i, "--db", "-n", "export",
+				    &v)) != 0) {
+			if (m < 0 || cli_parse_db("export", v, &dbi) != 0)
+				return EXIT_USAGE;
+			one_db = true;
+		} else if ((m = cli_optval(argc, argv, &i, "--output", "-o",
+					   "export", &v)) != 0) {
+			if (m < 0)
+				return EXIT_USAGE;
+			out = v;
+		} else if (strcmp(arg, "--salvage") == 0) {
+			salvage = true;
+		} else if (cli_is_option(arg)) {
+			return cli_usage_error("export: unknown option '%s'",
+					       arg);
+		} else if (path == NULL) {
+			path = arg;
+		} else {
+			return cli_usage_error("export: unexpected argument "
+					       "'%s'", arg);
+		}
+	}
+	if (path == NULL)
+		return cli_usage_error("export: missing POOL argument");
+
+	if (salvage) {
+		memset(&x, 0, sizeof(x));
+		x.f = stdout;
+		if (out && strcmp(out, "-") != 0 && !(x.f = fopen(out, "wb")))
+			return cli_fail("%s: cannot create: %s", out,
+					strerror(errno));
+		setvbuf(x.f, NULL, _IOFBF, EXPORT_BUFFER);
+		err = export_salvage(path, &x, one_db, dbi);
+		rc = err > 0 ? err : 0;
+		if (fflush(x.f) != 0 || ferror(x.f) || err == -EIO)
+			rc = cli_fail("%s: cannot write the export: %s",
+				      out ? out : "standard output",
+				      strerror(errno ? errno : EIO));
+		if (x.f != stdout && fclose(x.f) != 0 && rc == 0)
+			rc = cli_fail("%s: cannot write the export: %s", out,
+				      strerror(errno));
+		return rc;
+	}
+	if ((rc = access_open_cmd(&a, path, false, ACCESS_ENGINE_TOO)) != 0)
+		return rc;
+	if (one_db && (rc = access_db_check(&a, dbi)) != 0) {
+		access_close(&a);
+		return rc;
+	}
+	memset(&x, 0, sizeof(x));
+	x.f = stdout;
+	if (out && strcmp(out, "-") != 0 && !(x.f = fopen(out, "wb"))) {
+		rc = cli_fail("%s: cannot create: %s", out, strerror(errno));
+		access_close(&a);
+		return rc;
+	}
+	setvbuf(x.f, NULL, _IOFBF, EXPORT_BUFFER);
+	for (unsigned d = 0; d < pkv_databases(a.db); d++)
+		if (!one_db || d == dbi) {
+			pkv_dbsize(a.db, d, &k, NULL);
+			total += k;
+		}
+	progress_begin(&x.prog, "exporting", total, false, "keys");
+	for (unsigned d = 0; d < pkv_databases(a.db) && !err; d++)
+		if (!one_db || d == dbi)
+			err = export_db(&a, d, &x);
+	progress_end(&x.prog);
+	access_close(&a);
+	if (fflush(x.f) != 0 || ferror(x.f) || err == -EIO)
+		rc = cli_fail("%s: cannot write the export: %s",
+			      out ? out : "standard output",
+			      strerror(errno ? errno : EIO));
+	else if (err)
+		rc = cli_fail("%s: %s", path, pkv_strerror(err));
+	if (x.f != stdout && fclose(x.f) != 0 && rc == 0)
+		rc = cli_fail("%s: cannot write the export: %s", out,
+			      strerror(errno));
+	if (rc == 0 && x.prog.on)
+		fprintf(stderr, "%s: exported %" PRIu64 " keys (%" PRIu64
+			" with an expiry, %s of keys and values)\n", path,
+			x.keys, x.expiring,
+			cli_human_size(x.bytes, hb, sizeof(hb)));
+	return rc;
+}

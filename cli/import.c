@@ -1,0 +1,600 @@
+/*
+ * import.c -- "pkv import POOL [--db N] < STREAM": apply a stream of
+ * Redis commands (RESP multibulk, as `pkv export` writes and `redis-cli
+ * --pipe` sends) to a pool, replying nothing and reporting counts on
+ * stderr.
+ *
+ * Commands: SELECT; SET with EX/PX/EXAT/PXAT/KEEPTTL, NX/XX (and GET,
+ * whose reply is not sent); SETEX, PSETEX, MSET; DEL, UNLINK; EXPIRE,
+ * PEXPIRE, EXPIREAT, PEXPIREAT, PERSIST; FLUSHDB, FLUSHALL; PING, ECHO,
+ * MULTI and EXEC are accepted and ignored.  A command that is unknown or
+ * malformed is reported (the first ten), counted, and skipped, as Redis
+ * answers it with an error and goes on; a protocol error stops the import
+ * after what came before it has been applied, since the stream cannot be
+ * resynchronized.  A SELECT of a database the pool does not have stops it
+ * too: going on would put keys in the wrong database.
+ *
+ * Speed: writes are grouped into atomic batches (pkv_batch_*) of at most
+ * IMPORT_BATCH operations, one durable commit each instead of one per
+ * key.  A batch applies its operations in order, each seeing the ones
+ * before it, so the result is that of running the commands one by one.
+ * A batch that exceeds the redo log (PKV_ETXTOOBIG: many large
+ * overwrites) or does not fit the pool as a whole (PKV_EFULL) is split in
+ * halves and retried, so a full pool stops the import at the exact
+ * command that does not fit.  Relative expiry times are turned into
+ * absolute ones when the command is read.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "access.h"
+#include "cmds.h"
+#include "progress.h"
+#include "resp.h"
+#include "util.h"
+
+#define IMPORT_BATCH 100              /* operations per batch (< 250) */
+#define IMPORT_ARENA_MAX (16u << 20)  /* key and value bytes per batch */
+#define IMPORT_SHOW_ERRORS 10
+#define IMPORT_RESIZE_STEPS 4096      /* of kv_help_resize, per database */
+
+enum import_kind { IMPORT_PUT, IMPORT_DEL, IMPORT_EXPIRE };
+
+/* One operation waiting for its batch; key and value in the arena. */
+struct import_op {
+	enum import_kind kind;
+	unsigned dbi;
+	unsigned flags;               /* PKV_NX, PKV_XX, PKV_KEEPTTL */
+	int64_t expire_ms;
+	size_t koff, klen, voff, vlen;
+	uint64_t cmd;                 /* the command's number in the stream */
+};
+
+struct import {
+	struct access a;
+	const char *path;
+	unsigned dbi, ndbs;           /* SELECTed; the pool's count */
+	struct import_op ops[IMPORT_BATCH];
+	size_t nops;
+	char *arena;
+	size_t arena_len, arena_cap;
+	int results[IMPORT_BATCH];
+	bool fatal;                   /* stop reading */
+	bool broken;                  /* a commit failed: commit no more */
+	bool flushed;                 /* a flush left garbage behind */
+	/* what the stream did */
+	uint64_t commands, sets, set_skipped, deleted, del_missing;
+	uint64_t expires, expire_missing, flushes, ignored, errors, batches;
+	uint64_t cmd_no;              /* of the command being handled */
+	uint64_t failed_cmd;          /* whose operation could not be done */
+	const char *cmd_name;
+	size_t cmd_name_len;
+};
+
+/* import_error -- report a problem with the current command. */
+static void import_error(struct import *x, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void import_error(struct import *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (x->errors++ >= IMPORT_SHOW_ERRORS)
+		return;
+	fprintf(stderr, "%s: import: command %" PRIu64 " (%.*s): ",
+		cli_progname, x->cmd_no,
+		(int)(x->cmd_name_len > 32 ? 32 : x->cmd_name_len), x->cmd_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (x->errors == IMPORT_SHOW_ERRORS)
+		fprintf(stderr, "%s: import: (further errors are counted, "
+			"not shown)\n", cli_progname);
+}
+
+/* import_is -- whether argument a is the word w (case-insensitive). */
+static bool import_is(const struct resp_arg *a, const char *w)
+{
+	size_t n = strlen(w);
+
+	return a->len == n && strncasecmp(a->p, w, n) == 0;
+}
+
+/* import_apply_one -- an operation on its own (a batch of one that did
+ * not fit: the single-call API tries it once more). */
+static int import_apply_one(struct import *x, const struct import_op *op)
+{
+	const char *k = x->arena + op->koff;
+
+	switch (op->kind) {
+	case IMPORT_PUT:
+		return pkv_put(x->a.db, op->dbi, k, op->klen,
+			       x->arena + op->voff, op->vlen, op->flags,
+			       op->expire_ms);
+	case IMPORT_DEL:
+		return pkv_del(x->a.db, op->dbi, k, op->klen);
+	case IMPORT_EXPIRE:
+		return pkv_expire(x->a.db, op->dbi, k, op->klen, op->expire_ms);
+	}
+	return PKV_EINVAL;
+}
+
+/* import_count -- account for an operation's outcome. */
+static void import_count(struct import *x, const struct import_op *op,
+			 int res)
+{
+	switch (op->kind) {
+	case IMPORT_PUT:
+		if (res == 0)
+			x->sets++;
+		else
+			x->set_skipped++;     /* NX or XX not met */
+		break;
+	case IMPORT_DEL:
+		if (res == 0)
+			x->deleted++;
+		else
+			x->del_missing++;
+		break;
+	case IMPORT_EXPIRE:
+		if (res == 0)
+			x->expires++;
+		else
+			x->expire_missing++;
+		break;
+	}
+}
+
+/*
+ * import_commit_range -- commit ops[from, from+n) as one batch.  A batch
+ * the redo log cannot hold, or that does not fit the pool as a whole, is
+ * split in halves and retried, in order, so a full pool stops the import
+ * exactly at the first operation that does not fit.  Returns 0 or the
+ * error that stopped it, with x->failed_cmd set.
+ */
+static int import_commit_range(struct import *x, size_t from, size_t n)
+{
+	pkv_batch *b;
+	int err;
+
+	if (n == 0)
+		return 0;
+	if ((err = pkv_batch_begin(x->a.db, &b)))
+		return err;
+	for (size_t i = from; i < from + n; i++) {
+		const struct import_op *op = &x->ops[i];
+		const char *k = x->arena + op->koff;
+
+		switch (op->kind) {
+		case IMPORT_PUT:
+			pkv_batch_put(b, op->dbi, k, op->klen,
+				      x->arena + op->voff, op->vlen,
+				      op->flags, op->expire_ms);
+			break;
+		case IMPORT_DEL:
+			pkv_batch_del(b, op->dbi, k, op->klen);
+			break;
+		case IMPORT_EXPIRE:
+			pkv_batch_expire(b, op->dbi, k, op->klen,
+					 op->expire_ms);
+			break;
+		}
+	}
+	/* A failed add is remembered by the batch and returned here. */
+	err = pkv_batch_commit(b, x->results + from);
+	if ((err == PKV_ETXTOOBIG || err == PKV_EFULL) && n > 1) {
+		size_t half = n / 2;
+		if ((err = import_commit_range(x, from, half)))
+			return err;
+		return import_commit_range(x, from + half, n - half);
+	}
+	if (err == PKV_ETXTOOBIG) {
+		err = import_apply_one(x, &x->ops[from]);
+		if (err == PKV_EEXIST || err == PKV_ENOTFOUND) {
+			x->results[from] = err;
+			err = 0;
+		}
+	}
+	if (err) {
+		x->failed_cmd = x->ops[from].cmd;
+		return err;
+	}
+	x->batches++;
+	for (size_t i = from; i < from + n; i++)
+		import_count(x, &x->ops[i], x->results[i]);
+	return 0;
+}
+
+/* import_flush -- commit the waiting operations; on failure the import
+ * stops (the pool has what was committed before). */
+static int import_flush(struct import *x)
+{
+	int err = import_commit_range(x, 0, x->nops);
+
+	if (err) {
+		cli_fail("%s: import stopped at command %" PRIu64 ": %s; the "
+			 "pool holds every command before it", x->path,
+			 x->failed_cmd, pkv_errmsg(x->a.db)[0] ?
+			 pkv_errmsg(x->a.db) : pkv_strerror(err));
+		x->fatal = x->broken = true;
+		x->errors++;
+	}
+	x->nops = 0;
+	x->arena_len = 0;
+	return err;
+}
+
+/* import_save -- copy bytes into the arena; their offset in *offp. */
+static int import_save(struct import *x, const struct resp_arg *a,
+		       size_t *offp)
+{
+	if (x->arena_cap - x->arena_len < a->len) {
+		size_t cap = x->arena_cap ? x->arena_cap : 1 << 16;
+		char *p;
+		while (cap - x->arena_len < a->len)
+			cap *= 2;
+		if (!(p = realloc(x->arena, cap)))
+			return -ENOMEM;
+		x->arena = p;
+		x->arena_cap = cap;
+	}
+	memcpy(x->arena + x->arena_len, a->p, a->len);
+	*offp = x->arena_len;
+	x->arena_len += a->len;
+	return 0;
+}
+
+/* import_queue -- add an operation (key, and value for a put). */
+static void import_queue(struct import *x, enum import_kind kind,
+			 const struct resp_arg *key, const struct resp_arg *val,
+			 unsigned flags, int64_t expire_ms)
+{
+	struct import_op *op;
+	static const struct resp_arg none = { "", 0 };
+
+	if (x->nops == IMPORT_BATCH ||
+	    (x->nops > 0 && x->arena_len + key->len +
+	     (val ? val->len : 0) > IMPORT_ARENA_MAX))
+		if (import_flush(x))
+			return;
+	if (key->len > UINT32_MAX || (val && val->len > UINT32_MAX)) {
+		import_error(x, "key or value longer than 4 GiB - 1");
+		return;
+	}
+	op = &x->ops[x->nops];
+	op->cmd = x->cmd_no;
+	op->kind = kind;
+	op->dbi = x->dbi;
+	op->flags = flags;
+	op->expire_ms = expire_ms;
+	op->klen = key->len;
+	op->vlen = val ? val->len : 0;
+	if (import_save(x, key, &op->koff) ||
+	    import_save(x, val ? val : &none, &op->voff)) {
+		cli_fail("out of memory");
+		x->fatal = true;
+		return;
+	}
+	x->nops++;
+}
+
+/*
+ * import_when -- an expiry argument as absolute Unix ms: `unit_ms` is
+ * 1000 for seconds, 1 for ms; relative times count from now.  Returns 0,
+ * or -1 (not a number, or out of range).
+ */
+static int import_when(const struct resp_arg *a, int64_t unit_ms,
+		       bool relative, int64_t *abs_ms)
+{
+	int64_t n, now = pkv_now_ms();
+
+	if (cli_parse_i64n(a->p, a->len, &n) != 0)
+		return -1;
+	if (n > INT64_MAX / unit_ms / 2 || n < INT64_MIN / unit_ms / 2)
+		return -1;
+	n *= unit_ms;
+	if (relative)
+		n += now;
+	*abs_ms = n;
+	return 0;
+}
+
+/* import_set -- SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT n|KEEPTTL]. */
+static void import_set(struct import *x, size_t argc,
+		       const struct resp_arg *argv)
+{
+	unsigned flags = 0;
+	int64_t expire_ms = 0;
+	bool has_exp = false;
+
+	if (argc < 3) {
+		import_error(x, "wrong number of arguments");
+		return;
+	}
+	for (size_t i = 3; i < argc; i++) {
+		const struct resp_arg *o = &argv[i];
+		int64_t unit = 0;
+		bool rel = false;
+
+		if (import_is(o, "NX") && !(flags & PKV_XX)) {
+			flags |= PKV_NX;
+		} else if (import_is(o, "XX") && !(flags & PKV_NX)) {
+			flags |= PKV_XX;
+		} else if (import_is(o, "GET")) {
+			/* the old value would be the reply: none is sent */
+		} else if (import_is(o, "KEEPTTL") && !has_exp) {
+			flags |= PKV_KEEPTTL;
+		} else if ((import_is(o, "EX") && (unit = 1000, rel = true)) ||
+			   (import_is(o, "PX") && (unit = 1, rel = true)) ||
+			   (import_is(o, "EXAT") && (unit = 1000)) ||
+			   (import_is(o, "PXAT") && (unit = 1))) {
+			int64_t n;
+			if (has_exp || (flags & PKV_KEEPTTL) || i + 1 >= argc) {
+				import_error(x, "syntax error");
+				return;
+			}
+			i++;
+			if (cli_parse_i64n(argv[i].p, argv[i].len, &n) != 0 ||
+			    n <= 0 ||
+			    import_when(&argv[i], unit, rel, &expire_ms) != 0) {
+				import_error(x, "invalid expire time");
+				return;
+			}
+			has_exp = true;
+		} else {
+			import_error(x, "syntax error");
+			return;
+		}
+	}
+	/* An absolute time already past: stored and gone at once, as in
+	 * Redis (pkv_put treats it so); never 0, which means "none". */
+	if (has_exp && expire_ms < 1)
+		expire_ms = 1;
+	import_queue(x, IMPORT_PUT, &argv[1], &argv[2], flags, expire_ms);
+}
+
+/* import_expire -- EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT key n, PERSIST key. */
+static void import_expire(struct import *x, size_t argc,
+			  const struct resp_arg *argv, int64_t unit,
+			  bool relative, bool persist)
+{
+	int64_t when = 0;
+
+	if (argc != (persist ? 2u : 3u)) {
+		import_error(x, argc > 3 ? "options are not supported" :
+			     "wrong number of arguments");
+		return;
+	}
+	if (!persist) {
+		if (import_when(&argv[2], unit, relative, &when) != 0) {
+			import_error(x, "value is not an integer or out of "
+				     "range");
+			return;
+		}
+		if (when < 1)
+			when = 1;     /* in the past: the key goes */
+	}
+	import_queue(x, IMPORT_EXPIRE, &argv[1], NULL, 0, when);
+}
+
+/* import_flushdb -- FLUSHDB / FLUSHALL [ASYNC|SYNC]. */
+static void import_flushdb(struct import *x, size_t argc,
+			   const struct resp_arg *argv, bool all)
+{
+	int err;
+
+	if (argc > 2 || (argc == 2 && !import_is(&argv[1], "ASYNC") &&
+			 !import_is(&argv[1], "SYNC"))) {
+		import_error(x, "syntax error");
+		return;
+	}
+	if (import_flush(x))
+		return;
+	err = all ? pkv_flushall(x->a.db) : pkv_flushdb(x->a.db, x->dbi);
+	if (err) {
+		import_error(x, "%s", pkv_errmsg(x->a.db));
+		return;
+	}
+	x->flushes++;
+	x->flushed = true;
+}
+
+/* import_command -- one command of the stream. */
+static void import_command(struct import *x, size_t argc,
+			   const struct resp_arg *argv)
+{
+	const struct resp_arg *c = &argv[0];
+	int64_t n;
+
+	x->commands++;
+	x->cmd_no = x->commands;
+	x->cmd_name = c->p;
+	x->cmd_name_len = c->len;
+	if (import_is(c, "SET")) {
+		import_set(x, argc, argv);
+	} else if (import_is(c, "SELECT")) {
+		if (argc != 2 || cli_parse_i64n(argv[1].p, argv[1].len, &n) ||
+		    n < 0) {
+			import_error(x, "invalid database index");
+			x->fatal = true;
+		} else if ((uint64_t)n >= x->ndbs) {
+			import_error(x, "database %" PRId64 " does not exist "
+				     "(the pool has %u); stopping, so that "
+				     "no key goes to the wrong database", n,
+				     x->ndbs);
+			x->fatal = true;
+		} else {
+			x->dbi = (unsigned)n;
+		}
+	} else if (import_is(c, "SETEX") || import_is(c, "PSETEX")) {
+		int64_t when;
+		bool sec = import_is(c, "SETEX");
+		if (argc != 4) {
+			import_error(x, "wrong number of arguments");
+		} else if (cli_parse_i64n(argv[2].p, argv[2].len, &n) ||
+			   n <= 0 ||
+			   import_when(&argv[2], sec ? 1000 : 1, true, &when)) {
+			import_error(x, "invalid expire time");
+		} else {
+			import_queue(x, IMPORT_PUT, &argv[1], &argv[3], 0, when);
+		}
+	} else if (import_is(c, "MSET")) {
+		if (argc < 3 || argc % 2 == 0)
+			import_error(x, "wrong number of arguments");
+		else
+			for (size_t i = 1; i + 1 < argc && !x->fatal; i += 2)
+				import_queue(x, IMPORT_PUT, &argv[i],
+					     &argv[i + 1], 0, 0);
+	} else if (import_is(c, "DEL") || import_is(c, "UNLINK")) {
+		if (argc < 2)
+			import_error(x, "wrong number of arguments");
+		for (size_t i = 1; i < argc && !x->fatal; i++)
+			import_queue(x, IMPORT_DEL, &argv[i], NULL, 0, 0);
+	} else if (import_is(c, "PEXPIREAT")) {
+		import_expire(x, argc, argv, 1, false, false);
+	} else if (import_is(c, "EXPIREAT")) {
+		import_expire(x, argc, argv, 1000, false, false);
+	} else if (import_is(c, "PEXPIRE")) {
+		import_expire(x, argc, argv, 1, true, false);
+	} else if (import_is(c, "EXPIRE")) {
+		import_expire(x, argc, argv, 1000, true, false);
+	} else if (import_is(c, "PERSIST")) {
+		import_expire(x, argc, argv, 1, false, true);
+	} else if (import_is(c, "FLUSHDB")) {
+		import_flushdb(x, argc, argv, false);
+	} else if (import_is(c, "FLUSHALL")) {
+		import_flushdb(x, argc, argv, true);
+	} else if (import_is(c, "PING") || import_is(c, "ECHO") ||
+		   import_is(c, "MULTI") || import_is(c, "EXEC")) {
+		x->ignored++;
+	} else {
+		import_error(x, "unknown or unsupported command");
+	}
+}
+
+/*
+ * import_finish_resizes -- without the library's maintenance thread
+ * (access_write opens without threads), a resize the import started
+ * advances only as later writes touch its stripes, and may be left half
+ * done with long chains in the old buckets; do the thread's share now,
+ * so the pool is left with every table at its size.
+ */
+static void import_finish_resizes(struct import *x)
+{
+	for (unsigned d = 0; d < x->ndbs; d++)
+		for (unsigned n = 0; n < IMPORT_RESIZE_STEPS &&
+		     table_resizing(kv_table_of(x->a.db, d)); n++)
+			kv_help_resize(x->a.db, d);
+}
+
+/* import_report -- the counts, on stderr. */
+static void import_report(const struct import *x, uint64_t ns,
+			  uint64_t bytes)
+{
+	char hb[32];
+
+	fprintf(stderr, "%s: import: %" PRIu64 " commands (%s) in %.3f s, %"
+		PRIu64 " batches: %" PRIu64 " keys set, %" PRIu64 " not set "
+		"(NX/XX), %" PRIu64 " deleted, %" PRIu64 " expiries set, %"
+		PRIu64 " flushes, %" PRIu64 " ignored, %" PRIu64 " errors\n",
+		cli_progname, x->commands, cli_human_size(bytes, hb, sizeof(hb)),
+		(double)ns / 1e9, x->batches, x->sets, x->set_skipped,
+		x->deleted, x->expires, x->flushes, x->ignored, x->errors);
+}
+
+/* cmd_import -- read the stream from stdin into the pool. */
+int cmd_import(int argc, char **argv)
+{
+	const char *path = NULL, *v;
+	unsigned dbi = 0;
+	struct import *x;
+	struct resp_reader r;
+	struct progress prog;
+	struct stat sb;
+	uint64_t total = 0, t0;
+	size_t n;
+	struct resp_arg *args;
+	int rc, got, m;
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if ((m = cli_optval(argc, argv, &i, "--db", "-n", "import",
+				    &v)) != 0) {
+			if (m < 0 || cli_parse_db("import", v, &dbi) != 0)
+				return EXIT_USAGE;
+		} else if (cli_is_option(arg)) {
+			return cli_usage_error("import: unknown option '%s'",
+					       arg);
+		} else if (path == NULL) {
+			path = arg;
+		} else {
+			return cli_usage_error("import: unexpected argument "
+					       "'%s'", arg);
+		}
+	}
+	if (path == NULL)
+		return cli_usage_error("import: missing POOL argument");
+	if (!(x = calloc(1, sizeof(*x))))
+		return cli_fail("out of memory");
+	x->path = path;
+	if ((rc = access_open_cmd(&x->a, path, true, 0)) != 0) {
+		free(x);
+		return rc;
+	}
+	x->ndbs = pkv_databases(x->a.db);
+	x->dbi = dbi;
+	if ((rc = access_db_check(&x->a, dbi)) != 0)
+		goto out;
+
+	if (fstat(STDIN_FILENO, &sb) == 0 && S_ISREG(sb.st_mode)) {
+		off_t at = lseek(STDIN_FILENO, 0, SEEK_CUR);
+		total = (uint64_t)sb.st_size - (at > 0 ? (uint64_t)at : 0);
+	}
+	resp_reader_init(&r, STDIN_FILENO);
+	progress_begin(&prog, "importing", total, true, NULL);
+	t0 = progress_now_ns();
+	while (!x->fatal && (got = resp_read(&r, &n, &args)) != 0) {
+		if (got < 0) {
+			progress_end(&prog);
+			cli_fail("%s: import: %s", path, r.err);
+			x->errors++;
+			x->fatal = true;
+			break;
+		}
+		import_command(x, n, args);
+		progress_update(&prog, r.bytes_read);
+	}
+	/* What came before a stop is applied, as Redis would have. */
+	if (!x->broken)
+		import_flush(x);
+	if (!x->broken)
+		import_finish_resizes(x);
+	if (x->flushed && !x->broken) {
+		/* The flushed tables are garbage now: take it back. */
+		progress_end(&prog);
+		progress_spin(&prog, "collecting garbage");
+		if (pkv_gc(x->a.db) != 0)
+			cli_fail("%s: collection after a flush failed: %s",
+				 path, pkv_errmsg(x->a.db));
+	}
+	progress_end(&prog);
+	import_report(x, progress_now_ns() - t0, r.consumed);
+	resp_reader_free(&r);
+	rc = x->errors ? EXIT_FAILURE : 0;
+out:
+	access_close(&x->a);
+	free(x->arena);
+	free(x);
+	return rc;
+}

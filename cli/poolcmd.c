@@ -1,0 +1,399 @@
+/*
+ * poolcmd.c -- the subcommands about a pool as a whole: create, info, gc.
+ *
+ * create makes a key-value pool through pkv_open, so it gets what every
+ * pool the library creates gets (its lanes with 16 KiB logs, room for
+ * batches, and the key-value root with its databases).  info reads the
+ * pool through a private image (access.h) and changes nothing; to report
+ * how much garbage a collection would reclaim it runs that collection on
+ * the image, where its frees land in private pages only.  gc collects
+ * for real.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "access.h"
+#include "cmds.h"
+#include "json.h"
+#include "progress.h"
+#include "util.h"
+
+/* cmd_create -- "pkv create POOL --size SIZE [--databases N]". */
+int cmd_create(int argc, char **argv)
+{
+	const char *path = NULL, *size_arg = NULL, *dbs_arg = NULL, *v;
+	struct pkv_options o;
+	struct access a;
+	struct errmsg em;
+	uint64_t size, ndbs = 16;
+	char hbuf[32];
+	int err, m;
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if ((m = cli_optval(argc, argv, &i, "--size", "-s", "create",
+				    &v)) != 0) {
+			if (m < 0)
+				return EXIT_USAGE;
+			size_arg = v;
+		} else if ((m = cli_optval(argc, argv, &i, "--databases", NULL,
+					   "create", &v)) != 0) {
+			if (m < 0)
+				return EXIT_USAGE;
+			dbs_arg = v;
+		} else if (cli_is_option(arg)) {
+			return cli_usage_error("create: unknown option '%s'",
+					       arg);
+		} else if (path == NULL) {
+			path = arg;
+		} else {
+			return cli_usage_error("create: unexpected argument "
+					       "'%s'", arg);
+		}
+	}
+	if (path == NULL)
+		return cli_usage_error("create: missing POOL argument");
+	if (size_arg == NULL)
+		return cli_usage_error("create: missing --size SIZE");
+	if (cli_parse_size(size_arg, &size) != 0 || size == 0)
+		return cli_usage_error("create: invalid size '%s' (examples: "
+				       "64M, 1G, 8388608)", size_arg);
+	if (dbs_arg && (cli_parse_u64(dbs_arg, &ndbs) != 0 || ndbs == 0 ||
+			ndbs > KV_MAX_DBS))
+		return cli_usage_error("create: invalid --databases '%s' (1 to "
+				       "%u)", dbs_arg, KV_MAX_DBS);
+
+	pkv_options_init(&o);
+	o.flags = PKV_CREATE | PKV_EXCL;
+	o.size = size;
+	o.databases = (unsigned)ndbs;
+	err_clear(&em);
+	if ((err = access_write(&a, path, &o, &em)))
+		return cli_fail_path(path, err, em.text);
+	printf("%s: created pool of %" PRIu64 " bytes (%s), %u databases\n",
+	       path, size, cli_human_size(size, hbuf, sizeof(hbuf)),
+	       pkv_databases(a.db));
+	access_close(&a);
+	return 0;
+}
+
+/* uuid_text -- a 16-byte UUID as 8-4-4-4-12 lower-case hex. */
+static const char *uuid_text(const uint8_t uuid[16], char buf[37])
+{
+	char *p = buf;
+
+	for (unsigned i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		p += sprintf(p, "%02x", uuid[i]);
+	}
+	*p = '\0';
+	return buf;
+}
+
+/* Everything info shows. */
+struct info {
+	const char *path;
+	const struct pool_hdr *hdr;
+	bool clean;
+	struct redo_recovery_stats rs;
+	struct heap_stats hs;
+	unsigned ndbs;
+	uint64_t keys[KV_MAX_DBS], expires[KV_MAX_DBS];
+	uint64_t total_keys, total_expires;
+	bool gc_done;                 /* the collection ran on the image */
+	struct pkv_stats gc;          /* its figures */
+};
+
+/* info_text -- the figures for a human reader. */
+static void info_text(const struct info *in)
+{
+	const struct pool_hdr *hdr = in->hdr;
+	const struct heap_stats *st = &in->hs;
+	char ubuf[37], hbuf[32], tbuf[64];
+	time_t ct = (time_t)hdr->create_time;
+	struct tm tm;
+	unsigned shown = 0;
+
+	if (gmtime_r(&ct, &tm) == NULL ||
+	    strftime(tbuf, sizeof(tbuf), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(tbuf, sizeof(tbuf), "%" PRIu64, hdr->create_time);
+	printf("path:            %s\n", in->path);
+	printf("layout version:  %" PRIu32 "\n", hdr->layout_version);
+	printf("uuid:            %s\n", uuid_text(hdr->uuid, ubuf));
+	printf("created:         %s\n", tbuf);
+	printf("pool size:       %" PRIu64 " (%s)\n", hdr->pool_size,
+	       cli_human_size(hdr->pool_size, hbuf, sizeof(hbuf)));
+	printf("chunk size:      %" PRIu64 "\n", hdr->chunk_size);
+	printf("chunks:          %" PRIu64 "\n", hdr->nchunks);
+	printf("lanes:           %" PRIu32 "\n", hdr->nlanes);
+	printf("log size:        %" PRIu32 "\n", hdr->log_size);
+	printf("shutdown:        %s\n", in->clean ? "clean" : "unclean");
+	printf("recovery:        %" PRIu64 " valid logs, %" PRIu64
+	       " to replay (%" PRIu64 " entries)\n", in->rs.logs_valid,
+	       in->rs.logs_replayed, in->rs.entries_replayed);
+	printf("heap:            %" PRIu64 " bytes, %" PRIu64 " chunks, %"
+	       PRIu64 " free, %" PRIu64 " in huge spans\n", st->heap_bytes,
+	       st->chunks_total, st->chunks_free, st->chunks_huge);
+	printf("allocated:       %" PRIu64 " bytes in %" PRIu64 " blocks\n",
+	       st->allocated_bytes, st->allocated_blocks);
+	printf("utilization:     %.2f%%\n", st->utilization * 100.0);
+	for (unsigned i = 0; i < st->nclasses && i < HEAP_MAX_CLASSES; i++) {
+		const struct heap_class_stats *c = &st->cls[i];
+
+		if (c->runs == 0)
+			continue;
+		if (shown++ == 0)
+			printf("size classes:\n"
+			       "  %10s %6s %12s %13s %7s\n",
+			       "block size", "runs", "blocks used",
+			       "blocks total", "used");
+		printf("  %10" PRIu32 " %6" PRIu32 " %12" PRIu64 " %13" PRIu64
+		       " %6.1f%%\n", c->block_size, c->runs, c->blocks_used,
+		       c->blocks_total,
+		       c->blocks_total ? 100.0 * (double)c->blocks_used /
+					 (double)c->blocks_total : 0.0);
+	}
+	if (shown == 0)
+		printf("size classes:    none in use\n");
+	printf("databases:       %u\n", in->ndbs);
+	printf("keys:            %" PRIu64 " (%" PRIu64 " with an expiry)\n",
+	       in->total_keys, in->total_expires);
+	for (unsigned d = 0; d < in->ndbs; d++)
+		if (in->keys[d])
+			printf("  db%u: keys=%" PRIu64 ",expires=%" PRIu64 "\n",
+			       d, in->keys[d], in->expires[d]);
+	if (in->gc_done) {
+		printf("gc live:         %" PRIu64 " blocks, %" PRIu64 " bytes\n",
+		       in->gc.gc_live_blocks, in->gc.gc_live_bytes);
+		printf("gc garbage:      %" PRIu64 " blocks, %" PRIu64 " bytes"
+		       "%s\n", in->gc.gc_reclaimed_blocks,
+		       in->gc.gc_reclaimed_bytes,
+		       in->gc.gc_reclaimed_blocks ? " (run 'pkv gc' to reclaim)"
+						  : "");
+		printf("gc mark/sweep:   %.3f ms / %.3f ms\n",
+		       (double)in->gc.gc_last_mark_ns / 1e6,
+		       (double)in->gc.gc_last_sweep_ns / 1e6);
+	}
+}
+
+/* info_json -- the figures as one JSON object. */
+static void info_json(const struct info *in)
+{
+	const struct pool_hdr *hdr = in->hdr;
+	const struct heap_stats *st = &in->hs;
+	char ubuf[37];
+	unsigned shown = 0;
+
+	printf("{\n  \"path\": ");
+	json_string(stdout, in->path);
+	printf(",\n  \"layout_version\": %" PRIu32 ",\n", hdr->layout_version);
+	printf("  \"uuid\": \"%s\",\n", uuid_text(hdr->uuid, ubuf));
+	printf("  \"create_time\": %" PRIu64 ",\n", hdr->create_time);
+	printf("  \"pool_size\": %" PRIu64 ",\n", hdr->pool_size);
+	printf("  \"chunk_size\": %" PRIu64 ",\n", hdr->chunk_size);
+	printf("  \"chunks\": %" PRIu64 ",\n", hdr->nchunks);
+	printf("  \"lanes\": %" PRIu32 ",\n", hdr->nlanes);
+	printf("  \"log_size\": %" PRIu32 ",\n", hdr->log_size);
+	printf("  \"lanes_off\": %" PRIu64 ",\n", hdr->lanes_off);
+	printf("  \"chunk_hdr_off\": %" PRIu64 ",\n", hdr->chunk_hdr_off);
+	printf("  \"chunks_off\": %" PRIu64 ",\n", hdr->chunks_off);
+	printf("  \"clean_shutdown\": %s,\n", in->clean ? "true" : "false");
+	printf("  \"recovery\": {\"logs_valid\": %" PRIu64
+	       ", \"logs_replayed\": %" PRIu64 ", \"entries_replayed\": %"
+	       PRIu64 "},\n", in->rs.logs_valid, in->rs.logs_replayed,
+	       in->rs.entries_replayed);
+	printf("  \"heap_bytes\": %" PRIu64 ",\n", st->heap_bytes);
+	printf("  \"chunks_free\": %" PRIu64 ",\n", st->chunks_free);
+	printf("  \"chunks_huge\": %" PRIu64 ",\n", st->chunks_huge);
+	printf("  \"allocated_bytes\": %" PRIu64 ",\n", st->allocated_bytes);
+	printf("  \"allocated_blocks\": %" PRIu64 ",\n", st->allocated_blocks);
+	printf("  \"utilization\": %.6f,\n", st->utilization);
+	printf("  \"classes\": [");
+	for (unsigned i = 0; i < st->nclasses && i < HEAP_MAX_CLASSES; i++) {
+		const struct heap_class_stats *c = &st->cls[i];
+
+		if (c->runs == 0)
+			continue;
+		printf("%s\n    {\"block_size\": %" PRIu32 ", \"runs\": %" PRIu32
+		       ", \"blocks_total\": %" PRIu64 ", \"blocks_used\": %"
+		       PRIu64 "}", shown++ ? "," : "", c->block_size, c->runs,
+		       c->blocks_total, c->blocks_used);
+	}
+	printf("%s],\n", shown ? "\n  " : "");
+	printf("  \"databases\": %u,\n", in->ndbs);
+	printf("  \"keys\": %" PRIu64 ",\n", in->total_keys);
+	printf("  \"expires\": %" PRIu64 ",\n", in->total_expires);
+	printf("  \"keyspace\": [");
+	for (unsigned d = 0; d < in->ndbs; d++)
+		printf("%s\n    {\"db\": %u, \"keys\": %" PRIu64 ", \"expires\": %"
+		       PRIu64 "}", d ? "," : "", d, in->keys[d],
+		       in->expires[d]);
+	printf("\n  ]");
+	if (in->gc_done)
+		printf(",\n  \"gc\": {\"live_blocks\": %" PRIu64
+		       ", \"live_bytes\": %" PRIu64 ", \"garbage_blocks\": %"
+		       PRIu64 ", \"garbage_bytes\": %" PRIu64
+		       ", \"mark_ns\": %" PRIu64 ", \"sweep_ns\": %" PRIu64 "}",
+		       in->gc.gc_live_blocks, in->gc.gc_live_bytes,
+		       in->gc.gc_reclaimed_blocks, in->gc.gc_reclaimed_bytes,
+		       in->gc.gc_last_mark_ns, in->gc.gc_last_sweep_ns);
+	printf("\n}\n");
+}
+
+/* cmd_info -- "pkv info POOL [--json] [--no-gc]". */
+int cmd_info(int argc, char **argv)
+{
+	const char *path = NULL;
+	bool json = false, gc = true;
+	struct access a;
+	struct info *in;
+	struct progress prog;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (strcmp(arg, "--json") == 0)
+			json = true;
+		else if (strcmp(arg, "--no-gc") == 0)
+			gc = false;
+		else if (cli_is_option(arg))
+			return cli_usage_error("info: unknown option '%s'", arg);
+		else if (path == NULL)
+			path = arg;
+		else
+			return cli_usage_error("info: unexpected argument '%s'",
+					       arg);
+	}
+	if (path == NULL)
+		return cli_usage_error("info: missing POOL argument");
+
+	if ((rc = access_open_cmd(&a, path, false, ACCESS_ENGINE_TOO)) != 0)
+		return rc;
+	in = calloc(1, sizeof(*in));
+	if (!in) {
+		access_close(&a);
+		return cli_fail("out of memory");
+	}
+	in->path = path;
+	in->hdr = a.pool->hdr;
+	in->clean = a.pool->was_clean;
+	in->rs = *heap_recovery_stats(a.heap);
+	heap_get_stats(a.heap, &in->hs);
+	in->ndbs = pkv_databases(a.db);
+	for (unsigned d = 0; d < in->ndbs; d++) {
+		pkv_dbsize(a.db, d, &in->keys[d], &in->expires[d]);
+		in->total_keys += in->keys[d];
+		in->total_expires += in->expires[d];
+	}
+	if (gc) {
+		/* On the private image: what a collection would find. */
+		progress_spin(&prog, "collecting garbage (on a private copy)");
+		in->gc_done = pkv_gc(a.db) == 0;
+		progress_end(&prog);
+		pkv_stats(a.db, &in->gc);
+	}
+	if (json)
+		info_json(in);
+	else
+		info_text(in);
+	free(in);
+	access_close(&a);
+	return 0;
+}
+
+/* gc_ms -- nanoseconds as milliseconds. */
+static double gc_ms(uint64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+/* cmd_gc -- "pkv gc POOL [--json]": collect now. */
+int cmd_gc(int argc, char **argv)
+{
+	const char *path = NULL;
+	bool json = false;
+	struct access a;
+	struct pkv_stats before, after;
+	struct progress prog;
+	uint64_t t0, t1, blocks, bytes;
+	char hb[32], lb[32];
+	int rc, err;
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (strcmp(arg, "--json") == 0)
+			json = true;
+		else if (cli_is_option(arg))
+			return cli_usage_error("gc: unknown option '%s'", arg);
+		else if (path == NULL)
+			path = arg;
+		else
+			return cli_usage_error("gc: unexpected argument '%s'",
+					       arg);
+	}
+	if (path == NULL)
+		return cli_usage_error("gc: missing POOL argument");
+
+	if ((rc = access_open_cmd(&a, path, true, 0)) != 0)
+		return rc;
+	/* After an unclean shutdown the open already collected (the
+	 * recovery audit): its figures count too. */
+	pkv_stats(a.db, &before);
+	progress_spin(&prog, "collecting garbage");
+	t0 = progress_now_ns();
+	err = pkv_gc(a.db);
+	t1 = progress_now_ns();
+	progress_end(&prog);
+	if (err) {
+		cli_fail("%s: %s", path, pkv_errmsg(a.db));
+		access_close(&a);
+		return EXIT_FAILURE;
+	}
+	pkv_stats(a.db, &after);
+	access_close(&a);
+	blocks = after.gc_reclaimed_blocks;
+	bytes = after.gc_reclaimed_bytes;
+	if (json) {
+		printf("{\n  \"path\": ");
+		json_string(stdout, path);
+		printf(",\n  \"clean_shutdown\": %s,\n",
+		       after.clean_shutdown ? "true" : "false");
+		printf("  \"runs\": %" PRIu64 ",\n", after.gc_runs);
+		printf("  \"reclaimed_blocks\": %" PRIu64 ",\n", blocks);
+		printf("  \"reclaimed_bytes\": %" PRIu64 ",\n", bytes);
+		printf("  \"audit_reclaimed_blocks\": %" PRIu64 ",\n",
+		       before.gc_reclaimed_blocks);
+		printf("  \"live_blocks\": %" PRIu64 ",\n", after.gc_live_blocks);
+		printf("  \"live_bytes\": %" PRIu64 ",\n", after.gc_live_bytes);
+		printf("  \"mark_ns\": %" PRIu64 ",\n", after.gc_last_mark_ns);
+		printf("  \"sweep_ns\": %" PRIu64 ",\n", after.gc_last_sweep_ns);
+		printf("  \"elapsed_ns\": %" PRIu64 ",\n", t1 - t0);
+		printf("  \"max_pause_ns\": %" PRIu64 ",\n",
+		       after.gc_max_pause_ns);
+		printf("  \"utilization_before\": %.6f,\n", before.utilization);
+		printf("  \"utilization_after\": %.6f\n}\n", after.utilization);
+		return 0;
+	}
+	printf("%s: reclaimed %" PRIu64 " blocks (%s)%s\n", path, blocks,
+	       cli_human_size(bytes, hb, sizeof(hb)),
+	       before.gc_reclaimed_blocks ? ", some by the recovery audit "
+					    "after an unclean shutdown" : "");
+	printf("%s: live: %" PRIu64 " blocks (%s)\n", path,
+	       after.gc_live_blocks,
+	       cli_human_size(after.gc_live_bytes, lb, sizeof(lb)));
+	printf("%s: collection took %.3f ms (mark %.3f ms, sweep %.3f ms)\n",
+	       path, gc_ms(t1 - t0), gc_ms(after.gc_last_mark_ns),
+	       gc_ms(after.gc_last_sweep_ns));
+	printf("%s: utilization %.2f%% -> %.2f%%\n", path,
+	       before.utilization * 100.0, after.utilization * 100.0);
+	return 0;
+}

@@ -1,0 +1,120 @@
+#!/bin/sh
+# cli-server.sh -- the pkv tool and a running pkv-server: every subcommand
+# refuses a pool the server holds, with a message that says so; after the
+# server is killed (SIGKILL, an unclean shutdown) the tool sees what it
+# acknowledged, check reports the unclean shutdown without changing the
+# file, and check --repair closes the pool cleanly.  Skipped (exit 77)
+# without the server binary.  An automake test: exit 0, 1, or 77.
+
+top_srcdir=${top_srcdir:-.}
+for f in cli-lib.sh server-lib.sh; do
+	lib=$top_srcdir/tests/$f
+	[ -f "$lib" ] || lib=$(dirname "$0")/$f
+	if [ ! -f "$lib" ]; then
+		echo "cli-server: tests/$f not found; skipping"
+		exit 77
+	fi
+	. "$lib" || exit 99
+done
+if [ ! -x "$PKV" ]; then
+	echo "cli-server: $PKV not built; skipping"
+	exit 77
+fi
+srv_setup cli-server                 # exits 77 without the server
+OUT=$TMP/out
+ERR=$TMP/err
+PKV_PERSIST=${PKV_PERSIST:-pmem}     # see cli-lib.sh
+export PKV_PERSIST
+have_cli=false
+command -v redis-cli >/dev/null 2>&1 && have_cli=true
+
+POOL=$TMP/s.pool
+if ! srv_start A "$POOL"; then
+	bad "start pkv-server"
+	srv_finish
+fi
+ok "pkv-server runs on $POOL"
+if $have_cli; then
+	redis-cli -p "$A_port" set a 1 >/dev/null
+	redis-cli -p "$A_port" set b 2 ex 1000 >/dev/null
+	redis-cli -p "$A_port" -n 2 set c 3 >/dev/null
+fi
+
+# --- a held pool is refused, by every subcommand -------------------------------
+busy='is in use by another process \(a running pkv-server\?\)'
+before=$(fsum "$POOL")
+for args in "info" "info --json" "check" "check --repair" "gc" "get a" \
+	    "set a 2" "del a" "ttl a" "scan" "export"; do
+	# shellcheck disable=SC2086
+	set -- $args
+	cmd=$1
+	shift
+	"$PKV" "$cmd" "$POOL" "$@" >"$OUT" 2>"$ERR" </dev/null
+	rc=$?
+	if [ $rc -eq 1 ] && grep -Eq "^pkv: $TMP/s.pool $busy\$" "$ERR"; then
+		ok "pkv $args refuses the server's pool"
+	else
+		bad "pkv $args refuses the server's pool (exit $rc)"
+		sed 's/^/    stderr: /' "$ERR"
+	fi
+done
+"$PKV" import "$POOL" </dev/null >"$OUT" 2>"$ERR"
+rc=$?
+grep -Eq "$busy" "$ERR" && [ $rc -eq 1 ] &&
+	ok "pkv import refuses the server's pool" ||
+	bad "pkv import refuses the server's pool (exit $rc)"
+srv_alive A && ok "the server is unaffected" || bad "the server is unaffected"
+if $have_cli; then
+	[ "$(redis-cli -p "$A_port" get a)" = 1 ] &&
+		ok "and its data too" || bad "and its data too"
+fi
+
+# --- after SIGKILL: an unclean shutdown ---------------------------------------
+srv_kill9 A
+run info "$POOL"
+if [ $rc -eq 0 ] && grep -q '^shutdown: *unclean$' "$OUT"; then
+	ok "info sees the unclean shutdown"
+else
+	bad "info sees the unclean shutdown (exit $rc)"
+fi
+before=$(fsum "$POOL")
+run check "$POOL"
+if { [ $rc -eq 0 ] || [ $rc -eq 3 ]; } && grep -q 'shutdown: unclean' "$OUT"; then
+	ok "check reports it (exit $rc)"
+else
+	bad "check reports it (exit $rc)"
+	sed 's/^/    stdout: /' "$OUT"
+fi
+[ "$(fsum "$POOL")" = "$before" ] && ok "check changes nothing" ||
+	bad "check changes nothing"
+if $have_cli; then
+	run get "$POOL" a
+	[ $rc -eq 0 ] && [ "$(cat "$OUT")" = 1 ] &&
+		ok "what the server acknowledged is there" ||
+		bad "what the server acknowledged is there"
+	run get "$POOL" c --db 2
+	[ "$(cat "$OUT")" = 3 ] && ok "in database 2 too" || bad "in database 2 too"
+	run ttl "$POOL" b
+	case $(cat "$OUT") in
+	99[0-9]|1000) ok "with its expiry" ;;
+	*) bad "with its expiry ($(cat "$OUT"))" ;;
+	esac
+fi
+run check "$POOL" --repair
+[ $rc -eq 0 ] && ok "check --repair" || bad "check --repair (exit $rc)"
+run info "$POOL"
+grep -q '^shutdown: *clean$' "$OUT" && ok "the pool is clean afterwards" ||
+	bad "the pool is clean afterwards"
+
+# --- after a clean stop ---------------------------------------------------------
+if srv_start A "$POOL"; then
+	srv_stop A
+	run check "$POOL"
+	[ $rc -eq 0 ] && grep -q 'shutdown: clean' "$OUT" &&
+		ok "check after a clean stop: ok" ||
+		bad "check after a clean stop: ok (exit $rc)"
+else
+	bad "restart pkv-server"
+fi
+
+srv_finish
