@@ -124,6 +124,28 @@ void reply_err_kv(struct client *c, int err)
 		reply_error(c, "ERR %s", pkv_strerror(err));
 }
 
+/* reply_err_subcmd -- unknown subcommand, or its arity. */
+void reply_err_subcmd(struct client *c, const char *cmd,
+		      const char *const *subs)
+{
+	const struct resp_arg *sub = &c->argv[1];
+	char up[32];
+	size_t i;
+
+	for (i = 0; subs[i]; i++)
+		if (arg_is(sub, subs[i])) {
+			reply_error(c, "ERR wrong number of arguments for "
+				    "'%s|%s' command", cmd, subs[i]);
+			return;
+		}
+	for (i = 0; cmd[i] && i + 1 < sizeof(up); i++)
+		up[i] = (char)(cmd[i] >= 'a' && cmd[i] <= 'z' ? cmd[i] - 32
+							      : cmd[i]);
+	up[i] = '\0';
+	reply_error(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+		    (int)(sub->len < 128 ? sub->len : 128), sub->p, up);
+}
+
 /* arg_is -- whether the argument is word, ignoring case. */
 bool arg_is(const struct resp_arg *a, const char *word)
 {

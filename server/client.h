@@ -83,6 +83,11 @@ void reply_err_syntax(struct client *c);
 void reply_err_int(struct client *c);     /* not an integer or out of range */
 void reply_err_float(struct client *c);   /* not a valid float */
 void reply_err_kv(struct client *c, int err); /* a libpkv failure */
+/* reply_err_subcmd -- a container command (CLIENT, CONFIG...) called with
+ * argv[1] not in subs (NULL-terminated, lowercase) or with the wrong
+ * number of arguments for it, worded as Redis 7 does. */
+void reply_err_subcmd(struct client *c, const char *cmd,
+		      const char *const *subs);
 
 /* Argument helpers. */
 bool arg_is(const struct resp_arg *a, const char *word);  /* case-blind */

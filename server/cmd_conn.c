@@ -144,10 +144,10 @@ static void cmd_hello(struct client *c)
 	}
 	if (!c->authed) {
 		reply_error(c, "NOAUTH HELLO must be called with the client "
-			    "already authenticated, otherwise the HELLO "
-			    "<proto> AUTH <user> <pass> option can be used to "
-			    "authenticate the client and select the RESP "
-			    "protocol version at the same time");
+			    "already authenticated, otherwise the HELLO AUTH "
+			    "<user> <pass> option can be used to authenticate "
+			    "the client and select the RESP protocol version "
+			    "at the same time");
 		return;
 	}
 	if (name)
@@ -337,9 +337,10 @@ static void cmd_client(struct client *c)
 	} else if (arg_is(sub, "NO-EVICT") || arg_is(sub, "NO-TOUCH")) {
 		reply_ok(c);
 	} else {
-		reply_error(c, "ERR unknown subcommand or wrong number of "
-			    "arguments for '%.*s'. Try CLIENT HELP.",
-			    (int)sub->len, sub->p);
+		static const char *const subs[] = { "id", "setname", "getname",
+			"setinfo", "list", "info", "kill", "no-evict",
+			"no-touch", NULL };
+		reply_err_subcmd(c, "client", subs);
 	}
 }
 
@@ -356,7 +357,7 @@ static void cmd_http(struct client *c)
 }
 
 const struct command conn_commands[] = {
-	{ "ping", -1, CMD_FAST | CMD_NOAUTH, 0, 0, 0, cmd_ping, "connection",
+	{ "ping", -1, CMD_FAST, 0, 0, 0, cmd_ping, "connection",
 	  "1.0.0", "Returns the server's liveliness response." },
 	{ "echo", 2, CMD_FAST, 0, 0, 0, cmd_echo, "connection", "1.0.0",
 	  "Returns the given string." },

@@ -258,9 +258,9 @@ static void cmd_config(struct client *c)
 			    srv.config_file ? srv.config_file :
 			    "a config file");
 	} else {
-		reply_error(c, "ERR unknown subcommand or wrong number of "
-			    "arguments for '%.*s'. Try CONFIG HELP.",
-			    (int)sub->len, sub->p);
+		static const char *const subs[] = { "get", "set", "resetstat",
+						    "rewrite", NULL };
+		reply_err_subcmd(c, "config", subs);
 	}
 }
 
@@ -378,9 +378,9 @@ static void cmd_command(struct client *c)
 				reply_cmd_docs(c, cmd);
 		}
 	} else {
-		reply_error(c, "ERR unknown subcommand or wrong number of "
-			    "arguments for '%.*s'. Try COMMAND HELP.",
-			    (int)c->argv[1].len, c->argv[1].p);
+		static const char *const subs[] = { "count", "list", "info",
+						    "docs", NULL };
+		reply_err_subcmd(c, "command", subs);
 	}
 }
 
@@ -404,6 +404,11 @@ static void cmd_time(struct client *c)
  * nothing to save. */
 static void cmd_shutdown(struct client *c)
 {
+	if (c->in_multi) {
+		c->multi_error = true;   /* EXEC will abort, as in Redis */
+		reply_error(c, "ERR Command not allowed inside a transaction");
+		return;
+	}
 	for (size_t i = 1; i < c->argc; i++) {
 		if (arg_is(&c->argv[i], "ABORT")) {
 			reply_error(c, "ERR No shutdown in progress.");

@@ -196,8 +196,9 @@ int config_set(struct config *cfg, const char *name, const char *value,
 	return 0;
 bad:
 	snprintf(err, errlen, "CONFIG SET failed (possibly related to "
-		 "argument '%s') - argument couldn't be parsed into a value",
-		 o->name);
+		 "argument '%s') - argument couldn't be parsed into %s",
+		 o->name, o->type == OPT_BOOL || o->type == OPT_LOGLEVEL ?
+		 "a value" : "an integer");
 	return -1;
 }
 

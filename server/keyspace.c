@@ -364,11 +364,10 @@ int ks_flushdb(unsigned db)
 	int err;
 
 	ks_before_dbwide();
+	multi_touch_db(db, db);
 	err = pkv_flushdb(srv.db, db);
-	if (!err) {
-		multi_touch_db(db);
+	if (!err)
 		srv.dirty++;
-	}
 	return err;
 }
 
@@ -378,12 +377,11 @@ int ks_flushall(void)
 	int err;
 
 	ks_before_dbwide();
+	for (unsigned d = 0; d < pkv_databases(srv.db); d++)
+		multi_touch_db(d, d);
 	err = pkv_flushall(srv.db);
-	if (!err) {
-		for (unsigned d = 0; d < pkv_databases(srv.db); d++)
-			multi_touch_db(d);
+	if (!err)
 		srv.dirty++;
-	}
 	return err;
 }
 
@@ -393,11 +391,9 @@ int ks_swapdb(unsigned a, unsigned b)
 	int err;
 
 	ks_before_dbwide();
+	multi_touch_db(a, b);
 	err = pkv_swapdb(srv.db, a, b);
-	if (!err) {
-		multi_touch_db(a);
-		multi_touch_db(b);
+	if (!err)
 		srv.dirty++;
-	}
 	return err;
 }

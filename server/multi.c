@@ -30,6 +30,7 @@ struct queued {
 
 struct watched {
 	struct client *c;
+	int64_t exp;                  /* its expiry when watched (0: none) */
 	unsigned db;
 	char *key;
 	size_t klen;
@@ -122,12 +123,28 @@ void multi_touch(unsigned db, const void *key, size_t klen)
 			w->c->watch_dirty = true;
 }
 
-/* multi_touch_db -- mark every watcher of a database. */
-void multi_touch_db(unsigned db)
+/* multi_touch_db -- before a flush or swap of db (with other, or db
+ * itself): mark the watchers of keys that exist in either, as Redis 7.0
+ * does (a watched key that does not exist is not changed by a flush). */
+void multi_touch_db(unsigned db, unsigned other)
 {
 	for (struct watched *w = watch_list; w; w = w->next)
-		if (w->db == db)
+		if ((w->db == db || w->db == other) &&
+		    (pkv_exists(srv.db, db, w->key, w->klen) == 0 ||
+		     pkv_exists(srv.db, other, w->key, w->klen) == 0))
 			w->c->watch_dirty = true;
+}
+
+/* watch_expired -- whether one of c's watched keys has expired since it
+ * was watched (Redis 7 aborts the EXEC then). */
+static bool watch_expired(struct client *c)
+{
+	int64_t now = srv_now_ms();
+
+	for (struct watched *w = c->watches; w; w = w->cnext)
+		if (w->exp > 0 && w->exp <= now)
+			return true;
+	return false;
 }
 
 /* multi_client_free -- a client goes away. */
@@ -179,7 +196,7 @@ static void cmd_exec(struct client *c)
 			    "previous errors.");
 		return;
 	}
-	if (c->watch_dirty) {
+	if (c->watch_dirty || watch_expired(c)) {
 		queue_free(c);
 		unwatch_all(c);
 		reply_null_array(c);
@@ -223,6 +240,8 @@ static void cmd_watch(struct client *c)
 		memcpy(w->key, c->argv[i].p, c->argv[i].len);
 		w->klen = c->argv[i].len;
 		w->db = c->db;
+		if (ks_ttl(c->db, &c->argv[i], &w->exp))
+			w->exp = 0;       /* missing: nothing to expire */
 		w->c = c;
 		w->next = watch_list;
 		watch_list = w;

@@ -16,8 +16,9 @@ void multi_queue(struct client *c, const struct command *cmd);
 /* multi_touch -- key of db was written: mark the clients watching it. */
 void multi_touch(unsigned db, const void *key, size_t klen);
 
-/* multi_touch_db -- every key of db changed (flush, swap). */
-void multi_touch_db(unsigned db);
+/* multi_touch_db -- db is about to be flushed or swapped with other
+ * (other == db for a flush): mark the watchers of existing keys. */
+void multi_touch_db(unsigned db, unsigned other);
 
 /* multi_client_free -- drop a closing client's queue and watches. */
 void multi_client_free(struct client *c);

@@ -34,6 +34,7 @@
 #define READ_CHUNK (16u * 1024)
 #define MAX_EVENTS 128
 #define GROUP_MAX_OPS 128      /* commit before the batch outgrows a log */
+#define GROUP_BIG_BYTES (256u * 1024) /* a request this big commits alone */
 
 static struct client *group;   /* clients that ran commands this turn */
 
@@ -284,6 +285,18 @@ static void net_group_flush(void)
 	}
 }
 
+/* net_is_big -- a request with many arguments or a lot of bytes. */
+static bool net_is_big(const struct client *c)
+{
+	size_t bytes = 0;
+
+	if (c->argc > GROUP_MAX_OPS / 2)
+		return true;
+	for (size_t i = 0; i < c->argc; i++)
+		bytes += c->argv[i].len;
+	return bytes > GROUP_BIG_BYTES;
+}
+
 /* net_process -- run every whole request in the query buffer. */
 static void net_process(struct client *c)
 {
@@ -304,6 +317,8 @@ static void net_process(struct client *c)
 			break;
 		if (st == RESP_ERROR) {
 			reply_error(c, "ERR %s", err);
+			/* sent with the turn's replies, then the close */
+			group_add(c, c->out.len);
 			srv_log(1, "Protocol error (%s) from client: id=%llu "
 				"addr=%s", err, (unsigned long long)c->id,
 				c->addr);
@@ -314,8 +329,11 @@ static void net_process(struct client *c)
 		c->argc = c->req.argc;
 		c->argv = c->req.argv;
 		c->last_ms = srv_now_ms();
-		if (ks_group_ops() >= GROUP_MAX_OPS ||
-		    (c->argc > GROUP_MAX_OPS / 2 && ks_group_ops()))
+		/* A big command commits alone: if it fails (the pool is
+		 * full, or it is more than one transaction holds), the
+		 * commands around it are not dragged down with it. */
+		bool big = net_is_big(c);
+		if (ks_group_ops() >= GROUP_MAX_OPS || (big && ks_group_ops()))
 			net_group_flush();
 		size_t mark = c->out.len;
 		group_add(c, mark);
@@ -323,6 +341,8 @@ static void net_process(struct client *c)
 		if (!c->in_group)      /* a flush during the command */
 			group_add(c, mark);
 		c->group_cmds++;
+		if (big)
+			net_group_flush();
 		c->argc = 0;
 		c->argv = NULL;
 	}

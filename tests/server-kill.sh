@@ -1,0 +1,327 @@
+#!/bin/sh
+# server-kill.sh -- every acknowledged write survives a SIGKILL of the
+# server.  Each of 3 rounds: 4 client processes write SET k:R:C:I vI and
+# INCR cnt:R:C in turn, logging each reply they receive; the server is
+# killed with SIGKILL while they write, restarted on the same pool (the
+# time from exec to the first PONG is printed), and every acknowledged
+# write of every round so far is checked:
+#   - each acknowledged SET is there with its value;
+#   - each counter equals its last acknowledged value, or one more if an
+#     INCR was in flight; a SET in flight may or may not be there; nothing
+#     past the one in flight is.
+# A fifth client overwrites three keys with one MSET, and two keys and a
+# counter with one MULTI/EXEC, again and again: after the kill each group
+# is whole (never half applied) and not older than its last acknowledgment.
+# A last clean SHUTDOWN and restart checks everything once more.  Needs
+# python3 (its standard library only).  An automake test: exit 0 on
+# success, 1 on failure, 77 to skip.
+
+top_builddir=${top_builddir:-.}
+top_srcdir=${top_srcdir:-.}
+lib=$top_srcdir/tests/server-lib.sh
+[ -f "$lib" ] || lib=$(dirname "$0")/server-lib.sh
+. "$lib" || exit 99
+
+PY=$(srv_python)
+if [ -z "$PY" ]; then
+	echo "server-kill.sh: python3 not found; skipping"
+	exit 77
+fi
+srv_setup server-kill
+
+ROUNDS=${ROUNDS:-3}
+CLIENTS=${CLIENTS:-4}
+POOL=$TMP/kill.pool
+
+# The writer: SET and INCR in turn, one at a time; a line per reply.
+cat >"$TMP/writer.py" <<'EOF'
+import socket, sys, time
+port, rnd, cid, out = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+
+def enc(*args):
+    b = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a.encode()
+        b.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(b)
+
+log = open(out, "w", buffering=1)
+s = socket.create_connection(("127.0.0.1", port), 5)
+s.settimeout(20)
+f = s.makefile("rb")
+deadline = time.time() + 30          # in case the kill never comes
+i = 0
+try:
+    while cid == "tx" and time.time() < deadline:
+        # Atomic groups: MSET of three keys, then MULTI/EXEC of two SETs
+        # and an INCR, each overwriting the same keys with i.
+        s.sendall(enc("MSET", "ma:%s" % rnd, str(i), "mb:%s" % rnd, str(i),
+                      "mc:%s" % rnd, str(i)))
+        line = f.readline()
+        if not line:
+            break
+        if line != b"+OK\r\n":
+            log.write("BAD MSET %d %r\n" % (i, line))
+            sys.exit(1)
+        log.write("M %d\n" % i)
+        s.sendall(enc("MULTI") + enc("SET", "tx:%s" % rnd, str(i)) +
+                  enc("SET", "ty:%s" % rnd, str(i)) +
+                  enc("INCR", "tn:%s" % rnd) + enc("EXEC"))
+        lines = [f.readline() for _ in range(5)]
+        if not lines[-1]:
+            break
+        want = [b"+OK\r\n", b"+QUEUED\r\n", b"+QUEUED\r\n",
+                b"+QUEUED\r\n", b"*3\r\n"]
+        if lines != want:
+            log.write("BAD MULTI %d %r\n" % (i, lines))
+            sys.exit(1)
+        lines = [f.readline() for _ in range(3)]
+        if not lines[-1]:
+            break
+        if lines[:2] != [b"+OK\r\n", b"+OK\r\n"] or \
+           lines[2] != b":%d\r\n" % (i + 1):
+            log.write("BAD EXEC %d %r\n" % (i, lines))
+            sys.exit(1)
+        log.write("T %d\n" % i)
+        i += 1
+    while time.time() < deadline:
+        val = "v%d-%s" % (i, "x" * (i % 97))
+        s.sendall(enc("SET", "k:%s:%s:%d" % (rnd, cid, i), val))
+        line = f.readline()
+        if not line:
+            break
+        if line != b"+OK\r\n":
+            log.write("BAD SET %d %r\n" % (i, line))
+            sys.exit(1)
+        log.write("S %d\n" % i)
+        s.sendall(enc("INCR", "cnt:%s:%s" % (rnd, cid)))
+        line = f.readline()
+        if not line:
+            break
+        if not line.startswith(b":"):
+            log.write("BAD INCR %d %r\n" % (i, line))
+            sys.exit(1)
+        log.write("C %d\n" % int(line[1:]))
+        i += 1
+except (OSError, ValueError):
+    pass                             # the server was killed
+log.close()
+EOF
+
+# The checker: every round's logs against the server's contents.
+cat >"$TMP/check.py" <<'EOF'
+import socket, sys
+port, tmp, rounds, clients = (int(sys.argv[1]), sys.argv[2],
+                              int(sys.argv[3]), int(sys.argv[4]))
+clean = sys.argv[5]       # what INFO's clean_shutdown_before_start must say
+s = socket.create_connection(("127.0.0.1", port), 5)
+s.settimeout(60)
+f = s.makefile("rb")
+
+def enc(*args):
+    b = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a.encode()
+        b.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(b)
+
+def reply():
+    line = f.readline()
+    if not line:
+        raise SystemExit("connection closed")
+    t, rest = line[:1], line[1:-2]
+    if t == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = f.read(n + 2)
+        return data[:-2]
+    if t == b"*":
+        return [reply() for _ in range(int(rest))]
+    if t == b":":
+        return int(rest)
+    if t == b"-":
+        raise SystemExit("error reply: %r" % line)
+    return rest
+
+def mget(keys):
+    out = []
+    for k in range(0, len(keys), 500):
+        s.sendall(enc("MGET", *keys[k:k + 500]))
+        out += reply()
+    return out
+
+errors = checked = nsets = nincr = ntx = 0
+def bad(msg):
+    global errors
+    errors += 1
+    if errors <= 20:
+        print("    FAIL:", msg)
+
+for r in range(1, rounds + 1):
+    for c in range(clients):
+        sets, cnt, last = [], None, None
+        for line in open("%s/acks.%d.%d" % (tmp, r, c)):
+            w = line.split()
+            if w[0] == "S":
+                sets.append(int(w[1]))
+                last = "S"
+            elif w[0] == "C":
+                cnt = int(w[1])
+                last = "C"
+            else:
+                bad("client %d.%d: %s" % (r, c, line.strip()))
+        if sets != list(range(len(sets))):
+            bad("client %d.%d: acknowledged SETs not in order" % (r, c))
+        n = len(sets)
+        keys = ["k:%d:%d:%d" % (r, c, i) for i in range(n + 2)]
+        vals = mget(keys)
+        for i in range(n):
+            want = ("v%d-%s" % (i, "x" * (i % 97))).encode()
+            if vals[i] != want:
+                bad("round %d client %d: acknowledged SET %s lost: got %r"
+                    % (r, c, keys[i], vals[i]))
+            checked += 1
+        nsets += n
+        inflight = ("v%d-%s" % (n, "x" * (n % 97))).encode()
+        if last == "S" and vals[n] is not None:
+            bad("round %d client %d: %s exists but was never sent"
+                % (r, c, keys[n]))
+        if vals[n] not in (None, inflight):
+            bad("round %d client %d: %s = %r" % (r, c, keys[n], vals[n]))
+        if vals[n + 1] is not None:
+            bad("round %d client %d: %s exists but was never sent"
+                % (r, c, keys[n + 1]))
+        s.sendall(enc("GET", "cnt:%d:%d" % (r, c)))
+        got = reply()
+        got = int(got) if got is not None else 0
+        base = cnt or 0
+        ok = (got == base) if last == "C" or last is None else \
+            got in (base, base + 1)
+        if not ok:
+            bad("round %d client %d: counter %d, last acknowledged %d "
+                "(last reply: %s)" % (r, c, got, base, last))
+        nincr += (n if last == "C" else max(n - 1, 0))
+        # The counter of a fresh round counts the SETs acknowledged.
+        if (cnt or 0) != (n if last == "C" else max(n - 1, 0)):
+            bad("round %d client %d: INCR replies (%s) out of step with "
+                "the SETs (%d)" % (r, c, cnt, n))
+# The transactional writer: all or nothing, and nothing acknowledged lost.
+for r in range(1, rounds + 1):
+    m = t = -1
+    for line in open("%s/acks.%d.tx" % (tmp, r)):
+        w = line.split()
+        if w[0] == "M":
+            m = int(w[1])
+        elif w[0] == "T":
+            t = int(w[1])
+        else:
+            bad("tx writer %d: %s" % (r, line.strip()))
+    ma, mb, mc, tx, ty, tn = mget(["ma:%d" % r, "mb:%d" % r, "mc:%d" % r,
+                                   "tx:%d" % r, "ty:%d" % r, "tn:%d" % r])
+    if not (ma == mb == mc):
+        bad("round %d: MSET half applied: %r %r %r" % (r, ma, mb, mc))
+    elif m >= 0 and (ma is None or int(ma) not in (m, m + 1)):
+        bad("round %d: MSET acknowledged %d, found %r" % (r, m, ma))
+    if not (tx == ty) or (tx is None) != (tn is None) or \
+       (tx is not None and int(tn) != int(tx) + 1):
+        bad("round %d: EXEC half applied: x=%r y=%r n=%r" % (r, tx, ty, tn))
+    elif t >= 0 and (tx is None or int(tx) not in (t, t + 1)):
+        bad("round %d: EXEC acknowledged %d, found x=%r" % (r, t, tx))
+    ntx += (m + 1) + (t + 1)
+s.sendall(enc("INFO", "pkv"))
+info = dict(l.split(":", 1) for l in reply().decode().split("\r\n")
+            if ":" in l)
+print("INFO pkv: clean_shutdown_before_start:%s recovery_time_ms:%s "
+      "open_time_ms:%s" % (info.get("clean_shutdown_before_start"),
+                           info.get("recovery_time_ms"),
+                           info.get("open_time_ms")))
+if info.get("clean_shutdown_before_start") != clean:
+    bad("INFO pkv: clean_shutdown_before_start:%s, expected %s"
+        % (info.get("clean_shutdown_before_start"), clean))
+print("checked %d acknowledged writes: %d SETs one by one, %d INCRs "
+      "through their counters, %d MSETs and EXECs through their keys; "
+      "%d problems" % (nsets + nincr + ntx, nsets, nincr, ntx, errors))
+sys.exit(1 if errors else 0)
+EOF
+
+srv_start K "$POOL" || { bad "the server starts"; srv_finish; }
+ok "server up on port $K_port in $SRV_START_MS ms (new pool)"
+
+round=1
+while [ $round -le "$ROUNDS" ]; do
+	pids=
+	c=0
+	while [ $c -lt "$CLIENTS" ]; do
+		timeout 60 "$PY" "$TMP/writer.py" "$K_port" $round $c \
+			"$TMP/acks.$round.$c" &
+		pids="$pids $!"
+		c=$((c + 1))
+	done
+	# and one writer of MSETs and MULTI/EXEC transactions
+	timeout 60 "$PY" "$TMP/writer.py" "$K_port" $round tx \
+		"$TMP/acks.$round.tx" &
+	pids="$pids $!"
+	# Kill after 1 to 2 s of writing.
+	nap "1.$(( ($$ + round * 317) % 10 ))"
+	if srv_alive K; then
+		srv_kill9 K
+		# 137 = 128 + SIGKILL: it did not exit by itself first
+		if [ "$srv_rc" = 137 ]; then
+			ok "round $round: server killed with SIGKILL while" \
+			   "writing"
+		else
+			bad "round $round: server killed with SIGKILL" \
+			    "(exit status $srv_rc, not 137)"
+		fi
+	else
+		bad "round $round: the server died before the kill"
+		srv_wait K
+	fi
+	for p in $pids; do
+		wait "$p" || bad "round $round: a writer failed (exit $?)"
+	done
+	n=$(cat "$TMP"/acks.$round.* | wc -l | tr -d ' ')
+	ntx=$(wc -l <"$TMP/acks.$round.tx" | tr -d ' ')
+	echo "      round $round: $n writes acknowledged before the kill" \
+	     "($ntx of them MSETs and EXECs)"
+	[ "$n" -gt 0 ] || bad "round $round: no write was acknowledged"
+	if srv_start K "$POOL"; then
+		ok "round $round: restarted after SIGKILL; exec to first PONG:" \
+		   "$SRV_START_MS ms"
+	else
+		bad "round $round: restart after SIGKILL"
+		srv_finish
+	fi
+	"$PY" "$TMP/check.py" "$K_port" "$TMP" $round "$CLIENTS" 0 \
+		>"$TMP/check.out" 2>&1
+	rc=$?
+	sed 's/^/      /' "$TMP/check.out"
+	if [ $rc -eq 0 ]; then
+		ok "round $round: every acknowledged write of rounds 1-$round" \
+		   "is there"
+	else
+		bad "round $round: acknowledged writes lost (exit $rc)"
+	fi
+	round=$((round + 1))
+done
+
+# A clean stop and start, and everything once more.
+if srv_stop K; then
+	ok "clean stop after the rounds"
+else
+	bad "clean stop after the rounds (status $srv_rc)"
+fi
+if srv_start K "$POOL"; then
+	ok "restarted after a clean stop in $SRV_START_MS ms"
+	"$PY" "$TMP/check.py" "$K_port" "$TMP" "$ROUNDS" "$CLIENTS" 1 \
+		>"$TMP/check.out" 2>&1
+	rc=$?
+	sed 's/^/      /' "$TMP/check.out"
+	[ $rc -eq 0 ] && ok "after the clean restart: every write is there" ||
+		bad "after the clean restart: writes lost (exit $rc)"
+	srv_stop K || bad "final stop (status $srv_rc)"
+else
+	bad "restart after a clean stop"
+fi
+srv_finish

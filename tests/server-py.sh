@@ -1,0 +1,52 @@
+#!/bin/sh
+# server-py.sh -- run tests/server_test.py (redis-py, the Debian package
+# python3-redis, and a raw RESP2/RESP3 client) against a pkv-server on a
+# fresh pool: strings, keys, expiry, transactions, WATCH, CLIENT, CONFIG,
+# COMMAND, INFO, GC, exact error texts, 1 MB and 20 MB values.  Then
+# checks the server is still up and stops cleanly.  An automake test: exit
+# 0 on success, 1 on failure, 77 to skip (no server binary, no python3 or
+# no redis-py).
+
+top_builddir=${top_builddir:-.}
+top_srcdir=${top_srcdir:-.}
+lib=$top_srcdir/tests/server-lib.sh
+[ -f "$lib" ] || lib=$(dirname "$0")/server-lib.sh
+. "$lib" || exit 99
+
+PY=$(srv_python)
+if [ -z "$PY" ]; then
+	echo "server-py.sh: python3 not found; skipping"
+	exit 77
+fi
+if ! "$PY" -c 'import redis' 2>/dev/null; then
+	echo "server-py.sh: $PY cannot import redis (python3-redis); skipping"
+	exit 77
+fi
+test_py=$top_srcdir/tests/server_test.py
+[ -f "$test_py" ] || test_py=$(dirname "$0")/server_test.py
+srv_setup server-py
+
+# Room for the 20 MB value, its old versions and the rest.
+srv_start P "$TMP/p.pool" --pool-size 256mb ||
+	{ bad "the server starts"; srv_finish; }
+ok "server up on port $P_port in $SRV_START_MS ms"
+
+PKV_TEST_PORT=$P_port PKV_TEST_TARGET=pkv timeout 240 "$PY" "$test_py"
+rc=$?
+case $rc in
+0) ok "server_test.py" ;;
+124) bad "server_test.py timed out" ;;
+*) bad "server_test.py (exit $rc)" ;;
+esac
+
+if srv_alive P && srv_ping "$P_port"; then
+	ok "the server still answers"
+else
+	bad "the server still answers (crashed?)"
+fi
+if srv_stop P; then
+	ok "the server stopped cleanly"
+else
+	bad "the server stopped cleanly (status $srv_rc)"
+fi
+srv_finish
