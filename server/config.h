@@ -1,0 +1,69 @@
+/*
+ * config.h -- the server's options: defaults, a redis.conf-style file,
+ * "--name value" flags, and CONFIG GET/SET, all from one table.
+ */
+#ifndef PKV_CONFIG_H
+#define PKV_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct config {
+	int port;                     /* 6379 */
+	char *bind;                   /* "127.0.0.1" (space-separated list
+					 accepted; the first is used) */
+	char *requirepass;            /* NULL or "": none */
+	char *pool;                   /* pool file ("pkv.pool") */
+	uint64_t pool_size;           /* for a new pool (1gb) */
+	long long databases;          /* for a new pool (16) */
+	long long maxclients;         /* 10000 */
+	uint64_t proto_max_bulk_len;  /* 512mb */
+	uint64_t client_query_buffer_limit; /* 1gb */
+	long long max_args;           /* per request (1048576) */
+	long long timeout;            /* idle seconds before closing; 0 off */
+	char *logfile;                /* "" = stderr */
+	int loglevel;                 /* 0 debug .. 3 warning (notice) */
+	bool daemonize;
+	char *pidfile;                /* "" = none */
+	long long gc_interval_ms;     /* background collection (0: on demand) */
+	long long hz;                 /* expiry sweeps per second (10) */
+	char *dir;                    /* working directory (".") */
+};
+
+/* config_defaults -- fill cfg with the defaults. */
+void config_defaults(struct config *cfg);
+
+/*
+ * config_set -- set option name (case-blind) from text; immutable
+ * options only when !running.  Returns 0, or -1 with a message in err
+ * (Redis's wording where Redis has one).
+ */
+int config_set(struct config *cfg, const char *name, const char *value,
+	       bool running, char *err, size_t errlen);
+
+/*
+ * config_load_file -- read a redis.conf-style file: one "name value..."
+ * per line, '#' comments, quoted values.  Returns 0 or -1 with err
+ * naming the file and line.
+ */
+int config_load_file(struct config *cfg, const char *path, char *err,
+		     size_t errlen);
+
+/*
+ * config_get -- call fn for each option whose name matches the glob
+ * pattern, with its current value as text.
+ */
+void config_get(const struct config *cfg, const char *pattern,
+		void (*fn)(void *ctx, const char *name, const char *value),
+		void *ctx);
+
+/* config_parse_size -- "1gb", "512mb", "64k", "100" -> bytes; -1 bad. */
+long long config_parse_size(const char *s);
+
+/* glob_match -- Redis's stringmatchlen (*, ?, [...], \), case-blind if
+ * nocase. */
+bool glob_match(const char *pat, size_t plen, const char *s, size_t slen,
+		bool nocase);
+
+#endif /* PKV_CONFIG_H */
