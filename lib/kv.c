@@ -414,29 +414,6 @@ static const struct kv_entry *kv_find_live(pkv *db, unsigned dbi,
 	return E && !kv_expired(E, pkv_now_ms()) ? E : NULL;
 }
 
-/* pkv_get -- copy a value out. */
-int pkv_get(pkv *db, unsigned dbi, const void *key, size_t klen, void *buf,
-	    size_t bufsize, size_t *vlen)
-{
-	const struct kv_entry *E;
-	struct epoch_ticket tk;
-	int err = kv_read_check(db, dbi, key, klen);
-
-	if (err)
-		return err;
-	tk = epoch_enter(heap_epoch(db->heap));
-	E = kv_find_live(db, dbi, key, klen);
-	if (E) {
-		if (buf)
-			memcpy(buf, kv_entry_val(E),
-			       E->vlen < bufsize ? E->vlen : bufsize);
-		if (vlen)
-			*vlen = E->vlen;
-	}
-	epoch_exit(tk);
-	return E ? 0 : PKV_ENOTFOUND;
-}
-
 /* pkv_get_ref -- find a value and hold it in place. */
 int pkv_get_ref(pkv *db, unsigned dbi, const void *key, size_t klen,
 		struct pkv_ref *ref)
@@ -480,22 +457,36 @@ int pkv_exists(pkv *db, unsigned dbi, const void *key, size_t klen)
 	return pkv_get(db, dbi, key, klen, NULL, 0, NULL);
 }
 
-/* pkv_ttl -- a key's expiry. */
-int pkv_ttl(pkv *db, unsigned dbi, const void *key, size_t klen,
-	    int64_t *expire_ms)
+/* pkv_get -- copy a value out: a reference, held just for the copy. */
+int pkv_get(pkv *db, unsigned dbi, const void *key, size_t klen, void *buf,
+	    size_t bufsize, size_t *vlen)
 {
-	const struct kv_entry *E;
-	struct epoch_ticket tk;
-	int err = kv_read_check(db, dbi, key, klen);
+	struct pkv_ref ref;
+	int err = pkv_get_ref(db, dbi, key, klen, &ref);
 
 	if (err)
 		return err;
-	tk = epoch_enter(heap_epoch(db->heap));
-	E = kv_find_live(db, dbi, key, klen);
-	if (E && expire_ms)
-		*expire_ms = kv_entry_expire(E);
-	epoch_exit(tk);
-	return E ? 0 : PKV_ENOTFOUND;
+	if (buf && bufsize)
+		memcpy(buf, ref.val, ref.vlen < bufsize ? ref.vlen : bufsize);
+	if (vlen)
+		*vlen = ref.vlen;
+	pkv_ref_release(&ref);
+	return 0;
+}
+
+/* pkv_ttl -- a key's expiry, through a reference. */
+int pkv_ttl(pkv *db, unsigned dbi, const void *key, size_t klen,
+	    int64_t *expire_ms)
+{
+	struct pkv_ref ref;
+	int err = pkv_get_ref(db, dbi, key, klen, &ref);
+
+	if (err)
+		return err;
+	if (expire_ms)
+		*expire_ms = ref.expire_ms;
+	pkv_ref_release(&ref);
+	return 0;
 }
 
 /* ---- batches ---- */
