@@ -317,7 +317,9 @@ int pkv_open(const char *path, const struct pkv_options *o, pkv **dbp)
 	if ((err = kv_attach(h, o, dbp))) {
 		char text[ERRMSG_MAX];
 		snprintf(text, sizeof(text), "%s", pkv_errmsg(NULL));
-		heap_close(h);
+		/* Not heap_close: that would declare a clean shutdown, and the
+		 * audit this open could not finish would never run. */
+		heap_abandon(h);
 		if (created)
 			unlink(path);  /* a pool we made and could not set up */
 		return kv_err(NULL, err, "%s", text);

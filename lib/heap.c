@@ -162,9 +162,11 @@ static int64_t heap_chunks_find(const struct heap *h, uint64_t n)
 
 /*
  * heap_run_create -- turn a free chunk into an empty run of class cls
- * (class mutex held).  Returns the run, or NULL when no chunk is free.
+ * (class mutex held).  Returns the run, or NULL with *errp PKV_EFULL (no
+ * chunk is free) or -ENOMEM (the chunk is given back).
  */
-static struct heap_run *heap_run_create(struct heap *h, unsigned cls)
+static struct heap_run *heap_run_create(struct heap *h, unsigned cls,
+					int *errp)
 {
 	struct persist *p = &h->pool->persist;
 	struct heap_class *c = &h->cls[cls];
@@ -176,6 +178,7 @@ static struct heap_run *heap_run_create(struct heap *h, unsigned cls)
 	if (chunk >= 0)
 		h->cstate[chunk] = CS_RUN;
 	pthread_mutex_unlock(&h->chunk_mtx);
+	*errp = PKV_EFULL;
 	if (chunk < 0)
 		return NULL;
 	/*
@@ -192,9 +195,16 @@ static struct heap_run *heap_run_create(struct heap *h, unsigned cls)
 	persist_fence(p);
 	run = heap_run_new(h, (uint32_t)chunk, cls);
 	if (!run || heap_class_add_run(c, run)) {
-		/* The chunk stays an empty run on media; reopen reuses it. */
 		free(run ? run->vbits : NULL);
 		free(run);
+		/* Back to free, on media first (an empty run and a free chunk
+		 * are both valid there), so no chunk is lost until reopen. */
+		persist_store64(p, &h->chunk_hdr[chunk], CHUNK_FREE);
+		persist_fence(p);
+		pthread_mutex_lock(&h->chunk_mtx);
+		h->cstate[chunk] = CS_FREE;
+		pthread_mutex_unlock(&h->chunk_mtx);
+		*errp = -ENOMEM;
 		return NULL;
 	}
 	h->run_of[chunk] = run;
@@ -209,6 +219,7 @@ static int heap_reserve_run(struct heap *h, unsigned lane, unsigned cls,
 	_Atomic(struct heap_run *) *slot = &h->lane_run[lane * h->nclasses + cls];
 	struct heap_run *run = atomic_load_explicit(slot, memory_order_relaxed);
 	int64_t idx = run ? heap_run_take(h, run) : -1;
+	int err = PKV_EFULL;
 
 	if (idx < 0) {
 		/* The lane's run is full: look for room in the class. */
@@ -220,13 +231,13 @@ static int heap_reserve_run(struct heap *h, unsigned lane, unsigned cls,
 				c->cursor = (c->cursor + k) % c->nruns;
 		}
 		if (idx < 0) {
-			run = heap_run_create(h, cls);
+			run = heap_run_create(h, cls, &err);
 			if (run)
 				idx = heap_run_take(h, run);
 		}
 		pthread_mutex_unlock(&c->mtx);
 		if (idx < 0)
-			return PKV_EFULL;
+			return err;
 		atomic_store_explicit(slot, run, memory_order_relaxed);
 	}
 	act->huge = false;
@@ -633,6 +644,12 @@ int heap_open(struct pool *pool, struct heap **hp, struct errmsg *em)
 	if (err)
 		goto fail_redo;
 	pool_mark_open(pool);
+	err = persist_failed(&pool->persist);
+	if (err) {
+		err_set(em, err, "marking the pool open failed: %s",
+			strerror(-err));
+		goto fail_redo;
+	}
 	*hp = h;
 	return 0;
 fail_redo:
@@ -656,6 +673,17 @@ void heap_close(struct heap *h)
 	gc_stop(h->gc);  /* no collection may run past here */
 	redo_close(h->redo);
 	pool_close(h->pool);
+	heap_free_volatile(h);
+}
+
+/* heap_abandon -- stop and free without declaring a clean shutdown. */
+void heap_abandon(struct heap *h)
+{
+	if (!h)
+		return;
+	gc_stop(h->gc);
+	redo_free(h->redo);    /* committed work is durable already */
+	pool_release(h->pool);
 	heap_free_volatile(h);
 }
 

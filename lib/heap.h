@@ -82,6 +82,13 @@ int heap_open(struct pool *pool, struct heap **hp, struct errmsg *em);
 /* heap_close -- make everything durable, close the pool, free the heap. */
 void heap_close(struct heap *h);
 
+/*
+ * heap_abandon -- close without marking a clean shutdown (a failed open
+ * above the heap): the next open still sees an unclean pool and runs its
+ * recovery audit.
+ */
+void heap_abandon(struct heap *h);
+
 /* heap_pool, heap_redo -- the layers below. */
 struct pool *heap_pool(const struct heap *h);
 struct redo *heap_redo(const struct heap *h);

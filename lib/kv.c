@@ -326,13 +326,21 @@ int kv_apply(pkv *db, const struct kv_op *ops, size_t n, int *results)
 				       pkv_strerror(err));
 			goto unlock;
 		}
-		if ((err = kvtx_commit(&t))) {
-			kv_err(db, err, "commit failed: %s", pkv_strerror(err));
+		err = kvtx_commit(&t);
+		/* A failed write-back (-errno) comes after the changes were
+		 * applied in memory: count them.  PKV_E* codes mean nothing
+		 * was applied. */
+		if (!err || err > PKV_EFIRST)
+			for (unsigned d = 0; d < db->ndbs; d++)
+				if (dcount[d])
+					atomic_fetch_add(&db->dbs[d].count,
+							 dcount[d]);
+		if (err) {
+			kv_err(db, err, "commit failed: %s", err > PKV_EFIRST ?
+			       "the write is applied but could not be made "
+			       "durable (I/O error)" : pkv_strerror(err));
 			goto unlock;
 		}
-		for (unsigned d = 0; d < db->ndbs; d++)
-			if (dcount[d])
-				atomic_fetch_add(&db->dbs[d].count, dcount[d]);
 	}
 
 	/* 4. help, unlock, resize */
@@ -348,6 +356,11 @@ unlock:
 			if (i == 0 || ids[i].dbi != ids[i - 1].dbi)
 				kv_maybe_resize(db, ids[i].dbi,
 						finish[ids[i].dbi]);
+	/* Resize work after the commit may have hit a failed write-back:
+	 * the pool can no longer make writes durable, so say so now. */
+	if (!err && (err = persist_failed(&db->pool->persist)))
+		kv_err(db, err, "I/O error: the pool can no longer make writes "
+		       "durable (%s); reopen it", strerror(-err));
 	if (ks != &kst1) {
 		free(ks);
 		free(ids);

@@ -7,6 +7,7 @@
  * and the crash simulator learns of every flush and fence from the hook.
  */
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 #include <libpmem.h>
@@ -92,14 +93,25 @@ void persist_flush(struct persist *p, const void *addr, size_t len)
 		/*
 		 * msync is synchronous: the range is durable on return, so
 		 * the fence that follows has nothing to wait for.  pmem_msync
-		 * aligns the range to pages.  A failure here means the kernel
-		 * lost the page (EIO): nothing the caller can retry.
+		 * aligns the range to pages.  A failure means the kernel may
+		 * have lost the pages (EIO): remembered, and reported by every
+		 * later commit (persist_failed).
 		 */
-		pmem_msync(addr, len);
+		if (pmem_msync(addr, len)) {
+			int expected = 0;
+			atomic_compare_exchange_strong(&p->failed, &expected,
+						       errno ? -errno : -EIO);
+		}
 		break;
 	default:
 		break;
 	}
+}
+
+/* persist_failed -- the sticky write-back error, or 0. */
+int persist_failed(const struct persist *p)
+{
+	return atomic_load((atomic_int *)&p->failed);
 }
 
 /* persist_fence -- order every earlier flush of this thread. */

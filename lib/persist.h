@@ -58,7 +58,16 @@ struct persist {
 	_Atomic uint64_t lines_flushed;
 	_Atomic uint64_t fences;
 	_Atomic uint64_t bytes_flushed;
+	atomic_int failed;                /* -errno of the first failed msync */
 };
+
+/*
+ * persist_failed -- 0, or the -errno of the first write-back that failed
+ * (file backend).  Sticky: after an I/O error the kernel may have dropped
+ * the data, and later successes do not bring it back, so every durable
+ * write of this mapping must from then on report failure.
+ */
+int persist_failed(const struct persist *p);
 
 /*
  * persist_init -- set up the layer for the mapping [base, base+len).

@@ -289,6 +289,14 @@ int pool_create(const char *path, uint64_t size, const struct pool_params *pp,
 	if (err)
 		goto fail_file;
 	pool_format_image(&pool->persist, pool->base, &h);
+	err = persist_failed(&pool->persist);
+	if (err) {
+		err_set(em, err, "%s: writing the new pool failed: %s", path,
+			strerror(-err));
+		pool_release(pool);  /* closes fd */
+		unlink(path);
+		return err;
+	}
 	pool->was_clean = true;
 	*poolp = pool;
 	return 0;

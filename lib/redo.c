@@ -526,5 +526,7 @@ int redo_commit(struct redo *r, struct redo_lane *lane)
 	persist_fence(p);
 	lane->used = 0;
 	lane->target = b ^ 1;
-	return 0;
+	/* Applied in memory either way; durable only if no write-back
+	 * failed (the caller must not acknowledge it otherwise). */
+	return persist_failed(p);
 }

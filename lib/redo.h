@@ -124,7 +124,9 @@ void redo_log_discard(struct redo_lane *lane);
  * orders every flush this thread issued before it, e.g. of freshly written
  * blocks), apply it in place and fence, then retire it (fence).  On return
  * the transaction is durable and its log will never be replayed.  Returns
- * 0; an empty log commits nothing and costs nothing.
+ * 0, or the -errno of a failed write-back (file backend, persist_failed):
+ * the changes are applied in memory but may not be durable.  An empty log
+ * commits nothing and costs nothing.
  */
 int redo_commit(struct redo *r, struct redo_lane *lane);
 
