@@ -675,21 +675,30 @@ void kv_expire_cycle(pkv *db, unsigned dbi, uint64_t budget_ns)
 void kv_help_resize(pkv *db, unsigned dbi)
 {
 	struct kv_db *d = &db->dbs[dbi];
-	bool finish = false;
-	struct kv_table *tab;
+	unsigned done = 0;
 
-	pthread_rwlock_rdlock(&d->lock);
-	tab = kv_table_of(db, dbi);
-	if (table_resizing(tab)) {
-		for (unsigned s = 0; s < KV_STRIPES; s++) {
-			int r;
-			if (pthread_mutex_trylock(&d->stripe[s]))
-				continue;
-			r = table_migrate(db, tab, s, 256);
-			pthread_mutex_unlock(&d->stripe[s]);
-			finish |= r == 2 || r == 1;
+	/*
+	 * The database lock is taken per stripe, not for the whole pass: a
+	 * writer finishing or starting a resize waits for it exclusively,
+	 * and behind that writer (the lock prefers writers) every other
+	 * writer of the database -- the whole server.  One stripe's move
+	 * is short; a pass over 256 stripes with a commit each is not.
+	 */
+	for (unsigned s = 0; s < KV_STRIPES; s++) {
+		struct kv_table *tab;
+		int r = 0;
+		pthread_rwlock_rdlock(&d->lock);
+		tab = kv_table_of(db, dbi);
+		if (!table_resizing(tab)) {
+			pthread_rwlock_unlock(&d->lock);
+			break;
 		}
+		if (pthread_mutex_trylock(&d->stripe[s]) == 0) {
+			r = table_migrate(db, tab, s, 64);
+			pthread_mutex_unlock(&d->stripe[s]);
+		}
+		pthread_rwlock_unlock(&d->lock);
+		done += r == 1 || r == 2;
 	}
-	pthread_rwlock_unlock(&d->lock);
-	kv_maybe_resize(db, dbi, finish);
+	kv_maybe_resize(db, dbi, done == KV_STRIPES);
 }
