@@ -1,10 +1,15 @@
 #!/bin/sh
 # server-kill.sh -- every acknowledged write survives a SIGKILL of the
-# server.  Each of 3 rounds: 4 client processes write SET k:R:C:I vI and
-# INCR cnt:R:C in turn, logging each reply they receive; the server is
-# killed with SIGKILL while they write, restarted on the same pool (the
-# time from exec to the first PONG is printed), and every acknowledged
-# write of every round so far is checked:
+# server.  Each of 3 rounds (SOAK_ROUNDS of them: `make soak` runs 50):
+# 4 client processes write SET k:R:C:I vI and INCR cnt:R:C in turn,
+# logging each reply they receive; the server is killed with SIGKILL at a
+# random moment (0.3 to 2 s after each has had a first write
+# acknowledged; SOAK_SEED repeats a run) while they write;
+# `pkv check` of the pool, not held by any server now, must find it
+# consistent (exit 0, or 3: only garbage the collector reclaims); the
+# server is restarted on the same pool (the time from exec to the first
+# PONG is printed), and every acknowledged write of every round so far is
+# checked:
 #   - each acknowledged SET is there with its value;
 #   - each counter equals its last acknowledged value, or one more if an
 #     INCR was in flight; a SET in flight may or may not be there; nothing
@@ -29,7 +34,21 @@ if [ -z "$PY" ]; then
 fi
 srv_setup server-kill
 
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${SOAK_ROUNDS:-${ROUNDS:-3}}
+SEED=${SOAK_SEED:-$$}
+PKV=$top_builddir/cli/pkv
+pkv_clean=0 pkv_garbage=0 survived=0 checked_total=0
+echo "      $ROUNDS rounds, SOAK_SEED=$SEED"
+# soak_summary -- one line for `make soak`.
+soak_summary() {
+	_n=$(sed -n 's/.*checked \([0-9]*\) acknowledged.*/\1/p' \
+		"$TMP/check.out" 2>/dev/null)
+	echo "soak: $survived of $ROUNDS rounds survived (SIGKILL, pkv" \
+	     "check, restart, every write there); ${_n:-0} acknowledged" \
+	     "writes at the end, $checked_total checked over the rounds;" \
+	     "pkv check after the kills: $pkv_clean clean, $pkv_garbage" \
+	     "garbage only (SOAK_SEED=$SEED)"
+}
 CLIENTS=${CLIENTS:-4}
 POOL=$TMP/kill.pool
 
@@ -250,20 +269,45 @@ ok "server up on port $K_port in $SRV_START_MS ms (new pool)"
 
 round=1
 while [ $round -le "$ROUNDS" ]; do
-	pids=
+	pids= acks="$TMP/acks.$round.tx"
 	c=0
 	while [ $c -lt "$CLIENTS" ]; do
 		timeout 60 "$PY" "$TMP/writer.py" "$K_port" $round $c \
 			"$TMP/acks.$round.$c" &
 		pids="$pids $!"
+		acks="$acks $TMP/acks.$round.$c"
 		c=$((c + 1))
 	done
 	# and one writer of MSETs and MULTI/EXEC transactions
 	timeout 60 "$PY" "$TMP/writer.py" "$K_port" $round tx \
 		"$TMP/acks.$round.tx" &
 	pids="$pids $!"
-	# Kill after 1 to 2 s of writing.
-	nap "1.$(( ($$ + round * 317) % 10 ))"
+	# Until every writer has had a write acknowledged (30 s at most:
+	# longer is a hang); the server may stall for a while, as when a
+	# table resize holds the writes back.
+	t0=$(now_ms)
+	w=0
+	while [ $w -lt 1500 ]; do
+		all=1
+		for f in $acks; do
+			[ -s "$f" ] || all=0
+		done
+		[ $all -eq 1 ] && break
+		nap 0.02
+		w=$((w + 1))
+	done
+	w=$(( $(now_ms) - t0 ))
+	if [ $all -eq 0 ]; then
+		bad "round $round: some writer had no write acknowledged" \
+		    "in $w ms"
+	elif [ $w -gt 1000 ]; then
+		echo "      round $round: the first writes were acknowledged" \
+		     "only after $w ms"
+	fi
+	# Kill after 0.3 to 2 s more of writing (a pseudo-random moment).
+	ms=$(( (SEED * 7919 + round * 104729) % 1000003 ))
+	ms=$(( 300 + ms * 2654435761 % 1700 ))
+	nap "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
 	if srv_alive K; then
 		srv_kill9 K
 		# 137 = 128 + SIGKILL: it did not exit by itself first
@@ -286,11 +330,31 @@ while [ $round -le "$ROUNDS" ]; do
 	echo "      round $round: $n writes acknowledged before the kill" \
 	     "($ntx of them MSETs and EXECs)"
 	[ "$n" -gt 0 ] || bad "round $round: no write was acknowledged"
+	# The pool as the crash left it: consistent, garbage at most.
+	healthy=1
+	if [ -x "$PKV" ]; then
+		"$PKV" check "$POOL" >"$TMP/pkvcheck.out" 2>&1
+		rc=$?
+		case $rc in
+		0) pkv_clean=$((pkv_clean + 1))
+		   ok "round $round: pkv check after the kill: clean (exit 0)" ;;
+		3) pkv_garbage=$((pkv_garbage + 1))
+		   ok "round $round: pkv check after the kill: only" \
+		      "reclaimable garbage (exit 3)" ;;
+		*) healthy=0
+		   bad "round $round: pkv check after the kill: exit $rc"
+		   cp "$POOL" "$TMP/../server-kill-round$round.pool" 2>/dev/null &&
+			echo "      the pool is kept in" \
+			     "tests/tmp/server-kill-round$round.pool"
+		   head -n 30 "$TMP/pkvcheck.out" | sed 's/^/      /' ;;
+		esac
+	fi
 	if srv_start K "$POOL"; then
 		ok "round $round: restarted after SIGKILL; exec to first PONG:" \
 		   "$SRV_START_MS ms"
 	else
 		bad "round $round: restart after SIGKILL"
+		soak_summary
 		srv_finish
 	fi
 	"$PY" "$TMP/check.py" "$K_port" "$TMP" $round "$CLIENTS" 0 \
@@ -300,6 +364,10 @@ while [ $round -le "$ROUNDS" ]; do
 	if [ $rc -eq 0 ]; then
 		ok "round $round: every acknowledged write of rounds 1-$round" \
 		   "is there"
+		[ $healthy -eq 1 ] && survived=$((survived + 1))
+		n=$(sed -n 's/.*checked \([0-9]*\) acknowledged.*/\1/p' \
+			"$TMP/check.out")
+		checked_total=$((checked_total + ${n:-0}))
 	else
 		bad "round $round: acknowledged writes lost (exit $rc)"
 	fi
@@ -324,4 +392,5 @@ if srv_start K "$POOL"; then
 else
 	bad "restart after a clean stop"
 fi
+soak_summary
 srv_finish
