@@ -17,6 +17,7 @@ secs=${FUZZ_SECONDS:-60}
 cc=${CC_FUZZ:-clang}
 out=$top_builddir/tests/fuzz-build
 mkdir -p "$out"
+seeds=$(cd "$top_srcdir" && pwd)/tests/fuzz
 
 if ! command -v "$cc" >/dev/null 2>&1; then
 	echo "fuzz.sh: $cc not found (Debian package clang); skipping"
@@ -58,7 +59,7 @@ run() {  # run NAME
 	(cd "$out" && ASAN_OPTIONS=detect_leaks=1 PMEM_IS_PMEM_FORCE=1 \
 		"./$name" -max_total_time="$secs" -timeout=20 -rss_limit_mb=4096 \
 		-max_len=4096 -print_final_stats=1 "corpus-$name" \
-		"$(cd "$top_srcdir" && pwd)/tests/fuzz/$name" >"$name.log" 2>&1)
+		"$seeds/$name" >"$name.log" 2>&1)
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	if [ $rc -eq 0 ]; then
