@@ -4,7 +4,7 @@
  *
  *     pkv-server [config-file] [--name value ...] [-v] [-h]
  *
- * The pool is opened (created when absent) before the port is bound; an
+ * The port is bound, then the pool opened (created when absent); an
  * unclean shutdown needs only the redo recovery at open -- the garbage
  * audit runs in the background -- so the server serves at once whatever
  * the number of keys.
@@ -235,12 +235,12 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Bind first: a server that cannot listen must not open (and, on
+	 * closing, declare cleanly shut down) a pool another start left. */
+	if (net_listen())
+		return 1;
 	if (open_pool())
 		return 1;
-	if (net_listen()) {
-		pkv_close(srv.db);
-		return 1;
-	}
 	if (srv.cfg.pidfile && srv.cfg.pidfile[0]) {
 		pf = fopen(srv.cfg.pidfile, "w");
 		if (pf) {
