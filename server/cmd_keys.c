@@ -174,7 +174,8 @@ static int keylist_add(void *ctx, const void *key, size_t klen,
 		l->len = nl;
 		l->ncap = ncap;
 	}
-	memcpy(l->buf + l->used, key, klen);
+	if (klen)   /* an empty key with no buffer yet: no pointer sums */
+		memcpy(l->buf + l->used, key, klen);
 	l->off[l->n] = l->used;
 	l->len[l->n] = klen;
 	l->n++;
