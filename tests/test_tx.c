@@ -35,13 +35,9 @@ static int setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	unsetenv("PKV_PERSIST");
 	f->size = POOL_BYTES;
-	f->buf = aligned_alloc(4096, f->size);
+	f->buf = new_image(f->size);
 	if (f->buf == NULL)
-		return -1;
-	memset(f->buf, 0, f->size);
-	if (pool_format_memory(f->buf, f->size, NULL, NULL) != 0)
 		return -1;
 	open_image(f->buf, f->size, &f->pool, &f->heap);
 	*state = f;
