@@ -1,9 +1,16 @@
 #!/bin/sh
-# fuzz.sh -- build the libFuzzer targets with clang and run each for a
-# bounded time (make fuzz; CI runs it too).
+# fuzz.sh -- build the libFuzzer targets with clang and run each.
 #
-#   FUZZ_SECONDS   seconds per target (default 60)
-#   CC_FUZZ        the clang to use (default clang)
+# Two modes:
+#   FUZZ_MODE=ci     (./setup test, so CI) every committed seed input once,
+#                    then FUZZ_RUNS (20000) inputs from a fixed seed
+#                    (FUZZ_SEED, 1) into a fresh scratch corpus: the same
+#                    inputs every run, so the answer does not change from
+#                    one run to the next or depend on the machine's speed;
+#   FUZZ_MODE=random (make fuzz, the default) FUZZ_SECONDS (60) seconds per
+#                    target from a random seed, keeping what it finds in
+#                    the scratch corpus: for people hunting bugs.
+#   CC_FUZZ          the clang to use (default clang)
 #
 # Targets: fuzz_server (the RESP parser and command dispatch of
 # pkv-server, on a real pool) and fuzz_pool (opening, recovering and
@@ -14,6 +21,9 @@
 top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
 secs=${FUZZ_SECONDS:-60}
+mode=${FUZZ_MODE:-random}
+runs=${FUZZ_RUNS:-20000}
+seed=${FUZZ_SEED:-1}
 cc=${CC_FUZZ:-clang}
 out=$top_builddir/tests/fuzz-build
 mkdir -p "$out"
@@ -36,7 +46,10 @@ flags="-std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
  -I$top_builddir"
 libsrc=$(ls "$top_srcdir"/lib/*.c)
 srvsrc=$(ls "$top_srcdir"/server/*.c | grep -v -e /main.c -e /net.c)
-libs="-lpmem -lpthread -lm"
+libs="-lpmem -lpthread -lm -Wl,--wrap=getrandom,--wrap=clock_gettime,--wrap=time"
+# getrandom (pool UUIDs, hash keys) and the clocks are replaced in the
+# targets by a fixed stream and a clock that ticks per call, so the same
+# input takes the same path every run (tests/fuzz_det.h).
 
 status=0
 build() {  # build NAME SOURCES...
@@ -54,16 +67,34 @@ build() {  # build NAME SOURCES...
 run() {  # run NAME
 	name=$1
 	corpus=$out/corpus-$name
-	mkdir -p "$corpus"
 	log=$out/$name.log
+	if [ "$mode" = ci ]; then
+		# A fresh scratch corpus, so earlier runs cannot change this one.
+		rm -rf "$corpus"
+		mkdir -p "$corpus"
+		what="the seed corpus, then $runs inputs from seed $seed"
+		# Addresses would reach libFuzzer's comparison tracing and
+		# steer it differently each run: no comparison feedback, and
+		# no address randomization.
+		set -- -seed="$seed" -runs="$runs" -use_cmp=0
+		if setarch "$(uname -m)" -R true 2>/dev/null; then
+			set -- setarch "$(uname -m)" -R "./$name" "$@"
+		else
+			set -- "./$name" "$@"
+		fi
+	else
+		mkdir -p "$corpus"
+		what="${secs} s"
+		set -- "./$name" -max_total_time="$secs"
+	fi
 	(cd "$out" && ASAN_OPTIONS=detect_leaks=1 PMEM_IS_PMEM_FORCE=1 \
-		"./$name" -max_total_time="$secs" -timeout=20 -rss_limit_mb=4096 \
+		"$@" -timeout=60 -rss_limit_mb=4096 \
 		-max_len=4096 -print_final_stats=1 "corpus-$name" \
 		"$seeds/$name" >"$name.log" 2>&1)
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	if [ $rc -eq 0 ]; then
-		echo "fuzz: $name: ${execs:-?} executions in ${secs} s, no crash"
+		echo "fuzz: $name: ${execs:-?} executions ($what), no crash"
 	else
 		echo "fuzz: $name: FAILED (exit $rc); see $log"
 		grep -m 5 -E 'ERROR|SUMMARY|crash-|Test unit written' "$log"

@@ -10,10 +10,13 @@
  * collect its garbage and serve scans, gets and a put, without crashing.
  */
 #include <stdio.h>
+#include <sys/types.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kv_int.h"
+
+#include "fuzz_det.h"
 
 #define IMAGE_SIZE (8u << 20)
 

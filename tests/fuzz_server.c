@@ -12,6 +12,7 @@
  * with the server's sources minus main.c and net.c (stubbed here).
  */
 #include <stdio.h>
+#include <sys/types.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,6 +24,8 @@
 #include "multi.h"
 #include "net.h"
 #include "srv.h"
+
+#include "fuzz_det.h"
 
 struct srv srv;
 
