@@ -5,14 +5,35 @@
  * The counters and the hook are the reason this file exists as a choke
  * point: write amplification and fences per operation are read from here,
  * and the crash simulator learns of every flush and fence from the hook.
+ *
+ * File backend: a thread's flushes are noted as page ranges in a small
+ * thread-local list (merged when they touch) and synced at its next fence,
+ * so "flush the record, flush the block, fence" is one msync when they
+ * share pages and a few otherwise.  A list that fills up syncs its oldest
+ * range early, which is always allowed: durability may come sooner.
  */
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <libpmem.h>
 
 #include "persist.h"
+
+#define PERSIST_PAGE 4096u
+#define PERSIST_PENDING_MAX 16
+
+/* A page range this thread flushed on the file backend, not synced yet. */
+struct persist_pending {
+	struct persist *p;
+	uintptr_t start, end;             /* page aligned */
+};
+
+static _Thread_local struct persist_pending persist_pend[PERSIST_PENDING_MAX];
+static _Thread_local unsigned persist_npend;
+static _Thread_local unsigned persist_tid_plus1;  /* 0: not yet assigned */
+static atomic_uint persist_next_tid;
 
 /* persist_backend_from_env -- PKV_PERSIST override, or PERSIST_AUTO. */
 static enum persist_backend persist_backend_from_env(void)
@@ -27,6 +48,17 @@ static enum persist_backend persist_backend_from_env(void)
 	if (strcmp(v, "memory") == 0)
 		return PERSIST_MEMORY;
 	return PERSIST_AUTO;
+}
+
+/* persist_auto_flush -- whether flushes can be skipped on this mapping:
+ * the platform says so, unless PKV_AUTO_FLUSH forces a mode. */
+static bool persist_auto_flush(void)
+{
+	const char *v = getenv("PKV_AUTO_FLUSH");
+
+	if (v && (v[0] == '0' || v[0] == '1'))
+		return v[0] == '1';
+	return pmem_has_auto_flush() == 1;
 }
 
 /* persist_init -- set up the layer for one mapping; see persist.h. */
@@ -44,6 +76,7 @@ void persist_init(struct persist *p, void *base, size_t len,
 	if (backend == PERSIST_AUTO)
 		backend = is_pmem ? PERSIST_PMEM : PERSIST_FILE;
 	p->backend = backend;
+	p->auto_flush = backend == PERSIST_PMEM && persist_auto_flush();
 }
 
 /* persist_is_pmem -- ask libpmem (which honours PMEM_IS_PMEM_FORCE). */
@@ -63,45 +96,100 @@ const char *persist_backend_name(enum persist_backend b)
 	}
 }
 
-/* persist_count -- account for a flush of [addr, addr+len). */
-static inline void persist_count(struct persist *p, const void *addr,
-				 size_t len)
+/* persist_tracks_dirty -- the page cache knows what is dirty. */
+bool persist_tracks_dirty(const struct persist *p)
 {
-	uintptr_t first = (uintptr_t)addr & ~(uintptr_t)63;
-	uintptr_t end = (uintptr_t)addr + len;
-	uint64_t lines = (end - first + 63) / 64;
+	return p->backend == PERSIST_FILE;
+}
 
-	atomic_fetch_add_explicit(&p->lines_flushed, lines,
-				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&p->bytes_flushed, len, memory_order_relaxed);
+/* persist_slot -- this thread's counters in p. */
+static inline struct persist_slot *persist_my_slot(struct persist *p)
+{
+	if (!persist_tid_plus1)
+		persist_tid_plus1 = atomic_fetch_add(&persist_next_tid, 1) + 1;
+	return &p->slot[(persist_tid_plus1 - 1) % PERSIST_SLOTS];
+}
+
+/*
+ * persist_bump -- add to a counter of this thread's slot.  A plain load
+ * and store, not a locked add: the slot is this thread's alone (beyond
+ * PERSIST_SLOTS threads a shared slot may lose a count, never order a
+ * flush).
+ */
+static inline void persist_bump(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+}
+
+/* persist_sync -- msync a page range now; remember a failure. */
+static void persist_sync(struct persist *p, uintptr_t start, uintptr_t end)
+{
+	persist_bump(&persist_my_slot(p)->syncs, 1);
+	/*
+	 * msync is synchronous: the range is durable on return.  A failure
+	 * means the kernel may have lost the pages (EIO): remembered, and
+	 * reported by every later commit (persist_failed).
+	 */
+	if (msync((void *)start, end - start, MS_SYNC)) {
+		int expected = 0;
+		atomic_compare_exchange_strong(&p->failed, &expected,
+					       errno ? -errno : -EIO);
+	}
+}
+
+/* persist_note -- add a page range to this thread's pending list. */
+static void persist_note(struct persist *p, const void *addr, size_t len)
+{
+	uintptr_t start = (uintptr_t)addr & ~(uintptr_t)(PERSIST_PAGE - 1);
+	uintptr_t end = ((uintptr_t)addr + len + PERSIST_PAGE - 1) &
+			~(uintptr_t)(PERSIST_PAGE - 1);
+
+	for (unsigned i = 0; i < persist_npend; i++) {
+		struct persist_pending *q = &persist_pend[i];
+		if (q->p == p && start <= q->end && end >= q->start) {
+			if (start < q->start)
+				q->start = start;
+			if (end > q->end)
+				q->end = end;
+			return;
+		}
+	}
+	if (persist_npend == PERSIST_PENDING_MAX) {
+		/* Full: sync the oldest now (durable early is allowed). */
+		persist_sync(persist_pend[0].p, persist_pend[0].start,
+			     persist_pend[0].end);
+		memmove(persist_pend, persist_pend + 1,
+			(PERSIST_PENDING_MAX - 1) * sizeof(persist_pend[0]));
+		persist_npend--;
+	}
+	persist_pend[persist_npend++] = (struct persist_pending){ p, start,
+								 end };
 }
 
 /* persist_flush -- write back the lines of a range, unordered. */
 void persist_flush(struct persist *p, const void *addr, size_t len)
 {
+	struct persist_slot *s;
+	uintptr_t first, end;
+
 	if (len == 0)
 		return;
-	persist_count(p, addr, len);
+	s = persist_my_slot(p);
+	first = (uintptr_t)addr & ~(uintptr_t)63;
+	end = (uintptr_t)addr + len;
+	persist_bump(&s->lines_flushed, (end - first + 63) / 64);
+	persist_bump(&s->bytes_flushed, len);
 	if (p->hook)
 		p->hook->flush(p->hook->ctx,
 			       (uint64_t)((const char *)addr - p->base), len);
 	switch (p->backend) {
 	case PERSIST_PMEM:
-		pmem_flush(addr, len);
+		if (!p->auto_flush)
+			pmem_flush(addr, len);
 		break;
 	case PERSIST_FILE:
-		/*
-		 * msync is synchronous: the range is durable on return, so
-		 * the fence that follows has nothing to wait for.  pmem_msync
-		 * aligns the range to pages.  A failure means the kernel may
-		 * have lost the pages (EIO): remembered, and reported by every
-		 * later commit (persist_failed).
-		 */
-		if (pmem_msync(addr, len)) {
-			int expected = 0;
-			atomic_compare_exchange_strong(&p->failed, &expected,
-						       errno ? -errno : -EIO);
-		}
+		persist_note(p, addr, len);
 		break;
 	default:
 		break;
@@ -117,11 +205,30 @@ int persist_failed(const struct persist *p)
 /* persist_fence -- order every earlier flush of this thread. */
 void persist_fence(struct persist *p)
 {
-	atomic_fetch_add_explicit(&p->fences, 1, memory_order_relaxed);
+	persist_bump(&persist_my_slot(p)->fences, 1);
 	if (p->hook)
 		p->hook->fence(p->hook->ctx);
-	if (p->backend == PERSIST_PMEM)
+	switch (p->backend) {
+	case PERSIST_PMEM:
+		/* With auto flush the stores are persistent once visible;
+		 * the fence still orders them (and non-temporal stores). */
 		pmem_drain();
+		break;
+	case PERSIST_FILE: {
+		unsigned k = 0;
+		for (unsigned i = 0; i < persist_npend; i++) {
+			struct persist_pending *q = &persist_pend[i];
+			if (q->p == p)
+				persist_sync(p, q->start, q->end);
+			else
+				persist_pend[k++] = *q;
+		}
+		persist_npend = k;
+		break;
+	}
+	default:
+		break;
+	}
 }
 
 /* persist_range -- flush and fence one range. */
@@ -158,13 +265,17 @@ void persist_set_hook(struct persist *p, const struct persist_hook *hook)
 	p->hook = hook;
 }
 
-/* persist_get_stats -- read the counters. */
+/* persist_get_stats -- sum the threads' counters. */
 void persist_get_stats(const struct persist *p, struct persist_stats *st)
 {
-	struct persist *q = (struct persist *)p;
-	st->lines_flushed = atomic_load_explicit(&q->lines_flushed,
-						 memory_order_relaxed);
-	st->fences = atomic_load_explicit(&q->fences, memory_order_relaxed);
-	st->bytes_flushed = atomic_load_explicit(&q->bytes_flushed,
-						 memory_order_relaxed);
+	memset(st, 0, sizeof(*st));
+	for (unsigned i = 0; i < PERSIST_SLOTS; i++) {
+		const struct persist_slot *s = &p->slot[i];
+		st->lines_flushed += __atomic_load_n(&s->lines_flushed,
+						     __ATOMIC_RELAXED);
+		st->fences += __atomic_load_n(&s->fences, __ATOMIC_RELAXED);
+		st->bytes_flushed += __atomic_load_n(&s->bytes_flushed,
+						     __ATOMIC_RELAXED);
+		st->syncs += __atomic_load_n(&s->syncs, __ATOMIC_RELAXED);
+	}
 }

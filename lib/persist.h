@@ -15,17 +15,28 @@
  *  - PERSIST_PMEM: CPU cache flushes (CLWB/CLFLUSHOPT) and SFENCE through
  *    libpmem; correct on a DAX file system, or on any file (e.g. /dev/shm)
  *    when PMEM_IS_PMEM_FORCE=1 tells us to treat it as persistent memory.
- *  - PERSIST_FILE: msync of the pages touched; correct on any file system.
- *    Each flush is synchronous, so the fence has nothing left to wait for.
+ *    Where the platform puts the CPU caches inside the power-fail domain
+ *    (eADR, CXL global persistent flush: libpmem's pmem_has_auto_flush()),
+ *    flushes are skipped and only the fences remain, for ordering; the
+ *    environment variable PKV_AUTO_FLUSH=0|1 forces either mode.
+ *  - PERSIST_FILE: the page cache of an ordinary file system.  A flush
+ *    only notes the pages of its range; the fence writes the noted pages
+ *    back with msync(MS_SYNC) (a data sync of just that range on Linux),
+ *    merged, so a commit that flushes a few neighbouring ranges costs one
+ *    sync.  Pages the kernel writes back on its own may reach the disk
+ *    earlier, in any order, possibly torn at sector size.
  *  - PERSIST_MEMORY: no device at all (in-memory images in tests): flushes
  *    and fences are only counted and shown to the hook.
  * The pool records nothing about the backend: one file opens with either.
  *
- * Counters are relaxed atomics, exact but not ordered with the data.
+ * Counters are kept per thread (a slot per thread, summed when read), so
+ * the flush path has no shared atomic: on x86 a locked instruction waits
+ * for the flushes before it, which would make every flush a fence.
  */
 #ifndef PKV_PERSIST_H
 #define PKV_PERSIST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdatomic.h>
@@ -48,17 +59,28 @@ struct persist_stats {
 	uint64_t lines_flushed;  /* cache lines written back */
 	uint64_t fences;         /* ordering points */
 	uint64_t bytes_flushed;  /* bytes the callers asked to make durable */
+	uint64_t syncs;          /* msync calls (file backend) */
+};
+
+#define PERSIST_SLOTS 64       /* counter slots: threads beyond share */
+
+/* One thread's counters, alone on its cache line. */
+struct persist_slot {
+	uint64_t lines_flushed;
+	uint64_t fences;
+	uint64_t bytes_flushed;
+	uint64_t syncs;
+	char pad[64 - 4 * sizeof(uint64_t)];
 };
 
 struct persist {
 	char *base;                       /* start of the mapped pool */
 	size_t len;                       /* bytes mapped */
 	enum persist_backend backend;     /* never PERSIST_AUTO once set up */
+	bool auto_flush;                  /* pmem: caches are persistent */
 	const struct persist_hook *hook;  /* NULL unless a test installs one */
-	_Atomic uint64_t lines_flushed;
-	_Atomic uint64_t fences;
-	_Atomic uint64_t bytes_flushed;
 	atomic_int failed;                /* -errno of the first failed msync */
+	struct persist_slot slot[PERSIST_SLOTS];
 };
 
 /*
@@ -87,6 +109,14 @@ int persist_is_pmem(const void *addr, size_t len);
 const char *persist_backend_name(enum persist_backend b);
 
 /*
+ * persist_tracks_dirty -- whether the backend knows by itself which parts
+ * of a range were written (the page cache does): then flushing a whole
+ * region costs only its dirty part, and a caller may flush the region
+ * instead of listing the words it changed.
+ */
+bool persist_tracks_dirty(const struct persist *p);
+
+/*
  * persist_flush -- start writing back the lines covering [addr, addr+len);
  * durable only after the next persist_fence() of the same thread.
  */
@@ -113,7 +143,7 @@ void persist_store64(struct persist *p, uint64_t *dst, uint64_t value);
 /* persist_set_hook -- install (or, with NULL, remove) an observer. */
 void persist_set_hook(struct persist *p, const struct persist_hook *hook);
 
-/* persist_get_stats -- read the counters. */
+/* persist_get_stats -- read the counters (the sum over threads). */
 void persist_get_stats(const struct persist *p, struct persist_stats *st);
 
 #endif /* PKV_PERSIST_H */

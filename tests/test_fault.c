@@ -1,7 +1,7 @@
 /*
  * test_fault.c -- fault injection: failing allocations, open, flock,
  * fstat, pread, posix_fallocate, ftruncate, mmap, getrandom,
- * pthread_create and pmem_msync inside the library must give errors,
+ * pthread_create and msync inside the library must give errors,
  * never crashes, aborts or leaks, and lose nothing.
  *
  * The program is linked with GNU ld's --wrap for each of those names (see
@@ -10,12 +10,11 @@
  * wrapper counts and fails calls only while the calling thread is armed,
  * that is inside the one library call under test, so the test's own
  * allocations, stdio's and other threads' are never touched.  Calls made
- * inside libc or libpmem (the malloc behind strdup, the msync behind
- * pmem_msync) are not references of our objects: strdup and pmem_msync
- * are wrapped themselves.  Calls fall into three classes, injected
- * separately: allocations (malloc, calloc, realloc, strdup), system calls
- * (the rest but pmem_msync) and pmem_msync, which is the file backend's
- * whole durability.
+ * inside libc or libpmem (the malloc behind strdup) are not references
+ * of our objects: strdup is wrapped itself.  Calls fall into three
+ * classes, injected separately: allocations (malloc, calloc, realloc,
+ * strdup), system calls (the rest but msync) and msync, which is the file
+ * backend's whole durability.
  *
  * Every scenario runs one operation with the Nth call of its class
  * failing (or, "sticky", the Nth and every later one), for N = 1, 2, 3
@@ -33,12 +32,12 @@
  *     and the key counts are right, before and after a close and reopen;
  *   - pkv_gc and pkv_scan: the same, and garbage that a failed collection
  *     left is taken by the next one.
- * A call that succeeds although a pmem_msync under it failed has told its
+ * A call that succeeds although a msync under it failed has told its
  * caller that unflushed data is durable: that is a failure too.
  *
  * The file backend (PKV_PERSIST=file) and the pmem one (PKV_PERSIST=pmem,
- * cache flushes, which cannot fail) are both run.  A pmem_msync that is
- * not failed returns 0 without calling msync: see __wrap_pmem_msync.
+ * cache flushes, which cannot fail) are both run.  A msync that is
+ * not failed returns 0 without calling msync: see __wrap_msync.
  *
  * Each scenario runs in a child process, so a crash or an abort is
  * reported with the scenario and the N that caused it, and the other
@@ -50,7 +49,7 @@
  * Usage: test_fault [SUBSTRING]   (only the scenarios whose name has it)
  * Environment: PKV_FAULT_VERBOSE=1 prints every message, notes on calls
  * that succeeded over an injected failure, and the callers of each failed
- * call; PKV_FAULT_REAL_MSYNC=1 makes the pmem_msync calls not failed real.
+ * call; PKV_FAULT_REAL_MSYNC=1 makes the msync calls not failed real.
  * Exit status: 0 pass, 1 fail, 77 skip.
  */
 #include "config.h"
@@ -120,7 +119,7 @@ static const struct {
 	[FK_MMAP] = { "mmap", FC_SYS },
 	[FK_GETRANDOM] = { "getrandom", FC_SYS },
 	[FK_THREAD] = { "pthread_create", FC_SYS },
-	[FK_MSYNC] = { "pmem_msync", FC_MSYNC },
+	[FK_MSYNC] = { "msync", FC_MSYNC },
 };
 
 /* What the armed thread's wrappers do; written only while disarmed. */
@@ -265,7 +264,7 @@ void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd,
 ssize_t __real_getrandom(void *buf, size_t n, unsigned flags);
 int __real_pthread_create(pthread_t *t, const pthread_attr_t *a,
 			  void *(*fn)(void *), void *arg);
-int __real_pmem_msync(const void *addr, size_t len);
+int __real_msync(void *addr, size_t len, int flags);
 
 void *__wrap_malloc(size_t n);
 void *__wrap_calloc(size_t n, size_t size);
@@ -283,7 +282,7 @@ void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd,
 ssize_t __wrap_getrandom(void *buf, size_t n, unsigned flags);
 int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a,
 			  void *(*fn)(void *), void *arg);
-int __wrap_pmem_msync(const void *addr, size_t len);
+int __wrap_msync(void *addr, size_t len, int flags);
 
 void *__wrap_malloc(size_t n)
 {
@@ -445,13 +444,13 @@ int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a,
  */
 static bool fault_real_msync;
 
-int __wrap_pmem_msync(const void *addr, size_t len)
+int __wrap_msync(void *addr, size_t len, int flags)
 {
 	if (fault_hit(FK_MSYNC, __builtin_return_address(0))) {
 		errno = EIO;
 		return -1;
 	}
-	return fault_real_msync ? __real_pmem_msync(addr, len) : 0;
+	return fault_real_msync ? __real_msync(addr, len, flags) : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -918,7 +917,7 @@ static void check_code(const struct scen *s, const char *call, int r)
 
 /*
  * succeeded_over -- a call succeeded although a call under it failed:
- * fine for an allocation it could do without, a failure for pmem_msync
+ * fine for an allocation it could do without, a failure for msync
  * (the caller is told that data is durable which may not be).
  */
 static void succeeded_over(const struct scen *s, const char *call,
@@ -926,7 +925,7 @@ static void succeeded_over(const struct scen *s, const char *call,
 {
 	(*succeeded)++;
 	if (s->cls == FC_MSYNC)
-		report(true, "pmem_msync failure ignored",
+		report(true, "msync failure ignored",
 		       "%s returned success although %s (EIO)", call,
 		       fired_text());
 	else if (g_verbose)
