@@ -299,9 +299,15 @@ static void walk_chain(struct walk *w, struct walk_table *t, uint64_t arr,
 				     E->expire_ms);
 			sound = false;
 		}
-		if (E->vtype != 0) {
+		if (E->vtype != 0 || E->flags != 0) {
 			check_damage(r, "entry 0x%" PRIx64 " (%s): unknown "
-				     "value type %" PRIu32, e, what, E->vtype);
+				     "value type %u or flags 0x%x", e, what,
+				     (unsigned)E->vtype, (unsigned)E->flags);
+			sound = false;
+		} else if (kv_entry_csum(E) != E->csum) {
+			check_damage(r, "entry 0x%" PRIx64 " (%s): checksum "
+				     "mismatch (its key or value is damaged)",
+				     e, what);
 			sound = false;
 		}
 		t->scount[s]++;

@@ -18,10 +18,11 @@
 #define KV_DEFAULT_SIZE (64ull << 20)
 #define KV_DEFAULT_DBS 16u
 #define KV_INITIAL_LOG2 KV_STRIPE_BITS   /* one bucket per stripe */
-#define KV_LOG_SIZE 16384u               /* room for batches ... */
-#define KV_LOG_SIZE_BIG 65536u           /* ... four times more in pools of
-					    256 MiB and up (64 lanes x 2 x
-					    64 KiB = 8 MiB, 3% or less) */
+#define KV_LOG_SIZE 32768u               /* ring per lane: a record (a
+					    batch) takes at most all of it */
+#define KV_LOG_SIZE_BIG 131072u          /* ... four times more in pools of
+					    256 MiB and up (64 lanes x 128
+					    KiB = 8 MiB, 3% or less) */
 #define ROOT_WORD (POOL_STATE_OFF + offsetof(struct pool_state, root))
 
 /* ---- error details ---- */

@@ -403,13 +403,12 @@ static int gc_sweep_block(void *ctx, uint64_t data_off, uint64_t index,
 /* gc_cycle -- a whole collection (run_mtx held). */
 static int gc_cycle(struct gc *gc)
 {
-	struct pool *pool = heap_pool(gc->heap);
 	struct gc_sweep sw = { .gc = gc };
 	uint64_t t0 = gc_now(), t1, t2, pause = 0;
 	int err;
 
-	/* Frees per transaction: what one log holds, 16 bytes each. */
-	sw.batch = (pool->hdr->log_size - (uint32_t)sizeof(struct log_hdr)) / 16;
+	/* Frees per transaction: what one record holds, 16 bytes each. */
+	sw.batch = (unsigned)(redo_max_entries(heap_redo(gc->heap)) / 16);
 	if (sw.batch > TX_MAX_ACTIONS)
 		sw.batch = TX_MAX_ACTIONS;
 	atomic_store(&gc->requested, false);

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "pkv.h"
 #include "heap_int.h"
 #include "gc.h"
+#include "planted.h"
 
 static uint32_t class_sizes[HEAP_MAX_CLASSES];
 static unsigned class_count;
@@ -190,7 +192,8 @@ static struct heap_run *heap_run_create(struct heap *h, unsigned cls,
 	 */
 	persist_memset(p, heap_persistent_bits(h, (uint64_t)chunk), 0,
 		       c->hdr_bytes);
-	persist_fence(p);
+	if (!PLANTED(HEAP_RUN_FENCE))
+		persist_fence(p);
 	persist_store64(p, &h->chunk_hdr[chunk], CHUNK_HDR_RUN(cls));
 	persist_fence(p);
 	run = heap_run_new(h, (uint32_t)chunk, cls);
@@ -298,9 +301,14 @@ int heap_reserve(struct heap *h, unsigned lane_id, size_t size, uint32_t type,
 	c = heap_class_of(total);
 	err = c >= 0 ? heap_reserve_run(h, lane_id, (unsigned)c, act)
 		     : heap_reserve_huge(h, total, act);
-	if (err == PKV_EFULL && !epoch_thread_inside() && heap_limbo_drain(h))
-		err = c >= 0 ? heap_reserve_run(h, lane_id, (unsigned)c, act)
-			     : heap_reserve_huge(h, total, act);
+	if (err == PKV_EFULL && !epoch_thread_inside()) {
+		/* Freed blocks wait for a checkpoint to pass their free. */
+		redo_checkpoint(h->redo);
+		if (heap_limbo_drain(h))
+			err = c >= 0 ? heap_reserve_run(h, lane_id, (unsigned)c,
+							act)
+				     : heap_reserve_huge(h, total, act);
+	}
 	if (err)
 		return err;
 	act->is_free = false;
@@ -332,19 +340,43 @@ void heap_cancel(struct heap *h, const struct heap_action *act)
 	heap_release_volatile(h, act);
 }
 
+/*
+ * heap_release_now -- no memory to let these freed blocks wait: wait here
+ * instead, for the readers (the caller has) and for a checkpoint past the
+ * newest free, then release them all.
+ */
+static void heap_release_now(struct heap *h, const struct heap_limbo *l,
+			     size_t n)
+{
+	uint64_t newest = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (l[i].seq > newest)
+			newest = l[i].seq;
+	/* Only slower transactions in flight hold the watermark back, and
+	 * they are past taking locks. */
+	while (redo_checkpoint(h->redo) == 0 && redo_watermark(h->redo) < newest)
+		sched_yield();
+	if (redo_watermark(h->redo) < newest)
+		return;   /* an I/O error: they stay taken until reopen */
+	for (size_t i = 0; i < n; i++)
+		heap_release_volatile(h, &l[i].act);
+}
+
 /* heap_free_applied -- a committed free is applied: into the limbo. */
-void heap_free_applied(struct heap *h, const struct heap_action *act)
+void heap_free_applied(struct heap *h, const struct heap_action *act,
+		       uint64_t seq)
 {
 	pthread_mutex_lock(&h->limbo_mtx);
 	if (h->nlimbo == h->limbo_cap) {
 		size_t cap = h->limbo_cap ? 2 * h->limbo_cap : HEAP_LIMBO_BATCH;
-		struct heap_action *l = realloc(h->limbo, cap * sizeof(*l));
+		struct heap_limbo *l = realloc(h->limbo, cap * sizeof(*l));
 		if (!l) {
-			/* No room to wait: wait here instead. */
+			struct heap_limbo one = { *act, seq };
 			pthread_mutex_unlock(&h->limbo_mtx);
 			if (!epoch_thread_inside()) {
 				epoch_synchronize(&h->epoch);
-				heap_release_volatile(h, act);
+				heap_release_now(h, &one, 1);
 			}
 			/* else the block stays taken until reopen */
 			return;
@@ -352,7 +384,9 @@ void heap_free_applied(struct heap *h, const struct heap_action *act)
 		h->limbo = l;
 		h->limbo_cap = cap;
 	}
-	h->limbo[h->nlimbo++] = *act;
+	h->limbo[h->nlimbo].act = *act;
+	h->limbo[h->nlimbo].seq = seq;
+	h->nlimbo++;
 	pthread_mutex_unlock(&h->limbo_mtx);
 }
 
@@ -364,15 +398,20 @@ void heap_limbo_maybe_drain(struct heap *h)
 	pthread_mutex_lock(&h->limbo_mtx);
 	n = h->nlimbo;
 	pthread_mutex_unlock(&h->limbo_mtx);
-	if (n >= HEAP_LIMBO_BATCH && !epoch_thread_inside())
-		heap_limbo_drain(h);
+	if (n < HEAP_LIMBO_BATCH || epoch_thread_inside())
+		return;
+	if (n >= HEAP_LIMBO_CHECKPOINT)
+		redo_checkpoint(h->redo);
+	heap_limbo_drain(h);
 }
 
-/* heap_limbo_drain -- a grace period, then release the limbo. */
+/* heap_limbo_drain -- a grace period, then release what the watermark
+ * has passed. */
 size_t heap_limbo_drain(struct heap *h)
 {
-	struct heap_action *l;
-	size_t n;
+	struct heap_limbo *l;
+	size_t n, k = 0, released = 0;
+	uint64_t w;
 
 	pthread_mutex_lock(&h->limbo_mtx);
 	l = h->limbo;
@@ -380,15 +419,68 @@ size_t heap_limbo_drain(struct heap *h)
 	h->limbo = NULL;
 	h->nlimbo = h->limbo_cap = 0;
 	pthread_mutex_unlock(&h->limbo_mtx);
-	if (n) {
-		/* Readers that found these blocks before they were unlinked
-		 * have left once this returns. */
-		epoch_synchronize(&h->epoch);
-		for (size_t i = 0; i < n; i++)
-			heap_release_volatile(h, &l[i]);
+	if (!n)
+		return 0;
+	/* Readers that found these blocks before they were unlinked have
+	 * left once this returns. */
+	epoch_synchronize(&h->epoch);
+	w = redo_watermark(h->redo);
+	for (size_t i = 0; i < n; i++) {
+		if (l[i].seq <= w) {
+			heap_release_volatile(h, &l[i].act);
+			released++;
+		} else {
+			l[k++] = l[i];
+		}
+	}
+	if (k) {
+		/* Put back what must wait for a checkpoint, with what was
+		 * freed meanwhile. */
+		pthread_mutex_lock(&h->limbo_mtx);
+		if (k + h->nlimbo <= n) {
+			memcpy(l + k, h->limbo, h->nlimbo * sizeof(*l));
+			free(h->limbo);
+			h->limbo = l;
+			h->nlimbo += k;
+			h->limbo_cap = n;
+			l = NULL;
+			k = 0;
+		} else {
+			size_t cap = h->nlimbo + k;
+			struct heap_limbo *m = realloc(h->limbo,
+						       cap * sizeof(*m));
+			if (m) {
+				memcpy(m + h->nlimbo, l, k * sizeof(*m));
+				h->limbo = m;
+				h->limbo_cap = cap;
+				h->nlimbo = cap;
+				k = 0;
+			}
+		}
+		pthread_mutex_unlock(&h->limbo_mtx);
+		if (k) { /* no memory to put them back: wait for them here */
+			heap_release_now(h, l, k);
+			released += k;
+		}
 	}
 	free(l);
-	return n;
+	return released;
+}
+
+/* heap_checkpoint -- raise the watermark and release what it passes. */
+int heap_checkpoint(struct heap *h)
+{
+	int err = redo_checkpoint(h->redo);
+
+	if (!epoch_thread_inside())
+		heap_limbo_drain(h);
+	return err;
+}
+
+/* heap_lane_tx -- the transaction layer's per-lane handles. */
+void **heap_lane_tx(struct heap *h)
+{
+	return h->lane_tx;
 }
 
 /*
@@ -582,6 +674,9 @@ static void heap_free_volatile(struct heap *h)
 	epoch_destroy(&h->epoch);
 	pthread_mutex_destroy(&h->limbo_mtx);
 	free(h->limbo);
+	for (unsigned i = 0; h->lane_tx && i < h->nlanes; i++)
+		free(h->lane_tx[i]);
+	free(h->lane_tx);
 	free(h->cstate);
 	free(h->span);
 	free(h->run_of);
@@ -626,7 +721,9 @@ int heap_open(struct pool *pool, struct heap **hp, struct errmsg *em)
 	h->run_of = calloc(h->nchunks, sizeof(*h->run_of));
 	h->lane_run = calloc((size_t)h->nlanes * h->nclasses,
 			     sizeof(*h->lane_run));
-	if (!h->cstate || !h->span || !h->run_of || !h->lane_run) {
+	h->lane_tx = calloc(h->nlanes, sizeof(*h->lane_tx));
+	if (!h->cstate || !h->span || !h->run_of || !h->lane_run ||
+	    !h->lane_tx) {
 		err = err_set(em, -ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -720,7 +817,9 @@ const struct redo_recovery_stats *heap_recovery_stats(const struct heap *h)
 /* heap_check -- volatile and persistent state agree. */
 int heap_check(struct heap *h, struct errmsg *em)
 {
-	/* Blocks in the limbo are free on media but taken in memory. */
+	/* Blocks in the limbo are free on media but taken in memory: a
+	 * checkpoint lets all of them go. */
+	redo_checkpoint(h->redo);
 	heap_limbo_drain(h);
 	for (uint64_t i = 0; i < h->nchunks; i++) {
 		uint64_t hdr = h->chunk_hdr[i];

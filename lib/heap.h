@@ -112,19 +112,36 @@ int heap_prepare_free(struct heap *h, uint64_t data_off,
 		      struct heap_action *act);
 
 /*
- * heap_free_applied -- a committed free has been applied in place: the
- * block may be handed out again once no reader can still hold it.  It
- * waits in a limbo list; once HEAP_LIMBO_BATCH frees have gathered,
- * heap_limbo_maybe_drain (called by a committing thread after it has
- * given its lane back, so a collector waiting for lanes is never waiting
- * for it) waits for a grace period of the heap's epoch and releases them
- * -- not when the thread is itself inside a read-side section.  An
- * allocation that finds the heap full drains the limbo and tries again.
- * A thread inside a read-side section must not begin a transaction.
+ * heap_free_applied -- a free committed with seq `seq` has been applied in
+ * place: the block may be handed out again once no reader can still hold
+ * it and a checkpoint has passed seq (before, a replay of an older record
+ * could write into its new owner).  It waits in a limbo list; once
+ * HEAP_LIMBO_BATCH frees have gathered, heap_limbo_maybe_drain (called by
+ * a committing thread after it has given its lane back, so a collector
+ * waiting for lanes is never waiting for it) waits for a grace period of
+ * the heap's epoch and releases those the watermark has passed -- not
+ * when the thread is itself inside a read-side section -- and checkpoints
+ * first when the limbo has grown large.  An allocation that finds the
+ * heap full checkpoints, drains the limbo and tries again.  A thread
+ * inside a read-side section must not begin a transaction.
  */
 #define HEAP_LIMBO_BATCH 128
-void heap_free_applied(struct heap *h, const struct heap_action *act);
+#define HEAP_LIMBO_CHECKPOINT 4096  /* frees that make a drain checkpoint */
+void heap_free_applied(struct heap *h, const struct heap_action *act,
+		       uint64_t seq);
 void heap_limbo_maybe_drain(struct heap *h);
+
+/*
+ * heap_checkpoint -- write back what committed transactions changed,
+ * raise the watermark (redo_checkpoint), and make the freed blocks it
+ * passes reusable.  For a maintenance thread, and before a long idle
+ * period.  Not from inside a read-side section.  Returns 0 or -errno.
+ */
+int heap_checkpoint(struct heap *h);
+
+/* heap_lane_tx -- per lane, a pointer the transaction layer keeps its
+ * handle in (freed with the heap). */
+void **heap_lane_tx(struct heap *h);
 
 /*
  * heap_block_valid -- whether data_off is the data of an allocated block
@@ -151,7 +168,8 @@ int heap_foreach_block(const struct heap *h,
 int heap_check(struct heap *h, struct errmsg *em);
 
 /* heap_limbo_drain -- wait for a grace period and make every block in the
- * limbo reusable; how many there were.  Not from inside a read section. */
+ * limbo that the watermark has passed reusable; how many.  Not from inside
+ * a read section. */
 size_t heap_limbo_drain(struct heap *h);
 
 /* heap_get_stats -- utilization and per-class figures. */

@@ -39,6 +39,12 @@ struct heap_class {
 	size_t cursor;                /* where the next search starts */
 };
 
+/* A freed block waiting to be reusable, and the commit that freed it. */
+struct heap_limbo {
+	struct heap_action act;
+	uint64_t seq;
+};
+
 struct heap {
 	struct pool *pool;
 	struct redo *redo;
@@ -55,9 +61,11 @@ struct heap {
 	struct redo_recovery_stats rstats;
 	struct epoch epoch;           /* readers of blocks in place */
 	pthread_mutex_t limbo_mtx;    /* guards limbo */
-	struct heap_action *limbo;    /* freed, not reusable until a grace
-					 period has passed */
+	struct heap_limbo *limbo;     /* freed, not reusable until a grace
+					 period and a checkpoint have passed */
 	size_t nlimbo, limbo_cap;
+	void **lane_tx;               /* per lane: the transaction layer's
+					 handle (tx.c) */
 	struct gc *gc;                /* the collector (gc.c) */
 };
 

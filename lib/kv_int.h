@@ -33,6 +33,7 @@
 #include "gc.h"
 #include "epoch.h"
 #include "errmsg.h"
+#include "csum.h"
 
 /* Volatile state of one numbered database. */
 struct kv_db {
@@ -112,6 +113,22 @@ static inline bool kv_entry_ok(const pkv *db, uint64_t e)
 		return false;
 	E = kv_ptr(db, e);
 	return (uint64_t)E->klen + E->vlen <= size - e - sizeof(*E);
+}
+
+/*
+ * kv_entry_csum -- the checksum an entry stores: its hash, lengths, type,
+ * key and value (not the words that change in place), so damage to the
+ * fixed part is found by pkv check and, optionally, by every read.  The
+ * caller knows klen and vlen fit the pool (kv_entry_ok).
+ */
+static inline uint32_t kv_entry_csum(const struct kv_entry *e)
+{
+	uint64_t h = csum64(&e->hash, offsetof(struct kv_entry, csum) -
+			    offsetof(struct kv_entry, hash), ~(size_t)0);
+
+	h = h * 0x9e3779b97f4a7c15ull ^
+	    csum64(e + 1, (size_t)e->klen + e->vlen, ~(size_t)0);
+	return (uint32_t)(h ^ h >> 32);
 }
 
 /* kv_entry_expire -- an entry's expiry; a writer may change it in place

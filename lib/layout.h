@@ -12,8 +12,9 @@
  *
  *   0                      struct pool_hdr    (immutable after create, checksummed)
  *   POOL_STATE_OFF         struct pool_state  (mutable words, each updated atomically)
- *   hdr.lanes_off          nlanes x (struct lane_hdr + 2 log buffers of
- *                          hdr.log_size bytes)
+ *   hdr.lanes_off          the redo area: 2 checkpoint slots (struct ckpt_hdr
+ *                          + nlanes ring offsets each), then nlanes log rings
+ *                          of hdr.log_size bytes
  *   hdr.chunk_hdr_off      nchunks x uint64_t chunk headers
  *   hdr.chunks_off         nchunks x CHUNK_SIZE bytes of heap
  *
@@ -32,7 +33,7 @@
 
 #define POOL_MAGIC "PKVPOOL" /* 7 chars + NUL fill the 8-byte magic */
 #define POOL_MAGIC_LEN 8
-#define POOL_LAYOUT_VERSION 1u
+#define POOL_LAYOUT_VERSION 2u  /* 2: log rings and checkpoints */
 
 #define POOL_HDR_SIZE 4096u       /* the header's page, state included */
 #define POOL_HDR_CSUM_LEN 512u    /* bytes of pool_hdr covered by its checksum */
@@ -44,8 +45,9 @@
 #define BLOCK_HDR_SIZE 16u        /* struct block_hdr */
 #define BLOCK_ALIGN 16u           /* every block size is a multiple of this */
 
-#define LOG_DEFAULT_SIZE 4096u    /* bytes per redo log buffer */
-#define LOG_MIN_SIZE 512u
+#define LOG_DEFAULT_SIZE 16384u   /* bytes of each lane's log ring */
+#define LOG_MIN_SIZE 1024u
+#define LOG_MAX_SIZE (16u << 20)
 #define LOG_DEFAULT_LANES 64u
 #define LOG_MAX_LANES 1024u
 
@@ -67,8 +69,8 @@ struct pool_hdr {
 	uint64_t chunk_hdr_off;       /* offset of the chunk header table */
 	uint64_t chunks_off;          /* offset of chunk 0 */
 	uint64_t lanes_off;           /* offset of the redo log area */
-	uint32_t nlanes;              /* lanes; each has 2 log buffers */
-	uint32_t log_size;            /* bytes per log buffer */
+	uint32_t nlanes;              /* lanes; each has a log ring */
+	uint32_t log_size;            /* bytes of each lane's ring */
 	uint8_t reserved[POOL_HDR_CSUM_LEN - 112 - 8]; /* zero */
 	uint64_t checksum;            /* csum64 of the bytes above, this field 0 */
 };
@@ -82,9 +84,7 @@ static_assert(sizeof(struct pool_hdr) == POOL_HDR_CSUM_LEN, "pool_hdr size");
 struct pool_state {
 	uint64_t clean_shutdown;      /* 1 after a clean close, 0 while open */
 	uint64_t root;                /* offset of the user's root block, or 0 */
-	uint64_t redo_watermark;      /* every log with seq <= it is applied
-					 and durable; seqs only grow */
-	uint64_t reserved[5];         /* zero */
+	uint64_t reserved[6];         /* zero */
 };
 static_assert(sizeof(struct pool_state) == CACHELINE, "pool_state size");
 static_assert(POOL_STATE_OFF >= POOL_HDR_CSUM_LEN, "state after header");
@@ -108,51 +108,77 @@ struct block_hdr {
 static_assert(sizeof(struct block_hdr) == BLOCK_HDR_SIZE, "block_hdr size");
 
 /*
- * Redo log buffer.  A log is valid when its checksum matches: the checksum
- * covers the header (checksum field 0), `used` bytes of entries, and the
- * pool ranges named by COVER entries, so a log torn by a crash, half
- * overwritten, never written, or whose new blocks did not all reach the
- * media before the crash, is simply invalid.
- * Entries are 8-byte aligned; each starts with a word holding the opcode in
- * its low 3 bits and the target offset (8-byte aligned) in the rest.
+ * Redo log records and checkpoints (redo.c has the argument).
+ *
+ * Each lane owns a ring of hdr.log_size bytes.  A commit appends one
+ * record at the ring's head, 64-byte aligned; a record never wraps: one
+ * that does not fit before the end starts at offset 0.  A record is valid
+ * when its checksum matches: it covers the header (checksum field 0), the
+ * `used` bytes of entries, and the pool bytes that BLOCK entries name, so
+ * a record torn by a crash, never written, or whose new blocks did not all
+ * reach the media, is simply invalid.
+ *
+ * A record stays replayable until a checkpoint's watermark passes its seq.
+ * A checkpoint slot says: every record with seq <= watermark has its
+ * effects durable in place, and each lane's records after that start at
+ * tail[lane].  Two slots alternate; the valid one with the higher gen is
+ * current (an all-zero slot is a valid slot of gen 0: a new pool).
+ *
+ * Entries are 8-byte aligned; each starts with a word holding the opcode
+ * in its low 3 bits and the target offset (8-byte aligned) in the rest.
  */
 #define LOG_OP_SET 1u   /* word = value */
 #define LOG_OP_OR 2u    /* word |= value (allocation bitmap bits) */
 #define LOG_OP_AND 3u   /* word &= value (clearing bitmap bits) */
-#define LOG_OP_COPY 4u  /* then a length word, then the bytes, padded to 8 */
-#define LOG_OP_COVER 5u /* value = length: the pool bytes [off, off+len) are
-			   part of the checksum (blocks the transaction filled
-			   directly); nothing to apply */
+#define LOG_OP_COPY 4u  /* value = length; then the bytes, padded to 8 */
+#define LOG_OP_BLOCK 5u /* a block the transaction filled directly: target =
+			   its data offset, value = size | prefix << 48; the
+			   checksum covers its struct block_hdr and data bytes
+			   [prefix, size); the first `prefix` bytes (words a
+			   later transaction may change) follow, padded to 8,
+			   and are copied back at replay */
 #define LOG_ENTRY_OP(w) ((unsigned)((w) & 0x7u))
 #define LOG_ENTRY_OFF(w) ((w) & ~(uint64_t)0x7)
+#define LOG_BLOCK_SIZE(v) ((v) & ((1ull << 48) - 1))
+#define LOG_BLOCK_PREFIX(v) ((v) >> 48)
+#define LOG_BLOCK_PREFIX_MAX 0xffffu
 
-struct log_hdr {
-	uint64_t checksum;            /* csum64 over header and entries */
-	uint64_t seq;                 /* global commit order; 0 = never used */
+struct log_rec {
+	uint64_t checksum;            /* see above */
+	uint64_t seq;                 /* global commit order, from 1 */
 	uint32_t used;                /* bytes of entries after the header */
-	uint32_t lane;                /* lane that wrote it (sanity check) */
-	uint64_t reserved;            /* zero */
+	uint16_t lane;                /* lane that wrote it (sanity check) */
+	uint16_t flags;               /* zero */
 };
-static_assert(sizeof(struct log_hdr) == 32, "log_hdr size");
-
-/*
- * Per-lane persistent word(s).  durable_through: every log of this lane
- * with seq <= it has its effects durable in place and must not be replayed
- * (a lane sets it when a transaction has been applied; see redo.c).
- */
-struct lane_hdr {
-	uint64_t durable_through;     /* see above */
-	uint64_t reserved[7];         /* zero */
-};
-static_assert(sizeof(struct lane_hdr) == CACHELINE, "lane_hdr size");
-
-#define LANE_STRIDE(log_size) ((uint64_t)CACHELINE + 2 * (uint64_t)(log_size))
+static_assert(sizeof(struct log_rec) == 24, "log_rec size");
 
 struct log_word_entry {
 	uint64_t op_off;              /* opcode | target offset */
 	uint64_t value;               /* operand */
 };
 static_assert(sizeof(struct log_word_entry) == 16, "log entry size");
+
+struct ckpt_hdr {
+	uint64_t checksum;            /* csum64 of the slot, this field 0 */
+	uint64_t gen;                 /* +1 per checkpoint */
+	uint64_t watermark;           /* records with seq <= it are applied
+					 and durable; never decreases */
+	uint32_t nlanes;              /* = hdr.nlanes */
+	uint32_t reserved0;           /* zero */
+	uint64_t reserved[4];         /* zero */
+	/* then uint64_t tail[nlanes]: ring offset of each lane's first
+	   record after the watermark */
+};
+static_assert(sizeof(struct ckpt_hdr) == CACHELINE, "ckpt_hdr size");
+
+/* CKPT_SLOT_SIZE -- bytes of one checkpoint slot, cache-line rounded. */
+#define CKPT_SLOT_SIZE(nlanes) \
+	(((uint64_t)CACHELINE + 8ull * (nlanes) + CACHELINE - 1) & \
+	 ~(uint64_t)(CACHELINE - 1))
+
+/* LANES_AREA_SIZE -- bytes of the whole redo area. */
+#define LANES_AREA_SIZE(nlanes, log_size) \
+	(2 * CKPT_SLOT_SIZE(nlanes) + (uint64_t)(nlanes) * (log_size))
 
 /*
  * Key-value engine (kv.c, table.c).  Blocks carry these types; the pool
@@ -176,7 +202,7 @@ static_assert(sizeof(struct log_word_entry) == 16, "log entry size");
 #define KV_TYPE_ENTRY 20u
 
 #define KV_MAGIC 0x31305654564b5650ull   /* "PVKVTV01" little-endian */
-#define KV_LAYOUT_VERSION 1u
+#define KV_LAYOUT_VERSION 2u   /* 2: mutable words first, checksum */
 #define KV_STRIPES 256u
 #define KV_STRIPE_BITS 8u
 #define KV_MAX_DBS 128u   /* all created, or flushed, in one transaction */
@@ -218,14 +244,19 @@ static_assert(sizeof(struct kv_stripe) == 32, "kv_stripe size");
 
 struct kv_entry {
 	uint64_t next;                /* next entry in the chain, or 0 */
-	uint64_t hash;                /* keyed hash of the key */
 	int64_t expire_ms;            /* absolute Unix ms, 0 = none */
+	/* The words above change in place (KV_ENTRY_MUTABLE bytes); what
+	   follows never changes while the entry exists. */
+	uint64_t hash;                /* keyed hash of the key */
 	uint32_t klen;                /* key bytes */
 	uint32_t vlen;                /* value bytes */
-	uint32_t vtype;               /* value type (0 = string) */
-	uint32_t reserved;            /* zero */
+	uint16_t vtype;               /* value type (0 = string) */
+	uint16_t flags;               /* zero */
+	uint32_t csum;                /* kv_entry_csum: hash, lengths, type,
+					 key and value, so damage is found */
 	/* then klen bytes of key and vlen bytes of value */
 };
 static_assert(sizeof(struct kv_entry) == 40, "kv_entry size");
+#define KV_ENTRY_MUTABLE 16u          /* next and expire_ms */
 
 #endif /* PKV_LAYOUT_H */

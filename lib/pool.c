@@ -48,8 +48,8 @@ static int pool_layout(struct pool_hdr *h, uint64_t size,
 	uint32_t log_size = pp && pp->log_size ? pp->log_size
 					       : LOG_DEFAULT_SIZE;
 
-	if (nlanes > LOG_MAX_LANES || log_size < LOG_MIN_SIZE ||
-	    log_size % CACHELINE || log_size > (1u << 20))
+	if (nlanes == 0 || nlanes > LOG_MAX_LANES || log_size < LOG_MIN_SIZE ||
+	    log_size % CACHELINE || log_size > LOG_MAX_SIZE)
 		return err_set(em, PKV_EINVAL,
 			       "bad log geometry: %u lanes of %u bytes",
 			       nlanes, log_size);
@@ -63,7 +63,7 @@ static int pool_layout(struct pool_hdr *h, uint64_t size,
 	h->nlanes = nlanes;
 	h->log_size = log_size;
 	h->chunk_hdr_off = pool_align_up(h->lanes_off +
-					 nlanes * LANE_STRIDE(log_size));
+					 LANES_AREA_SIZE(nlanes, log_size));
 	if (size < h->chunk_hdr_off + POOL_ALIGN + CHUNK_SIZE)
 		goto too_small;
 	h->nchunks = (size - h->chunk_hdr_off - POOL_ALIGN) /
@@ -126,10 +126,11 @@ int pool_check_header(const void *buf, uint64_t file_size, const char *name,
 	if (h.hdr_size != POOL_HDR_SIZE || h.chunk_size != CHUNK_SIZE ||
 	    h.lanes_off != POOL_HDR_SIZE || h.nlanes == 0 ||
 	    h.nlanes > LOG_MAX_LANES || h.log_size < LOG_MIN_SIZE ||
+	    h.log_size > LOG_MAX_SIZE ||
 	    h.log_size % CACHELINE || h.nchunks == 0 ||
 	    h.nchunks > h.pool_size / CHUNK_SIZE ||
-	    h.chunk_hdr_off < h.lanes_off + h.nlanes *
-				LANE_STRIDE(h.log_size) ||
+	    h.chunk_hdr_off < h.lanes_off +
+				LANES_AREA_SIZE(h.nlanes, h.log_size) ||
 	    h.chunks_off < h.chunk_hdr_off + h.nchunks * 8 ||
 	    h.chunks_off % POOL_ALIGN ||
 	    h.chunks_off + h.nchunks * CHUNK_SIZE > h.pool_size)
@@ -164,7 +165,8 @@ static void pool_format_image(struct persist *p, char *base,
 {
 	struct pool_state *st = (struct pool_state *)(base + POOL_STATE_OFF);
 
-	/* Lanes (no valid log) and chunk headers (all free) start zeroed. */
+	/* The redo area (zero checkpoint slots: nothing to replay; rings of
+	 * no valid record) and chunk headers (all free) start zeroed. */
 	persist_memset(p, base + h->lanes_off, 0,
 		       h->chunks_off - h->lanes_off);
 	memset(st, 0, sizeof(*st));

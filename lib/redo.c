@@ -1,30 +1,60 @@
 /*
- * redo.c -- redo-logged transactions: lanes, commit, apply, recovery (see
- * redo.h).
+ * redo.c -- redo-logged transactions: lanes, commit with one fence,
+ * checkpoints, recovery (see redo.h; the layout is in layout.h).
  *
- * Commit.  A transaction's entries are written straight into one of its
- * lane's two log buffers.  The commit checksum covers the log and the
- * bytes of every block the transaction filled directly (COVER entries), so
- * the log is valid only if all of them reached the media: one fence makes
- * the log and the new blocks durable together, and is the commit point.
- * The entries are then applied in place and fenced, and the lane's
- * persistent durable_through word is set to the log's seq and fenced:
- * from then on the log is never replayed, and only then may the blocks the
- * transaction freed be reused.
+ * Commit.  A transaction builds its record in a volatile buffer of its
+ * lane.  At commit the record takes room at the head of the lane's ring
+ * and a global sequence number (taken while the transaction still holds
+ * the locks of everything it changes, so seq order is conflict order),
+ * gets its checksum -- over the record and the bytes of every new block
+ * it names -- and is copied into the ring and written back.  One fence
+ * makes the record and the new blocks (written back by tx.c before)
+ * durable together: the commit point.  Then the entries are applied in
+ * place with plain (atomic) stores and nothing is written back: a later
+ * checkpoint does that, once for many commits, so a bucket head, a bitmap
+ * word or a counter changed by a thousand commits costs one write-back.
  *
- * So at any instant each lane has at most one replayable log, that of its
- * in-flight transaction.  In-flight transactions of different lanes never
- * conflict (the layers above serialize conflicting ones through their
- * apply, and allocator bitmap OR/AND entries commute), so recovery may
- * replay them in seq order without clobbering anything newer, and no
- * replay can touch memory that was freed and reused.
+ * Why replaying every valid record above the watermark, in seq order, is
+ * right (the earlier one-fence design failed on each point; each has a
+ * planted bug in planted.h that the crash simulator catches):
+ *   1. A record is valid only if the new blocks it names reached the media
+ *      (their bytes are in its checksum), so no replay publishes a block
+ *      that was lost.  Words of a new block that later transactions change
+ *      in place are not in the checksum (that would invalidate a committed
+ *      record): their values at commit travel in the record instead.
+ *   2. Changes are applied in place only after their record is durable, so
+ *      anything a crash keeps in place belongs to a durable record; and a
+ *      transaction holds its locks until it has applied, so records that
+ *      conflict are in seq order and never depend on a lost one.  Replaying
+ *      them in seq order over any mixture of their effects gives the
+ *      newest value of every word (entries are idempotent: SET, OR/AND of
+ *      bitmap bits, COPY).
+ *   3. There is one watermark for the whole pool, in a checkpoint slot
+ *      that is written only after every record it covers has its effects
+ *      written back and fenced, so no older record is ever replayed over a
+ *      newer change once it stops being replayed: per-lane marks made
+ *      durable by one fence could persist in any order.
+ *   4. Ring room and the blocks a record freed are reused only after the
+ *      slot with a watermark past the record is durable (tx.c and heap.c
+ *      keep freed blocks until redo_watermark passes their free), so no
+ *      replay can write into memory that has a new owner.
+ *   5. A record's checksum includes its seq, and a checkpoint slot names
+ *      where each lane's records above the watermark start; recovery
+ *      follows each lane's chain from there (the next record starts right
+ *      after, or at offset 0 when it did not fit), accepting only rising
+ *      seqs above the watermark, so a stale record of an earlier pass
+ *      around the ring, or a record-shaped value inside another record,
+ *      is never replayed.
  *
- * Cost: three fences per commit.  An earlier design applied lazily with one
- * fence and let other lanes mark logs durable; the crash simulator showed
- * that older replayable logs could then clobber newer changes or reused
- * chunks.  Bringing the fence count down again must pass the simulator.
+ * Checkpoint.  It finds the highest seq T below every commit still in
+ * flight, writes back the target words of every record up to T (or, on a
+ * backend that tracks dirty pages, the whole heap), fences, writes the
+ * other checkpoint slot with watermark T and each lane's first record
+ * after T, fences, and only then frees the ring room and lets the blocks
+ * freed up to T be reused.  Two fences, for however many commits.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,300 +64,124 @@
 
 #include "pkv.h"
 #include "csum.h"
+#include "planted.h"
 #include "redo.h"
 
-enum redo_planted_bug redo_planted_bug;
+#define REC_HDR ((uint32_t)sizeof(struct log_rec))
+#define REDO_PENDING UINT64_MAX       /* inflight: taking a seq */
 
-#define LOG_HDR_SIZE ((uint32_t)sizeof(struct log_hdr))
+/* A record in a lane's ring, from its commit to the checkpoint past it. */
+struct redo_desc {
+	uint64_t seq;
+	uint64_t start, end;          /* absolute ring positions */
+};
 
 struct redo_lane {
 	struct redo *redo;
 	unsigned id;
-	struct lane_hdr *hdr;         /* persistent: durable_through */
-	char *buf[2];                 /* persistent log buffers */
+	char *ring;                   /* persistent: log_size bytes */
 	atomic_int busy;              /* held by a transaction */
-	/* Owner-only while busy: */
-	int target;                   /* buffer being written */
-	uint32_t used;                /* bytes of entries in it */
+	_Atomic uint64_t inflight;    /* seq being committed, REDO_PENDING,
+					 or 0 */
+	/* Owner-only while busy: the record being built. */
+	char *buf;                    /* REC_HDR + entries */
+	uint32_t used;                /* bytes of entries */
+	/* Ring state (absolute byte positions; offset = pos % ring size),
+	 * guarded by mtx: the owner and a checkpointer share it. */
+	pthread_mutex_t mtx;
+	uint64_t head;                /* where the next record may start */
+	uint64_t tail;                /* start of the oldest live record */
+	uint64_t reserved;            /* start of a record being committed,
+					 or UINT64_MAX */
+	struct redo_desc *q;          /* committed records not yet passed by
+					 the watermark, oldest first */
+	size_t qfirst, qlen, qcap;    /* a circular array */
 };
 
 struct redo {
 	struct pool *pool;
 	unsigned nlanes;
+	uint32_t ring_size;
+	size_t max_entries;           /* bytes of entries per record */
 	struct redo_lane *lanes;
 	_Atomic uint64_t seq;         /* last seq handed out */
+	_Atomic uint64_t watermark;   /* the durable watermark */
 	atomic_uint next_hint;        /* round robin for new threads */
 	atomic_int quiesce;           /* redo_quiesce: no new transactions */
+	pthread_mutex_t ckpt_mtx;     /* one checkpoint at a time; guards
+					 what follows */
+	char *slot[2];                /* the checkpoint slots (persistent) */
+	int cur_slot;                 /* the current one */
+	uint64_t gen;                 /* its generation */
+	uint64_t *tails;              /* scratch: nlanes new tails */
+	uint64_t *lineset;            /* scratch: lines written back */
+	size_t lineset_cap;
+	struct redo_stats st;
+	_Atomic uint64_t commits, record_bytes, ring_waits;
 };
 
 static _Thread_local unsigned redo_tls_hint = ~0u;
 
-/* redo_buf_hdr -- header of buffer b of a lane. */
-static inline struct log_hdr *redo_buf_hdr(const struct redo_lane *l, int b)
+/* redo_now -- monotonic nanoseconds. */
+static uint64_t redo_now(void)
 {
-	return (struct log_hdr *)l->buf[b];
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* redo_open -- attach to the lane area of an open pool. */
+/* redo_align -- round a record length up to a cache line. */
+static inline uint64_t redo_align(uint64_t x)
+{
+	return (x + CACHELINE - 1) & ~(uint64_t)(CACHELINE - 1);
+}
+
+/* redo_slot_size -- bytes of one checkpoint slot. */
+static inline uint64_t redo_slot_size(const struct redo *r)
+{
+	return CKPT_SLOT_SIZE(r->nlanes);
+}
+
+/* ---- opening and the lanes ---- */
+
+/* redo_open -- attach to the redo area of an open pool. */
 int redo_open(struct pool *pool, struct redo **rp, struct errmsg *em)
 {
 	const struct pool_hdr *h = pool->hdr;
 	struct redo *r = calloc(1, sizeof(*r));
+	char *area;
 
 	if (!r)
 		return err_set(em, -ENOMEM, "out of memory");
 	r->pool = pool;
 	r->nlanes = h->nlanes;
+	r->ring_size = h->log_size;
+	r->max_entries = h->log_size - CACHELINE - REC_HDR;
+	area = pool_ptr(pool, h->lanes_off);
+	r->slot[0] = area;
+	r->slot[1] = area + redo_slot_size(r);
 	r->lanes = calloc(r->nlanes, sizeof(*r->lanes));
-	if (!r->lanes)
+	r->tails = calloc(r->nlanes, sizeof(*r->tails));
+	pthread_mutex_init(&r->ckpt_mtx, NULL);
+	if (!r->lanes || !r->tails)
 		goto fail;
 	for (unsigned i = 0; i < r->nlanes; i++) {
 		struct redo_lane *l = &r->lanes[i];
-		char *base = pool_ptr(pool, h->lanes_off +
-					     i * LANE_STRIDE(h->log_size));
 		l->redo = r;
 		l->id = i;
-		l->hdr = (struct lane_hdr *)base;
-		l->buf[0] = base + CACHELINE;
-		l->buf[1] = base + CACHELINE + h->log_size;
+		l->ring = area + 2 * redo_slot_size(r) +
+			  (uint64_t)i * r->ring_size;
+		l->buf = malloc(REC_HDR + r->max_entries);
+		l->reserved = UINT64_MAX;
+		pthread_mutex_init(&l->mtx, NULL);
+		if (!l->buf)
+			goto fail;
 	}
 	*rp = r;
 	return 0;
 fail:
-	free(r);
-	return err_set(em, -ENOMEM, "out of memory");
-}
-
-/* redo_target_ok -- whether [off, off+len) is memory a log may change:
- * the pool state words, or anything from the chunk headers on. */
-static bool redo_target_ok(const struct pool *pool, uint64_t off,
-			   uint64_t len)
-{
-	/* Logs may change the pool state words and anything past the lanes. */
-	if (off >= POOL_STATE_OFF && off + len <= POOL_STATE_OFF +
-	    sizeof(struct pool_state))
-		return true;
-	return off >= pool->hdr->chunk_hdr_off && pool_contains(pool, off, len);
-}
-
-/*
- * redo_apply -- carry out the entries of a log in place and flush each
- * change.  `atomic` when other threads may touch neighbouring bits of the
- * same words (bitmaps) concurrently.  Returns 0 or PKV_ECORRUPT when an
- * entry is malformed (only possible for a log read at recovery).
- */
-static int redo_apply(struct redo *r, const char *log, uint32_t used,
-		      bool atomic, uint64_t *nentries)
-{
-	struct pool *pool = r->pool;
-	struct persist *p = &pool->persist;
-	const char *e = log + LOG_HDR_SIZE, *end = e + used;
-
-	while (e < end) {
-		const struct log_word_entry *w = (const void *)e;
-		uint64_t off = LOG_ENTRY_OFF(w->op_off);
-		unsigned op = LOG_ENTRY_OP(w->op_off);
-		uint64_t *word;
-
-		if (end - e < (ptrdiff_t)sizeof(*w))
-			return PKV_ECORRUPT;
-		if (op == LOG_OP_COVER) {
-			if (!redo_target_ok(pool, off, w->value))
-				return PKV_ECORRUPT;
-			e += sizeof(*w);
-		} else if (op == LOG_OP_COPY) {
-			uint64_t len = w->value, padded = (len + 7) & ~7ull;
-			if (padded > (uint64_t)(end - e) - sizeof(*w) ||
-			    !redo_target_ok(pool, off, len))
-				return PKV_ECORRUPT;
-			memcpy(pool_ptr(pool, off), e + sizeof(*w), len);
-			persist_flush(p, pool_ptr(pool, off), len);
-			e += sizeof(*w) + padded;
-		} else {
-			if (!redo_target_ok(pool, off, 8))
-				return PKV_ECORRUPT;
-			word = pool_ptr(pool, off);
-			switch (op) {
-			case LOG_OP_SET:
-				__atomic_store_n(word, w->value,
-						 __ATOMIC_RELEASE);
-				break;
-			case LOG_OP_OR:
-				if (atomic)
-					__atomic_fetch_or(word, w->value,
-							  __ATOMIC_ACQ_REL);
-				else
-					*word |= w->value;
-				break;
-			case LOG_OP_AND:
-				if (atomic)
-					__atomic_fetch_and(word, w->value,
-							   __ATOMIC_ACQ_REL);
-				else
-					*word &= w->value;
-				break;
-			default:
-				return PKV_ECORRUPT;
-			}
-			persist_flush(p, word, 8);
-			e += sizeof(*w);
-		}
-		if (nentries)
-			(*nentries)++;
-	}
-	return 0;
-}
-
-/*
- * redo_log_checksum -- the commit checksum of a log: its header (checksum
- * field read as 0) and entries, then the current bytes of every range a
- * COVER entry names.  Returns false when an entry is malformed, so the log
- * cannot be valid.
- */
-static bool redo_log_checksum(const struct redo *r, const char *log,
-			      uint32_t used, uint64_t *sum)
-{
-	const char *e = log + LOG_HDR_SIZE, *end = e + used;
-	uint64_t h = csum64(log, LOG_HDR_SIZE + used, 0);
-
-	while (e < end) {
-		const struct log_word_entry *w = (const void *)e;
-		unsigned op = LOG_ENTRY_OP(w->op_off);
-		uint64_t off = LOG_ENTRY_OFF(w->op_off);
-
-		if (end - e < (ptrdiff_t)sizeof(*w))
-			return false;
-		e += sizeof(*w);
-		if (op == LOG_OP_COPY) {
-			uint64_t padded = (w->value + 7) & ~7ull;
-			if (padded > (uint64_t)(end - e))
-				return false;
-			e += padded;
-		} else if (op == LOG_OP_COVER) {
-			if (w->value % 8 || !redo_target_ok(r->pool, off,
-							    w->value))
-				return false;
-			h = h * 0x9e3779b97f4a7c15ull ^
-			    csum64(pool_ptr(r->pool, off), w->value, ~(size_t)0);
-		}
-	}
-	*sum = h;
-	return true;
-}
-
-/* redo_log_valid -- whether buffer b of lane l holds a committed log. */
-static bool redo_log_valid(const struct redo *r, const struct redo_lane *l,
-			   int b)
-{
-	const struct log_hdr *lh = redo_buf_hdr(l, b);
-	uint32_t cap = r->pool->hdr->log_size - LOG_HDR_SIZE;
-
-	if (lh->seq == 0 || lh->used > cap || lh->used % 8 || lh->lane != l->id)
-		return false;
-	uint64_t sum;
-
-	if (redo_planted_bug == REDO_BUG_NO_CHECKSUM)
-		return true;
-	return redo_log_checksum(r, (const char *)lh, lh->used, &sum) &&
-	       sum == lh->checksum;
-}
-
-struct redo_replay {
-	uint64_t seq;
-	const char *log;
-};
-
-/* redo_replay_cmp -- order logs by seq. */
-static int redo_replay_cmp(const void *a, const void *b)
-{
-	const struct redo_replay *x = a, *y = b;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* redo_recover -- replay what may be missing, then raise the watermark. */
-int redo_recover(struct redo *r, struct redo_recovery_stats *st,
-		 struct errmsg *em)
-{
-	struct pool *pool = r->pool;
-	struct persist *p = &pool->persist;
-	uint64_t watermark = pool->state->redo_watermark, maxseq = watermark;
-	struct redo_recovery_stats s = {0};
-	struct redo_replay *todo;
-	struct timespec t0, t1;
-	size_t n = 0;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	todo = calloc(2 * (size_t)r->nlanes, sizeof(*todo));
-	if (!todo)
-		return err_set(em, -ENOMEM, "out of memory");
-	for (unsigned i = 0; i < r->nlanes; i++) {
-		struct redo_lane *l = &r->lanes[i];
-		uint64_t dt = l->hdr->durable_through;
-		if (dt > maxseq)
-			maxseq = dt;
-		for (int b = 0; b < 2; b++) {
-			const struct log_hdr *lh = redo_buf_hdr(l, b);
-			if (!redo_log_valid(r, l, b))
-				continue;
-			s.logs_valid++;
-			if (lh->seq > maxseq)
-				maxseq = lh->seq;
-			if (lh->seq <= watermark || lh->seq <= dt)
-				continue;
-			todo[n].seq = lh->seq;
-			todo[n].log = l->buf[b];
-			n++;
-		}
-	}
-	qsort(todo, n, sizeof(*todo), redo_replay_cmp);
-	for (size_t i = 0; i < n; i++) {
-		const struct log_hdr *lh = (const void *)todo[i].log;
-		if (redo_apply(r, todo[i].log, lh->used, false,
-			       &s.entries_replayed)) {
-			int err = err_set(em, PKV_ECORRUPT,
-				"redo log at offset %llu (seq %llu) has a "
-				"malformed entry",
-				(unsigned long long)pool_off(pool, todo[i].log),
-				(unsigned long long)lh->seq);
-			free(todo);
-			return err;
-		}
-		s.logs_replayed++;
-	}
-	free(todo);
-	/*
-	 * The replayed changes must be durable before the watermark says
-	 * they need no replay; the watermark is one word, so a crash leaves
-	 * either the old one (replay again: idempotent) or the new one.
-	 */
-	persist_fence(p);
-	if (maxseq != pool->state->redo_watermark) {
-		persist_store64(p, &pool->state->redo_watermark, maxseq);
-		persist_fence(p);
-	}
-	atomic_store(&r->seq, maxseq);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	s.nsec = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ull +
-		 (uint64_t)(t1.tv_nsec - t0.tv_nsec);
-	if (st)
-		*st = s;
-	return 0;
-}
-
-/* redo_close -- nothing to replay any more: raise the watermark. */
-void redo_close(struct redo *r)
-{
-	struct persist *p;
-
-	if (!r)
-		return;
-	p = &r->pool->persist;
-	/* Every transaction ended with its changes fenced and its lane marked;
-	 * the watermark only saves the next open from reading the logs. */
-	persist_store64(p, &r->pool->state->redo_watermark,
-			atomic_load(&r->seq));
-	persist_fence(p);
 	redo_free(r);
+	return err_set(em, -ENOMEM, "out of memory");
 }
 
 /* redo_free -- release the volatile handle only. */
@@ -335,15 +189,773 @@ void redo_free(struct redo *r)
 {
 	if (!r)
 		return;
+	for (unsigned i = 0; r->lanes && i < r->nlanes; i++) {
+		free(r->lanes[i].buf);
+		free(r->lanes[i].q);
+		pthread_mutex_destroy(&r->lanes[i].mtx);
+	}
+	pthread_mutex_destroy(&r->ckpt_mtx);
 	free(r->lanes);
+	free(r->tails);
+	free(r->lineset);
 	free(r);
 }
+
+/* redo_target_ok -- whether [off, off+len) is memory a record may change:
+ * the pool state words, or anything from the chunk headers on. */
+static bool redo_target_ok(const struct pool *pool, uint64_t off,
+			   uint64_t len)
+{
+	if (off >= POOL_STATE_OFF && off + len <= POOL_STATE_OFF +
+	    sizeof(struct pool_state))
+		return true;
+	return off >= pool->hdr->chunk_hdr_off && pool_contains(pool, off, len);
+}
+
+/* redo_block_ok -- whether a BLOCK entry's block lies in the heap. */
+static bool redo_block_ok(const struct pool *pool, uint64_t data_off,
+			  uint64_t size, uint64_t prefix)
+{
+	return data_off % 8 == 0 && prefix <= size &&
+	       data_off >= pool->hdr->chunks_off + BLOCK_HDR_SIZE &&
+	       pool_contains(pool, data_off - BLOCK_HDR_SIZE,
+			     size + BLOCK_HDR_SIZE);
+}
+
+/* ---- walking the entries of a record ---- */
+
+/* One entry, as redo_next_entry finds it. */
+struct redo_entry {
+	unsigned op;
+	uint64_t off;                 /* target (BLOCK: the block's data) */
+	uint64_t value;               /* SET/OR/AND operand; COPY length;
+					 BLOCK size */
+	uint64_t prefix;              /* BLOCK: bytes carried */
+	const char *bytes;            /* COPY and BLOCK: the carried bytes */
+};
+
+/*
+ * redo_next_entry -- parse the entry at *pos of a record's entries
+ * [e, e+used) into *out and step past it.  Returns 1, 0 at the end, or
+ * -1 when the entry is malformed or names memory a record may not touch
+ * (only possible for a damaged record, read at recovery).
+ */
+static int redo_next_entry(const struct pool *pool, const char *e,
+			   uint32_t used, uint32_t *pos,
+			   struct redo_entry *out)
+{
+	const struct log_word_entry *w;
+	uint64_t left = used - *pos, padded;
+
+	if (*pos == used)
+		return 0;
+	if (left < sizeof(*w))
+		return -1;
+	w = (const void *)(e + *pos);
+	out->op = LOG_ENTRY_OP(w->op_off);
+	out->off = LOG_ENTRY_OFF(w->op_off);
+	out->value = w->value;
+	out->prefix = 0;
+	out->bytes = (const char *)(w + 1);
+	left -= sizeof(*w);
+	switch (out->op) {
+	case LOG_OP_SET:
+	case LOG_OP_OR:
+	case LOG_OP_AND:
+		if (!redo_target_ok(pool, out->off, 8))
+			return -1;
+		padded = 0;
+		break;
+	case LOG_OP_COPY:
+		padded = (out->value + 7) & ~7ull;
+		if (out->value == 0 || padded > left ||
+		    !redo_target_ok(pool, out->off, out->value))
+			return -1;
+		break;
+	case LOG_OP_BLOCK:
+		out->prefix = LOG_BLOCK_PREFIX(out->value);
+		out->value = LOG_BLOCK_SIZE(out->value);
+		padded = (out->prefix + 7) & ~7ull;
+		if (padded > left ||
+		    !redo_block_ok(pool, out->off, out->value, out->prefix))
+			return -1;
+		break;
+	default:
+		return -1;
+	}
+	*pos += (uint32_t)(sizeof(*w) + padded);
+	return 1;
+}
+
+/*
+ * redo_checksum -- the commit checksum of a record: its header (checksum
+ * field read as 0) and entries, then the covered bytes of every block it
+ * names.  False when an entry is malformed: the record cannot be valid.
+ */
+static bool redo_checksum(const struct pool *pool, const char *rec,
+			  uint32_t used, uint64_t *sum)
+{
+	const char *e = rec + REC_HDR;
+	uint64_t h = csum64(rec, REC_HDR + used, 0);
+	struct redo_entry en;
+	uint32_t pos = 0;
+	int got;
+
+	while ((got = redo_next_entry(pool, e, used, &pos, &en)) > 0) {
+		const char *data;
+		if (en.op != LOG_OP_BLOCK)
+			continue;
+		data = pool_ptr(pool, en.off);
+		h = h * 0x9e3779b97f4a7c15ull ^
+		    csum64(data - BLOCK_HDR_SIZE, BLOCK_HDR_SIZE, ~(size_t)0);
+		h = h * 0x9e3779b97f4a7c15ull ^
+		    csum64(data + en.prefix, en.value - en.prefix, ~(size_t)0);
+	}
+	if (got < 0)
+		return false;
+	*sum = h;
+	return true;
+}
+
+/*
+ * redo_apply -- carry out a record's entries in place.  `atomic` when
+ * other threads may touch neighbouring bits of the same words (bitmaps)
+ * concurrently; `replay` at recovery, where the carried prefixes of new
+ * blocks are written back too (at commit the block already holds them).
+ * Nothing is written back here.  Returns 0 or PKV_ECORRUPT.
+ */
+static int redo_apply(struct redo *r, const char *rec, uint32_t used,
+		      bool atomic, bool replay, uint64_t *nentries)
+{
+	struct pool *pool = r->pool;
+	const char *e = rec + REC_HDR;
+	struct redo_entry en;
+	uint32_t pos = 0;
+	int got;
+
+	while ((got = redo_next_entry(pool, e, used, &pos, &en)) > 0) {
+		uint64_t *word = pool_ptr(pool, en.off);
+		switch (en.op) {
+		case LOG_OP_SET:
+			__atomic_store_n(word, en.value, __ATOMIC_RELEASE);
+			break;
+		case LOG_OP_OR:
+			if (atomic)
+				__atomic_fetch_or(word, en.value,
+						  __ATOMIC_ACQ_REL);
+			else
+				*word |= en.value;
+			break;
+		case LOG_OP_AND:
+			if (atomic)
+				__atomic_fetch_and(word, en.value,
+						   __ATOMIC_ACQ_REL);
+			else
+				*word &= en.value;
+			break;
+		case LOG_OP_COPY:
+			memcpy(word, en.bytes, en.value);
+			break;
+		case LOG_OP_BLOCK:
+			if (replay && en.prefix)
+				memcpy(word, en.bytes, en.prefix);
+			break;
+		}
+		if (nentries)
+			(*nentries)++;
+	}
+	return got < 0 ? PKV_ECORRUPT : 0;
+}
+
+/*
+ * redo_flush_targets -- write back what a record changed in place, each
+ * line once per checkpoint (lines already in `set` are skipped).
+ */
+static void redo_flush_targets(struct redo *r, const char *rec,
+			       uint32_t used, uint64_t *set, size_t setcap,
+			       uint64_t *nlines)
+{
+	struct persist *p = &r->pool->persist;
+	const char *e = rec + REC_HDR;
+	struct redo_entry en;
+	uint32_t pos = 0;
+
+	while (redo_next_entry(r->pool, e, used, &pos, &en) > 0) {
+		uint64_t first, last, len;
+		if (en.op == LOG_OP_BLOCK) {
+			/* written back at commit; only the prefix is ours,
+			 * and it was in the block then too */
+			continue;
+		}
+		len = en.op == LOG_OP_COPY ? en.value : 8;
+		first = en.off / CACHELINE;
+		last = (en.off + len - 1) / CACHELINE;
+		for (uint64_t l = first; l <= last; l++) {
+			size_t i = (size_t)((l * 0x9e3779b97f4a7c15ull) >> 20) &
+				   (setcap - 1);
+			while (set[i] && set[i] != l + 1)
+				i = (i + 1) & (setcap - 1);
+			if (set[i])
+				continue;
+			set[i] = l + 1;
+			persist_flush(p, pool_ptr(r->pool, l * CACHELINE),
+				      CACHELINE);
+			(*nlines)++;
+		}
+	}
+}
+
+/* ---- checkpoint slots ---- */
+
+/* redo_slot_tail -- the tail array of a slot. */
+static inline uint64_t *redo_slot_tail(char *slot)
+{
+	return (uint64_t *)(slot + sizeof(struct ckpt_hdr));
+}
+
+/* redo_slot_zero -- whether a slot was never written (a new pool). */
+static bool redo_slot_zero(const struct redo *r, const char *slot)
+{
+	for (uint64_t i = 0; i < redo_slot_size(r); i++)
+		if (slot[i])
+			return false;
+	return true;
+}
+
+/* redo_slot_valid -- a slot that can be trusted: zero, or checksummed
+ * and of this geometry. */
+static bool redo_slot_valid(const struct redo *r, char *slot)
+{
+	const struct ckpt_hdr *c = (const void *)slot;
+	const uint64_t *tail = redo_slot_tail(slot);
+
+	if (redo_slot_zero(r, slot))
+		return true;
+	if (c->nlanes != r->nlanes || c->reserved0 ||
+	    csum64(slot, redo_slot_size(r), 0) != c->checksum)
+		return false;
+	for (unsigned i = 0; i < r->nlanes; i++)
+		if (tail[i] >= r->ring_size || tail[i] % CACHELINE)
+			return false;
+	return true;
+}
+
+/*
+ * redo_slot_write -- write the other slot: generation gen+1, watermark w,
+ * tails r->tails; write it back and fence.  It is current from the fence
+ * on (its gen is the higher).
+ */
+static void redo_slot_write(struct redo *r, uint64_t w)
+{
+	struct persist *p = &r->pool->persist;
+	int next = r->cur_slot ^ 1;
+	char *slot = r->slot[next];
+	struct ckpt_hdr *c = (void *)slot;
+
+	memset(slot, 0, redo_slot_size(r));
+	c->gen = r->gen + 1;
+	c->watermark = w;
+	c->nlanes = r->nlanes;
+	for (unsigned i = 0; i < r->nlanes; i++)
+		redo_slot_tail(slot)[i] = r->tails[i] % r->ring_size;
+	c->checksum = csum64(slot, redo_slot_size(r), 0);
+	if (!PLANTED(CKPT_FLUSH_SLOT))
+		persist_flush(p, slot, redo_slot_size(r));
+	/*
+	 * The new watermark is durable before anything it allows: reusing
+	 * the ring room of the records it passes, and the blocks they freed
+	 * (other threads' fences do not order this thread's flushes).
+	 */
+	if (!PLANTED(CKPT_SLOT_FENCE))
+		persist_fence(p);
+	r->cur_slot = next;
+	r->gen++;
+}
+
+/* ---- the ring ---- */
+
+/* redo_q_push -- remember a committed record (lane mtx held). */
+static int redo_q_push(struct redo_lane *l, const struct redo_desc *d)
+{
+	if (l->qlen == l->qcap) {
+		size_t cap = l->qcap ? 2 * l->qcap : 64;
+		struct redo_desc *q = malloc(cap * sizeof(*q));
+		if (!q)
+			return -ENOMEM;
+		for (size_t i = 0; i < l->qlen; i++)
+			q[i] = l->q[(l->qfirst + i) % l->qcap];
+		free(l->q);
+		l->q = q;
+		l->qfirst = 0;
+		l->qcap = cap;
+	}
+	l->q[(l->qfirst + l->qlen) % l->qcap] = *d;
+	l->qlen++;
+	return 0;
+}
+
+/* redo_q_at -- the i-th oldest committed record (lane mtx held). */
+static inline struct redo_desc *redo_q_at(struct redo_lane *l, size_t i)
+{
+	return &l->q[(l->qfirst + i) % l->qcap];
+}
+
+/*
+ * redo_reserve -- take room for a record of len bytes at the lane's head,
+ * checkpointing (and waiting for slower transactions) while the ring is
+ * full.  Returns the record's absolute position.
+ */
+static uint64_t redo_reserve(struct redo *r, struct redo_lane *l,
+			     uint64_t len)
+{
+	for (unsigned attempt = 0;; attempt++) {
+		uint64_t pos;
+		pthread_mutex_lock(&l->mtx);
+		pos = l->head;
+		if (pos % r->ring_size + len > r->ring_size)
+			pos += r->ring_size - pos % r->ring_size;  /* wrap */
+		/* An empty ring has nothing live before a wrap: the room
+		 * skipped at its end is free, so a record of almost the whole
+		 * ring fits (recovery looks at offset 0 after the tail). */
+		if (l->qlen == 0 && l->reserved == UINT64_MAX)
+			l->tail = pos;
+		if (pos + len - l->tail <= r->ring_size) {
+			l->head = pos + len;
+			l->reserved = pos;
+			pthread_mutex_unlock(&l->mtx);
+			return pos;
+		}
+		pthread_mutex_unlock(&l->mtx);
+		if (attempt == 0)
+			atomic_fetch_add(&r->ring_waits, 1);
+		else
+			sched_yield();
+		/* Records of this lane are all complete: a checkpoint frees
+		 * them, unless a slower transaction holds the watermark
+		 * back, which never takes long (it is past taking locks). */
+		redo_checkpoint(r);
+	}
+}
+
+/* ---- commit ---- */
+
+/* redo_commit -- the record durable with one fence, then applied. */
+int redo_commit(struct redo *r, struct redo_lane *lane, uint64_t *seqp)
+{
+	struct persist *p = &r->pool->persist;
+	struct log_rec *lh = (struct log_rec *)lane->buf;
+	uint64_t len, pos, seq;
+	char *dst;
+	struct redo_desc d;
+
+	if (seqp)
+		*seqp = 0;
+	if (lane->used == 0)
+		return 0;
+	len = redo_align(REC_HDR + lane->used);
+	pos = redo_reserve(r, lane, len);
+
+	/* The seq is taken last, under the caller's locks: conflict order.
+	 * A checkpointer reading the pending mark waits for the seq. */
+	atomic_store(&lane->inflight, REDO_PENDING);
+	seq = atomic_fetch_add(&r->seq, 1) + 1;
+	atomic_store(&lane->inflight, seq);
+
+	lh->seq = seq;
+	lh->used = lane->used;
+	lh->lane = (uint16_t)lane->id;
+	lh->flags = 0;
+	lh->checksum = 0;
+	redo_checksum(r->pool, lane->buf, lane->used, &lh->checksum);
+	dst = lane->ring + pos % r->ring_size;
+	memcpy(dst, lane->buf, REC_HDR + lane->used);
+	if (!PLANTED(REDO_FLUSH_RECORD))
+		persist_flush(p, dst, REC_HDR + lane->used);
+	/*
+	 * The commit point: the record, its checksum and the new blocks
+	 * (written back by tx.c) are durable before any in-place change.
+	 */
+	if (!PLANTED(REDO_COMMIT_FENCE))
+		persist_fence(p);
+	redo_apply(r, lane->buf, lane->used, true, false, NULL);
+
+	d.seq = seq;
+	d.start = pos;
+	d.end = pos + len;
+	pthread_mutex_lock(&lane->mtx);
+	lane->reserved = UINT64_MAX;
+	if (redo_q_push(lane, &d)) {
+		/* No memory to remember it: keep the room until a
+		 * checkpoint passes everything (the ring stays right). */
+		lane->head = lane->tail + r->ring_size;
+	}
+	pthread_mutex_unlock(&lane->mtx);
+	atomic_store_explicit(&lane->inflight, 0, memory_order_release);
+	atomic_fetch_add_explicit(&r->commits, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->record_bytes, len, memory_order_relaxed);
+	lane->used = 0;
+	if (seqp)
+		*seqp = seq;
+	/* Applied in memory either way; durable only if no write-back
+	 * failed (the caller must not acknowledge it otherwise). */
+	return persist_failed(p);
+}
+
+/* ---- checkpoint ---- */
+
+/* redo_safe_point -- the highest seq T such that every seq <= T has been
+ * applied in place (ckpt_mtx held). */
+static uint64_t redo_safe_point(struct redo *r)
+{
+	uint64_t t = atomic_load(&r->seq);
+
+	for (unsigned i = 0; i < r->nlanes; i++) {
+		uint64_t v;
+		while ((v = atomic_load(&r->lanes[i].inflight)) == REDO_PENDING)
+			sched_yield();
+		if (v && v - 1 < t)
+			t = v - 1;
+	}
+	return t;
+}
+
+/* redo_lineset_prepare -- an empty set for about n lines. */
+static int redo_lineset_prepare(struct redo *r, size_t n)
+{
+	size_t cap = 64;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	if (cap > r->lineset_cap) {
+		uint64_t *s = malloc(cap * sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		free(r->lineset);
+		r->lineset = s;
+		r->lineset_cap = cap;
+	}
+	memset(r->lineset, 0, r->lineset_cap * sizeof(*r->lineset));
+	return 0;
+}
+
+/* redo_checkpoint -- write back, then raise the watermark. */
+int redo_checkpoint(struct redo *r)
+{
+	struct persist *p = &r->pool->persist;
+	uint64_t t, w, t0 = redo_now(), lines = 0;
+	size_t nrec = 0, nent = 0;
+
+	pthread_mutex_lock(&r->ckpt_mtx);
+	w = atomic_load(&r->watermark);
+	t = redo_safe_point(r);
+	if (t <= w) {
+		pthread_mutex_unlock(&r->ckpt_mtx);
+		return persist_failed(p);
+	}
+
+	/* 1. Write back what the records up to t changed in place. */
+	for (unsigned i = 0; i < r->nlanes; i++) {
+		struct redo_lane *l = &r->lanes[i];
+		pthread_mutex_lock(&l->mtx);
+		for (size_t k = 0; k < l->qlen && redo_q_at(l, k)->seq <= t;
+		     k++) {
+			nrec++;
+			nent += (redo_q_at(l, k)->end -
+				 redo_q_at(l, k)->start) / 16;
+		}
+		pthread_mutex_unlock(&l->mtx);
+	}
+	if (PLANTED(CKPT_FLUSH_TARGETS)) {
+		/* nothing written back */
+	} else if (persist_tracks_dirty(p)) {
+		/* The page cache knows what changed: the heap and the state
+		 * words, whole, cost only their dirty pages. */
+		uint64_t from = r->pool->hdr->chunk_hdr_off;
+		persist_flush(p, r->pool->state, sizeof(*r->pool->state));
+		persist_flush(p, pool_ptr(r->pool, from), r->pool->size - from);
+	} else if (redo_lineset_prepare(r, nent) == 0) {
+		for (unsigned i = 0; i < r->nlanes; i++) {
+			struct redo_lane *l = &r->lanes[i];
+			/* The records up to t stay where they are until the
+			 * new slot is durable: reading them needs no lock
+			 * but the queue's, and only the queue is shared. */
+			pthread_mutex_lock(&l->mtx);
+			size_t n = l->qlen;
+			pthread_mutex_unlock(&l->mtx);
+			for (size_t k = 0; k < n; k++) {
+				struct redo_desc d;
+				const struct log_rec *lh;
+				pthread_mutex_lock(&l->mtx);
+				d = *redo_q_at(l, k);
+				pthread_mutex_unlock(&l->mtx);
+				if (d.seq > t)
+					break;
+				lh = (const void *)(l->ring +
+						    d.start % r->ring_size);
+				redo_flush_targets(r, (const char *)lh,
+						   lh->used, r->lineset,
+						   r->lineset_cap, &lines);
+			}
+		}
+	} else {
+		/* No memory for the set: the whole heap, line by line. */
+		uint64_t from = r->pool->hdr->chunk_hdr_off;
+		persist_flush(p, r->pool->state, sizeof(*r->pool->state));
+		persist_flush(p, pool_ptr(r->pool, from), r->pool->size - from);
+	}
+	/* What the records changed is durable before the watermark says
+	 * they need no replay. */
+	if (!PLANTED(CKPT_TARGET_FENCE))
+		persist_fence(p);
+
+	/* 2. The new slot: each lane's first record after t. */
+	for (unsigned i = 0; i < r->nlanes; i++) {
+		struct redo_lane *l = &r->lanes[i];
+		size_t k = 0;
+		pthread_mutex_lock(&l->mtx);
+		while (k < l->qlen && redo_q_at(l, k)->seq <= t)
+			k++;
+		r->tails[i] = k < l->qlen ? redo_q_at(l, k)->start :
+			      l->reserved != UINT64_MAX ? l->reserved : l->head;
+		pthread_mutex_unlock(&l->mtx);
+	}
+	redo_slot_write(r, t);
+
+	/* 3. Only now: the room and the frees up to t are reusable. */
+	atomic_store(&r->watermark, t);
+	for (unsigned i = 0; i < r->nlanes; i++) {
+		struct redo_lane *l = &r->lanes[i];
+		pthread_mutex_lock(&l->mtx);
+		while (l->qlen && redo_q_at(l, 0)->seq <= t) {
+			l->qfirst = (l->qfirst + 1) % l->qcap;
+			l->qlen--;
+		}
+		if (r->tails[i] > l->tail)
+			l->tail = r->tails[i];
+		pthread_mutex_unlock(&l->mtx);
+	}
+	r->st.checkpoints++;
+	r->st.checkpoint_lines += lines;
+	r->st.checkpoint_ns += redo_now() - t0;
+	pthread_mutex_unlock(&r->ckpt_mtx);
+	return persist_failed(p);
+}
+
+/* redo_watermark -- the durable watermark. */
+uint64_t redo_watermark(const struct redo *r)
+{
+	return atomic_load((_Atomic uint64_t *)&r->watermark);
+}
+
+/* redo_pending -- commits not yet checkpointed. */
+uint64_t redo_pending(const struct redo *r)
+{
+	struct redo *q = (struct redo *)r;
+	return atomic_load(&q->seq) - atomic_load(&q->watermark);
+}
+
+/* redo_get_stats -- copy the figures. */
+void redo_get_stats(const struct redo *r, struct redo_stats *st)
+{
+	struct redo *q = (struct redo *)r;
+
+	pthread_mutex_lock(&q->ckpt_mtx);
+	*st = q->st;
+	pthread_mutex_unlock(&q->ckpt_mtx);
+	st->commits = atomic_load(&q->commits);
+	st->record_bytes = atomic_load(&q->record_bytes);
+	st->ring_waits = atomic_load(&q->ring_waits);
+	st->seq = atomic_load(&q->seq);
+	st->watermark = atomic_load(&q->watermark);
+}
+
+/* ---- recovery ---- */
+
+/* A record found by recovery. */
+struct redo_found {
+	uint64_t seq;
+	const char *rec;
+};
+
+/* redo_found_cmp -- order found records by seq. */
+static int redo_found_cmp(const void *a, const void *b)
+{
+	const struct redo_found *x = a, *y = b;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * redo_record_at -- the valid record of lane l at ring offset off whose
+ * seq is above `after`, or NULL.
+ */
+static const struct log_rec *redo_record_at(const struct redo *r,
+					    const struct redo_lane *l,
+					    uint64_t off, uint64_t after)
+{
+	const struct log_rec *lh = (const void *)(l->ring + off);
+	uint64_t sum;
+
+	if (off + REC_HDR > r->ring_size)
+		return NULL;
+	if (lh->seq <= after || lh->lane != l->id || lh->flags ||
+	    lh->used % 8 || lh->used > r->ring_size - off - REC_HDR)
+		return NULL;
+	if (PLANTED(REDO_NO_CHECKSUM))
+		return lh;
+	if (!redo_checksum(r->pool, (const char *)lh, lh->used, &sum) ||
+	    sum != lh->checksum)
+		return NULL;
+	return lh;
+}
+
+/* redo_recover -- replay the valid records above the watermark. */
+int redo_recover(struct redo *r, struct redo_recovery_stats *st,
+		 struct errmsg *em)
+{
+	struct pool *pool = r->pool;
+	struct persist *p = &pool->persist;
+	struct redo_recovery_stats s = {0};
+	struct redo_found *todo = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t w, maxseq, t0 = redo_now();
+	const struct ckpt_hdr *c;
+	bool v0, v1;
+	int err = 0;
+
+	v0 = redo_slot_valid(r, r->slot[0]);
+	v1 = redo_slot_valid(r, r->slot[1]);
+	if (!v0 && !v1)
+		return err_set(em, PKV_ECORRUPT, "both checkpoint slots of the "
+			       "redo log are damaged (offset %llu)",
+			       (unsigned long long)pool->hdr->lanes_off);
+	r->cur_slot = !v0 ? 1 : !v1 ? 0 :
+		((const struct ckpt_hdr *)r->slot[1])->gen >
+		((const struct ckpt_hdr *)r->slot[0])->gen ? 1 : 0;
+	c = (const void *)r->slot[r->cur_slot];
+	r->gen = c->gen;
+	w = maxseq = c->watermark;
+
+	/* Each lane's chain of records above the watermark. */
+	for (unsigned i = 0; i < r->nlanes; i++) {
+		struct redo_lane *l = &r->lanes[i];
+		uint64_t off = redo_slot_tail(r->slot[r->cur_slot])[i];
+		uint64_t last = w;
+		for (;;) {
+			const struct log_rec *lh = redo_record_at(r, l, off,
+								  last);
+			if (!lh && off != 0) {
+				lh = redo_record_at(r, l, 0, last);
+				if (lh)
+					off = 0;
+			}
+			if (!lh)
+				break;
+			if (n == cap) {
+				size_t nc = cap ? 2 * cap : 64;
+				struct redo_found *t = realloc(todo,
+							nc * sizeof(*t));
+				if (!t) {
+					free(todo);
+					return err_set(em, -ENOMEM,
+						       "out of memory");
+				}
+				todo = t;
+				cap = nc;
+			}
+			todo[n].seq = lh->seq;
+			todo[n].rec = (const char *)lh;
+			n++;
+			last = lh->seq;
+			off = (off + redo_align(REC_HDR + lh->used)) %
+			      r->ring_size;
+		}
+		/* Where this lane's next record goes. */
+		r->tails[i] = off;
+		l->head = l->tail = off;
+		if (last > maxseq)
+			maxseq = last;
+	}
+	s.logs_valid = n;
+	qsort(todo, n, sizeof(*todo), redo_found_cmp);
+	for (size_t i = 0; i < n; i++) {
+		const struct log_rec *lh = (const void *)todo[i].rec;
+		if (redo_apply(r, todo[i].rec, lh->used, false, true,
+			       &s.entries_replayed)) {
+			err = err_set(em, PKV_ECORRUPT,
+				"redo record at offset %llu (seq %llu) has a "
+				"malformed entry",
+				(unsigned long long)pool_off(pool, lh),
+				(unsigned long long)lh->seq);
+			goto out;
+		}
+		s.logs_replayed++;
+	}
+	if (n) {
+		/* The replayed changes are durable before the watermark says
+		 * they need no replay; a crash before leaves the old slot,
+		 * and replaying again is harmless. */
+		uint64_t lines = 0;
+		if (persist_tracks_dirty(p) ||
+		    redo_lineset_prepare(r, n * 8)) {
+			uint64_t from = pool->hdr->chunk_hdr_off;
+			persist_flush(p, pool->state, sizeof(*pool->state));
+			persist_flush(p, pool_ptr(pool, from),
+				      pool->size - from);
+		} else {
+			for (size_t i = 0; i < n; i++) {
+				const struct log_rec *lh =
+					(const void *)todo[i].rec;
+				redo_flush_targets(r, todo[i].rec, lh->used,
+						   r->lineset, r->lineset_cap,
+						   &lines);
+				/* and the carried prefixes of new blocks */
+				const char *e = todo[i].rec + REC_HDR;
+				struct redo_entry en;
+				uint32_t pos = 0;
+				while (redo_next_entry(pool, e, lh->used, &pos,
+						       &en) > 0)
+					if (en.op == LOG_OP_BLOCK && en.prefix)
+						persist_flush(p,
+							pool_ptr(pool, en.off),
+							en.prefix);
+			}
+		}
+		if (!PLANTED(RECOVER_FENCE))
+			persist_fence(p);
+		redo_slot_write(r, maxseq);
+	}
+	atomic_store(&r->seq, maxseq);
+	atomic_store(&r->watermark, maxseq);
+out:
+	free(todo);
+	s.nsec = redo_now() - t0;
+	if (st)
+		*st = s;
+	return err;
+}
+
+/* redo_close -- nothing left to replay: checkpoint everything. */
+void redo_close(struct redo *r)
+{
+	if (!r)
+		return;
+	redo_checkpoint(r);
+	redo_free(r);
+}
+
+/* ---- lanes ---- */
 
 /* redo_lane_try -- take lane l if it is free. */
 static bool redo_lane_try(struct redo_lane *l)
 {
 	int expected = 0;
 	return atomic_compare_exchange_strong(&l->busy, &expected, 1);
+}
+
+/* redo_thread_lane -- the calling thread's usual lane. */
+void redo_thread_lane(unsigned lane)
+{
+	redo_tls_hint = lane;
 }
 
 /* redo_lane_acquire -- take a lane: the thread's usual one if free. */
@@ -412,22 +1024,23 @@ unsigned redo_nlanes(const struct redo *r)
 	return r->nlanes;
 }
 
+/* redo_max_entries -- room for entries in one record. */
+size_t redo_max_entries(const struct redo *r)
+{
+	return r->max_entries;
+}
+
 /* redo_pool -- the pool of the lanes. */
 struct pool *redo_pool(const struct redo *r)
 {
 	return r->pool;
 }
 
-/* redo_log_room -- whether `need` more bytes fit in the lane's log. */
-static bool redo_log_room(const struct redo_lane *l, uint64_t need)
-{
-	uint32_t cap = l->redo->pool->hdr->log_size - LOG_HDR_SIZE;
-	return need <= cap - l->used;
-}
+/* ---- building a record ---- */
 
 /*
  * redo_log_append -- append an entry header (and room for `extra` payload
- * bytes after it) to the lane's log; NULL when it does not fit.
+ * bytes after it) to the lane's record; NULL when it does not fit.
  */
 static struct log_word_entry *redo_log_append(struct redo_lane *lane,
 					      unsigned op, uint64_t off,
@@ -435,9 +1048,9 @@ static struct log_word_entry *redo_log_append(struct redo_lane *lane,
 {
 	struct log_word_entry *w;
 
-	if (!redo_log_room(lane, sizeof(*w) + extra))
+	if (sizeof(*w) + extra > lane->redo->max_entries - lane->used)
 		return NULL;
-	w = (void *)(lane->buf[lane->target] + LOG_HDR_SIZE + lane->used);
+	w = (void *)(lane->buf + REC_HDR + lane->used);
 	w->op_off = off | op;
 	w->value = value;
 	lane->used += sizeof(*w) + (uint32_t)extra;
@@ -471,14 +1084,24 @@ int redo_log_copy(struct redo_lane *lane, uint64_t off, const void *src,
 	return 0;
 }
 
-/* redo_log_cover -- make a range part of the commit checksum. */
-int redo_log_cover(struct redo_lane *lane, uint64_t off, size_t len)
+/* redo_log_block -- name a new block; carry its mutable prefix. */
+int redo_log_block(struct redo_lane *lane, uint64_t data_off, uint64_t size,
+		   unsigned prefix)
 {
-	if (off % 8 || len % 8 || len == 0 ||
-	    !redo_target_ok(lane->redo->pool, off, len))
+	const struct pool *pool = lane->redo->pool;
+	uint64_t padded = ((uint64_t)prefix + 7) & ~7ull;
+	struct log_word_entry *w;
+
+	if (prefix > LOG_BLOCK_PREFIX_MAX || size >> 48 ||
+	    !redo_block_ok(pool, data_off, size, prefix))
 		return PKV_EINVAL;
-	return redo_log_append(lane, LOG_OP_COVER, off, len, 0) ?
-	       0 : PKV_ETXTOOBIG;
+	w = redo_log_append(lane, LOG_OP_BLOCK, data_off,
+			    size | (uint64_t)prefix << 48, padded);
+	if (!w)
+		return PKV_ETXTOOBIG;
+	memcpy(w + 1, pool_ptr(pool, data_off), prefix);
+	memset((char *)(w + 1) + prefix, 0, padded - prefix);
+	return 0;
 }
 
 /* redo_log_empty -- nothing logged yet. */
@@ -491,42 +1114,4 @@ int redo_log_empty(const struct redo_lane *lane)
 void redo_log_discard(struct redo_lane *lane)
 {
 	lane->used = 0;
-}
-
-/* redo_commit -- commit (one fence), apply (fence), retire (fence). */
-int redo_commit(struct redo *r, struct redo_lane *lane)
-{
-	struct persist *p = &r->pool->persist;
-	struct log_hdr *lh = redo_buf_hdr(lane, lane->target);
-	int b = lane->target;
-
-	if (lane->used == 0)
-		return 0;
-	lh->seq = atomic_fetch_add(&r->seq, 1) + 1;
-	lh->used = lane->used;
-	lh->lane = lane->id;
-	lh->reserved = 0;
-	lh->checksum = 0;
-	redo_log_checksum(r, (const char *)lh, lane->used, &lh->checksum);
-	persist_flush(p, lh, LOG_HDR_SIZE + lane->used);
-	/*
-	 * The commit point: the log, its checksum and the covered new blocks
-	 * (flushed by tx.c) are durable before any in-place change.
-	 */
-	if (redo_planted_bug != REDO_BUG_NO_COMMIT_FENCE)
-		persist_fence(p);
-	redo_apply(r, lane->buf[b], lane->used, true, NULL);
-	/* The changes are durable before the log is declared not needed. */
-	persist_fence(p);
-	persist_store64(p, &lane->hdr->durable_through, lh->seq);
-	/*
-	 * Retired for good before the transaction returns: once its frees
-	 * are reused, a replay of this log would overwrite the new owners.
-	 */
-	persist_fence(p);
-	lane->used = 0;
-	lane->target = b ^ 1;
-	/* Applied in memory either way; durable only if no write-back
-	 * failed (the caller must not acknowledge it otherwise). */
-	return persist_failed(p);
 }

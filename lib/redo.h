@@ -1,15 +1,17 @@
 /*
- * redo.h -- redo-logged transactions over pool words: lanes, commit,
- * apply, recovery.
+ * redo.h -- redo-logged transactions over pool words: lanes, commit with
+ * one fence, checkpoints, recovery.
  *
  * A transaction collects its changes to pool memory as log entries (set a
- * word, OR or AND a word, copy a range) in a lane's log buffer, and names
- * the memory it filled directly (new blocks) so the commit checksum covers
- * it.  Commit: the log is flushed and a fence makes it durable -- the
- * commit point -- then it is applied in place and fenced, and the lane's
- * durable_through word retires it (fenced).  Recovery replays, in seq
- * order, the valid logs not yet retired: at most one per lane, those of
- * transactions in flight at the crash.  redo.c has the argument.
+ * word, OR or AND a word, copy a range) in its lane's record, and names
+ * the blocks it filled directly so the commit checksum covers them.
+ * Commit: the record is appended to the lane's log ring, written back
+ * together with the new blocks, and one fence makes it durable -- the
+ * commit point; then it is applied in place, without any write-back of
+ * its own.  The record stays replayable until a checkpoint writes back
+ * what the records before it changed and raises the pool's watermark past
+ * them.  Recovery replays, in seq order, every valid record above the
+ * watermark.  redo.c has the argument.
  *
  * This layer knows nothing of the heap: it changes words.  tx.c combines
  * it with the allocator.
@@ -28,34 +30,45 @@ struct redo_lane;
 
 /* What recovery found and did. */
 struct redo_recovery_stats {
-	uint64_t logs_valid;          /* logs with a good checksum */
+	uint64_t logs_valid;          /* records above the watermark, valid */
 	uint64_t logs_replayed;       /* of those, replayed */
 	uint64_t entries_replayed;
 	uint64_t nsec;                /* wall time of redo_recover */
 };
 
+/* What the log has done since open. */
+struct redo_stats {
+	uint64_t commits;             /* records written */
+	uint64_t record_bytes;        /* their bytes, headers included */
+	uint64_t checkpoints;         /* watermark raises */
+	uint64_t checkpoint_lines;    /* lines written back by checkpoints */
+	uint64_t checkpoint_ns;       /* time spent in checkpoints */
+	uint64_t ring_waits;          /* commits that waited for ring room */
+	uint64_t seq;                 /* last seq handed out */
+	uint64_t watermark;           /* last durable watermark */
+};
+
 /*
- * redo_open -- attach to the lanes of an open pool (validates the lane
- * area's geometry).  Does not recover: call redo_recover() before any
+ * redo_open -- attach to the redo area of an open pool (validates its
+ * geometry).  Does not recover: call redo_recover() before any
  * transaction.  Returns 0, -ENOMEM or PKV_ECORRUPT.
  */
 int redo_open(struct pool *pool, struct redo **rp, struct errmsg *em);
 
 /*
- * redo_recover -- replay committed logs that may not have been applied,
- * ignore torn and uncommitted ones, then raise the pool's redo_watermark
- * past every seq seen, so none is replayed again.  Durable on return;
+ * redo_recover -- replay every valid record above the watermark in seq
+ * order, ignore torn and uncommitted ones, then (only if anything was
+ * replayed) checkpoint, so none is replayed again.  Durable on return;
  * idempotent (a crash inside it is recovered by running it again).
- * Returns 0 or PKV_ECORRUPT (a valid log names an offset outside the pool).
+ * Returns 0 or PKV_ECORRUPT (no valid checkpoint slot, or a valid record
+ * names an offset outside the pool).
  */
 int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 		 struct errmsg *em);
 
 /*
- * redo_close -- make every applied transaction durable and raise the
- * watermark past every seq handed out, so a clean reopen replays nothing
- * (the logs still checksum as valid; they are simply all applied); then
- * free the handle.
+ * redo_close -- checkpoint everything, so a clean reopen replays nothing;
+ * then free the handle.  No transaction may be in flight.
  */
 void redo_close(struct redo *r);
 
@@ -65,12 +78,19 @@ void redo_free(struct redo *r);
 /*
  * redo_lane_acquire -- take a lane for one transaction (the calling
  * thread's usual lane if it is free, else any free one; waits if none).
- * The log of the lane is empty on return.
+ * The lane's record is empty on return.
  */
 struct redo_lane *redo_lane_acquire(struct redo *r);
 
 /* redo_lane_release -- give the lane back (after commit or abort). */
 void redo_lane_release(struct redo *r, struct redo_lane *lane);
+
+/*
+ * redo_thread_lane -- make `lane` the calling thread's usual lane (a
+ * thread that always takes the same lane keeps its records in one ring;
+ * the crash simulator uses it to play several threads on one).
+ */
+void redo_thread_lane(unsigned lane);
 
 /*
  * redo_quiesce -- wait until no transaction is in flight and keep it so:
@@ -87,62 +107,81 @@ unsigned redo_lane_id(const struct redo_lane *lane);
 /* redo_nlanes -- number of lanes in the pool. */
 unsigned redo_nlanes(const struct redo *r);
 
+/* redo_max_entries -- bytes of entries one record may hold. */
+size_t redo_max_entries(const struct redo *r);
+
 /*
  * redo_log_word -- add "word at off <op> value" (LOG_OP_SET/OR/AND); off
  * 8-byte aligned and inside the pool.  Returns 0, PKV_EINVAL or
- * PKV_ETXTOOBIG (the log is full; the transaction must abort).
+ * PKV_ETXTOOBIG (the record is full; the transaction must abort).
  */
 int redo_log_word(struct redo_lane *lane, unsigned op, uint64_t off,
 		  uint64_t value);
 
 /*
  * redo_log_copy -- add "copy len bytes from src to off", off 8-byte aligned
- * (the bytes are copied into the log now).  Returns 0, PKV_EINVAL or PKV_ETXTOOBIG.
+ * (the bytes are copied into the record now).  Returns 0, PKV_EINVAL or
+ * PKV_ETXTOOBIG.
  */
 int redo_log_copy(struct redo_lane *lane, uint64_t off, const void *src,
 		  size_t len);
 
 /*
- * redo_log_cover -- make the current bytes of [off, off+len) (8-byte
- * aligned) part of the commit checksum: for memory the caller filled
- * directly and flushed, e.g. a new block.  If a crash keeps the log but
- * not all of those bytes, the log is invalid and the transaction is
- * discarded as a whole.  Returns 0, PKV_EINVAL or PKV_ETXTOOBIG.
+ * redo_log_block -- name a block the transaction allocated and filled
+ * directly: its struct block_hdr (just before data_off) and its data bytes
+ * [prefix, size) become part of the commit checksum, so if a crash keeps
+ * the record but not all of them, the record is invalid and the
+ * transaction discarded as a whole.  Those bytes must not change while the
+ * record may be replayed (until the block is freed and a checkpoint passes
+ * the free).  The first `prefix` bytes (<= LOG_BLOCK_PREFIX_MAX) are words
+ * later transactions may change in place: their current values are
+ * carried in the record and written back at replay instead.  The caller
+ * writes the block back (persist_flush) before redo_commit.
+ * Returns 0, PKV_EINVAL or PKV_ETXTOOBIG.
  */
-int redo_log_cover(struct redo_lane *lane, uint64_t off, size_t len);
+int redo_log_block(struct redo_lane *lane, uint64_t data_off, uint64_t size,
+		   unsigned prefix);
 
 /* redo_log_empty -- whether no entry has been added since acquire. */
 int redo_log_empty(const struct redo_lane *lane);
 
-/*
- * redo_log_discard -- drop the entries collected so far (abort).
- */
+/* redo_log_discard -- drop the entries collected so far (abort). */
 void redo_log_discard(struct redo_lane *lane);
 
 /*
- * redo_commit -- make the lane's log durable (the commit fence, which also
- * orders every flush this thread issued before it, e.g. of freshly written
- * blocks), apply it in place and fence, then retire it (fence).  On return
- * the transaction is durable and its log will never be replayed.  Returns
- * 0, or the -errno of a failed write-back (file backend, persist_failed):
- * the changes are applied in memory but may not be durable.  An empty log
- * commits nothing and costs nothing.
+ * redo_commit -- append the lane's record to its ring, write it back, and
+ * fence: the commit point, which also makes durable every flush this
+ * thread issued before it (the new blocks).  Then apply it in place.  On
+ * return the transaction is durable; *seqp (may be NULL) gets its seq,
+ * which a checkpoint passes once its in-place effects are durable too
+ * (redo_watermark): blocks it freed may not be reused before that.
+ * Waits (checkpointing) when the ring has no room.  Returns 0, or the
+ * -errno of a failed write-back (file backend, persist_failed): the
+ * changes are applied in memory but may not be durable.  An empty record
+ * commits nothing and costs nothing (*seqp = 0).
  */
-int redo_commit(struct redo *r, struct redo_lane *lane);
+int redo_commit(struct redo *r, struct redo_lane *lane, uint64_t *seqp);
+
+/*
+ * redo_checkpoint -- write back what every completed transaction changed
+ * in place, then raise the watermark past them (two fences), freeing their
+ * ring room and letting the blocks they freed be reused.  Transactions in
+ * flight are not waited for: the watermark stops below the oldest.  Safe
+ * from any thread, inside a transaction or not.  Returns 0, or the -errno
+ * of a failed write-back.
+ */
+int redo_checkpoint(struct redo *r);
+
+/* redo_watermark -- every transaction with seq <= it is durable in place. */
+uint64_t redo_watermark(const struct redo *r);
+
+/* redo_pending -- commits not yet passed by the watermark. */
+uint64_t redo_pending(const struct redo *r);
+
+/* redo_get_stats -- the figures above. */
+void redo_get_stats(const struct redo *r, struct redo_stats *st);
 
 /* redo_pool -- the pool the lanes belong to. */
 struct pool *redo_pool(const struct redo *r);
-
-/*
- * Planted bugs, for proving that the crash simulator can fail.  Set only
- * by tests (PKV_PLANTED_BUG in the environment of tests/crashsim); never
- * read by anything but redo_commit().
- */
-enum redo_planted_bug {
-	REDO_BUG_NONE = 0,
-	REDO_BUG_NO_COMMIT_FENCE,     /* apply before the log is durable */
-	REDO_BUG_NO_CHECKSUM,         /* recovery trusts any non-zero seq */
-};
-extern enum redo_planted_bug redo_planted_bug;
 
 #endif /* PKV_REDO_H */

@@ -4,14 +4,25 @@
  *
  * A transaction holds one lane.  Blocks it allocates are reserved at once
  * and the caller writes their contents directly (they are unreachable
- * until the commit publishes them); tx_commit() flushes them, commits the
- * redo log with one fence, applies it, and only then releases the blocks
- * the transaction freed.  Changes to memory that is already reachable must
- * go through tx_set()/tx_write(), never by plain stores.
+ * until the commit publishes them); tx_commit() writes them back, commits
+ * the redo record with one fence and applies it.  Blocks the transaction
+ * freed become reusable only once a checkpoint has passed the commit (a
+ * replay of the record could otherwise write into their new owner).
+ * Changes to memory that is already reachable must go through
+ * tx_set()/tx_write(), never by plain stores.
+ *
+ * What a new block may become after its commit decides its cost:
+ *   - tx_alloc: any byte may change later (through tx_set/tx_write): the
+ *     block is written back and fenced before the commit -- a second
+ *     fence, for blocks written rarely (tables, roots);
+ *   - tx_alloc_fixed: only its first `prefix` bytes may change later; the
+ *     rest is fixed until it is freed.  The commit checksum covers the
+ *     fixed part and the record carries the prefix, so the block costs no
+ *     fence of its own: the common path of a put.
  *
  *     struct tx *tx;
  *     tx_begin(heap, &tx);
- *     tx_alloc(tx, len, TYPE, &off);          memcpy(pool_ptr(pool, off), ...);
+ *     tx_alloc_fixed(tx, len, TYPE, 16, &off);  memcpy(pool_ptr(pool, off), ...);
  *     tx_set(tx, slot_off, off);              publish it
  *     tx_free(tx, old_off);                   free what it replaces
  *     tx_commit(tx);                          all or nothing, durable
@@ -34,10 +45,19 @@ int tx_begin(struct heap *h, struct tx **txp);
 /*
  * tx_alloc -- reserve a block for size bytes of data with a type tag; its
  * data offset goes to *offp.  The contents are the caller's to write
- * before commit.  Returns 0, PKV_EFULL, PKV_EINVAL or PKV_ETXTOOBIG; on
- * error the transaction is still usable (and may be aborted).
+ * before commit; after it, any of them may change through tx_set or
+ * tx_write.  Returns 0, PKV_EFULL, PKV_EINVAL or PKV_ETXTOOBIG; on error
+ * the transaction is still usable (and may be aborted).
  */
 int tx_alloc(struct tx *tx, size_t size, uint32_t type, uint64_t *offp);
+
+/*
+ * tx_alloc_fixed -- tx_alloc for a block whose bytes past the first
+ * `prefix` (at most LOG_BLOCK_PREFIX_MAX, a multiple of 8) never change
+ * after the commit, until the block is freed.  Cheaper: see above.
+ */
+int tx_alloc_fixed(struct tx *tx, size_t size, uint32_t type,
+		   unsigned prefix, uint64_t *offp);
 
 /*
  * tx_free -- free the block whose data starts at off, at commit.  Returns
@@ -62,6 +82,12 @@ int tx_write(struct tx *tx, uint64_t off, const void *src, size_t len);
  * returns that error and aborts.  Returns 0 or the first step's error.
  */
 int tx_commit(struct tx *tx);
+
+/*
+ * tx_commit_seq -- tx_commit, and the commit's seq to *seqp (0 when the
+ * transaction changed nothing).
+ */
+int tx_commit_seq(struct tx *tx, uint64_t *seqp);
 
 /* tx_abort -- drop every change and reservation; ends the transaction. */
 void tx_abort(struct tx *tx);

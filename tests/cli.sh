@@ -44,13 +44,14 @@ expect "create of a pool too small fails" 1 'too small' "$ERR"
 [ -e "$TMP/small.pool" ] && bad "a failed create leaves no file" ||
 	ok "a failed create leaves no file"
 
-# A pool made by create is a key-value pool with the library's 16 KiB logs.
+# A pool made by create is a key-value pool with the library's 32 KiB log
+# rings.
 run info "$POOL"
 expect "info shows the pool size and a clean shutdown" 0 '16777216'
 grep -q '^shutdown: *clean$' "$OUT" && ok "info: shutdown: clean" ||
 	bad "info: shutdown: clean"
-grep -q '^log size: *16384$' "$OUT" && ok "created pools have 16 KiB logs" ||
-	bad "created pools have 16 KiB logs"
+grep -q '^log size: *32768$' "$OUT" && ok "created pools have 32 KiB logs" ||
+	bad "created pools have 32 KiB logs"
 grep -q '^databases: *16$' "$OUT" && ok "16 databases by default" ||
 	bad "16 databases by default"
 run info "$TMP/c.pool"

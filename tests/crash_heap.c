@@ -27,7 +27,11 @@
  * also simulate crashes at every fence inside its recovery (a nested
  * engine) and check each of those images the same way.
  * Prints "crash-sim: N states, N failures"; exits 1 when failures > 0.
- * PKV_PLANTED_BUG=no-commit-fence|no-checksum plants a bug in redo.c.
+ * Writers are played as three threads on three lanes, the collector as a
+ * fourth and checkpoints as a fifth (crashsim_set_actor): a fence orders
+ * only its own thread's write-backs.
+ * PKV_PLANTED_BUG=<name> plants one of the bugs of lib/planted.h (this
+ * program is built with the library compiled with -DPKV_PLANTED_BUGS).
  */
 #include "config.h"
 
@@ -45,6 +49,8 @@
 #include "heap.h"
 #include "tx.h"
 #include "gc.h"
+#include "csum.h"
+#include "planted.h"
 #include "crashsim.h"
 
 #define POOL_SIZE (8u << 20)
@@ -56,6 +62,9 @@
 #define HUGE_SIZE (300u << 10)
 #define MAX_GARBAGE 24
 #define MAX_BLOCKS (NSLOTS + 1 + MAX_GARBAGE)
+#define WRITERS 3            /* actors 0..2 commit on lanes 0..2 */
+#define GC_ACTOR 3           /* the collector, on lane 3 */
+#define CKPT_ACTOR 4         /* a checkpointer thread: no lane */
 
 struct slotm {
 	uint64_t off;   /* data offset, 0 = empty */
@@ -100,6 +109,14 @@ static uint64_t g_garb[MAX_GARBAGE]; /* blocks made garbage on purpose */
 static unsigned g_ngarb;             /* (a superset: some may be swept) */
 
 static uint64_t rnd(void) { return crashsim_rand(&g_rng); }
+
+/* act -- play thread a from now on: its lane, its flushes and fences. */
+static void act(unsigned a)
+{
+	crashsim_set_actor(g_cs, a);
+	if (a < CKPT_ACTOR)
+		redo_thread_lane(a);
+}
 static uint64_t rndn(uint64_t n) { return n ? rnd() % n : 0; }
 
 static uint64_t slot_word(unsigned i) { return g_root + 8ull * i; }
@@ -447,38 +464,51 @@ bad:
 
 static char *g_pre;              /* --verbose: the image before recovery */
 
-/* --verbose: show the redo state of the crash image that failed. */
+/* --verbose: show the redo state of the crash image that failed: the
+ * checkpoint slots and every record-shaped header in the rings. */
 static void dump_logs(const char *img)
 {
 	const struct pool_hdr *H = (const void *)img;
 	const struct pool_state *S = (const void *)(img + POOL_STATE_OFF);
+	uint64_t slot = CKPT_SLOT_SIZE(H->nlanes);
+	uint64_t rings = H->lanes_off + 2 * slot;
 
-	fprintf(stderr, "  pool state: root 0x%" PRIx64 " watermark %" PRIu64
-		"\n", S->root, S->redo_watermark);
+	fprintf(stderr, "  pool state: root 0x%" PRIx64 "\n", S->root);
+	for (int k = 0; k < 2; k++) {
+		const struct ckpt_hdr *c = (const void *)(img + H->lanes_off +
+							  k * slot);
+		const uint64_t *tail = (const void *)(c + 1);
+		fprintf(stderr, "  slot %d: gen %" PRIu64 " watermark %" PRIu64
+			" csum %s tails", k, c->gen, c->watermark,
+			csum64(c, slot, 0) == c->checksum ? "ok" : "BAD");
+		for (unsigned i = 0; i < H->nlanes; i++)
+			fprintf(stderr, " %" PRIu64, tail[i]);
+		fprintf(stderr, "\n");
+	}
 	for (unsigned i = 0; i < H->nlanes; i++) {
-		const char *lane = img + H->lanes_off +
-			i * LANE_STRIDE(H->log_size);
-		const struct lane_hdr *lh = (const void *)lane;
-		fprintf(stderr, "  lane %u durable_through %" PRIu64 "\n", i,
-			lh->durable_through);
-		for (int b = 0; b < 2; b++) {
-			const struct log_hdr *g = (const void *)(lane + CACHELINE +
-						   b * H->log_size);
-			if (!g->seq)
+		for (uint64_t o = 0; o < H->log_size; o += CACHELINE) {
+			const struct log_rec *g = (const void *)(img + rings +
+						  i * H->log_size + o);
+			if (!g->seq || g->lane != i || g->used % 8 ||
+			    g->used > H->log_size - o - sizeof(*g))
 				continue;
-			fprintf(stderr, "    buf %d seq %" PRIu64 " used %u:", b,
-				g->seq, g->used);
+			fprintf(stderr, "  lane %u @%" PRIu64 ": seq %" PRIu64
+				" used %u:", i, o, g->seq, g->used);
 			const uint64_t *w = (const void *)(g + 1);
 			for (uint32_t k = 0; k + 16 <= g->used && k < 1024;) {
 				unsigned op = LOG_ENTRY_OP(w[k / 8]);
 				uint64_t off = LOG_ENTRY_OFF(w[k / 8]);
+				uint64_t v = w[k / 8 + 1];
 				fprintf(stderr, " %s@0x%" PRIx64 "=0x%" PRIx64,
 					op == 1 ? "SET" : op == 2 ? "OR" :
-					op == 3 ? "AND" : op == 4 ? "COPY" : "?",
-					off, w[k / 8 + 1]);
+					op == 3 ? "AND" : op == 4 ? "COPY" :
+					op == 5 ? "BLOCK" : "?", off, v);
 				k += 16;
 				if (op == LOG_OP_COPY)
-					k += (uint32_t)((w[k / 8 - 1] + 7) & ~7ull);
+					k += (uint32_t)((v + 7) & ~7ull);
+				else if (op == LOG_OP_BLOCK)
+					k += (uint32_t)((LOG_BLOCK_PREFIX(v) + 7) &
+							~7ull);
 			}
 			fprintf(stderr, "\n");
 		}
@@ -603,11 +633,24 @@ static size_t rand_size(void)
 	return 257 + rndn(1744);
 }
 
+/* slot_alloc -- a slot block, allocated each of the three ways a block
+ * can be: fixed after the commit (covered by the record's checksum), the
+ * same with its first 16 bytes (tag, size) carried in the record, or
+ * changeable anywhere (made durable before the commit). */
+static int slot_alloc(struct tx *tx, size_t size, uint64_t *offp)
+{
+	switch (rndn(3)) {
+	case 0: return tx_alloc_fixed(tx, size, TYPE_SLOT, 0, offp);
+	case 1: return tx_alloc_fixed(tx, size, TYPE_SLOT, 16, offp);
+	default: return tx_alloc(tx, size, TYPE_SLOT, offp);
+	}
+}
+
 /* Replace slot i's block with a new one (in tx, on model m). */
 static int op_replace(struct tx *tx, struct model *m, unsigned i, size_t size)
 {
 	uint64_t off, tag = ++g_tag;
-	int err = tx_alloc(tx, size, TYPE_SLOT, &off);
+	int err = slot_alloc(tx, size, &off);
 
 	if (err)
 		return err;
@@ -773,8 +816,13 @@ static void multilane(void)
 	unsigned b = (a + 1 + (unsigned)rndn(NSLOTS - 1)) % NSLOTS;
 	int err, errb;
 
+	unsigned xa = (unsigned)rndn(WRITERS);
+	unsigned xb = (xa + 1 + (unsigned)rndn(WRITERS - 1)) % WRITERS;
+
+	act(xa);
 	if ((err = tx_begin(g_heap, &ta)))
 		die("tx_begin", err);
+	act(xb);
 	if ((err = tx_begin(g_heap, &tb)))
 		die("tx_begin (second)", err);
 	err = op_replace(ta, &ma, a, rand_size());
@@ -790,16 +838,21 @@ static void multilane(void)
 			die("multilane op b", errb);
 		tx_abort(tb);
 		tx_abort(ta);
+		act(xa);
 		single(1);
 		return;
 	}
 	mab = mb;
 	mab.s[a] = ma.s[a];
 	if (rnd() & 1) {
+		act(xa);
 		commit(ta, &ma);
+		act(xb);
 		commit(tb, &mab);
 	} else {
+		act(xb);
 		commit(tb, &mb);
+		act(xa);
 		commit(ta, &mab);
 	}
 }
@@ -814,7 +867,7 @@ static void leak(void)
 
 	if (err)
 		die("tx_begin", err);
-	err = tx_alloc(tx, size, TYPE_SLOT, &off);
+	err = slot_alloc(tx, size, &off);
 	if (err == PKV_EFULL) {
 		tx_abort(tx);
 		return;
@@ -845,11 +898,26 @@ static void unlink_slot(void)
 	commit(tx, &next);
 }
 
+/* A checkpoint by a thread of its own: its fences order only its own
+ * write-backs, whatever the writers do next. */
+static void checkpoint(void)
+{
+	int err;
+
+	act(CKPT_ACTOR);
+	err = heap_checkpoint(g_heap);
+	if (err)
+		die("heap_checkpoint", err);
+}
+
 /* Collect; every sweep transaction is crashed like any other. */
 static void collect(void)
 {
 	struct gc_stats st;
-	int err = gc_run(heap_gc(g_heap));
+	int err;
+
+	act(GC_ACTOR);
+	err = gc_run(heap_gc(g_heap));
 
 	if (err)
 		die("gc_run", err);
@@ -880,7 +948,6 @@ int main(int argc, char **argv)
 	};
 	uint64_t max_ops = 0;
 	unsigned nested_every = 64;
-	const char *bug = getenv("PKV_PLANTED_BUG");
 	struct errmsg em;
 	struct pool_params pp = { .nlanes = 4, .log_size = 1024 };
 	struct timespec t0, t1;
@@ -890,6 +957,11 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (crashsim_parse_opt(&o, &max_ops, argc, argv, &i))
 			continue;
+		if (!strcmp(argv[i], "--list-planted")) {
+			for (int b = 1; b < PB_COUNT; b++)
+				printf("%s\n", planted_name((enum planted_bug)b));
+			return 0;
+		}
 		if (i + 1 < argc && !strcmp(argv[i], "--recovery-crashes"))
 			nested_every = (unsigned)strtoul(argv[++i], NULL, 0);
 		else
@@ -900,18 +972,12 @@ int main(int argc, char **argv)
 	g_verbose = o.verbose;
 	if (g_verbose)
 		g_pre = aligned_alloc(4096, POOL_SIZE);
-	if (bug && *bug) {
-		if (!strcmp(bug, "no-commit-fence"))
-			redo_planted_bug = REDO_BUG_NO_COMMIT_FENCE;
-		else if (!strcmp(bug, "no-checksum"))
-			redo_planted_bug = REDO_BUG_NO_CHECKSUM;
-		else {
-			fprintf(stderr, "crashsim: unknown PKV_PLANTED_BUG=%s\n",
-				bug);
-			return 2;
-		}
-		printf("crash-sim: planted bug %s\n", bug);
-	}
+	if (planted_from_env())
+		return 2;
+	if (planted_bug)
+		printf("crash-sim: planted bug %s: %s\n",
+		       planted_name(planted_bug), planted_what(planted_bug));
+	o.program = "tests/crashsim";
 
 	buf = aligned_alloc(4096, POOL_SIZE);
 	g_image2 = aligned_alloc(4096, POOL_SIZE);
@@ -955,6 +1021,7 @@ int main(int argc, char **argv)
 	if (!cs)
 		die("crashsim_new", -ENOMEM);
 	g_cs = cs;
+	act(0);
 	if (nested_every) {
 		struct crashsim_opts no = o;
 		no.max_states = 0;
@@ -989,12 +1056,14 @@ int main(int argc, char **argv)
 			what = "multi-word";
 		else if (r < 72)
 			what = "fill";
-		else if (r < 84)
+		else if (r < 82)
 			what = "multi-lane";
-		else if (r < 89)
+		else if (r < 86)
 			what = "leak";
-		else if (r < 94)
+		else if (r < 90)
 			what = "lazy unlink";
+		else if (r < 95)
+			what = "checkpoint";
 		else
 			what = "gc";
 		crashsim_set_op(cs, op, what);
@@ -1002,6 +1071,8 @@ int main(int argc, char **argv)
 			crashsim_set_op(g_nested, op, what);
 		if (g_verbose)
 			fprintf(stderr, "op %" PRIu64 ": %s\n", op, what);
+		if (r < 90)
+			act((unsigned)rndn(WRITERS));
 		if (r < 36)
 			single(0);
 		else if (r < 50)
@@ -1010,16 +1081,19 @@ int main(int argc, char **argv)
 			single(2);
 		else if (r < 72)
 			fill();
-		else if (r < 84)
+		else if (r < 82)
 			multilane();
-		else if (r < 89)
+		else if (r < 86)
 			leak();
-		else if (r < 94)
+		else if (r < 90)
 			unlink_slot();
+		else if (r < 95)
+			checkpoint();
 		else
 			collect();
 	}
 	crashsim_set_op(cs, op, "close");
+	act(0);
 	heap_close(g_heap); /* its fences are simulated too */
 	crashsim_forget(cs);
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -18,6 +18,11 @@
  * the reachable ones (no leak, nothing missing).  A second recovery gives
  * the same state, and the recovered pool accepts a new write.
  *
+ * Writers are played as three threads on three lanes, the collector as a
+ * fourth and checkpoints as a fifth: a fence orders only its own
+ * thread's write-backs.  PKV_PLANTED_BUG=<name> plants a bug of
+ * lib/planted.h.
+ *
  * Usage: crashkv [--states N] [--seed S] [--ops N] [--torn] [--evict]
  *                [--samples K] [--exhaustive K] [--fence F] [--verbose]
  * Prints "crash-sim-kv: N states, N failures"; exits 1 on failures.
@@ -33,6 +38,7 @@
 
 #include "kv_int.h"
 #include "hash.h"
+#include "planted.h"
 #include "crashsim.h"
 
 #define POOL_SIZE (8u << 20)
@@ -65,6 +71,19 @@ static int g_verbose;
 
 static uint64_t rnd(void) { return crashsim_rand(&g_rng); }
 static uint64_t rndn(uint64_t n) { return n ? rnd() % n : 0; }
+
+#define WRITERS 3            /* actors 0..2 write on lanes 0..2 */
+#define GC_ACTOR 3           /* the collector, on lane 3 */
+#define CKPT_ACTOR 4         /* a checkpointer thread: no lane */
+static struct crashsim *g_cs;
+
+/* act -- play thread a from now on: its lane, its flushes and fences. */
+static void act(unsigned a)
+{
+	crashsim_set_actor(g_cs, a);
+	if (a < CKPT_ACTOR)
+		redo_thread_lane(a);
+}
 
 static size_t key_name(char *buf, unsigned i)
 {
@@ -645,9 +664,21 @@ static void op_swap(void)
 
 static void op_gc(void)
 {
-	int err = pkv_gc(g_db);
-	if (err)
+	int err;
+
+	act(GC_ACTOR);
+	if ((err = pkv_gc(g_db)))
 		die("pkv_gc", err);
+}
+
+/* op_checkpoint -- a checkpoint by a thread of its own. */
+static void op_checkpoint(void)
+{
+	int err;
+
+	act(CKPT_ACTOR);
+	if ((err = heap_checkpoint(g_heap)))
+		die("heap_checkpoint", err);
 }
 
 static void usage(void)
@@ -672,9 +703,21 @@ int main(int argc, char **argv)
 	char *buf;
 	int err;
 
-	for (int i = 1; i < argc; i++)
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--list-planted")) {
+			for (int b = 1; b < PB_COUNT; b++)
+				printf("%s\n", planted_name((enum planted_bug)b));
+			return 0;
+		}
 		if (!crashsim_parse_opt(&o, &max_ops, argc, argv, &i))
 			usage();
+	}
+	if (planted_from_env())
+		return 2;
+	if (planted_bug)
+		printf("crash-sim-kv: planted bug %s: %s\n",
+		       planted_name(planted_bug), planted_what(planted_bug));
+	o.program = "tests/crashkv";
 	g_verbose = o.verbose;
 	if (!max_ops && !o.max_states)
 		o.max_states = 10000;
@@ -714,27 +757,33 @@ int main(int argc, char **argv)
 	struct crashsim *cs = crashsim_new(&o, check_image, NULL);
 	if (!cs || crashsim_attach(cs, g_pool))
 		die("crashsim", -ENOMEM);
+	g_cs = cs;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (op = 0; !max_ops || op < max_ops; op++) {
 		uint64_t r = rndn(100);
-		const char *what = r < 60 ? "single" : r < 80 ? "batch" :
-				   r < 88 ? "resize step" : r < 91 ? "flush" :
-				   r < 94 ? "swap" : "gc";
+		const char *what = r < 58 ? "single" : r < 76 ? "batch" :
+				   r < 84 ? "resize step" : r < 87 ? "flush" :
+				   r < 90 ? "swap" : r < 95 ? "checkpoint" :
+				   "gc";
 		if (crashsim_done(cs))
 			break;
 		crashsim_set_op(cs, op, what);
 		if (g_verbose)
 			fprintf(stderr, "op %" PRIu64 ": %s\n", op, what);
-		if (r < 60)
+		if (r < 90)
+			act((unsigned)rndn(WRITERS));
+		if (r < 58)
 			op_single();
-		else if (r < 80)
+		else if (r < 76)
 			op_batch();
-		else if (r < 88)
+		else if (r < 84)
 			kv_help_resize(g_db, (unsigned)rndn(NDBS));
-		else if (r < 91)
+		else if (r < 87)
 			op_flush();
-		else if (r < 94)
+		else if (r < 90)
 			op_swap();
+		else if (r < 95)
+			op_checkpoint();
 		else
 			op_gc();
 	}
@@ -748,6 +797,7 @@ int main(int argc, char **argv)
 				tab->version, (tab->version + 1) / 2);
 		}
 	crashsim_set_op(cs, op, "close");
+	act(0);
 	kv_detach(g_db);
 	heap_close(g_heap);
 	crashsim_forget(cs);

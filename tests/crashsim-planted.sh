@@ -1,22 +1,48 @@
 #!/bin/sh
-# crashsim-planted.sh -- prove the crash simulator can fail: with a bug
-# planted in redo.c (the commit fence left out) it must report failures.
-# Passes only when it does.
+# crashsim-planted.sh -- prove the crash simulator can fail: for every
+# persistence barrier of lib/planted.h (each flush and fence of redo.c,
+# tx.c and heap.c that durability depends on), run the simulators with
+# that barrier removed and expect a failure.  The heap workload runs
+# first, in each mode (whole lines, then torn, then evicted lines); the
+# key-value workload after, until one catches it.  Prints, per bug, which
+# run caught it and after how many crash states.  Passes only when every
+# bug is caught.
 top_builddir=${top_builddir:-.}
-sim="$top_builddir/tests/crashsim"
-out=$(PKV_PLANTED_BUG=no-commit-fence "$sim" --states 3000 --seed 7 2>&1)
-rc=$?
-line=$(printf '%s\n' "$out" | grep '^crash-sim: [0-9]* states, [0-9]* failures$')
-printf '%s\n' "$line"
-if [ -z "$line" ]; then
-	printf '%s\n' "$out" | tail -20
-	echo "crashsim-planted: no summary line (exit status $rc)"
-	exit 1
+heap="$top_builddir/tests/crashsim"
+kv="$top_builddir/tests/crashkv"
+STATES=${PLANTED_STATES:-20000}
+status=0
+
+bugs=$("$heap" --list-planted) || { echo "crashsim --list-planted failed"; exit 1; }
+for bug in $bugs; do
+	caught=""
+	for run in "$heap|" "$heap|--torn" "$heap|--evict" "$kv|" \
+		   "$kv|--torn" "$kv|--evict"; do
+		prog=${run%%|*}
+		mode=${run#*|}
+		# shellcheck disable=SC2086
+		out=$(PKV_PLANTED_BUG=$bug "$prog" --states "$STATES" --seed 7 \
+			--stop-on-failure $mode 2>&1)
+		line=$(printf '%s\n' "$out" |
+			grep -E '^crash-sim(-kv)?: [0-9]+ states, [0-9]+ failures$')
+		failures=$(printf '%s\n' "$line" | sed 's/.* \([0-9]*\) failures$/\1/')
+		states=$(printf '%s\n' "$line" | sed 's/^[^ ]* \([0-9]*\) states.*/\1/')
+		if [ -n "$failures" ] && [ "$failures" -gt 0 ]; then
+			caught="$(basename "$prog") ${mode:-lines} after $states states"
+			break
+		fi
+	done
+	if [ -n "$caught" ]; then
+		printf '%-22s caught: %s\n' "$bug" "$caught"
+	else
+		printf '%-22s NOT CAUGHT in %s states of each run\n' "$bug" \
+			"$STATES"
+		status=1
+	fi
+done
+if [ $status -eq 0 ]; then
+	echo "crashsim-planted: every planted bug was caught"
+else
+	echo "crashsim-planted: some planted bugs were NOT caught"
 fi
-failures=$(printf '%s\n' "$line" | sed 's/.* \([0-9]*\) failures$/\1/')
-if [ "$rc" -ne 0 ] && [ "$failures" -gt 0 ]; then
-	echo "crashsim-planted: the planted bug was caught ($failures failures)"
-	exit 0
-fi
-echo "crashsim-planted: the planted bug was NOT caught (exit status $rc)"
-exit 1
+exit $status

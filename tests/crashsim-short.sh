@@ -1,13 +1,16 @@
 #!/bin/sh
-# crashsim-short.sh -- a short crash simulation for `make check`:
-# 6000 crash states of whole lines, then 2000 with torn lines, of the
-# heap; then 3000 of the key-value engine.
-# Fails if the simulator reports any failure.
+# crashsim-short.sh -- a short crash simulation for `make check`: crash
+# states of the heap with whole lines, torn lines and evicted dirty lines,
+# then of the key-value engine the same three ways.  Fails if the
+# simulator reports any failure.  (make crashtest runs the long ones.)
 top_builddir=${top_builddir:-.}
 sim="$top_builddir/tests/crashsim"
+kv="$top_builddir/tests/crashkv"
 status=0
 "$sim" --states 6000 --seed 42 || status=1
 "$sim" --states 2000 --seed 43 --torn || status=1
-kv="$top_builddir/tests/crashkv"
+"$sim" --states 2000 --seed 44 --evict || status=1
 "$kv" --states 3000 --seed 42 || status=1
+"$kv" --states 1500 --seed 43 --torn || status=1
+"$kv" --states 1500 --seed 44 --evict || status=1
 exit $status

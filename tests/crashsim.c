@@ -1,13 +1,16 @@
 /*
  * crashsim.c -- the crash simulator engine; see crashsim.h.
  *
- * Model of the media: a line is durable once a fence follows a flush of
- * it; the content that becomes durable is the content at the time of the
- * flush (a later store to the line needs a later flush).  Before a fence,
- * any subset of the flushed-but-unfenced lines may already have reached
- * the media, and (--evict) so may any dirty line the cache wrote back on
- * its own; (--torn) a line may reach the media only in part, in 8-byte
- * words, which are the unit of atomicity.
+ * Model of the media: a line is durable once a fence of the actor that
+ * flushed it follows the flush; the content that becomes durable is the
+ * content at the time of the flush (a later store to the line needs a
+ * later flush).  Before that fence, any subset of the flushed-but-unfenced
+ * lines of every actor may already have reached the media, and (--evict)
+ * so may any line whose content differs from the media, written back by
+ * the cache on its own; (--torn) a line may reach the media only in part,
+ * in 8-byte words, which are the unit of atomicity.  When a fence makes a
+ * line durable, another actor's older pending write-back of it is dropped:
+ * it cannot land over the newer content.
  */
 #include "config.h"
 
@@ -17,6 +20,13 @@
 
 #include "crashsim.h"
 #include "persist.h"
+
+/* A line flushed by an actor and not yet fenced by it. */
+struct pend {
+	uint32_t line;
+	uint8_t actor;
+	uint64_t order;              /* flush sequence: later lands later */
+};
 
 struct crashsim {
 	struct crashsim_opts o;
@@ -29,14 +39,17 @@ struct crashsim {
 	size_t nlines;
 	char *shadow;                /* persisted image */
 	char *image;                 /* scratch crash image */
-	char *snap;                  /* nlines x CACHELINE snapshots */
-	uint8_t *is_pending;         /* per line */
-	uint32_t *pending;           /* indices of pending lines */
-	size_t npending;
-	uint32_t *dirty;             /* --evict: dirty, unflushed lines */
-	uint32_t *chosen;            /* lines put in the current image */
+	struct pend *pend;           /* pending write-backs */
+	char *pdata;                 /* their snapshots, CACHELINE each */
+	size_t npend, pcap;
+	uint32_t *lidx;              /* nlines x CRASHSIM_ACTORS: index+1 */
+	uint64_t order;
+	unsigned actor;
+	uint32_t *dirty;             /* --evict: lines differing from media */
+	uint32_t *chosen;            /* entries put in the current image */
 	uint64_t states;
 	uint64_t failures;
+	uint64_t first_failure;      /* states when the first one was seen */
 	uint64_t fences;
 	uint64_t op;
 	const char *op_what;
@@ -76,9 +89,9 @@ void crashsim_free(struct crashsim *cs)
 	crashsim_detach(cs);
 	free(cs->shadow);
 	free(cs->image);
-	free(cs->snap);
-	free(cs->is_pending);
-	free(cs->pending);
+	free(cs->pend);
+	free(cs->pdata);
+	free(cs->lidx);
 	free(cs->dirty);
 	free(cs->chosen);
 	free(cs);
@@ -102,19 +115,16 @@ int crashsim_attach(struct crashsim *cs, struct pool *pool)
 	cs->nlines = (len + CACHELINE - 1) / CACHELINE;
 	cs->shadow = aligned_alloc(4096, (len + 4095) & ~(size_t)4095);
 	cs->image = aligned_alloc(4096, (len + 4095) & ~(size_t)4095);
-	cs->snap = malloc(cs->nlines * CACHELINE);
-	cs->is_pending = calloc(cs->nlines, 1);
-	cs->pending = malloc(cs->nlines * sizeof(uint32_t));
+	cs->lidx = calloc(cs->nlines * CRASHSIM_ACTORS, sizeof(uint32_t));
 	cs->dirty = malloc(cs->nlines * sizeof(uint32_t));
-	cs->chosen = malloc(cs->nlines * sizeof(uint32_t));
-	if (!cs->shadow || !cs->image || !cs->snap || !cs->is_pending ||
-	    !cs->pending || !cs->dirty || !cs->chosen)
+	if (!cs->shadow || !cs->image || !cs->lidx || !cs->dirty)
 		return -1;
 ready:
 	memcpy(cs->shadow, cs->live, len);
-	for (size_t i = 0; i < cs->npending; i++)
-		cs->is_pending[cs->pending[i]] = 0;
-	cs->npending = 0;
+	for (size_t i = 0; i < cs->npend; i++)
+		cs->lidx[cs->pend[i].line * CRASHSIM_ACTORS +
+			 cs->pend[i].actor] = 0;
+	cs->npend = 0;
 	if (cs->o.label[0])
 		cs->fences = 0; /* nested: fences counted per attach */
 	cs->hook.flush = hook_flush;
@@ -122,6 +132,11 @@ ready:
 	cs->hook.ctx = cs;
 	persist_set_hook(&pool->persist, &cs->hook);
 	return 0;
+}
+
+void crashsim_set_actor(struct crashsim *cs, unsigned a)
+{
+	cs->actor = a % CRASHSIM_ACTORS;
 }
 
 void crashsim_detach(struct crashsim *cs)
@@ -145,6 +160,10 @@ void crashsim_set_op(struct crashsim *cs, uint64_t op, const char *what)
 uint64_t crashsim_states(const struct crashsim *cs) { return cs->states; }
 uint64_t crashsim_failures(const struct crashsim *cs) { return cs->failures; }
 uint64_t crashsim_fences(const struct crashsim *cs) { return cs->fences; }
+uint64_t crashsim_first_failure(const struct crashsim *cs)
+{
+	return cs->first_failure;
+}
 
 void crashsim_position(const struct crashsim *cs, uint64_t *fence,
 		       uint64_t *state)
@@ -160,7 +179,30 @@ void crashsim_share_printed(struct crashsim *nested, struct crashsim *outer)
 
 bool crashsim_done(const struct crashsim *cs)
 {
-	return cs->o.max_states && cs->states >= cs->o.max_states;
+	return (cs->o.max_states && cs->states >= cs->o.max_states) ||
+	       (cs->o.stop_on_failure && *cs->printed > 0);
+}
+
+/* pend_grow -- room for one more pending entry; false without memory. */
+static bool pend_grow(struct crashsim *cs)
+{
+	if (cs->npend < cs->pcap)
+		return true;
+	size_t cap = cs->pcap ? 2 * cs->pcap : 1024;
+	struct pend *p = realloc(cs->pend, cap * sizeof(*p));
+	if (!p)
+		return false;
+	cs->pend = p;
+	char *d = realloc(cs->pdata, cap * CACHELINE);
+	if (!d)
+		return false;
+	cs->pdata = d;
+	uint32_t *c = realloc(cs->chosen, cap * sizeof(*c));
+	if (!c)
+		return false;
+	cs->chosen = c;
+	cs->pcap = cap;
+	return true;
 }
 
 static void hook_flush(void *ctx, uint64_t off, size_t len)
@@ -175,12 +217,23 @@ static void hook_flush(void *ctx, uint64_t off, size_t len)
 	first = off / CACHELINE;
 	last = (off + len - 1) / CACHELINE;
 	for (uint64_t l = first; l <= last; l++) {
-		memcpy(cs->snap + l * CACHELINE, cs->live + l * CACHELINE,
-		       CACHELINE);
-		if (!cs->is_pending[l]) {
-			cs->is_pending[l] = 1;
-			cs->pending[cs->npending++] = (uint32_t)l;
+		uint32_t *slot = &cs->lidx[l * CRASHSIM_ACTORS + cs->actor];
+		size_t i;
+		if (*slot) {
+			i = *slot - 1;
+		} else {
+			if (!pend_grow(cs)) {
+				fprintf(stderr, "crash-sim: out of memory\n");
+				exit(2);
+			}
+			i = cs->npend++;
+			cs->pend[i].line = (uint32_t)l;
+			cs->pend[i].actor = (uint8_t)cs->actor;
+			*slot = (uint32_t)i + 1;
 		}
+		cs->pend[i].order = ++cs->order;
+		memcpy(cs->pdata + i * CACHELINE, cs->live + l * CACHELINE,
+		       CACHELINE);
 	}
 }
 
@@ -200,8 +253,17 @@ static void put_line(struct crashsim *cs, uint32_t l, const char *src,
 			memcpy(dst + 8 * w, src + 8 * w, 8);
 }
 
-/* Build one crash image and check it.  mask: exhaustive subset; else
- * random (sample). */
+/* order_cmp -- chosen entries in flush order (qsort over indices). */
+static const struct pend *sort_pend;
+static int order_cmp(const void *a, const void *b)
+{
+	uint64_t x = sort_pend[*(const uint32_t *)a].order;
+	uint64_t y = sort_pend[*(const uint32_t *)b].order;
+	return x < y ? -1 : x > y;
+}
+
+/* Build one crash image and check it.  exhaustive: idx is the subset of
+ * pending entries; else a random sample (idx 0: none, 1: all). */
 static void one_state(struct crashsim *cs, uint64_t idx, uint64_t ntotal,
 		      bool exhaustive, size_t ndirty, uint64_t *rng)
 {
@@ -210,7 +272,7 @@ static void one_state(struct crashsim *cs, uint64_t idx, uint64_t ntotal,
 	uint64_t chosen_mask = 0;
 
 	memcpy(cs->image, cs->shadow, cs->len);
-	for (size_t i = 0; i < cs->npending; i++) {
+	for (size_t i = 0; i < cs->npend; i++) {
 		bool take;
 		if (exhaustive)
 			take = (idx >> i) & 1;
@@ -222,11 +284,16 @@ static void one_state(struct crashsim *cs, uint64_t idx, uint64_t ntotal,
 			take = crashsim_rand(rng) & 1;
 		if (!take)
 			continue;
-		uint32_t l = cs->pending[i];
 		if (i < 64)
 			chosen_mask |= 1ull << i;
-		cs->chosen[nchosen++] = l;
-		put_line(cs, l, cs->snap + (size_t)l * CACHELINE, rng);
+		cs->chosen[nchosen++] = (uint32_t)i;
+	}
+	sort_pend = cs->pend;
+	qsort(cs->chosen, nchosen, sizeof(cs->chosen[0]), order_cmp);
+	for (size_t k = 0; k < nchosen; k++) {
+		uint32_t i = cs->chosen[k];
+		put_line(cs, cs->pend[i].line, cs->pdata + (size_t)i * CACHELINE,
+			 rng);
 	}
 	size_t nevicted = 0;
 	for (size_t i = 0; i < ndirty; i++) {
@@ -244,32 +311,35 @@ static void one_state(struct crashsim *cs, uint64_t idx, uint64_t ntotal,
 	cs->in_check = 0;
 	if (!bad)
 		return;
-	cs->failures++;
+	if (!cs->failures++)
+		cs->first_failure = cs->states;
 	if (++*cs->printed > cs->o.max_print)
 		return;
 	printf("crash-sim: FAILURE%s seed=%llu op=%llu (%s) fence=%llu "
-	       "subset=%llu/%llu%s mask=0x%llx pending=%zu chosen=%zu "
-	       "evicted=%zu mode=%s%s: %s\n", cs->o.label,
+	       "actor=%u subset=%llu/%llu%s mask=0x%llx pending=%zu "
+	       "chosen=%zu evicted=%zu mode=%s%s: %s\n", cs->o.label,
 	       (unsigned long long)cs->o.seed, (unsigned long long)cs->op,
-	       cs->op_what, (unsigned long long)cs->fences,
+	       cs->op_what, (unsigned long long)cs->fences, cs->actor,
 	       (unsigned long long)idx, (unsigned long long)ntotal,
 	       exhaustive ? " (exhaustive)" : " (sampled)",
-	       (unsigned long long)chosen_mask, cs->npending, nchosen,
+	       (unsigned long long)chosen_mask, cs->npend, nchosen,
 	       nevicted, cs->o.torn ? "torn" : "lines",
 	       cs->o.evict ? "+evict" : "", why);
 	if (!cs->o.label[0])
-	printf("crash-sim:   reproduce: tests/crashsim --seed %llu --ops %llu "
+	printf("crash-sim:   reproduce: %s --seed %llu --ops %llu "
 	       "--fence %llu%s%s%s --samples %u --exhaustive %u\n",
+	       cs->o.program ? cs->o.program : "tests/crashsim",
 	       (unsigned long long)cs->o.seed,
 	       (unsigned long long)cs->op + 1,
 	       (unsigned long long)cs->fences, cs->o.torn ? " --torn" : "",
 	       cs->o.evict ? " --evict" : "", cs->o.verbose ? " --verbose" : "",
 	       cs->o.samples, cs->o.max_exhaustive);
 	if (cs->o.verbose) {
-		printf("crash-sim:   pending lines:");
-		for (size_t i = 0; i < cs->npending; i++)
-			printf(" %llu%s",
-			       (unsigned long long)cs->pending[i] * CACHELINE,
+		printf("crash-sim:   pending lines (actor):");
+		for (size_t i = 0; i < cs->npend; i++)
+			printf(" %llu(%u)%s",
+			       (unsigned long long)cs->pend[i].line * CACHELINE,
+			       cs->pend[i].actor,
 			       (i < 64 && (chosen_mask >> i & 1)) ? "*" : "");
 		printf("\n");
 	}
@@ -290,23 +360,15 @@ static void hook_fence(void *ctx)
 	bool want = !crashsim_done(cs) &&
 		(cs->o.only_fence < 0 || (uint64_t)cs->o.only_fence == cs->fences);
 	if (want && cs->o.evict) {
-		for (size_t l = 0; l < cs->nlines; l++) {
-			if (cs->is_pending[l])
-				continue;
+		for (size_t l = 0; l < cs->nlines; l++)
 			if (memcmp(cs->live + l * CACHELINE,
 				   cs->shadow + l * CACHELINE, CACHELINE))
 				cs->dirty[ndirty++] = (uint32_t)l;
-		}
 	}
-	if (want && (cs->npending > 0 || ndirty > 0)) {
-		if (cs->npending <= cs->o.max_exhaustive && !cs->o.torn &&
-		    ndirty == 0) {
-			uint64_t n = 1ull << cs->npending;
-			for (uint64_t m = 0; m < n; m++)
-				one_state(cs, m, n, true, 0, &rng);
-		} else if (cs->npending <= cs->o.max_exhaustive) {
-			/* every subset, each with random torn words/evictions */
-			uint64_t n = 1ull << cs->npending;
+	if (want && (cs->npend > 0 || ndirty > 0)) {
+		if (cs->npend <= cs->o.max_exhaustive) {
+			/* every subset (with random torn words/evictions) */
+			uint64_t n = 1ull << cs->npend;
 			for (uint64_t m = 0; m < n; m++)
 				one_state(cs, m, n, true, ndirty, &rng);
 		} else {
@@ -322,14 +384,39 @@ static void hook_fence(void *ctx)
 				(unsigned long long)cs->states,
 				(unsigned long long)cs->failures);
 	}
-	/* The fence: pending lines become durable. */
-	for (size_t i = 0; i < cs->npending; i++) {
-		uint32_t l = cs->pending[i];
-		memcpy(cs->shadow + (size_t)l * CACHELINE,
-		       cs->snap + (size_t)l * CACHELINE, CACHELINE);
-		cs->is_pending[l] = 0;
+	/*
+	 * The fence: this actor's pending lines become durable, in flush
+	 * order; another actor's older pending write-back of such a line can
+	 * no longer land over it.  The others stay pending.
+	 */
+	uint32_t *drop = cs->chosen;     /* free between states: scratch */
+	size_t k = 0;
+	for (size_t i = 0; i < cs->npend; i++) {
+		const struct pend *e = &cs->pend[i];
+		uint32_t mine = cs->lidx[(size_t)e->line * CRASHSIM_ACTORS +
+					 cs->actor];
+		drop[i] = e->actor == cs->actor ||
+			  (mine && cs->pend[mine - 1].order > e->order);
+		if (e->actor == cs->actor)
+			memcpy(cs->shadow + (size_t)e->line * CACHELINE,
+			       cs->pdata + i * CACHELINE, CACHELINE);
 	}
-	cs->npending = 0;
+	for (size_t i = 0; i < cs->npend; i++)
+		cs->lidx[(size_t)cs->pend[i].line * CRASHSIM_ACTORS +
+			 cs->pend[i].actor] = 0;
+	for (size_t i = 0; i < cs->npend; i++) {
+		if (drop[i])
+			continue;
+		if (k != i) {
+			cs->pend[k] = cs->pend[i];
+			memcpy(cs->pdata + k * CACHELINE,
+			       cs->pdata + i * CACHELINE, CACHELINE);
+		}
+		cs->lidx[(size_t)cs->pend[k].line * CRASHSIM_ACTORS +
+			 cs->pend[k].actor] = (uint32_t)k + 1;
+		k++;
+	}
+	cs->npend = k;
 }
 
 /* crashsim_parse_opt -- the common options (see crashsim.h). */
@@ -345,6 +432,8 @@ bool crashsim_parse_opt(struct crashsim_opts *o, uint64_t *max_ops,
 		o->evict = true;
 	else if (!strcmp(a, "--verbose"))
 		o->verbose = true;
+	else if (!strcmp(a, "--stop-on-failure"))
+		o->stop_on_failure = true;
 	else if (v && !strcmp(a, "--states"))
 		o->max_states = strtoull(argv[++*i], NULL, 0);
 	else if (v && !strcmp(a, "--seed"))

@@ -3,13 +3,17 @@
  *
  * The engine watches every flush and fence of one pool through a
  * struct persist_hook and keeps a shadow "persisted image": what the media
- * is guaranteed to hold.  A flush records a snapshot of each 64-byte line
- * it covers as "pending" (the latest snapshot of a line wins); a fence
- * makes the pending lines durable.  Before a fence commits them, the
- * engine builds crash images = shadow + a subset of the pending lines
- * (every subset when there are few, random samples otherwise; optionally
- * torn at 8-byte granularity, optionally with evicted dirty lines) and
- * hands each to the workload's checker, which recovers it and judges it.
+ * is guaranteed to hold.  Flushes and fences belong to actors -- the
+ * threads a workload plays, one at a time, on one real thread
+ * (crashsim_set_actor): a flush records a snapshot of each 64-byte line it
+ * covers as pending for its actor (the actor's latest snapshot of a line
+ * wins); a fence makes durable only its own actor's pending lines, as a
+ * CPU's SFENCE orders only that CPU's write-backs.  Before a fence commits
+ * them, the engine builds crash images = shadow + a subset of every
+ * actor's pending lines (every subset when there are few, random samples
+ * otherwise; optionally torn at 8-byte granularity, optionally with
+ * evicted dirty lines) and hands each to the workload's checker, which
+ * recovers it and judges it.
  *
  * The checker opens its own pools over the images; their persist handles
  * have no hook, so checking never feeds the simulation.
@@ -34,6 +38,8 @@ struct crashsim_opts {
 	int64_t only_fence;       /* check only this fence number (-1 = all) */
 	unsigned max_print;       /* failures printed in full */
 	const char *label;        /* names the engine in reports ("" = main) */
+	const char *program;      /* for the reproduce line (tests/crashsim) */
+	bool stop_on_failure;     /* done at the first failure */
 };
 
 /*
@@ -63,12 +69,22 @@ void crashsim_detach(struct crashsim *cs);
 /* crashsim_forget -- the pool was closed (and freed): stop watching it. */
 void crashsim_forget(struct crashsim *cs);
 
+#define CRASHSIM_ACTORS 8
+
+/* crashsim_set_actor -- the flushes and fences from now on are those of
+ * actor a (< CRASHSIM_ACTORS); 0 at start. */
+void crashsim_set_actor(struct crashsim *cs, unsigned a);
+
 /* crashsim_set_op -- the workload's current operation number (reports). */
 void crashsim_set_op(struct crashsim *cs, uint64_t op, const char *what);
 
 uint64_t crashsim_states(const struct crashsim *cs);
 uint64_t crashsim_failures(const struct crashsim *cs);
 uint64_t crashsim_fences(const struct crashsim *cs);
+
+/* crashsim_first_failure -- the state count when the first failure was
+ * found (1-based), 0 if none. */
+uint64_t crashsim_first_failure(const struct crashsim *cs);
 
 /* crashsim_position -- the fence and the crash state being checked. */
 void crashsim_position(const struct crashsim *cs, uint64_t *fence,
@@ -84,7 +100,7 @@ bool crashsim_done(const struct crashsim *cs);
 /*
  * crashsim_parse_opt -- the options every workload takes: --torn --evict
  * --verbose --states N --seed S --ops N --samples K --exhaustive K
- * --fence F.  If argv[*i] is one, apply it (to o, or *max_ops), step *i
+ * --fence F --stop-on-failure.  If argv[*i] is one, apply it (to o, or *max_ops), step *i
  * past its value and return true; otherwise return false.
  */
 bool crashsim_parse_opt(struct crashsim_opts *o, uint64_t *max_ops,

@@ -1264,8 +1264,9 @@ static void barrier_case(struct fixture *f, enum barrier_case how)
 		assert_int_equal(tx_free(tx, u), 0);
 		assert_int_equal(tx_commit(tx), 0);
 		/* reuse U's block, so nothing of it is left to trace (freed
-		 * blocks wait in the heap's limbo for a grace period) */
-		heap_limbo_drain(f->heap);
+		 * blocks wait in the heap's limbo for a grace period and a
+		 * checkpoint past their free) */
+		heap_checkpoint(f->heap);
 		for (int i = 0; i < 8 && again != u; i++)
 			again = alloc1(f, GATE_SIZE, T_NODE, 0);
 		if (again != u)
@@ -2157,7 +2158,7 @@ static void test_gap_free_after_unlink(void **state)
 	assert_int_equal(tx_commit(tx), 0);
 	atomic_store(&r.state, 2);
 	assert_int_equal(pthread_join(rt, NULL), 0);
-	heap_limbo_drain(f->heap);
+	heap_checkpoint(f->heap);
 	for (int i = 0; i < 4 && again != x; i++) {
 		assert_int_equal(tx_begin(f->heap, &tx), 0);
 		again = alloc_in(f, tx, NODE_SIZE, T_NODE, TAG(0x2002));

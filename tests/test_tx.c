@@ -17,6 +17,7 @@
 #include "pool.h"
 #include "heap.h"
 #include "tx.h"
+#include "redo.h"
 #include "testheap.h"
 
 #define POOL_BYTES (8u << 20)
@@ -326,53 +327,131 @@ static void test_free_invalid(void **state)
 
 static uint64_t newest_log(const char *img);
 
-/* unretire_newest_log -- set the newest log's lane back to "in flight" (a
- * crash between the commit fence and the lane's durable_through store). */
-static void unretire_newest_log(char *img)
+/* image_watermark -- the watermark of an image's current checkpoint. */
+static uint64_t image_watermark(const char *img)
 {
 	const struct pool_hdr *hdr = (const void *)img;
-	uint64_t off = newest_log(img);
-	const struct log_hdr *lh = (const void *)(img + off);
-	struct lane_hdr *lane = (void *)(img + hdr->lanes_off +
-		(uint64_t)lh->lane * LANE_STRIDE(hdr->log_size));
+	const struct ckpt_hdr *c0 = (const void *)(img + hdr->lanes_off);
+	const struct ckpt_hdr *c1 = (const void *)(img + hdr->lanes_off +
+						   CKPT_SLOT_SIZE(hdr->nlanes));
 
-	assert_true(off != 0);
-	lane->durable_through = lh->seq - 1;
-	((struct pool_state *)(img + POOL_STATE_OFF))->redo_watermark = 0;
+	return c1->gen > c0->gen ? c1->watermark : c0->watermark;
 }
 
-/* test_fences -- a commit costs three fences (commit point, applied,
- * retired; see lib/redo.c); an empty one costs none. */
+/* still_replayable -- the newest record of an image is above its
+ * watermark: a crash now replays it (no checkpoint passed it). */
+static void still_replayable(const char *img)
+{
+	uint64_t off = newest_log(img);
+
+	assert_true(off != 0);
+	assert_true(((const struct log_rec *)(img + off))->seq >
+		    image_watermark(img));
+}
+
+/* fixed1 -- commit one block fixed past a 16-byte prefix, published in
+ * the word at slot (freeing what was there). */
+static uint64_t fixed1(struct fixture *f, uint64_t slot, size_t size,
+		       int c)
+{
+	struct tx *tx;
+	uint64_t off, old = word(f, slot);
+
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	assert_int_equal(tx_alloc_fixed(tx, size, 1, 16, &off), 0);
+	memset(pool_ptr(f->pool, off), c, size);
+	assert_int_equal(tx_set(tx, slot, off), 0);
+	if (old)
+		assert_int_equal(tx_free(tx, old), 0);
+	assert_int_equal(tx_commit(tx), 0);
+	return off;
+}
+
+/* test_fences -- a commit costs one fence (the commit point; see
+ * lib/redo.c), plus one when it publishes a block whose every byte may
+ * change later; an empty one costs none. */
 static void test_fences(void **state)
 {
 	struct fixture *f = *state;
 	struct tx *tx;
 	uint64_t f0, off, slot = alloc1(f, 64, 0);
 
-	for (int i = 0; i < 5; i++)     /* warm up: runs exist, logs used */
+	memset(pool_ptr(f->pool, slot), 0, 64);
+	for (int i = 0; i < 5; i++)     /* warm up: runs exist */
 		alloc1(f, 48, 0);
+	fixed1(f, slot, 48, 0);
+	for (int i = 0; i < 10; i++) {
+		f0 = fences(f);
+		off = fixed1(f, slot, 48, i);
+		assert_int_equal(fences(f) - f0, 1);
+		assert_int_equal(word(f, slot), off);
+	}
 	for (int i = 0; i < 10; i++) {
 		f0 = fences(f);
 		assert_int_equal(tx_begin(f->heap, &tx), 0);
 		assert_int_equal(tx_alloc(tx, 48, 1, &off), 0);
 		memset(pool_ptr(f->pool, off), i, 48);
-		assert_int_equal(tx_set(tx, slot, off), 0);
+		assert_int_equal(tx_set(tx, slot + 8, off), 0);
 		assert_int_equal(tx_commit(tx), 0);
-		assert_int_equal(fences(f) - f0, 3);
-		assert_int_equal(word(f, slot), off);
+		assert_int_equal(fences(f) - f0, 2);
 	}
 	f0 = fences(f);
 	assert_int_equal(tx_begin(f->heap, &tx), 0);
 	assert_int_equal(tx_commit(tx), 0);
 	assert_int_equal(fences(f) - f0, 0);
 
-	/* a free and a write together: still three */
+	/* a free and a write together: one */
 	f0 = fences(f);
 	assert_int_equal(tx_begin(f->heap, &tx), 0);
-	assert_int_equal(tx_free(tx, off), 0);
+	assert_int_equal(tx_free(tx, word(f, slot)), 0);
 	assert_int_equal(tx_set(tx, slot, 0), 0);
 	assert_int_equal(tx_commit(tx), 0);
-	assert_int_equal(fences(f) - f0, 3);
+	assert_int_equal(fences(f) - f0, 1);
+}
+
+/* test_checkpoint -- a checkpoint costs two fences for any number of
+ * commits before it, raises the watermark to the last commit, and a
+ * crash after it replays nothing; the blocks freed before it are
+ * reusable after it, not before. */
+static void test_checkpoint(void **state)
+{
+	struct fixture *f = *state;
+	struct redo *r = heap_redo(f->heap);
+	uint64_t slot = alloc1(f, 64, 0), f0, seq, first;
+	char *img = aligned_alloc(4096, f->size);
+	struct pool *pool;
+	struct heap *h;
+	struct tx *tx;
+
+	assert_non_null(img);
+	memset(pool_ptr(f->pool, slot), 0, 64);
+	assert_int_equal(redo_checkpoint(r), 0);
+	first = fixed1(f, slot, 100, 1);
+	for (int i = 0; i < 50; i++)
+		fixed1(f, slot, 100, i);
+	/* 50 blocks were freed, the first by the second commit: they wait
+	 * in the limbo, and no checkpoint has passed their frees */
+	assert_false(heap_block_valid(f->heap, first, NULL, NULL));
+	assert_int_equal(heap_limbo_drain(f->heap), 0);
+	assert_true(redo_pending(r) >= 51);
+	/* an empty commit takes no seq */
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	assert_int_equal(tx_commit_seq(tx, &seq), 0);
+	assert_int_equal(seq, 0);
+	f0 = fences(f);
+	assert_int_equal(redo_checkpoint(r), 0);
+	assert_int_equal(fences(f) - f0, 2);
+	assert_int_equal(redo_pending(r), 0);
+	/* nothing is left to replay after a crash */
+	memcpy(img, f->buf, f->size);
+	open_image(img, f->size, &pool, &h);
+	assert_int_equal(heap_recovery_stats(h)->logs_valid, 0);
+	assert_int_equal(*(uint64_t *)pool_ptr(pool, slot), word(f, slot));
+	check(h);
+	heap_close(h);
+	/* now the frees are passed: the limbo lets all 50 go */
+	assert_int_equal(heap_limbo_drain(f->heap), 50);
+	free(img);
 }
 
 /* test_crash_after_commit -- an image copied right after a commit (no
@@ -413,13 +492,13 @@ static void test_crash_after_commit(void **state)
 	assert_int_equal(((unsigned char *)pool_ptr(pool, b))[299], 0x34);
 	heap_close(h);
 
-	/* 2: a crash right after the commit fence: the log is durable but
-	 * not yet retired, and the in-place writes never reached the media:
-	 * the log must bring them back */
+	/* 2: a crash right after the commit fence: the record is durable,
+	 * no checkpoint has passed it, and the in-place writes never reached
+	 * the media: the record must bring them back */
 	memcpy(img, f->buf, f->size);
 	memset((char *)img + a, 0x12, 1000);
 	memset((char *)img + ROOT_OFF, 0, 8);
-	unretire_newest_log(img);
+	still_replayable(img);
 	open_image(img, f->size, &pool, &h);
 	assert_true(heap_recovery_stats(h)->logs_replayed >= 1);
 	check(h);
@@ -460,9 +539,10 @@ static void test_set_in_own_block(void **state)
 	assert_int_equal(tx_set(tx, ROOT_OFF, b), 0);
 	assert_int_equal(tx_commit(tx), 0);
 
-	/* a crash after apply, before retire: the log must still be valid */
+	/* a crash after apply, before a checkpoint: the record must still be
+	 * valid */
 	memcpy(img, f->buf, f->size);
-	unretire_newest_log(img);
+	still_replayable(img);
 	open_image(img, f->size, &pool, &h);
 	assert_int_equal(heap_recovery_stats(h)->logs_replayed, 1);
 	assert_int_equal(pool->state->root, b);
@@ -474,24 +554,23 @@ static void test_set_in_own_block(void **state)
 	free(img);
 }
 
-/* newest_log -- the image offset of the log with the highest seq. */
+/* newest_log -- the image offset of the record with the highest seq (a
+ * header at a cache-line start of some lane's ring). */
 static uint64_t newest_log(const char *img)
 {
 	const struct pool_hdr *hdr = (const void *)img;
+	uint64_t rings = hdr->lanes_off + 2 * CKPT_SLOT_SIZE(hdr->nlanes);
 	uint64_t best = 0, best_seq = 0;
 
-	for (uint32_t i = 0; i < hdr->nlanes; i++) {
-		uint64_t lane = hdr->lanes_off + i * LANE_STRIDE(hdr->log_size);
-
-		for (int b = 0; b < 2; b++) {
-			uint64_t off = lane + CACHELINE +
-				       (uint64_t)b * hdr->log_size;
-			const struct log_hdr *lh = (const void *)(img + off);
-
-			if (lh->seq > best_seq) {
-				best_seq = lh->seq;
-				best = off;
-			}
+	for (uint64_t off = rings;
+	     off < rings + (uint64_t)hdr->nlanes * hdr->log_size;
+	     off += CACHELINE) {
+		const struct log_rec *lh = (const void *)(img + off);
+		uint64_t lane = (off - rings) / hdr->log_size;
+		if (lh->lane == lane && lh->used && lh->used % 8 == 0 &&
+		    lh->seq > best_seq) {
+			best_seq = lh->seq;
+			best = off;
 		}
 	}
 	return best;
@@ -519,12 +598,12 @@ static void test_torn_log(void **state)
 	/* the log of that commit holds the message */
 	log = newest_log(img);
 	assert_true(log != 0);
-	assert_true(((const struct log_hdr *)(img + log))->used >=
+	assert_true(((const struct log_rec *)(img + log))->used >=
 		    sizeof(msg));
-	/* the log is torn (its last entry bytes never made it) and so are
-	 * the in-place writes it covered */
-	img[log + sizeof(struct log_hdr) +
-	    ((const struct log_hdr *)(img + log))->used - 1] ^= 0x5a;
+	/* the record is torn (its last entry bytes never made it) and so
+	 * are the in-place writes it covered */
+	img[log + sizeof(struct log_rec) +
+	    ((const struct log_rec *)(img + log))->used - 1] ^= 0x5a;
 	memset(img + a + 128, 0x21, sizeof(msg));
 
 	open_image(img, f->size, &pool, &h);
@@ -570,6 +649,7 @@ int main(void)
 		T(test_too_big),
 		T(test_free_invalid),
 		T(test_fences),
+		T(test_checkpoint),
 		T(test_crash_after_commit),
 		T(test_torn_log),
 		T(test_root),
