@@ -430,6 +430,8 @@ static void walk_db(struct walk *w, unsigned d, uint64_t toff)
 		t->cur = walk_buckets(w, t, t->tab->cur, "current");
 	if (t->tab->next != 0 && t->tab->next != t->tab->cur)
 		t->next = walk_buckets(w, t, t->tab->next, "new");
+	if (t->tab->prepared != 0)   /* empty, ready for the next resize */
+		walk_buckets(w, t, t->tab->prepared, "prepared");
 	if (t->cur && t->next)
 		check_note(r, "database %u is being resized, from 2^%" PRIu64
 			   " to 2^%" PRIu64 " buckets (writes carry it on)", d,

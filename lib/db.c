@@ -217,6 +217,7 @@ int kv_attach(struct heap *h, const struct pkv_options *o, pkv **dbp)
 		pthread_rwlockattr_destroy(&a);
 		for (unsigned s = 0; s < KV_STRIPES; s++)
 			pthread_mutex_init(&db->dbs[i].stripe[s], NULL);
+		pthread_mutex_init(&db->dbs[i].resize_mtx, NULL);
 		table_count(db, kv_table_of(db, i), &keys, NULL);
 		atomic_init(&db->dbs[i].count, (int64_t)keys);
 	}
@@ -257,6 +258,7 @@ void kv_detach(pkv *db)
 		pthread_rwlock_destroy(&db->dbs[i].lock);
 		for (unsigned s = 0; s < KV_STRIPES; s++)
 			pthread_mutex_destroy(&db->dbs[i].stripe[s]);
+		pthread_mutex_destroy(&db->dbs[i].resize_mtx);
 	}
 	pthread_mutex_destroy(&db->thread_mtx);
 	pthread_cond_destroy(&db->thread_cond);

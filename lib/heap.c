@@ -387,21 +387,28 @@ void heap_free_applied(struct heap *h, const struct heap_action *act,
 	h->limbo[h->nlimbo].act = *act;
 	h->limbo[h->nlimbo].seq = seq;
 	h->nlimbo++;
+	if (seq < h->limbo_oldest)
+		h->limbo_oldest = seq;
 	pthread_mutex_unlock(&h->limbo_mtx);
 }
 
-/* heap_limbo_maybe_drain -- drain when a batch has gathered. */
+/* heap_limbo_maybe_drain -- drain when a batch has gathered and the
+ * watermark lets some of it go (checkpointing first when it is large). */
 void heap_limbo_maybe_drain(struct heap *h)
 {
 	size_t n;
+	uint64_t oldest;
 
 	pthread_mutex_lock(&h->limbo_mtx);
 	n = h->nlimbo;
+	oldest = h->limbo_oldest;
 	pthread_mutex_unlock(&h->limbo_mtx);
 	if (n < HEAP_LIMBO_BATCH || epoch_thread_inside())
 		return;
 	if (n >= HEAP_LIMBO_CHECKPOINT)
 		redo_checkpoint(h->redo);
+	else if (oldest > redo_watermark(h->redo))
+		return;   /* nothing could go yet: no grace period for it */
 	heap_limbo_drain(h);
 }
 
@@ -418,6 +425,7 @@ size_t heap_limbo_drain(struct heap *h)
 	n = h->nlimbo;
 	h->limbo = NULL;
 	h->nlimbo = h->limbo_cap = 0;
+	h->limbo_oldest = UINT64_MAX;
 	pthread_mutex_unlock(&h->limbo_mtx);
 	if (!n)
 		return 0;
@@ -436,7 +444,13 @@ size_t heap_limbo_drain(struct heap *h)
 	if (k) {
 		/* Put back what must wait for a checkpoint, with what was
 		 * freed meanwhile. */
+		uint64_t kept_oldest = UINT64_MAX;
+		for (size_t i = 0; i < k; i++)
+			if (l[i].seq < kept_oldest)
+				kept_oldest = l[i].seq;
 		pthread_mutex_lock(&h->limbo_mtx);
+		if (kept_oldest < h->limbo_oldest)
+			h->limbo_oldest = kept_oldest;
 		if (k + h->nlimbo <= n) {
 			memcpy(l + k, h->limbo, h->nlimbo * sizeof(*l));
 			free(h->limbo);
@@ -722,6 +736,7 @@ int heap_open(struct pool *pool, struct heap **hp, struct errmsg *em)
 	h->lane_run = calloc((size_t)h->nlanes * h->nclasses,
 			     sizeof(*h->lane_run));
 	h->lane_tx = calloc(h->nlanes, sizeof(*h->lane_tx));
+	h->limbo_oldest = UINT64_MAX;
 	if (!h->cstate || !h->span || !h->run_of || !h->lane_run ||
 	    !h->lane_tx) {
 		err = err_set(em, -ENOMEM, "out of memory");

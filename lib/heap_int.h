@@ -64,6 +64,8 @@ struct heap {
 	struct heap_limbo *limbo;     /* freed, not reusable until a grace
 					 period and a checkpoint have passed */
 	size_t nlimbo, limbo_cap;
+	uint64_t limbo_oldest;        /* lowest seq in the limbo, or
+					 UINT64_MAX when it is empty */
 	void **lane_tx;               /* per lane: the transaction layer's
 					 handle (tx.c) */
 	struct gc *gc;                /* the collector (gc.c) */

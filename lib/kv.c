@@ -205,22 +205,69 @@ static void kv_help_stripes(pkv *db, const struct lockid *ids, size_t nids,
 	}
 }
 
-/* kv_maybe_resize -- start a resize when a table is fuller than one key
- * per bucket; finish one whose stripes are all done. */
-static void kv_maybe_resize(pkv *db, unsigned dbi, bool finish)
+/* kv_prepared -- whether tab has the bucket array its next resize takes. */
+static bool kv_prepared(const pkv *db, const struct kv_table *tab)
+{
+	const struct kv_buckets *cur = kv_ptr(db, kv_load(&tab->cur));
+	uint64_t p = kv_load(&tab->prepared);
+
+	return p && ((const struct kv_buckets *)kv_ptr(db, p))->log2 ==
+		    cur->log2 + 1;
+}
+
+/* kv_prepare_resize -- make the next bucket array ready (database lock
+ * held shared; skips when another thread is at it). */
+static void kv_prepare_resize(pkv *db, unsigned dbi)
+{
+	struct kv_db *d = &db->dbs[dbi];
+
+	if (pthread_mutex_trylock(&d->resize_mtx))
+		return;
+	table_resize_prepare(db, kv_table_of(db, dbi)); /* PKV_EFULL: later */
+	pthread_mutex_unlock(&d->resize_mtx);
+}
+
+/*
+ * kv_maybe_resize -- keep a table at about one key per bucket.  From
+ * three quarters full the next, twice bigger bucket array is made ready
+ * (zeroed and durable: milliseconds for a big table) beside the writers,
+ * by the maintenance thread when there is one (`inline_ok` false: the
+ * writer only asks), else by this thread; once full, the ready array is
+ * published under the exclusive lock, which is short.  A resize whose
+ * stripes have all moved is finished the same way.  No lock held.
+ */
+static void kv_maybe_resize(pkv *db, unsigned dbi, bool finish,
+			    bool inline_ok)
 {
 	struct kv_db *d = &db->dbs[dbi];
 	struct kv_table *tab = kv_table_of(db, dbi);
 	const struct kv_buckets *cur = kv_ptr(db, kv_load(&tab->cur));
-	bool start = !table_resizing(tab) &&
-		     (uint64_t)atomic_load(&d->count) > kv_mask(cur) + 1;
+	uint64_t keys = (uint64_t)atomic_load(&d->count);
+	uint64_t nb = kv_mask(cur) + 1;
+	bool resizing = table_resizing(tab);
+	bool start = !resizing && keys > nb;
 
+	if (!resizing && keys > nb - nb / 4 && !kv_prepared(db, tab)) {
+		if (!inline_ok) {
+			/* Ask the maintenance thread, once. */
+			if (!atomic_exchange(&d->resize_wanted, true)) {
+				pthread_mutex_lock(&db->thread_mtx);
+				pthread_cond_signal(&db->thread_cond);
+				pthread_mutex_unlock(&db->thread_mtx);
+			}
+			start = false;
+		} else {
+			pthread_rwlock_rdlock(&d->lock);
+			kv_prepare_resize(db, dbi);
+			pthread_rwlock_unlock(&d->lock);
+		}
+	}
 	if (!start && !finish)
 		return;
 	pthread_rwlock_wrlock(&d->lock);
 	tab = kv_table_of(db, dbi);
 	if (start)
-		table_resize_start(db, tab);  /* PKV_EFULL: keep chaining */
+		table_resize_start(db, tab);  /* none ready: later */
 	else
 		table_resize_finish(db, tab);
 	pthread_rwlock_unlock(&d->lock);
@@ -358,7 +405,8 @@ unlock:
 		for (size_t i = 0; i < nids; i++)
 			if (i == 0 || ids[i].dbi != ids[i - 1].dbi)
 				kv_maybe_resize(db, ids[i].dbi,
-						finish[ids[i].dbi]);
+						finish[ids[i].dbi],
+						!db->thread_running);
 	/* Resize work after the commit may have hit a failed write-back:
 	 * the pool can no longer make writes durable, so say so now. */
 	if (!err && (err = persist_failed(&db->pool->persist)))
@@ -703,5 +751,6 @@ void kv_help_resize(pkv *db, unsigned dbi)
 		pthread_rwlock_unlock(&d->lock);
 		done += r == 1 || r == 2;
 	}
-	kv_maybe_resize(db, dbi, done == KV_STRIPES);
+	atomic_store(&d->resize_wanted, false);
+	kv_maybe_resize(db, dbi, done == KV_STRIPES, true);
 }

@@ -40,6 +40,8 @@ struct kv_db {
 	pthread_rwlock_t lock;        /* see above */
 	pthread_mutex_t stripe[KV_STRIPES];
 	_Atomic int64_t count;        /* keys: mirror of the stripe counts */
+	pthread_mutex_t resize_mtx;   /* one resize preparation at a time */
+	atomic_bool resize_wanted;    /* for the maintenance thread */
 };
 
 struct pkv {
@@ -243,8 +245,14 @@ void table_count(const pkv *db, const struct kv_table *tab, uint64_t *keys,
 int table_migrate(pkv *db, struct kv_table *tab, unsigned s,
 		  unsigned max_moves);
 
+/* table_resize_prepare -- an empty array of twice the buckets made
+ * ready, durably, in tab->prepared (database lock held shared, resize
+ * mutex held). */
+int table_resize_prepare(pkv *db, struct kv_table *tab);
+
 /* table_resize_start, table_resize_finish -- the two ends of a resize
- * (database lock held exclusively).  finish does nothing (returns 0)
+ * (database lock held exclusively): start publishes the prepared array
+ * (PKV_ENOTFOUND if there is none); finish does nothing (returns 0)
  * unless every stripe has moved all its buckets. */
 int table_resize_start(pkv *db, struct kv_table *tab);
 int table_resize_finish(pkv *db, struct kv_table *tab);

@@ -223,7 +223,9 @@ struct kv_table {
 	uint64_t version;             /* +1 when a resize starts or ends: odd
 					 while one is in progress */
 	uint64_t stripes;             /* kv_stripe[KV_STRIPES] */
-	uint64_t reserved[4];         /* zero */
+	uint64_t prepared;            /* an empty kv_buckets made ready for
+					 the next resize, or 0 */
+	uint64_t reserved[3];         /* zero */
 };
 static_assert(sizeof(struct kv_table) == 64, "kv_table size");
 

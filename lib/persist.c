@@ -238,16 +238,46 @@ void persist_range(struct persist *p, const void *addr, size_t len)
 	persist_fence(p);
 }
 
-/* persist_memcpy -- copy into the pool, then flush the destination. */
+/* persist_count_only -- account for and show a write-back that the
+ * caller does itself (libpmem's non-temporal copies). */
+static void persist_count_only(struct persist *p, const void *addr,
+			       size_t len)
+{
+	struct persist_slot *s = persist_my_slot(p);
+	uintptr_t first = (uintptr_t)addr & ~(uintptr_t)63;
+	uintptr_t end = (uintptr_t)addr + len;
+
+	persist_bump(&s->lines_flushed, (end - first + 63) / 64);
+	persist_bump(&s->bytes_flushed, len);
+	if (p->hook)
+		p->hook->flush(p->hook->ctx,
+			       (uint64_t)((const char *)addr - p->base), len);
+}
+
+/*
+ * persist_memcpy -- copy into the pool, then flush the destination.  On
+ * persistent memory libpmem copies big ranges with non-temporal stores,
+ * which need no flush afterwards (the next fence orders them as well).
+ */
 void persist_memcpy(struct persist *p, void *dst, const void *src, size_t len)
 {
+	if (len && p->backend == PERSIST_PMEM && !p->auto_flush) {
+		pmem_memcpy_nodrain(dst, src, len);
+		persist_count_only(p, dst, len);
+		return;
+	}
 	memcpy(dst, src, len);
 	persist_flush(p, dst, len);
 }
 
-/* persist_memset -- fill pool memory, then flush it. */
+/* persist_memset -- fill pool memory, then flush it (as memcpy). */
 void persist_memset(struct persist *p, void *dst, int c, size_t len)
 {
+	if (len && p->backend == PERSIST_PMEM && !p->auto_flush) {
+		pmem_memset_nodrain(dst, c, len);
+		persist_count_only(p, dst, len);
+		return;
+	}
 	memset(dst, c, len);
 	persist_flush(p, dst, len);
 }

@@ -505,27 +505,41 @@ static inline struct redo_desc *redo_q_at(struct redo_lane *l, size_t i)
  * checkpointing (and waiting for slower transactions) while the ring is
  * full.  Returns the record's absolute position.
  */
+static int redo_checkpoint_to(struct redo *r, bool force);
+
 static uint64_t redo_reserve(struct redo *r, struct redo_lane *l,
 			     uint64_t len)
 {
 	for (unsigned attempt = 0;; attempt++) {
 		uint64_t pos;
+		bool restart = false;
 		pthread_mutex_lock(&l->mtx);
 		pos = l->head;
 		if (pos % r->ring_size + len > r->ring_size)
 			pos += r->ring_size - pos % r->ring_size;  /* wrap */
-		/* An empty ring has nothing live before a wrap: the room
-		 * skipped at its end is free, so a record of almost the whole
-		 * ring fits (recovery looks at offset 0 after the tail). */
-		if (l->qlen == 0 && l->reserved == UINT64_MAX)
-			l->tail = pos;
 		if (pos + len - l->tail <= r->ring_size) {
 			l->head = pos + len;
 			l->reserved = pos;
 			pthread_mutex_unlock(&l->mtx);
 			return pos;
 		}
+		if (pos != l->head && l->qlen == 0 &&
+		    l->reserved == UINT64_MAX) {
+			/*
+			 * The ring is empty but the record fits only from its
+			 * start, over the room the checkpoint slot still names
+			 * as where this lane's records begin: move that mark to
+			 * the start first (a slot written now), or recovery
+			 * could begin inside a later record.
+			 */
+			l->head = l->tail = pos;
+			restart = true;
+		}
 		pthread_mutex_unlock(&l->mtx);
+		if (restart) {
+			redo_checkpoint_to(r, true);
+			continue;
+		}
 		if (attempt == 0)
 			atomic_fetch_add(&r->ring_waits, 1);
 		else
@@ -641,6 +655,16 @@ static int redo_lineset_prepare(struct redo *r, size_t n)
 /* redo_checkpoint -- write back, then raise the watermark. */
 int redo_checkpoint(struct redo *r)
 {
+	return redo_checkpoint_to(r, false);
+}
+
+/*
+ * redo_checkpoint_to -- the checkpoint; with `force`, a new slot is
+ * written even when the watermark cannot move (a lane moved where its
+ * records begin).
+ */
+static int redo_checkpoint_to(struct redo *r, bool force)
+{
 	struct persist *p = &r->pool->persist;
 	uint64_t t, w, t0 = redo_now(), lines = 0;
 	size_t nrec = 0, nent = 0;
@@ -648,7 +672,9 @@ int redo_checkpoint(struct redo *r)
 	pthread_mutex_lock(&r->ckpt_mtx);
 	w = atomic_load(&r->watermark);
 	t = redo_safe_point(r);
-	if (t <= w) {
+	if (t < w)
+		t = w;
+	if (t == w && !force) {
 		pthread_mutex_unlock(&r->ckpt_mtx);
 		return persist_failed(p);
 	}

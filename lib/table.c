@@ -428,20 +428,59 @@ fail:
 	return err;
 }
 
-/* table_resize_start -- a bucket array twice the size becomes `next`. */
-int table_resize_start(pkv *db, struct kv_table *tab)
+/*
+ * table_resize_prepare -- make an empty bucket array twice the size of
+ * `cur` ready in tab->prepared (committed, so reachable: the collector
+ * keeps it), unless one is there already.  Zeroing and writing back a big
+ * array takes milliseconds, so this runs under the database lock shared,
+ * beside writers; only publishing it (table_resize_start) excludes them.
+ * One thread at a time per database (the caller's resize mutex).
+ */
+int table_resize_prepare(pkv *db, struct kv_table *tab)
 {
 	const struct kv_buckets *cur = kv_ptr(db, kv_load(&tab->cur));
-	uint64_t toff = pool_off(db->pool, tab), boff;
+	uint64_t toff = pool_off(db->pool, tab), have, boff;
 	struct kvtx t;
 	int err;
 
-	if (kv_load(&tab->next) || cur->log2 >= 40)
+	if (cur->log2 >= 40)
+		return 0;
+	have = kv_load(&tab->prepared);
+	if (have && ((const struct kv_buckets *)kv_ptr(db, have))->log2 ==
+		    cur->log2 + 1)
 		return 0;
 	if ((err = kvtx_begin(db, &t)))
 		return err;
 	if ((err = buckets_new(&t, (unsigned)cur->log2 + 1, &boff)) ||
-	    (err = kvtx_set(&t, toff + offsetof(struct kv_table, next), boff)) ||
+	    (err = kvtx_set(&t, toff + offsetof(struct kv_table, prepared),
+			    boff)) ||
+	    (have && (err = tx_free(t.tx, have)))) {
+		kvtx_abort(&t);
+		return err;
+	}
+	return kvtx_commit(&t);
+}
+
+/* table_resize_start -- the prepared array becomes `next` (database lock
+ * held exclusively).  Returns 0, or PKV_ENOTFOUND with none prepared. */
+int table_resize_start(pkv *db, struct kv_table *tab)
+{
+	const struct kv_buckets *cur = kv_ptr(db, kv_load(&tab->cur));
+	uint64_t toff = pool_off(db->pool, tab);
+	uint64_t boff = kv_load(&tab->prepared);
+	struct kvtx t;
+	int err;
+
+	if (kv_load(&tab->next))
+		return 0;
+	if (!boff || ((const struct kv_buckets *)kv_ptr(db, boff))->log2 !=
+		     cur->log2 + 1)
+		return PKV_ENOTFOUND;
+	if ((err = kvtx_begin(db, &t)))
+		return err;
+	if ((err = kvtx_set(&t, toff + offsetof(struct kv_table, next), boff)) ||
+	    (err = kvtx_set(&t, toff + offsetof(struct kv_table, prepared),
+			    0)) ||
 	    (err = kvtx_set(&t, toff + offsetof(struct kv_table, version),
 			    kv_load(&tab->version) + 1))) {
 		kvtx_abort(&t);
@@ -665,8 +704,8 @@ static void trace_root(const void *data, uint64_t size, gc_visit_fn visit,
 static void trace_table(const void *data, uint64_t size, gc_visit_fn visit,
 			void *vctx)
 {
-	/* cur, next, version (never a block start), stripes */
-	trace_words(data, size < 32 ? size : 32, 0, visit, vctx);
+	/* cur, next, version (never a block start), stripes, prepared */
+	trace_words(data, size < 40 ? size : 40, 0, visit, vctx);
 }
 
 static void trace_buckets(const void *data, uint64_t size, gc_visit_fn visit,

@@ -41,7 +41,7 @@
 #include "planted.h"
 #include "crashsim.h"
 
-#define POOL_SIZE (8u << 20)
+#define POOL_SIZE (16u << 20)
 #define NDBS 2
 #define NKEYS 640                 /* key space of database 0 */
 #define NKEYS_SMALL 32            /* of database 1 */
@@ -68,6 +68,7 @@ static struct model g_cur, g_after;
 static int g_inflight;
 static char *g_image2;
 static int g_verbose;
+static uint64_t g_full;             /* writes refused: pool full */
 
 static uint64_t rnd(void) { return crashsim_rand(&g_rng); }
 static uint64_t rndn(uint64_t n) { return n ? rnd() % n : 0; }
@@ -294,6 +295,10 @@ static int extract(pkv *db, struct heap *h, struct lstate *st, char *why,
 		if (want_block(h, tab->stripes, KV_TYPE_STRIPES, &reach,
 			       "stripes", why, whylen))
 			return 1;
+		if (tab->prepared &&
+		    want_block(h, tab->prepared, KV_TYPE_BUCKETS, &reach,
+			       "prepared bucket array", why, whylen))
+			return 1;
 		arrs[0] = tab->cur;
 		arrs[1] = tab->next;
 		if ((tab->version & 1) != (tab->next != 0))
@@ -376,8 +381,34 @@ static void close_image(pkv *db, struct heap *h)
 	heap_close(h);
 }
 
+static int check_image_(void *ctx, void *image, size_t len, char *why,
+			size_t whylen);
+static char *g_pre;              /* --verbose: the image before recovery */
+
 static int check_image(void *ctx, void *image, size_t len, char *why,
 		       size_t whylen)
+{
+	int bad;
+
+	if (g_pre)
+		memcpy(g_pre, image, len);
+	bad = check_image_(ctx, image, len, why, whylen);
+	if (bad && g_pre) {
+		const char *save = getenv("CRASHSIM_SAVE");
+		crashsim_dump_redo(g_pre);
+		if (save) {
+			FILE *f = fopen(save, "wb");
+			if (f) {
+				fwrite(g_pre, 1, len, f);
+				fclose(f);
+			}
+		}
+	}
+	return bad;
+}
+
+static int check_image_(void *ctx, void *image, size_t len, char *why,
+			size_t whylen)
 {
 	static struct lstate st1, st2;
 	char d1[200], d2[200];
@@ -562,6 +593,7 @@ static void run(struct pending *p, size_t n, struct model *next)
 	err = kv_apply(g_db, ops, n, results);
 	if (err == PKV_EFULL || err == PKV_ETXTOOBIG) {
 		/* nothing applied: the model stays */
+		g_full++;
 		g_inflight = 0;
 		*next = g_cur;
 	} else if (err) {
@@ -719,6 +751,8 @@ int main(int argc, char **argv)
 		       planted_name(planted_bug), planted_what(planted_bug));
 	o.program = "tests/crashkv";
 	g_verbose = o.verbose;
+	if (g_verbose)
+		g_pre = aligned_alloc(4096, POOL_SIZE);
 	if (!max_ops && !o.max_states)
 		o.max_states = 10000;
 
@@ -787,6 +821,10 @@ int main(int argc, char **argv)
 		else
 			op_gc();
 	}
+	if (o.verbose || getenv("CRASHSIM_STATS"))
+		fprintf(stderr, "crash-sim-kv: %u and %u keys, %" PRIu64
+			" writes refused for a full pool\n", count(0), count(1),
+			g_full);
 	if (o.verbose || getenv("CRASHSIM_STATS"))
 		for (unsigned d = 0; d < NDBS; d++) {
 			const struct kv_table *tab = kv_table_of(g_db, d);

@@ -14,11 +14,13 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crashsim.h"
+#include "csum.h"
 #include "persist.h"
 
 /* A line flushed by an actor and not yet fenced by it. */
@@ -417,6 +419,56 @@ static void hook_fence(void *ctx)
 		k++;
 	}
 	cs->npend = k;
+}
+
+/* crashsim_dump_redo -- see crashsim.h. */
+void crashsim_dump_redo(const char *img)
+{
+	const struct pool_hdr *H = (const void *)img;
+	const struct pool_state *S = (const void *)(img + POOL_STATE_OFF);
+	uint64_t slot = CKPT_SLOT_SIZE(H->nlanes);
+	uint64_t rings = H->lanes_off + 2 * slot;
+
+	fprintf(stderr, "  pool state: root 0x%" PRIx64 "\n", S->root);
+	for (int k = 0; k < 2; k++) {
+		const struct ckpt_hdr *c = (const void *)(img + H->lanes_off +
+							  k * slot);
+		const uint64_t *tail = (const void *)(c + 1);
+		fprintf(stderr, "  slot %d: gen %" PRIu64 " watermark %" PRIu64
+			" csum %s tails", k, c->gen, c->watermark,
+			csum64(c, slot, 0) == c->checksum ? "ok" : "BAD");
+		for (unsigned i = 0; i < H->nlanes; i++)
+			fprintf(stderr, " %" PRIu64, tail[i]);
+		fprintf(stderr, "\n");
+	}
+	for (unsigned i = 0; i < H->nlanes; i++) {
+		for (uint64_t o = 0; o < H->log_size; o += CACHELINE) {
+			const struct log_rec *g = (const void *)(img + rings +
+						  i * H->log_size + o);
+			if (!g->seq || g->lane != i || g->used % 8 ||
+			    g->used > H->log_size - o - sizeof(*g))
+				continue;
+			fprintf(stderr, "  lane %u @%" PRIu64 ": seq %" PRIu64
+				" used %u:", i, o, g->seq, g->used);
+			const uint64_t *w = (const void *)(g + 1);
+			for (uint32_t k = 0; k + 16 <= g->used && k < 1024;) {
+				unsigned op = LOG_ENTRY_OP(w[k / 8]);
+				uint64_t off = LOG_ENTRY_OFF(w[k / 8]);
+				uint64_t v = w[k / 8 + 1];
+				fprintf(stderr, " %s@0x%" PRIx64 "=0x%" PRIx64,
+					op == 1 ? "SET" : op == 2 ? "OR" :
+					op == 3 ? "AND" : op == 4 ? "COPY" :
+					op == 5 ? "BLOCK" : "?", off, v);
+				k += 16;
+				if (op == LOG_OP_COPY)
+					k += (uint32_t)((v + 7) & ~7ull);
+				else if (op == LOG_OP_BLOCK)
+					k += (uint32_t)((LOG_BLOCK_PREFIX(v) + 7) &
+							~7ull);
+			}
+			fprintf(stderr, "\n");
+		}
+	}
 }
 
 /* crashsim_parse_opt -- the common options (see crashsim.h). */

@@ -106,6 +106,10 @@ bool crashsim_done(const struct crashsim *cs);
 bool crashsim_parse_opt(struct crashsim_opts *o, uint64_t *max_ops,
 			int argc, char **argv, int *i);
 
+/* crashsim_dump_redo -- print a pool image's checkpoint slots and every
+ * record-shaped header in its log rings to stderr (--verbose reports). */
+void crashsim_dump_redo(const char *img);
+
 /* Deterministic PRNG shared by the engine and workloads. */
 static inline uint64_t crashsim_mix(uint64_t x)
 {
