@@ -45,9 +45,11 @@ struct export {
 };
 
 /* export_key -- one key: SET, and PEXPIREAT if it expires. */
-static int export_key(void *ctx, const void *key, size_t klen,
-		      const void *val, size_t vlen, int64_t expire_ms)
+static int export_key(void *ctx, const struct pkv_item *it)
 {
+	const void *key = it->key, *val = it->val;
+	size_t klen = it->klen, vlen = it->vlen;
+	int64_t expire_ms = it->expire_ms;
 	struct export *x = ctx;
 	struct resp_arg set[3] = {
 		{ "SET", 3 }, { key, klen }, { val, vlen },
@@ -96,7 +98,9 @@ static int export_salvaged(void *ctx, unsigned db, const void *key,
 		s->selected = true;
 		s->db = db;
 	}
-	return export_key(s->x, key, klen, val, vlen, expire_ms);
+	struct pkv_item it = { key, klen, val, vlen, expire_ms,
+			       PKV_TYPE_STRING };
+	return export_key(s->x, &it);
 }
 
 /* export_salvage -- the export of a damaged pool, with a summary. */

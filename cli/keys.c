@@ -400,9 +400,11 @@ struct scan_out {
 };
 
 /* scan_key -- print one key if it matches (inside a read section). */
-static int scan_key(void *ctx, const void *key, size_t klen, const void *val,
-		    size_t vlen, int64_t expire_ms)
+static int scan_key(void *ctx, const struct pkv_item *it)
 {
+	const void *key = it->key, *val = it->val;
+	size_t klen = it->klen, vlen = it->vlen;
+	int64_t expire_ms = it->expire_ms;
 	struct scan_out *o = ctx;
 
 	(void)val;

@@ -218,11 +218,12 @@ int kv_attach(struct heap *h, const struct pkv_options *o, pkv **dbp)
 		for (unsigned s = 0; s < KV_STRIPES; s++)
 			pthread_mutex_init(&db->dbs[i].stripe[s], NULL);
 		pthread_mutex_init(&db->dbs[i].resize_mtx, NULL);
-		table_count(db, kv_table_of(db, i), &keys, NULL);
+		table_count(db, NULL, kv_table_of(db, i), &keys, NULL);
 		atomic_init(&db->dbs[i].count, (int64_t)keys);
 	}
 	pthread_mutex_init(&db->thread_mtx, NULL);
 	pthread_cond_init(&db->thread_cond, NULL);
+	pthread_mutex_init(&db->batch_mtx, NULL);
 	table_register_types(heap_gc(h));
 	err = gc_audit(heap_gc(h), (enum gc_audit_mode)o->audit);
 	if (!err && !(o->flags & PKV_NOTHREADS))
@@ -262,6 +263,7 @@ void kv_detach(pkv *db)
 	}
 	pthread_mutex_destroy(&db->thread_mtx);
 	pthread_cond_destroy(&db->thread_cond);
+	pthread_mutex_destroy(&db->batch_mtx);
 	free(db->dbs);
 	free(db);
 }
@@ -358,7 +360,7 @@ int pkv_dbsize(pkv *db, unsigned dbi, uint64_t *keys, uint64_t *expires)
 	if (dbi >= db->ndbs)
 		return kv_err(db, PKV_EINVAL, "database %u out of range", dbi);
 	tk = epoch_enter(heap_epoch(db->heap));
-	table_count(db, kv_table_of(db, dbi), keys, expires);
+	table_count(db, NULL, kv_table_of(db, dbi), keys, expires);
 	epoch_exit(tk);
 	return 0;
 }
@@ -395,9 +397,12 @@ int pkv_flushdb(pkv *db, unsigned dbi)
 
 	if (dbi >= db->ndbs)
 		return kv_err(db, PKV_EINVAL, "database %u out of range", dbi);
+	/* Not beside a batch: it takes database locks in any order. */
+	pthread_mutex_lock(&db->batch_mtx);
 	pthread_rwlock_wrlock(&db->dbs[dbi].lock);
 	err = kv_flush_locked(db, dbi, dbi);
 	pthread_rwlock_unlock(&db->dbs[dbi].lock);
+	pthread_mutex_unlock(&db->batch_mtx);
 	if (err)
 		return kv_err(db, err, "flush of database %u failed: %s", dbi,
 			      pkv_strerror(err));
@@ -410,12 +415,13 @@ int pkv_flushall(pkv *db)
 {
 	int err;
 
+	pthread_mutex_lock(&db->batch_mtx);
 	for (unsigned i = 0; i < db->ndbs; i++)
 		pthread_rwlock_wrlock(&db->dbs[i].lock);
-	/* KV_MAX_DBS is chosen so that this fits one transaction. */
 	err = kv_flush_locked(db, 0, db->ndbs - 1);
 	for (unsigned i = db->ndbs; i-- > 0;)
 		pthread_rwlock_unlock(&db->dbs[i].lock);
+	pthread_mutex_unlock(&db->batch_mtx);
 	if (err)
 		return kv_err(db, err, "flush failed: %s", pkv_strerror(err));
 	gc_request(heap_gc(db->heap));
@@ -435,6 +441,7 @@ int pkv_swapdb(pkv *db, unsigned a, unsigned b)
 			      a >= db->ndbs ? a : b);
 	if (a == b)
 		return 0;
+	pthread_mutex_lock(&db->batch_mtx);
 	pthread_rwlock_wrlock(&db->dbs[lo].lock);
 	pthread_rwlock_wrlock(&db->dbs[hi].lock);
 	ta = db->root->table[a];
@@ -455,6 +462,7 @@ int pkv_swapdb(pkv *db, unsigned a, unsigned b)
 	}
 	pthread_rwlock_unlock(&db->dbs[hi].lock);
 	pthread_rwlock_unlock(&db->dbs[lo].lock);
+	pthread_mutex_unlock(&db->batch_mtx);
 	return err ? kv_err(db, err, "swap failed: %s", pkv_strerror(err)) : 0;
 }
 
@@ -469,7 +477,7 @@ int pkv_scan(pkv *db, unsigned dbi, uint64_t cursor, unsigned count,
 		return kv_err(db, PKV_EINVAL, dbi >= db->ndbs ?
 			      "database out of range" : "NULL argument");
 	tk = epoch_enter(heap_epoch(db->heap));
-	r = table_scan(db, dbi, cursor, count, fn, ctx, next);
+	r = table_scan(db, NULL, dbi, cursor, count, fn, ctx, next);
 	epoch_exit(tk);
 	return r;
 }
@@ -484,7 +492,7 @@ int pkv_random_key(pkv *db, unsigned dbi, void *buf, size_t bufsize,
 	if (dbi >= db->ndbs)
 		return kv_err(db, PKV_EINVAL, "database %u out of range", dbi);
 	tk = epoch_enter(heap_epoch(db->heap));
-	e = table_random(db, dbi);
+	e = table_random(db, NULL, dbi);
 	if (e) {
 		const struct kv_entry *E = kv_ptr(db, e);
 		if (buf)

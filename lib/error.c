@@ -27,6 +27,7 @@ static const char *const error_texts[] = {
 	"pool is in use by another process",           /* PKV_EBUSY */
 	"transaction too big for its log",             /* PKV_ETXTOOBIG */
 	"invalid argument",                            /* PKV_EINVAL */
+	"value of the wrong type for the operation",   /* PKV_EWRONGTYPE */
 };
 
 /* pkv_strerror -- text of 0, a negative errno, or a PKV_E* code. */

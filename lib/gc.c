@@ -331,6 +331,9 @@ static int gc_mark(struct gc *gc, uint64_t *pause)
 	return gc->grey_nomem ? -ENOMEM : 0;
 }
 
+/* Frees per sweep transaction at most: a crash loses little work. */
+#define GC_SWEEP_BATCH 1024
+
 /* Sweep state: a transaction collecting up to `batch` frees. */
 struct gc_sweep {
 	struct gc *gc;
@@ -409,8 +412,8 @@ static int gc_cycle(struct gc *gc)
 
 	/* Frees per transaction: what one record holds, 16 bytes each. */
 	sw.batch = (unsigned)(redo_max_entries(heap_redo(gc->heap)) / 16);
-	if (sw.batch > TX_MAX_ACTIONS)
-		sw.batch = TX_MAX_ACTIONS;
+	if (sw.batch > GC_SWEEP_BATCH)
+		sw.batch = GC_SWEEP_BATCH;
 	atomic_store(&gc->requested, false);
 	err = gc_mark(gc, &pause);
 	t1 = gc_now();

@@ -558,6 +558,50 @@ int heap_prepare_free(struct heap *h, uint64_t data_off,
 	return heap_locate(h, data_off, act);
 }
 
+/* heap_block_of -- the start of the block that holds off, by the
+ * volatile state (see heap.h). */
+uint64_t heap_block_of(const struct heap *h, uint64_t off)
+{
+	const struct pool_hdr *ph = h->pool->hdr;
+	uint64_t chunk, rel;
+
+	if (off < ph->chunks_off ||
+	    off >= ph->chunks_off + h->nchunks * (uint64_t)CHUNK_SIZE)
+		return 0;
+	chunk = (off - ph->chunks_off) / CHUNK_SIZE;
+	switch (__atomic_load_n(&h->cstate[chunk], __ATOMIC_ACQUIRE)) {
+	case CS_RUN: {
+		const struct heap_run *run = h->run_of[chunk];
+		const struct heap_class *c;
+		uint64_t idx;
+		if (!run)
+			return 0;
+		c = &h->cls[run->cls];
+		rel = off - heap_chunk_off(h, chunk);
+		if (rel < c->hdr_bytes)
+			return 0;
+		idx = (rel - c->hdr_bytes) / c->block_size;
+		if (idx >= c->nblocks)
+			return 0;
+		return heap_chunk_off(h, chunk) + c->hdr_bytes +
+		       idx * c->block_size;
+	}
+	case CS_HUGE_INNER:
+		while (chunk > 0 && __atomic_load_n(&h->cstate[chunk],
+						    __ATOMIC_ACQUIRE) ==
+				    CS_HUGE_INNER)
+			chunk--;
+		if (__atomic_load_n(&h->cstate[chunk], __ATOMIC_ACQUIRE) !=
+		    CS_HUGE)
+			return 0;
+		/* fall through */
+	case CS_HUGE:
+		return heap_chunk_off(h, chunk);
+	default:
+		return 0;
+	}
+}
+
 /* heap_block_valid -- whether data_off names an allocated block. */
 bool heap_block_valid(const struct heap *h, uint64_t data_off,
 		      uint64_t *sizep, uint32_t *typep)

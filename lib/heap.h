@@ -151,6 +151,14 @@ bool heap_block_valid(const struct heap *h, uint64_t data_off,
 		      uint64_t *sizep, uint32_t *typep);
 
 /*
+ * heap_block_of -- the offset (of its struct block_hdr) of the block of
+ * a run or huge span that holds pool offset off, or 0, read from the
+ * volatile state without a lock: right for a block the caller has
+ * reserved or allocated; for any other offset, some block or 0.
+ */
+uint64_t heap_block_of(const struct heap *h, uint64_t off);
+
+/*
  * heap_foreach_block -- call fn for every allocated block (persistent
  * state), in offset order; stops and returns fn's value when it is not 0.
  */

@@ -1,18 +1,30 @@
 /*
  * kv.c -- the key-value calls: the write path shared by single writes and
- * batches (kv_apply), the lock-free reads, and active expiry.
+ * batches, the reads of a batch (which see its own writes), the lock-free
+ * reads, and active expiry.
  *
- * A write call, single or batched, runs in four steps:
- *   1. lock: each database touched shared, each stripe touched, in the
- *      global order (kv_int.h);
- *   2. decide in memory: look every distinct key up once, then play the
- *      operations in order on those states, so conditions (NX, XX, a
- *      missing key) see the effect of earlier operations of the batch;
- *   3. write: one transaction changes each key at most once -- a new entry
- *      replacing or inserted, an unlink, or an expiry word -- and commits:
- *      durable before the call returns;
- *   4. help a resize in progress on the stripes still held, unlock, and
- *      start or finish a resize if it is due.
+ * Every write is a batch, of one operation or many.  An operation runs at
+ * once, inside the batch's open transaction (kvtx: a heap transaction that
+ * remembers the words it will set, so later steps read them):
+ *   1. lock its (database, stripe), unless the batch holds it already;
+ *   2. look its key up once, through the transaction: a key the batch
+ *      already wrote is found as the batch left it;
+ *   3. decide (NX, XX, KEEPTTL, a missing or expired key) and write: a
+ *      new entry replacing or inserted, an unlink, or an expiry word.
+ * A write that fails (the pool is full) is taken back to where it began
+ * (a savepoint), so the batch stays whole; the failure is remembered and
+ * fails the batch at commit, unless the caller rolls back past it with a
+ * savepoint of its own.  Commit makes every operation durable in one
+ * transaction; then the resize work due on the held stripes is done, the
+ * locks are released, and a resize is started or finished if it is due.
+ *
+ * Locking.  A batch holds every stripe it touched until it ends, so its
+ * reads and decisions stay true.  Batches lock stripes in any order, so
+ * they run one at a time per pool (batch_mtx); a single write holds one
+ * stripe and waits for nothing while it does, so it never deadlocks with
+ * them.  Reads of a batch that walk many keys (scan, random key, sizes)
+ * lock nothing: they read the tables as lock-free readers do, through the
+ * batch's own pending words.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,35 +34,47 @@
 #include "kv_int.h"
 
 #define KV_MOVES_PER_WRITE 16   /* resize work a write does on its stripe */
+#define KV_HOLD_SCAN 8          /* holds searched linearly; more: a map */
 
-/* The state of one distinct key while a write call decides. */
-struct kstate {
-	unsigned dbi;
-	uint64_t hash;
-	const void *key;
-	size_t klen;
-	bool found;                   /* an entry is in the table */
-	struct kv_loc loc;            /* where, if found */
-	bool present;                 /* logically: found and not expired */
-	bool dirty;                   /* something to write */
-	bool new_value;               /* val/vlen replace the stored value */
-	const void *val;
-	size_t vlen;
-	int64_t expire_ms;
-};
-
-/* A (database, stripe) pair to lock. */
-struct lockid {
+/* A (database, stripe) a batch holds. */
+struct kv_hold {
 	unsigned dbi, stripe;
 };
 
-static int lockid_cmp(const void *a, const void *b)
-{
-	const struct lockid *x = a, *y = b;
-	if (x->dbi != y->dbi)
-		return x->dbi < y->dbi ? -1 : 1;
-	return x->stripe < y->stripe ? -1 : x->stripe > y->stripe;
-}
+/* A change of a database's key count, undone by a rollback. */
+struct kv_delta {
+	unsigned dbi;
+	int delta;
+};
+
+struct pkv_batch {
+	pkv *db;
+	struct kvtx t;                /* the open transaction */
+	bool open;                    /* t has begun */
+	bool serial;                  /* holds db->batch_mtx */
+	int err;                      /* a failure that fails the batch */
+	size_t err_at;                /* results[] length when it came */
+	struct kv_hold *holds;
+	size_t nholds, holdcap;
+	uint64_t *heldmap;            /* ndbs x KV_STRIPES bits, from
+					 KV_HOLD_SCAN holds on */
+	bool *dbheld;                 /* database lock held (ndbs) */
+	int *results;                 /* one per write operation */
+	size_t nres, rescap;
+	struct kv_delta *deltas;
+	size_t ndeltas, deltacap;
+	uint64_t payload;             /* key + value bytes written */
+};
+
+/* What a savepoint remembers (struct pkv_savepoint holds it). */
+struct kv_save {
+	struct kvtx_mark m;
+	size_t nres, ndeltas, payload;
+	int err;
+	bool open;
+};
+_Static_assert(sizeof(struct kv_save) <= sizeof(struct pkv_savepoint),
+	       "pkv_savepoint too small");
 
 /* pkv_now_ms -- Unix time in milliseconds. */
 int64_t pkv_now_ms(void)
@@ -80,128 +104,393 @@ static int kv_check_op(const pkv *db, const struct kv_op *op)
 	return 0;
 }
 
-/* kv_decide -- play op on its key's state; the operation's result. */
-static int kv_decide(struct kstate *k, const struct kv_op *op, int64_t now)
+/* ---- holding stripes ---- */
+
+/* kv_held -- whether the batch holds (dbi, stripe). */
+static bool kv_held(const pkv_batch *b, unsigned dbi, unsigned stripe)
 {
-	switch (op->op) {
-	case KV_OP_PUT:
-		if ((op->flags & PKV_NX) && k->present)
-			return PKV_EEXIST;
-		if ((op->flags & PKV_XX) && !k->present)
-			return PKV_ENOTFOUND;
-		if (!(op->flags & PKV_KEEPTTL) || !k->present)
-			k->expire_ms = (op->flags & PKV_KEEPTTL) ? 0
-								 : op->expire_ms;
-		k->val = op->val;
-		k->vlen = op->vlen;
-		k->new_value = true;
-		k->present = true;
-		break;
-	case KV_OP_DEL:
-		if (!k->present) {
-			k->dirty |= k->found;  /* an expired entry: remove */
-			return PKV_ENOTFOUND;
-		}
-		k->present = false;
-		break;
-	case KV_OP_DEL_EXPIRED:
-		if (k->present || !k->found)
-			return PKV_ENOTFOUND;
-		k->dirty = true;
-		return 0;
-	case KV_OP_EXPIRE:
-		if (!k->present) {
-			k->dirty |= k->found;
-			return PKV_ENOTFOUND;
-		}
-		k->expire_ms = op->expire_ms;
-		break;
+	if (b->heldmap) {
+		uint64_t bit = (uint64_t)dbi * KV_STRIPES + stripe;
+		return b->heldmap[bit / 64] >> (bit % 64) & 1;
 	}
-	/* A time already past removes the key, as in Redis. */
-	if (k->present && k->expire_ms && k->expire_ms <= now)
-		k->present = false;
-	k->dirty = true;
+	for (size_t i = 0; i < b->nholds; i++)
+		if (b->holds[i].dbi == dbi && b->holds[i].stripe == stripe)
+			return true;
+	return false;
+}
+
+/* kv_hold -- lock (dbi, stripe) for the rest of the batch.  Returns 0 or
+ * -ENOMEM (nothing locked). */
+static int kv_hold(pkv_batch *b, unsigned dbi, unsigned stripe)
+{
+	pkv *db = b->db;
+
+	if (kv_held(b, dbi, stripe))
+		return 0;
+	if (b->nholds == b->holdcap) {
+		size_t cap = b->holdcap ? 2 * b->holdcap : 8;
+		struct kv_hold *h = realloc(b->holds, cap * sizeof(*h));
+		if (!h)
+			return kv_err(db, -ENOMEM, "out of memory");
+		b->holds = h;
+		b->holdcap = cap;
+	}
+	if (b->nholds == KV_HOLD_SCAN && !b->heldmap) {
+		b->heldmap = calloc((size_t)db->ndbs * KV_STRIPES / 64,
+				    sizeof(uint64_t));
+		if (!b->heldmap)
+			return kv_err(db, -ENOMEM, "out of memory");
+		for (size_t i = 0; i < b->nholds; i++) {
+			uint64_t bit = (uint64_t)b->holds[i].dbi * KV_STRIPES +
+				       b->holds[i].stripe;
+			b->heldmap[bit / 64] |= 1ull << (bit % 64);
+		}
+	}
+	if (!b->dbheld[dbi]) {
+		pthread_rwlock_rdlock(&db->dbs[dbi].lock);
+		b->dbheld[dbi] = true;
+	}
+	pthread_mutex_lock(&db->dbs[dbi].stripe[stripe]);
+	b->holds[b->nholds].dbi = dbi;
+	b->holds[b->nholds].stripe = stripe;
+	b->nholds++;
+	if (b->heldmap) {
+		uint64_t bit = (uint64_t)dbi * KV_STRIPES + stripe;
+		b->heldmap[bit / 64] |= 1ull << (bit % 64);
+	}
 	return 0;
 }
 
-/* kv_write_key -- the transaction's change for one decided key; the
- * change in key count to *dcount. */
-static int kv_write_key(pkv *db, struct kvtx *t, const struct kstate *k,
-			int *dcount)
+/* kv_release -- unlock everything the batch holds, newest first. */
+static void kv_release(pkv_batch *b)
 {
-	const struct kv_table *tab = kv_table_of(db, k->dbi);
-	struct kv_loc loc;
-	uint64_t off;
-	int err;
+	pkv *db = b->db;
 
-	*dcount = 0;
-	/* Find the key again through the transaction: an earlier key of the
-	 * same batch may have replaced or unlinked the entry whose next word
-	 * pointed to this one, so the location found while deciding can be
-	 * stale. */
-	if (k->found &&
-	    !table_find(db, t, tab, k->hash, k->key, k->klen, &loc))
-		return PKV_ECORRUPT;  /* cannot be: the stripe is held */
-	if (!k->present) {
-		if (!k->found)
-			return 0;
-		*dcount = -1;
-		return table_unlink(t, tab, &loc);
-	}
-	if (k->found && !k->new_value) {
-		/* Only the expiry changes: one word in place. */
-		const struct kv_entry *E = kv_ptr(db, loc.entry);
-		uint64_t st = kv_load(&tab->stripes) +
-			(k->hash & (KV_STRIPES - 1)) * sizeof(struct kv_stripe);
-		int64_t d = (k->expire_ms != 0) - (E->expire_ms != 0);
-		if (E->expire_ms == k->expire_ms)
-			return 0;
-		err = kvtx_set(t, loc.entry + offsetof(struct kv_entry,
-							expire_ms),
-			       (uint64_t)k->expire_ms);
-		if (!err && d)
-			err = kvtx_add(t, st + offsetof(struct kv_stripe,
-							expires), d);
-		return err;
-	}
-	/* Only next and expire_ms change in place later: the rest is fixed,
-	 * so the commit checksum covers it and it needs no fence. */
-	err = tx_alloc_fixed(t->tx, sizeof(struct kv_entry) + k->klen +
-			     k->vlen, KV_TYPE_ENTRY, KV_ENTRY_MUTABLE, &off);
-	if (err)
-		return err;
-	/* The value goes straight into its block in the pool. */
-	struct kv_entry *E = kv_ptr(db, off);
-	E->next = 0;
-	E->expire_ms = k->expire_ms;
-	E->hash = k->hash;
-	E->klen = (uint32_t)k->klen;
-	E->vlen = (uint32_t)k->vlen;
-	E->vtype = 0;
-	E->flags = 0;
-	if (k->klen)
-		memcpy((char *)(E + 1), k->key, k->klen);
-	if (k->vlen)
-		memcpy((char *)(E + 1) + k->klen, k->val, k->vlen);
-	E->csum = kv_entry_csum(E);
-	atomic_fetch_add_explicit(&db->payload_bytes, k->klen + k->vlen,
-				  memory_order_relaxed);
-	if (k->found)
-		return table_replace(t, tab, &loc, off);
-	*dcount = 1;
-	return table_insert(t, tab, off);
+	for (size_t i = b->nholds; i-- > 0;)
+		pthread_mutex_unlock(&db->dbs[b->holds[i].dbi]
+				     .stripe[b->holds[i].stripe]);
+	for (unsigned d = 0; d < db->ndbs; d++)
+		if (b->dbheld[d]) {
+			pthread_rwlock_unlock(&db->dbs[d].lock);
+			b->dbheld[d] = false;
+		}
+	b->nholds = 0;
 }
 
-/* kv_after_write -- resize work on held stripes (step 4, first half). */
-static void kv_help_stripes(pkv *db, const struct lockid *ids, size_t nids,
-			    bool *finish)
+/* ---- the batch object ---- */
+
+/* kv_batch_new -- an empty batch; `serial` for one that may hold more
+ * than one stripe (it then runs alone among such batches). */
+static int kv_batch_new(pkv *db, bool serial, pkv_batch **bp)
 {
-	for (size_t i = 0; i < nids; i++) {
-		struct kv_table *tab = kv_table_of(db, ids[i].dbi);
+	pkv_batch *b = calloc(1, sizeof(*b));
+
+	if (!b || !(b->dbheld = calloc(db->ndbs, sizeof(bool)))) {
+		free(b);
+		return kv_err(db, -ENOMEM, "out of memory");
+	}
+	b->db = db;
+	if (serial) {
+		pthread_mutex_lock(&db->batch_mtx);
+		b->serial = true;
+	}
+	*bp = b;
+	return 0;
+}
+
+/* kv_batch_free -- end the batch: locks, memory. */
+static void kv_batch_free(pkv_batch *b)
+{
+	kv_release(b);
+	if (b->serial)
+		pthread_mutex_unlock(&b->db->batch_mtx);
+	free(b->holds);
+	free(b->heldmap);
+	free(b->dbheld);
+	free(b->results);
+	free(b->deltas);
+	free(b);
+}
+
+/* kv_tx -- the batch's transaction, begun on first use. */
+static int kv_tx(pkv_batch *b)
+{
+	int err;
+
+	if (b->open)
+		return 0;
+	if ((err = kvtx_begin(b->db, &b->t)))
+		return kv_err(b->db, err, "out of memory");
+	b->open = true;
+	return 0;
+}
+
+/* kv_view -- the transaction to read through, or NULL before any write. */
+static inline const struct kvtx *kv_view(const pkv_batch *b)
+{
+	return b->open ? &b->t : NULL;
+}
+
+/* kv_result -- record an operation's result. */
+static int kv_result(pkv_batch *b, int r)
+{
+	if (b->nres == b->rescap) {
+		size_t cap = b->rescap ? 2 * b->rescap : 16;
+		int *n = realloc(b->results, cap * sizeof(*n));
+		if (!n)
+			return kv_err(b->db, -ENOMEM, "out of memory");
+		b->results = n;
+		b->rescap = cap;
+	}
+	b->results[b->nres++] = r;
+	return 0;
+}
+
+/* kv_delta -- the operation changed dbi's key count by delta. */
+static int kv_delta(pkv_batch *b, unsigned dbi, int delta)
+{
+	if (b->ndeltas == b->deltacap) {
+		size_t cap = b->deltacap ? 2 * b->deltacap : 16;
+		struct kv_delta *n = realloc(b->deltas, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		b->deltas = n;
+		b->deltacap = cap;
+	}
+	b->deltas[b->ndeltas].dbi = dbi;
+	b->deltas[b->ndeltas].delta = delta;
+	b->ndeltas++;
+	return 0;
+}
+
+/* kv_save -- a savepoint of the batch. */
+static void kv_save(const pkv_batch *b, struct kv_save *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->open = b->open;
+	if (b->open)
+		kvtx_mark(&b->t, &s->m);
+	s->nres = b->nres;
+	s->ndeltas = b->ndeltas;
+	s->payload = b->payload;
+	s->err = b->err;
+}
+
+/* kv_restore -- take the batch back to a savepoint. */
+static void kv_restore(pkv_batch *b, const struct kv_save *s)
+{
+	if (b->open) {
+		if (s->open) {
+			kvtx_rollback(&b->t, &s->m);
+		} else {
+			kvtx_abort(&b->t);
+			b->open = false;
+		}
+	}
+	b->nres = s->nres;
+	b->ndeltas = s->ndeltas;
+	b->payload = s->payload;
+	b->err = s->err;
+}
+
+/* ---- one operation ---- */
+
+/* Where an operation's key is, as the batch sees it. */
+struct kv_key {
+	const struct kv_table *tab;
+	uint64_t hash;
+	bool found;                   /* an entry is in the table */
+	struct kv_loc loc;            /* where, if found */
+	int64_t expire_ms;            /* its expiry, as the batch left it */
+	bool present;                 /* found and not expired */
+};
+
+/* kv_find -- look an operation's key up once, through the batch
+ * (holding its stripe first when `lock`). */
+static int kv_find(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		   bool lock, struct kv_key *k)
+{
+	pkv *db = b->db;
+	const struct kvtx *v;
+	int err;
+
+	k->hash = kv_hash(db, key, klen);
+	if (lock && (err = kv_hold(b, dbi, (unsigned)(k->hash &
+						     (KV_STRIPES - 1)))))
+		return err;
+	v = kv_view(b);
+	k->tab = kv_table_of(db, dbi);
+	k->found = table_find(db, v, k->tab, k->hash, key, klen, &k->loc);
+	k->expire_ms = 0;
+	k->present = false;
+	if (k->found) {
+		k->expire_ms = (int64_t)(v ? kvtx_get(v, k->loc.entry +
+					    offsetof(struct kv_entry, expire_ms))
+					   : (uint64_t)kv_entry_expire(
+						   kv_ptr(db, k->loc.entry)));
+		k->present = !(k->expire_ms && k->expire_ms <= pkv_now_ms());
+	}
+	return 0;
+}
+
+/* kv_new_entry -- a new entry for (key, val) in the transaction, written
+ * straight into its block; its offset to *offp. */
+static int kv_new_entry(pkv_batch *b, const struct kv_op *op, uint64_t hash,
+			int64_t expire_ms, uint64_t *offp)
+{
+	pkv *db = b->db;
+	struct kv_entry *E;
+	int err;
+
+	/* Only next and expire_ms change in place later: the rest is fixed,
+	 * so the commit checksum covers it and it needs no fence. */
+	err = tx_alloc_fixed(b->t.tx, sizeof(*E) + op->klen + op->vlen,
+			     KV_TYPE_ENTRY, KV_ENTRY_MUTABLE, offp);
+	if (err)
+		return err;
+	E = kv_ptr(db, *offp);
+	E->next = 0;
+	E->expire_ms = expire_ms;
+	E->hash = hash;
+	E->klen = (uint32_t)op->klen;
+	E->vlen = (uint32_t)op->vlen;
+	E->vtype = PKV_TYPE_STRING;
+	E->flags = 0;
+	if (op->klen)
+		memcpy((char *)(E + 1), op->key, op->klen);
+	if (op->vlen)
+		memcpy((char *)(E + 1) + op->klen, op->val, op->vlen);
+	E->csum = kv_entry_csum(E);
+	b->payload += op->klen + op->vlen;
+	return 0;
+}
+
+/* kv_write -- the writes of one decided operation (see kv_exec). */
+static int kv_write(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
+		    int64_t now, int *result)
+{
+	struct kvtx *t = &b->t;
+	uint64_t off;
+	int64_t exp;
+	int err;
+
+	*result = 0;
+	switch (op->op) {
+	case KV_OP_PUT:
+		if ((op->flags & PKV_NX) && k->present) {
+			*result = PKV_EEXIST;
+			return 0;
+		}
+		if ((op->flags & PKV_XX) && !k->present) {
+			*result = PKV_ENOTFOUND;
+			return 0;
+		}
+		exp = !(op->flags & PKV_KEEPTTL) ? op->expire_ms :
+		      k->present ? k->expire_ms : 0;
+		if (exp && exp <= now)   /* already past: the key goes, as
+					    in Redis */
+			break;
+		if ((err = kv_new_entry(b, op, k->hash, exp, &off)))
+			return err;
+		if (k->found)
+			return table_replace(t, k->tab, &k->loc, off);
+		if ((err = table_insert(t, k->tab, off)))
+			return err;
+		return kv_delta(b, op->dbi, 1);
+	case KV_OP_DEL:
+		if (!k->present)
+			*result = PKV_ENOTFOUND;   /* an expired one goes */
+		break;
+	case KV_OP_DEL_EXPIRED:
+		if (k->present || !k->found) {
+			*result = PKV_ENOTFOUND;
+			return 0;
+		}
+		break;
+	case KV_OP_EXPIRE:
+		if (!k->present) {
+			*result = PKV_ENOTFOUND;
+			break;
+		}
+		if (op->expire_ms && op->expire_ms <= now)
+			break;             /* a time already past deletes */
+		if (op->expire_ms == k->expire_ms)
+			return 0;
+		if ((err = kvtx_set(t, k->loc.entry +
+				    offsetof(struct kv_entry, expire_ms),
+				    (uint64_t)op->expire_ms)))
+			return err;
+		if ((op->expire_ms != 0) != (k->expire_ms != 0)) {
+			uint64_t st = kv_load(&k->tab->stripes) +
+				(k->hash & (KV_STRIPES - 1)) *
+				sizeof(struct kv_stripe) +
+				offsetof(struct kv_stripe, expires);
+			return kvtx_add(t, st, op->expire_ms ? 1 : -1);
+		}
+		return 0;
+	}
+	/* The key goes (if there is an entry at all). */
+	if (!k->found)
+		return 0;
+	if ((err = table_unlink(t, k->tab, &k->loc)))
+		return err;
+	return kv_delta(b, op->dbi, -1);
+}
+
+/*
+ * kv_exec -- run one write operation in the batch: lock, look up, decide,
+ * write.  Returns its result (0, PKV_EEXIST, PKV_ENOTFOUND) or an error;
+ * after an error nothing of the operation remains, and the batch is
+ * failed (b->err) until rolled back past it.
+ */
+static int kv_exec(pkv_batch *b, const struct kv_op *op)
+{
+	struct kv_save s;
+	struct kv_key k;
+	int err, r = 0;
+
+	if ((err = kv_check_op(b->db, op)))
+		goto fail;
+	if ((err = kv_find(b, op->dbi, op->key, op->klen, true, &k)) ||
+	    (err = kv_tx(b)))
+		goto fail;
+	kv_save(b, &s);
+	err = kv_write(b, op, &k, pkv_now_ms(), &r);
+	if (err) {
+		kv_restore(b, &s);
+		if (err == PKV_EFULL)
+			kv_err(b->db, err, "pool is full: no room for the "
+			       "write (existing keys are intact)");
+		else if (err > PKV_EFIRST || err < PKV_ELAST)
+			kv_err(b->db, err, "write failed: %s",
+			       pkv_strerror(err));
+		goto fail;
+	}
+	if ((err = kv_result(b, r)))
+		goto fail;
+	return r;
+fail:
+	if (!b->err) {
+		b->err = err;
+		b->err_at = b->nres;
+	}
+	return err;
+}
+
+/* ---- commit ---- */
+
+/* kv_help_stripes -- resize work on the held stripes; marks the
+ * databases whose resize has moved everything. */
+static void kv_help_stripes(pkv_batch *b, bool *finish)
+{
+	pkv *db = b->db;
+
+	for (size_t i = 0; i < b->nholds; i++) {
+		struct kv_table *tab = kv_table_of(db, b->holds[i].dbi);
 		if (table_resizing(tab) &&
-		    table_migrate(db, tab, ids[i].stripe,
+		    table_migrate(db, tab, b->holds[i].stripe,
 				  KV_MOVES_PER_WRITE) == 2)
-			finish[ids[i].dbi] = true;
+			finish[b->holds[i].dbi] = true;
 	}
 }
 
@@ -273,150 +562,77 @@ static void kv_maybe_resize(pkv *db, unsigned dbi, bool finish,
 	pthread_rwlock_unlock(&d->lock);
 }
 
-/* kv_apply -- the write path (see the top of the file). */
-int kv_apply(pkv *db, const struct kv_op *ops, size_t n, int *results)
+/* kv_commit -- commit the batch, help resizes, unlock, free.  Returns 0
+ * or the failure that made nothing of it durable. */
+static int kv_commit(pkv_batch *b, int *results)
 {
-	struct kstate kst1, *ks = &kst1;
-	struct lockid lid1, *ids = &lid1;
-	size_t nks = 0, nids = 0;
-	bool finish[KV_MAX_DBS] = { false };
-	int64_t dcount[KV_MAX_DBS] = { 0 };
-	int64_t now = pkv_now_ms();
-	struct kvtx t;
-	int err = 0;
+	pkv *db = b->db;
+	bool *finish = NULL, *touched = NULL;
+	int err = b->err;
 
-	if (n == 0)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((err = kv_check_op(db, &ops[i])))
-			return err;
-	if (n > 1) {
-		ks = calloc(n, sizeof(*ks));
-		ids = calloc(n, sizeof(*ids));
-		if (!ks || !ids) {
-			free(ks);
-			free(ids);
-			return kv_err(db, -ENOMEM, "out of memory");
-		}
+	if (err) {
+		if (b->open)
+			kvtx_abort(&b->t);
+		kv_batch_free(b);
+		return err;
 	}
-
-	/* 1. lock */
-	for (size_t i = 0; i < n; i++) {
-		uint64_t h = kv_hash(db, ops[i].key, ops[i].klen);
-		ids[i].dbi = ops[i].dbi;
-		ids[i].stripe = (unsigned)(h & (KV_STRIPES - 1));
-	}
-	qsort(ids, n, sizeof(*ids), lockid_cmp);
-	for (size_t i = 0; i < n; i++)
-		if (i == 0 || lockid_cmp(&ids[i], &ids[nids - 1]))
-			ids[nids++] = ids[i];
-	for (size_t i = 0; i < nids; i++) {
-		if (i == 0 || ids[i].dbi != ids[i - 1].dbi)
-			pthread_rwlock_rdlock(&db->dbs[ids[i].dbi].lock);
-		pthread_mutex_lock(&db->dbs[ids[i].dbi].stripe[ids[i].stripe]);
-	}
-
-	/* 2. decide */
-	for (size_t i = 0; i < n; i++) {
-		const struct kv_op *op = &ops[i];
-		uint64_t h = kv_hash(db, op->key, op->klen);
-		struct kstate *k = NULL;
-		int r;
-		for (size_t j = 0; j < nks && !k; j++)
-			if (ks[j].dbi == op->dbi && ks[j].hash == h &&
-			    ks[j].klen == op->klen &&
-			    (op->klen == 0 || memcmp(ks[j].key, op->key, op->klen) == 0))
-				k = &ks[j];
-		if (!k) {
-			const struct kv_entry *E;
-			k = &ks[nks++];
-			memset(k, 0, sizeof(*k));
-			k->dbi = op->dbi;
-			k->hash = h;
-			k->key = op->key;
-			k->klen = op->klen;
-			k->found = table_find(db, NULL, kv_table_of(db, op->dbi),
-					      h, op->key, op->klen, &k->loc);
-			if (k->found) {
-				E = kv_ptr(db, k->loc.entry);
-				k->present = !kv_expired(E, now);
-				k->expire_ms = E->expire_ms;
-				k->val = kv_entry_val(E);
-				k->vlen = E->vlen;
-			}
+	if (b->open) {
+		uint64_t seq = 0;
+		err = kvtx_commit_seq(&b->t, &seq);
+		/* A failed write-back comes after the changes were applied
+		 * in memory (the commit has a seq): count them.  Without a
+		 * seq nothing was applied. */
+		if (seq) {
+			for (size_t i = 0; i < b->ndeltas; i++)
+				atomic_fetch_add(&db->dbs[b->deltas[i].dbi].count,
+						 b->deltas[i].delta);
+			atomic_fetch_add_explicit(&db->payload_bytes,
+						  b->payload,
+						  memory_order_relaxed);
 		}
-		r = kv_decide(k, op, now);
-		if (results)
-			results[i] = r;
-	}
-
-	/* 3. write */
-	bool any = false;
-	for (size_t j = 0; j < nks; j++)
-		any |= ks[j].dirty;
-	if (any) {
-		if ((err = kvtx_begin(db, &t)))
-			goto unlock;
-		for (size_t j = 0; j < nks && !err; j++) {
-			int dc = 0;
-			if (ks[j].dirty)
-				err = kv_write_key(db, &t, &ks[j], &dc);
-			dcount[ks[j].dbi] += dc;
-		}
-		if (err) {
-			kvtx_abort(&t);
-			if (err == PKV_EFULL)
-				kv_err(db, err, "pool is full: no room for the "
-				       "write (existing keys are intact)");
-			else if (err == PKV_ETXTOOBIG)
-				kv_err(db, err, "%zu operations are too many "
-				       "for one transaction", n);
-			else
-				kv_err(db, err, "write failed: %s",
-				       pkv_strerror(err));
-			goto unlock;
-		}
-		err = kvtx_commit(&t);
-		/* A failed write-back (-errno) comes after the changes were
-		 * applied in memory: count them.  PKV_E* codes mean nothing
-		 * was applied. */
-		if (!err || err > PKV_EFIRST)
-			for (unsigned d = 0; d < db->ndbs; d++)
-				if (dcount[d])
-					atomic_fetch_add(&db->dbs[d].count,
-							 dcount[d]);
-		if (err) {
-			kv_err(db, err, "commit failed: %s", err > PKV_EFIRST ?
+		if (err)
+			kv_err(db, err, "commit failed: %s", seq ?
 			       "the write is applied but could not be made "
 			       "durable (I/O error)" : pkv_strerror(err));
-			goto unlock;
-		}
 	}
-
-	/* 4. help, unlock, resize */
-	kv_help_stripes(db, ids, nids, finish);
-unlock:
-	for (size_t i = nids; i-- > 0;) {
-		pthread_mutex_unlock(&db->dbs[ids[i].dbi].stripe[ids[i].stripe]);
-		if (i == 0 || ids[i].dbi != ids[i - 1].dbi)
-			pthread_rwlock_unlock(&db->dbs[ids[i].dbi].lock);
+	if (results && b->nres)
+		memcpy(results, b->results, b->nres * sizeof(*results));
+	if (!err && b->nholds) {
+		finish = calloc(db->ndbs, sizeof(bool));
+		touched = calloc(db->ndbs, sizeof(bool));
+		if (finish)
+			kv_help_stripes(b, finish);
+		for (size_t i = 0; touched && i < b->nholds; i++)
+			touched[b->holds[i].dbi] = true;
 	}
-	if (!err)
-		for (size_t i = 0; i < nids; i++)
-			if (i == 0 || ids[i].dbi != ids[i - 1].dbi)
-				kv_maybe_resize(db, ids[i].dbi,
-						finish[ids[i].dbi],
-						!db->thread_running);
+	kv_batch_free(b);
+	for (unsigned d = 0; touched && d < db->ndbs; d++)
+		if (touched[d])
+			kv_maybe_resize(db, d, finish && finish[d],
+					!db->thread_running);
+	free(finish);
+	free(touched);
 	/* Resize work after the commit may have hit a failed write-back:
 	 * the pool can no longer make writes durable, so say so now. */
 	if (!err && (err = persist_failed(&db->pool->persist)))
 		kv_err(db, err, "I/O error: the pool can no longer make writes "
 		       "durable (%s); reopen it", strerror(-err));
-	if (ks != &kst1) {
-		free(ks);
-		free(ids);
-	}
 	return err;
+}
+
+/* kv_apply -- apply ops in order as one batch (see pkv_batch_commit). */
+int kv_apply(pkv *db, const struct kv_op *ops, size_t n, int *results)
+{
+	pkv_batch *b = NULL;
+	int err;
+
+	if (n == 0)
+		return 0;
+	if ((err = kv_batch_new(db, n > 1, &b)))
+		return err;
+	for (size_t i = 0; i < n; i++)
+		kv_exec(b, &ops[i]);
+	return kv_commit(b, results);
 }
 
 /* ---- single writes ---- */
@@ -454,7 +670,7 @@ int pkv_expire(pkv *db, unsigned dbi, const void *key, size_t klen,
 	return kv_one(db, &op);
 }
 
-/* ---- reads ---- */
+/* ---- lock-free reads ---- */
 
 /* kv_read_check -- the arguments of a read. */
 static int kv_read_check(const pkv *db, unsigned dbi, const void *key,
@@ -497,12 +713,14 @@ int pkv_get_ref(pkv *db, unsigned dbi, const void *key, size_t klen,
 	ref->val = kv_entry_val(E);
 	ref->vlen = E->vlen;
 	ref->expire_ms = kv_entry_expire(E);
+	ref->type = E->vtype;
 	ref->priv_[0] = tk.slot;
 	ref->priv_[1] = (void *)(uintptr_t)tk.phase;
 	return 0;
 }
 
-/* pkv_ref_release -- leave the reference's section. */
+/* pkv_ref_release -- leave the reference's section (nothing for a
+ * reference a batch gave: the batch keeps it). */
 void pkv_ref_release(struct pkv_ref *ref)
 {
 	struct epoch_ticket tk = { ref->priv_[0],
@@ -553,106 +771,179 @@ int pkv_ttl(pkv *db, unsigned dbi, const void *key, size_t klen,
 	return 0;
 }
 
-/* ---- batches ---- */
-
-struct pkv_batch {
-	pkv *db;
-	struct kv_op *ops;
-	size_t n, cap;
-	int err;                      /* first failure while building */
-};
-
-/* pkv_batch_begin -- an empty batch. */
-int pkv_batch_begin(pkv *db, pkv_batch **bp)
+/* pkv_type -- the type of a key's value. */
+int pkv_type(pkv *db, unsigned dbi, const void *key, size_t klen,
+	     unsigned *type)
 {
-	pkv_batch *b = calloc(1, sizeof(*b));
+	struct pkv_ref ref;
+	int err = pkv_get_ref(db, dbi, key, klen, &ref);
 
-	if (!b)
-		return kv_err(db, -ENOMEM, "out of memory");
-	b->db = db;
-	*bp = b;
+	if (err)
+		return err;
+	if (type)
+		*type = ref.type;
+	pkv_ref_release(&ref);
 	return 0;
 }
 
-/* batch_add -- append op with copies of its key and value. */
-static int batch_add(pkv_batch *b, struct kv_op op)
-{
-	char *copy;
-	int err = kv_check_op(b->db, &op);
+/* ---- batches ---- */
 
-	if (!err && b->n == b->cap) {
-		size_t cap = b->cap ? 2 * b->cap : 8;
-		struct kv_op *o = realloc(b->ops, cap * sizeof(*o));
-		if (o) {
-			b->ops = o;
-			b->cap = cap;
-		} else {
-			err = kv_err(b->db, -ENOMEM, "out of memory");
-		}
-	}
-	if (!err) {
-		copy = malloc(op.klen + op.vlen + 1);
-		if (!copy) {
-			err = kv_err(b->db, -ENOMEM, "out of memory");
-		} else {
-			if (op.klen)
-				memcpy(copy, op.key, op.klen);
-			if (op.vlen)
-				memcpy(copy + op.klen, op.val, op.vlen);
-			op.key = copy;
-			op.val = copy + op.klen;
-			b->ops[b->n++] = op;
-		}
-	}
-	if (err && !b->err)
-		b->err = err;
-	return err;
+/* pkv_batch_begin -- an empty batch (it runs alone among batches). */
+int pkv_batch_begin(pkv *db, pkv_batch **bp)
+{
+	return kv_batch_new(db, true, bp);
 }
 
-/* pkv_batch_put -- add a put. */
+/* pkv_batch_put -- a put, now. */
 int pkv_batch_put(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 		  const void *val, size_t vlen, unsigned flags,
 		  int64_t expire_ms)
 {
 	struct kv_op op = { KV_OP_PUT, dbi, key, klen, val, vlen, flags,
 			    expire_ms };
-	return batch_add(b, op);
+	return kv_exec(b, &op);
 }
 
-/* pkv_batch_del -- add a delete. */
+/* pkv_batch_del -- a delete, now. */
 int pkv_batch_del(pkv_batch *b, unsigned dbi, const void *key, size_t klen)
 {
 	struct kv_op op = { KV_OP_DEL, dbi, key, klen, NULL, 0, 0, 0 };
-	return batch_add(b, op);
+	return kv_exec(b, &op);
 }
 
-/* pkv_batch_expire -- add an expiry change. */
+/* pkv_batch_expire -- an expiry change, now. */
 int pkv_batch_expire(pkv_batch *b, unsigned dbi, const void *key,
 		     size_t klen, int64_t expire_ms)
 {
 	struct kv_op op = { KV_OP_EXPIRE, dbi, key, klen, NULL, 0, 0,
 			    expire_ms };
-	return batch_add(b, op);
+	return kv_exec(b, &op);
 }
 
-/* pkv_batch_abort -- free the batch. */
+/* pkv_batch_get_ref -- a key's value as the batch left it. */
+int pkv_batch_get_ref(pkv_batch *b, unsigned dbi, const void *key,
+		      size_t klen, struct pkv_ref *ref)
+{
+	const struct kv_entry *E;
+	struct kv_key k;
+	int err = kv_read_check(b->db, dbi, key, klen);
+
+	if (err || (err = kv_find(b, dbi, key, klen, true, &k)))
+		return err;
+	if (!k.present)
+		return PKV_ENOTFOUND;
+	E = kv_ptr(b->db, k.loc.entry);
+	ref->val = kv_entry_val(E);
+	ref->vlen = E->vlen;
+	ref->expire_ms = k.expire_ms;
+	ref->type = E->vtype;
+	ref->priv_[0] = NULL;         /* the batch's lock keeps it */
+	ref->priv_[1] = NULL;
+	return 0;
+}
+
+/* pkv_batch_exists -- 0 if the batch sees the key, else PKV_ENOTFOUND. */
+int pkv_batch_exists(pkv_batch *b, unsigned dbi, const void *key,
+		     size_t klen)
+{
+	struct pkv_ref ref;
+	return pkv_batch_get_ref(b, dbi, key, klen, &ref);
+}
+
+/* pkv_batch_dbsize -- keys (and with an expiry) as the batch left them. */
+int pkv_batch_dbsize(pkv_batch *b, unsigned dbi, uint64_t *keys,
+		     uint64_t *expires)
+{
+	pkv *db = b->db;
+	struct epoch_ticket tk;
+
+	if (dbi >= db->ndbs)
+		return kv_err(db, PKV_EINVAL, "database %u out of range", dbi);
+	tk = epoch_enter(heap_epoch(db->heap));
+	table_count(db, kv_view(b), kv_table_of(db, dbi), keys, expires);
+	epoch_exit(tk);
+	return 0;
+}
+
+/* pkv_batch_scan -- pkv_scan over the keys as the batch left them. */
+int pkv_batch_scan(pkv_batch *b, unsigned dbi, uint64_t cursor,
+		   unsigned count, pkv_scan_fn fn, void *ctx, uint64_t *next)
+{
+	pkv *db = b->db;
+	struct epoch_ticket tk;
+	int r;
+
+	if (dbi >= db->ndbs || !fn || !next)
+		return kv_err(db, PKV_EINVAL, dbi >= db->ndbs ?
+			      "database out of range" : "NULL argument");
+	tk = epoch_enter(heap_epoch(db->heap));
+	r = table_scan(db, kv_view(b), dbi, cursor, count, fn, ctx, next);
+	epoch_exit(tk);
+	return r;
+}
+
+/* pkv_batch_random_key -- a random key as the batch sees them. */
+int pkv_batch_random_key(pkv_batch *b, unsigned dbi, void *buf,
+			 size_t bufsize, size_t *klen)
+{
+	pkv *db = b->db;
+	struct epoch_ticket tk;
+	uint64_t e;
+
+	if (dbi >= db->ndbs)
+		return kv_err(db, PKV_EINVAL, "database %u out of range", dbi);
+	tk = epoch_enter(heap_epoch(db->heap));
+	e = table_random(db, kv_view(b), dbi);
+	if (e) {
+		const struct kv_entry *E = kv_ptr(db, e);
+		if (buf)
+			memcpy(buf, kv_entry_key(E),
+			       E->klen < bufsize ? E->klen : bufsize);
+		if (klen)
+			*klen = E->klen;
+	}
+	epoch_exit(tk);
+	return e ? 0 : PKV_ENOTFOUND;
+}
+
+/* pkv_batch_savepoint -- remember how far the batch has come. */
+void pkv_batch_savepoint(pkv_batch *b, struct pkv_savepoint *sp)
+{
+	struct kv_save s;
+
+	kv_save(b, &s);
+	memcpy(sp, &s, sizeof(s));
+}
+
+/* pkv_batch_rollback -- undo every operation after the savepoint. */
+void pkv_batch_rollback(pkv_batch *b, const struct pkv_savepoint *sp)
+{
+	struct kv_save s;
+
+	memcpy(&s, sp, sizeof(s));
+	kv_restore(b, &s);
+}
+
+/* pkv_batch_failed -- the failure that would fail the batch, or 0. */
+int pkv_batch_failed(const pkv_batch *b)
+{
+	return b->err;
+}
+
+/* pkv_batch_abort -- drop the batch. */
 void pkv_batch_abort(pkv_batch *b)
 {
 	if (!b)
 		return;
-	for (size_t i = 0; i < b->n; i++)
-		free((void *)b->ops[i].key);
-	free(b->ops);
-	free(b);
+	if (b->open)
+		kvtx_abort(&b->t);
+	kv_batch_free(b);
 }
 
-/* pkv_batch_commit -- apply it all as one transaction, then free it. */
+/* pkv_batch_commit -- make it durable, then free it. */
 int pkv_batch_commit(pkv_batch *b, int *results)
 {
-	int err = b->err ? b->err : kv_apply(b->db, b->ops, b->n, results);
-
-	pkv_batch_abort(b);
-	return err;
+	return kv_commit(b, results);
 }
 
 /* ---- active expiry ---- */
@@ -667,20 +958,16 @@ struct expire_ctx {
 
 /* expire_collect -- table_scan callback (expired entries only): copy the
  * key; stop when the batch is full. */
-static int expire_collect(void *vctx, const void *key, size_t klen,
-			  const void *val, size_t vlen, int64_t expire_ms)
+static int expire_collect(void *vctx, const struct pkv_item *it)
 {
 	struct expire_ctx *c = vctx;
-	void *copy = malloc(klen ? klen : 1);
+	void *copy = malloc(it->klen ? it->klen : 1);
 
-	(void)val;
-	(void)vlen;
-	(void)expire_ms;
 	if (!copy)
 		return 1;
-	memcpy(copy, key, klen);
-	c->ops[c->n] = (struct kv_op){ KV_OP_DEL_EXPIRED, c->dbi, copy, klen,
-				       NULL, 0, 0, 0 };
+	memcpy(copy, it->key, it->klen);
+	c->ops[c->n] = (struct kv_op){ KV_OP_DEL_EXPIRED, c->dbi, copy,
+				       it->klen, NULL, 0, 0, 0 };
 	return ++c->n == EXPIRE_BATCH;
 }
 
@@ -691,7 +978,7 @@ void kv_expire_cycle(pkv *db, unsigned dbi, uint64_t budget_ns)
 	struct timespec ts;
 	uint64_t expires, t0, now;
 
-	table_count(db, kv_table_of(db, dbi), NULL, &expires);
+	table_count(db, NULL, kv_table_of(db, dbi), NULL, &expires);
 	if (!expires)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -722,7 +1009,8 @@ void kv_expire_cycle(pkv *db, unsigned dbi, uint64_t budget_ns)
 }
 
 /* kv_help_resize -- the maintenance thread's share of a resize: stripes
- * no writer is holding move some buckets; a finished resize is closed. */
+ * no writer is holding move some buckets; a finished resize is closed,
+ * and the next one's bucket array made ready when it is due. */
 void kv_help_resize(pkv *db, unsigned dbi)
 {
 	struct kv_db *d = &db->dbs[dbi];

@@ -60,6 +60,10 @@ struct pkv {
 	unsigned expire_interval_ms;
 	uint64_t expire_cursor[KV_MAX_DBS];
 
+	pthread_mutex_t batch_mtx;    /* batches (which lock stripes in any
+					 order) and database-wide changes
+					 run one at a time */
+
 	_Atomic uint64_t payload_bytes;   /* key + value bytes written */
 	_Atomic uint64_t expired_keys;    /* removed by active expiry */
 };
@@ -179,13 +183,27 @@ struct kvtx {
 	uint32_t *index;              /* open addressing over w, by offset:
 					 slot = w's position + 1, 0 empty */
 	unsigned index_mask;          /* index size - 1 */
+	struct kvtx_undo {            /* how to take back each kvtx_set */
+		uint32_t pos;         /* in w; KVTX_INSERTED: was new */
+		uint64_t old;         /* the value before */
+	} *undo;
+	size_t nundo, undocap;
+};
+
+/* A savepoint of a kvtx (kvtx_mark, kvtx_rollback). */
+struct kvtx_mark {
+	struct tx_mark tx;
+	size_t nundo;
 };
 
 int kvtx_begin(pkv *db, struct kvtx *t);
 uint64_t kvtx_get(const struct kvtx *t, uint64_t off);
 int kvtx_set(struct kvtx *t, uint64_t off, uint64_t val);
 int kvtx_add(struct kvtx *t, uint64_t off, int64_t delta);
+void kvtx_mark(const struct kvtx *t, struct kvtx_mark *m);
+void kvtx_rollback(struct kvtx *t, const struct kvtx_mark *m);
 int kvtx_commit(struct kvtx *t);
+int kvtx_commit_seq(struct kvtx *t, uint64_t *seqp);
 void kvtx_abort(struct kvtx *t);
 
 /* ---- tables (table.c) ---- */
@@ -232,8 +250,10 @@ int table_unlink(struct kvtx *t, const struct kv_table *tab,
  * to *offp.  Its blocks are written directly. */
 int table_new(struct kvtx *t, unsigned log2, uint64_t *offp);
 
-/* table_count -- sum of the stripes' key and expiry counts. */
-void table_count(const pkv *db, const struct kv_table *tab, uint64_t *keys,
+/* table_count -- sum of the stripes' key and expiry counts (through t,
+ * when given). */
+void table_count(const pkv *db, const struct kvtx *t,
+		 const struct kv_table *tab, uint64_t *keys,
 		 uint64_t *expires);
 
 /*
@@ -263,17 +283,19 @@ static inline bool table_resizing(const struct kv_table *tab)
 	return (kv_load(&tab->version) & 1) && kv_load(&tab->next);
 }
 
-/* table_scan -- one pkv_scan step set (see pkv.h); inside a section. */
-int table_scan(pkv *db, unsigned dbi, uint64_t cursor, unsigned count,
-	       pkv_scan_fn fn, void *ctx, uint64_t *next);
+/* table_scan -- one pkv_scan step (see pkv.h), through t when given;
+ * inside a section. */
+int table_scan(pkv *db, const struct kvtx *t, unsigned dbi, uint64_t cursor,
+	       unsigned count, pkv_scan_fn fn, void *ctx, uint64_t *next);
 
 /* table_scan_expired -- the same walk, visiting only expired entries. */
 int table_scan_expired(pkv *db, unsigned dbi, uint64_t cursor,
 		       unsigned count, pkv_scan_fn fn, void *ctx,
 		       uint64_t *next);
 
-/* table_random -- a random live entry's offset, or 0 (inside a section). */
-uint64_t table_random(pkv *db, unsigned dbi);
+/* table_random -- a random live entry's offset, or 0 (through t when
+ * given; inside a section). */
+uint64_t table_random(pkv *db, const struct kvtx *t, unsigned dbi);
 
 /* ---- trace functions for the collector (table.c) ---- */
 void table_register_types(struct gc *gc);

@@ -137,6 +137,10 @@ static_assert(sizeof(struct block_hdr) == BLOCK_HDR_SIZE, "block_hdr size");
 			   [prefix, size); the first `prefix` bytes (words a
 			   later transaction may change) follow, padded to 8,
 			   and are copied back at replay */
+#define LOG_OP_CHAIN 6u /* the record's entries are elsewhere (a record too
+			   big for the ring): target = a byte area in free
+			   heap space, value = its length; the checksum
+			   covers it.  The record's only entry. */
 #define LOG_ENTRY_OP(w) ((unsigned)((w) & 0x7u))
 #define LOG_ENTRY_OFF(w) ((w) & ~(uint64_t)0x7)
 #define LOG_BLOCK_SIZE(v) ((v) & ((1ull << 48) - 1))

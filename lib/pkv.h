@@ -30,9 +30,11 @@ extern "C" {
 #define PKV_ECHECKSUM  (-30906) /* the pool header checksum does not match */
 #define PKV_ECORRUPT   (-30907) /* the pool's metadata is inconsistent */
 #define PKV_EBUSY      (-30908) /* the pool is open in another process */
-#define PKV_ETXTOOBIG  (-30909) /* a transaction exceeds its log capacity */
+#define PKV_ETXTOOBIG  (-30909) /* (no longer returned: a transaction has
+				   no size limit but the pool's room) */
 #define PKV_EINVAL     (-30910) /* an argument is out of range */
-#define PKV_ELAST      (-30910)
+#define PKV_EWRONGTYPE (-30911) /* the key holds a value of another type */
+#define PKV_ELAST      (-30911)
 
 /*
  * pkv_strerror -- describe an error code returned by any pkv function:
@@ -140,6 +142,9 @@ int pkv_put(pkv *db, unsigned dbi, const void *key, size_t klen,
 int pkv_get(pkv *db, unsigned dbi, const void *key, size_t klen, void *buf,
 	    size_t bufsize, size_t *vlen);
 
+/* Value types: what an entry holds.  Strings only, so far. */
+#define PKV_TYPE_STRING 0u
+
 /*
  * Zero-copy reads.  pkv_get_ref points ref->val at the value in the pool
  * and keeps it valid -- a concurrent delete or overwrite does not reuse
@@ -150,6 +155,7 @@ struct pkv_ref {
 	const void *val;              /* the value, in place */
 	size_t vlen;
 	int64_t expire_ms;            /* 0: none */
+	unsigned type;                /* PKV_TYPE_* */
 	void *priv_[2];               /* the library's */
 };
 
@@ -181,6 +187,11 @@ int pkv_expire(pkv *db, unsigned dbi, const void *key, size_t klen,
 int pkv_ttl(pkv *db, unsigned dbi, const void *key, size_t klen,
 	    int64_t *expire_ms);
 
+/* pkv_type -- the type (PKV_TYPE_*) of key's value to *type.  Returns 0,
+ * PKV_ENOTFOUND or PKV_EINVAL. */
+int pkv_type(pkv *db, unsigned dbi, const void *key, size_t klen,
+	     unsigned *type);
+
 /* pkv_now_ms -- the clock expiry is measured against (Unix ms). */
 int64_t pkv_now_ms(void);
 
@@ -204,11 +215,19 @@ int pkv_swapdb(pkv *db, unsigned a, unsigned b);
  * *next gets the cursor to continue with, 0 when the scan is complete.
  * Every key present for the whole scan is visited at least once, even
  * across a resize; some may be visited twice.  fn runs inside a read
- * section (no write calls from it); a non-zero return stops the scan
+ * section (no write calls from it) and gets each key as a struct
+ * pkv_item, valid during the call; a non-zero return stops the scan
  * early and is returned.
  */
-typedef int (*pkv_scan_fn)(void *ctx, const void *key, size_t klen,
-			   const void *val, size_t vlen, int64_t expire_ms);
+struct pkv_item {
+	const void *key;
+	size_t klen;
+	const void *val;              /* the value, in place */
+	size_t vlen;
+	int64_t expire_ms;            /* 0: none */
+	unsigned type;                /* PKV_TYPE_* */
+};
+typedef int (*pkv_scan_fn)(void *ctx, const struct pkv_item *item);
 int pkv_scan(pkv *db, unsigned dbi, uint64_t cursor, unsigned count,
 	     pkv_scan_fn fn, void *ctx, uint64_t *next);
 
@@ -218,15 +237,27 @@ int pkv_random_key(pkv *db, unsigned dbi, void *buf, size_t bufsize,
 		   size_t *klen);
 
 /*
- * Atomic write batches: puts, deletes and expiry changes, on any
- * databases, applied in order and committed as one durable transaction
- * (all or nothing, even across a crash).  A condition that fails (PKV_NX,
- * PKV_XX, a missing key) skips that operation only and is reported in
- * results[].  A batch is bounded by the redo log: about 250 puts of new
- * keys (200 with an expiry, 340 deletes) in a pool pkv_open created
- * smaller than 256 MiB, four times that in a larger one; beyond that
- * commit returns PKV_ETXTOOBIG.  All or nothing holds across
- * crashes; a concurrent lock-free reader may see a batch half applied.
+ * Batches: transactions that read their own writes.  A batch runs each
+ * operation at once -- a put, delete or expiry change on any database,
+ * with its condition (PKV_NX, PKV_XX, PKV_KEEPTTL, a missing key) decided
+ * against the keys as the batch left them -- and its reads (a value, a
+ * size, a scan, a random key) see its own pending writes.  Nothing of it
+ * is visible to other readers, or durable, until pkv_batch_commit makes
+ * all of it durable in one transaction (all or nothing, even across a
+ * crash).  There is no limit on its size but the pool's room.
+ *
+ * A batch holds the stripes of the keys it touched until it ends, and
+ * batches run one at a time per pool (single writes and readers go on
+ * beside them): keep them short.  One thread uses a batch at a time.
+ *
+ * Each write returns its result at once: 0, PKV_EEXIST (PKV_NX and the
+ * key exists), PKV_ENOTFOUND (PKV_XX, or a delete or expiry change of a
+ * missing key) -- or an error (PKV_EFULL, PKV_EINVAL, -ENOMEM), after
+ * which nothing of that operation remains and the batch is failed: its
+ * commit returns the error and applies nothing, unless the caller rolls
+ * it back (pkv_batch_rollback) to a savepoint taken before the operation,
+ * which forgets the failure.  That is how one command of many can fail
+ * alone: take a savepoint before it, roll back if it fails.
  */
 typedef struct pkv_batch pkv_batch;
 
@@ -239,10 +270,38 @@ int pkv_batch_expire(pkv_batch *b, unsigned dbi, const void *key,
 		     size_t klen, int64_t expire_ms);
 
 /*
- * pkv_batch_commit -- apply and free the batch.  results, if not NULL,
- * gets one code per operation in order (0, PKV_EEXIST or PKV_ENOTFOUND).
- * Returns 0 or the error that made the whole batch fail (nothing applied):
- * PKV_EFULL, PKV_ETXTOOBIG, PKV_EINVAL, -ENOMEM.
+ * Reads of a batch: as pkv_get_ref, pkv_exists, pkv_dbsize, pkv_scan and
+ * pkv_random_key, over the keys as the batch left them.  A reference from
+ * pkv_batch_get_ref stays valid until the batch's next call (releasing it
+ * is allowed and does nothing).
+ */
+int pkv_batch_get_ref(pkv_batch *b, unsigned dbi, const void *key,
+		      size_t klen, struct pkv_ref *ref);
+int pkv_batch_exists(pkv_batch *b, unsigned dbi, const void *key,
+		     size_t klen);
+int pkv_batch_dbsize(pkv_batch *b, unsigned dbi, uint64_t *keys,
+		     uint64_t *expires);
+int pkv_batch_scan(pkv_batch *b, unsigned dbi, uint64_t cursor,
+		   unsigned count, pkv_scan_fn fn, void *ctx, uint64_t *next);
+int pkv_batch_random_key(pkv_batch *b, unsigned dbi, void *buf,
+			 size_t bufsize, size_t *klen);
+
+/* Savepoints: pkv_batch_rollback undoes every operation after sp (and a
+ * failure that came after it). */
+struct pkv_savepoint {
+	uint64_t priv_[8];
+};
+void pkv_batch_savepoint(pkv_batch *b, struct pkv_savepoint *sp);
+void pkv_batch_rollback(pkv_batch *b, const struct pkv_savepoint *sp);
+
+/* pkv_batch_failed -- the error that would fail the batch, or 0. */
+int pkv_batch_failed(const pkv_batch *b);
+
+/*
+ * pkv_batch_commit -- make the batch durable and free it.  results, if
+ * not NULL, gets each write's result again, in order.  Returns 0 or the
+ * error that made the whole batch fail (nothing applied): the first
+ * failed operation's, or -errno of a failed write-back.
  */
 int pkv_batch_commit(pkv_batch *b, int *results);
 

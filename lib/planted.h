@@ -3,7 +3,8 @@
  * barrier, to prove that the crash simulator fails when that barrier is
  * missing.
  *
- * Every flush and fence that durability depends on is written
+ * Every flush and fence that durability depends on -- and every rule on
+ * when freed memory may be reused -- is written
  *
  *     if (!PLANTED(REDO_COMMIT_FENCE))
  *             persist_fence(p);
@@ -43,6 +44,9 @@
 	X(TX_MUTABLE_FENCE, "tx-mutable-fence", \
 	  "commit: a new block that later transactions change in place is " \
 	  "published before it is durable") \
+	X(TX_UNALLOC_AT_ONCE, "tx-unalloc-at-once", \
+	  "a block allocated and freed in one transaction is reused before " \
+	  "the watermark passes the commit") \
 	X(HEAP_RUN_FENCE, "heap-run-fence", \
 	  "a new run's header may land before its cleared bitmap")
 

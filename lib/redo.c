@@ -69,6 +69,7 @@
 
 #define REC_HDR ((uint32_t)sizeof(struct log_rec))
 #define REDO_PENDING UINT64_MAX       /* inflight: taking a seq */
+#define REDO_BUF_START 4096u          /* a lane's record buffer, at first */
 
 /* A record in a lane's ring, from its commit to the checkpoint past it. */
 struct redo_desc {
@@ -85,7 +86,8 @@ struct redo_lane {
 					 or 0 */
 	/* Owner-only while busy: the record being built. */
 	char *buf;                    /* REC_HDR + entries */
-	uint32_t used;                /* bytes of entries */
+	size_t used;                  /* bytes of entries */
+	size_t cap;                   /* bytes of entries buf can hold */
 	/* Ring state (absolute byte positions; offset = pos % ring size),
 	 * guarded by mtx: the owner and a checkpointer share it. */
 	pthread_mutex_t mtx;
@@ -114,8 +116,11 @@ struct redo {
 	int cur_slot;                 /* the current one */
 	uint64_t gen;                 /* its generation */
 	uint64_t *tails;              /* scratch: nlanes new tails */
-	uint64_t *lineset;            /* scratch: lines written back */
-	size_t lineset_cap;
+	struct redo_lineset {         /* scratch: lines written back by a
+					 checkpoint (line + 1; 0 empty) */
+		uint64_t *v;
+		size_t cap, n;        /* cap a power of two, n <= cap / 2 */
+	} lines;
 	struct redo_stats st;
 	_Atomic uint64_t commits, record_bytes, ring_waits;
 };
@@ -171,7 +176,8 @@ int redo_open(struct pool *pool, struct redo **rp, struct errmsg *em)
 		l->id = i;
 		l->ring = area + 2 * redo_slot_size(r) +
 			  (uint64_t)i * r->ring_size;
-		l->buf = malloc(REC_HDR + r->max_entries);
+		l->cap = REDO_BUF_START;
+		l->buf = malloc(REC_HDR + l->cap);
 		l->reserved = UINT64_MAX;
 		pthread_mutex_init(&l->mtx, NULL);
 		if (!l->buf)
@@ -197,7 +203,7 @@ void redo_free(struct redo *r)
 	pthread_mutex_destroy(&r->ckpt_mtx);
 	free(r->lanes);
 	free(r->tails);
-	free(r->lineset);
+	free(r->lines.v);
 	free(r);
 }
 
@@ -234,24 +240,31 @@ struct redo_entry {
 	const char *bytes;            /* COPY and BLOCK: the carried bytes */
 };
 
+/* A record's entries: in the record, or (a chained record) in an area
+ * of the heap. */
+struct redo_body {
+	const char *e;
+	uint64_t used;
+};
+
 /*
- * redo_next_entry -- parse the entry at *pos of a record's entries
- * [e, e+used) into *out and step past it.  Returns 1, 0 at the end, or
- * -1 when the entry is malformed or names memory a record may not touch
- * (only possible for a damaged record, read at recovery).
+ * redo_next_entry -- parse the entry at *pos of a record's entries into
+ * *out and step past it.  Returns 1, 0 at the end, or -1 when the entry
+ * is malformed or names memory a record may not touch (only possible for
+ * a damaged record, read at recovery).
  */
-static int redo_next_entry(const struct pool *pool, const char *e,
-			   uint32_t used, uint32_t *pos,
+static int redo_next_entry(const struct pool *pool,
+			   const struct redo_body *b, uint64_t *pos,
 			   struct redo_entry *out)
 {
 	const struct log_word_entry *w;
-	uint64_t left = used - *pos, padded;
+	uint64_t left = b->used - *pos, padded;
 
-	if (*pos == used)
+	if (*pos == b->used)
 		return 0;
 	if (left < sizeof(*w))
 		return -1;
-	w = (const void *)(e + *pos);
+	w = (const void *)(b->e + *pos);
 	out->op = LOG_ENTRY_OP(w->op_off);
 	out->off = LOG_ENTRY_OFF(w->op_off);
 	out->value = w->value;
@@ -280,28 +293,55 @@ static int redo_next_entry(const struct pool *pool, const char *e,
 		    !redo_block_ok(pool, out->off, out->value, out->prefix))
 			return -1;
 		break;
-	default:
+	default:                      /* CHAIN is never among the entries */
 		return -1;
 	}
-	*pos += (uint32_t)(sizeof(*w) + padded);
+	*pos += sizeof(*w) + padded;
 	return 1;
 }
 
 /*
+ * redo_body_of -- the entries of the record at rec (REC_HDR + `used`
+ * bytes): the record's own, or the area its CHAIN entry names.  False
+ * when a CHAIN entry is malformed.
+ */
+static bool redo_body_of(const struct pool *pool, const char *rec,
+			 uint64_t used, struct redo_body *b)
+{
+	const struct log_word_entry *w = (const void *)(rec + REC_HDR);
+
+	b->e = rec + REC_HDR;
+	b->used = used;
+	if (used < sizeof(*w) || LOG_ENTRY_OP(w->op_off) != LOG_OP_CHAIN)
+		return true;
+	if (used != sizeof(*w) || w->value % 8 || w->value == 0 ||
+	    LOG_ENTRY_OFF(w->op_off) < pool->hdr->chunks_off ||
+	    !pool_contains(pool, LOG_ENTRY_OFF(w->op_off), w->value))
+		return false;
+	b->e = pool_ptr(pool, LOG_ENTRY_OFF(w->op_off));
+	b->used = w->value;
+	return true;
+}
+
+/*
  * redo_checksum -- the commit checksum of a record: its header (checksum
- * field read as 0) and entries, then the covered bytes of every block it
- * names.  False when an entry is malformed: the record cannot be valid.
+ * field read as 0) and its own entries, the area of a chained record,
+ * then the covered bytes of every block its entries name.  False when an
+ * entry is malformed: the record cannot be valid.
  */
 static bool redo_checksum(const struct pool *pool, const char *rec,
-			  uint32_t used, uint64_t *sum)
+			  uint64_t used, uint64_t *sum)
 {
-	const char *e = rec + REC_HDR;
-	uint64_t h = csum64(rec, REC_HDR + used, 0);
+	uint64_t h = csum64(rec, REC_HDR + used, 0), pos = 0;
+	struct redo_body b;
 	struct redo_entry en;
-	uint32_t pos = 0;
 	int got;
 
-	while ((got = redo_next_entry(pool, e, used, &pos, &en)) > 0) {
+	if (!redo_body_of(pool, rec, used, &b))
+		return false;
+	if (b.e != rec + REC_HDR)
+		h = h * 0x9e3779b97f4a7c15ull ^ csum64(b.e, b.used, ~(size_t)0);
+	while ((got = redo_next_entry(pool, &b, &pos, &en)) > 0) {
 		const char *data;
 		if (en.op != LOG_OP_BLOCK)
 			continue;
@@ -321,19 +361,29 @@ static bool redo_checksum(const struct pool *pool, const char *rec,
  * redo_apply -- carry out a record's entries in place.  `atomic` when
  * other threads may touch neighbouring bits of the same words (bitmaps)
  * concurrently; `replay` at recovery, where the carried prefixes of new
- * blocks are written back too (at commit the block already holds them).
- * Nothing is written back here.  Returns 0 or PKV_ECORRUPT.
+ * blocks are written back too (at commit the block already holds them),
+ * before anything else: a block's prefix is what it held when it was
+ * made, and the record's stores into it came later.  Nothing is written
+ * back here.  Returns 0 or PKV_ECORRUPT.
  */
-static int redo_apply(struct redo *r, const char *rec, uint32_t used,
+static int redo_apply(struct redo *r, const struct redo_body *b,
 		      bool atomic, bool replay, uint64_t *nentries)
 {
 	struct pool *pool = r->pool;
-	const char *e = rec + REC_HDR;
 	struct redo_entry en;
-	uint32_t pos = 0;
+	uint64_t pos = 0;
 	int got;
 
-	while ((got = redo_next_entry(pool, e, used, &pos, &en)) > 0) {
+	if (replay) {
+		while ((got = redo_next_entry(pool, b, &pos, &en)) > 0)
+			if (en.op == LOG_OP_BLOCK && en.prefix)
+				memcpy(pool_ptr(pool, en.off), en.bytes,
+				       en.prefix);
+		if (got < 0)
+			return PKV_ECORRUPT;
+		pos = 0;
+	}
+	while ((got = redo_next_entry(pool, b, &pos, &en)) > 0) {
 		uint64_t *word = pool_ptr(pool, en.off);
 		switch (en.op) {
 		case LOG_OP_SET:
@@ -357,8 +407,6 @@ static int redo_apply(struct redo *r, const char *rec, uint32_t used,
 			memcpy(word, en.bytes, en.value);
 			break;
 		case LOG_OP_BLOCK:
-			if (replay && en.prefix)
-				memcpy(word, en.bytes, en.prefix);
 			break;
 		}
 		if (nentries)
@@ -369,35 +417,34 @@ static int redo_apply(struct redo *r, const char *rec, uint32_t used,
 
 /*
  * redo_flush_targets -- write back what a record changed in place, each
- * line once per checkpoint (lines already in `set` are skipped).
+ * line once per checkpoint (lines already in `set` are skipped).  With
+ * `prefixes`, the carried prefixes of new blocks too (after a replay).
  */
-static void redo_flush_targets(struct redo *r, const char *rec,
-			       uint32_t used, uint64_t *set, size_t setcap,
-			       uint64_t *nlines)
+static int redo_lineset_add(struct redo_lineset *ls, uint64_t l);
+
+static void redo_flush_targets(struct redo *r, const struct redo_body *b,
+			       bool prefixes, uint64_t *nlines)
 {
 	struct persist *p = &r->pool->persist;
-	const char *e = rec + REC_HDR;
 	struct redo_entry en;
-	uint32_t pos = 0;
+	uint64_t pos = 0;
 
-	while (redo_next_entry(r->pool, e, used, &pos, &en) > 0) {
+	while (redo_next_entry(r->pool, b, &pos, &en) > 0) {
 		uint64_t first, last, len;
 		if (en.op == LOG_OP_BLOCK) {
-			/* written back at commit; only the prefix is ours,
-			 * and it was in the block then too */
-			continue;
+			/* written back at commit, the prefix included; a
+			 * replay wrote the prefix again */
+			if (!prefixes || !en.prefix)
+				continue;
+			len = en.prefix;
+		} else {
+			len = en.op == LOG_OP_COPY ? en.value : 8;
 		}
-		len = en.op == LOG_OP_COPY ? en.value : 8;
 		first = en.off / CACHELINE;
 		last = (en.off + len - 1) / CACHELINE;
 		for (uint64_t l = first; l <= last; l++) {
-			size_t i = (size_t)((l * 0x9e3779b97f4a7c15ull) >> 20) &
-				   (setcap - 1);
-			while (set[i] && set[i] != l + 1)
-				i = (i + 1) & (setcap - 1);
-			if (set[i])
+			if (!redo_lineset_add(&r->lines, l))
 				continue;
-			set[i] = l + 1;
 			persist_flush(p, pool_ptr(r->pool, l * CACHELINE),
 				      CACHELINE);
 			(*nlines)++;
@@ -474,24 +521,12 @@ static void redo_slot_write(struct redo *r, uint64_t w)
 
 /* ---- the ring ---- */
 
-/* redo_q_push -- remember a committed record (lane mtx held). */
-static int redo_q_push(struct redo_lane *l, const struct redo_desc *d)
+/* redo_q_push -- remember a committed record (lane mtx held; room made
+ * by redo_q_room). */
+static void redo_q_push(struct redo_lane *l, const struct redo_desc *d)
 {
-	if (l->qlen == l->qcap) {
-		size_t cap = l->qcap ? 2 * l->qcap : 64;
-		struct redo_desc *q = malloc(cap * sizeof(*q));
-		if (!q)
-			return -ENOMEM;
-		for (size_t i = 0; i < l->qlen; i++)
-			q[i] = l->q[(l->qfirst + i) % l->qcap];
-		free(l->q);
-		l->q = q;
-		l->qfirst = 0;
-		l->qcap = cap;
-	}
 	l->q[(l->qfirst + l->qlen) % l->qcap] = *d;
 	l->qlen++;
-	return 0;
 }
 
 /* redo_q_at -- the i-th oldest committed record (lane mtx held). */
@@ -507,13 +542,44 @@ static inline struct redo_desc *redo_q_at(struct redo_lane *l, size_t i)
  */
 static int redo_checkpoint_to(struct redo *r, bool force);
 
-static uint64_t redo_reserve(struct redo *r, struct redo_lane *l,
-			     uint64_t len)
+/* redo_q_room -- room for one more descriptor (lane mtx held). */
+static int redo_q_room(struct redo_lane *l)
+{
+	struct redo_desc *q;
+	size_t cap;
+
+	if (l->qlen < l->qcap)
+		return 0;
+	cap = l->qcap ? 2 * l->qcap : 64;
+	q = malloc(cap * sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->qlen; i++)
+		q[i] = l->q[(l->qfirst + i) % l->qcap];
+	free(l->q);
+	l->q = q;
+	l->qfirst = 0;
+	l->qcap = cap;
+	return 0;
+}
+
+/*
+ * redo_reserve -- take room for a record of len bytes at the lane's head
+ * (and for its descriptor), checkpointing (and waiting for slower
+ * transactions) while the ring is full.  Its absolute position to *posp.
+ * Returns 0 or -ENOMEM.
+ */
+static int redo_reserve(struct redo *r, struct redo_lane *l, uint64_t len,
+			uint64_t *posp)
 {
 	for (unsigned attempt = 0;; attempt++) {
 		uint64_t pos;
 		bool restart = false;
 		pthread_mutex_lock(&l->mtx);
+		if (redo_q_room(l)) {
+			pthread_mutex_unlock(&l->mtx);
+			return -ENOMEM;
+		}
 		pos = l->head;
 		if (pos % r->ring_size + len > r->ring_size)
 			pos += r->ring_size - pos % r->ring_size;  /* wrap */
@@ -521,7 +587,8 @@ static uint64_t redo_reserve(struct redo *r, struct redo_lane *l,
 			l->head = pos + len;
 			l->reserved = pos;
 			pthread_mutex_unlock(&l->mtx);
-			return pos;
+			*posp = pos;
+			return 0;
 		}
 		if (pos != l->head && l->qlen == 0 &&
 		    l->reserved == UINT64_MAX) {
@@ -553,12 +620,29 @@ static uint64_t redo_reserve(struct redo *r, struct redo_lane *l,
 
 /* ---- commit ---- */
 
-/* redo_commit -- the record durable with one fence, then applied. */
+/* redo_area_needed -- bytes of heap a chained commit of the lane's
+ * record needs, or 0 when it fits its ring. */
+size_t redo_area_needed(const struct redo_lane *lane)
+{
+	return lane->used > lane->redo->max_entries ? lane->used : 0;
+}
+
+/* redo_commit -- a record that fits its ring. */
 int redo_commit(struct redo *r, struct redo_lane *lane, uint64_t *seqp)
 {
+	return redo_commit_area(r, lane, 0, seqp);
+}
+
+/* redo_commit_area -- the record durable with one fence, then applied. */
+int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
+		     uint64_t *seqp)
+{
 	struct persist *p = &r->pool->persist;
-	struct log_rec *lh = (struct log_rec *)lane->buf;
-	uint64_t len, pos, seq;
+	struct redo_body body = { lane->buf + REC_HDR, lane->used };
+	char chain[REC_HDR + sizeof(struct log_word_entry)];
+	char *rec = lane->buf;
+	struct log_rec *lh;
+	uint64_t len, pos, seq, rec_used = lane->used;
 	char *dst;
 	struct redo_desc d;
 
@@ -566,8 +650,24 @@ int redo_commit(struct redo *r, struct redo_lane *lane, uint64_t *seqp)
 		*seqp = 0;
 	if (lane->used == 0)
 		return 0;
-	len = redo_align(REC_HDR + lane->used);
-	pos = redo_reserve(r, lane, len);
+	if (redo_area_needed(lane)) {
+		/* Too big for the ring: the entries go to the area, and the
+		 * ring gets a record that names it (in its checksum). */
+		struct log_word_entry *w = (void *)(chain + REC_HDR);
+		if (!area || area % 8)
+			return PKV_EINVAL;
+		memcpy(pool_ptr(r->pool, area), body.e, body.used);
+		if (!PLANTED(REDO_FLUSH_RECORD))
+			persist_flush(p, pool_ptr(r->pool, area), body.used);
+		w->op_off = area | LOG_OP_CHAIN;
+		w->value = body.used;
+		rec = chain;
+		rec_used = sizeof(*w);
+	}
+	lh = (struct log_rec *)rec;
+	len = redo_align(REC_HDR + rec_used);
+	if (redo_reserve(r, lane, len, &pos))
+		return -ENOMEM;
 
 	/* The seq is taken last, under the caller's locks: conflict order.
 	 * A checkpointer reading the pending mark waits for the seq. */
@@ -576,37 +676,35 @@ int redo_commit(struct redo *r, struct redo_lane *lane, uint64_t *seqp)
 	atomic_store(&lane->inflight, seq);
 
 	lh->seq = seq;
-	lh->used = lane->used;
+	lh->used = (uint32_t)rec_used;
 	lh->lane = (uint16_t)lane->id;
 	lh->flags = 0;
 	lh->checksum = 0;
-	redo_checksum(r->pool, lane->buf, lane->used, &lh->checksum);
+	redo_checksum(r->pool, rec, rec_used, &lh->checksum);
 	dst = lane->ring + pos % r->ring_size;
-	memcpy(dst, lane->buf, REC_HDR + lane->used);
+	memcpy(dst, rec, REC_HDR + rec_used);
 	if (!PLANTED(REDO_FLUSH_RECORD))
-		persist_flush(p, dst, REC_HDR + lane->used);
+		persist_flush(p, dst, REC_HDR + rec_used);
 	/*
-	 * The commit point: the record, its checksum and the new blocks
-	 * (written back by tx.c) are durable before any in-place change.
+	 * The commit point: the record, its checksum, a chained record's
+	 * area and the new blocks (written back by tx.c) are durable before
+	 * any in-place change.
 	 */
 	if (!PLANTED(REDO_COMMIT_FENCE))
 		persist_fence(p);
-	redo_apply(r, lane->buf, lane->used, true, false, NULL);
+	redo_apply(r, &body, true, false, NULL);
 
 	d.seq = seq;
 	d.start = pos;
 	d.end = pos + len;
 	pthread_mutex_lock(&lane->mtx);
 	lane->reserved = UINT64_MAX;
-	if (redo_q_push(lane, &d)) {
-		/* No memory to remember it: keep the room until a
-		 * checkpoint passes everything (the ring stays right). */
-		lane->head = lane->tail + r->ring_size;
-	}
+	redo_q_push(lane, &d);        /* room was made by redo_reserve */
 	pthread_mutex_unlock(&lane->mtx);
 	atomic_store_explicit(&lane->inflight, 0, memory_order_release);
 	atomic_fetch_add_explicit(&r->commits, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&r->record_bytes, len, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->record_bytes, len + (rec == chain ?
+				  body.used : 0), memory_order_relaxed);
 	lane->used = 0;
 	if (seqp)
 		*seqp = seq;
@@ -633,23 +731,53 @@ static uint64_t redo_safe_point(struct redo *r)
 	return t;
 }
 
-/* redo_lineset_prepare -- an empty set for about n lines. */
-static int redo_lineset_prepare(struct redo *r, size_t n)
+/* redo_lineset_reset -- an empty set of lines. */
+static void redo_lineset_reset(struct redo_lineset *ls)
 {
-	size_t cap = 64;
+	if (ls->v)
+		memset(ls->v, 0, ls->cap * sizeof(*ls->v));
+	ls->n = 0;
+}
 
-	while (cap < 2 * n)
-		cap *= 2;
-	if (cap > r->lineset_cap) {
-		uint64_t *s = malloc(cap * sizeof(*s));
-		if (!s)
-			return -ENOMEM;
-		free(r->lineset);
-		r->lineset = s;
-		r->lineset_cap = cap;
+/* redo_lineset_slot -- where line l is, or would go. */
+static size_t redo_lineset_slot(const struct redo_lineset *ls, uint64_t l)
+{
+	size_t i = (size_t)((l * 0x9e3779b97f4a7c15ull) >> 20) & (ls->cap - 1);
+
+	while (ls->v[i] && ls->v[i] != l + 1)
+		i = (i + 1) & (ls->cap - 1);
+	return i;
+}
+
+/*
+ * redo_lineset_add -- add line l: 1 if it was not in the set, 0 if it
+ * was.  Without memory to grow the set, every line counts as new (written
+ * back twice at worst).
+ */
+static int redo_lineset_add(struct redo_lineset *ls, uint64_t l)
+{
+	size_t i;
+
+	if (2 * (ls->n + 1) > ls->cap) {
+		size_t cap = ls->cap ? 2 * ls->cap : 1024;
+		uint64_t *v = calloc(cap, sizeof(*v)), *old = ls->v;
+		size_t oldcap = ls->cap;
+		if (!v)
+			return 1;
+		ls->v = v;
+		ls->cap = cap;
+		for (size_t k = 0; k < oldcap; k++)
+			if (old[k])
+				ls->v[redo_lineset_slot(ls, old[k] - 1)] =
+					old[k];
+		free(old);
 	}
-	memset(r->lineset, 0, r->lineset_cap * sizeof(*r->lineset));
-	return 0;
+	i = redo_lineset_slot(ls, l);
+	if (ls->v[i])
+		return 0;
+	ls->v[i] = l + 1;
+	ls->n++;
+	return 1;
 }
 
 /* redo_checkpoint -- write back, then raise the watermark. */
@@ -667,7 +795,6 @@ static int redo_checkpoint_to(struct redo *r, bool force)
 {
 	struct persist *p = &r->pool->persist;
 	uint64_t t, w, t0 = redo_now(), lines = 0;
-	size_t nrec = 0, nent = 0;
 
 	pthread_mutex_lock(&r->ckpt_mtx);
 	w = atomic_load(&r->watermark);
@@ -680,17 +807,6 @@ static int redo_checkpoint_to(struct redo *r, bool force)
 	}
 
 	/* 1. Write back what the records up to t changed in place. */
-	for (unsigned i = 0; i < r->nlanes; i++) {
-		struct redo_lane *l = &r->lanes[i];
-		pthread_mutex_lock(&l->mtx);
-		for (size_t k = 0; k < l->qlen && redo_q_at(l, k)->seq <= t;
-		     k++) {
-			nrec++;
-			nent += (redo_q_at(l, k)->end -
-				 redo_q_at(l, k)->start) / 16;
-		}
-		pthread_mutex_unlock(&l->mtx);
-	}
 	if (PLANTED(CKPT_FLUSH_TARGETS)) {
 		/* nothing written back */
 	} else if (persist_tracks_dirty(p)) {
@@ -699,7 +815,8 @@ static int redo_checkpoint_to(struct redo *r, bool force)
 		uint64_t from = r->pool->hdr->chunk_hdr_off;
 		persist_flush(p, r->pool->state, sizeof(*r->pool->state));
 		persist_flush(p, pool_ptr(r->pool, from), r->pool->size - from);
-	} else if (redo_lineset_prepare(r, nent) == 0) {
+	} else {
+		redo_lineset_reset(&r->lines);
 		for (unsigned i = 0; i < r->nlanes; i++) {
 			struct redo_lane *l = &r->lanes[i];
 			/* The records up to t stay where they are until the
@@ -716,18 +833,15 @@ static int redo_checkpoint_to(struct redo *r, bool force)
 				pthread_mutex_unlock(&l->mtx);
 				if (d.seq > t)
 					break;
+				struct redo_body b;
 				lh = (const void *)(l->ring +
 						    d.start % r->ring_size);
-				redo_flush_targets(r, (const char *)lh,
-						   lh->used, r->lineset,
-						   r->lineset_cap, &lines);
+				if (redo_body_of(r->pool, (const char *)lh,
+						 lh->used, &b))
+					redo_flush_targets(r, &b, false,
+							   &lines);
 			}
 		}
-	} else {
-		/* No memory for the set: the whole heap, line by line. */
-		uint64_t from = r->pool->hdr->chunk_hdr_off;
-		persist_flush(p, r->pool->state, sizeof(*r->pool->state));
-		persist_flush(p, pool_ptr(r->pool, from), r->pool->size - from);
 	}
 	/* What the records changed is durable before the watermark says
 	 * they need no replay. */
@@ -905,8 +1019,9 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 	qsort(todo, n, sizeof(*todo), redo_found_cmp);
 	for (size_t i = 0; i < n; i++) {
 		const struct log_rec *lh = (const void *)todo[i].rec;
-		if (redo_apply(r, todo[i].rec, lh->used, false, true,
-			       &s.entries_replayed)) {
+		struct redo_body b;
+		if (!redo_body_of(pool, todo[i].rec, lh->used, &b) ||
+		    redo_apply(r, &b, false, true, &s.entries_replayed)) {
 			err = err_set(em, PKV_ECORRUPT,
 				"redo record at offset %llu (seq %llu) has a "
 				"malformed entry",
@@ -921,29 +1036,21 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 		 * they need no replay; a crash before leaves the old slot,
 		 * and replaying again is harmless. */
 		uint64_t lines = 0;
-		if (persist_tracks_dirty(p) ||
-		    redo_lineset_prepare(r, n * 8)) {
+		if (persist_tracks_dirty(p)) {
 			uint64_t from = pool->hdr->chunk_hdr_off;
 			persist_flush(p, pool->state, sizeof(*pool->state));
 			persist_flush(p, pool_ptr(pool, from),
 				      pool->size - from);
 		} else {
+			redo_lineset_reset(&r->lines);
 			for (size_t i = 0; i < n; i++) {
 				const struct log_rec *lh =
 					(const void *)todo[i].rec;
-				redo_flush_targets(r, todo[i].rec, lh->used,
-						   r->lineset, r->lineset_cap,
-						   &lines);
-				/* and the carried prefixes of new blocks */
-				const char *e = todo[i].rec + REC_HDR;
-				struct redo_entry en;
-				uint32_t pos = 0;
-				while (redo_next_entry(pool, e, lh->used, &pos,
-						       &en) > 0)
-					if (en.op == LOG_OP_BLOCK && en.prefix)
-						persist_flush(p,
-							pool_ptr(pool, en.off),
-							en.prefix);
+				struct redo_body b;
+				if (redo_body_of(pool, todo[i].rec, lh->used,
+						 &b))
+					redo_flush_targets(r, &b, true,
+							   &lines);
 			}
 		}
 		if (!PLANTED(RECOVER_FENCE))
@@ -1073,9 +1180,20 @@ static struct log_word_entry *redo_log_append(struct redo_lane *lane,
 					      uint64_t value, uint64_t extra)
 {
 	struct log_word_entry *w;
+	uint64_t need = sizeof(*w) + extra;
 
-	if (sizeof(*w) + extra > lane->redo->max_entries - lane->used)
-		return NULL;
+	/* No limit but memory: a record too big for the ring is chained. */
+	if (need > lane->cap - lane->used) {
+		uint64_t cap = 2 * (uint64_t)lane->cap;
+		char *b;
+		while (cap < lane->used + need)
+			cap *= 2;
+		b = realloc(lane->buf, REC_HDR + cap);
+		if (!b)
+			return NULL;
+		lane->buf = b;
+		lane->cap = cap;
+	}
 	w = (void *)(lane->buf + REC_HDR + lane->used);
 	w->op_off = off | op;
 	w->value = value;
@@ -1090,7 +1208,7 @@ int redo_log_word(struct redo_lane *lane, unsigned op, uint64_t off,
 	if ((op != LOG_OP_SET && op != LOG_OP_OR && op != LOG_OP_AND) ||
 	    off % 8 || !redo_target_ok(lane->redo->pool, off, 8))
 		return PKV_EINVAL;
-	return redo_log_append(lane, op, off, value, 0) ? 0 : PKV_ETXTOOBIG;
+	return redo_log_append(lane, op, off, value, 0) ? 0 : -ENOMEM;
 }
 
 /* redo_log_copy -- add a range entry, bytes included. */
@@ -1104,7 +1222,7 @@ int redo_log_copy(struct redo_lane *lane, uint64_t off, const void *src,
 		return PKV_EINVAL;
 	w = redo_log_append(lane, LOG_OP_COPY, off, len, padded);
 	if (!w)
-		return PKV_ETXTOOBIG;
+		return -ENOMEM;
 	memcpy(w + 1, src, len);
 	memset((char *)(w + 1) + len, 0, padded - len);
 	return 0;
@@ -1124,7 +1242,7 @@ int redo_log_block(struct redo_lane *lane, uint64_t data_off, uint64_t size,
 	w = redo_log_append(lane, LOG_OP_BLOCK, data_off,
 			    size | (uint64_t)prefix << 48, padded);
 	if (!w)
-		return PKV_ETXTOOBIG;
+		return -ENOMEM;
 	memcpy(w + 1, pool_ptr(pool, data_off), prefix);
 	memset((char *)(w + 1) + prefix, 0, padded - prefix);
 	return 0;
@@ -1140,4 +1258,17 @@ int redo_log_empty(const struct redo_lane *lane)
 void redo_log_discard(struct redo_lane *lane)
 {
 	lane->used = 0;
+}
+
+/* redo_log_used -- bytes of entries so far: a mark to truncate back to. */
+size_t redo_log_used(const struct redo_lane *lane)
+{
+	return lane->used;
+}
+
+/* redo_log_truncate -- drop the entries added after the mark. */
+void redo_log_truncate(struct redo_lane *lane, size_t used)
+{
+	if (used < lane->used)
+		lane->used = (uint32_t)used;
 }

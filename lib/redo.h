@@ -107,13 +107,16 @@ unsigned redo_lane_id(const struct redo_lane *lane);
 /* redo_nlanes -- number of lanes in the pool. */
 unsigned redo_nlanes(const struct redo *r);
 
-/* redo_max_entries -- bytes of entries one record may hold. */
+/* redo_max_entries -- bytes of entries one record holds in its ring
+ * (a bigger one is chained). */
 size_t redo_max_entries(const struct redo *r);
 
 /*
  * redo_log_word -- add "word at off <op> value" (LOG_OP_SET/OR/AND); off
- * 8-byte aligned and inside the pool.  Returns 0, PKV_EINVAL or
- * PKV_ETXTOOBIG (the record is full; the transaction must abort).
+ * 8-byte aligned and inside the pool.  A record grows as long as memory
+ * lasts (one too big for the ring is chained: redo_area_needed).
+ * Returns 0, PKV_EINVAL or -ENOMEM (no memory to grow the record: the
+ * transaction must abort).
  */
 int redo_log_word(struct redo_lane *lane, unsigned op, uint64_t off,
 		  uint64_t value);
@@ -137,7 +140,7 @@ int redo_log_copy(struct redo_lane *lane, uint64_t off, const void *src,
  * later transactions may change in place: their current values are
  * carried in the record and written back at replay instead.  The caller
  * writes the block back (persist_flush) before redo_commit.
- * Returns 0, PKV_EINVAL or PKV_ETXTOOBIG.
+ * Returns 0, PKV_EINVAL or -ENOMEM.
  */
 int redo_log_block(struct redo_lane *lane, uint64_t data_off, uint64_t size,
 		   unsigned prefix);
@@ -147,6 +150,11 @@ int redo_log_empty(const struct redo_lane *lane);
 
 /* redo_log_discard -- drop the entries collected so far (abort). */
 void redo_log_discard(struct redo_lane *lane);
+
+/* redo_log_used, redo_log_truncate -- a mark in the record being built,
+ * and dropping what was added after it (a savepoint of tx.c). */
+size_t redo_log_used(const struct redo_lane *lane);
+void redo_log_truncate(struct redo_lane *lane, size_t used);
 
 /*
  * redo_commit -- append the lane's record to its ring, write it back, and
@@ -161,6 +169,19 @@ void redo_log_discard(struct redo_lane *lane);
  * commits nothing and costs nothing (*seqp = 0).
  */
 int redo_commit(struct redo *r, struct redo_lane *lane, uint64_t *seqp);
+
+/*
+ * redo_area_needed -- 0 when the lane's record fits its ring, else the
+ * bytes of an area of free heap space a commit needs: a record too big
+ * for the ring is written there, and the ring gets a small record naming
+ * it.  redo_commit_area commits with such an area (8-byte aligned, at
+ * least that long; 0 when none is needed); the caller keeps it from being
+ * handed out until the watermark passes the commit.  Recovery reads it
+ * before anything is allocated.
+ */
+size_t redo_area_needed(const struct redo_lane *lane);
+int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
+		     uint64_t *seqp);
 
 /*
  * redo_checkpoint -- write back what every completed transaction changed

@@ -35,8 +35,18 @@
 #include "hash.h"
 
 #define ENTRY_NEXT 0  /* offset of kv_entry.next in the entry */
+#define ENTRY_EXPIRE offsetof(struct kv_entry, expire_ms)
+
+/* table_drop -- an entry leaves its chain: free it (one this transaction
+ * made, in a batch that sets a key twice, is given back at commit). */
+static int table_drop(struct kvtx *t, uint64_t entry)
+{
+	return tx_free(t->tx, entry);
+}
 
 /* ---- kvtx: a transaction that reads its own writes ---- */
+
+#define KVTX_INSERTED (1u << 31)  /* undo: the word was new */
 
 /* kvtx_begin -- start a transaction with an empty write set. */
 int kvtx_begin(pkv *db, struct kvtx *t)
@@ -91,21 +101,42 @@ static int kvtx_grow(struct kvtx *t)
 	return 0;
 }
 
-/* kvtx_set -- set a word at commit, and remember it. */
+/* kvtx_undo_room -- room for one more undo entry. */
+static int kvtx_undo_room(struct kvtx *t)
+{
+	if (t->nundo == t->undocap) {
+		size_t cap = t->undocap ? 2 * t->undocap : 16;
+		struct kvtx_undo *u = realloc(t->undo, cap * sizeof(*u));
+		if (!u)
+			return -ENOMEM;
+		t->undo = u;
+		t->undocap = cap;
+	}
+	return 0;
+}
+
+/* kvtx_set -- set a word at commit, and remember it (and how to take it
+ * back).  Memory is found first, so a failure leaves nothing half done. */
 int kvtx_set(struct kvtx *t, uint64_t off, uint64_t val)
 {
-	int err = tx_set(t->tx, off, val);
+	struct kvtx_undo *u;
+	int err;
 	unsigned i;
 
-	if (err)
-		return err;
-	if (t->n == t->cap && (err = kvtx_grow(t)))
+	if ((t->n == t->cap && (err = kvtx_grow(t))) ||
+	    (err = kvtx_undo_room(t)) || (err = tx_set(t->tx, off, val)))
 		return err;
 	i = kvtx_slot(t, off);
+	u = &t->undo[t->nundo++];
 	if (t->index[i]) {
-		t->w[t->index[i] - 1].val = val;
+		uint32_t pos = t->index[i] - 1;
+		u->pos = pos;
+		u->old = t->w[pos].val;
+		t->w[pos].val = val;
 		return 0;
 	}
+	u->pos = t->n | KVTX_INSERTED;
+	u->old = 0;
 	t->w[t->n].off = off;
 	t->w[t->n].val = val;
 	t->index[i] = ++t->n;
@@ -118,14 +149,54 @@ int kvtx_add(struct kvtx *t, uint64_t off, int64_t delta)
 	return kvtx_set(t, off, kvtx_get(t, off) + (uint64_t)delta);
 }
 
+/* kvtx_mark -- a savepoint of the transaction and its write set. */
+void kvtx_mark(const struct kvtx *t, struct kvtx_mark *m)
+{
+	tx_mark(t->tx, &m->tx);
+	m->nundo = t->nundo;
+}
+
+/* kvtx_rollback -- undo everything after the mark, newest first. */
+void kvtx_rollback(struct kvtx *t, const struct kvtx_mark *m)
+{
+	while (t->nundo > m->nundo) {
+		const struct kvtx_undo *u = &t->undo[--t->nundo];
+		if (u->pos & KVTX_INSERTED) {
+			/* The newest word: no later one probed past it. */
+			t->n--;
+			t->index[kvtx_slot(t, t->w[t->n].off)] = 0;
+		} else {
+			t->w[u->pos].val = u->old;
+		}
+	}
+	tx_rollback(t->tx, &m->tx);
+}
+
+/* kvtx_free -- forget the write set. */
+static void kvtx_free(struct kvtx *t)
+{
+	free(t->w);
+	free(t->index);
+	free(t->undo);
+	t->w = NULL;
+	t->index = NULL;
+	t->undo = NULL;
+	t->n = t->cap = 0;
+	t->nundo = t->undocap = 0;
+}
+
 /* kvtx_commit -- commit (durable on return) and forget the write set. */
 int kvtx_commit(struct kvtx *t)
 {
-	int err = tx_commit(t->tx);
-	free(t->w);
-	free(t->index);
-	t->w = NULL;
-	t->index = NULL;
+	return kvtx_commit_seq(t, NULL);
+}
+
+/* kvtx_commit_seq -- the same, and the commit's seq (0: nothing was
+ * committed, or there was nothing to commit). */
+int kvtx_commit_seq(struct kvtx *t, uint64_t *seqp)
+{
+	int err = tx_commit_seq(t->tx, seqp);
+	kvtx_free(t);
 	return err;
 }
 
@@ -133,10 +204,7 @@ int kvtx_commit(struct kvtx *t)
 void kvtx_abort(struct kvtx *t)
 {
 	tx_abort(t->tx);
-	free(t->w);
-	free(t->index);
-	t->w = NULL;
-	t->index = NULL;
+	kvtx_free(t);
 }
 
 /* ---- geometry ---- */
@@ -289,14 +357,14 @@ int table_replace(struct kvtx *t, const struct kv_table *tab,
 {
 	pkv *db = t->db;
 	struct kv_entry *N = kv_ptr(db, entry_off);
-	const struct kv_entry *O = kv_ptr(db, old->entry);
 	uint64_t st = stripe_off(tab, stripe_of(N->hash));
-	int64_t dexp = (N->expire_ms != 0) - (O->expire_ms != 0);
+	int64_t dexp = (N->expire_ms != 0) -
+		       (kvtx_get(t, old->entry + ENTRY_EXPIRE) != 0);
 	int err;
 
 	N->next = kvtx_get(t, old->entry + ENTRY_NEXT);
 	if ((err = kvtx_set(t, old->link, entry_off)) ||
-	    (err = tx_free(t->tx, old->entry)))
+	    (err = table_drop(t, old->entry)))
 		return err;
 	if (dexp)
 		err = kvtx_add(t, st + offsetof(struct kv_stripe, expires),
@@ -304,20 +372,22 @@ int table_replace(struct kvtx *t, const struct kv_table *tab,
 	return err;
 }
 
-/* table_unlink -- skip the entry in its chain, uncount and free it. */
+/* table_unlink -- skip the entry in its chain, uncount and free it (or,
+ * for an entry this transaction made, give it back). */
 int table_unlink(struct kvtx *t, const struct kv_table *tab,
 		 const struct kv_loc *loc)
 {
 	const struct kv_entry *E = kv_ptr(t->db, loc->entry);
 	uint64_t st = stripe_off(tab, stripe_of(E->hash));
+	bool expiring = kvtx_get(t, loc->entry + ENTRY_EXPIRE) != 0;
 	int err;
 
 	if ((err = kvtx_set(t, loc->link,
 			    kvtx_get(t, loc->entry + ENTRY_NEXT))) ||
-	    (err = tx_free(t->tx, loc->entry)) ||
+	    (err = table_drop(t, loc->entry)) ||
 	    (err = kvtx_add(t, st + offsetof(struct kv_stripe, count), -1)))
 		return err;
-	if (E->expire_ms)
+	if (expiring)
 		err = kvtx_add(t, st + offsetof(struct kv_stripe, expires), -1);
 	return err;
 }
@@ -357,15 +427,17 @@ int table_new(struct kvtx *t, unsigned log2, uint64_t *offp)
 }
 
 /* table_count -- sum the stripes. */
-void table_count(const pkv *db, const struct kv_table *tab, uint64_t *keys,
+void table_count(const pkv *db, const struct kvtx *t,
+		 const struct kv_table *tab, uint64_t *keys,
 		 uint64_t *expires)
 {
-	const struct kv_stripe *st = kv_ptr(db, kv_load(&tab->stripes));
+	uint64_t st = kv_load(&tab->stripes);
 	uint64_t k = 0, x = 0;
 
 	for (unsigned s = 0; s < KV_STRIPES; s++) {
-		k += kv_load(&st[s].count);
-		x += kv_load(&st[s].expires);
+		uint64_t o = st + (uint64_t)s * sizeof(struct kv_stripe);
+		k += read_word(db, t, o + offsetof(struct kv_stripe, count));
+		x += read_word(db, t, o + offsetof(struct kv_stripe, expires));
 	}
 	if (keys)
 		*keys = k;
@@ -540,35 +612,42 @@ static uint64_t next_cursor(uint64_t v, uint64_t m)
 }
 
 /* emit_bucket -- call fn for each live (or, with now < 0, each expired
- * as of -now) entry of one chain. */
-static int emit_bucket(pkv *db, uint64_t arr, uint64_t b, int64_t now,
-		       pkv_scan_fn fn, void *ctx, unsigned *emitted)
+ * as of -now) entry of one chain, read through t when given. */
+static int emit_bucket(pkv *db, const struct kvtx *t, uint64_t arr,
+		       uint64_t b, int64_t now, pkv_scan_fn fn, void *ctx,
+		       unsigned *emitted)
 {
 	bool want_expired = now < 0;
 
 	if (want_expired)
 		now = -now;
-	uint64_t e = kv_load(kv_ptr(db, head_off(arr, b)));
+	uint64_t e = read_word(db, t, head_off(arr, b));
 
 	for (unsigned n = 0; e && n < KV_CHAIN_MAX && kv_entry_ok(db, e); n++) {
 		const struct kv_entry *E = kv_ptr(db, e);
+		int64_t x = (int64_t)read_word(db, t, e + ENTRY_EXPIRE);
+		bool expired = x != 0 && x <= now;
 		int r;
-		if (kv_expired(E, now) == want_expired) {
-			r = fn(ctx, kv_entry_key(E), E->klen, kv_entry_val(E),
-			       E->vlen, kv_entry_expire(E));
+		if (expired == want_expired) {
+			struct pkv_item it = {
+				kv_entry_key(E), E->klen, kv_entry_val(E),
+				E->vlen, x, E->vtype
+			};
+			r = fn(ctx, &it);
 			if (r)
 				return r;
 			(*emitted)++;
 		}
-		e = kv_load(&E->next);
+		e = read_word(db, t, e + ENTRY_NEXT);
 	}
 	return 0;
 }
 
 /* scan_walk -- Redis's scan over one or, mid-resize, two arrays; now < 0
  * asks for expired entries (emit_bucket). */
-static int scan_walk(pkv *db, unsigned dbi, uint64_t cursor, unsigned count,
-		     int64_t now, pkv_scan_fn fn, void *ctx, uint64_t *next)
+static int scan_walk(pkv *db, const struct kvtx *t, unsigned dbi,
+		     uint64_t cursor, unsigned count, int64_t now,
+		     pkv_scan_fn fn, void *ctx, uint64_t *next)
 {
 	unsigned emitted = 0;
 	uint64_t v = cursor, steps = 0;
@@ -591,18 +670,19 @@ static int scan_walk(pkv *db, unsigned dbi, uint64_t cursor, unsigned count,
 			v = start;
 			if (nxt && nxt != cur) {
 				uint64_t m1 = kv_mask(kv_ptr(db, nxt));
-				r = emit_bucket(db, cur, v & m0, now, fn, ctx,
-						&emitted);
+				r = emit_bucket(db, t, cur, v & m0, now, fn,
+						ctx, &emitted);
 				do {
 					if (!r)
-						r = emit_bucket(db, nxt, v & m1,
-								now, fn, ctx,
+						r = emit_bucket(db, t, nxt,
+								v & m1, now,
+								fn, ctx,
 								&emitted);
 					v = next_cursor(v, m1);
 				} while (v & (m0 ^ m1));
 			} else {
-				r = emit_bucket(db, cur, v & m0, now, fn, ctx,
-						&emitted);
+				r = emit_bucket(db, t, cur, v & m0, now, fn,
+						ctx, &emitted);
 				v = next_cursor(v, m0);
 			}
 			if (r)
@@ -626,10 +706,11 @@ static int scan_walk(pkv *db, unsigned dbi, uint64_t cursor, unsigned count,
 }
 
 /* table_scan -- live entries. */
-int table_scan(pkv *db, unsigned dbi, uint64_t cursor, unsigned count,
-	       pkv_scan_fn fn, void *ctx, uint64_t *next)
+int table_scan(pkv *db, const struct kvtx *t, unsigned dbi, uint64_t cursor,
+	       unsigned count, pkv_scan_fn fn, void *ctx, uint64_t *next)
 {
-	return scan_walk(db, dbi, cursor, count, pkv_now_ms(), fn, ctx, next);
+	return scan_walk(db, t, dbi, cursor, count, pkv_now_ms(), fn, ctx,
+			 next);
 }
 
 /* table_scan_expired -- expired entries. */
@@ -637,11 +718,12 @@ int table_scan_expired(pkv *db, unsigned dbi, uint64_t cursor,
 		       unsigned count, pkv_scan_fn fn, void *ctx,
 		       uint64_t *next)
 {
-	return scan_walk(db, dbi, cursor, count, -pkv_now_ms(), fn, ctx, next);
+	return scan_walk(db, NULL, dbi, cursor, count, -pkv_now_ms(), fn, ctx,
+			 next);
 }
 
 /* table_random -- a random live entry, or 0 when none is found. */
-uint64_t table_random(pkv *db, unsigned dbi)
+uint64_t table_random(pkv *db, const struct kvtx *t, unsigned dbi)
 {
 	static _Thread_local uint64_t rng;
 	int64_t now = pkv_now_ms();
@@ -662,15 +744,16 @@ uint64_t table_random(pkv *db, unsigned dbi)
 			for (uint64_t k = 0; k < tries; k++) {
 				uint64_t b = pass == 0 ? (rng + k * 0x9e3779b97f4a7c15ull) & m
 						       : (rng + k) & m;
-				uint64_t e = kv_load(kv_ptr(db, head_off(arr, b)));
+				uint64_t e = read_word(db, t, head_off(arr, b));
 				uint64_t pick = 0, n = 0;
 				while (e && n < KV_CHAIN_MAX &&
 				       kv_entry_ok(db, e)) {
-					const struct kv_entry *E = kv_ptr(db, e);
-					if (!kv_expired(E, now) &&
+					int64_t x = (int64_t)read_word(db, t,
+							e + ENTRY_EXPIRE);
+					if (!(x && x <= now) &&
 					    (rng >> 7) % ++n == 0)
 						pick = e;
-					e = kv_load(&E->next);
+					e = read_word(db, t, e + ENTRY_NEXT);
 				}
 				if (pick)
 					return pick;

@@ -24,20 +24,29 @@
 
 #define TX_INLINE_ACTIONS 8  /* a put needs 2; batches grow the array */
 #define TX_PREFIX_ALL UINT32_MAX  /* every byte may change: fence first */
+#define TX_INDEX_FROM 16     /* actions from which new blocks are hashed */
 
 /* An allocation or free, and what may change of a new block later. */
 struct tx_action {
 	struct heap_action h;
 	uint32_t prefix;              /* TX_PREFIX_ALL, or bytes that may */
+	bool unalloc;                 /* a free of a block this transaction
+					 allocated: it never becomes one (no
+					 collector barrier) */
 };
 
 struct tx {
 	struct heap *heap;
 	struct redo_lane *lane;
 	int err;                      /* first failed step, or 0 */
-	unsigned nact, cap;
+	size_t nact, cap;
 	struct tx_action *act;        /* inline until it outgrows it */
 	struct tx_action inline_act[TX_INLINE_ACTIONS];
+	/* From TX_INDEX_FROM actions on: the new blocks by offset, so a
+	 * store can tell at once whether it lands in one (open addressing:
+	 * action index + 1, 0 empty; under half full). */
+	uint32_t *index;
+	size_t index_mask;            /* size - 1, or 0 without an index */
 };
 
 /* tx_begin -- take a lane and start an empty transaction; the handle is
@@ -62,6 +71,8 @@ int tx_begin(struct heap *h, struct tx **txp)
 	tx->nact = 0;
 	tx->cap = TX_INLINE_ACTIONS;
 	tx->act = tx->inline_act;
+	tx->index = NULL;
+	tx->index_mask = 0;
 	*txp = tx;
 	return 0;
 }
@@ -103,17 +114,15 @@ static int tx_fail(struct tx *tx, int err)
 	return err;
 }
 
-/* tx_room -- make room for one more action; 0 or an error. */
+/* tx_room -- make room for one more action; 0 or -ENOMEM. */
 static int tx_room(struct tx *tx)
 {
 	struct tx_action *a;
-	unsigned cap;
+	size_t cap;
 
 	if (tx->nact < tx->cap)
 		return 0;
-	if (tx->nact == TX_MAX_ACTIONS)
-		return PKV_ETXTOOBIG;
-	cap = tx->cap * 4 < TX_MAX_ACTIONS ? tx->cap * 4 : TX_MAX_ACTIONS;
+	cap = tx->cap * 4;
 	a = malloc(cap * sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -123,6 +132,78 @@ static int tx_room(struct tx *tx)
 	tx->act = a;
 	tx->cap = cap;
 	return 0;
+}
+
+/* tx_index_slot -- where the new block at block_off is, or would go. */
+static size_t tx_index_slot(const struct tx *tx, uint64_t block_off)
+{
+	size_t i = (size_t)((block_off >> 4) * 0x9e3779b97f4a7c15ull >> 24) &
+		   tx->index_mask;
+
+	while (tx->index[i] &&
+	       tx->act[tx->index[i] - 1].h.block_off != block_off)
+		i = (i + 1) & tx->index_mask;
+	return i;
+}
+
+/* tx_last -- the newest action on the block at block_off, or NULL. */
+static const struct tx_action *tx_last(const struct tx *tx,
+				       uint64_t block_off)
+{
+	if (tx->index) {
+		uint32_t k = tx->index[tx_index_slot(tx, block_off)];
+		return k ? &tx->act[k - 1] : NULL;
+	}
+	for (size_t i = tx->nact; i-- > 0;)
+		if (tx->act[i].h.block_off == block_off)
+			return &tx->act[i];
+	return NULL;
+}
+
+/* tx_find -- the newest action on the block if it is a free (is_free)
+ * or an allocation (!is_free), else NULL. */
+static const struct tx_action *tx_find(const struct tx *tx,
+				       uint64_t block_off, bool is_free)
+{
+	const struct tx_action *a = tx_last(tx, block_off);
+	return a && a->h.is_free == is_free ? a : NULL;
+}
+
+/* tx_index_build -- (re)hash every new block into an index for about
+ * 2 x nact entries; without memory, the index is dropped (the linear
+ * search stays right). */
+static void tx_index_build(struct tx *tx)
+{
+	size_t size = 64;
+
+	free(tx->index);
+	tx->index = NULL;
+	tx->index_mask = 0;
+	if (tx->nact < TX_INDEX_FROM)
+		return;
+	while (size < 4 * tx->nact)
+		size *= 2;
+	tx->index = calloc(size, sizeof(*tx->index));
+	if (!tx->index)
+		return;
+	tx->index_mask = size - 1;
+	for (size_t k = 0; k < tx->nact; k++)
+		tx->index[tx_index_slot(tx, tx->act[k].h.block_off)] =
+			(uint32_t)k + 1;
+}
+
+/* tx_index_add -- index the newest action by its block. */
+static void tx_index_add(struct tx *tx)
+{
+	size_t k = tx->nact - 1;
+
+	if (tx->nact < TX_INDEX_FROM)
+		return;
+	if (!tx->index || 2 * tx->nact > tx->index_mask) {
+		tx_index_build(tx);
+		return;
+	}
+	tx->index[tx_index_slot(tx, tx->act[k].h.block_off)] = (uint32_t)k + 1;
 }
 
 /* tx_alloc_prefix -- reserve a block and log the bit that records it. */
@@ -149,7 +230,9 @@ static int tx_alloc_prefix(struct tx *tx, size_t size, uint32_t type,
 		return tx_fail(tx, err);
 	}
 	act->prefix = prefix;
+	act->unalloc = false;
 	tx->nact++;
+	tx_index_add(tx);
 	*offp = act->h.block_off + BLOCK_HDR_SIZE;
 	return 0;
 }
@@ -167,48 +250,97 @@ int tx_alloc_fixed(struct tx *tx, size_t size, uint32_t type,
 	return tx_alloc_prefix(tx, size, type, prefix, offp);
 }
 
-/* tx_free -- log the free of an allocated block. */
-int tx_free(struct tx *tx, uint64_t off)
+/*
+ * tx_unalloc -- free a block this transaction allocated: the record undoes
+ * the allocation's bit or chunk header (it never becomes a block on the
+ * media) and the block is given back as a freed one is, once the
+ * watermark passes the commit.
+ */
+static int tx_unalloc(struct tx *tx, const struct tx_action *alloc)
 {
-	struct tx_action *act;
+	struct tx_action *act = &tx->act[tx->nact];
 	int err;
 
-	if ((err = tx_room(tx)))
-		return tx_fail(tx, err);
-	act = &tx->act[tx->nact];
-	err = heap_prepare_free(tx->heap, off, &act->h);
-	if (err)
-		return err;
-	for (unsigned i = 0; i < tx->nact; i++)
-		if (tx->act[i].h.is_free &&
-		    tx->act[i].h.block_off == act->h.block_off)
-			return PKV_EINVAL;  /* freed twice in one transaction */
+	act->h = alloc->h;
+	act->h.is_free = true;
+	if (act->h.huge) {
+		act->h.value = CHUNK_FREE;              /* op stays SET */
+	} else {
+		act->h.op = LOG_OP_AND;
+		act->h.value = ~alloc->h.value;
+	}
 	err = redo_log_word(tx->lane, act->h.op, act->h.word_off,
 			    act->h.value);
 	if (err)
 		return tx_fail(tx, err);
 	act->prefix = 0;
+	act->unalloc = true;
 	tx->nact++;
+	tx_index_add(tx);
+	return 0;
+}
+
+/* tx_free -- log the free of an allocated block (or of one this
+ * transaction allocated). */
+int tx_free(struct tx *tx, uint64_t off)
+{
+	const struct tx_action *mine;
+	struct tx_action *act;
+	int err;
+
+	if ((err = tx_room(tx)))
+		return tx_fail(tx, err);
+	if (off >= BLOCK_HDR_SIZE &&
+	    (mine = tx_last(tx, off - BLOCK_HDR_SIZE)) != NULL) {
+		if (mine->h.is_free)
+			return PKV_EINVAL;  /* freed twice in one transaction */
+		return tx_unalloc(tx, mine);
+	}
+	act = &tx->act[tx->nact];
+	err = heap_prepare_free(tx->heap, off, &act->h);
+	if (err)
+		return err;
+	err = redo_log_word(tx->lane, act->h.op, act->h.word_off,
+			    act->h.value);
+	if (err)
+		return tx_fail(tx, err);
+	act->prefix = 0;
+	act->unalloc = false;
+	tx->nact++;
+	tx_index_add(tx);
 	tx_barrier_free(tx, off);
 	return 0;
 }
 
 /*
- * tx_own_block -- whether [off, off+len) lies in a block this transaction
- * allocated.  Such memory is unreachable until the commit and its bytes are
- * covered by the commit checksum as they are at commit time, so it must be
- * written directly: a logged store applied into it after the commit would
- * change covered bytes and make the record fail its checksum in recovery.
+ * tx_own_fixed -- whether [off, off+len) lies in the fixed part of a block
+ * this transaction allocated with tx_alloc_fixed.  Such memory is
+ * unreachable until the commit and covered by the commit checksum as it
+ * is at commit time, so it must be written directly: a logged store
+ * applied after the commit would change covered bytes and make the record
+ * fail its checksum in recovery.  Any other word of a new block (its
+ * changeable prefix, or a block that may change anywhere) is logged like
+ * any other: replay applies it after the block's carried prefix, and a
+ * rollback to a savepoint drops it.
  */
-static bool tx_own_block(const struct tx *tx, uint64_t off, size_t len)
+static bool tx_own_fixed(const struct tx *tx, uint64_t off, size_t len)
 {
-	for (unsigned i = 0; i < tx->nact; i++) {
-		const struct heap_action *a = &tx->act[i].h;
-		if (!a->is_free && off >= a->block_off + BLOCK_HDR_SIZE &&
-		    off + len <= a->block_off + a->block_len)
-			return true;
+	const struct tx_action *a = NULL;
+
+	if (tx->index) {
+		uint64_t start = heap_block_of(tx->heap, off);
+		a = start ? tx_find(tx, start, false) : NULL;
+	} else {
+		for (size_t i = tx->nact; i-- > 0 && !a;) {
+			const struct heap_action *h = &tx->act[i].h;
+			if (off >= h->block_off &&
+			    off < h->block_off + h->block_len)
+				a = &tx->act[i];
+		}
 	}
-	return false;
+	return a && !a->h.is_free && a->prefix != TX_PREFIX_ALL &&
+	       off >= a->h.block_off + BLOCK_HDR_SIZE + a->prefix &&
+	       off + len <= a->h.block_off + a->h.block_len;
 }
 
 /* tx_set -- log a word store (or make it, in the transaction's own block). */
@@ -216,7 +348,7 @@ int tx_set(struct tx *tx, uint64_t off, uint64_t value)
 {
 	int err;
 
-	if (tx_own_block(tx, off, 8)) {
+	if (tx_own_fixed(tx, off, 8)) {
 		*(uint64_t *)pool_ptr(heap_pool(tx->heap), off) = value;
 		return 0;
 	}
@@ -232,7 +364,7 @@ int tx_write(struct tx *tx, uint64_t off, const void *src, size_t len)
 {
 	int err;
 
-	if (tx_own_block(tx, off, len)) {
+	if (tx_own_fixed(tx, off, len)) {
 		memcpy(pool_ptr(heap_pool(tx->heap), off), src, len);
 		return 0;
 	}
@@ -243,19 +375,45 @@ int tx_write(struct tx *tx, uint64_t off, const void *src, size_t len)
 	return 0;
 }
 
+/* tx_mark -- a savepoint: what the transaction has done so far. */
+void tx_mark(const struct tx *tx, struct tx_mark *m)
+{
+	m->nact = tx->nact;
+	m->used = redo_log_used(tx->lane);
+	m->err = tx->err;
+}
+
+/* tx_rollback -- undo everything done after the mark. */
+void tx_rollback(struct tx *tx, const struct tx_mark *m)
+{
+	if (m->nact > tx->nact)
+		return;
+	for (size_t i = tx->nact; i-- > m->nact;)
+		if (!tx->act[i].h.is_free)
+			heap_cancel(tx->heap, &tx->act[i].h);
+	tx->nact = m->nact;
+	redo_log_truncate(tx->lane, m->used);
+	tx->err = m->err;
+	if (tx->index)
+		tx_index_build(tx);
+}
+
 /* tx_end -- give the lane back; the handle stays with it. */
 static void tx_end(struct tx *tx)
 {
 	if (tx->act != tx->inline_act)
 		free(tx->act);
 	tx->act = tx->inline_act;
+	free(tx->index);
+	tx->index = NULL;
+	tx->index_mask = 0;
 	redo_lane_release(heap_redo(tx->heap), tx->lane);
 }
 
 /* tx_abort -- undo every reservation, drop the log. */
 void tx_abort(struct tx *tx)
 {
-	for (unsigned i = 0; i < tx->nact; i++)
+	for (size_t i = 0; i < tx->nact; i++)
 		if (!tx->act[i].h.is_free)
 			heap_cancel(tx->heap, &tx->act[i].h);
 	redo_log_discard(tx->lane);
@@ -273,12 +431,12 @@ static int tx_name_blocks(struct tx *tx)
 	struct persist *p = &pool->persist;
 	bool fence = false;
 
-	for (unsigned i = 0; i < tx->nact; i++) {
+	for (size_t i = 0; i < tx->nact; i++) {
 		const struct tx_action *a = &tx->act[i];
 		const struct block_hdr *bh = pool_ptr(pool, a->h.block_off);
 		int err;
-		if (a->h.is_free)
-			continue;
+		if (a->h.is_free || tx_find(tx, a->h.block_off, true))
+			continue;   /* a free, or a block freed again */
 		if (!PLANTED(TX_FLUSH_BLOCK))
 			persist_flush(p, bh, BLOCK_HDR_SIZE + bh->size);
 		if (a->prefix == TX_PREFIX_ALL) {
@@ -311,14 +469,51 @@ int tx_commit_seq(struct tx *tx, uint64_t *seqp)
 
 	if (seqp)
 		*seqp = 0;
+	struct heap_action area = { 0 };
+	size_t need;
+
 	if (err || (err = tx_name_blocks(tx))) {
 		tx_abort(tx);
 		return err;
 	}
-	err = redo_commit(heap_redo(h), tx->lane, &seq);
-	for (unsigned i = 0; i < tx->nact; i++)
-		if (tx->act[i].h.is_free)
-			heap_free_applied(h, &tx->act[i].h, seq);
+	/*
+	 * A record too big for the ring goes to an area of free space,
+	 * reserved in memory only (it never becomes a block on the media)
+	 * and kept from reuse until the watermark passes the commit, as a
+	 * freed block is.
+	 */
+	need = redo_area_needed(tx->lane);
+	if (need && (err = heap_reserve(h, redo_lane_id(tx->lane), need, 0,
+					&area))) {
+		tx_abort(tx);
+		return err;
+	}
+	err = redo_commit_area(heap_redo(h), tx->lane,
+			       need ? area.block_off + BLOCK_HDR_SIZE : 0,
+			       &seq);
+	if (need) {
+		if (seq)
+			heap_free_applied(h, &area, seq);
+		else
+			heap_cancel(h, &area);
+	}
+	if (!seq && err) {            /* nothing was committed */
+		tx_abort(tx);
+		return err;
+	}
+	/*
+	 * Frees, and blocks allocated and freed again here, wait in the
+	 * limbo for the watermark: the record still sets and clears their
+	 * bits or chunk headers when replayed, and a chunk can become a run
+	 * by direct stores that no replay orders after it.
+	 */
+	for (size_t i = 0; i < tx->nact; i++) {
+		const struct tx_action *a = &tx->act[i];
+		if (a->unalloc && PLANTED(TX_UNALLOC_AT_ONCE))
+			heap_cancel(h, &a->h);
+		else if (a->h.is_free)
+			heap_free_applied(h, &a->h, seq);
+	}
 	tx_end(tx);
 	heap_limbo_maybe_drain(h);   /* lane given back first: see heap.h */
 	if (seqp)

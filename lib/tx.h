@@ -35,7 +35,6 @@
 
 #include "heap.h"
 
-#define TX_MAX_ACTIONS 1024  /* allocations + frees in one transaction */
 
 struct tx;
 
@@ -46,7 +45,7 @@ int tx_begin(struct heap *h, struct tx **txp);
  * tx_alloc -- reserve a block for size bytes of data with a type tag; its
  * data offset goes to *offp.  The contents are the caller's to write
  * before commit; after it, any of them may change through tx_set or
- * tx_write.  Returns 0, PKV_EFULL, PKV_EINVAL or PKV_ETXTOOBIG; on error
+ * tx_write.  Returns 0, PKV_EFULL, PKV_EINVAL or -ENOMEM; on error
  * the transaction is still usable (and may be aborted).
  */
 int tx_alloc(struct tx *tx, size_t size, uint32_t type, uint64_t *offp);
@@ -61,18 +60,20 @@ int tx_alloc_fixed(struct tx *tx, size_t size, uint32_t type,
 
 /*
  * tx_free -- free the block whose data starts at off, at commit.  Returns
- * 0, PKV_EINVAL (not an allocated block) or PKV_ETXTOOBIG.
+ * 0, PKV_EINVAL (not an allocated block) or -ENOMEM.
  */
 int tx_free(struct tx *tx, uint64_t off);
 
-/* tx_set -- set the 8-byte word at off (8-byte aligned) at commit.  In a
- * block this transaction allocated, the store is made at once instead. */
+/* tx_set -- set the 8-byte word at off (8-byte aligned) at commit.  In the
+ * fixed part of a block this transaction allocated (tx_alloc_fixed), the
+ * store is made at once instead (the checksum covers it as it is at
+ * commit). */
 int tx_set(struct tx *tx, uint64_t off, uint64_t value);
 
 /*
  * tx_write -- copy len bytes from src to off at commit; off must be 8-byte
  * aligned (the log packs its opcode into the offset's low bits).  Returns
- * 0, PKV_EINVAL or PKV_ETXTOOBIG.
+ * 0, PKV_EINVAL or -ENOMEM.
  */
 int tx_write(struct tx *tx, uint64_t off, const void *src, size_t len);
 
@@ -88,6 +89,20 @@ int tx_commit(struct tx *tx);
  * transaction changed nothing).
  */
 int tx_commit_seq(struct tx *tx, uint64_t *seqp);
+
+/*
+ * Savepoints.  tx_mark notes how far the transaction has come;
+ * tx_rollback undoes everything after it: allocations are given back,
+ * frees and logged stores dropped, and a step that failed after the mark
+ * is forgotten.  (Stores made at once into the fixed part of a new block
+ * are not undone: that block is given back too, if it came after.)
+ */
+struct tx_mark {
+	size_t nact, used;
+	int err;
+};
+void tx_mark(const struct tx *tx, struct tx_mark *m);
+void tx_rollback(struct tx *tx, const struct tx_mark *m);
 
 /* tx_abort -- drop every change and reservation; ends the transaction. */
 void tx_abort(struct tx *tx);

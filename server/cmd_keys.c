@@ -138,14 +138,11 @@ struct keylist {
 
 /* keylist_add -- pkv_scan callback: copy the key if it passes the
  * filters; a non-zero return (no memory) stops the scan. */
-static int keylist_add(void *ctx, const void *key, size_t klen,
-		       const void *val, size_t vlen, int64_t expire_ms)
+static int keylist_add(void *ctx, const struct pkv_item *it)
 {
 	struct keylist *l = ctx;
-
-	(void)val;
-	(void)vlen;
-	(void)expire_ms;              /* pkv_scan visits live keys only */
+	const void *key = it->key;
+	size_t klen = it->klen;      /* pkv_scan visits live keys only */
 	if (l->pat && !glob_match(l->pat, l->plen, key, klen, false))
 		return 0;
 	if (l->typed)

@@ -646,6 +646,19 @@ static int op_data(struct tx *tx, struct model *m)
 	return err;
 }
 
+/* op_scratch -- a block allocated and freed again in the same
+ * transaction (often a span of chunks): it never becomes a block. */
+static int op_scratch(struct tx *tx)
+{
+	uint64_t off;
+	int err = slot_alloc(tx, rndn(2) ? HUGE_SIZE : rand_size(), &off);
+
+	if (err)
+		return err;
+	memset(pool_ptr(g_pool, off), 0x5c, 64);
+	return tx_free(tx, off);
+}
+
 static int op_swap(struct tx *tx, struct model *m)
 {
 	unsigned i = (unsigned)rndn(NSLOTS), j = (unsigned)rndn(NSLOTS);
@@ -702,6 +715,8 @@ static void single(int kind)
 		err = op_data(tx, &next);
 		if (!err)
 			err = op_swap(tx, &next);
+		if (!err && rndn(3) == 0)
+			err = op_scratch(tx);
 	}
 	if (err == PKV_EFULL) {
 		tx_abort(tx);
@@ -734,7 +749,7 @@ static void fill(void)
 
 	if (err)
 		die("tx_begin", err);
-	for (unsigned k = 0; k < TX_MAX_ACTIONS; k++) {
+	for (unsigned k = 0; k < 1024; k++) {
 		size_t size = (k & 1) ? HUGE_SIZE : (200u << 10);
 		err = tx_alloc(tx, size, TYPE_SLOT, &off);
 		if (err == PKV_EFULL || err == PKV_ETXTOOBIG)

@@ -582,16 +582,18 @@ static void make_expire(struct pending *p, struct model *m, unsigned d,
 }
 
 /* run -- apply pending ops as one call; full pool or too big: undo. */
+#define BIG_BATCH 320             /* ops: a record bigger than a ring */
+
 static void run(struct pending *p, size_t n, struct model *next)
 {
-	struct kv_op ops[16];
-	int results[16], err;
+	struct kv_op ops[BIG_BATCH];
+	int results[BIG_BATCH], err;
 
 	for (size_t i = 0; i < n; i++)
 		ops[i] = p[i].op;
 	begin_call(next);
 	err = kv_apply(g_db, ops, n, results);
-	if (err == PKV_EFULL || err == PKV_ETXTOOBIG) {
+	if (err == PKV_EFULL) {
 		/* nothing applied: the model stays */
 		g_full++;
 		g_inflight = 0;
@@ -668,6 +670,24 @@ static void op_batch(void)
 
 /* op_flush -- flush the smaller database (the other one keeps growing
  * through resizes). */
+/* op_big_batch -- a batch of small puts and deletes whose record does
+ * not fit its lane's ring: it is chained to free space. */
+static void op_big_batch(void)
+{
+	static struct pending p[BIG_BATCH];
+	struct model next = g_cur;
+
+	for (size_t k = 0; k < BIG_BATCH; k++) {
+		unsigned d = (unsigned)rndn(NDBS);
+		unsigned i = (unsigned)rndn(NKEYS);
+		if (rndn(4))
+			make_put(&p[k], &next, d, i, 0);
+		else
+			make_del(&p[k], &next, d, i);
+	}
+	run(p, BIG_BATCH, &next);
+}
+
 static void op_flush(void)
 {
 	struct model next = g_cur;
@@ -795,7 +815,8 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (op = 0; !max_ops || op < max_ops; op++) {
 		uint64_t r = rndn(100);
-		const char *what = r < 58 ? "single" : r < 76 ? "batch" :
+		const char *what = r < 57 ? "single" : r < 75 ? "batch" :
+				   r < 76 ? "big batch" :
 				   r < 84 ? "resize step" : r < 87 ? "flush" :
 				   r < 90 ? "swap" : r < 95 ? "checkpoint" :
 				   "gc";
@@ -806,10 +827,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, "op %" PRIu64 ": %s\n", op, what);
 		if (r < 90)
 			act((unsigned)rndn(WRITERS));
-		if (r < 58)
+		if (r < 57)
 			op_single();
-		else if (r < 76)
+		else if (r < 75)
 			op_batch();
+		else if (r < 76)
+			op_big_batch();
 		else if (r < 84)
 			kv_help_resize(g_db, (unsigned)rndn(NDBS));
 		else if (r < 87)

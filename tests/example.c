@@ -15,9 +15,11 @@
 
 #include <pkv.h>
 
-static int print_key(void *ctx, const void *key, size_t klen,
-		     const void *val, size_t vlen, int64_t expire_ms)
+static int print_key(void *ctx, const struct pkv_item *it)
 {
+	const void *key = it->key, *val = it->val;
+	size_t klen = it->klen, vlen = it->vlen;
+	int64_t expire_ms = it->expire_ms;
 	(void)ctx;
 	printf("  %.*s = %.*s%s\n", (int)klen, (const char *)key, (int)vlen,
 	       (const char *)val, expire_ms ? " (expires)" : "");

@@ -23,9 +23,11 @@
 static char *template_img;
 static char *work;
 
-static int count_fn(void *ctx, const void *key, size_t klen, const void *val,
-		    size_t vlen, int64_t expire_ms)
+static int count_fn(void *ctx, const struct pkv_item *it)
 {
+	const void *key = it->key, *val = it->val;
+	size_t klen = it->klen, vlen = it->vlen;
+	int64_t expire_ms = it->expire_ms;
 	(void)key;
 	(void)val;
 	(void)expire_ms;

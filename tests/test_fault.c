@@ -1504,9 +1504,11 @@ struct scan_ctx {
 
 /* scan_visit -- pkv_scan callback: the key is in the model, its value
  * right. */
-static int scan_visit(void *vctx, const void *key, size_t klen,
-		      const void *val, size_t vlen, int64_t expire_ms)
+static int scan_visit(void *vctx, const struct pkv_item *it)
 {
+	const void *key = it->key, *val = it->val;
+	size_t klen = it->klen, vlen = it->vlen;
+	int64_t expire_ms = it->expire_ms;
 	struct scan_ctx *c = vctx;
 	char buf[32];
 	unsigned idx;

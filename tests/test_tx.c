@@ -229,65 +229,86 @@ static void test_abort(void **state)
 	check(f->heap);
 }
 
-/* test_too_big -- a write larger than the log fails, and abort works. */
-static void test_too_big(void **state)
+static void still_replayable(const char *img);
+static void assert_stats_equal(const struct heap_stats *a,
+			       const struct heap_stats *b);
+
+/* test_big -- a transaction bigger than its lane's ring commits all the
+ * same (its record goes to an area of free space, named by a small
+ * record in the ring), survives a crash right after the commit, and
+ * gives its area back once a checkpoint passes it; abort drops a big one
+ * entirely. */
+static void test_big(void **state)
 {
 	struct fixture *f = *state;
 	size_t big = 100u << 10;
 	uint64_t a = alloc1(f, big, 0x44);
-	char *src = malloc(big);
+	uint64_t *slots = NULL;
+	char *src = malloc(big), *img = aligned_alloc(4096, f->size);
 	struct heap_stats st0, st1;
+	struct pool *pool;
+	struct heap *h;
 	struct tx *tx;
-	uint64_t off;
-	int rc = 0;
+	int n = 3000;
 
 	assert_non_null(src);
+	assert_non_null(img);
 	memset(src, 0x55, big);
 	alloc1(f, 32, 0);     /* the class of 32 has a run already */
 	heap_get_stats(f->heap, &st0);
 
+	/* one big write and thousands of small allocations, aborted */
 	assert_int_equal(tx_begin(f->heap, &tx), 0);
-	assert_int_equal(tx_write(tx, a, src, big), PKV_ETXTOOBIG);
+	assert_int_equal(tx_write(tx, a, src, big), 0);
+	for (int i = 0; i < n; i++) {
+		uint64_t off;
+		assert_int_equal(tx_alloc_fixed(tx, 32, 3, 0, &off), 0);
+	}
 	tx_abort(tx);
 	assert_int_equal(((unsigned char *)pool_ptr(f->pool, a))[0], 0x44);
 	assert_int_equal(((unsigned char *)pool_ptr(f->pool, a))[big - 1],
 			 0x44);
-
-	/* a commit after a failed step reports it and aborts */
-	assert_int_equal(tx_begin(f->heap, &tx), 0);
-	assert_int_equal(tx_set(tx, a, 9), 0);
-	assert_int_equal(tx_write(tx, a + 8, src, big), PKV_ETXTOOBIG);
-	assert_int_equal(tx_commit(tx), PKV_ETXTOOBIG);
-	assert_int_equal(((unsigned char *)pool_ptr(f->pool, a))[0], 0x44);
-
-	/* many small entries fill the log too */
-	assert_int_equal(tx_begin(f->heap, &tx), 0);
-	for (int i = 0; i < 4096 && rc == 0; i++)
-		rc = tx_set(tx, a + 8 * (uint64_t)i, 0);
-	assert_int_equal(rc, PKV_ETXTOOBIG);
-	tx_abort(tx);
-	assert_int_equal(((unsigned char *)pool_ptr(f->pool, a))[0], 0x44);
-
-	/* more allocations than a transaction holds (log or action array) */
-	assert_int_equal(tx_begin(f->heap, &tx), 0);
-	rc = 0;
-	int n = 0;
-	while (rc == 0 && n <= TX_MAX_ACTIONS)
-		if ((rc = tx_alloc(tx, 32, 3, &off)) == 0)
-			n++;
-	assert_int_equal(rc, PKV_ETXTOOBIG);
-	assert_true(n > 8 && n <= TX_MAX_ACTIONS);  /* past the inline array */
-	tx_abort(tx);
-
 	heap_get_stats(f->heap, &st1);
 	assert_stats_equal(&st0, &st1);
 	check(f->heap);
-	/* the lanes are free again: a small transaction commits */
+
+	/* the same, committed: 100 KiB of copy and 3000 new blocks, each
+	 * published in a word of a */
+	slots = calloc((size_t)n, sizeof(*slots));
+	assert_non_null(slots);
+	assert_int_equal(redo_checkpoint(heap_redo(f->heap)), 0);
 	assert_int_equal(tx_begin(f->heap, &tx), 0);
-	assert_int_equal(tx_write(tx, a, src, 1024), 0);
+	assert_int_equal(tx_write(tx, a, src, big), 0);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(tx_alloc_fixed(tx, 32, 3, 0, &slots[i]), 0);
+		memset(pool_ptr(f->pool, slots[i]), i & 0xff, 32);
+		assert_int_equal(tx_set(tx, a + 8 * (uint64_t)i, slots[i]), 0);
+	}
 	assert_int_equal(tx_commit(tx), 0);
-	assert_int_equal(((unsigned char *)pool_ptr(f->pool, a))[1023], 0x55);
-	assert_int_equal(((unsigned char *)pool_ptr(f->pool, a))[1024], 0x44);
+	assert_int_equal(*(uint64_t *)pool_ptr(f->pool, a + 8), slots[1]);
+
+	/* a crash now, nothing in place on the media: the chained record
+	 * brings it all back */
+	memcpy(img, f->buf, f->size);
+	memset(img + a, 0x44, big);
+	still_replayable(img);
+	open_image(img, f->size, &pool, &h);
+	assert_int_equal(heap_recovery_stats(h)->logs_replayed, 1);
+	assert_true(heap_recovery_stats(h)->entries_replayed >=
+		    (uint64_t)n * 2);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(*(uint64_t *)pool_ptr(pool, a + 8 * (uint64_t)i),
+				 slots[i]);
+		assert_true(heap_block_valid(h, slots[i], NULL, NULL));
+	}
+	assert_int_equal(((unsigned char *)pool_ptr(pool, a))[big - 1], 0x55);
+	check(h);
+	heap_close(h);
+
+	/* the area is free again after a checkpoint (check() drains) */
+	check(f->heap);
+	free(slots);
+	free(img);
 	free(src);
 }
 
@@ -515,10 +536,13 @@ static void test_crash_after_commit(void **state)
 	free(img);
 }
 
-/* test_set_in_own_block -- a word set inside a block the same
- * transaction allocated is stored at once, not logged: applied after the
- * commit it would change bytes the commit checksum covers, and a crash
- * before the log is retired would then lose the whole transaction. */
+/* test_set_in_own_block -- a word set inside the fixed part of a block
+ * the same transaction allocated is stored at once, not logged: applied
+ * after the commit it would change bytes the commit checksum covers, and
+ * a crash before a checkpoint would then lose the whole transaction.  A
+ * word of its changeable prefix is logged like any other, and after a
+ * crash the record's store wins over the prefix it carries (the prefix
+ * is the block as it was made, the store came later). */
 static void test_set_in_own_block(void **state)
 {
 	struct fixture *f = *state;
@@ -531,21 +555,28 @@ static void test_set_in_own_block(void **state)
 
 	assert_non_null(img);
 	assert_int_equal(tx_begin(f->heap, &tx), 0);
-	assert_int_equal(tx_alloc(tx, 256, 9, &b), 0);
+	assert_int_equal(tx_alloc_fixed(tx, 256, 9, 8, &b), 0);
 	memset(pool_ptr(f->pool, b), 0, 256);
+	*(uint64_t *)pool_ptr(f->pool, b) = 5;  /* the prefix, as made */
 	assert_int_equal(tx_set(tx, b + 8, 77), 0);
 	assert_int_equal(word(f, b + 8), 77);   /* at once */
 	assert_int_equal(tx_write(tx, b + 16, msg, sizeof(msg)), 0);
+	assert_int_equal(tx_set(tx, b, 6), 0);   /* the prefix: logged */
+	assert_int_equal(word(f, b), 5);
 	assert_int_equal(tx_set(tx, ROOT_OFF, b), 0);
 	assert_int_equal(tx_commit(tx), 0);
+	assert_int_equal(word(f, b), 6);
 
-	/* a crash after apply, before a checkpoint: the record must still be
-	 * valid */
+	/* a crash after apply, before a checkpoint, with nothing of the
+	 * block's prefix store on the media: the record must still be valid,
+	 * and its store must win over its carried prefix */
 	memcpy(img, f->buf, f->size);
+	*(uint64_t *)(img + b) = 5;
 	still_replayable(img);
 	open_image(img, f->size, &pool, &h);
 	assert_int_equal(heap_recovery_stats(h)->logs_replayed, 1);
 	assert_int_equal(pool->state->root, b);
+	assert_int_equal(*(uint64_t *)pool_ptr(pool, b), 6);
 	assert_int_equal(*(uint64_t *)pool_ptr(pool, b + 8), 77);
 	assert_memory_equal(pool_ptr(pool, b + 16), msg, sizeof(msg));
 	assert_true(heap_block_valid(h, b, NULL, NULL));
@@ -646,7 +677,7 @@ int main(void)
 		T(test_odd_offsets),
 		T(test_set_invalid),
 		T(test_abort),
-		T(test_too_big),
+		T(test_big),
 		T(test_free_invalid),
 		T(test_fences),
 		T(test_checkpoint),
