@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "proto/num.h"
 #include "cmd.h"
 #include "keyspace.h"
 #include "srv.h"
@@ -85,10 +86,10 @@ static void str_unreply(struct client *c, size_t mark)
 		c->out.len = mark;
 }
 
-/* str_ll -- Redis's string2ll on a stored value (resp.h). */
+/* str_ll -- Redis's string2ll on a stored value (num.h). */
 static bool str_ll(const char *s, size_t len, long long *out)
 {
-	return resp_strtoll(s, len, out);
+	return num_parse_ll(s, len, out);
 }
 
 /* str_ld -- Redis's string2ld: strtold must read every byte (a NUL

@@ -46,6 +46,7 @@ flags="-std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
  -I$top_builddir"
 libsrc=$(ls "$top_srcdir"/lib/*.c)
 srvsrc=$(ls "$top_srcdir"/server/*.c | grep -v -e /main.c -e /net.c)
+protosrc=$(ls "$top_srcdir"/lib/proto/*.c)
 libs="-lpmem -lpthread -lm -Wl,--wrap=getrandom,--wrap=clock_gettime,--wrap=time"
 # getrandom (pool UUIDs, hash keys) and the clocks are replaced in the
 # targets by a fixed stream and a clock that ticks per call, so the same
@@ -103,7 +104,7 @@ run() {  # run NAME
 }
 
 # shellcheck disable=SC2086
-build fuzz_server "$top_srcdir/tests/fuzz_server.c" $srvsrc $libsrc &&
+build fuzz_server "$top_srcdir/tests/fuzz_server.c" $srvsrc $protosrc $libsrc &&
 	run fuzz_server
 # shellcheck disable=SC2086
 build fuzz_pool "$top_srcdir/tests/fuzz_pool.c" $libsrc && run fuzz_pool
