@@ -30,6 +30,7 @@
 #include "client.h"
 #include "cmd.h"
 #include "config.h"
+#include "proto/glob.h"
 #include "keyspace.h"
 #include "srv.h"
 
@@ -146,7 +147,7 @@ static int keylist_add(void *ctx, const void *key, size_t klen,
 	(void)val;
 	(void)vlen;
 	(void)expire_ms;              /* pkv_scan visits live keys only */
-	if (l->pat && !glob_match(l->pat, l->plen, key, klen, false))
+	if (l->pat && !glob_match(l->pat, l->plen, key, klen, 0))
 		return 0;
 	if (l->typed)
 		srv.keyspace_hits++;  /* Redis looks the type up as a read */
