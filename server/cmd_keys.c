@@ -551,7 +551,7 @@ static void keys_expire(struct client *c, const char *cmd,
 		reply_int(c, 0);
 		return;
 	}
-	if (when <= srv_now_ms())
+	if (when <= pkv_now_ms())
 		err = ks_del(c->db, key);
 	else
 		err = ks_expire(c->db, key, when);
@@ -566,13 +566,13 @@ static void keys_expire(struct client *c, const char *cmd,
 /* cmd_expire -- EXPIRE key seconds [NX|XX|GT|LT]. */
 static void cmd_expire(struct client *c)
 {
-	keys_expire(c, "expire", srv_now_ms(), false);
+	keys_expire(c, "expire", pkv_now_ms(), false);
 }
 
 /* cmd_pexpire -- PEXPIRE key milliseconds [NX|XX|GT|LT]. */
 static void cmd_pexpire(struct client *c)
 {
-	keys_expire(c, "pexpire", srv_now_ms(), true);
+	keys_expire(c, "pexpire", pkv_now_ms(), true);
 }
 
 /* cmd_expireat -- EXPIREAT key unix-seconds [NX|XX|GT|LT]. */
@@ -607,7 +607,7 @@ static void keys_ttl(struct client *c, bool ms, bool abs)
 		reply_int(c, -1);
 		return;
 	}
-	ttl = abs ? exp : exp - srv_now_ms();
+	ttl = abs ? exp : exp - pkv_now_ms();
 	if (ttl < 0)
 		ttl = 0;
 	reply_int(c, ms ? ttl : (ttl + 500) / 1000);
