@@ -140,9 +140,10 @@ enum resp_type {
 	RESP_VERBATIM = '=',          /* p, len: "txt:..." */
 	RESP_MAP = '%',               /* n = 2 x pairs children follow */
 	RESP_SET = '~',               /* n children follow */
-	RESP_ATTR = '|',              /* n = 2 x pairs children follow; it
-					 is returned as a value of its own,
-					 before the value it describes */
+	RESP_ATTR = '|',              /* n = 2 x pairs children follow; read
+					 as an ordinary value (Redis sends
+					 none), so inside an aggregate it
+					 counts as one of its elements */
 	RESP_PUSH = '>',              /* n children follow */
 };
 
@@ -167,7 +168,7 @@ struct resp_reader_limits {
 	bool commands;                /* a command stream (see resp_reader_next) */
 };
 
-/* The reader; its fields are private but for `consumed` and `err`. */
+/* The reader; its fields are private but for consumed, err and err_at. */
 struct resp_reader {
 	struct resp_reader_limits lim;
 	char *buf;
