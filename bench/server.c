@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "pkvbench.h"
+#include "proto/resp.h"
 
 #define SRV_ARGS 32
 
@@ -169,92 +170,70 @@ static bool send_all(int fd, const char *p, size_t len)
 	return true;
 }
 
-/* A reader of replies: whole replies, one at a time. */
+/* A reader of replies over one connection: the protocol library's. */
 struct rdr {
 	int fd;
-	char buf[65536];
-	size_t start, end;
+	struct resp_reader r;
 };
 
-/* rdr_line -- the next CRLF-terminated line (without it), or NULL. */
-static char *rdr_line(struct rdr *r)
+/* rdr_open -- connect to port; false if there is no server. */
+static bool rdr_open(struct rdr *r, int port)
 {
-	for (;;) {
-		char *p = memchr(r->buf + r->start, '\n', r->end - r->start);
-		if (p && p > r->buf + r->start && p[-1] == '\r') {
-			char *line = r->buf + r->start;
-			p[-1] = 0;
-			r->start = (size_t)(p + 1 - r->buf);
-			return line;
-		}
-		if (r->start > 0) {
-			memmove(r->buf, r->buf + r->start, r->end - r->start);
-			r->end -= r->start;
-			r->start = 0;
-		}
-		if (r->end == sizeof(r->buf))
-			return NULL;
-		ssize_t n = read(r->fd, r->buf + r->end, sizeof(r->buf) - r->end);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return NULL;
-		r->end += (size_t)n;
-	}
+	if (resp_reader_init(&r->r, NULL))
+		die("out of memory");
+	r->fd = resp_connect(port);
+	return r->fd >= 0;
 }
 
-/* rdr_reply -- read one reply; its first byte ('+', '-', ':', '$'), 'n'
- * for a nil bulk string, 0 on a broken connection.  A bulk string's body
- * is skipped; *errline gets an error's text. */
+/* rdr_close -- the connection and the reader. */
+static void rdr_close(struct rdr *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	resp_reader_free(&r->r);
+}
+
+/* rdr_reply -- read one reply: its type byte ('+', '-', ':', '$'...), 'n'
+ * for a nil, 0 on a broken connection or a protocol error.  *errline
+ * gets an error's text. */
 static int rdr_reply(struct rdr *r, char *errline, size_t len)
 {
-	char *line = rdr_line(r);
-	int type;
+	for (;;) {
+		const struct resp_node *v;
+		size_t n, avail;
+		ssize_t k;
+		char *room;
+		int rc = resp_reader_next(&r->r, &v, &n);
 
-	if (!line)
-		return 0;
-	type = line[0];
-	if (type == '-' && errline)
-		snprintf(errline, len, "%s", line + 1);
-	if (type == '$' && atol(line + 1) < 0)
-		return 'n';
-	if (type == '$' && atol(line + 1) >= 0) {
-		long n = atol(line + 1) + 2;
-		while (n > 0) {
-			size_t have = r->end - r->start;
-			if (have == 0) {
-				ssize_t k = read(r->fd, r->buf, sizeof(r->buf));
-				if (k <= 0)
-					return 0;
-				r->start = 0;
-				r->end = (size_t)k;
-				continue;
-			}
-			size_t take = have < (size_t)n ? have : (size_t)n;
-			r->start += take;
-			n -= (long)take;
+		if (rc == 1) {
+			if (v[0].type == RESP_NULL)
+				return 'n';
+			if (v[0].type == RESP_ERR && errline)
+				snprintf(errline, len, "%.*s", (int)v[0].len,
+					 v[0].p);
+			return v[0].type;
 		}
+		if (rc < 0 || !(room = resp_reader_space(&r->r, 65536, &avail)))
+			return 0;
+		k = read(r->fd, room, avail);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return 0;
+		resp_reader_wrote(&r->r, (size_t)k);
 	}
-	return type;
 }
 
 /* srv_query -- send one inline command on a new connection; the type of
  * the reply (rdr_reply), 0 if there is no server or no reply. */
 static int srv_query(int port, const char *cmd, char *err, size_t len)
 {
-	struct rdr *r = malloc(sizeof(*r));
+	struct rdr r;
 	int type = 0;
 
-	if (!r)
-		die("out of memory");
-	r->fd = resp_connect(port);
-	r->start = r->end = 0;
-	if (r->fd >= 0) {
-		if (send_all(r->fd, cmd, strlen(cmd)))
-			type = rdr_reply(r, err, len);
-		close(r->fd);
-	}
-	free(r);
+	if (rdr_open(&r, port) && send_all(r.fd, cmd, strlen(cmd)))
+		type = rdr_reply(&r, err, len);
+	rdr_close(&r);
 	return type;
 }
 
@@ -493,43 +472,39 @@ static void srv_bench(struct srv *s, const char *t, unsigned p)
 /* srv_load -- n pipelined SETs of key:%010d with 100-byte values. */
 static bool srv_load(int port, uint64_t n)
 {
-	struct rdr *r = malloc(sizeof(*r));
-	char *out = malloc(1000 * 160), val[101];
-	bool ok = true;
+	struct rbuf out = { 0 };
+	struct rdr r;
+	char val[100];
+	bool ok = rdr_open(&r, port);
 
-	if (!r || !out)
-		die("out of memory");
-	memset(val, 'x', 100);
-	val[100] = 0;
-	r->start = r->end = 0;
-	r->fd = resp_connect(port);
-	if (r->fd < 0)
-		ok = false;
+	memset(val, 'x', sizeof(val));
 	for (uint64_t i = 0; ok && i < n; i += 1000) {
 		uint64_t m = n - i < 1000 ? n - i : 1000;
-		size_t len = 0;
+
+		out.len = 0;
 		for (uint64_t k = i; k < i + m; k++) {
-			char key[KEY_LEN + 1];
+			char key[KEY_LEN];
+			struct resp_arg set[3] = {
+				{ "SET", 3 }, { key, KEY_LEN },
+				{ val, sizeof(val) },
+			};
 			key_format(key, k);
-			key[KEY_LEN] = 0;
-			len += (size_t)sprintf(out + len, "*3\r\n$3\r\nSET\r\n"
-					       "$%d\r\n%s\r\n$100\r\n%s\r\n",
-					       KEY_LEN, key, val);
+			resp_command(&out, 3, set);
 		}
-		if (!send_all(r->fd, out, len))
+		if (out.nomem)
+			die("out of memory");
+		if (!send_all(r.fd, out.p, out.len))
 			ok = false;
 		for (uint64_t k = 0; ok && k < m; k++)
-			if (rdr_reply(r, NULL, 0) != '+')
+			if (rdr_reply(&r, NULL, 0) != '+')
 				ok = false;
 		if ((i & 65535) == 0)
 			progress("  restart loading %3.0f%%",
 				 100.0 * (double)i / (double)n);
 	}
 	progress_done();
-	if (r->fd >= 0)
-		close(r->fd);
-	free(r);
-	free(out);
+	rdr_close(&r);
+	rbuf_free(&out);
 	return ok;
 }
 

@@ -32,7 +32,7 @@
 #include "check.h"
 #include "cmds.h"
 #include "progress.h"
-#include "resp.h"
+#include "proto/resp.h"
 #include "util.h"
 
 #define EXPORT_SCAN_COUNT 1000
@@ -40,9 +40,25 @@
 
 struct export {
 	FILE *f;
+	struct rbuf out;              /* the command being written */
 	struct progress prog;
 	uint64_t keys, expiring, bytes;
 };
+
+/* export_cmd -- one command into the stream, encoded by resp_command.
+ * 0, -ENOMEM, or -EIO if the stream has failed. */
+static int export_cmd(struct export *x, size_t argc,
+		      const struct resp_arg *argv)
+{
+	x->out.len = 0;
+	resp_command(&x->out, argc, argv);
+	if (x->out.nomem) {
+		x->out.nomem = false;
+		return -ENOMEM;
+	}
+	fwrite(x->out.p, 1, x->out.len, x->f);
+	return ferror(x->f) ? -EIO : 0;
+}
 
 /* export_key -- one key: SET, and PEXPIREAT if it expires. */
 static int export_key(void *ctx, const struct pkv_item *it)
@@ -54,8 +70,10 @@ static int export_key(void *ctx, const struct pkv_item *it)
 	struct resp_arg set[3] = {
 		{ "SET", 3 }, { key, klen }, { val, vlen },
 	};
+	int err;
 
-	resp_write_cmd(x->f, 3, set);
+	if ((err = export_cmd(x, 3, set)))
+		return err;
 	if (expire_ms) {
 		char ms[24];
 		struct resp_arg pexp[3] = {
@@ -63,7 +81,8 @@ static int export_key(void *ctx, const struct pkv_item *it)
 		};
 		pexp[2].len = (size_t)snprintf(ms, sizeof(ms), "%" PRId64,
 					       expire_ms);
-		resp_write_cmd(x->f, 3, pexp);
+		if ((err = export_cmd(x, 3, pexp)))
+			return err;
 		x->expiring++;
 	}
 	x->keys++;
@@ -93,8 +112,10 @@ static int export_salvaged(void *ctx, unsigned db, const void *key,
 	if (!s->selected || db != s->db) {
 		char num[16];
 		struct resp_arg sel[2] = { { "SELECT", 6 }, { num, 0 } };
+		int err;
 		sel[1].len = (size_t)snprintf(num, sizeof(num), "%u", db);
-		resp_write_cmd(s->x->f, 2, sel);
+		if ((err = export_cmd(s->x, 2, sel)))
+			return err;
 		s->selected = true;
 		s->db = db;
 	}
@@ -147,7 +168,8 @@ static int export_db(struct access *a, unsigned dbi, struct export *x)
 	if (keys == 0)
 		return 0;
 	sel[1].len = (size_t)snprintf(num, sizeof(num), "%u", dbi);
-	resp_write_cmd(x->f, 2, sel);
+	if ((err = export_cmd(x, 2, sel)))
+		return err;
 	do {
 		err = pkv_scan(a->db, dbi, cursor, EXPORT_SCAN_COUNT,
 			       export_key, x, &next);
@@ -214,6 +236,7 @@ int cmd_export(int argc, char **argv)
 		if (x.f != stdout && fclose(x.f) != 0 && rc == 0)
 			rc = cli_fail("%s: cannot write the export: %s", out,
 				      strerror(errno));
+		rbuf_free(&x.out);
 		return rc;
 	}
 	if ((rc = access_open_cmd(&a, path, false, ACCESS_ENGINE_TOO)) != 0)
@@ -250,6 +273,7 @@ int cmd_export(int argc, char **argv)
 	if (x.f != stdout && fclose(x.f) != 0 && rc == 0)
 		rc = cli_fail("%s: cannot write the export: %s", out,
 			      strerror(errno));
+	rbuf_free(&x.out);
 	if (rc == 0 && x.prog.on)
 		fprintf(stderr, "%s: exported %" PRIu64 " keys (%" PRIu64
 			" with an expiry, %s of keys and values)\n", path,

@@ -6,8 +6,14 @@
  *
  * Commands: SELECT; SET with EX/PX/EXAT/PXAT/KEEPTTL, NX/XX (and GET,
  * whose reply is not sent); SETEX, PSETEX, MSET; DEL, UNLINK; EXPIRE,
- * PEXPIRE, EXPIREAT, PEXPIREAT, PERSIST; FLUSHDB, FLUSHALL; PING, ECHO,
- * MULTI and EXEC are accepted and ignored.  A command that is unknown or
+ * PEXPIRE, EXPIREAT, PEXPIREAT with NX/XX/GT/LT, PERSIST; FLUSHDB,
+ * FLUSHALL; PING, ECHO, MULTI and EXEC are accepted and ignored.  The
+ * options and times of SET and the EXPIRE family are read by the
+ * server's own parser (proto/setopt.h), so a command is taken or refused
+ * here as pkv-server and Redis 7.0 take or refuse it, with their error
+ * texts.  The stream is read by the protocol library's value reader in
+ * its command-stream mode (proto/resp.h): strict, and resumable wherever
+ * a read() stops.  A command that is unknown or
  * malformed is reported (the first ten), counted, and skipped, as Redis
  * answers it with an error and goes on; a protocol error stops the import
  * after what came before it has been applied, since the stream cannot be
@@ -39,13 +45,16 @@
 #include "access.h"
 #include "cmds.h"
 #include "progress.h"
-#include "resp.h"
+#include "proto/num.h"
+#include "proto/resp.h"
+#include "proto/setopt.h"
 #include "util.h"
 
 #define IMPORT_BATCH 100              /* operations per batch (< 250) */
 #define IMPORT_ARENA_MAX (16u << 20)  /* key and value bytes per batch */
 #define IMPORT_SHOW_ERRORS 10
 #define IMPORT_RESIZE_STEPS 4096      /* of kv_help_resize, per database */
+#define IMPORT_READ (1u << 20)        /* bytes asked of read() at least */
 
 enum import_kind { IMPORT_PUT, IMPORT_DEL, IMPORT_EXPIRE };
 
@@ -288,102 +297,111 @@ static void import_queue(struct import *x, enum import_kind kind,
 	x->nops++;
 }
 
-/*
- * import_when -- an expiry argument as absolute Unix ms: `unit_ms` is
- * 1000 for seconds, 1 for ms; relative times count from now.  Returns 0,
- * or -1 (not a number, or out of range).
- */
-static int import_when(const struct resp_arg *a, int64_t unit_ms,
-		       bool relative, int64_t *abs_ms)
+/* import_opt_error -- a command refused by the option parser: its
+ * message is Redis's reply. */
+static void import_opt_error(struct import *x, const char *msg)
 {
-	int64_t n, now = pkv_now_ms();
-
-	if (cli_parse_i64n(a->p, a->len, &n) != 0)
-		return -1;
-	if (n > INT64_MAX / unit_ms / 2 || n < INT64_MIN / unit_ms / 2)
-		return -1;
-	n *= unit_ms;
-	if (relative)
-		n += now;
-	*abs_ms = n;
-	return 0;
+	import_error(x, "%s", msg);
 }
 
-/* import_set -- SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT n|KEEPTTL]. */
+/* import_set -- SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT n|KEEPTTL],
+ * read as the server reads it. */
 static void import_set(struct import *x, size_t argc,
 		       const struct resp_arg *argv)
 {
+	struct setopt o;
 	unsigned flags = 0;
 	int64_t expire_ms = 0;
-	bool has_exp = false;
+	char err[128];
 
 	if (argc < 3) {
-		import_error(x, "wrong number of arguments");
+		import_error(x, "ERR wrong number of arguments for 'set' "
+			     "command");
 		return;
 	}
-	for (size_t i = 3; i < argc; i++) {
-		const struct resp_arg *o = &argv[i];
-		int64_t unit = 0;
-		bool rel = false;
-
-		if (import_is(o, "NX") && !(flags & PKV_XX)) {
-			flags |= PKV_NX;
-		} else if (import_is(o, "XX") && !(flags & PKV_NX)) {
-			flags |= PKV_XX;
-		} else if (import_is(o, "GET")) {
-			/* the old value would be the reply: none is sent */
-		} else if (import_is(o, "KEEPTTL") && !has_exp) {
-			flags |= PKV_KEEPTTL;
-		} else if ((import_is(o, "EX") && (unit = 1000, rel = true)) ||
-			   (import_is(o, "PX") && (unit = 1, rel = true)) ||
-			   (import_is(o, "EXAT") && (unit = 1000)) ||
-			   (import_is(o, "PXAT") && (unit = 1))) {
-			int64_t n;
-			if (has_exp || (flags & PKV_KEEPTTL) || i + 1 >= argc) {
-				import_error(x, "syntax error");
-				return;
-			}
-			i++;
-			if (cli_parse_i64n(argv[i].p, argv[i].len, &n) != 0 ||
-			    n <= 0 ||
-			    import_when(&argv[i], unit, rel, &expire_ms) != 0) {
-				import_error(x, "invalid expire time");
-				return;
-			}
-			has_exp = true;
-		} else {
-			import_error(x, "syntax error");
-			return;
-		}
+	if (setopt_set(SETOPT_FOR_SET, argc, argv, &o, err, sizeof(err)) ||
+	    (o.expire && setopt_set_ms(o.expire, o.flags, pkv_now_ms(), "set",
+				       &expire_ms, err, sizeof(err)))) {
+		import_opt_error(x, err);
+		return;
 	}
-	/* An absolute time already past: stored and gone at once, as in
-	 * Redis (pkv_put treats it so); never 0, which means "none". */
-	if (has_exp && expire_ms < 1)
-		expire_ms = 1;
+	/* GET: the old value would be the reply, and none is sent.  A time
+	 * already past is stored and gone at once, as in Redis (setopt
+	 * never gives 0, which would mean "none"). */
+	if (o.flags & SETOPT_NX)
+		flags |= PKV_NX;
+	if (o.flags & SETOPT_XX)
+		flags |= PKV_XX;
+	if (o.flags & SETOPT_KEEPTTL)
+		flags |= PKV_KEEPTTL;
 	import_queue(x, IMPORT_PUT, &argv[1], &argv[2], flags, expire_ms);
 }
 
-/* import_expire -- EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT key n, PERSIST key. */
-static void import_expire(struct import *x, size_t argc,
-			  const struct resp_arg *argv, int64_t unit,
-			  bool relative, bool persist)
+/* import_setex -- SETEX key seconds value, PSETEX key ms value. */
+static void import_setex(struct import *x, size_t argc,
+			 const struct resp_arg *argv, bool seconds)
 {
-	int64_t when = 0;
+	const char *name = seconds ? "setex" : "psetex";
+	int64_t when;
+	char err[128];
 
-	if (argc != (persist ? 2u : 3u)) {
-		import_error(x, argc > 3 ? "options are not supported" :
-			     "wrong number of arguments");
+	if (argc != 4) {
+		import_error(x, "ERR wrong number of arguments for '%s' "
+			     "command", name);
 		return;
 	}
-	if (!persist) {
-		if (import_when(&argv[2], unit, relative, &when) != 0) {
-			import_error(x, "value is not an integer or out of "
-				     "range");
+	if (setopt_set_ms(&argv[2], seconds ? SETOPT_EX : SETOPT_PX,
+			  pkv_now_ms(), name, &when, err, sizeof(err))) {
+		import_opt_error(x, err);
+		return;
+	}
+	import_queue(x, IMPORT_PUT, &argv[1], &argv[3], 0, when);
+}
+
+/*
+ * import_expire -- EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT key n [NX|XX|GT|LT]
+ * (name is the command's, lower case), or PERSIST key.  A condition is
+ * decided on the key's expiry as the commands before it left it: those
+ * are committed first, then the expiry read -- the tool is the pool's
+ * only writer, so nothing changes in between.
+ */
+static void import_expire(struct import *x, size_t argc,
+			  const struct resp_arg *argv, const char *name,
+			  bool seconds, bool relative, bool persist)
+{
+	unsigned flags = 0;
+	int64_t when = 0, cur = 0;
+	char err[128];
+	int rc;
+
+	if (persist ? argc != 2 : argc < 3) {
+		import_error(x, "ERR wrong number of arguments for '%s' "
+			     "command", name);
+		return;
+	}
+	if (!persist &&
+	    (setopt_expire(argc, argv, &flags, err, sizeof(err)) ||
+	     setopt_expire_when(&argv[2], seconds, relative ? pkv_now_ms() : 0,
+				name, &when, err, sizeof(err)))) {
+		import_opt_error(x, err);
+		return;
+	}
+	if (flags) {
+		if (import_flush(x))
+			return;
+		rc = pkv_ttl(x->a.db, x->dbi, argv[1].p, argv[1].len, &cur);
+		if (rc && rc != PKV_ENOTFOUND) {
+			import_error(x, "%s", pkv_errmsg(x->a.db));
 			return;
 		}
-		if (when < 1)
-			when = 1;     /* in the past: the key goes */
+		if (rc == PKV_ENOTFOUND || !setopt_expire_allows(flags, cur,
+								 when)) {
+			x->expire_missing++;      /* Redis answers 0 */
+			return;
+		}
 	}
+	if (!persist && when < 1)
+		when = 1;                         /* in the past: the key goes */
 	import_queue(x, IMPORT_EXPIRE, &argv[1], NULL, 0, when);
 }
 
@@ -414,7 +432,7 @@ static void import_command(struct import *x, size_t argc,
 			   const struct resp_arg *argv)
 {
 	const struct resp_arg *c = &argv[0];
-	int64_t n;
+	long long n;
 
 	x->commands++;
 	x->cmd_no = x->commands;
@@ -423,12 +441,12 @@ static void import_command(struct import *x, size_t argc,
 	if (import_is(c, "SET")) {
 		import_set(x, argc, argv);
 	} else if (import_is(c, "SELECT")) {
-		if (argc != 2 || cli_parse_i64n(argv[1].p, argv[1].len, &n) ||
+		if (argc != 2 || !num_parse_ll(argv[1].p, argv[1].len, &n) ||
 		    n < 0) {
 			import_error(x, "invalid database index");
 			x->fatal = true;
 		} else if ((uint64_t)n >= x->ndbs) {
-			import_error(x, "database %" PRId64 " does not exist "
+			import_error(x, "database %lld does not exist "
 				     "(the pool has %u); stopping, so that "
 				     "no key goes to the wrong database", n,
 				     x->ndbs);
@@ -437,17 +455,7 @@ static void import_command(struct import *x, size_t argc,
 			x->dbi = (unsigned)n;
 		}
 	} else if (import_is(c, "SETEX") || import_is(c, "PSETEX")) {
-		int64_t when;
-		bool sec = import_is(c, "SETEX");
-		if (argc != 4) {
-			import_error(x, "wrong number of arguments");
-		} else if (cli_parse_i64n(argv[2].p, argv[2].len, &n) ||
-			   n <= 0 ||
-			   import_when(&argv[2], sec ? 1000 : 1, true, &when)) {
-			import_error(x, "invalid expire time");
-		} else {
-			import_queue(x, IMPORT_PUT, &argv[1], &argv[3], 0, when);
-		}
+		import_setex(x, argc, argv, import_is(c, "SETEX"));
 	} else if (import_is(c, "MSET")) {
 		if (argc < 3 || argc % 2 == 0)
 			import_error(x, "wrong number of arguments");
@@ -461,15 +469,15 @@ static void import_command(struct import *x, size_t argc,
 		for (size_t i = 1; i < argc && !x->fatal; i++)
 			import_queue(x, IMPORT_DEL, &argv[i], NULL, 0, 0);
 	} else if (import_is(c, "PEXPIREAT")) {
-		import_expire(x, argc, argv, 1, false, false);
+		import_expire(x, argc, argv, "pexpireat", false, false, false);
 	} else if (import_is(c, "EXPIREAT")) {
-		import_expire(x, argc, argv, 1000, false, false);
+		import_expire(x, argc, argv, "expireat", true, false, false);
 	} else if (import_is(c, "PEXPIRE")) {
-		import_expire(x, argc, argv, 1, true, false);
+		import_expire(x, argc, argv, "pexpire", false, true, false);
 	} else if (import_is(c, "EXPIRE")) {
-		import_expire(x, argc, argv, 1000, true, false);
+		import_expire(x, argc, argv, "expire", true, true, false);
 	} else if (import_is(c, "PERSIST")) {
-		import_expire(x, argc, argv, 1, false, true);
+		import_expire(x, argc, argv, "persist", false, false, true);
 	} else if (import_is(c, "FLUSHDB")) {
 		import_flushdb(x, argc, argv, false);
 	} else if (import_is(c, "FLUSHALL")) {
@@ -512,18 +520,99 @@ static void import_report(const struct import *x, uint64_t ns,
 		x->deleted, x->expires, x->flushes, x->ignored, x->errors);
 }
 
+/* The stream being read: the reader and its command's arguments. */
+struct import_in {
+	struct resp_reader r;
+	int fd;
+	uint64_t bytes_read;
+	struct resp_arg *args;
+	size_t argcap;
+	char err[256];
+};
+
+/*
+ * import_next -- the next command of the stream: 1 with its *argc
+ * arguments in in->args (valid until the next call), 0 at the end of the
+ * input between commands, -1 with in->err on a protocol error, a read
+ * error, no memory, or input that ends inside a command.  cmd is the
+ * number the command will have, for the messages.
+ */
+static int import_next(struct import_in *in, uint64_t cmd, size_t *argc)
+{
+	for (;;) {
+		const struct resp_node *v;
+		size_t n, avail, want;
+		ssize_t got;
+		char *room;
+		int rc = resp_reader_next(&in->r, &v, &n);
+
+		if (rc == 1) {
+			if (n - 1 > in->argcap) {
+				struct resp_arg *a = realloc(in->args,
+							     n * sizeof(*a));
+				if (!a)
+					goto nomem;
+				in->args = a;
+				in->argcap = n;
+			}
+			for (size_t i = 1; i < n; i++) {
+				in->args[i - 1].p = v[i].p;
+				in->args[i - 1].len = v[i].len;
+			}
+			*argc = n - 1;
+			return 1;
+		}
+		if (rc == -EPROTO) {
+			snprintf(in->err, sizeof(in->err), "protocol error at "
+				 "byte %" PRIu64 " (command %" PRIu64 "): %s",
+				 in->r.err_at, cmd, in->r.err);
+			return -1;
+		}
+		if (rc < 0)
+			goto nomem;
+		/* Room for the rest of a long value at once, not in steps. */
+		want = resp_reader_want(&in->r);
+		room = resp_reader_space(&in->r, want > IMPORT_READ ? want
+						 : IMPORT_READ, &avail);
+		if (!room)
+			goto nomem;
+		do
+			got = read(in->fd, room, avail);
+		while (got < 0 && errno == EINTR);
+		if (got < 0) {
+			snprintf(in->err, sizeof(in->err), "cannot read the "
+				 "input: %s", strerror(errno));
+			return -1;
+		}
+		if (got == 0) {
+			if (resp_reader_pending(&in->r) == 0)
+				return 0;
+			snprintf(in->err, sizeof(in->err), "the input ends in "
+				 "the middle of command %" PRIu64 " (byte %"
+				 PRIu64 ")", cmd, in->r.consumed);
+			return -1;
+		}
+		resp_reader_wrote(&in->r, (size_t)got);
+		in->bytes_read += (uint64_t)got;
+	}
+nomem:
+	snprintf(in->err, sizeof(in->err), "out of memory reading command %"
+		 PRIu64, cmd);
+	return -1;
+}
+
 /* cmd_import -- read the stream from stdin into the pool. */
 int cmd_import(int argc, char **argv)
 {
 	const char *path = NULL, *v;
 	unsigned dbi = 0;
 	struct import *x;
-	struct resp_reader r;
+	struct import_in in = { .fd = STDIN_FILENO };
+	struct resp_reader_limits lim;
 	struct progress prog;
 	struct stat sb;
 	uint64_t total = 0, t0;
 	size_t n;
-	struct resp_arg *args;
 	int rc, got, m;
 
 	for (int i = 1; i < argc; i++) {
@@ -561,19 +650,26 @@ int cmd_import(int argc, char **argv)
 		off_t at = lseek(STDIN_FILENO, 0, SEEK_CUR);
 		total = (uint64_t)sb.st_size - (at > 0 ? (uint64_t)at : 0);
 	}
-	resp_reader_init(&r, STDIN_FILENO);
+	/* Redis's limits: 512 MiB an argument, 1M arguments. */
+	resp_reader_defaults(&lim);
+	lim.commands = true;
+	if (resp_reader_init(&in.r, &lim)) {
+		rc = cli_fail("out of memory");
+		goto out;
+	}
 	progress_begin(&prog, "importing", total, true, NULL);
 	t0 = progress_now_ns();
-	while (!x->fatal && (got = resp_read(&r, &n, &args)) != 0) {
+	while (!x->fatal &&
+	       (got = import_next(&in, x->commands + 1, &n)) != 0) {
 		if (got < 0) {
 			progress_end(&prog);
-			cli_fail("%s: import: %s", path, r.err);
+			cli_fail("%s: import: %s", path, in.err);
 			x->errors++;
 			x->fatal = true;
 			break;
 		}
-		import_command(x, n, args);
-		progress_update(&prog, r.bytes_read);
+		import_command(x, n, in.args);
+		progress_update(&prog, in.bytes_read);
 	}
 	/* What came before a stop is applied, as Redis would have. */
 	if (!x->broken)
@@ -589,8 +685,9 @@ int cmd_import(int argc, char **argv)
 				 path, pkv_errmsg(x->a.db));
 	}
 	progress_end(&prog);
-	import_report(x, progress_now_ns() - t0, r.consumed);
-	resp_reader_free(&r);
+	import_report(x, progress_now_ns() - t0, in.r.consumed);
+	resp_reader_free(&in.r);
+	free(in.args);
 	rc = x->errors ? EXIT_FAILURE : 0;
 out:
 	access_close(&x->a);

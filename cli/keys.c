@@ -21,7 +21,7 @@
 
 #include "access.h"
 #include "cmds.h"
-#include "glob.h"
+#include "proto/glob.h"
 #include "json.h"
 #include "util.h"
 
@@ -409,7 +409,7 @@ static int scan_key(void *ctx, const struct pkv_item *it)
 
 	(void)val;
 	(void)vlen;
-	if (o->match && !glob_match(o->match, o->match_len, key, klen))
+	if (o->match && !glob_match(o->match, o->match_len, key, klen, 0))
 		return 0;
 	if (o->json) {
 		fputs(o->n ? ",\n    {" : "\n    {", o->f);
@@ -443,7 +443,9 @@ int cmd_scan(int argc, char **argv)
 					    "scan", &v)) != 0) {
 				if (m < 0)
 					return EXIT_USAGE;
-				o.match = v;
+				/* "*" is no pattern, as in Redis's SCAN (the
+				 * matcher would pass over an empty key) */
+				o.match = strcmp(v, "*") ? v : NULL;
 				o.match_len = strlen(v);
 				continue;
 			}

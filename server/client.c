@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "client.h"
+#include "proto/num.h"
 #include "srv.h"
 
 void reply_ok(struct client *c)
@@ -156,7 +157,7 @@ bool arg_is(const struct resp_arg *a, const char *word)
 /* arg_ll -- strict integer, as Redis's string2ll. */
 bool arg_ll(const struct resp_arg *a, long long *v)
 {
-	return resp_strtoll(a->p, a->len, v);
+	return num_parse_ll(a->p, a->len, v);
 }
 
 /* arg_double -- a float as Redis's getDoubleFromObject accepts it. */

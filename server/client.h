@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "resp.h"
+#include "proto/resp.h"
 
 struct queued;          /* a command queued by MULTI (multi.c) */
 struct watched;         /* a key under WATCH (multi.c) */

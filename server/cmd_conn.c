@@ -190,7 +190,7 @@ static void cmd_select(struct client *c)
 /* client_line -- one CLIENT LIST line. */
 static void client_line(const struct client *k, char *buf, size_t len)
 {
-	int64_t now = srv_now_ms();
+	int64_t now = pkv_now_ms();
 
 	snprintf(buf, len, "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld "
 		 "idle=%lld flags=%s db=%u sub=0 psub=0 ssub=0 multi=%lld "

@@ -30,17 +30,13 @@
 #include "client.h"
 #include "cmd.h"
 #include "config.h"
+#include "proto/glob.h"
+#include "proto/setopt.h"
 #include "keyspace.h"
 #include "srv.h"
 
 /* Buckets of libpkv's smallest table (one per lock stripe). */
 #define KEYS_MIN_BUCKETS 256u
-
-/* Options of the EXPIRE family. */
-#define EXP_NX 0x1u
-#define EXP_XX 0x2u
-#define EXP_GT 0x4u
-#define EXP_LT 0x8u
 
 /* keys_stat -- count one read lookup, as Redis's lookupKeyRead does. */
 static void keys_stat(bool hit)
@@ -143,7 +139,8 @@ static int keylist_add(void *ctx, const struct pkv_item *it)
 	struct keylist *l = ctx;
 	const void *key = it->key;
 	size_t klen = it->klen;      /* pkv_scan visits live keys only */
-	if (l->pat && !glob_match(l->pat, l->plen, key, klen, false))
+
+	if (l->pat && !glob_match(l->pat, l->plen, key, klen, 0))
 		return 0;
 	if (l->typed)
 		srv.keyspace_hits++;  /* Redis looks the type up as a read */
@@ -517,44 +514,6 @@ static void cmd_dbsize(struct client *c)
 }
 
 /*
- * keys_expire_opts -- Redis's parseExtendedExpireArgumentsOrReply over
- * argv[3..]: NX XX GT LT, with its two incompatibility errors.
- */
-static bool keys_expire_opts(struct client *c, unsigned *flags)
-{
-	for (size_t j = 3; j < c->argc; j++) {
-		const struct resp_arg *a = &c->argv[j];
-
-		if (arg_is(a, "nx")) {
-			*flags |= EXP_NX;
-		} else if (arg_is(a, "xx")) {
-			*flags |= EXP_XX;
-		} else if (arg_is(a, "gt")) {
-			*flags |= EXP_GT;
-		} else if (arg_is(a, "lt")) {
-			*flags |= EXP_LT;
-		} else {
-			/* Redis prints the option as a C string */
-			const char *nul = memchr(a->p, '\0', a->len);
-			int n = (int)(nul ? (size_t)(nul - a->p) : a->len);
-			reply_error(c, "ERR Unsupported option %.*s", n, a->p);
-			return false;
-		}
-	}
-	if ((*flags & EXP_NX) && (*flags & (EXP_XX | EXP_GT | EXP_LT))) {
-		reply_error(c, "ERR NX and XX, GT or LT options at the same "
-			    "time are not compatible");
-		return false;
-	}
-	if ((*flags & EXP_GT) && (*flags & EXP_LT)) {
-		reply_error(c, "ERR GT and LT options at the same time are "
-			    "not compatible");
-		return false;
-	}
-	return true;
-}
-
-/*
  * keys_expire -- Redis's expireGenericCommand: set key's expiry to
  * argv[2] (seconds unless ms) after basetime.  A key without expiry
  * counts as an infinite TTL for GT and LT; a time already past deletes
@@ -564,25 +523,17 @@ static void keys_expire(struct client *c, const char *cmd,
 			long long basetime, bool ms)
 {
 	const struct resp_arg *key = &c->argv[1];
-	unsigned flags = 0;
-	long long when;
-	int64_t cur;
+	char msg[128];
+	unsigned flags;
+	int64_t when, cur;
 	int err;
 
-	if (!keys_expire_opts(c, &flags))
-		return;
-	if (!arg_ll(&c->argv[2], &when)) {
-		reply_err_int(c);
+	if (setopt_expire(c->argc, c->argv, &flags, msg, sizeof(msg)) ||
+	    setopt_expire_when(&c->argv[2], !ms, basetime, cmd, &when, msg,
+			       sizeof(msg))) {
+		reply_error(c, "%s", msg);
 		return;
 	}
-	if (!ms) {
-		if (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000)
-			goto invalid;
-		when *= 1000;
-	}
-	if (when > LLONG_MAX - basetime)
-		goto invalid;
-	when += basetime;
 
 	err = ks_ttl(c->db, key, &cur);
 	if (err == PKV_ENOTFOUND) {
@@ -594,13 +545,11 @@ static void keys_expire(struct client *c, const char *cmd,
 		return;
 	}
 	/* cur == 0: no expiry (Redis's -1), an infinite TTL */
-	if (((flags & EXP_NX) && cur) || ((flags & EXP_XX) && !cur) ||
-	    ((flags & EXP_GT) && (!cur || when <= cur)) ||
-	    ((flags & EXP_LT) && cur && when >= cur)) {
+	if (!setopt_expire_allows(flags, cur, when)) {
 		reply_int(c, 0);
 		return;
 	}
-	if (when <= srv_now_ms())
+	if (when <= pkv_now_ms())
 		err = ks_del(c->db, key);
 	else
 		err = ks_expire(c->db, key, when);
@@ -610,21 +559,18 @@ static void keys_expire(struct client *c, const char *cmd,
 		reply_err_kv(c, err);
 	else
 		reply_int(c, 1);
-	return;
-invalid:
-	reply_error(c, "ERR invalid expire time in '%s' command", cmd);
 }
 
 /* cmd_expire -- EXPIRE key seconds [NX|XX|GT|LT]. */
 static void cmd_expire(struct client *c)
 {
-	keys_expire(c, "expire", srv_now_ms(), false);
+	keys_expire(c, "expire", pkv_now_ms(), false);
 }
 
 /* cmd_pexpire -- PEXPIRE key milliseconds [NX|XX|GT|LT]. */
 static void cmd_pexpire(struct client *c)
 {
-	keys_expire(c, "pexpire", srv_now_ms(), true);
+	keys_expire(c, "pexpire", pkv_now_ms(), true);
 }
 
 /* cmd_expireat -- EXPIREAT key unix-seconds [NX|XX|GT|LT]. */
@@ -659,7 +605,7 @@ static void keys_ttl(struct client *c, bool ms, bool abs)
 		reply_int(c, -1);
 		return;
 	}
-	ttl = abs ? exp : exp - srv_now_ms();
+	ttl = abs ? exp : exp - pkv_now_ms();
 	if (ttl < 0)
 		ttl = 0;
 	reply_int(c, ms ? ttl : (ttl + 500) / 1000);

@@ -67,7 +67,7 @@ static void cmd_info(struct client *c)
 {
 	struct rbuf b = { 0 };
 	struct pkv_stats st;
-	int64_t now = srv_now_ms();
+	int64_t now = pkv_now_ms();
 	int64_t up = (now - srv.start_ms) / 1000;
 	char h1[32], h2[32];
 

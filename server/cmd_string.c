@@ -25,21 +25,11 @@
 #include <string.h>
 
 #include "client.h"
+#include "proto/num.h"
+#include "proto/setopt.h"
 #include "cmd.h"
 #include "keyspace.h"
 #include "srv.h"
-
-/* Options of SET and GETEX (Redis's OBJ_* flags). */
-#define SET_NX      0x001u
-#define SET_XX      0x002u
-#define SET_GET     0x004u
-#define SET_KEEPTTL 0x008u
-#define SET_PERSIST 0x010u
-#define SET_EX      0x020u
-#define SET_PX      0x040u
-#define SET_EXAT    0x080u
-#define SET_PXAT    0x100u
-#define SET_EXPIRY  (SET_EX | SET_PX | SET_EXAT | SET_PXAT)
 
 /* Redis's MAX_LONG_DOUBLE_CHARS: room for any %.17Lf of a long double. */
 #define STR_LD_CHARS (5 * 1024)
@@ -85,10 +75,10 @@ static void str_unreply(struct client *c, size_t mark)
 		c->out.len = mark;
 }
 
-/* str_ll -- Redis's string2ll on a stored value (resp.h). */
+/* str_ll -- Redis's string2ll on a stored value (num.h). */
 static bool str_ll(const char *s, size_t len, long long *out)
 {
-	return resp_strtoll(s, len, out);
+	return num_parse_ll(s, len, out);
 }
 
 /* str_ld -- Redis's string2ld: strtold must read every byte (a NUL
@@ -157,90 +147,36 @@ static bool str_check_len(struct client *c, unsigned long long size,
 }
 
 /*
- * str_parse_opts -- Redis's parseExtendedStringArgumentsOrReply over
- * argv[first..]: SET's options (is_set) or GETEX's.  Each option is
- * refused, with "syntax error", when it conflicts with one already seen;
- * the same one twice is allowed and the last value wins.
+ * str_opts -- SET's or GETEX's options (proto/setopt.h), or the syntax
+ * error answered.
  */
-static bool str_parse_opts(struct client *c, size_t first, bool is_set,
-			   unsigned *flags, const struct resp_arg **expire)
+static bool str_opts(struct client *c, enum setopt_cmd cmd, struct setopt *o)
 {
-	for (size_t j = first; j < c->argc; j++) {
-		const struct resp_arg *a = &c->argv[j];
-		bool has_next = j + 1 < c->argc;
-		unsigned f = *flags;
+	char err[128];
 
-		if (is_set && arg_is(a, "nx") && !(f & SET_XX)) {
-			*flags |= SET_NX;
-		} else if (is_set && arg_is(a, "xx") && !(f & SET_NX)) {
-			*flags |= SET_XX;
-		} else if (is_set && arg_is(a, "get")) {
-			*flags |= SET_GET;
-		} else if (is_set && arg_is(a, "keepttl") &&
-			   !(f & (SET_PERSIST | SET_EXPIRY))) {
-			*flags |= SET_KEEPTTL;
-		} else if (!is_set && arg_is(a, "persist") &&
-			   !(f & (SET_EXPIRY | SET_KEEPTTL))) {
-			*flags |= SET_PERSIST;
-		} else if (arg_is(a, "ex") && has_next &&
-			   !(f & (SET_KEEPTTL | SET_PERSIST | SET_EXAT |
-				  SET_PX | SET_PXAT))) {
-			*flags |= SET_EX;
-			*expire = &c->argv[++j];
-		} else if (arg_is(a, "px") && has_next &&
-			   !(f & (SET_KEEPTTL | SET_PERSIST | SET_EX |
-				  SET_EXAT | SET_PXAT))) {
-			*flags |= SET_PX;
-			*expire = &c->argv[++j];
-		} else if (arg_is(a, "exat") && has_next &&
-			   !(f & (SET_KEEPTTL | SET_PERSIST | SET_EX |
-				  SET_PX | SET_PXAT))) {
-			*flags |= SET_EXAT;
-			*expire = &c->argv[++j];
-		} else if (arg_is(a, "pxat") && has_next &&
-			   !(f & (SET_KEEPTTL | SET_PERSIST | SET_EX |
-				  SET_EXAT | SET_PX))) {
-			*flags |= SET_PXAT;
-			*expire = &c->argv[++j];
-		} else {
-			reply_err_syntax(c);
-			return false;
-		}
+	if (setopt_set(cmd, c->argc, c->argv, o, err, sizeof(err))) {
+		reply_error(c, "%s", err);
+		return false;
 	}
 	return true;
 }
 
 /*
- * str_expire_ms -- Redis's getExpireMillisecondsOrReply: the absolute
- * expiry in ms of arg, in seconds for EX/EXAT, relative for EX/PX.  Zero,
- * negative and overflowing times answer "invalid expire time in '<cmd>'
- * command".
+ * str_expire_ms -- the absolute expiry in ms of arg under flags
+ * (proto/setopt.h), or Redis's error answered.
  */
 static bool str_expire_ms(struct client *c, const char *cmd,
 			  const struct resp_arg *arg, unsigned flags,
 			  int64_t *ms)
 {
-	long long v;
+	char err[128];
 
-	if (!arg_ll(arg, &v)) {
-		reply_err_int(c);
+	if (setopt_set_ms(arg, flags, pkv_now_ms(), cmd, ms, err,
+			  sizeof(err))) {
+		reply_error(c, "%s", err);
 		return false;
 	}
-	if (v <= 0 || ((flags & (SET_EX | SET_EXAT)) && v > LLONG_MAX / 1000))
-		goto invalid;
-	if (flags & (SET_EX | SET_EXAT))
-		v *= 1000;
-	if (flags & (SET_EX | SET_PX)) {
-		int64_t now = srv_now_ms();
-		if (v > LLONG_MAX - now)
-			goto invalid;
-		v += now;
-	}
-	*ms = v;
 	return true;
-invalid:
-	reply_error(c, "ERR invalid expire time in '%s' command", cmd);
-	return false;
 }
 
 /*
@@ -260,7 +196,7 @@ static void str_set(struct client *c, unsigned flags,
 
 	if (expire && !str_expire_ms(c, cmd, expire, flags, &ms))
 		return;
-	if (flags & SET_GET) {
+	if (flags & SETOPT_GET) {
 		struct ks_val v;
 		int r = str_read(c, key, &v, true);
 		if (r < 0)
@@ -272,15 +208,15 @@ static void str_set(struct client *c, unsigned flags,
 			reply_null(c);
 		}
 	}
-	if (flags & SET_NX)
+	if (flags & SETOPT_NX)
 		pflags |= PKV_NX;
-	if (flags & SET_XX)
+	if (flags & SETOPT_XX)
 		pflags |= PKV_XX;
-	if (flags & SET_KEEPTTL)
+	if (flags & SETOPT_KEEPTTL)
 		pflags |= PKV_KEEPTTL;
 	err = ks_put(c->db, key, val->p, val->len, pflags, ms);
 	if (err == PKV_EEXIST || err == PKV_ENOTFOUND) {
-		if (flags & SET_GET)
+		if (flags & SETOPT_GET)
 			return;
 		if (int_reply)
 			reply_int(c, 0);
@@ -293,7 +229,7 @@ static void str_set(struct client *c, unsigned flags,
 		reply_err_kv(c, err);
 		return;
 	}
-	if (flags & SET_GET)
+	if (flags & SETOPT_GET)
 		return;
 	if (int_reply)
 		reply_int(c, 1);
@@ -320,31 +256,30 @@ static void cmd_get(struct client *c)
 /* cmd_set -- SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT t|KEEPTTL]. */
 static void cmd_set(struct client *c)
 {
-	const struct resp_arg *expire = NULL;
-	unsigned flags = 0;
+	struct setopt o;
 
-	if (!str_parse_opts(c, 3, true, &flags, &expire))
+	if (!str_opts(c, SETOPT_FOR_SET, &o))
 		return;
-	str_set(c, flags, &c->argv[1], &c->argv[2], expire, "set", false);
+	str_set(c, o.flags, &c->argv[1], &c->argv[2], o.expire, "set", false);
 }
 
 /* cmd_setnx -- SETNX key value: 1 set, 0 it existed. */
 static void cmd_setnx(struct client *c)
 {
-	str_set(c, SET_NX, &c->argv[1], &c->argv[2], NULL, "setnx", true);
+	str_set(c, SETOPT_NX, &c->argv[1], &c->argv[2], NULL, "setnx", true);
 }
 
 /* cmd_setex -- SETEX key seconds value. */
 static void cmd_setex(struct client *c)
 {
-	str_set(c, SET_EX, &c->argv[1], &c->argv[3], &c->argv[2], "setex",
+	str_set(c, SETOPT_EX, &c->argv[1], &c->argv[3], &c->argv[2], "setex",
 		false);
 }
 
 /* cmd_psetex -- PSETEX key milliseconds value. */
 static void cmd_psetex(struct client *c)
 {
-	str_set(c, SET_PX, &c->argv[1], &c->argv[3], &c->argv[2], "psetex",
+	str_set(c, SETOPT_PX, &c->argv[1], &c->argv[3], &c->argv[2], "psetex",
 		false);
 }
 
@@ -352,7 +287,7 @@ static void cmd_psetex(struct client *c)
  * as by a plain SET. */
 static void cmd_getset(struct client *c)
 {
-	str_set(c, SET_GET, &c->argv[1], &c->argv[2], NULL, "getset", false);
+	str_set(c, SETOPT_GET, &c->argv[1], &c->argv[2], NULL, "getset", false);
 }
 
 /* cmd_getdel -- GETDEL key: the value, and the key deleted. */
@@ -382,14 +317,13 @@ static void cmd_getdel(struct client *c)
 /* cmd_getex -- GETEX key [EX|PX|EXAT|PXAT t|PERSIST]. */
 static void cmd_getex(struct client *c)
 {
-	const struct resp_arg *expire = NULL;
-	unsigned flags = 0;
+	struct setopt o;
 	size_t mark = c->out.len;
 	struct ks_val v;
 	int64_t ms = 0, old;
 	int r, err = 0;
 
-	if (!str_parse_opts(c, 2, false, &flags, &expire))
+	if (!str_opts(c, SETOPT_FOR_GETEX, &o))
 		return;
 	r = str_read(c, &c->argv[1], &v, true);
 	if (r < 0)
@@ -399,18 +333,18 @@ static void cmd_getex(struct client *c)
 		return;
 	}
 	/* Redis checks the time only once the key is found. */
-	if (expire && !str_expire_ms(c, "getex", expire, flags, &ms)) {
+	if (o.expire && !str_expire_ms(c, "getex", o.expire, o.flags, &ms)) {
 		ks_release(&v);
 		return;
 	}
 	reply_bulk(c, v.p, v.len);
 	old = v.expire_ms;
 	ks_release(&v);
-	if ((flags & (SET_EXAT | SET_PXAT)) && ms <= srv_now_ms())
+	if ((o.flags & (SETOPT_EXAT | SETOPT_PXAT)) && ms <= pkv_now_ms())
 		err = ks_del(c->db, &c->argv[1]);
-	else if (expire)
+	else if (o.expire)
 		err = ks_expire(c->db, &c->argv[1], ms);
-	else if ((flags & SET_PERSIST) && old)
+	else if ((o.flags & SETOPT_PERSIST) && old)
 		err = ks_expire(c->db, &c->argv[1], 0);
 	if (err && err != PKV_ENOTFOUND) {
 		str_unreply(c, mark);

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "proto/glob.h"
 
 enum opt_type { OPT_INT, OPT_LL, OPT_SIZE, OPT_BOOL, OPT_STR, OPT_LOGLEVEL,
 		OPT_IGNORED };
@@ -269,7 +270,7 @@ void config_get(const struct config *cfg, const char *pattern,
 		const struct opt *o = &opts[i];
 		const char *val = buf;
 		if (!glob_match(pattern, strlen(pattern), o->name,
-				strlen(o->name), true))
+				strlen(o->name), GLOB_NOCASE))
 			continue;
 		switch (o->type) {
 		case OPT_IGNORED:
@@ -301,98 +302,4 @@ void config_get(const struct config *cfg, const char *pattern,
 		}
 		fn(ctx, o->name, val);
 	}
-}
-
-/* glob_match -- Redis's glob: * ? [abc] [^a-z] and \ escapes. */
-bool glob_match(const char *p, size_t plen, const char *s, size_t slen,
-		bool nocase)
-{
-	while (plen && slen) {
-		switch (p[0]) {
-		case '*':
-			while (plen > 1 && p[1] == '*') {
-				p++;
-				plen--;
-			}
-			if (plen == 1)
-				return true;
-			for (size_t k = 0; k <= slen; k++)
-				if (glob_match(p + 1, plen - 1, s + k, slen - k,
-					       nocase))
-					return true;
-			return false;
-		case '?':
-			break;
-		case '[': {
-			bool not = false, match = false;
-			p++;
-			plen--;
-			if (plen && p[0] == '^') {
-				not = true;
-				p++;
-				plen--;
-			}
-			while (plen && p[0] != ']') {
-				if (p[0] == '\\' && plen >= 2) {
-					p++;
-					plen--;
-					if (p[0] == s[0])
-						match = true;
-				} else if (plen >= 3 && p[1] == '-') {
-					int lo = (unsigned char)p[0],
-					    hi = (unsigned char)p[2],
-					    c = (unsigned char)s[0];
-					if (lo > hi) {
-						int t = lo;
-						lo = hi;
-						hi = t;
-					}
-					if (nocase) {
-						lo = tolower(lo);
-						hi = tolower(hi);
-						c = tolower(c);
-					}
-					if (c >= lo && c <= hi)
-						match = true;
-					p += 2;
-					plen -= 2;
-				} else if (nocase ? tolower((unsigned char)p[0]) ==
-					   tolower((unsigned char)s[0])
-						  : p[0] == s[0]) {
-					match = true;
-				}
-				p++;
-				plen--;
-			}
-			if (not)
-				match = !match;
-			if (!match)
-				return false;
-			if (!plen)   /* unterminated class: as Redis, stop */
-				return slen == 1;
-			break;
-		}
-		case '\\':
-			if (plen >= 2) {
-				p++;
-				plen--;
-			}
-			/* fall through */
-		default:
-			if (nocase ? tolower((unsigned char)p[0]) !=
-				     tolower((unsigned char)s[0])
-				   : p[0] != s[0])
-				return false;
-			break;
-		}
-		p++;
-		plen--;
-		s++;
-		slen--;
-	}
-	while (plen && p[0] == '*') {
-		p++;
-		plen--;
-	}
-	return plen == 0 && slen == 0;
 }

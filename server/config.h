@@ -52,7 +52,7 @@ int config_load_file(struct config *cfg, const char *path, char *err,
 
 /*
  * config_get -- call fn for each option whose name matches the glob
- * pattern, with its current value as text.
+ * pattern, case-blind (proto/glob.h), with its current value as text.
  */
 void config_get(const struct config *cfg, const char *pattern,
 		void (*fn)(void *ctx, const char *name, const char *value),
@@ -60,10 +60,5 @@ void config_get(const struct config *cfg, const char *pattern,
 
 /* config_parse_size -- "1gb", "512mb", "64k", "100" -> bytes; -1 bad. */
 long long config_parse_size(const char *s);
-
-/* glob_match -- Redis's stringmatchlen (*, ?, [...], \), case-blind if
- * nocase. */
-bool glob_match(const char *pat, size_t plen, const char *s, size_t slen,
-		bool nocase);
 
 #endif /* PKV_CONFIG_H */

@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #include "pkv.h"
-#include "resp.h"
+#include "proto/resp.h"
 
 struct client;
 

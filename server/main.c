@@ -29,14 +29,6 @@
 struct srv srv;
 static volatile sig_atomic_t got_signal;
 
-/* srv_now_ms -- Unix time in ms. */
-int64_t srv_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* srv_log -- "pid:M 25 Nov 2026 07:00:00.123 * text", as Redis. */
 void srv_log(int level, const char *fmt, ...)
 {
@@ -224,7 +216,7 @@ int main(int argc, char **argv)
 	}
 	if (srv.cfg.daemonize)
 		daemonize();
-	srv.start_ms = srv_now_ms();
+	srv.start_ms = pkv_now_ms();
 	srv.lastsave_s = srv.start_ms / 1000;
 	srv_log(2, "pkv-server %s starting, pid=%ld", pkv_version(),
 		(long)getpid());

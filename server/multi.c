@@ -139,7 +139,7 @@ void multi_touch_db(unsigned db, unsigned other)
  * was watched (Redis 7 aborts the EXEC then). */
 static bool watch_expired(struct client *c)
 {
-	int64_t now = srv_now_ms();
+	int64_t now = pkv_now_ms();
 
 	for (struct watched *w = c->watches; w; w = w->cnext)
 		if (w->exp > 0 && w->exp <= now)

@@ -174,7 +174,7 @@ static void net_accept(void)
 		c->id = ++srv.next_client_id;
 		c->proto = 2;
 		c->authed = !srv.cfg.requirepass || !srv.cfg.requirepass[0];
-		c->ctime_ms = c->last_ms = srv_now_ms();
+		c->ctime_ms = c->last_ms = pkv_now_ms();
 		net_addr(&ss, c->addr, sizeof(c->addr));
 		sl = sizeof(ss);
 		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
@@ -328,7 +328,7 @@ static void net_process(struct client *c)
 		pos += used;
 		c->argc = c->req.argc;
 		c->argv = c->req.argv;
-		c->last_ms = srv_now_ms();
+		c->last_ms = pkv_now_ms();
 		/* A big command commits alone: if it fails (the pool is
 		 * full, or it is more than one transaction holds), the
 		 * commands around it are not dragged down with it. */
@@ -400,7 +400,7 @@ static bool net_read(struct client *c)
 /* net_cron -- periodic work: idle timeouts, killed clients. */
 static void net_cron(void)
 {
-	int64_t now = srv_now_ms();
+	int64_t now = pkv_now_ms();
 	struct client *c = srv.clients, *next;
 
 	for (; c; c = next) {
@@ -456,7 +456,7 @@ void net_run(void)
 			if (c && c->closing_now)
 				net_client_free(c);
 		}
-		now = srv_now_ms();
+		now = pkv_now_ms();
 		if (now - last_cron >= 1000 / srv.cfg.hz) {
 			net_cron();
 			last_cron = now;

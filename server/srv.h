@@ -46,7 +46,4 @@ extern struct srv srv;
 void srv_log(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* srv_now_ms -- Unix time in milliseconds. */
-int64_t srv_now_ms(void);
-
 #endif /* PKV_SRV_H */

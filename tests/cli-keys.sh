@@ -352,6 +352,39 @@ chk j 10 170 200
 chk zz "" -2 -2
 chk last done -1 -1
 
+# SET's and EXPIRE's options as Redis 7.0 (and pkv-server) read them: a
+# repeated EX is taken, the last one winning; conflicting options and bad
+# times are refused with Redis's reply; EXPIRE's conditions are decided
+# on the key's expiry as the commands before left it.
+{
+	resp SELECT 2
+	resp SET r1 v EX 100 EX 200
+	resp SET r2 v EX 100 PX 100
+	resp SET r3 v EX 0
+	resp SET r4 v
+	resp EXPIRE r4 100 XX
+	resp EXPIRE r4 300 NX
+	resp EXPIRE r4 500 gt
+	resp EXPIRE r4 100 GT
+	resp SET r5 v EX 300
+	resp EXPIRE r5 100 LT
+	resp EXPIRE r5 1 NX GT
+	resp EXPIRE r5 1 BOGUS
+} >"$TMP/opts.resp"
+runin "$TMP/opts.resp" import "$C"
+expect "import: refused options are counted" 1 '4 errors' "$ERR"
+for m in "ERR syntax error" "ERR invalid expire time in 'set' command" \
+	"ERR NX and XX, GT or LT options at the same time are not compatible" \
+	"ERR Unsupported option BOGUS"; do
+	grep -qF "$m" "$ERR" && ok "import answers '$m'" ||
+		bad "import answers '$m'"
+done
+chk r1 v 170 200
+chk r2 "" -2 -2
+chk r3 "" -2 -2
+chk r4 v 470 500
+chk r5 v 70 100
+
 # FLUSHDB and FLUSHALL, and the garbage they leave is collected
 {
 	resp SELECT 3

@@ -13,8 +13,9 @@
 #   CC_FUZZ          the clang to use (default clang)
 #
 # Targets: fuzz_server (the RESP parser and command dispatch of
-# pkv-server, on a real pool) and fuzz_pool (opening, recovering and
-# using damaged pool images).  Seed corpora are tests/fuzz/<target>/; new
+# pkv-server, on a real pool), fuzz_resp (the protocol library's value
+# reader, fed whole and in pieces: the same answers) and fuzz_pool
+# (opening, recovering and using damaged pool images).  Seed corpora are tests/fuzz/<target>/; new
 # inputs found go to a scratch corpus in the build directory, and a crash
 # leaves its input there as crash-*.  Prints one line per target and
 # exits 1 if any target crashed, 77 if clang or libFuzzer is missing.
@@ -46,6 +47,7 @@ flags="-std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
  -I$top_builddir"
 libsrc=$(ls "$top_srcdir"/lib/*.c)
 srvsrc=$(ls "$top_srcdir"/server/*.c | grep -v -e /main.c -e /net.c)
+protosrc=$(ls "$top_srcdir"/lib/proto/*.c)
 libs="-lpmem -lpthread -lm -Wl,--wrap=getrandom,--wrap=clock_gettime,--wrap=time"
 # getrandom (pool UUIDs, hash keys) and the clocks are replaced in the
 # targets by a fixed stream and a clock that ticks per call, so the same
@@ -103,8 +105,10 @@ run() {  # run NAME
 }
 
 # shellcheck disable=SC2086
-build fuzz_server "$top_srcdir/tests/fuzz_server.c" $srvsrc $libsrc &&
+build fuzz_server "$top_srcdir/tests/fuzz_server.c" $srvsrc $protosrc $libsrc &&
 	run fuzz_server
+# shellcheck disable=SC2086
+build fuzz_resp "$top_srcdir/tests/fuzz_resp.c" $protosrc && run fuzz_resp
 # shellcheck disable=SC2086
 build fuzz_pool "$top_srcdir/tests/fuzz_pool.c" $libsrc && run fuzz_pool
 exit $status

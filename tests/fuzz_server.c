@@ -35,11 +35,6 @@ void srv_log(int level, const char *fmt, ...)
 	(void)fmt;
 }
 
-int64_t srv_now_ms(void)
-{
-	return pkv_now_ms();
-}
-
 struct client *net_clients(void)
 {
 	return NULL;

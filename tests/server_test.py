@@ -488,6 +488,29 @@ class Keys(Base):
         self.assertEqual(8, len(r.keys("*")))
         self.assertEqual([], r.keys("nomatch*"))
 
+    def test_nested_patterns_do_not_stall(self):
+        """Redis's regression for CVE-2022-36021: patterns of many stars
+        against a long key of a's answer at once through KEYS and SCAN
+        MATCH, and another client is served meanwhile.  No timing is
+        checked: a matcher that hangs shows as the 30 s socket timeout."""
+        key = "a" * 48
+        self.r.set(key, 1)
+        slow, other = self.raw(), self.raw()
+        for pat in ["*a*a*a*a*a*a*a*a*a*ab",
+                    "*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*ab",
+                    "a" + "*a" * 100 + "*b",
+                    "*?" * 2000]:
+            slow.command("KEYS", pat)
+            slow.command("SCAN", "0", "MATCH", pat, "COUNT", "1000")
+            self.assertEqual("PONG", other.call("PING"))
+            self.assertEqual([], slow.reply(), "KEYS %s" % pat)
+            cursor, keys = slow.reply()
+            self.assertEqual([], keys, "SCAN MATCH %s" % pat)
+        # and a pattern of as many stars that does match
+        pat = "*a" * 20 + "*"
+        self.assertEqual([key.encode()], self.raw().call("KEYS", pat))
+        self.assertEqual([key.encode()], self.r.keys(pat))
+
     def test_scan(self):
         r = self.r
         names = {("scan:%d" % i).encode() for i in range(500)}

@@ -1,0 +1,25 @@
+/*
+ * num.h -- the strict integer syntax of the Redis protocol (Redis's
+ * string2ll), used for every number the protocol carries: multibulk and
+ * bulk lengths, integer replies, expiry times, command arguments.
+ *
+ * Strict means the text is the number's one canonical spelling: an
+ * optional '-', then decimal digits with no leading zero (except "0"
+ * itself), nothing before or after, no '+', no spaces, no overflow.  A
+ * number so read prints back to the same bytes, which is why Redis uses
+ * this parser and why pkv must accept and refuse exactly what it does.
+ */
+#ifndef PKV_PROTO_NUM_H
+#define PKV_PROTO_NUM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * num_parse_ll -- s[0..len) as a long long in *out.  Returns false (and
+ * leaves *out alone) for anything that is not a canonical decimal in
+ * range: empty, over 20 bytes, "-0", "007", "+1", " 1", "1 ", overflow.
+ */
+bool num_parse_ll(const char *s, size_t len, long long *out);
+
+#endif /* PKV_PROTO_NUM_H */
