@@ -699,8 +699,13 @@ static int scan_walk(pkv *db, const struct kvtx *t, unsigned dbi,
 			return r;
 		}
 	/* As Redis: about count keys, and at most 10 x count buckets, so an
-	 * almost empty table cannot make one call walk all of it. */
-	} while (v && emitted < count && steps < 10ull * count);
+	 * almost empty table cannot make one call walk all of it -- but at
+	 * least the buckets of the smallest table (one per stripe): Redis's
+	 * small dicts have a few buckets, and a scan of a few keys ends in
+	 * one call there. */
+	} while (v && emitted < count &&
+		 steps < (10ull * count > KV_STRIPES ? 10ull * count :
+			  KV_STRIPES));
 	*next = v;
 	return 0;
 }

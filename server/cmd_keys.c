@@ -307,7 +307,7 @@ static void cmd_keys(struct client *c)
 		l.plen = pat->len;
 	}
 	do {
-		err = pkv_scan(srv.db, c->db, cursor, 1024, keylist_add, &l,
+		err = ks_scan(c->db, cursor, 1024, keylist_add, &l,
 			       &next);
 		cursor = next;
 	} while (!err && cursor);
@@ -395,7 +395,7 @@ static void cmd_scan(struct client *c)
 	unsigned calls = 1 + KEYS_MIN_BUCKETS / (10 * (unsigned)(
 		count > KEYS_MIN_BUCKETS ? KEYS_MIN_BUCKETS : count));
 	do {
-		err = pkv_scan(srv.db, c->db, cursor,
+		err = ks_scan(c->db, cursor,
 			       count > UINT_MAX ? UINT_MAX : (unsigned)count,
 			       keylist_add, &l, &next);
 		cursor = next;
@@ -440,13 +440,10 @@ static void keys_rename(struct client *c, bool nx)
 			reply_ok(c);
 		return;
 	}
-	ks_batch_begin();
+	/* A failure takes the command back whole (net.c). */
 	err = ks_put(c->db, dst, val, len, 0, exp);
 	if (!err)
 		err = ks_del(c->db, src);
-	r = ks_batch_end();
-	if (!err)
-		err = r;
 	free(val);
 	if (err)
 		reply_err_kv(c, err);
@@ -478,7 +475,7 @@ static void cmd_randomkey(struct client *c)
 	/* A key longer than the buffer: grow it and draw again (any key
 	 * will do, so the next draw need not be the same one). */
 	for (;;) {
-		err = pkv_random_key(srv.db, c->db, buf, cap, &klen);
+		err = ks_random_key(c->db, buf, cap, &klen);
 		if (err || klen <= cap)
 			break;
 		if (buf != sbuf)
@@ -505,7 +502,7 @@ static void cmd_randomkey(struct client *c)
 static void cmd_dbsize(struct client *c)
 {
 	uint64_t n = 0;
-	int err = pkv_dbsize(srv.db, c->db, &n, NULL);
+	int err = ks_dbsize(c->db, &n, NULL);
 
 	if (err)
 		reply_err_kv(c, err);
@@ -741,13 +738,9 @@ static void cmd_move(struct client *c)
 		reply_int(c, 0);
 		return;
 	}
-	ks_batch_begin();
 	err = ks_put((unsigned)dbid, key, val, len, 0, exp);
 	if (!err)
 		err = ks_del(c->db, key);
-	r = ks_batch_end();
-	if (!err)
-		err = r;
 	free(val);
 	if (err)
 		reply_err_kv(c, err);

@@ -396,15 +396,11 @@ static void str_mset(struct client *c, bool nx)
 			}
 		}
 	}
-	ks_batch_begin();
 	for (size_t j = 1; j < c->argc && !err; j += 2)
 		err = ks_put(c->db, &c->argv[j], c->argv[j + 1].p,
 			     c->argv[j + 1].len, 0, 0);
-	int cerr = ks_batch_end();
-	if (!err)
-		err = cerr;
-	/* More keys than one transaction holds fail as a whole (the
-	 * group commit answers PKV_ETXTOOBIG): never half an MSET. */
+	/* A key that does not fit fails the command, and the loop takes
+	 * its other writes back: never half an MSET. */
 	if (err) {
 		reply_err_kv(c, err);
 		return;

@@ -1,10 +1,9 @@
 /*
- * keyspace.c -- commands' view of the keys (see keyspace.h).
- *
- * In batch mode (an EXEC, or one multi-key command) the conditions of
- * each write (NX, XX, KEEPTTL, "exists") are decided here against the
- * overlay and the pool -- the server is the only writer, so nothing
- * changes underneath -- and the batch receives unconditional operations.
+ * keyspace.c -- commands' view of the keys (see keyspace.h): a thin
+ * layer over the turn's library batch.  The library looks each key up
+ * once, decides NX/XX/KEEPTTL and sees the batch's own writes; this file
+ * adds only the group's boundaries, the per-command savepoint, and the
+ * bookkeeping of a write (WATCH, dirty).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,149 +12,55 @@
 #include "multi.h"
 #include "srv.h"
 
-/* A pending write seen by later reads of the same batch. */
-struct ovl {
-	uint64_t hash;                /* of the key, to skip most compares */
-	unsigned db;
-	char *key;
-	size_t klen;
-	bool present;
-	char *val;
-	size_t vlen;
-	int64_t exp;
-};
-
 static struct {
-	bool group;                   /* a group commit is open */
-	size_t nops;                  /* writes added to the batch */
+	pkv_batch *batch;             /* the turn's, begun by its first
+					 command */
+	int err;                      /* beginning it failed */
 	void (*group_flush)(void);
-	bool in_exec;
-	int depth;                    /* ks_batch_begin nesting */
-	pkv_batch *batch;
-	int err;                      /* first failure adding to the batch */
-	struct ovl *ov;
-	size_t n, cap;
 } ks;
 
-static bool ks_batching(void)
+/* ks_batch -- the turn's batch, begun on first use; NULL (ks.err set)
+ * without memory. */
+static pkv_batch *ks_batch(void)
 {
-	return ks.group || ks.in_exec || ks.depth > 0;
-}
-
-/* key_hash -- FNV-1a of a key. */
-static uint64_t key_hash(const struct resp_arg *key)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < key->len; i++)
-		h = (h ^ (unsigned char)key->p[i]) * 0x100000001b3ull;
-	return h;
-}
-
-/* ovl_find -- the overlay entry of (db, key), or NULL. */
-static struct ovl *ovl_find(unsigned db, const struct resp_arg *key)
-{
-	uint64_t h;
-
-	if (!ks.n)
-		return NULL;
-	h = key_hash(key);
-	for (size_t i = ks.n; i-- > 0;)
-		if (ks.ov[i].hash == h && ks.ov[i].db == db &&
-		    ks.ov[i].klen == key->len &&
-		    memcmp(ks.ov[i].key, key->p, key->len) == 0)
-			return &ks.ov[i];
-	return NULL;
-}
-
-/* ovl_set -- record the new state of a key. */
-static void ovl_set(unsigned db, const struct resp_arg *key, bool present,
-		    const void *val, size_t vlen, int64_t exp)
-{
-	struct ovl *o = ovl_find(db, key);
-	char *copy = NULL;
-
-	if (present) {
-		copy = malloc(vlen ? vlen : 1);
-		if (!copy) {
-			ks.err = -12;
-			return;
-		}
-		memcpy(copy, val, vlen);
+	if (!ks.batch) {
+		ks.err = pkv_batch_begin(srv.db, &ks.batch);
+		if (ks.err)
+			ks.batch = NULL;
 	}
-	if (!o) {
-		if (ks.n == ks.cap) {
-			size_t cap = ks.cap ? 2 * ks.cap : 16;
-			struct ovl *n = realloc(ks.ov, cap * sizeof(*n));
-			if (!n) {
-				free(copy);
-				ks.err = -12;
-				return;
-			}
-			ks.ov = n;
-			ks.cap = cap;
-		}
-		o = &ks.ov[ks.n++];
-		o->hash = key_hash(key);
-		o->db = db;
-		o->klen = key->len;
-		o->key = malloc(key->len ? key->len : 1);
-		if (o->key)
-			memcpy(o->key, key->p, key->len);
-		else
-			ks.err = -12;
-	} else {
-		free(o->val);
-	}
-	o->present = present;
-	o->val = copy;
-	o->vlen = vlen;
-	o->exp = exp;
+	return ks.batch;
 }
 
-/* ks_get -- overlay first, then the pool (in place). */
+/* ks_get -- through the batch (in place). */
 int ks_get(unsigned db, const struct resp_arg *key, struct ks_val *v)
 {
+	struct pkv_ref ref;
 	int err;
 
 	memset(v, 0, sizeof(*v));
-	if (ks_batching()) {
-		struct ovl *o = ovl_find(db, key);
-		if (o) {
-			if (!o->present)
-				return PKV_ENOTFOUND;
-			v->p = o->val;
-			v->len = o->vlen;
-			v->expire_ms = o->exp;
-			return 0;
-		}
-	}
-	err = pkv_get_ref(srv.db, db, key->p, key->len, &v->ref);
+	if (!ks_batch())
+		return ks.err;
+	err = pkv_batch_get_ref(ks.batch, db, key->p, key->len, &ref);
 	if (err)
 		return err;
-	v->p = v->ref.val;
-	v->len = v->ref.vlen;
-	v->expire_ms = v->ref.expire_ms;
-	v->held = true;
+	v->p = ref.val;
+	v->len = ref.vlen;
+	v->expire_ms = ref.expire_ms;
+	v->type = ref.type;
 	return 0;
 }
 
-/* ks_release -- end an in-place read. */
+/* ks_release -- nothing to end: the batch keeps the value. */
 void ks_release(struct ks_val *v)
 {
-	if (v->held)
-		pkv_ref_release(&v->ref);
-	v->held = false;
+	(void)v;
 }
 
 /* ks_exists -- a live key? */
 bool ks_exists(unsigned db, const struct resp_arg *key)
 {
-	struct ks_val v;
-	if (ks_get(db, key, &v))
-		return false;
-	ks_release(&v);
-	return true;
+	return ks_batch() &&
+	       pkv_batch_exists(ks.batch, db, key->p, key->len) == 0;
 }
 
 /* ks_ttl -- a key's expiry. */
@@ -164,11 +69,9 @@ int ks_ttl(unsigned db, const struct resp_arg *key, int64_t *expire_ms)
 	struct ks_val v;
 	int err = ks_get(db, key, &v);
 
-	if (err)
-		return err;
-	*expire_ms = v.expire_ms;
-	ks_release(&v);
-	return 0;
+	if (!err)
+		*expire_ms = v.expire_ms;
+	return err;
 }
 
 /* ks_wrote -- bookkeeping after a successful write. */
@@ -178,167 +81,112 @@ static void ks_wrote(unsigned db, const struct resp_arg *key)
 	srv.dirty++;
 }
 
-/* ks_batch_ok -- the batch exists (created on first use). */
-static bool ks_batch_ok(void)
-{
-	if (!ks.batch && !ks.err)
-		ks.err = pkv_batch_begin(srv.db, &ks.batch);
-	return ks.batch != NULL;
-}
-
-/* ks_put -- a put, direct or into the batch. */
+/* ks_put -- a put into the batch. */
 int ks_put(unsigned db, const struct resp_arg *key, const void *val,
 	   size_t vlen, unsigned flags, int64_t expire_ms)
 {
-	int err;
+	int r;
 
-	if (!ks_batching()) {
-		err = pkv_put(srv.db, db, key->p, key->len, val, vlen, flags,
-			      expire_ms);
-		if (!err)
-			ks_wrote(db, key);
-		return err;
-	}
-	struct ks_val cur;
-	bool present = ks_get(db, key, &cur) == 0;
-	int64_t exp = expire_ms;
-	if (present) {
-		if (flags & PKV_KEEPTTL)
-			exp = cur.expire_ms;
-		ks_release(&cur);
-	} else if (flags & PKV_KEEPTTL) {
-		exp = 0;
-	}
-	if ((flags & PKV_NX) && present)
-		return PKV_EEXIST;
-	if ((flags & PKV_XX) && !present)
-		return PKV_ENOTFOUND;
-	if (!ks_batch_ok())
+	if (!ks_batch())
 		return ks.err;
-	if ((err = pkv_batch_put(ks.batch, db, key->p, key->len, val, vlen, 0,
-				 exp)))
-		return ks.err = err;   /* the whole batch fails */
-	ks.nops++;
-	ovl_set(db, key, !(exp && exp <= pkv_now_ms()), val, vlen, exp);
-	ks_wrote(db, key);
-	return 0;
+	r = pkv_batch_put(ks.batch, db, key->p, key->len, val, vlen, flags,
+			  expire_ms);
+	if (r == 0)
+		ks_wrote(db, key);
+	return r;
 }
 
-/* ks_del -- a delete, direct or into the batch. */
+/* ks_del -- a delete in the batch. */
 int ks_del(unsigned db, const struct resp_arg *key)
 {
-	int err;
+	int r;
 
-	if (!ks_batching()) {
-		err = pkv_del(srv.db, db, key->p, key->len);
-		if (!err)
-			ks_wrote(db, key);
-		return err;
-	}
-	if (!ks_exists(db, key))
-		return PKV_ENOTFOUND;
-	if (!ks_batch_ok())
+	if (!ks_batch())
 		return ks.err;
-	if ((err = pkv_batch_del(ks.batch, db, key->p, key->len)))
-		return ks.err = err;
-	ks.nops++;
-	ovl_set(db, key, false, NULL, 0, 0);
-	ks_wrote(db, key);
-	return 0;
+	r = pkv_batch_del(ks.batch, db, key->p, key->len);
+	if (r == 0)
+		ks_wrote(db, key);
+	return r;
 }
 
-/* ks_expire -- an expiry change, direct or into the batch. */
+/* ks_expire -- an expiry change in the batch. */
 int ks_expire(unsigned db, const struct resp_arg *key, int64_t expire_ms)
 {
-	struct ks_val cur;
-	int err;
+	int r;
 
-	if (!ks_batching()) {
-		err = pkv_expire(srv.db, db, key->p, key->len, expire_ms);
-		if (!err)
-			ks_wrote(db, key);
-		return err;
-	}
-	if (ks_get(db, key, &cur))
-		return PKV_ENOTFOUND;
-	if (!ks_batch_ok()) {
-		ks_release(&cur);
+	if (!ks_batch())
 		return ks.err;
-	}
-	err = pkv_batch_expire(ks.batch, db, key->p, key->len, expire_ms);
-	if (err)
-		ks.err = err;
-	if (!err) {
-		ks.nops++;
-		/* the overlay keeps the value: copy it before releasing */
-		ovl_set(db, key, !(expire_ms && expire_ms <= pkv_now_ms()),
-			cur.p, cur.len, expire_ms);
+	r = pkv_batch_expire(ks.batch, db, key->p, key->len, expire_ms);
+	if (r == 0)
 		ks_wrote(db, key);
-	}
-	ks_release(&cur);
-	return err;
+	return r;
 }
 
-/* ks_commit -- commit the batch and forget the overlay. */
-static int ks_commit(void)
+/* ks_dbsize -- keys as the turn left them. */
+int ks_dbsize(unsigned db, uint64_t *keys, uint64_t *expires)
 {
-	int err = ks.err;
-
-	if (ks.batch) {
-		if (err)
-			pkv_batch_abort(ks.batch);
-		else
-			err = pkv_batch_commit(ks.batch, NULL);
-	}
-	ks.batch = NULL;
-	ks.err = 0;
-	ks.nops = 0;
-	for (size_t i = 0; i < ks.n; i++) {
-		free(ks.ov[i].key);
-		free(ks.ov[i].val);
-	}
-	ks.n = 0;
-	return err;
-}
-
-void ks_batch_begin(void)
-{
-	ks.depth++;
-}
-
-int ks_batch_end(void)
-{
-	if (--ks.depth > 0 || ks.in_exec || ks.group)
+	if (!ks_batch())
 		return ks.err;
-	return ks_commit();
+	return pkv_batch_dbsize(ks.batch, db, keys, expires);
 }
 
-void ks_exec_begin(void)
+/* ks_scan -- a scan step over the keys as the turn left them. */
+int ks_scan(unsigned db, uint64_t cursor, unsigned count, pkv_scan_fn fn,
+	    void *ctx, uint64_t *next)
 {
-	ks.in_exec = true;
+	if (!ks_batch())
+		return ks.err;
+	return pkv_batch_scan(ks.batch, db, cursor, count, fn, ctx, next);
 }
 
-int ks_exec_end(void)
+/* ks_random_key -- a random key as the turn sees them. */
+int ks_random_key(unsigned db, void *buf, size_t bufsize, size_t *klen)
 {
-	ks.in_exec = false;
-	return ks.group ? ks.err : ks_commit();
+	if (!ks_batch())
+		return ks.err;
+	return pkv_batch_random_key(ks.batch, db, buf, bufsize, klen);
 }
 
+/* ks_group_begin -- a turn starts: its first command begins the batch. */
 void ks_group_begin(void)
 {
-	ks.group = true;
 }
 
-/* ks_group_end -- commit everything the group gathered. */
+/* ks_group_end -- commit everything the turn wrote. */
 int ks_group_end(void)
 {
-	ks.group = false;
-	return ks_commit();
+	int err = 0;
+
+	if (ks.batch)
+		err = pkv_batch_commit(ks.batch, NULL);
+	ks.batch = NULL;
+	ks.err = 0;
+	return err;
 }
 
-size_t ks_group_ops(void)
+/* ks_cmd_begin -- a savepoint before one command. */
+void ks_cmd_begin(struct ks_cmd *cmd)
 {
-	return ks.nops;
+	cmd->batch = ks_batch();
+	if (cmd->batch)
+		pkv_batch_savepoint(cmd->batch, &cmd->sp);
+}
+
+/* ks_cmd_end -- undo the command if one of its writes failed; a database-
+ * wide operation inside it may have committed the batch already. */
+int ks_cmd_end(struct ks_cmd *cmd)
+{
+	int err;
+
+	if (!ks.batch) {
+		err = ks.err;
+		ks.err = 0;           /* the next command tries again */
+		return err;
+	}
+	err = pkv_batch_failed(ks.batch);
+	if (err && cmd->batch == ks.batch)
+		pkv_batch_rollback(ks.batch, &cmd->sp);
+	return err;
 }
 
 void ks_set_group_flush(void (*fn)(void))
@@ -346,16 +194,16 @@ void ks_set_group_flush(void (*fn)(void))
 	ks.group_flush = fn;
 }
 
-/* ks_before_dbwide -- commit pending writes before a flush or swap. */
+/* ks_before_dbwide -- commit pending writes before a flush or swap (a
+ * database-wide change runs alone among batches). */
 static void ks_before_dbwide(void)
 {
-	if (ks.group && (ks.nops || ks.batch) && ks.group_flush)
+	if (ks.batch && ks.group_flush)
 		ks.group_flush();
-}
-
-bool ks_in_exec(void)
-{
-	return ks.in_exec;
+	if (ks.batch) {               /* no loop to flush: commit here */
+		pkv_batch_commit(ks.batch, NULL);
+		ks.batch = NULL;
+	}
 }
 
 /* ks_flushdb -- empty one database. */

@@ -1,16 +1,25 @@
 /*
- * keyspace.h -- how commands read and write keys: the pool (libpkv), seen
- * through the pending writes of a MULTI/EXEC being run.
+ * keyspace.h -- how commands read and write keys: through the event loop
+ * turn's batch of the library (pkv_batch), which sees its own writes.
  *
- * Outside EXEC every write call goes straight to the pool and is durable
- * when it returns.  Inside EXEC (ks_exec_begin .. ks_exec_end) writes are
- * collected in one libpkv batch and in an overlay that later reads of the
- * same EXEC see; ks_exec_end commits the batch as one transaction, and
- * only then are the replies sent.  Every write also marks the clients
- * WATCHing the key.
+ * Group commit.  Every request that arrives in one turn of the loop, from
+ * all clients, runs in one batch: a command reads and writes the keys as
+ * the commands before it left them (DBSIZE, KEYS and SCAN included), and
+ * ks_group_end commits everything in one durable transaction before the
+ * replies are sent -- one commit for many writes, and no reply before its
+ * write is durable.  EXEC and multi-key commands run inside the same
+ * batch; a crash keeps all of the turn's writes or none.
  *
- * Values read with ks_get may point into the pool (zero copy): the
- * command must ks_release them before it writes anything.
+ * One command fails alone.  The loop brackets each command with
+ * ks_cmd_begin/ks_cmd_end: a savepoint before it, and after it, if any of
+ * its writes failed (the pool is full), a rollback of everything it
+ * wrote, so the other clients' commands of the turn commit as if it had
+ * not been sent; ks_cmd_end then returns the error for the loop to reply
+ * with.
+ *
+ * Values read with ks_get point into the pool (zero copy) and stay valid
+ * until the command's next keyspace call.  Every write also marks the
+ * clients WATCHing the key.
  */
 #ifndef PKV_KEYSPACE_H
 #define PKV_KEYSPACE_H
@@ -28,20 +37,21 @@ struct ks_val {
 	const char *p;                /* the value */
 	size_t len;
 	int64_t expire_ms;            /* 0: none */
-	struct pkv_ref ref;           /* when read in place */
-	bool held;
+	unsigned type;                /* PKV_TYPE_* */
 };
 
-/* ks_get -- the live value of key in db: 0 (release it with
- * ks_release), PKV_ENOTFOUND, or another error. */
+/* ks_get -- the live value of key in db: 0, PKV_ENOTFOUND, or another
+ * error.  (ks_release is kept for the commands' symmetry; it does
+ * nothing.) */
 int ks_get(unsigned db, const struct resp_arg *key, struct ks_val *v);
 void ks_release(struct ks_val *v);
 
 /* ks_exists -- whether key is live in db. */
 bool ks_exists(unsigned db, const struct resp_arg *key);
 
-/* ks_put -- pkv_put through the overlay: 0, PKV_EEXIST (PKV_NX),
- * PKV_ENOTFOUND (PKV_XX), or an error (PKV_EFULL...). */
+/* ks_put -- a put, with its condition decided by the library: 0,
+ * PKV_EEXIST (PKV_NX), PKV_ENOTFOUND (PKV_XX), or an error (PKV_EFULL...:
+ * the command fails). */
 int ks_put(unsigned db, const struct resp_arg *key, const void *val,
 	   size_t vlen, unsigned flags, int64_t expire_ms);
 
@@ -54,36 +64,32 @@ int ks_expire(unsigned db, const struct resp_arg *key, int64_t expire_ms);
 /* ks_ttl -- the expiry (0: none): 0 or PKV_ENOTFOUND. */
 int ks_ttl(unsigned db, const struct resp_arg *key, int64_t *expire_ms);
 
-/*
- * ks_batch_begin / ks_batch_end -- group several writes of ONE command
- * (MSET, RENAME, MOVE) into one transaction.  Inside EXEC they are part
- * of the EXEC's batch already.  ks_batch_end returns the commit's error.
- */
-void ks_batch_begin(void);
-int ks_batch_end(void);
+/* ks_dbsize, ks_scan, ks_random_key -- pkv_batch_dbsize, pkv_batch_scan
+ * and pkv_batch_random_key on the turn's batch. */
+int ks_dbsize(unsigned db, uint64_t *keys, uint64_t *expires);
+int ks_scan(unsigned db, uint64_t cursor, unsigned count, pkv_scan_fn fn,
+	    void *ctx, uint64_t *next);
+int ks_random_key(unsigned db, void *buf, size_t bufsize, size_t *klen);
 
-/* ks_exec_begin / ks_exec_end -- the span of an EXEC (see above). */
-void ks_exec_begin(void);
-int ks_exec_end(void);
-bool ks_in_exec(void);
-
-/*
- * Group commit.  The event loop runs every request that arrived in one
- * turn, from all clients, inside a group: their writes gather in one
- * batch (commands see each other's pending writes), ks_group_end commits
- * it, and only then are the replies sent -- one durable commit for many
- * writes, and still no reply before its write is durable.  EXEC and
- * multi-key batches nest inside the group.  ks_group_ops counts the
- * writes pending, so the loop can commit before the batch outgrows one
- * redo log.  A database-wide operation first calls the flush function the
- * loop registered, so writes before it are not applied after it.
- */
+/* The loop's turn (see above). */
 void ks_group_begin(void);
 int ks_group_end(void);
-size_t ks_group_ops(void);
+
+/* One command of the turn (see above): ks_cmd_end returns 0, or the
+ * error its writes failed with (they are all undone).  They nest (EXEC
+ * brackets each queued command too). */
+struct ks_cmd {
+	struct pkv_savepoint sp;
+	pkv_batch *batch;             /* the batch sp belongs to */
+};
+void ks_cmd_begin(struct ks_cmd *cmd);
+int ks_cmd_end(struct ks_cmd *cmd);
+
+/* ks_set_group_flush -- what a database-wide operation calls first, so
+ * the writes before it are committed before it runs. */
 void ks_set_group_flush(void (*fn)(void));
 
-/* Database-wide operations (not allowed inside a ks batch). */
+/* Database-wide operations (they commit the turn so far first). */
 int ks_flushdb(unsigned db);
 int ks_flushall(void);
 int ks_swapdb(unsigned a, unsigned b);

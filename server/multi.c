@@ -181,9 +181,8 @@ static void cmd_discard(struct client *c)
 /* EXEC -- run the queue as one transaction. */
 static void cmd_exec(struct client *c)
 {
-	size_t mark, saved_argc = c->argc;
+	size_t saved_argc = c->argc;
 	struct resp_arg *saved_argv = c->argv;
-	int err;
 
 	if (!c->in_multi) {
 		reply_error(c, "ERR EXEC without MULTI");
@@ -203,24 +202,30 @@ static void cmd_exec(struct client *c)
 		return;
 	}
 	unwatch_all(c);
-	mark = c->out.len;
 	reply_array(c, (int64_t)c->nqueued);
 	c->in_multi = false;   /* the queued commands run for real */
-	ks_exec_begin();
+	/*
+	 * Each queued command runs in the turn's batch, so all of them
+	 * commit together (a crash keeps all or none); one whose writes do
+	 * not fit fails alone and answers the error, as in Redis, where a
+	 * command of EXEC that fails does not stop the others.
+	 */
 	for (size_t i = 0; i < c->nqueued; i++) {
+		struct ks_cmd kc;
+		size_t mark = c->out.len;
+		int err;
 		c->argc = c->queue[i].argc;
 		c->argv = c->queue[i].argv;
+		ks_cmd_begin(&kc);
 		cmd_exec_one(c, c->queue[i].cmd);
+		if ((err = ks_cmd_end(&kc)) != 0) {
+			c->out.len = mark;
+			reply_err_kv(c, err);
+		}
 	}
-	err = ks_exec_end();
 	c->argc = saved_argc;
 	c->argv = saved_argv;
 	queue_free(c);
-	if (err) {
-		/* Nothing was written: the replies gathered were not true. */
-		c->out.len = mark;
-		reply_err_kv(c, err);
-	}
 }
 
 /* WATCH key... */

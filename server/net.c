@@ -33,8 +33,6 @@
 
 #define READ_CHUNK (16u * 1024)
 #define MAX_EVENTS 128
-#define GROUP_MAX_OPS 128      /* commit before the batch outgrows a log */
-#define GROUP_BIG_BYTES (256u * 1024) /* a request this big commits alone */
 
 static struct client *group;   /* clients that ran commands this turn */
 
@@ -249,12 +247,17 @@ static void group_add(struct client *c, size_t mark)
 }
 
 /*
- * net_group_commit -- commit the turn's writes.  On failure, nothing was
- * written: each client's replies since its mark are replaced by one error
- * per command.  Membership ends; replies are sent by the caller.
+ * net_group_commit -- commit the turn's writes.  A command whose writes
+ * did not fit was taken back already (net_process), so the commit fails
+ * only for what fails every write (an I/O error): then nothing of the
+ * turn is durable, and each client's replies since its mark are replaced
+ * by one error per command.  The log line is limited to one a second.
+ * Membership ends; replies are sent by the caller.
  */
 static void net_group_commit(void)
 {
+	static int64_t last_log;
+	static uint64_t unlogged;
 	int err = ks_group_end();
 
 	for (struct client *c = group; c; c = c->gnext) {
@@ -265,12 +268,22 @@ static void net_group_commit(void)
 		}
 		c->in_group = false;
 	}
-	if (err)
-		srv_log(3, "Group commit failed: %s", pkv_strerror(err));
+	if (err) {
+		int64_t now = pkv_now_ms();
+		if (now - last_log >= 1000) {
+			srv_log(3, "Group commit failed: %s (%llu more such "
+				"failures not logged)", pkv_strerror(err),
+				(unsigned long long)unlogged);
+			last_log = now;
+			unlogged = 0;
+		} else {
+			unlogged++;
+		}
+	}
 }
 
 /* net_group_flush -- commit now and open a new group (before a flush or
- * swap of a database, or when the batch grows large). */
+ * swap of a database). */
 static void net_group_flush(void)
 {
 	struct client *g = group;
@@ -283,18 +296,6 @@ static void net_group_flush(void)
 		n = c->gnext;
 		group_add(c, c->out.len);
 	}
-}
-
-/* net_is_big -- a request with many arguments or a lot of bytes. */
-static bool net_is_big(const struct client *c)
-{
-	size_t bytes = 0;
-
-	if (c->argc > GROUP_MAX_OPS / 2)
-		return true;
-	for (size_t i = 0; i < c->argc; i++)
-		bytes += c->argv[i].len;
-	return bytes > GROUP_BIG_BYTES;
 }
 
 /* net_process -- run every whole request in the query buffer. */
@@ -329,20 +330,22 @@ static void net_process(struct client *c)
 		c->argc = c->req.argc;
 		c->argv = c->req.argv;
 		c->last_ms = pkv_now_ms();
-		/* A big command commits alone: if it fails (the pool is
-		 * full, or it is more than one transaction holds), the
-		 * commands around it are not dragged down with it. */
-		bool big = net_is_big(c);
-		if (ks_group_ops() >= GROUP_MAX_OPS || (big && ks_group_ops()))
-			net_group_flush();
+		/* A command whose writes fail (the pool is full) is taken
+		 * back whole and answers the error; the other commands of
+		 * the turn, this client's and everyone's, are unaffected. */
+		struct ks_cmd kc;
 		size_t mark = c->out.len;
+		int cerr;
 		group_add(c, mark);
+		ks_cmd_begin(&kc);
 		cmd_call(c);
+		if ((cerr = ks_cmd_end(&kc)) != 0) {
+			c->out.len = mark;
+			reply_err_kv(c, cerr);
+		}
 		if (!c->in_group)      /* a flush during the command */
 			group_add(c, mark);
 		c->group_cmds++;
-		if (big)
-			net_group_flush();
 		c->argc = 0;
 		c->argv = NULL;
 	}

@@ -714,6 +714,44 @@ class Keys(Base):
 
 # ---- transactions ---------------------------------------------------------
 
+class Pipelines(Base):
+    def test_pipeline_sees_its_own_writes(self):
+        """One write of six commands: the reads see the writes before
+        them (issue: DBSIZE, KEYS, SCAN missed a pipeline's writes)."""
+        c = Raw()
+        try:
+            c.send(b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n"
+                   b"*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n"
+                   b"*1\r\n$6\r\nDBSIZE\r\n"
+                   b"*2\r\n$4\r\nKEYS\r\n$1\r\n*\r\n"
+                   b"*3\r\n$6\r\nEXISTS\r\n$1\r\na\r\n$1\r\nb\r\n"
+                   b"*2\r\n$4\r\nSCAN\r\n$1\r\n0\r\n")
+            self.assertEqual("OK", c.reply())
+            self.assertEqual("OK", c.reply())
+            self.assertEqual(2, c.reply())
+            self.assertEqual([b"a", b"b"], sorted(c.reply()))
+            self.assertEqual(2, c.reply())
+            cursor, keys = c.reply()
+            self.assertEqual(b"0", cursor)
+            self.assertEqual([b"a", b"b"], sorted(keys))
+        finally:
+            c.close()
+
+    def test_pipeline_deletes_and_randomkey(self):
+        """DEL, RANDOMKEY and DBSIZE in one write with the SETs."""
+        c = Raw()
+        try:
+            for cmd in (("SET", "x", "1"), ("DEL", "x"), ("RANDOMKEY",),
+                        ("SET", "y", "2"), ("RANDOMKEY",), ("DBSIZE",),
+                        ("GET", "x"), ("GET", "y")):
+                c.command(*cmd)
+            replies = [c.reply() for _ in range(8)]
+            self.assertEqual(["OK", 1, None, "OK", b"y", 1, None, b"2"],
+                             replies)
+        finally:
+            c.close()
+
+
 class Transactions(Base):
     def test_pipeline_transaction(self):
         r = self.r
