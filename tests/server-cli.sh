@@ -296,7 +296,8 @@ fi
 # --- a second server on the same pool is refused --------------------------
 if [ -n "$A_pid" ]; then
 	# (were it to start, it would be stopped after 10 s)
-	timeout -k 2 10 "$PKV_SERVER" --port $SRV_NEXT_PORT --pool "$POOL_A" \
+	# (port 0: any free port, so only the pool can stop it)
+	timeout -k 2 10 "$PKV_SERVER" --port 0 --pool "$POOL_A" \
 		--logfile "$TMP/dup.log" >"$TMP/dup.out" 2>&1
 	rc=$?
 	if [ $rc -ne 0 ] && [ $rc -ne 124 ] &&
