@@ -44,6 +44,34 @@ int kv_err(const pkv *db, int code, const char *fmt, ...)
 	return code;
 }
 
+/* kv_damage -- count damage and keep the first description. */
+void kv_damage(const pkv *cdb, const char *fmt, ...)
+{
+	pkv *db = (pkv *)cdb;   /* the damage record is the handle's own */
+	va_list ap;
+
+	if (atomic_fetch_add(&db->damage_events, 1) != 0)
+		return;
+	pthread_mutex_lock(&db->damage_mtx);
+	va_start(ap, fmt);
+	vsnprintf(db->damage, sizeof(db->damage), fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&db->damage_mtx);
+}
+
+/* pkv_damage -- the first damage found since open, or NULL. */
+int pkv_damage(pkv *db, char *buf, size_t len)
+{
+	uint64_t n = atomic_load(&db->damage_events);
+
+	if (buf && len) {
+		pthread_mutex_lock(&db->damage_mtx);
+		snprintf(buf, len, "%s", n ? db->damage : "");
+		pthread_mutex_unlock(&db->damage_mtx);
+	}
+	return n > UINT32_MAX ? (int)UINT32_MAX >> 1 : (int)n;
+}
+
 /* pkv_errmsg -- the calling thread's last detail for db. */
 const char *pkv_errmsg(const pkv *db)
 {
@@ -224,6 +252,7 @@ int kv_attach(struct heap *h, const struct pkv_options *o, pkv **dbp)
 	pthread_mutex_init(&db->thread_mtx, NULL);
 	pthread_cond_init(&db->thread_cond, NULL);
 	pthread_mutex_init(&db->batch_mtx, NULL);
+	pthread_mutex_init(&db->damage_mtx, NULL);
 	table_register_types(heap_gc(h));
 	err = gc_audit(heap_gc(h), (enum gc_audit_mode)o->audit);
 	if (!err && !(o->flags & PKV_NOTHREADS))
@@ -264,6 +293,7 @@ void kv_detach(pkv *db)
 	pthread_mutex_destroy(&db->thread_mtx);
 	pthread_cond_destroy(&db->thread_cond);
 	pthread_mutex_destroy(&db->batch_mtx);
+	pthread_mutex_destroy(&db->damage_mtx);
 	free(db->dbs);
 	free(db);
 }
@@ -545,6 +575,7 @@ int pkv_stats(pkv *db, struct pkv_stats *st)
 	st->gc_reclaimed_bytes = gs.total_reclaimed_bytes;
 	st->gc_reclaim_rate = gs.reclaim_rate;
 	st->gc_max_pause_ns = gs.max_pause_ns;
+	st->damage_events = atomic_load(&db->damage_events);
 	return 0;
 }
 

@@ -33,7 +33,10 @@
 
 #include "kv_int.h"
 
-#define KV_MOVES_PER_WRITE 16   /* resize work a write does on its stripe */
+#define KV_BUCKETS_PER_WRITE 2  /* resize work a write does on its stripe,
+				   in its own transaction: the table doubles
+				   when full, so one bucket per new key
+				   would just keep up */
 #define KV_HOLD_SCAN 8          /* holds searched linearly; more: a map */
 
 /* A (database, stripe) a batch holds. */
@@ -64,6 +67,8 @@ struct pkv_batch {
 	struct kv_delta *deltas;
 	size_t ndeltas, deltacap;
 	uint64_t payload;             /* key + value bytes written */
+	bool *finish;                 /* databases whose resize may be done
+					 (ndbs), or NULL */
 };
 
 /* What a savepoint remembers (struct pkv_savepoint holds it). */
@@ -209,6 +214,7 @@ static void kv_batch_free(pkv_batch *b)
 	free(b->dbheld);
 	free(b->results);
 	free(b->deltas);
+	free(b->finish);
 	free(b);
 }
 
@@ -320,7 +326,11 @@ static int kv_find(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 		return err;
 	v = kv_view(b);
 	k->tab = kv_table_of(db, dbi);
-	k->found = table_find(db, v, k->tab, k->hash, key, klen, &k->loc);
+	err = table_find(db, v, k->tab, k->hash, key, klen, &k->loc);
+	if (err < 0)
+		return kv_err(db, err, "database %u: the key's chain is "
+			      "damaged (see pkv_damage)", dbi);
+	k->found = err == 1;
 	k->expire_ms = 0;
 	k->present = false;
 	if (k->found) {
@@ -438,6 +448,34 @@ static int kv_write(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 }
 
 /*
+ * kv_help_resize_tx -- a write's share of a resize in progress: move a
+ * few buckets of its stripe in its own transaction (no commit of their
+ * own).  A failure only undoes the moves (the write stands); a stripe
+ * left with nothing to move marks the resize as perhaps done.
+ */
+static void kv_help_resize_tx(pkv_batch *b, unsigned dbi,
+			      const struct kv_key *k)
+{
+	struct kvtx_mark m;
+	int r;
+
+	kvtx_mark(&b->t, &m);
+	r = table_migrate_tx(&b->t, k->tab, (unsigned)(k->hash &
+						       (KV_STRIPES - 1)),
+			     KV_BUCKETS_PER_WRITE);
+	if (r < 0) {
+		kvtx_rollback(&b->t, &m);
+		if (r == PKV_ECORRUPT)
+			kv_damage(b->db, "a chain of database %u cannot be "
+				  "right: the resize skips it", dbi);
+		return;
+	}
+	if (r == 1 && (b->finish || (b->finish = calloc(b->db->ndbs,
+							  sizeof(bool)))))
+		b->finish[dbi] = true;
+}
+
+/*
  * kv_exec -- run one write operation in the batch: lock, look up, decide,
  * write.  Returns its result (0, PKV_EEXIST, PKV_ENOTFOUND) or an error;
  * after an error nothing of the operation remains, and the batch is
@@ -456,6 +494,8 @@ static int kv_exec(pkv_batch *b, const struct kv_op *op)
 		goto fail;
 	kv_save(b, &s);
 	err = kv_write(b, op, &k, pkv_now_ms(), &r);
+	if (!err && table_resizing(k.tab))
+		kv_help_resize_tx(b, op->dbi, &k);
 	if (err) {
 		kv_restore(b, &s);
 		if (err == PKV_EFULL)
@@ -478,21 +518,6 @@ fail:
 }
 
 /* ---- commit ---- */
-
-/* kv_help_stripes -- resize work on the held stripes; marks the
- * databases whose resize has moved everything. */
-static void kv_help_stripes(pkv_batch *b, bool *finish)
-{
-	pkv *db = b->db;
-
-	for (size_t i = 0; i < b->nholds; i++) {
-		struct kv_table *tab = kv_table_of(db, b->holds[i].dbi);
-		if (table_resizing(tab) &&
-		    table_migrate(db, tab, b->holds[i].stripe,
-				  KV_MOVES_PER_WRITE) == 2)
-			finish[b->holds[i].dbi] = true;
-	}
-}
 
 /* kv_prepared -- whether tab has the bucket array its next resize takes. */
 static bool kv_prepared(const pkv *db, const struct kv_table *tab)
@@ -570,6 +595,7 @@ static int kv_commit(pkv_batch *b, int *results)
 	bool *finish = NULL, *touched = NULL;
 	int err = b->err;
 
+
 	if (err) {
 		if (b->open)
 			kvtx_abort(&b->t);
@@ -598,10 +624,9 @@ static int kv_commit(pkv_batch *b, int *results)
 	if (results && b->nres)
 		memcpy(results, b->results, b->nres * sizeof(*results));
 	if (!err && b->nholds) {
-		finish = calloc(db->ndbs, sizeof(bool));
+		finish = b->finish;
+		b->finish = NULL;
 		touched = calloc(db->ndbs, sizeof(bool));
-		if (finish)
-			kv_help_stripes(b, finish);
 		for (size_t i = 0; touched && i < b->nholds; i++)
 			touched[b->holds[i].dbi] = true;
 	}
@@ -684,14 +709,18 @@ static int kv_read_check(const pkv *db, unsigned dbi, const void *key,
 	return 0;
 }
 
-/* kv_find_live -- inside a section: the live entry of key, or NULL. */
-static const struct kv_entry *kv_find_live(pkv *db, unsigned dbi,
-					   const void *key, size_t klen)
+/* kv_find_live -- inside a section: the live entry of key to *ep (NULL
+ * if none); 0 or PKV_ECORRUPT (a damaged chain). */
+static int kv_find_live(pkv *db, unsigned dbi, const void *key,
+			size_t klen, const struct kv_entry **ep)
 {
-	uint64_t e = table_lookup(db, dbi, kv_hash(db, key, klen), key, klen);
-	const struct kv_entry *E = e ? kv_ptr(db, e) : NULL;
+	uint64_t e = 0;
+	int r = table_lookup(db, dbi, kv_hash(db, key, klen), key, klen, &e);
+	const struct kv_entry *E = r > 0 ? kv_ptr(db, e) : NULL;
 
-	return E && !kv_expired(E, pkv_now_ms()) ? E : NULL;
+	*ep = E && !kv_expired(E, pkv_now_ms()) ? E : NULL;
+	return r < 0 ? kv_err(db, r, "database %u: the key's chain is "
+			      "damaged (see pkv_damage)", dbi) : 0;
 }
 
 /* pkv_get_ref -- find a value and hold it in place. */
@@ -705,10 +734,10 @@ int pkv_get_ref(pkv *db, unsigned dbi, const void *key, size_t klen,
 	if (err)
 		return err;
 	tk = epoch_enter(heap_epoch(db->heap));
-	E = kv_find_live(db, dbi, key, klen);
-	if (!E) {
+	err = kv_find_live(db, dbi, key, klen, &E);
+	if (err || !E) {
 		epoch_exit(tk);
-		return PKV_ENOTFOUND;
+		return err ? err : PKV_ENOTFOUND;
 	}
 	ref->val = kv_entry_val(E);
 	ref->vlen = E->vlen;

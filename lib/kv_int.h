@@ -64,6 +64,10 @@ struct pkv {
 					 order) and database-wide changes
 					 run one at a time */
 
+	_Atomic uint64_t damage_events;   /* kv_damage calls */
+	pthread_mutex_t damage_mtx;       /* guards damage */
+	char damage[ERRMSG_MAX];          /* the first, or "" */
+
 	_Atomic uint64_t payload_bytes;   /* key + value bytes written */
 	_Atomic uint64_t expired_keys;    /* removed by active expiry */
 };
@@ -168,6 +172,15 @@ void kv_detach(pkv *db);
 int kv_err(const pkv *db, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * kv_damage -- damage found while the pool is open (a link that cannot be
+ * an entry, a chain with no end): counted, and the first one described,
+ * for pkv_damage and pkv_stats.  The operation that met it fails with
+ * PKV_ECORRUPT; the rest of the pool goes on serving.
+ */
+void kv_damage(const pkv *db, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* ---- transactions with read-your-writes (table.c) ---- */
 
 /*
@@ -219,19 +232,20 @@ uint64_t kv_hash(const pkv *db, const void *key, size_t klen);
 
 /*
  * table_find -- look key up in a table for a writer holding its stripe
- * (reads through t when given).  Returns true with *loc filled, expired
- * or not; false if absent.
+ * (reads through t when given).  Returns 1 with *loc filled, expired or
+ * not; 0 if absent; PKV_ECORRUPT if its chain is damaged (reported).
  */
-bool table_find(const pkv *db, const struct kvtx *t,
-		const struct kv_table *tab, uint64_t hash, const void *key,
-		size_t klen, struct kv_loc *loc);
+int table_find(const pkv *db, const struct kvtx *t, const struct kv_table *tab,
+	       uint64_t hash, const void *key, size_t klen,
+	       struct kv_loc *loc);
 
 /*
  * table_lookup -- the lock-free lookup for readers (caller inside an epoch
- * section): the entry's data offset, expired or not, or 0.
+ * section): 1 with the entry's data offset (expired or not) in *entry, 0
+ * if absent, PKV_ECORRUPT if its chain is damaged (reported).
  */
-uint64_t table_lookup(const pkv *db, unsigned dbi, uint64_t hash,
-		      const void *key, size_t klen);
+int table_lookup(const pkv *db, unsigned dbi, uint64_t hash, const void *key,
+		 size_t klen, uint64_t *entry);
 
 /* table_insert -- link a new entry (filled, not yet published) at the
  * head of its chain and count it.  Stripe held. */
@@ -257,13 +271,23 @@ void table_count(const pkv *db, const struct kvtx *t,
 		 uint64_t *expires);
 
 /*
- * table_migrate -- move up to max_moves entries of stripe s from the old
- * bucket array to the new one, in its own transaction (stripe held, a
- * resize in progress).  Returns 1 when the stripe has no bucket left to
- * move, 0 when it has, or an error.
+ * table_migrate_tx -- in transaction t (stripe s held): move up to
+ * max_buckets whole buckets of stripe s from the old bucket array to the
+ * new one, each chain walked once and its entries moved last first.
+ * Returns 1 when the stripe has nothing left to move (or no resize is in
+ * progress), 0 when it has, PKV_ECORRUPT for a chain that cannot be right,
+ * or -ENOMEM; after an error t holds part of the moves (roll it back).
+ */
+int table_migrate_tx(struct kvtx *t, const struct kv_table *tab, unsigned s,
+		     unsigned max_buckets);
+
+/*
+ * table_migrate -- the same in a transaction of its own (stripe held).
+ * Returns 2 when the stripe's last buckets were moved now, 1 when it had
+ * none left, 0 when it has more, or an error.
  */
 int table_migrate(pkv *db, struct kv_table *tab, unsigned s,
-		  unsigned max_moves);
+		  unsigned max_buckets);
 
 /* table_resize_prepare -- an empty array of twice the buckets made
  * ready, durably, in tab->prepared (database lock held shared, resize

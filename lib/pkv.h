@@ -327,10 +327,21 @@ struct pkv_stats {
 	uint64_t gc_reclaimed_blocks, gc_reclaimed_bytes;  /* all runs */
 	double gc_reclaim_rate;       /* last run */
 	uint64_t gc_max_pause_ns;
+	uint64_t damage_events;       /* damage found since open (pkv_damage) */
 };
 
 /* pkv_stats -- the figures above (walks the heap's chunk table). */
 int pkv_stats(pkv *db, struct pkv_stats *st);
+
+/*
+ * pkv_damage -- damage found while the pool is open (a chain link that
+ * cannot be an entry, a chain with no end): how many times, and the
+ * first one's description copied to buf (len bytes; "" if none).  The
+ * operations that meet damage fail with PKV_ECORRUPT; everything else is
+ * served.  `pkv check` says more, and `pkv check --repair` or an export
+ * salvages what is sound.
+ */
+int pkv_damage(pkv *db, char *buf, size_t len);
 
 /* pkv_gc -- run a whole collection now; 0 or an error. */
 int pkv_gc(pkv *db);

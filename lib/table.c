@@ -250,16 +250,22 @@ static inline uint64_t read_word(const pkv *db, const struct kvtx *t,
 	return t ? kvtx_get(t, off) : kv_load(kv_ptr(db, off));
 }
 
-/* chain_find -- search one bucket's chain; fills loc when found. */
-static bool chain_find(const pkv *db, const struct kvtx *t, uint64_t arr,
-		       uint64_t hash, const void *key, size_t klen,
-		       struct kv_loc *loc)
+/*
+ * chain_find -- search one bucket's chain; fills loc when found.  Returns
+ * 1 found, 0 not, or PKV_ECORRUPT when the chain holds a link that cannot
+ * be an entry (or never ends): the damage is reported (kv_damage), and
+ * the operation fails rather than act on a chain it cannot trust.
+ */
+static int chain_find(const pkv *db, const struct kvtx *t, uint64_t arr,
+		      uint64_t hash, const void *key, size_t klen,
+		      struct kv_loc *loc)
 {
 	const struct kv_buckets *b = kv_ptr(db, arr);
 	uint64_t link = head_off(arr, hash & kv_mask(b));
 	uint64_t e = read_word(db, t, link);
+	unsigned n;
 
-	for (unsigned n = 0; e && n < KV_CHAIN_MAX && kv_entry_ok(db, e); n++) {
+	for (n = 0; e && n < KV_CHAIN_MAX && kv_entry_ok(db, e); n++) {
 		const struct kv_entry *E = kv_ptr(db, e);
 		if (E->hash == hash && E->klen == klen &&
 		    (klen == 0 || memcmp(kv_entry_key(E), key, klen) == 0)) {
@@ -267,18 +273,24 @@ static bool chain_find(const pkv *db, const struct kvtx *t, uint64_t arr,
 				loc->link = link;
 				loc->entry = e;
 			}
-			return true;
+			return 1;
 		}
 		link = e + ENTRY_NEXT;
 		e = read_word(db, t, link);
 	}
-	return false;
+	if (!e)
+		return 0;
+	kv_damage(db, "bucket chain at offset %llu: %s at offset %llu",
+		  (unsigned long long)head_off(arr, hash & kv_mask(b)),
+		  n >= KV_CHAIN_MAX ? "no end (a cycle?)" : "a link that is "
+		  "not an entry", (unsigned long long)link);
+	return PKV_ECORRUPT;
 }
 
 /* table_find -- where key is, for a writer holding its stripe. */
-bool table_find(const pkv *db, const struct kvtx *t,
-		const struct kv_table *tab, uint64_t hash, const void *key,
-		size_t klen, struct kv_loc *loc)
+int table_find(const pkv *db, const struct kvtx *t, const struct kv_table *tab,
+	       uint64_t hash, const void *key, size_t klen,
+	       struct kv_loc *loc)
 {
 	uint64_t cur = kv_load(&tab->cur), nxt = kv_load(&tab->next);
 
@@ -286,17 +298,19 @@ bool table_find(const pkv *db, const struct kvtx *t,
 		uint64_t migr = read_word(db, t, stripe_off(tab, stripe_of(hash))
 					  + offsetof(struct kv_stripe, migr));
 		if (!migrated(migr, kv_load(&tab->version), hash,
-			      kv_ptr(db, cur)) &&
-		    chain_find(db, t, cur, hash, key, klen, loc))
-			return true;
+			      kv_ptr(db, cur))) {
+			int r = chain_find(db, t, cur, hash, key, klen, loc);
+			if (r)
+				return r;
+		}
 		return chain_find(db, t, nxt, hash, key, klen, loc);
 	}
 	return chain_find(db, t, cur, hash, key, klen, loc);
 }
 
 /* table_lookup -- lock-free lookup; retries across a resize's two ends. */
-uint64_t table_lookup(const pkv *db, unsigned dbi, uint64_t hash,
-		      const void *key, size_t klen)
+int table_lookup(const pkv *db, unsigned dbi, uint64_t hash, const void *key,
+		 size_t klen, uint64_t *entry)
 {
 	struct kv_loc loc;
 
@@ -306,14 +320,15 @@ uint64_t table_lookup(const pkv *db, unsigned dbi, uint64_t hash,
 		uint64_t v = kv_load(&tab->version);
 		uint64_t nxt = kv_load(&tab->next);
 		uint64_t cur = kv_load(&tab->cur);
-		bool found;
+		int found = 0;
 
 		if (nxt && nxt != cur) {
 			uint64_t migr = kv_load(kv_ptr(db, stripe_off(tab,
 					stripe_of(hash)) +
 					offsetof(struct kv_stripe, migr)));
-			found = !migrated(migr, v, hash, kv_ptr(db, cur)) &&
-				chain_find(db, NULL, cur, hash, key, klen, &loc);
+			if (!migrated(migr, v, hash, kv_ptr(db, cur)))
+				found = chain_find(db, NULL, cur, hash, key,
+						   klen, &loc);
 			if (!found)
 				found = chain_find(db, NULL, nxt, hash, key,
 						   klen, &loc);
@@ -321,8 +336,10 @@ uint64_t table_lookup(const pkv *db, unsigned dbi, uint64_t hash,
 			found = chain_find(db, NULL, cur, hash, key, klen,
 					   &loc);
 		}
+		if (found > 0)
+			*entry = loc.entry;
 		if (found)
-			return loc.entry;
+			return found;
 		if (kv_load(&tab->version) == v &&
 		    kv_load(&db->root->table[dbi]) == toff)
 			return 0;
@@ -447,57 +464,103 @@ void table_count(const pkv *db, const struct kvtx *t,
 
 /* ---- resizing ---- */
 
-/* table_migrate -- move up to max_moves entries of stripe s, last first. */
-int table_migrate(pkv *db, struct kv_table *tab, unsigned s,
-		  unsigned max_moves)
+#define MIGRATE_INLINE 16   /* chain entries kept on the stack */
+
+/* table_migrate_tx -- see kv_int.h. */
+int table_migrate_tx(struct kvtx *t, const struct kv_table *tab, unsigned s,
+		     unsigned max_buckets)
 {
+	pkv *db = t->db;
 	uint64_t v = kv_load(&tab->version), gen = v & 0xffffffffu;
 	uint64_t cur = kv_load(&tab->cur), nxt = kv_load(&tab->next);
 	uint64_t mword = stripe_off(tab, s) + offsetof(struct kv_stripe, migr);
-	uint64_t migr, j, nb, moves = 0;
-	struct kvtx t;
-	int err;
+	uint64_t inline_ent[MIGRATE_INLINE], *ent = inline_ent;
+	size_t entcap = MIGRATE_INLINE;
+	uint64_t migr, j, nb, done = 0;
+	int err = 0;
 
 	if (!(v & 1) || !nxt)
 		return 1;
 	nb = (kv_mask(kv_ptr(db, cur)) + 1) >> KV_STRIPE_BITS;
-	migr = kv_load(kv_ptr(db, mword));
+	migr = kvtx_get(t, mword);
 	j = (migr >> 32) == gen ? (migr & 0xffffffffu) : 0;
 	if (j >= nb)
 		return 1;
-	if ((err = kvtx_begin(db, &t)))
-		return err;
-	while (j < nb && moves < max_moves) {
-		uint64_t link = head_off(cur, s + (j << KV_STRIPE_BITS));
-		uint64_t e = kvtx_get(&t, link), n, h1;
-		const struct kv_entry *E;
+	while (j < nb && done < max_buckets) {
+		uint64_t head = head_off(cur, s + (j << KV_STRIPE_BITS));
+		uint64_t e = kvtx_get(t, head);
+		size_t n = 0;
 
-		moves++;
-		if (!e) {
-			j++;
-			continue;
+		/* Walk the chain once, checking every link (a damaged pool
+		 * must not send the move into the weeds). */
+		while (e) {
+			if (!kv_entry_ok(db, e) || n >= KV_CHAIN_MAX) {
+				err = PKV_ECORRUPT;
+				goto out;
+			}
+			if (n == entcap) {
+				size_t cap = 2 * entcap;
+				uint64_t *x = malloc(cap * sizeof(*x));
+				if (!x) {
+					err = -ENOMEM;
+					goto out;
+				}
+				memcpy(x, ent, n * sizeof(*x));
+				if (ent != inline_ent)
+					free(ent);
+				ent = x;
+				entcap = cap;
+			}
+			ent[n++] = e;
+			e = kvtx_get(t, e + ENTRY_NEXT);
 		}
-		while ((n = kvtx_get(&t, e + ENTRY_NEXT)) != 0) {
-			link = e + ENTRY_NEXT;
-			e = n;
+		/* Last first: each move is the three stores of the top of the
+		 * file, so readers see both chains whole after each. */
+		while (n > 0) {
+			uint64_t last = ent[--n];
+			uint64_t link = n ? ent[n - 1] + ENTRY_NEXT : head;
+			const struct kv_entry *E = kv_ptr(db, last);
+			uint64_t h1 = head_off(nxt, E->hash &
+					       kv_mask(kv_ptr(db, nxt)));
+			if ((err = kvtx_set(t, last + ENTRY_NEXT,
+					    kvtx_get(t, h1))) ||
+			    (err = kvtx_set(t, h1, last)) ||
+			    (err = kvtx_set(t, link, 0)))
+				goto out;
 		}
-		E = kv_ptr(db, e);
-		h1 = head_off(nxt, E->hash & kv_mask(kv_ptr(db, nxt)));
-		/* The three stores in this order: see the top of the file. */
-		if ((err = kvtx_set(&t, e + ENTRY_NEXT, kvtx_get(&t, h1))) ||
-		    (err = kvtx_set(&t, h1, e)) ||
-		    (err = kvtx_set(&t, link, 0)))
-			goto fail;
+		j++;
+		done++;
 	}
 	/* After the moves it counts, in log order. */
-	if ((err = kvtx_set(&t, mword, (gen << 32) | j)))
-		goto fail;
+	err = kvtx_set(t, mword, (gen << 32) | j);
+out:
+	if (ent != inline_ent)
+		free(ent);
+	if (err)
+		return err;
+	return j >= nb ? 1 : 0;
+}
+
+/* table_migrate -- move up to max_buckets buckets of stripe s in a
+ * transaction of their own. */
+int table_migrate(pkv *db, struct kv_table *tab, unsigned s,
+		  unsigned max_buckets)
+{
+	struct kvtx t;
+	int r, err;
+
+	if (!table_resizing(tab))
+		return 1;
+	if ((err = kvtx_begin(db, &t)))
+		return err;
+	r = table_migrate_tx(&t, tab, s, max_buckets);
+	if (r < 0) {
+		kvtx_abort(&t);
+		return r;
+	}
 	if ((err = kvtx_commit(&t)))
 		return err;
-	return j >= nb ? 2 : 0;
-fail:
-	kvtx_abort(&t);
-	return err;
+	return r ? 2 : 0;
 }
 
 /*
@@ -640,6 +703,10 @@ static int emit_bucket(pkv *db, const struct kvtx *t, uint64_t arr,
 		}
 		e = read_word(db, t, e + ENTRY_NEXT);
 	}
+	if (e)   /* the walk stopped at a link it cannot follow */
+		kv_damage(db, "bucket chain at offset %llu: a link that is not "
+			  "an entry, or no end; a scan skipped the rest",
+			  (unsigned long long)head_off(arr, b));
 	return 0;
 }
 
