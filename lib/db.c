@@ -298,6 +298,38 @@ void kv_detach(pkv *db)
 	free(db);
 }
 
+/*
+ * kv_dry_open -- open the pool's file in a copy-on-write view first:
+ * recover it, rebuild the allocator and check the key-value root there.
+ * Whatever would make the real open refuse the pool shows up here, where
+ * nothing is written to the file -- so a refused pool is left exactly as
+ * it was (the real open replays logs and marks the pool open before its
+ * last checks).  Returns 0, or the error the open would have given.
+ */
+static int kv_dry_open(struct pool *pool)
+{
+	struct pool *view;
+	struct heap *h;
+	struct errmsg em;
+	pkv tmp;
+	int err;
+
+	err_clear(&em);
+	if ((err = pool_open_private(pool, &view, &em)))
+		return kv_err(NULL, err, "%s", em.text);
+	if ((err = heap_open(view, &h, &em))) {
+		pool_release(view);
+		return kv_err(NULL, err, "%s", em.text);
+	}
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.heap = h;
+	tmp.pool = view;
+	if (view->state->root)
+		err = kv_root_check(&tmp, view->state->root);
+	heap_abandon(h);              /* and the view with it */
+	return err;
+}
+
 /* pkv_open -- open or create a pool file and attach the engine. */
 int pkv_open(const char *path, const struct pkv_options *o, pkv **dbp)
 {
@@ -343,6 +375,10 @@ int pkv_open(const char *path, const struct pkv_options *o, pkv **dbp)
 	if (err)
 		return kv_err(NULL, err, "%s", em.text[0] ? em.text :
 			      pkv_strerror(err));
+	if (!created && (err = kv_dry_open(pool))) {
+		pool_release(pool);   /* unlock and unmap, writing nothing */
+		return err;
+	}
 	if ((err = heap_open(pool, &h, &em))) {
 		pool_release(pool);   /* unlock and unmap, marking nothing */
 		if (created)

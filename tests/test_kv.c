@@ -875,6 +875,103 @@ static void test_open_corrupt_releases_lock(void **state)
 	close_db(f);
 }
 
+/* same_file -- whether the file at path holds exactly len bytes of buf. */
+static bool same_file(const char *path, const void *buf, size_t len)
+{
+	size_t n;
+	void *now = tu_read_file(path, &n);
+	bool same = now && n == len && memcmp(now, buf, len) == 0;
+
+	free(now);
+	return same;
+}
+
+/* damage_word -- write an 8-byte word at off of the file at path; its
+ * old value to *old. */
+static void damage_word(const char *path, uint64_t off, uint64_t word,
+			uint64_t *old)
+{
+	int fd = open(path, O_RDWR);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, old, 8, (off_t)off), 8);
+	assert_int_equal(pwrite(fd, &word, 8, (off_t)off), 8);
+	close(fd);
+}
+
+/*
+ * test_open_refused_unmodified -- a pool refused at open is left byte for
+ * byte as it was, whatever made the refusal: a clean pool whose key-value
+ * root is damaged (the open used to clear its clean-shutdown word first),
+ * and a pool copied while open (unclean, logs to replay) with a damaged
+ * chunk header (the open used to replay the logs and raise the watermark
+ * first).
+ */
+static void test_open_refused_unmodified(void **state)
+{
+	struct fixture *f = *state;
+	char copy[4096];
+	struct pool_hdr h;
+	uint64_t root, old;
+	size_t len;
+	void *before;
+	pkv *db = NULL;
+	int fd;
+
+	open_db(f);
+	for (unsigned i = 0; i < 50; i++)
+		put_kv(f->db, i % 3, i, 1);
+	/* a copy while open: unclean, with records above the watermark */
+	snprintf(copy, sizeof(copy), "%s.copy", f->path);
+	before = tu_read_file(f->path, &len);
+	assert_non_null(before);
+	fd = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, before, len), (ssize_t)len);
+	close(fd);
+	free(before);
+	close_db(f);
+
+	/* 1: clean, the root's magic damaged */
+	fd = open(f->path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	assert_int_equal(pread(fd, &root, 8, POOL_STATE_OFF +
+			       offsetof(struct pool_state, root)), 8);
+	close(fd);
+	damage_word(f->path, root + offsetof(struct kv_root, magic), 0x55,
+		    &old);
+	before = tu_read_file(f->path, &len);
+	assert_non_null(before);
+	f->opts.flags = 0;
+	assert_int_equal(pkv_open(f->path, &f->opts, &db), PKV_ECORRUPT);
+	assert_null(db);
+	if (!same_file(f->path, before, len))
+		fail_msg("a refused clean pool was modified");
+	free(before);
+	damage_word(f->path, root + offsetof(struct kv_root, magic), old,
+		    &old);
+
+	/* 2: unclean, a chunk header damaged */
+	damage_word(copy, h.chunk_hdr_off + 8 * (h.nchunks - 1), 0x7, &old);
+	before = tu_read_file(copy, &len);
+	assert_non_null(before);
+	assert_int_equal(pkv_open(copy, &f->opts, &db), PKV_ECORRUPT);
+	if (!same_file(copy, before, len))
+		fail_msg("a refused unclean pool was modified");
+	free(before);
+	/* repaired, it opens and recovers what was acknowledged */
+	damage_word(copy, h.chunk_hdr_off + 8 * (h.nchunks - 1), old, &old);
+	assert_int_equal(pkv_open(copy, &f->opts, &db), 0);
+	for (unsigned i = 0; i < 50; i++)
+		expect_kv(db, i % 3, i, 1);
+	pkv_close(db);
+	unlink(copy);
+	open_db(f);
+	expect_kv(f->db, 0, 0, 1);
+	close_db(f);
+}
+
 /*
  * test_open_nothreads -- PKV_NOTHREADS: no active expiry (expired keys
  * stay counted but are hidden), resizes advance with writes alone, a
@@ -1741,9 +1838,9 @@ static void test_full_pool(void **state)
 		for (unsigned j = 0; j < 10; j++) {
 			char k[KEYMAX];
 			size_t kl = (size_t)snprintf(k, sizeof(k), "b:%u", j);
-			int rc = pkv_batch_put(b, 0, k, kl, v, 100, 0, 0);
+			int r1 = pkv_batch_put(b, 0, k, kl, v, 100, 0, 0);
 			/* the pool is full: a small one may still fit */
-			assert_true(rc == 0 || rc == PKV_EFULL);
+			assert_true(r1 == 0 || r1 == PKV_EFULL);
 		}
 		assert_int_equal(pkv_batch_put(b, 0, "b:big", 5, huge, big, 0,
 					       0), PKV_EFULL);
@@ -3520,6 +3617,7 @@ int main(void)
 		T(test_open_refused_leaves_no_file),
 		T(test_open_bad_args),
 		T(test_open_corrupt_releases_lock),
+		T(test_open_refused_unmodified),
 		T(test_open_nothreads),
 		T(test_unclean_reopen),
 		T(test_put_get_basic),
