@@ -299,6 +299,24 @@ void kv_detach(pkv *db)
 }
 
 /*
+ * kv_disk_log_size -- each lane's log ring in a pool on a disk: about a
+ * 128th of the pool (a 16th for the 8 lanes), 256 KiB to 16 MiB.  A disk
+ * checkpoint writes back every page the records since the last one
+ * dirtied, so the longer the log between checkpoints, the more updates
+ * each page write carries.
+ */
+static uint32_t kv_disk_log_size(uint64_t pool_size)
+{
+	uint64_t r = (pool_size / 128) & ~(uint64_t)(CACHELINE - 1);
+
+	if (r < (256u << 10))
+		r = 256u << 10;
+	if (r > (16u << 20))
+		r = 16u << 20;
+	return (uint32_t)r;
+}
+
+/*
  * kv_dry_open -- open the pool's file in a copy-on-write view first:
  * recover it, rebuild the allocator and check the key-value root there.
  * Whatever would make the real open refuse the pool shows up here, where
@@ -358,10 +376,13 @@ int pkv_open(const char *path, const struct pkv_options *o, pkv **dbp)
 	po.backend = backends[o->backend];
 	err_clear(&em);
 	if ((o->flags & PKV_CREATE) && stat(path, &sb) != 0 && errno == ENOENT) {
+		uint64_t size = o->size ? o->size : KV_DEFAULT_SIZE;
 		struct pool_params pp = {
-			.nlanes = o->size >= (256ull << 20) ? 64 : 16,
-			.log_size = o->size >= (256ull << 20) ?
+			.nlanes = size >= (256ull << 20) ? 64 : 16,
+			.log_size = size >= (256ull << 20) ?
 				    KV_LOG_SIZE_BIG : KV_LOG_SIZE,
+			.disk_nlanes = size >= (64ull << 20) ? 8 : 4,
+			.disk_log_size = kv_disk_log_size(size),
 		};
 		err = pool_create(path, o->size ? o->size : KV_DEFAULT_SIZE,
 				  &pp, &po, &pool, &em);

@@ -183,6 +183,15 @@ static struct heap_run *heap_run_create(struct heap *h, unsigned cls,
 	*errp = PKV_EFULL;
 	if (chunk < 0)
 		return NULL;
+	/* A sparse pool file: the chunk's space first (a full file system
+	 * is a full pool). */
+	if (pool_provide(h->pool, heap_chunk_off(h, (uint64_t)chunk),
+			 CHUNK_SIZE)) {
+		pthread_mutex_lock(&h->chunk_mtx);
+		h->cstate[chunk] = CS_FREE;
+		pthread_mutex_unlock(&h->chunk_mtx);
+		return NULL;
+	}
 	/*
 	 * An empty run is harmless whatever happens next, so it is made
 	 * directly, not logged: the zeroed bitmap must be durable before the
@@ -255,6 +264,9 @@ static int heap_reserve_run(struct heap *h, unsigned lane, unsigned cls,
 	return 0;
 }
 
+static void heap_release_volatile(struct heap *h,
+				  const struct heap_action *act);
+
 /* heap_reserve_huge -- reserve a span of chunks. */
 static int heap_reserve_huge(struct heap *h, size_t total,
 			     struct heap_action *act)
@@ -275,6 +287,13 @@ static int heap_reserve_huge(struct heap *h, size_t total,
 	pthread_mutex_unlock(&h->chunk_mtx);
 	if (first < 0)
 		return PKV_EFULL;
+	if (pool_provide(h->pool, heap_chunk_off(h, (uint64_t)first),
+			 n * CHUNK_SIZE)) {
+		struct heap_action back = { .huge = true,
+					    .chunk = (uint32_t)first };
+		heap_release_volatile(h, &back);
+		return PKV_EFULL;     /* the file system is full */
+	}
 	act->huge = true;
 	act->chunk = (uint32_t)first;
 	act->bit = 0;

@@ -141,6 +141,12 @@ static_assert(sizeof(struct block_hdr) == BLOCK_HDR_SIZE, "block_hdr size");
 			   big for the ring): target = a byte area in free
 			   heap space, value = its length; the checksum
 			   covers it.  The record's only entry. */
+#define LOG_OP_BLOCKCOPY 7u /* a block the transaction filled, carried whole
+			   (the disk mode, where the block's pages are not
+			   written before the commit): target = its struct
+			   block_hdr, value = bytes, header included; the
+			   bytes follow, padded to 8, and are written back at
+			   replay before the record's other entries */
 #define LOG_ENTRY_OP(w) ((unsigned)((w) & 0x7u))
 #define LOG_ENTRY_OFF(w) ((w) & ~(uint64_t)0x7)
 #define LOG_BLOCK_SIZE(v) ((v) & ((1ull << 48) - 1))

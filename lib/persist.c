@@ -12,11 +12,15 @@
  * share pages and a few otherwise.  A list that fills up syncs its oldest
  * range early, which is always allowed: durability may come sooner.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE          /* pwritev2, RWF_DSYNC */
+#endif
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <libpmem.h>
 
 #include "persist.h"
@@ -70,6 +74,7 @@ void persist_init(struct persist *p, void *base, size_t len,
 	memset(p, 0, sizeof(*p));
 	p->base = base;
 	p->len = len;
+	p->fd = -1;
 	/* A memory image has no device behind it: never flush it for real. */
 	if (backend != PERSIST_MEMORY && env != PERSIST_AUTO)
 		backend = env;
@@ -99,7 +104,13 @@ const char *persist_backend_name(enum persist_backend b)
 /* persist_tracks_dirty -- the page cache knows what is dirty. */
 bool persist_tracks_dirty(const struct persist *p)
 {
-	return p->backend == PERSIST_FILE;
+	return p->backend == PERSIST_FILE || p->disk_model;
+}
+
+/* persist_set_fd -- remember the mapped file. */
+void persist_set_fd(struct persist *p, int fd)
+{
+	p->fd = fd;
 }
 
 /* persist_slot -- this thread's counters in p. */
@@ -229,6 +240,46 @@ void persist_fence(struct persist *p)
 	default:
 		break;
 	}
+}
+
+/* persist_write -- bytes into the pool, durable by the next fence. */
+void persist_write(struct persist *p, void *dst, const void *src, size_t len)
+{
+	if (len == 0)
+		return;
+	if (p->backend == PERSIST_FILE && p->fd >= 0) {
+		struct persist_slot *s = persist_my_slot(p);
+		uintptr_t first = (uintptr_t)dst & ~(uintptr_t)63;
+		struct iovec v = { (void *)src, len };
+		off_t off = (off_t)((char *)dst - p->base);
+		ssize_t n;
+
+		persist_bump(&s->lines_flushed,
+			     ((uintptr_t)dst + len - first + 63) / 64);
+		persist_bump(&s->bytes_flushed, len);
+		persist_bump(&s->syncs, 1);
+		/*
+		 * The page cache is shared with the mapping, so readers of
+		 * the pool see the bytes at once; RWF_DSYNC makes just this
+		 * range durable before the call returns.  A short or failed
+		 * write is a sticky failure, as a failed msync is.
+		 */
+		do
+			n = pwritev2(p->fd, &v, 1, off, RWF_DSYNC);
+		while (n < 0 && errno == EINTR);
+		if (n != (ssize_t)len) {
+			int expected = 0;
+			atomic_compare_exchange_strong(&p->failed, &expected,
+						       n < 0 && errno ? -errno
+						       : -EIO);
+			memcpy(dst, src, len);   /* as if written */
+		}
+		if (p->hook)
+			p->hook->flush(p->hook->ctx, (uint64_t)off, len);
+		return;
+	}
+	memcpy(dst, src, len);
+	persist_flush(p, dst, len);
 }
 
 /* persist_range -- flush and fence one range. */

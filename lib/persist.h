@@ -23,8 +23,11 @@
  *    only notes the pages of its range; the fence writes the noted pages
  *    back with msync(MS_SYNC) (a data sync of just that range on Linux),
  *    merged, so a commit that flushes a few neighbouring ranges costs one
- *    sync.  Pages the kernel writes back on its own may reach the disk
- *    earlier, in any order, possibly torn at sector size.
+ *    sync.  persist_write, for a commit record, is one pwritev2 with
+ *    RWF_DSYNC: one write and one sync of just those bytes, cheaper than
+ *    storing through the mapping and syncing its pages.  Pages the kernel
+ *    writes back on its own may reach the disk earlier, in any order,
+ *    possibly torn at sector size.
  *  - PERSIST_MEMORY: no device at all (in-memory images in tests): flushes
  *    and fences are only counted and shown to the hook.
  * The pool records nothing about the backend: one file opens with either.
@@ -78,6 +81,11 @@ struct persist {
 	size_t len;                       /* bytes mapped */
 	enum persist_backend backend;     /* never PERSIST_AUTO once set up */
 	bool auto_flush;                  /* pmem: caches are persistent */
+	bool disk_model;                  /* memory backend playing a file:
+					     persist_tracks_dirty is true
+					     (the crash simulator's --disk) */
+	int fd;                           /* the mapped file (file backend),
+					     or -1 */
 	const struct persist_hook *hook;  /* NULL unless a test installs one */
 	atomic_int failed;                /* -errno of the first failed msync */
 	struct persist_slot slot[PERSIST_SLOTS];
@@ -130,6 +138,17 @@ void persist_fence(struct persist *p);
 
 /* persist_range -- flush and fence: [addr, addr+len) is durable on return. */
 void persist_range(struct persist *p, const void *addr, size_t len);
+
+/*
+ * persist_write -- store len bytes from src at dst (pool memory) and make
+ * them durable no later than the next fence of this thread: a memcpy and
+ * a flush, or on the file backend one write and one sync of just that
+ * range (durable on return).  For commit records.
+ */
+void persist_write(struct persist *p, void *dst, const void *src, size_t len);
+
+/* persist_set_fd -- the file behind the mapping (file backend). */
+void persist_set_fd(struct persist *p, int fd);
 
 /* persist_memcpy -- copy into the pool and flush, without a fence. */
 void persist_memcpy(struct persist *p, void *dst, const void *src, size_t len);

@@ -8,6 +8,9 @@
  * version, checksum, features, geometry, and finally the file length
  * against the size the header records.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE          /* fallocate */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -253,6 +256,7 @@ static int pool_attach(int fd, const char *path, uint64_t size,
 	pool->reserve_len = reslen;
 	persist_init(&pool->persist, base, size,
 		     opts ? opts->backend : PERSIST_AUTO, is_pmem);
+	persist_set_fd(&pool->persist, fd);
 	*poolp = pool;
 	return 0;
 }
@@ -279,9 +283,7 @@ int pool_create(const char *path, uint64_t size, const struct pool_params *pp,
 	err = pool_lock(fd, path, em);
 	if (err)
 		goto fail_file;
-	err = posix_fallocate(fd, 0, (off_t)size);
-	if (err == EOPNOTSUPP || err == EINVAL)
-		err = ftruncate(fd, (off_t)size) ? errno : 0;
+	err = ftruncate(fd, (off_t)size) ? errno : 0;
 	if (err) {
 		err = err_set(em, -err, "%s: cannot size to %llu bytes: %s",
 			      path, (unsigned long long)size, strerror(err));
@@ -290,6 +292,27 @@ int pool_create(const char *path, uint64_t size, const struct pool_params *pp,
 	err = pool_attach(fd, path, size, opts, &pool, em);
 	if (err)
 		goto fail_file;
+	/* A pool that will live on a disk gets the disk's geometry. */
+	if (pp && pp->disk_nlanes && pool->persist.backend == PERSIST_FILE) {
+		struct pool_params dp = { pp->disk_nlanes, pp->disk_log_size,
+					  0, 0 };
+		if ((err = pool_layout(&h, size, &dp, em)))
+			goto fail_pool;
+	}
+	/*
+	 * Sparse: only the header, the redo area and the chunk headers take
+	 * space now; a chunk gets its space when the heap first uses it
+	 * (pool_provide), so a pool takes what it holds, not its size.
+	 */
+	err = posix_fallocate(fd, 0, (off_t)h.chunks_off);
+	if (err == EOPNOTSUPP || err == EINVAL)
+		err = 0;   /* no allocation to ask for: written later */
+	if (err) {
+		err = err_set(em, -err, "%s: no room for %llu bytes of pool "
+			      "metadata: %s", path,
+			      (unsigned long long)h.chunks_off, strerror(err));
+		goto fail_pool;
+	}
 	pool_format_image(&pool->persist, pool->base, &h);
 	err = persist_failed(&pool->persist);
 	if (err) {
@@ -302,6 +325,10 @@ int pool_create(const char *path, uint64_t size, const struct pool_params *pp,
 	pool->was_clean = true;
 	*poolp = pool;
 	return 0;
+fail_pool:
+	pool_release(pool);  /* closes fd */
+	unlink(path);
+	return err;
 fail_file:
 	close(fd);
 	unlink(path);
@@ -380,6 +407,19 @@ int pool_open_memory(void *buf, size_t len, struct pool **poolp,
 	persist_init(&pool->persist, buf, pool->size, PERSIST_MEMORY, 0);
 	*poolp = pool;
 	return 0;
+}
+
+/* pool_provide -- make sure the file has space for a range. */
+int pool_provide(struct pool *pool, uint64_t off, uint64_t len)
+{
+	if (pool->fd < 0)
+		return 0;
+	if (fallocate(pool->fd, 0, (off_t)off, (off_t)len) == 0)
+		return 0;
+	if (errno == EOPNOTSUPP || errno == ENOSYS)
+		return 0;   /* the file system allocates on write (a store
+			       into a hole can then fail: SIGBUS) */
+	return -errno;
 }
 
 /* pool_open_private -- a copy-on-write view of an open pool's file. */

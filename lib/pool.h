@@ -49,6 +49,8 @@ struct pool {
 struct pool_params {
 	uint32_t nlanes;              /* LOG_DEFAULT_LANES */
 	uint32_t log_size;            /* LOG_DEFAULT_SIZE */
+	uint32_t disk_nlanes;         /* when the file backend is chosen: */
+	uint32_t disk_log_size;       /* these instead (0: the same) */
 };
 
 /* How to open. */
@@ -80,6 +82,14 @@ int pool_open(const char *path, const struct pool_open_opts *opts,
  */
 int pool_open_memory(void *buf, size_t len, struct pool **poolp,
 		     struct errmsg *em);
+
+/*
+ * pool_provide -- make sure the file has space for [off, off+len): pool
+ * files are sparse, and a chunk gets its space when the heap first uses
+ * it.  Returns 0, or -errno (-ENOSPC: the file system is full, which the
+ * heap reports as a full pool, losing nothing).
+ */
+int pool_provide(struct pool *pool, uint64_t off, uint64_t len);
 
 /*
  * pool_open_private -- a copy-on-write view of an open pool's file: the

@@ -293,6 +293,13 @@ static int redo_next_entry(const struct pool *pool,
 		    !redo_block_ok(pool, out->off, out->value, out->prefix))
 			return -1;
 		break;
+	case LOG_OP_BLOCKCOPY:
+		padded = (out->value + 7) & ~7ull;
+		if (out->value < BLOCK_HDR_SIZE || padded > left ||
+		    !redo_block_ok(pool, out->off + BLOCK_HDR_SIZE,
+				   out->value - BLOCK_HDR_SIZE, 0))
+			return -1;
+		break;
 	default:                      /* CHAIN is never among the entries */
 		return -1;
 	}
@@ -379,6 +386,9 @@ static int redo_apply(struct redo *r, const struct redo_body *b,
 			if (en.op == LOG_OP_BLOCK && en.prefix)
 				memcpy(pool_ptr(pool, en.off), en.bytes,
 				       en.prefix);
+			else if (en.op == LOG_OP_BLOCKCOPY)
+				memcpy(pool_ptr(pool, en.off), en.bytes,
+				       en.value);
 		if (got < 0)
 			return PKV_ECORRUPT;
 		pos = 0;
@@ -407,6 +417,7 @@ static int redo_apply(struct redo *r, const struct redo_body *b,
 			memcpy(word, en.bytes, en.value);
 			break;
 		case LOG_OP_BLOCK:
+		case LOG_OP_BLOCKCOPY:
 			break;
 		}
 		if (nentries)
@@ -437,6 +448,8 @@ static void redo_flush_targets(struct redo *r, const struct redo_body *b,
 			if (!prefixes || !en.prefix)
 				continue;
 			len = en.prefix;
+		} else if (en.op == LOG_OP_BLOCKCOPY) {
+			len = en.value;   /* its pages were never written */
 		} else {
 			len = en.op == LOG_OP_COPY ? en.value : 8;
 		}
@@ -656,9 +669,11 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 		struct log_word_entry *w = (void *)(chain + REC_HDR);
 		if (!area || area % 8)
 			return PKV_EINVAL;
-		memcpy(pool_ptr(r->pool, area), body.e, body.used);
-		if (!PLANTED(REDO_FLUSH_RECORD))
-			persist_flush(p, pool_ptr(r->pool, area), body.used);
+		if (PLANTED(REDO_FLUSH_RECORD))
+			memcpy(pool_ptr(r->pool, area), body.e, body.used);
+		else
+			persist_write(p, pool_ptr(r->pool, area), body.e,
+				      body.used);
 		w->op_off = area | LOG_OP_CHAIN;
 		w->value = body.used;
 		rec = chain;
@@ -682,9 +697,10 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 	lh->checksum = 0;
 	redo_checksum(r->pool, rec, rec_used, &lh->checksum);
 	dst = lane->ring + pos % r->ring_size;
-	memcpy(dst, rec, REC_HDR + rec_used);
-	if (!PLANTED(REDO_FLUSH_RECORD))
-		persist_flush(p, dst, REC_HDR + rec_used);
+	if (PLANTED(REDO_FLUSH_RECORD))
+		memcpy(dst, rec, REC_HDR + rec_used);
+	else
+		persist_write(p, dst, rec, REC_HDR + rec_used);
 	/*
 	 * The commit point: the record, its checksum, a chained record's
 	 * area and the new blocks (written back by tx.c) are durable before
@@ -1245,6 +1261,26 @@ int redo_log_block(struct redo_lane *lane, uint64_t data_off, uint64_t size,
 		return -ENOMEM;
 	memcpy(w + 1, pool_ptr(pool, data_off), prefix);
 	memset((char *)(w + 1) + prefix, 0, padded - prefix);
+	return 0;
+}
+
+/* redo_log_blockcopy -- carry a new block whole (disk mode). */
+int redo_log_blockcopy(struct redo_lane *lane, uint64_t block_off,
+		       uint64_t len)
+{
+	const struct pool *pool = lane->redo->pool;
+	uint64_t padded = (len + 7) & ~7ull;
+	struct log_word_entry *w;
+
+	if (block_off % 8 || len < BLOCK_HDR_SIZE ||
+	    !redo_block_ok(pool, block_off + BLOCK_HDR_SIZE,
+			   len - BLOCK_HDR_SIZE, 0))
+		return PKV_EINVAL;
+	w = redo_log_append(lane, LOG_OP_BLOCKCOPY, block_off, len, padded);
+	if (!w)
+		return -ENOMEM;
+	memcpy(w + 1, pool_ptr(pool, block_off), len);
+	memset((char *)(w + 1) + len, 0, padded - len);
 	return 0;
 }
 

@@ -145,6 +145,16 @@ int redo_log_copy(struct redo_lane *lane, uint64_t off, const void *src,
 int redo_log_block(struct redo_lane *lane, uint64_t data_off, uint64_t size,
 		   unsigned prefix);
 
+/*
+ * redo_log_blockcopy -- carry a block the transaction allocated and
+ * filled, whole (its struct block_hdr at block_off, len bytes with it),
+ * in the record: the disk mode's way to make a new block durable without
+ * writing its pages before the commit.  Replay writes it back before the
+ * record's other entries.  Returns 0, PKV_EINVAL or -ENOMEM.
+ */
+int redo_log_blockcopy(struct redo_lane *lane, uint64_t block_off,
+		       uint64_t len);
+
 /* redo_log_empty -- whether no entry has been added since acquire. */
 int redo_log_empty(const struct redo_lane *lane);
 

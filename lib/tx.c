@@ -25,6 +25,8 @@
 #define TX_INLINE_ACTIONS 8  /* a put needs 2; batches grow the array */
 #define TX_PREFIX_ALL UINT32_MAX  /* every byte may change: fence first */
 #define TX_INDEX_FROM 16     /* actions from which new blocks are hashed */
+#define TX_CARRY_MAX (64u << 10)  /* disk mode: blocks up to this are
+				     carried in the record */
 
 /* An allocation or free, and what may change of a new block later. */
 struct tx_action {
@@ -421,24 +423,36 @@ void tx_abort(struct tx *tx)
 }
 
 /*
- * tx_name_blocks -- write back every new block and name it in the record;
- * the blocks that may change anywhere are fenced here, before the record
- * can publish them.  Returns 0 or the record's error (abort then).
+ * tx_name_blocks -- make every new block part of the commit.  On
+ * persistent memory a block is written back and named in the record (its
+ * fixed bytes in the checksum, its changeable ones carried), and one that
+ * may change anywhere is fenced here, before the record can publish it.
+ * On a disk (a backend that tracks dirty pages) a block of up to
+ * TX_CARRY_MAX is carried whole in the record instead, so the commit
+ * writes one sequential record and syncs once; its pages reach the disk
+ * with the next checkpoint.  Returns 0 or the record's error (abort then).
  */
 static int tx_name_blocks(struct tx *tx)
 {
 	struct pool *pool = heap_pool(tx->heap);
 	struct persist *p = &pool->persist;
-	bool fence = false;
+	bool carry = persist_tracks_dirty(p), fence = false;
 
 	for (size_t i = 0; i < tx->nact; i++) {
 		const struct tx_action *a = &tx->act[i];
 		const struct block_hdr *bh = pool_ptr(pool, a->h.block_off);
+		uint64_t len = BLOCK_HDR_SIZE + bh->size;
 		int err;
 		if (a->h.is_free || tx_find(tx, a->h.block_off, true))
 			continue;   /* a free, or a block freed again */
+		if (carry && len <= TX_CARRY_MAX) {
+			if ((err = redo_log_blockcopy(tx->lane, a->h.block_off,
+						      len)))
+				return err;
+			continue;
+		}
 		if (!PLANTED(TX_FLUSH_BLOCK))
-			persist_flush(p, bh, BLOCK_HDR_SIZE + bh->size);
+			persist_flush(p, bh, len);
 		if (a->prefix == TX_PREFIX_ALL) {
 			fence = true;
 			continue;

@@ -108,6 +108,7 @@ static char g_nested_label[160];
 static uint64_t g_garb[MAX_GARBAGE]; /* blocks made garbage on purpose */
 static unsigned g_ngarb;             /* (a superset: some may be swept) */
 
+static bool g_disk;                 /* --disk: the file backend's model */
 static uint64_t rnd(void) { return crashsim_rand(&g_rng); }
 
 /* act -- play thread a from now on: its lane, its flushes and fences. */
@@ -417,6 +418,7 @@ static struct heap *open_image(void *image, size_t len, char *why,
 			 pkv_strerror(err), em.text);
 		return NULL;
 	}
+	pool->persist.disk_model = g_disk;
 	if (nested) {
 		/* simulate crashes at every fence of this recovery */
 		g_in_nested = 1;
@@ -958,6 +960,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crashsim: pool_open_memory: %s\n", em.text);
 		return 2;
 	}
+	g_disk = o.disk;
+	g_pool->persist.disk_model = g_disk;
 	if ((err = heap_open(g_pool, &g_heap, &em))) {
 		fprintf(stderr, "crashsim: heap_open: %s\n", em.text);
 		return 2;

@@ -70,6 +70,7 @@ static char *g_image2;
 static int g_verbose;
 static uint64_t g_full;             /* writes refused: pool full */
 
+static bool g_disk;                 /* --disk: the file backend's model */
 static uint64_t rnd(void) { return crashsim_rand(&g_rng); }
 static uint64_t rndn(uint64_t n) { return n ? rnd() % n : 0; }
 
@@ -359,6 +360,7 @@ static pkv *open_image(void *image, size_t len, struct heap **hp, char *why,
 		snprintf(why, whylen, "pool_open_memory: %s", em.text);
 		return NULL;
 	}
+	pool->persist.disk_model = g_disk;
 	if ((err = heap_open(pool, hp, &em))) {
 		snprintf(why, whylen, "heap_open: %s", em.text);
 		pool_close(pool);
@@ -782,9 +784,11 @@ int main(int argc, char **argv)
 		die("aligned_alloc", -ENOMEM);
 	memset(buf, 0, POOL_SIZE);
 	err_clear(&em);
+	g_disk = o.disk;
 	if ((err = pool_format_memory(buf, POOL_SIZE, &pp, &em)) ||
 	    (err = pool_open_memory(buf, POOL_SIZE, &g_pool, &em)) ||
-	    (err = heap_open(g_pool, &g_heap, &em))) {
+	    ((g_pool->persist.disk_model = g_disk),
+	     (err = heap_open(g_pool, &g_heap, &em)))) {
 		fprintf(stderr, "crashkv: %s\n", em.text);
 		return 2;
 	}

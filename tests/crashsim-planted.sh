@@ -19,7 +19,8 @@ for bug in $bugs; do
 	caught=""
 	for run in "$heap|--seed 5" "$heap|--seed 1" "$heap|--seed 4" \
 		   "$kv|--seed 5" "$heap|--seed 5 --evict" \
-		   "$kv|--seed 1 --evict" "$heap|--seed 2 --torn"; do
+		   "$kv|--seed 1 --evict" "$heap|--seed 2 --torn" \
+		   "$heap|--seed 5 --disk --evict"; do
 		prog=${run%%|*}
 		mode=${run#*|}
 		# shellcheck disable=SC2086

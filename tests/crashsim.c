@@ -221,6 +221,11 @@ static void hook_flush(void *ctx, uint64_t off, size_t len)
 	for (uint64_t l = first; l <= last; l++) {
 		uint32_t *slot = &cs->lidx[l * CRASHSIM_ACTORS + cs->actor];
 		size_t i;
+		/* Writing back a line the media already holds changes
+		 * nothing (a disk-mode checkpoint flushes the whole heap). */
+		if (!*slot && !memcmp(cs->live + l * CACHELINE,
+				      cs->shadow + l * CACHELINE, CACHELINE))
+			continue;
 		if (*slot) {
 			i = *slot - 1;
 		} else {
@@ -299,11 +304,23 @@ static void one_state(struct crashsim *cs, uint64_t idx, uint64_t ntotal,
 	}
 	size_t nevicted = 0;
 	for (size_t i = 0; i < ndirty; i++) {
-		if (crashsim_rand(rng) & 1) {
+		if (!(crashsim_rand(rng) & 1))
+			continue;
+		if (cs->o.disk) {
+			/* a page the kernel wrote back: whole, or (torn) some
+			 * of its 512-byte sectors */
+			size_t pg = (size_t)cs->dirty[i] * 4096;
+			unsigned secs = cs->o.torn ?
+				(unsigned)crashsim_rand(rng) & 0xffu : 0xffu;
+			for (unsigned k = 0; k < 8; k++)
+				if (secs >> k & 1 && pg + 512 * (k + 1) <= cs->len)
+					memcpy(cs->image + pg + 512 * k,
+					       cs->live + pg + 512 * k, 512);
+		} else {
 			uint32_t l = cs->dirty[i];
 			put_line(cs, l, cs->live + (size_t)l * CACHELINE, rng);
-			nevicted++;
 		}
+		nevicted++;
 	}
 	cs->states++;
 	cs->cur_idx = idx;
@@ -319,22 +336,23 @@ static void one_state(struct crashsim *cs, uint64_t idx, uint64_t ntotal,
 		return;
 	printf("crash-sim: FAILURE%s seed=%llu op=%llu (%s) fence=%llu "
 	       "actor=%u subset=%llu/%llu%s mask=0x%llx pending=%zu "
-	       "chosen=%zu evicted=%zu mode=%s%s: %s\n", cs->o.label,
+	       "chosen=%zu evicted=%zu mode=%s%s%s: %s\n", cs->o.label,
 	       (unsigned long long)cs->o.seed, (unsigned long long)cs->op,
 	       cs->op_what, (unsigned long long)cs->fences, cs->actor,
 	       (unsigned long long)idx, (unsigned long long)ntotal,
 	       exhaustive ? " (exhaustive)" : " (sampled)",
 	       (unsigned long long)chosen_mask, cs->npend, nchosen,
 	       nevicted, cs->o.torn ? "torn" : "lines",
-	       cs->o.evict ? "+evict" : "", why);
+	       cs->o.evict ? "+evict" : "", cs->o.disk ? "+disk" : "", why);
 	if (!cs->o.label[0])
 	printf("crash-sim:   reproduce: %s --seed %llu --ops %llu "
-	       "--fence %llu%s%s%s --samples %u --exhaustive %u\n",
+	       "--fence %llu%s%s%s%s --samples %u --exhaustive %u\n",
 	       cs->o.program ? cs->o.program : "tests/crashsim",
 	       (unsigned long long)cs->o.seed,
 	       (unsigned long long)cs->op + 1,
 	       (unsigned long long)cs->fences, cs->o.torn ? " --torn" : "",
-	       cs->o.evict ? " --evict" : "", cs->o.verbose ? " --verbose" : "",
+	       cs->o.evict ? " --evict" : "", cs->o.disk ? " --disk" : "",
+	       cs->o.verbose ? " --verbose" : "",
 	       cs->o.samples, cs->o.max_exhaustive);
 	if (cs->o.verbose) {
 		printf("crash-sim:   pending lines (actor):");
@@ -361,7 +379,11 @@ static void hook_fence(void *ctx)
 
 	bool want = !crashsim_done(cs) &&
 		(cs->o.only_fence < 0 || (uint64_t)cs->o.only_fence == cs->fences);
-	if (want && cs->o.evict) {
+	if (want && cs->o.evict && cs->o.disk) {
+		for (size_t pg = 0; pg + 4096 <= cs->len; pg += 4096)
+			if (memcmp(cs->live + pg, cs->shadow + pg, 4096))
+				cs->dirty[ndirty++] = (uint32_t)(pg / 4096);
+	} else if (want && cs->o.evict) {
 		for (size_t l = 0; l < cs->nlines; l++)
 			if (memcmp(cs->live + l * CACHELINE,
 				   cs->shadow + l * CACHELINE, CACHELINE))
@@ -486,6 +508,8 @@ bool crashsim_parse_opt(struct crashsim_opts *o, uint64_t *max_ops,
 		o->verbose = true;
 	else if (!strcmp(a, "--stop-on-failure"))
 		o->stop_on_failure = true;
+	else if (!strcmp(a, "--disk"))
+		o->disk = true;
 	else if (v && !strcmp(a, "--states"))
 		o->max_states = strtoull(argv[++*i], NULL, 0);
 	else if (v && !strcmp(a, "--seed"))

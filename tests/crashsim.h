@@ -34,6 +34,11 @@ struct crashsim_opts {
 	unsigned max_exhaustive;  /* all 2^k subsets when k <= this */
 	bool torn;                /* persist a random subset of each line's words */
 	bool evict;               /* also persist random dirty, unflushed lines */
+	bool disk;                /* the file backend's model: the library
+				     runs its disk paths (persist disk_model),
+				     and what a crash may keep early is whole
+				     4 KiB pages written back on their own,
+				     torn at 512-byte sectors with --torn */
 	bool verbose;
 	int64_t only_fence;       /* check only this fence number (-1 = all) */
 	unsigned max_print;       /* failures printed in full */
@@ -100,7 +105,7 @@ bool crashsim_done(const struct crashsim *cs);
 /*
  * crashsim_parse_opt -- the options every workload takes: --torn --evict
  * --verbose --states N --seed S --ops N --samples K --exhaustive K
- * --fence F --stop-on-failure.  If argv[*i] is one, apply it (to o, or *max_ops), step *i
+ * --fence F --stop-on-failure --disk.  If argv[*i] is one, apply it (to o, or *max_ops), step *i
  * past its value and return true; otherwise return false.
  */
 bool crashsim_parse_opt(struct crashsim_opts *o, uint64_t *max_ops,
