@@ -1032,7 +1032,8 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 			maxseq = last;
 	}
 	s.logs_valid = n;
-	qsort(todo, n, sizeof(*todo), redo_found_cmp);
+	if (n)   /* qsort(NULL, 0) is undefined */
+		qsort(todo, n, sizeof(*todo), redo_found_cmp);
 	for (size_t i = 0; i < n; i++) {
 		const struct log_rec *lh = (const void *)todo[i].rec;
 		struct redo_body b;
