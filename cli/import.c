@@ -502,7 +502,7 @@ static void import_finish_resizes(struct import *x)
 	for (unsigned d = 0; d < x->ndbs; d++)
 		for (unsigned n = 0; n < IMPORT_RESIZE_STEPS &&
 		     table_resizing(kv_table_of(x->a.db, d)); n++)
-			kv_help_resize(x->a.db, d);
+			kv_help_resize(x->a.db, d, true);
 }
 
 /* import_report -- the counts, on stderr. */

@@ -257,6 +257,8 @@ int kv_attach(struct heap *h, const struct pkv_options *o, pkv **dbp)
 	err = gc_audit(heap_gc(h), (enum gc_audit_mode)o->audit);
 	if (!err && !(o->flags & PKV_NOTHREADS))
 		err = gc_start(heap_gc(h), o->gc_interval_ms);
+	if (!err && !(o->flags & PKV_NOTHREADS))
+		err = ckpt_start(h, KV_CKPT_PERIOD_MS, &db->ckpt);
 	db->expire_interval_ms = o->flags & PKV_NOTHREADS ? 0 :
 				 o->expire_interval_ms;
 	if (!err && db->expire_interval_ms) {
@@ -284,6 +286,8 @@ void kv_detach(pkv *db)
 		db->thread_running = false;
 	}
 	gc_stop(heap_gc(db->heap));
+	ckpt_stop(db->ckpt);          /* last: the others commit */
+	db->ckpt = NULL;
 	for (unsigned i = 0; i < db->ndbs; i++) {
 		pthread_rwlock_destroy(&db->dbs[i].lock);
 		for (unsigned s = 0; s < KV_STRIPES; s++)
@@ -600,6 +604,8 @@ int pkv_stats(pkv *db, struct pkv_stats *st)
 	struct heap_stats hs;
 	struct persist_stats ps;
 	struct gc_stats gs;
+	struct redo_stats rs;
+	struct ckpt_stats cs;
 
 	memset(st, 0, sizeof(*st));
 	heap_get_stats(db->heap, &hs);
@@ -633,6 +639,17 @@ int pkv_stats(pkv *db, struct pkv_stats *st)
 	st->gc_reclaim_rate = gs.reclaim_rate;
 	st->gc_max_pause_ns = gs.max_pause_ns;
 	st->damage_events = atomic_load(&db->damage_events);
+	redo_get_stats(heap_redo(db->heap), &rs);
+	ckpt_get_stats(db->ckpt, &cs);
+	st->backend = persist_backend_name(db->pool->persist.backend);
+	st->backend_why = db->pool->persist.why;
+	st->commits = rs.commits;
+	st->log_bytes = rs.record_bytes;
+	st->syncs = ps.syncs;
+	st->checkpoints = rs.checkpoints;
+	st->checkpoint_ns = rs.checkpoint_ns;
+	st->background_checkpoints = cs.runs;
+	st->ring_waits = rs.ring_waits;
 	return 0;
 }
 
@@ -650,6 +667,12 @@ int pkv_gc(pkv *db)
 static void *kv_thread(void *arg)
 {
 	pkv *db = arg;
+	struct redo *redo = heap_redo(db->heap);
+	/* On a disk every commit of the resize help is a sync, which the
+	 * writers' commits queue behind, while each write already moves
+	 * buckets in its own transaction: help only when writes pause. */
+	bool help_idle_only = persist_tracks_dirty(&db->pool->persist);
+	uint64_t commits = 0;
 
 	pthread_mutex_lock(&db->thread_mtx);
 	while (!db->thread_stop) {
@@ -663,12 +686,17 @@ static void *kv_thread(void *arg)
 		if (db->thread_stop)
 			break;
 		pthread_mutex_unlock(&db->thread_mtx);
+		struct redo_stats rs;
+		redo_get_stats(redo, &rs);
+		bool idle = rs.commits == commits;
 		for (unsigned i = 0; i < db->ndbs; i++) {
 			/* a quarter of the period, shared by the databases */
 			kv_expire_cycle(db, i, db->expire_interval_ms *
 					250000ull / db->ndbs);
-			kv_help_resize(db, i);
+			kv_help_resize(db, i, idle || !help_idle_only);
 		}
+		redo_get_stats(redo, &rs);
+		commits = rs.commits;
 		pthread_mutex_lock(&db->thread_mtx);
 	}
 	pthread_mutex_unlock(&db->thread_mtx);

@@ -162,36 +162,54 @@ static int64_t heap_chunks_find(const struct heap *h, uint64_t n)
 	return -1;
 }
 
+/* Runs made at once when a class needs one on a disk, where each of the
+ * two fences of a run's creation is a sync of its own. */
+#define HEAP_RUN_BATCH_DISK 8
+
+/* heap_chunk_give_back -- a chunk taken for a run returns to free
+ * (volatile state only). */
+static void heap_chunk_give_back(struct heap *h, int64_t chunk)
+{
+	pthread_mutex_lock(&h->chunk_mtx);
+	h->cstate[chunk] = CS_FREE;
+	pthread_mutex_unlock(&h->chunk_mtx);
+}
+
 /*
- * heap_run_create -- turn a free chunk into an empty run of class cls
- * (class mutex held).  Returns the run, or NULL with *errp PKV_EFULL (no
- * chunk is free) or -ENOMEM (the chunk is given back).
+ * heap_run_create -- turn free chunks into empty runs of class cls (class
+ * mutex held): one, or on a disk up to HEAP_RUN_BATCH_DISK, so their
+ * fences are shared.  Returns the first (the others join the class), or
+ * NULL with *errp PKV_EFULL (no chunk is free) or -ENOMEM (the chunks are
+ * given back).
  */
 static struct heap_run *heap_run_create(struct heap *h, unsigned cls,
 					int *errp)
 {
 	struct persist *p = &h->pool->persist;
 	struct heap_class *c = &h->cls[cls];
-	struct heap_run *run;
-	int64_t chunk;
+	unsigned want = persist_tracks_dirty(p) ? HEAP_RUN_BATCH_DISK : 1, n;
+	int64_t chunk[HEAP_RUN_BATCH_DISK];
+	struct heap_run *first = NULL;
 
-	pthread_mutex_lock(&h->chunk_mtx);
-	chunk = heap_chunks_find(h, 1);
-	if (chunk >= 0)
-		h->cstate[chunk] = CS_RUN;
-	pthread_mutex_unlock(&h->chunk_mtx);
 	*errp = PKV_EFULL;
-	if (chunk < 0)
-		return NULL;
-	/* A sparse pool file: the chunk's space first (a full file system
-	 * is a full pool). */
-	if (pool_provide(h->pool, heap_chunk_off(h, (uint64_t)chunk),
-			 CHUNK_SIZE)) {
+	for (n = 0; n < want; n++) {
 		pthread_mutex_lock(&h->chunk_mtx);
-		h->cstate[chunk] = CS_FREE;
+		chunk[n] = heap_chunks_find(h, 1);
+		if (chunk[n] >= 0)
+			h->cstate[chunk[n]] = CS_RUN;
 		pthread_mutex_unlock(&h->chunk_mtx);
-		return NULL;
+		if (chunk[n] < 0)
+			break;
+		/* A sparse pool file: the chunk's space first (a full
+		 * file system is a full pool). */
+		if (pool_provide(h->pool, heap_chunk_off(h, (uint64_t)chunk[n]),
+				 CHUNK_SIZE)) {
+			heap_chunk_give_back(h, chunk[n]);
+			break;
+		}
 	}
+	if (n == 0)
+		return NULL;
 	/*
 	 * An empty run is harmless whatever happens next, so it is made
 	 * directly, not logged: the zeroed bitmap must be durable before the
@@ -199,28 +217,37 @@ static struct heap_run *heap_run_create(struct heap *h, unsigned cls,
 	 * the header must be durable before any thread commits a block in it
 	 * (another thread's commit fence does not order our flush).
 	 */
-	persist_memset(p, heap_persistent_bits(h, (uint64_t)chunk), 0,
-		       c->hdr_bytes);
+	for (unsigned i = 0; i < n; i++)
+		persist_memset(p, heap_persistent_bits(h, (uint64_t)chunk[i]),
+			       0, c->hdr_bytes);
 	if (!PLANTED(HEAP_RUN_FENCE))
 		persist_fence(p);
-	persist_store64(p, &h->chunk_hdr[chunk], CHUNK_HDR_RUN(cls));
+	for (unsigned i = 0; i < n; i++)
+		persist_store64(p, &h->chunk_hdr[chunk[i]], CHUNK_HDR_RUN(cls));
 	persist_fence(p);
-	run = heap_run_new(h, (uint32_t)chunk, cls);
-	if (!run || heap_class_add_run(c, run)) {
-		free(run ? run->vbits : NULL);
-		free(run);
-		/* Back to free, on media first (an empty run and a free chunk
-		 * are both valid there), so no chunk is lost until reopen. */
-		persist_store64(p, &h->chunk_hdr[chunk], CHUNK_FREE);
-		persist_fence(p);
-		pthread_mutex_lock(&h->chunk_mtx);
-		h->cstate[chunk] = CS_FREE;
-		pthread_mutex_unlock(&h->chunk_mtx);
-		*errp = -ENOMEM;
-		return NULL;
+	for (unsigned i = 0; i < n; i++) {
+		struct heap_run *run = heap_run_new(h, (uint32_t)chunk[i], cls);
+		if (!run || heap_class_add_run(c, run)) {
+			free(run ? run->vbits : NULL);
+			free(run);
+			/* Back to free, on media first (an empty run and a
+			 * free chunk are both valid there), so no chunk is
+			 * lost until reopen. */
+			for (unsigned k = i; k < n; k++)
+				persist_store64(p, &h->chunk_hdr[chunk[k]],
+						CHUNK_FREE);
+			persist_fence(p);
+			for (unsigned k = i; k < n; k++)
+				heap_chunk_give_back(h, chunk[k]);
+			if (!first)
+				*errp = -ENOMEM;
+			return first;
+		}
+		h->run_of[chunk[i]] = run;
+		if (!first)
+			first = run;
 	}
-	h->run_of[chunk] = run;
-	return run;
+	return first;
 }
 
 /* heap_reserve_run -- reserve a block of class cls for a lane. */
@@ -412,7 +439,8 @@ void heap_free_applied(struct heap *h, const struct heap_action *act,
 }
 
 /* heap_limbo_maybe_drain -- drain when a batch has gathered and the
- * watermark lets some of it go (checkpointing first when it is large). */
+ * watermark lets some of it go (asking for a checkpoint first when it is
+ * large). */
 void heap_limbo_maybe_drain(struct heap *h)
 {
 	size_t n;
@@ -424,9 +452,17 @@ void heap_limbo_maybe_drain(struct heap *h)
 	pthread_mutex_unlock(&h->limbo_mtx);
 	if (n < HEAP_LIMBO_BATCH || epoch_thread_inside())
 		return;
-	if (n >= HEAP_LIMBO_CHECKPOINT)
+	/* Many waiting: a checkpoint lets them go (the background one,
+	 * if there is a checkpointer). */
+	if (redo_has_nudge(h->redo)) {
+		/* On a disk each checkpoint writes back every dirty page:
+		 * not one per few thousand overwrites. */
+		if (n >= HEAP_LIMBO_NUDGE)
+			redo_nudge(h->redo);
+	} else if (n >= HEAP_LIMBO_CHECKPOINT) {
 		redo_checkpoint(h->redo);
-	else if (oldest > redo_watermark(h->redo))
+	}
+	if (oldest > redo_watermark(h->redo))
 		return;   /* nothing could go yet: no grace period for it */
 	heap_limbo_drain(h);
 }

@@ -121,12 +121,14 @@ int heap_prepare_free(struct heap *h, uint64_t data_off,
  * waiting for lanes is never waiting for it) waits for a grace period of
  * the heap's epoch and releases those the watermark has passed -- not
  * when the thread is itself inside a read-side section -- and checkpoints
- * first when the limbo has grown large.  An allocation that finds the
+ * first when the limbo has grown large (with a background checkpointer,
+ * which runs every period anyway, only asks it to, and later).  An allocation that finds the
  * heap full checkpoints, drains the limbo and tries again.  A thread
  * inside a read-side section must not begin a transaction.
  */
 #define HEAP_LIMBO_BATCH 128
 #define HEAP_LIMBO_CHECKPOINT 4096  /* frees that make a drain checkpoint */
+#define HEAP_LIMBO_NUDGE 65536      /* ... or ask the checkpointer for one */
 void heap_free_applied(struct heap *h, const struct heap_action *act,
 		       uint64_t seq);
 void heap_limbo_maybe_drain(struct heap *h);

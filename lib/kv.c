@@ -1040,10 +1040,18 @@ void kv_expire_cycle(pkv *db, unsigned dbi, uint64_t budget_ns)
 /* kv_help_resize -- the maintenance thread's share of a resize: stripes
  * no writer is holding move some buckets; a finished resize is closed,
  * and the next one's bucket array made ready when it is due. */
-void kv_help_resize(pkv *db, unsigned dbi)
+void kv_help_resize(pkv *db, unsigned dbi, bool move)
 {
 	struct kv_db *d = &db->dbs[dbi];
 	unsigned done = 0;
+
+	if (!move) {
+		/* Only what writers ask for: an array prepared, a resize
+		 * begun. */
+		atomic_store(&d->resize_wanted, false);
+		kv_maybe_resize(db, dbi, false, true);
+		return;
+	}
 
 	/*
 	 * The database lock is taken per stripe, not for the whole pass: a

@@ -31,6 +31,8 @@
 #include "heap.h"
 #include "tx.h"
 #include "gc.h"
+#include "ckpt.h"
+#include "redo.h"
 #include "epoch.h"
 #include "errmsg.h"
 #include "csum.h"
@@ -57,6 +59,8 @@ struct pkv {
 	bool thread_running, thread_stop;
 	pthread_mutex_t thread_mtx;
 	pthread_cond_t thread_cond;
+	struct ckpt *ckpt;            /* the background checkpointer, or
+					 NULL (PKV_NOTHREADS) */
 	unsigned expire_interval_ms;
 	uint64_t expire_cursor[KV_MAX_DBS];
 
@@ -103,6 +107,11 @@ static inline const char *kv_entry_val(const struct kv_entry *e)
 {
 	return (const char *)(e + 1) + e->klen;
 }
+
+/* The checkpointer's period while commits are pending (it also runs as
+ * soon as a log ring passes half full): bounds what a restart replays
+ * and how long freed blocks wait. */
+#define KV_CKPT_PERIOD_MS 1000
 
 /* Longest chain followed; a damaged pool could hold a cycle. */
 #define KV_CHAIN_MAX (1u << 20)
@@ -350,7 +359,8 @@ int kv_apply(pkv *db, const struct kv_op *ops, size_t n, int *results);
 /* kv_expire_cycle -- remove expired keys of dbi for up to budget_ns. */
 void kv_expire_cycle(pkv *db, unsigned dbi, uint64_t budget_ns);
 
-/* kv_help_resize -- move buckets of idle stripes, and finish resizes. */
-void kv_help_resize(pkv *db, unsigned dbi);
+/* kv_help_resize -- prepare and start the resizes writers asked for;
+ * with `move`, also move buckets of idle stripes and finish resizes. */
+void kv_help_resize(pkv *db, unsigned dbi, bool move);
 
 #endif /* PKV_KV_INT_H */

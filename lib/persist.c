@@ -76,10 +76,25 @@ void persist_init(struct persist *p, void *base, size_t len,
 	p->len = len;
 	p->fd = -1;
 	/* A memory image has no device behind it: never flush it for real. */
-	if (backend != PERSIST_MEMORY && env != PERSIST_AUTO)
+	if (backend == PERSIST_MEMORY)
+		p->why = "an image in memory, not a file";
+	else if (env != PERSIST_AUTO) {
 		backend = env;
-	if (backend == PERSIST_AUTO)
-		backend = is_pmem ? PERSIST_PMEM : PERSIST_FILE;
+		p->why = "chosen by PKV_PERSIST in the environment";
+	} else if (backend != PERSIST_AUTO)
+		p->why = "chosen by the program that opened the pool";
+	else if (is_pmem) {
+		const char *force = getenv("PMEM_IS_PMEM_FORCE");
+		backend = PERSIST_PMEM;
+		p->why = force && force[0] == '1' ?
+			"PMEM_IS_PMEM_FORCE=1 in the environment declares "
+			"the mapping persistent memory" :
+			"the file is on persistent memory (a DAX mapping)";
+	} else {
+		backend = PERSIST_FILE;
+		p->why = "the file is not on persistent memory (no DAX "
+			 "mapping): commits are written and synced to it";
+	}
 	p->backend = backend;
 	p->auto_flush = backend == PERSIST_PMEM && persist_auto_flush();
 }

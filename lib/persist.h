@@ -80,6 +80,7 @@ struct persist {
 	char *base;                       /* start of the mapped pool */
 	size_t len;                       /* bytes mapped */
 	enum persist_backend backend;     /* never PERSIST_AUTO once set up */
+	const char *why;                  /* a sentence: why this backend */
 	bool auto_flush;                  /* pmem: caches are persistent */
 	bool disk_model;                  /* memory backend playing a file:
 					     persist_tracks_dirty is true

@@ -328,6 +328,18 @@ struct pkv_stats {
 	double gc_reclaim_rate;       /* last run */
 	uint64_t gc_max_pause_ns;
 	uint64_t damage_events;       /* damage found since open (pkv_damage) */
+	/* the commit path since open */
+	const char *backend;          /* "pmem" or "file" (static string) */
+	const char *backend_why;      /* a sentence: why that one */
+	uint64_t commits;             /* durable commits (log records) */
+	uint64_t log_bytes;           /* bytes of those records */
+	uint64_t syncs;               /* data syncs issued (file backend) */
+	uint64_t checkpoints;         /* write-backs that shortened the log */
+	uint64_t checkpoint_ns;       /* time they took */
+	uint64_t background_checkpoints;  /* of them, by the checkpointer
+					 thread */
+	uint64_t ring_waits;          /* commits that waited for a
+					 checkpoint (log full) */
 };
 
 /* pkv_stats -- the figures above (walks the heap's chunk table). */

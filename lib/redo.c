@@ -121,8 +121,13 @@ struct redo {
 		uint64_t *v;
 		size_t cap, n;        /* cap a power of two, n <= cap / 2 */
 	} lines;
-	struct redo_stats st;
 	_Atomic uint64_t commits, record_bytes, ring_waits;
+	_Atomic uint64_t checkpoints, checkpoint_lines, checkpoint_ns;
+	/* redo_set_nudge: who checkpoints in the background, and whether
+	 * it was asked since its last checkpoint began */
+	void (*_Atomic nudge)(void *);
+	void *nudge_arg;
+	atomic_bool nudged;
 };
 
 static _Thread_local unsigned redo_tls_hint = ~0u;
@@ -658,6 +663,7 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 	uint64_t len, pos, seq, rec_used = lane->used;
 	char *dst;
 	struct redo_desc d;
+	bool half;
 
 	if (seqp)
 		*seqp = 0;
@@ -716,7 +722,12 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 	pthread_mutex_lock(&lane->mtx);
 	lane->reserved = UINT64_MAX;
 	redo_q_push(lane, &d);        /* room was made by redo_reserve */
+	half = lane->head - lane->tail > r->ring_size / 2;
 	pthread_mutex_unlock(&lane->mtx);
+	/* Past half full: the background checkpointer frees room while
+	 * the other half takes commits, so none waits for a write-back. */
+	if (half && !atomic_load_explicit(&r->nudged, memory_order_relaxed))
+		redo_nudge(r);
 	atomic_store_explicit(&lane->inflight, 0, memory_order_release);
 	atomic_fetch_add_explicit(&r->commits, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&r->record_bytes, len + (rec == chain ?
@@ -813,6 +824,8 @@ static int redo_checkpoint_to(struct redo *r, bool force)
 	uint64_t t, w, t0 = redo_now(), lines = 0;
 
 	pthread_mutex_lock(&r->ckpt_mtx);
+	/* Commits from here on may ask for the next one. */
+	atomic_store(&r->nudged, false);
 	w = atomic_load(&r->watermark);
 	t = redo_safe_point(r);
 	if (t < w)
@@ -890,11 +903,38 @@ static int redo_checkpoint_to(struct redo *r, bool force)
 			l->tail = r->tails[i];
 		pthread_mutex_unlock(&l->mtx);
 	}
-	r->st.checkpoints++;
-	r->st.checkpoint_lines += lines;
-	r->st.checkpoint_ns += redo_now() - t0;
+	atomic_fetch_add(&r->checkpoints, 1);
+	atomic_fetch_add(&r->checkpoint_lines, lines);
+	atomic_fetch_add(&r->checkpoint_ns, redo_now() - t0);
 	pthread_mutex_unlock(&r->ckpt_mtx);
 	return persist_failed(p);
+}
+
+/* redo_set_nudge -- the background checkpointer's hook. */
+void redo_set_nudge(struct redo *r, void (*fn)(void *), void *arg)
+{
+	atomic_store(&r->nudge, NULL);
+	r->nudge_arg = arg;
+	atomic_store(&r->nudge, fn);
+	atomic_store(&r->nudged, false);
+}
+
+/* redo_has_nudge -- whether there is a background checkpointer. */
+bool redo_has_nudge(const struct redo *r)
+{
+	return atomic_load(&((struct redo *)r)->nudge) != NULL;
+}
+
+/* redo_nudge -- ask the background checkpointer for a checkpoint. */
+bool redo_nudge(struct redo *r)
+{
+	void (*fn)(void *) = atomic_load(&r->nudge);
+
+	if (!fn)
+		return false;
+	if (!atomic_exchange(&r->nudged, true))
+		fn(r->nudge_arg);
+	return true;
 }
 
 /* redo_watermark -- the durable watermark. */
@@ -915,9 +955,11 @@ void redo_get_stats(const struct redo *r, struct redo_stats *st)
 {
 	struct redo *q = (struct redo *)r;
 
-	pthread_mutex_lock(&q->ckpt_mtx);
-	*st = q->st;
-	pthread_mutex_unlock(&q->ckpt_mtx);
+	/* Counters only: a checkpoint in progress is not waited for. */
+	memset(st, 0, sizeof(*st));
+	st->checkpoints = atomic_load(&q->checkpoints);
+	st->checkpoint_lines = atomic_load(&q->checkpoint_lines);
+	st->checkpoint_ns = atomic_load(&q->checkpoint_ns);
 	st->commits = atomic_load(&q->commits);
 	st->record_bytes = atomic_load(&q->record_bytes);
 	st->ring_waits = atomic_load(&q->ring_waits);

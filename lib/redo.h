@@ -19,6 +19,7 @@
 #ifndef PKV_REDO_H
 #define PKV_REDO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -202,6 +203,23 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
  * of a failed write-back.
  */
 int redo_checkpoint(struct redo *r);
+
+/*
+ * redo_set_nudge -- fn(arg) is called, from a committing thread, when its
+ * lane's ring passes half full (and by redo_nudge), at most once until the
+ * next checkpoint begins: a background checkpointer frees ring room before
+ * a commit has to wait for it (ckpt.h).  fn NULL: none, and commits
+ * checkpoint inline when a ring is full.  Set it while no transaction
+ * runs.
+ */
+void redo_set_nudge(struct redo *r, void (*fn)(void *), void *arg);
+
+/* redo_has_nudge -- whether a background checkpointer is set. */
+bool redo_has_nudge(const struct redo *r);
+
+/* redo_nudge -- ask the background checkpointer for a checkpoint soon;
+ * false if there is none (the caller checkpoints itself if it must). */
+bool redo_nudge(struct redo *r);
 
 /* redo_watermark -- every transaction with seq <= it is durable in place. */
 uint64_t redo_watermark(const struct redo *r);

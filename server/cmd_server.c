@@ -169,6 +169,20 @@ static void cmd_info(struct client *c)
 			 (unsigned long long)st.fences,
 			 st.write_amplification, st.clean_shutdown,
 			 st.recovery_ns / 1e6, srv.open_ns / 1e6);
+		info_add(&b, "backend:%s\r\nbackend_reason:%s\r\n"
+			 "commits:%llu\r\nlog_bytes:%llu\r\nsyncs:%llu\r\n"
+			 "checkpoints:%llu\r\ncheckpoint_time_ms:%.3f\r\n"
+			 "background_checkpoints:%llu\r\n"
+			 "log_full_waits:%llu\r\ndamage_events:%llu\r\n",
+			 st.backend, st.backend_why,
+			 (unsigned long long)st.commits,
+			 (unsigned long long)st.log_bytes,
+			 (unsigned long long)st.syncs,
+			 (unsigned long long)st.checkpoints,
+			 st.checkpoint_ns / 1e6,
+			 (unsigned long long)st.background_checkpoints,
+			 (unsigned long long)st.ring_waits,
+			 (unsigned long long)st.damage_events);
 		info_add(&b, "gc_runs:%llu\r\ngc_last_mark_ms:%.3f\r\n"
 			 "gc_last_sweep_ms:%.3f\r\ngc_live_blocks:%llu\r\n"
 			 "gc_live_bytes:%llu\r\ngc_reclaimed_blocks:%llu\r\n"

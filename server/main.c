@@ -184,6 +184,9 @@ static int open_pool(void)
 			"keys, nothing to load)", srv.cfg.pool,
 			srv.open_ns / 1e6, st.clean_shutdown ? "clean" :
 			"unclean", (unsigned long long)keys);
+		srv_log(2, "Persistence: %s backend, because %s; every write "
+			"is durable before its reply", st.backend,
+			st.backend_why);
 	}
 	return 0;
 }

@@ -838,7 +838,7 @@ int main(int argc, char **argv)
 		else if (r < 76)
 			op_big_batch();
 		else if (r < 84)
-			kv_help_resize(g_db, (unsigned)rndn(NDBS));
+			kv_help_resize(g_db, (unsigned)rndn(NDBS), true);
 		else if (r < 87)
 			op_flush();
 		else if (r < 90)
