@@ -10,9 +10,10 @@
 
 #include "config.h"
 #include "proto/glob.h"
+#include "proto/num.h"
 
 enum opt_type { OPT_INT, OPT_LL, OPT_SIZE, OPT_BOOL, OPT_STR, OPT_LOGLEVEL,
-		OPT_OBUF, OPT_IGNORED };
+		OPT_OBUF, OPT_MEMPCT, OPT_IGNORED };
 
 struct opt {
 	const char *name;
@@ -38,6 +39,8 @@ static const struct opt opts[] = {
 	  false, 1024 * 1024, 1ll << 40, NULL },
 	{ "client-output-buffer-limit", OPT_OBUF, O(obuf_limits), false, 0, 0,
 	  NULL },
+	{ "maxmemory-clients", OPT_MEMPCT, O(maxmemory_clients), false, -100,
+	  0, NULL },
 	{ "max-args", OPT_LL, O(max_args), false, 1, 1ll << 31, NULL },
 	{ "timeout", OPT_LL, O(timeout), false, 0, 1ll << 31, NULL },
 	{ "logfile", OPT_STR, O(logfile), true, 0, 0, NULL },
@@ -122,14 +125,14 @@ long long config_parse_size(const char *s)
 }
 
 /*
- * obuf_memtoull -- a size as Redis's memtoull reads one for
- * client-output-buffer-limit, quirks included, so that CONFIG SET takes
- * and refuses what Redis does: digits only (no sign, no space), then
+ * config_memtoull -- a size as Redis's memtoull reads one for
+ * client-output-buffer-limit and maxmemory-clients, quirks included, so
+ * that CONFIG SET takes and refuses what Redis does: digits only (no sign, no space), then
  * nothing or a unit b, k, kb, m, mb, g, gb in any case; "" is 0; a number
  * too large saturates and the unit then wraps it, as in Redis.  False for
  * what Redis refuses.
  */
-static bool obuf_memtoull(const char *s, size_t len, uint64_t *out)
+static bool config_memtoull(const char *s, size_t len, uint64_t *out)
 {
 	static const struct { const char *u; uint64_t mul; } units[] = {
 		{ "", 1 }, { "b", 1 }, { "k", 1000 }, { "kb", 1024 },
@@ -239,8 +242,8 @@ static int obuf_parse(struct obuf_limit *limits, const char *text,
 				 "in buffer limit configuration.");
 			return -1;
 		}
-		if (!obuf_memtoull(w[1], len[1], &hard) ||
-		    !obuf_memtoull(w[2], len[2], &soft) ||
+		if (!config_memtoull(w[1], len[1], &hard) ||
+		    !config_memtoull(w[2], len[2], &soft) ||
 		    !(secs = strndup(w[3], len[3])))
 			goto bad_value;
 		/* Redis keeps the seconds in an int: what strtoll reads is
@@ -286,6 +289,39 @@ static void obuf_format(const struct obuf_limit *limits, char *buf,
 	}
 }
 
+/*
+ * mempct_parse -- a size or a percentage, as Redis's numericParseString
+ * and numericBoundaryCheck read maxmemory-clients: a size first (a size
+ * of 2^63 or more turns negative and is then judged as a percentage, as
+ * in Redis), else "N%" with N a strict integer >= 0, kept as -N.
+ * Returns 0, or -1 with Redis's message in err.
+ */
+static int mempct_parse(const char *s, long long *out, char *err,
+			size_t errlen)
+{
+	size_t len = strlen(s);
+	uint64_t u;
+	long long v;
+
+	if (config_memtoull(s, len, &u)) {
+		v = (long long)u;
+	} else if (len > 1 && s[len - 1] == '%' &&
+		   num_parse_ll(s, len - 1, &v) && v >= 0) {
+		v = -v;
+	} else {
+		snprintf(err, errlen, "argument must be a memory or percent "
+			 "value");
+		return -1;
+	}
+	if (v < -100) {
+		snprintf(err, errlen, "percentage argument must be less or "
+			 "equal to 100");
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 /* find -- the option called name. */
 static const struct opt *find(const char *name)
 {
@@ -322,6 +358,11 @@ int config_set(struct config *cfg, const char *name, const char *value,
 	case OPT_OBUF:
 		if (obuf_parse((struct obuf_limit *)(base + o->off), value,
 			       !running, msg, sizeof(msg)))
+			goto failed;
+		return 0;
+	case OPT_MEMPCT:
+		if (mempct_parse(value, (long long *)(base + o->off), msg,
+				 sizeof(msg)))
 			goto failed;
 		return 0;
 	case OPT_STR: {
@@ -464,6 +505,14 @@ void config_get(const struct config *cfg, const char *pattern,
 			obuf_format((const struct obuf_limit *)(base + o->off),
 				    buf, sizeof(buf));
 			break;
+		case OPT_MEMPCT: {
+			long long v = *(const long long *)(base + o->off);
+			if (v < 0)
+				snprintf(buf, sizeof(buf), "%lld%%", -v);
+			else
+				snprintf(buf, sizeof(buf), "%lld", v);
+			break;
+		}
 		case OPT_STR:
 			val = *(char *const *)(base + o->off);
 			if (!val)

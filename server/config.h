@@ -36,6 +36,9 @@ struct config {
 	struct obuf_limit obuf_limits[OBUF_CLASSES]; /* normal 0 0 0,
 					 replica 256mb 64mb 60, pubsub 32mb 8mb
 					 60 (obuf.h) */
+	long long maxmemory_clients;  /* bytes, or minus a percentage of
+					 maxmemory, as Redis keeps it; 0 off.
+					 Accepted; pkv does not evict clients */
 	long long max_args;           /* per request (1048576) */
 	long long timeout;            /* idle seconds before closing; 0 off */
 	char *logfile;                /* "" = stderr */
