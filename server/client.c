@@ -106,8 +106,8 @@ void reply_bool(struct client *c, bool v)
 
 void reply_verbatim(struct client *c, const char *text, size_t len)
 {
-	REPLY(c, len, resp_verbatim(&c->out, c->proto, "txt", text,
-					    len));
+	REPLY(c, len,
+	      resp_verbatim(&c->out, c->proto, "txt", text, len));
 }
 
 void reply_raw(struct client *c, const void *p, size_t len)
