@@ -1,5 +1,12 @@
 /*
- * client.c -- the reply calls and argument helpers of client.h.
+ * client.c -- the reply calls, the description of a client and the
+ * argument helpers of client.h.
+ *
+ * Every reply goes through REPLY: the output-buffer limits (obuf.h) may
+ * refuse it -- the client is closing, or the payload alone would take it
+ * to its hard limit -- and are checked once it is appended.  Payloads are
+ * counted before they are copied, so a huge value for a client that is
+ * not reading is never copied at all.
  */
 #include <errno.h>
 #include <math.h>
@@ -10,17 +17,28 @@
 #include <strings.h>
 
 #include "client.h"
+#include "obuf.h"
 #include "proto/num.h"
 #include "srv.h"
 
+/* REPLY -- append with `append` a reply carrying `payload` bytes of data
+ * (0 for a small reply of fixed form), within c's output limits. */
+#define REPLY(c, payload, append)                                       \
+	do {                                                            \
+		if (obuf_room((c), (payload))) {                        \
+			append;                                         \
+			obuf_check(c);                                  \
+		}                                                       \
+	} while (0)
+
 void reply_ok(struct client *c)
 {
-	resp_simple(&c->out, "OK");
+	REPLY(c, 0, resp_simple(&c->out, "OK"));
 }
 
 void reply_simple(struct client *c, const char *s)
 {
-	resp_simple(&c->out, s);
+	REPLY(c, strlen(s), resp_simple(&c->out, s));
 }
 
 /* reply_error -- an error reply; counted for INFO. */
@@ -32,63 +50,80 @@ void reply_error(struct client *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	resp_error(&c->out, msg);
+	REPLY(c, 0, resp_error(&c->out, msg));
 	srv.errors_total++;
 }
 
 void reply_int(struct client *c, int64_t n)
 {
-	resp_int(&c->out, n);
+	REPLY(c, 0, resp_int(&c->out, n));
 }
 
 void reply_bulk(struct client *c, const void *p, size_t len)
 {
-	resp_bulk(&c->out, p, len);
+	REPLY(c, len, resp_bulk(&c->out, p, len));
 }
 
 void reply_cstr(struct client *c, const char *s)
 {
-	resp_bulk(&c->out, s, strlen(s));
+	REPLY(c, strlen(s), resp_bulk(&c->out, s, strlen(s)));
 }
 
 void reply_null(struct client *c)
 {
-	resp_null(&c->out, c->proto);
+	REPLY(c, 0, resp_null(&c->out, c->proto));
 }
 
 void reply_null_array(struct client *c)
 {
-	resp_null_array(&c->out, c->proto);
+	REPLY(c, 0, resp_null_array(&c->out, c->proto));
 }
 
 void reply_array(struct client *c, int64_t n)
 {
-	resp_array(&c->out, n);
+	REPLY(c, 0, resp_array(&c->out, n));
 }
 
 void reply_map(struct client *c, int64_t n)
 {
-	resp_map(&c->out, c->proto, n);
+	REPLY(c, 0, resp_map(&c->out, c->proto, n));
 }
 
 void reply_set(struct client *c, int64_t n)
 {
-	resp_set(&c->out, c->proto, n);
+	REPLY(c, 0, resp_set(&c->out, c->proto, n));
 }
 
 void reply_double(struct client *c, double d)
 {
-	resp_double(&c->out, c->proto, d);
+	REPLY(c, 0, resp_double(&c->out, c->proto, d));
 }
 
 void reply_bool(struct client *c, bool v)
 {
-	resp_bool(&c->out, c->proto, v);
+	REPLY(c, 0, resp_bool(&c->out, c->proto, v));
 }
 
 void reply_verbatim(struct client *c, const char *text, size_t len)
 {
-	resp_verbatim(&c->out, c->proto, "txt", text, len);
+	REPLY(c, len,
+	      resp_verbatim(&c->out, c->proto, "txt", text, len));
+}
+
+void reply_raw(struct client *c, const void *p, size_t len)
+{
+	REPLY(c, len, rbuf_append(&c->out, p, len));
+}
+
+size_t reply_mark(const struct client *c)
+{
+	return c->out.len;
+}
+
+void reply_rewind(struct client *c, size_t mark)
+{
+	if (c->out.len > mark)
+		c->out.len = mark;
 }
 
 /* reply_err_arity -- Redis's wrong-arity text. */
@@ -145,6 +180,39 @@ void reply_err_subcmd(struct client *c, const char *cmd,
 	up[i] = '\0';
 	reply_error(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
 		    (int)(sub->len < 128 ? sub->len : 128), sub->p, up);
+}
+
+/* client_info -- Redis 7's fields; what pkv does not have reads as
+ * Redis's empty value.  One output buffer stands for Redis's two: obl is
+ * what waits in the first OBUF_FREE_BYTES (Redis's fixed buffer), oll 1
+ * when more waits (Redis's reply list), and omem that excess, which the
+ * limits are held against. */
+void client_info(const struct client *k, char *buf, size_t len)
+{
+	int64_t now = pkv_now_ms();
+	size_t pending = obuf_pending(k), omem = obuf_usage(k);
+
+	snprintf(buf, len, "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld "
+		 "idle=%lld flags=%s db=%u sub=0 psub=0 ssub=0 multi=%lld "
+		 "qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
+		 "rbp=0 obl=%zu oll=%d omem=%zu tot-mem=%zu events=r cmd=%s "
+		 "user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+		 (unsigned long long)k->id, k->addr, k->laddr, k->fd,
+		 k->name ? k->name : "", (long long)(now - k->ctime_ms) / 1000,
+		 (long long)(now - k->last_ms) / 1000,
+		 k->in_multi ? "x" : "N", k->db,
+		 k->in_multi ? (long long)k->nqueued : -1ll, k->qlen,
+		 k->qcap - k->qlen, k->qcap,
+		 pending < OBUF_FREE_BYTES ? pending : OBUF_FREE_BYTES,
+		 omem ? 1 : 0, omem, client_mem(k),
+		 k->last_cmd ? k->last_cmd : "NULL", k->proto,
+		 k->lib_name ? k->lib_name : "", k->lib_ver ? k->lib_ver : "");
+}
+
+size_t client_mem(const struct client *c)
+{
+	return sizeof(*c) + c->qcap + c->out.cap +
+	       c->req.cap * sizeof(*c->req.argv) + c->req.inline_cap;
 }
 
 /* arg_is -- whether the argument is word, ignoring case. */

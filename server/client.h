@@ -5,7 +5,9 @@
  * A command reads its arguments from c->argv and appends its reply with
  * the reply_* calls; the event loop (net.c) sends c->out when the command
  * has returned -- so a write's reply leaves only after the write is
- * durable, since every keyspace write call is durable on return.
+ * durable, since every keyspace write call is durable on return.  Every
+ * reply call goes through the output-buffer limits (obuf.h): a client
+ * over them is closed, and the replies of a closing client are dropped.
  */
 #ifndef PKV_CLIENT_H
 #define PKV_CLIENT_H
@@ -40,6 +42,8 @@ struct client {
 	size_t group_mark;            /* out.len before the group's first
 					 command of this client */
 	size_t group_cmds;            /* commands it ran in the group */
+	int64_t obuf_soft_since;      /* second its output was first seen
+					 over the soft limit; 0 not (obuf.c) */
 
 	unsigned db;                  /* SELECTed database */
 	int proto;                    /* 2 or 3 (HELLO) */
@@ -76,6 +80,16 @@ void reply_set(struct client *c, int64_t n);
 void reply_double(struct client *c, double d);
 void reply_bool(struct client *c, bool v);
 void reply_verbatim(struct client *c, const char *text, size_t len);
+/* reply_raw -- bytes already encoded in the client's protocol. */
+void reply_raw(struct client *c, const void *p, size_t len);
+
+/* reply_mark -- where the next reply will start, for reply_rewind. */
+size_t reply_mark(const struct client *c);
+/* reply_rewind -- take back the replies appended since mark (a command
+ * that fails as a whole answers its error instead); possible because the
+ * loop sends nothing while a command runs.  It only ever shortens the
+ * output: a client closed meanwhile has none left. */
+void reply_rewind(struct client *c, size_t mark);
 
 /* Common errors, with Redis's exact text. */
 void reply_err_arity(struct client *c, const char *cmd);
@@ -88,6 +102,15 @@ void reply_err_kv(struct client *c, int err); /* a libpkv failure */
  * number of arguments for it, worded as Redis 7 does. */
 void reply_err_subcmd(struct client *c, const char *cmd,
 		      const char *const *subs);
+
+/* client_info -- the client's CLIENT LIST line, without the newline
+ * (also what the log says of a client it closes). */
+void client_info(const struct client *c, char *buf, size_t len);
+
+/* client_mem -- bytes the server holds for the client: the structure,
+ * its query and output buffers, its request's arrays (CLIENT LIST's
+ * tot-mem; summed in INFO's mem_clients_normal). */
+size_t client_mem(const struct client *c);
 
 /* Argument helpers. */
 bool arg_is(const struct resp_arg *a, const char *word);  /* case-blind */

@@ -187,27 +187,6 @@ static void cmd_select(struct client *c)
 	reply_ok(c);
 }
 
-/* client_line -- one CLIENT LIST line. */
-static void client_line(const struct client *k, char *buf, size_t len)
-{
-	int64_t now = pkv_now_ms();
-
-	snprintf(buf, len, "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld "
-		 "idle=%lld flags=%s db=%u sub=0 psub=0 ssub=0 multi=%lld "
-		 "qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
-		 "rbp=0 obl=0 oll=0 omem=%zu tot-mem=%zu events=r cmd=%s "
-		 "user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
-		 (unsigned long long)k->id, k->addr, k->laddr, k->fd,
-		 k->name ? k->name : "", (long long)(now - k->ctime_ms) / 1000,
-		 (long long)(now - k->last_ms) / 1000,
-		 k->in_multi ? "x" : "N", k->db,
-		 k->in_multi ? (long long)k->nqueued : -1ll, k->qlen,
-		 k->qcap - k->qlen, k->qcap, k->out.cap,
-		 k->qcap + k->out.cap + sizeof(*k),
-		 k->last_cmd ? k->last_cmd : "NULL", k->proto,
-		 k->lib_name ? k->lib_name : "", k->lib_ver ? k->lib_ver : "");
-}
-
 /* client_kill -- CLIENT KILL, old (addr) and new (filters) forms. */
 static void client_kill(struct client *c)
 {
@@ -327,7 +306,8 @@ static void cmd_client(struct client *c)
 		for (struct client *k = net_clients(); k; k = k->next) {
 			if (arg_is(sub, "INFO") && k != c)
 				continue;
-			client_line(k, line, sizeof(line));
+			client_info(k, line, sizeof(line) - 1);
+			strcat(line, "\n");
 			rbuf_append(&all, line, strlen(line));
 		}
 		reply_verbatim(c, all.p ? all.p : "", all.len);

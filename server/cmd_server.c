@@ -15,6 +15,8 @@
 #include "client.h"
 #include "cmd.h"
 #include "config.h"
+#include "net.h"
+#include "obuf.h"
 #include "srv.h"
 
 /* ---- INFO ---- */
@@ -88,20 +90,32 @@ static void cmd_info(struct client *c)
 			 (long long)up / 86400, srv.cfg.hz,
 			 srv.config_file ? srv.config_file : "");
 	}
-	if (want(c, "clients", true))
+	if (want(c, "clients", true)) {
+		size_t in, out;
+		obuf_recent_max(&in, &out);
 		info_add(&b, "# Clients\r\nconnected_clients:%llu\r\n"
-			 "maxclients:%lld\r\nblocked_clients:0\r\n"
-			 "tracking_clients:0\r\n\r\n",
-			 (unsigned long long)srv.nclients, srv.cfg.maxclients);
+			 "maxclients:%lld\r\n"
+			 "client_recent_max_input_buffer:%zu\r\n"
+			 "client_recent_max_output_buffer:%zu\r\n"
+			 "blocked_clients:0\r\ntracking_clients:0\r\n\r\n",
+			 (unsigned long long)srv.nclients, srv.cfg.maxclients,
+			 in, out);
+	}
 	if (want(c, "memory", true)) {
+		size_t clients = 0;
+		/* every client is normal (obuf.h); O(clients), as INFO is */
+		for (struct client *k = net_clients(); k; k = k->next)
+			clients += client_mem(k);
 		human(h1, sizeof(h1), (double)st.allocated_bytes);
 		human(h2, sizeof(h2), (double)st.heap_bytes);
 		info_add(&b, "# Memory\r\nused_memory:%llu\r\n"
 			 "used_memory_human:%s\r\nmaxmemory:%llu\r\n"
 			 "maxmemory_human:%s\r\nmaxmemory_policy:noeviction\r\n"
-			 "mem_fragmentation_ratio:1.00\r\n\r\n",
+			 "mem_fragmentation_ratio:1.00\r\n"
+			 "mem_clients_slaves:0\r\nmem_clients_normal:%zu\r\n"
+			 "\r\n",
 			 (unsigned long long)st.allocated_bytes, h1,
-			 (unsigned long long)st.heap_bytes, h2);
+			 (unsigned long long)st.heap_bytes, h2, clients);
 	}
 	if (want(c, "persistence", true))
 		info_add(&b, "# Persistence\r\nloading:0\r\n"
@@ -117,8 +131,11 @@ static void cmd_info(struct client *c)
 			 "total_net_input_bytes:%llu\r\n"
 			 "total_net_output_bytes:%llu\r\n"
 			 "rejected_connections:%llu\r\nexpired_keys:%llu\r\n"
-			 "evicted_keys:0\r\nkeyspace_hits:%llu\r\n"
+			 "evicted_keys:0\r\nevicted_clients:0\r\n"
+			 "keyspace_hits:%llu\r\n"
 			 "keyspace_misses:%llu\r\ntotal_error_replies:%llu\r\n"
+			 "client_query_buffer_limit_disconnections:%llu\r\n"
+			 "client_output_buffer_limit_disconnections:%llu\r\n"
 			 "\r\n",
 			 (unsigned long long)srv.total_connections,
 			 (unsigned long long)srv.total_commands,
@@ -128,7 +145,9 @@ static void cmd_info(struct client *c)
 			 (unsigned long long)st.expired_keys,
 			 (unsigned long long)srv.keyspace_hits,
 			 (unsigned long long)srv.keyspace_misses,
-			 (unsigned long long)srv.errors_total);
+			 (unsigned long long)srv.errors_total,
+			 (unsigned long long)srv.qbuf_limit_disconnections,
+			 (unsigned long long)srv.obuf_limit_disconnections);
 	if (want(c, "replication", true))
 		info_add(&b, "# Replication\r\nrole:master\r\n"
 			 "connected_slaves:0\r\n\r\n");
@@ -242,7 +261,7 @@ static void cmd_config(struct client *c)
 			free(pat);
 		}
 		reply_map(c, o.n);
-		rbuf_append(&c->out, o.pairs.p ? o.pairs.p : "", o.pairs.len);
+		reply_raw(c, o.pairs.p ? o.pairs.p : "", o.pairs.len);
 		rbuf_free(&o.pairs);
 	} else if (arg_is(sub, "SET") && c->argc >= 4 && c->argc % 2 == 0) {
 		for (size_t i = 2; i < c->argc; i += 2) {
@@ -265,6 +284,8 @@ static void cmd_config(struct client *c)
 		srv.net_input_bytes = srv.net_output_bytes = 0;
 		srv.keyspace_hits = srv.keyspace_misses = 0;
 		srv.errors_total = srv.rejected_connections = 0;
+		srv.qbuf_limit_disconnections = 0;
+		srv.obuf_limit_disconnections = 0;
 		reply_ok(c);
 	} else if (arg_is(sub, "REWRITE") && c->argc == 2) {
 		reply_error(c, "ERR CONFIG REWRITE is not supported by "

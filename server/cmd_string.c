@@ -67,14 +67,6 @@ static int str_read(struct client *c, const struct resp_arg *key,
 	return 1;
 }
 
-/* str_unreply -- drop what was appended to c's replies since mark (the
- * event loop sends nothing while a command runs). */
-static void str_unreply(struct client *c, size_t mark)
-{
-	if (c->out.len > mark)
-		c->out.len = mark;
-}
-
 /* str_ll -- Redis's string2ll on a stored value (num.h). */
 static bool str_ll(const char *s, size_t len, long long *out)
 {
@@ -189,7 +181,7 @@ static void str_set(struct client *c, unsigned flags,
 		    const struct resp_arg *expire, const char *cmd,
 		    bool int_reply)
 {
-	size_t mark = c->out.len;
+	size_t mark = reply_mark(c);
 	unsigned pflags = 0;
 	int64_t ms = 0;
 	int err;
@@ -225,7 +217,7 @@ static void str_set(struct client *c, unsigned flags,
 		return;
 	}
 	if (err) {
-		str_unreply(c, mark);
+		reply_rewind(c, mark);
 		reply_err_kv(c, err);
 		return;
 	}
@@ -293,7 +285,7 @@ static void cmd_getset(struct client *c)
 /* cmd_getdel -- GETDEL key: the value, and the key deleted. */
 static void cmd_getdel(struct client *c)
 {
-	size_t mark = c->out.len;
+	size_t mark = reply_mark(c);
 	struct ks_val v;
 	int r = str_read(c, &c->argv[1], &v, true);
 	int err;
@@ -309,7 +301,7 @@ static void cmd_getdel(struct client *c)
 	/* PKV_ENOTFOUND: it expired in between; it is gone either way */
 	err = ks_del(c->db, &c->argv[1]);
 	if (err && err != PKV_ENOTFOUND) {
-		str_unreply(c, mark);
+		reply_rewind(c, mark);
 		reply_err_kv(c, err);
 	}
 }
@@ -318,7 +310,7 @@ static void cmd_getdel(struct client *c)
 static void cmd_getex(struct client *c)
 {
 	struct setopt o;
-	size_t mark = c->out.len;
+	size_t mark = reply_mark(c);
 	struct ks_val v;
 	int64_t ms = 0, old;
 	int r, err = 0;
@@ -347,7 +339,7 @@ static void cmd_getex(struct client *c)
 	else if ((o.flags & SETOPT_PERSIST) && old)
 		err = ks_expire(c->db, &c->argv[1], 0);
 	if (err && err != PKV_ENOTFOUND) {
-		str_unreply(c, mark);
+		reply_rewind(c, mark);
 		reply_err_kv(c, err);
 	}
 }

@@ -10,9 +10,10 @@
 
 #include "config.h"
 #include "proto/glob.h"
+#include "proto/num.h"
 
 enum opt_type { OPT_INT, OPT_LL, OPT_SIZE, OPT_BOOL, OPT_STR, OPT_LOGLEVEL,
-		OPT_IGNORED };
+		OPT_OBUF, OPT_MEMPCT, OPT_IGNORED };
 
 struct opt {
 	const char *name;
@@ -36,6 +37,10 @@ static const struct opt opts[] = {
 	  1024 * 1024, 1ll << 32, NULL },
 	{ "client-query-buffer-limit", OPT_SIZE, O(client_query_buffer_limit),
 	  false, 1024 * 1024, 1ll << 40, NULL },
+	{ "client-output-buffer-limit", OPT_OBUF, O(obuf_limits), false, 0, 0,
+	  NULL },
+	{ "maxmemory-clients", OPT_MEMPCT, O(maxmemory_clients), false, -100,
+	  0, NULL },
 	{ "max-args", OPT_LL, O(max_args), false, 1, 1ll << 31, NULL },
 	{ "timeout", OPT_LL, O(timeout), false, 0, 1ll << 31, NULL },
 	{ "logfile", OPT_STR, O(logfile), true, 0, 0, NULL },
@@ -71,6 +76,13 @@ void config_defaults(struct config *cfg)
 	cfg->maxclients = 10000;
 	cfg->proto_max_bulk_len = 512ull << 20;
 	cfg->client_query_buffer_limit = 1ull << 30;
+	/* Redis 7's: a normal client may fall behind without limit, a
+	 * replica and a subscriber may not. */
+	cfg->obuf_limits[OBUF_NORMAL] = (struct obuf_limit){ 0, 0, 0 };
+	cfg->obuf_limits[OBUF_REPLICA] =
+		(struct obuf_limit){ 256ull << 20, 64ull << 20, 60 };
+	cfg->obuf_limits[OBUF_PUBSUB] =
+		(struct obuf_limit){ 32ull << 20, 8ull << 20, 60 };
 	cfg->max_args = 1048576;
 	cfg->logfile = strdup("");
 	cfg->loglevel = 2;
@@ -112,6 +124,204 @@ long long config_parse_size(const char *s)
 	return (long long)(v * mul);
 }
 
+/*
+ * config_memtoull -- a size as Redis's memtoull reads one for
+ * client-output-buffer-limit and maxmemory-clients, quirks included, so
+ * that CONFIG SET takes and refuses what Redis does: digits only (no sign, no space), then
+ * nothing or a unit b, k, kb, m, mb, g, gb in any case; "" is 0; a number
+ * too large saturates and the unit then wraps it, as in Redis.  False for
+ * what Redis refuses.
+ */
+static bool config_memtoull(const char *s, size_t len, uint64_t *out)
+{
+	static const struct { const char *u; uint64_t mul; } units[] = {
+		{ "", 1 }, { "b", 1 }, { "k", 1000 }, { "kb", 1024 },
+		{ "m", 1000 * 1000 }, { "mb", 1024 * 1024 },
+		{ "g", 1000ull * 1000 * 1000 }, { "gb", 1024ull * 1024 * 1024 },
+	};
+	char digits[128], unit[8];
+	size_t n = 0;
+	uint64_t mul = 0;
+
+	while (n < len && isdigit((unsigned char)s[n]))
+		n++;
+	if (len - n >= sizeof(unit) || n >= sizeof(digits))
+		return false;
+	memcpy(unit, s + n, len - n);
+	unit[len - n] = '\0';
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcasecmp(unit, units[i].u))
+			mul = units[i].mul;
+	if (!mul)
+		return false;
+	memcpy(digits, s, n);
+	digits[n] = '\0';
+	*out = (uint64_t)strtoull(digits, NULL, 10) * mul;
+	return true;
+}
+
+/* obuf_class_by_name -- Redis's getClientTypeByName for the classes that
+ * take limits ("master" is a class, but has none); -1 when unknown. */
+static int obuf_class_by_name(const char *s, size_t len)
+{
+	static const struct { const char *name; int cls; } names[] = {
+		{ "normal", OBUF_NORMAL }, { "slave", OBUF_REPLICA },
+		{ "replica", OBUF_REPLICA }, { "pubsub", OBUF_PUBSUB },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i].name) == len &&
+		    !strncasecmp(names[i].name, s, len))
+			return names[i].cls;
+	return -1;
+}
+
+/* obuf_word -- the next word of *p into w/len, advancing *p; false at
+ * the end.  Split on each single space (*p is then left past it, and a
+ * text ending in a space has a last, empty word), or on runs of blanks;
+ * *more is true while a word may follow. */
+static bool obuf_word(const char **p, bool *more, bool split_runs,
+		      const char **w, size_t *len)
+{
+	if (split_runs) {
+		while (isspace((unsigned char)**p))
+			(*p)++;
+		if (!**p)
+			return false;
+		*len = strcspn(*p, " \t\r\n\v\f");
+	} else {
+		if (!*more)
+			return false;
+		*len = strcspn(*p, " ");
+	}
+	*w = *p;
+	*p += *len;
+	*more = **p != '\0';
+	if (*more && !split_runs)
+		(*p)++;
+	return true;
+}
+
+/*
+ * obuf_parse -- "class hard soft seconds..." into limits[] as Redis's
+ * updateClientOutputBufferLimit: four words per class, any number of
+ * classes, classes not named keep their limits, and the whole text is
+ * checked before anything changes.  CONFIG SET (split_runs false) splits
+ * on each single space, as Redis does there ("a  b" has an empty word,
+ * which reads as 0); a file line or flags split on runs of blanks.
+ * Returns 0, or -1 with Redis's message in err.
+ */
+static int obuf_parse(struct obuf_limit *limits, const char *text,
+		      bool split_runs, char *err, size_t errlen)
+{
+	struct obuf_limit val[OBUF_CLASSES];
+	bool set[OBUF_CLASSES] = { false };
+	const char *p = text, *w[4];
+	size_t nw = 0, len[4];
+	bool more = *text != '\0';
+
+	while (obuf_word(&p, &more, split_runs, &w[0], &len[0]))
+		nw++;
+	if (nw % 4) {
+		snprintf(err, errlen, "Wrong number of arguments in buffer "
+			 "limit configuration.");
+		return -1;
+	}
+	p = text;
+	more = *text != '\0';
+	for (size_t g = 0; g < nw / 4; g++) {
+		char *secs, *end;
+		uint64_t hard, soft;
+		long long s;
+		int cls;
+		for (int i = 0; i < 4; i++)
+			obuf_word(&p, &more, split_runs, &w[i], &len[i]);
+		cls = obuf_class_by_name(w[0], len[0]);
+		if (cls < 0) {
+			snprintf(err, errlen, "Invalid client class specified "
+				 "in buffer limit configuration.");
+			return -1;
+		}
+		if (!config_memtoull(w[1], len[1], &hard) ||
+		    !config_memtoull(w[2], len[2], &soft) ||
+		    !(secs = strndup(w[3], len[3])))
+			goto bad_value;
+		/* Redis keeps the seconds in an int: what strtoll reads is
+		 * cut to 32 bits before the sign is checked. */
+		s = (int)strtoll(secs, &end, 10);
+		if (s < 0 || *end) {
+			free(secs);
+			goto bad_value;
+		}
+		free(secs);
+		val[cls] = (struct obuf_limit){ hard, soft, s };
+		set[cls] = true;
+	}
+	for (int c = 0; c < OBUF_CLASSES; c++)
+		if (set[c])
+			limits[c] = val[c];
+	return 0;
+bad_value:
+	snprintf(err, errlen, "Error in hard, soft or soft_seconds setting in "
+		 "buffer limit configuration.");
+	return -1;
+}
+
+/* obuf_format -- CONFIG GET's text: every class, named as Redis 7.0
+ * names them ("slave", not "replica"). */
+static void obuf_format(const struct obuf_limit *limits, char *buf,
+			size_t len)
+{
+	static const char *const names[OBUF_CLASSES] = { "normal", "slave",
+							 "pubsub" };
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int c = 0; c < OBUF_CLASSES && n < len; c++) {
+		int k = snprintf(buf + n, len - n, "%s%s %llu %llu %lld",
+				 c ? " " : "", names[c],
+				 (unsigned long long)limits[c].hard,
+				 (unsigned long long)limits[c].soft,
+				 limits[c].soft_seconds);
+		if (k < 0)
+			break;
+		n += (size_t)k;
+	}
+}
+
+/*
+ * mempct_parse -- a size or a percentage, as Redis's numericParseString
+ * and numericBoundaryCheck read maxmemory-clients: a size first (a size
+ * of 2^63 or more turns negative and is then judged as a percentage, as
+ * in Redis), else "N%" with N a strict integer >= 0, kept as -N.
+ * Returns 0, or -1 with Redis's message in err.
+ */
+static int mempct_parse(const char *s, long long *out, char *err,
+			size_t errlen)
+{
+	size_t len = strlen(s);
+	uint64_t u;
+	long long v;
+
+	if (config_memtoull(s, len, &u)) {
+		v = (long long)u;
+	} else if (len > 1 && s[len - 1] == '%' &&
+		   num_parse_ll(s, len - 1, &v) && v >= 0) {
+		v = -v;
+	} else {
+		snprintf(err, errlen, "argument must be a memory or percent "
+			 "value");
+		return -1;
+	}
+	if (v < -100) {
+		snprintf(err, errlen, "percentage argument must be less or "
+			 "equal to 100");
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 /* find -- the option called name. */
 static const struct opt *find(const char *name)
 {
@@ -127,6 +337,7 @@ int config_set(struct config *cfg, const char *name, const char *value,
 {
 	const struct opt *o = find(name);
 	char *base = (char *)cfg;
+	char msg[128];
 	long long v;
 	char *end;
 
@@ -143,6 +354,16 @@ int config_set(struct config *cfg, const char *name, const char *value,
 	}
 	switch (o->type) {
 	case OPT_IGNORED:
+		return 0;
+	case OPT_OBUF:
+		if (obuf_parse((struct obuf_limit *)(base + o->off), value,
+			       !running, msg, sizeof(msg)))
+			goto failed;
+		return 0;
+	case OPT_MEMPCT:
+		if (mempct_parse(value, (long long *)(base + o->off), msg,
+				 sizeof(msg)))
+			goto failed;
 		return 0;
 	case OPT_STR: {
 		char **p = (char **)(base + o->off);
@@ -195,6 +416,10 @@ int config_set(struct config *cfg, const char *name, const char *value,
 	else
 		*(long long *)(base + o->off) = v;
 	return 0;
+failed:
+	snprintf(err, errlen, "CONFIG SET failed (possibly related to "
+		 "argument '%s') - %s", o->name, msg);
+	return -1;
 bad:
 	snprintf(err, errlen, "CONFIG SET failed (possibly related to "
 		 "argument '%s') - argument couldn't be parsed into %s",
@@ -264,7 +489,7 @@ void config_get(const struct config *cfg, const char *pattern,
 		void *ctx)
 {
 	const char *base = (const char *)cfg;
-	char buf[64];
+	char buf[256];
 
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 		const struct opt *o = &opts[i];
@@ -276,6 +501,18 @@ void config_get(const struct config *cfg, const char *pattern,
 		case OPT_IGNORED:
 			val = o->fixed;
 			break;
+		case OPT_OBUF:
+			obuf_format((const struct obuf_limit *)(base + o->off),
+				    buf, sizeof(buf));
+			break;
+		case OPT_MEMPCT: {
+			long long v = *(const long long *)(base + o->off);
+			if (v < 0)
+				snprintf(buf, sizeof(buf), "%lld%%", -v);
+			else
+				snprintf(buf, sizeof(buf), "%lld", v);
+			break;
+		}
 		case OPT_STR:
 			val = *(char *const *)(base + o->off);
 			if (!val)

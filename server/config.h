@@ -9,6 +9,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The client classes of client-output-buffer-limit, in Redis's order
+ * (CONFIG GET lists them so).  pkv has neither replicas nor pub/sub yet:
+ * every client is normal, and the other two are kept for CONFIG. */
+enum obuf_class { OBUF_NORMAL, OBUF_REPLICA, OBUF_PUBSUB, OBUF_CLASSES };
+
+/* One class's output-buffer limits; 0 turns a limit off. */
+struct obuf_limit {
+	uint64_t hard;                /* bytes: closed as soon as reached */
+	uint64_t soft;                /* bytes: closed when reached for more
+					 than soft_seconds */
+	long long soft_seconds;
+};
+
 struct config {
 	int port;                     /* 6379 */
 	char *bind;                   /* "127.0.0.1" (space-separated list
@@ -20,6 +33,12 @@ struct config {
 	long long maxclients;         /* 10000 */
 	uint64_t proto_max_bulk_len;  /* 512mb */
 	uint64_t client_query_buffer_limit; /* 1gb */
+	struct obuf_limit obuf_limits[OBUF_CLASSES]; /* normal 0 0 0,
+					 replica 256mb 64mb 60, pubsub 32mb 8mb
+					 60 (obuf.h) */
+	long long maxmemory_clients;  /* bytes, or minus a percentage of
+					 maxmemory, as Redis keeps it; 0 off.
+					 Accepted; pkv does not evict clients */
 	long long max_args;           /* per request (1048576) */
 	long long timeout;            /* idle seconds before closing; 0 off */
 	char *logfile;                /* "" = stderr */

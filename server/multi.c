@@ -212,14 +212,14 @@ static void cmd_exec(struct client *c)
 	 */
 	for (size_t i = 0; i < c->nqueued; i++) {
 		struct ks_cmd kc;
-		size_t mark = c->out.len;
+		size_t mark = reply_mark(c);
 		int err;
 		c->argc = c->queue[i].argc;
 		c->argv = c->queue[i].argv;
 		ks_cmd_begin(&kc);
 		cmd_exec_one(c, c->queue[i].cmd);
 		if ((err = ks_cmd_end(&kc)) != 0) {
-			c->out.len = mark;
+			reply_rewind(c, mark);
 			reply_err_kv(c, err);
 		}
 	}

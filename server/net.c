@@ -29,6 +29,7 @@
 #include "keyspace.h"
 #include "multi.h"
 #include "net.h"
+#include "obuf.h"
 #include "srv.h"
 
 #define READ_CHUNK (16u * 1024)
@@ -224,6 +225,7 @@ static bool net_write(struct client *c)
 		}
 		c->sent += (size_t)n;
 		srv.net_output_bytes += (uint64_t)n;
+		obuf_sent(c);
 	}
 	c->out.len = c->sent = 0;
 	if (c->out.cap > (1u << 20)) {   /* give a big reply's memory back */
@@ -262,7 +264,7 @@ static void net_group_commit(void)
 
 	for (struct client *c = group; c; c = c->gnext) {
 		if (err) {
-			c->out.len = c->group_mark;
+			reply_rewind(c, c->group_mark);
 			for (size_t i = 0; i < c->group_cmds; i++)
 				reply_err_kv(c, err);
 		}
@@ -294,7 +296,7 @@ static void net_group_flush(void)
 	/* their replies go out at the end of the turn as usual */
 	for (struct client *c = g, *n; c; c = n) {
 		n = c->gnext;
-		group_add(c, c->out.len);
+		group_add(c, reply_mark(c));
 	}
 }
 
@@ -319,7 +321,7 @@ static void net_process(struct client *c)
 		if (st == RESP_ERROR) {
 			reply_error(c, "ERR %s", err);
 			/* sent with the turn's replies, then the close */
-			group_add(c, c->out.len);
+			group_add(c, reply_mark(c));
 			srv_log(1, "Protocol error (%s) from client: id=%llu "
 				"addr=%s", err, (unsigned long long)c->id,
 				c->addr);
@@ -334,13 +336,13 @@ static void net_process(struct client *c)
 		 * back whole and answers the error; the other commands of
 		 * the turn, this client's and everyone's, are unaffected. */
 		struct ks_cmd kc;
-		size_t mark = c->out.len;
+		size_t mark = reply_mark(c);
 		int cerr;
 		group_add(c, mark);
 		ks_cmd_begin(&kc);
 		cmd_call(c);
 		if ((cerr = ks_cmd_end(&kc)) != 0) {
-			c->out.len = mark;
+			reply_rewind(c, mark);
 			reply_err_kv(c, cerr);
 		}
 		if (!c->in_group)      /* a flush during the command */
@@ -389,8 +391,10 @@ static bool net_read(struct client *c)
 			srv_log(3, "Closing client that reached max query "
 				"buffer length: id=%llu addr=%s qbuf=%zu",
 				(unsigned long long)c->id, c->addr, c->qlen);
+			srv.qbuf_limit_disconnections++;
 			return false;
 		}
+		obuf_note_input(c->qcap);
 		net_process(c);
 		if (c->closing_now)
 			return false;

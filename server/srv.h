@@ -34,6 +34,8 @@ struct srv {
 	uint64_t net_input_bytes, net_output_bytes;
 	uint64_t keyspace_hits, keyspace_misses;
 	uint64_t errors_total;
+	uint64_t qbuf_limit_disconnections;  /* client-query-buffer-limit */
+	uint64_t obuf_limit_disconnections;  /* client-output-buffer-limit */
 	int64_t lastsave_s;           /* every write is saved: start time,
 					 then the last write's time */
 	uint64_t dirty;               /* writes since start */

@@ -4,7 +4,8 @@
 #     srv_setup NAME           scratch dir $TMP, traps; exit 77 if no server
 #     srv_start S POOL [--option value ...]
 #                              start server S on a free port; sets S_port,
-#                              S_pid, S_tpid, and SRV_PORT, SRV_START_MS
+#                              S_pid, S_tpid, and SRV_PORT, SRV_START_MS;
+#                              with SRV_CONF=FILE, FILE is its config file
 #     srv_stop S               SHUTDOWN-like stop (SIGTERM); 0 if it exited 0
 #     srv_kill9 S              kill -9 the server
 #     srv_alive S              whether the server process is still running
@@ -124,7 +125,8 @@ srv_start() {
 		rm -f "$_pidf"
 		echo "=== start $(date '+%H:%M:%S') port $_port" >>"$_log"
 		_t0=$(now_ms)
-		$SRV_TIMEOUT_CMD "$PKV_SERVER" --port "$_port" \
+		$SRV_TIMEOUT_CMD "$PKV_SERVER" ${SRV_CONF:+"$SRV_CONF"} \
+			--port "$_port" \
 			--bind 127.0.0.1 --pool "$_pool" --pool-size 64mb \
 			--pidfile "$_pidf" --logfile "$_log" "$@" \
 			</dev/null >>"$_log" 2>&1 &
