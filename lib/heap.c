@@ -144,6 +144,15 @@ static void heap_run_give(struct heap_run *run, uint32_t idx)
 	atomic_fetch_add(&run->nfree, 1);
 }
 
+/* heap_chunks_free_at_least -- whether k chunks are free (chunk mutex
+ * held). */
+static bool heap_chunks_free_at_least(const struct heap *h, uint64_t k)
+{
+	for (uint64_t i = 0; i < h->nchunks && k; i++)
+		k -= h->cstate[i] == CS_FREE;
+	return k == 0;
+}
+
 /* heap_chunks_find -- first fit of n free chunks (chunk mutex held). */
 static int64_t heap_chunks_find(const struct heap *h, uint64_t n)
 {
@@ -177,8 +186,8 @@ static void heap_chunk_give_back(struct heap *h, int64_t chunk)
 
 /*
  * heap_run_create -- turn free chunks into empty runs of class cls (class
- * mutex held): one, or on a disk up to HEAP_RUN_BATCH_DISK, so their
- * fences are shared.  Returns the first (the others join the class), or
+ * mutex held): one, or on a disk with room to spare HEAP_RUN_BATCH_DISK,
+ * so their fences are shared.  Returns the first (the others join the class), or
  * NULL with *errp PKV_EFULL (no chunk is free) or -ENOMEM (the chunks are
  * given back).
  */
@@ -187,10 +196,18 @@ static struct heap_run *heap_run_create(struct heap *h, unsigned cls,
 {
 	struct persist *p = &h->pool->persist;
 	struct heap_class *c = &h->cls[cls];
-	unsigned want = persist_tracks_dirty(p) ? HEAP_RUN_BATCH_DISK : 1, n;
+	unsigned want = 1, n;
 	int64_t chunk[HEAP_RUN_BATCH_DISK];
 	struct heap_run *first = NULL;
 
+	/* Empty runs keep chunks from other classes and huge blocks: made
+	 * ahead only in a big heap (128 MiB), while a quarter of it is
+	 * free. */
+	pthread_mutex_lock(&h->chunk_mtx);
+	if (persist_tracks_dirty(p) && h->nchunks >= 64 * HEAP_RUN_BATCH_DISK &&
+	    heap_chunks_free_at_least(h, h->nchunks / 4))
+		want = HEAP_RUN_BATCH_DISK;
+	pthread_mutex_unlock(&h->chunk_mtx);
 	*errp = PKV_EFULL;
 	for (n = 0; n < want; n++) {
 		pthread_mutex_lock(&h->chunk_mtx);
