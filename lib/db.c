@@ -303,20 +303,22 @@ void kv_detach(pkv *db)
 }
 
 /*
- * kv_disk_log_size -- each lane's log ring in a pool on a disk: about a
- * 128th of the pool (a 16th for the 8 lanes), 256 KiB to 16 MiB.  A disk
+ * kv_disk_log_size -- each lane's log ring in a pool on a disk: a 32nd of
+ * the pool (an 8th for the 4 lanes), 256 KiB to 64 MiB.  A disk
  * checkpoint writes back every page the records since the last one
- * dirtied, so the longer the log between checkpoints, the more updates
- * each page write carries.
+ * dirtied, and random writes dirty about the same pages however many
+ * there are: the longer the log between checkpoints, the more updates
+ * each page write carries (a 1 GiB pool: 32 MiB, a checkpoint every
+ * 16 MiB of records, about 60,000 small writes).
  */
 static uint32_t kv_disk_log_size(uint64_t pool_size)
 {
-	uint64_t r = (pool_size / 128) & ~(uint64_t)(CACHELINE - 1);
+	uint64_t r = (pool_size / 32) & ~(uint64_t)(CACHELINE - 1);
 
 	if (r < (256u << 10))
 		r = 256u << 10;
-	if (r > (16u << 20))
-		r = 16u << 20;
+	if (r > (64u << 20))
+		r = 64u << 20;
 	return (uint32_t)r;
 }
 
@@ -385,7 +387,7 @@ int pkv_open(const char *path, const struct pkv_options *o, pkv **dbp)
 			.nlanes = size >= (256ull << 20) ? 64 : 16,
 			.log_size = size >= (256ull << 20) ?
 				    KV_LOG_SIZE_BIG : KV_LOG_SIZE,
-			.disk_nlanes = size >= (64ull << 20) ? 8 : 4,
+			.disk_nlanes = 4,
 			.disk_log_size = kv_disk_log_size(size),
 		};
 		err = pool_create(path, o->size ? o->size : KV_DEFAULT_SIZE,

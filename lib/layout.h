@@ -47,7 +47,7 @@
 
 #define LOG_DEFAULT_SIZE 16384u   /* bytes of each lane's log ring */
 #define LOG_MIN_SIZE 1024u
-#define LOG_MAX_SIZE (16u << 20)
+#define LOG_MAX_SIZE (64u << 20)
 #define LOG_DEFAULT_LANES 64u
 #define LOG_MAX_LANES 1024u
 
