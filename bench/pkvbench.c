@@ -51,10 +51,13 @@ static void usage(FILE *f)
 "  --threads N          worker threads, each on its slice of keys (1)\n"
 "  --seed N             seed of every random choice (1)\n"
 "  --dir DIR            pools and environments (/dev/shm)\n"
-"  --stores LIST        pkv,pmemobj,lmdb,lmdb-nosync (all built)\n"
+"  --stores LIST        pkv,pmemobj,lmdb,lmdb-nosync,rocksdb (all built)\n"
 "  --workloads LIST     load,overwrite,read-uniform,read-zipf,\n"
 "                       ycsb-a,ycsb-b,ycsb-c,delete (all)\n"
-"  --sections LIST      embedded,heap,recovery,fill,flushes,server (all)\n"
+"  --sections LIST      embedded,heap,recovery,fill,flushes,server,disk\n"
+"                       (all)\n"
+"  --disk-dir DIR       the disk section's stores, pool and AOF (/var/tmp)\n"
+"  --disk-ops N         durable puts per disk test (5000)\n"
 "  --server             the server section only\n"
 "  --no-server          every section but the server's\n"
 "  --heap-ops N         operations per heap-level measure (200000)\n"
@@ -124,17 +127,18 @@ static unsigned parse_names(const char *opt, const char *s,
 }
 
 static const char *const store_names[] = {
-	"pkv", "pmemobj", "lmdb", "lmdb-nosync",
+	"pkv", "pmemobj", "lmdb", "lmdb-nosync", "rocksdb",
 };
 static const unsigned store_bits[] = {
 	STORE_PKV, STORE_PMEMOBJ, STORE_LMDB, STORE_LMDB_NOSYNC,
+	STORE_ROCKSDB,
 };
 static const char *const section_names[] = {
-	"embedded", "heap", "recovery", "fill", "flushes", "server",
+	"embedded", "heap", "recovery", "fill", "flushes", "server", "disk",
 };
 static const unsigned section_bits[] = {
 	SEC_EMBEDDED, SEC_HEAP, SEC_RECOVERY, SEC_FILL, SEC_FLUSHES,
-	SEC_SERVER,
+	SEC_SERVER, SEC_DISK,
 };
 
 /* default_server_bin -- ../server/pkv-server beside this program (the
@@ -188,6 +192,8 @@ static void parse_args(int argc, char **argv)
 	g_opt.srv_rec_counts[1] = 1000000;
 	g_opt.srv_rec_counts[2] = 2000000;
 	g_opt.pkv_audit = -1;
+	g_opt.disk_dir = "/var/tmp";
+	g_opt.disk_ops = quick ? 1000 : 5000;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -228,7 +234,7 @@ static void parse_args(int argc, char **argv)
 		} else if (!strcmp(a, "--stores")) {
 			ARG();
 			g_opt.stores = parse_names(a, v, store_names,
-						   store_bits, 4);
+						   store_bits, 5);
 		} else if (!strcmp(a, "--workloads")) {
 			unsigned bits[WL_COUNT];
 			ARG();
@@ -239,7 +245,7 @@ static void parse_args(int argc, char **argv)
 		} else if (!strcmp(a, "--sections")) {
 			ARG();
 			g_opt.sections = parse_names(a, v, section_names,
-						     section_bits, 6);
+						     section_bits, 7);
 		} else if (!strcmp(a, "--server")) {
 			g_opt.sections = SEC_SERVER;
 		} else if (!strcmp(a, "--no-server")) {
@@ -251,6 +257,10 @@ static void parse_args(int argc, char **argv)
 			g_opt.nrec_counts = parse_counts(a, v, g_opt.rec_counts);
 		} else if (!strcmp(a, "--fill-mib")) {
 			ARG(); g_opt.fill_mib = parse_u64(a, v);
+		} else if (!strcmp(a, "--disk-dir")) {
+			ARG(); g_opt.disk_dir = v;
+		} else if (!strcmp(a, "--disk-ops")) {
+			ARG(); g_opt.disk_ops = parse_u64(a, v);
 		} else if (!strcmp(a, "--server-bin")) {
 			ARG(); g_opt.server_bin = v;
 		} else if (!strcmp(a, "--aof-dir")) {
@@ -496,6 +506,10 @@ int main(int argc, char **argv)
 		run_attrib();
 	if (g_opt.sections & SEC_SERVER)
 		run_server();
+	if (g_opt.sections & SEC_DISK) {
+		run_disk();
+		run_server_disk();
+	}
 
 	report_table(stdout);
 	report_targets(stdout);

@@ -11,7 +11,10 @@
  *   recovery.c   restart after SIGKILL, collection time
  *   fill.c       pool fill (utilization), load at 1 KiB values
  *   attrib.c     where pkv's flushed bytes go (an observer on flushes)
- *   server.c     pkv-server vs redis-server through redis-benchmark
+ *   store_rocksdb.c  RocksDB, the disk peer (when configure found it)
+ *   disk.c       on a disk: pkv's file backend vs RocksDB and LMDB
+ *   server.c     pkv-server vs redis-server through redis-benchmark (on
+ *                pmem, and on a disk against Redis's append-only file)
  *   report.c     the tables, CSV, JSON, the plot
  *   targets.c    the targets of TARGETS.md, and where the time goes
  *
@@ -38,7 +41,8 @@
 #define SEC_FILL     0x08u
 #define SEC_SERVER   0x10u
 #define SEC_FLUSHES  0x20u
-#define SEC_ALL      0x3fu
+#define SEC_DISK     0x40u
+#define SEC_ALL      0x7fu
 
 #define MAX_COUNTS 8
 
@@ -60,6 +64,10 @@ struct bench_opts {
 	/* set by a section inside its own child process only */
 	uint64_t pool_mib;            /* stores: pool of exactly this size */
 	int pkv_audit;                /* pkv_open's audit mode, -1: default */
+	int pkv_file_backend;         /* pkv_open with PKV_BACKEND_FILE */
+	/* disk mode */
+	const char *disk_dir;         /* stores, pools and AOF on a disk */
+	uint64_t disk_ops;            /* durable single puts per test */
 	/* server mode */
 	const char *server_bin;
 	const char *aof_dir;          /* NULL: a scratch directory in TMPDIR */
@@ -198,10 +206,17 @@ uint64_t zipf_next(struct zipf *z, struct rng *r);
 #define STORE_LMDB        0x2u
 #define STORE_LMDB_NOSYNC 0x4u
 #define STORE_PMEMOBJ     0x8u
+#define STORE_ROCKSDB     0x10u
 
 #define STORE_NOTFOUND 1              /* get and del: no such key */
 
 struct store;                         /* one open store */
+
+/* One key and value of a batch. */
+struct kv_pair {
+	const void *k, *v;
+	size_t kl, vl;
+};
 
 struct store_stats {
 	double payload;               /* key + value bytes written */
@@ -228,6 +243,10 @@ struct store_ops {
 	int (*get)(struct store *s, void *t, const void *k, size_t kl,
 		   void *buf, size_t bufsize, size_t *vl);
 	int (*del)(struct store *s, void *t, const void *k, size_t kl);
+	/* put_batch -- n puts, durable together on return, as one
+	 * transaction of the store (NULL: the store has no batches). */
+	int (*put_batch)(struct store *s, void *t, size_t n,
+			 const struct kv_pair *kv);
 	/* stats -- counters so far (NAN where the store has none). */
 	void (*stats)(struct store *s, struct store_stats *st);
 	/* close -- close; remove the files too when `remove`. */
@@ -244,6 +263,9 @@ extern const struct store_ops store_pkv_ops;
 extern const struct store_ops store_lmdb_ops;
 extern const struct store_ops store_lmdb_nosync_ops;
 extern const struct store_ops store_pmemobj_ops;
+#endif
+#ifdef PKVBENCH_ROCKSDB
+extern const struct store_ops store_rocksdb_ops;
 #endif
 
 /* stores_all -- every store compiled in, pkv first; count in *n. */
@@ -280,6 +302,8 @@ void run_heap(void);              /* heapbench.c */
 void run_recovery(void);          /* recovery.c */
 void run_fill(void);              /* recovery.c */
 void run_server(void);            /* server.c */
+void run_server_disk(void);       /* server.c */
+void run_disk(void);              /* disk.c */
 void run_attrib(void);            /* attrib.c */
 
 /* ---- report.c ---- */

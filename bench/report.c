@@ -193,6 +193,16 @@ static const struct col cols_flushes[] = {
 static const struct col ratio_flushes[] = {
 	C("B/op", 6, flushed_op, F_RATIO),
 };
+static const struct col cols_disk[] = {
+	C("calls/s", 8, ops_s, F_RATE), C("mean", 8, mean_ns, F_NS),
+	C("p50", 8, p50_ns, F_NS), C("p99", 8, p99_ns, F_NS),
+	C("p99.9", 8, p999_ns, F_NS), C("max", 8, max_ns, F_NS),
+	C("RSS", 5, rss_mib, F_MIB), C("sys/op", 6, sys_us_op, F_F2),
+};
+static const struct col ratio_disk[] = {
+	C("calls/s", 7, ops_s, F_RATIO), C("mean", 6, mean_ns, F_RATIO),
+	C("p50", 6, p50_ns, F_RATIO), C("p99", 6, p99_ns, F_RATIO),
+};
 static const struct col cols_server[] = {
 	C("req/s", 8, ops_s, F_RATE), C("mean", 8, mean_ns, F_NS),
 	C("p50", 8, p50_ns, F_NS), C("p99", 8, p99_ns, F_NS),
@@ -226,6 +236,10 @@ static const struct section sections[] = {
 	  "on; log: redo logs, blocks: heap flushes > 16 B, words: <= 16 B)",
 	  cols_flushes, ratio_flushes),
 	S("server", "Server (redis-benchmark)", cols_server, ratio_server),
+	S("disk", "On a disk, embedded (every call durable unless said)",
+	  cols_disk, ratio_disk),
+	S("disk-server", "On a disk, server (redis-benchmark; durable "
+	  "unless said)", cols_server, ratio_server),
 };
 
 static void print_section(FILE *f, const struct section *s)

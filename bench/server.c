@@ -56,6 +56,7 @@ struct srv {
 };
 
 static char g_tmp[3072];          /* scratch directory */
+static const char *g_section = "server";   /* of the results */
 
 /* ---- processes ---- */
 
@@ -322,8 +323,11 @@ static void srv_redis(struct srv *s, const char *dir, const char *fsync)
 	char port[16];
 
 	memset(s, 0, sizeof(*s));
-	s->name = dir ? "redis-aof" : "redis";
-	s->note = dir ? "appendfsync always, AOF on disk" : "persistence off";
+	s->name = !dir ? "redis" : !strcmp(fsync, "always") ? "redis-aof" :
+		  "redis-aof-1s";
+	s->note = !dir ? "persistence off" :
+		  !strcmp(fsync, "always") ? "appendfsync always, AOF on disk" :
+		  "appendfsync everysec: NOT durable (loses up to 1 s)";
 	s->port = free_port();
 	snprintf(port, sizeof(port), "%d", s->port);
 	snprintf(s->log, sizeof(s->log), "%s/%s.log", g_tmp, s->name);
@@ -444,7 +448,7 @@ static void srv_bench(struct srv *s, const char *t, unsigned p)
 			continue;
 		snprintf(test, sizeof(test), "%.*s P%u",
 			 (int)strcspn(fld[0], " "), fld[0], p);
-		result_init(&r, "server", test, s->name);
+		result_init(&r, g_section, test, s->name);
 		r.ref = !strcmp(s->name, "pkv-server");
 		snprintf(r.note, sizeof(r.note), "%s", s->note);
 		r.threads = g_opt.srv_clients;
@@ -653,6 +657,69 @@ void run_server(void)
 		srv_restart(&s, n);
 		srv_free(&s);
 	}
+	rm_rf(aof);
+	rm_rf(g_tmp);
+}
+
+/*
+ * run_server_disk -- the servers with their data on a disk (--disk-dir):
+ * pkv-server's pool there (the file backend, whatever the environment
+ * says about persistent memory), redis-server's append-only file there
+ * with appendfsync always (every write durable before its reply, as
+ * pkv's) and everysec (Redis's default, which may lose the last second).
+ * SET, INCR and MSET at pipeline 1 and 16.
+ */
+void run_server_disk(void)
+{
+	const char *tmpdir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char pool[4096], aof[4096], force[64] = "";
+	struct srv s;
+
+	if (getenv("PMEM_IS_PMEM_FORCE"))
+		snprintf(force, sizeof(force), "%s",
+			 getenv("PMEM_IS_PMEM_FORCE"));
+	if (!find_in_path(g_opt.server_bin) || !find_in_path("redis-server") ||
+	    !find_in_path("redis-benchmark")) {
+		printf("disk server mode skipped: pkv-server, redis-server or "
+		       "redis-benchmark not found\n");
+		return;
+	}
+	snprintf(g_tmp, sizeof(g_tmp), "%s/pkvbench-XXXXXX", tmpdir);
+	if (!mkdtemp(g_tmp))
+		die("mkdtemp %s: %s", g_tmp, strerror(errno));
+	snprintf(aof, sizeof(aof), "%s/pkvbench-aof-%ld", g_opt.disk_dir,
+		 g_runid);
+	store_path(pool, sizeof(pool), g_opt.disk_dir, "server", "pool");
+	g_section = "disk-server";
+	for (int k = 0; k < 3; k++) {
+		static const char *const tests[] = { "set", "incr", "mset" };
+		rm_rf(aof);
+		if (mkdir(aof, 0755))
+			die("mkdir %s: %s", aof, strerror(errno));
+		unlink(pool);
+		if (k == 0) {
+			srv_pkv(&s, pool, "2gb");
+			s.note = "durable: pool file on disk (file backend)";
+			/* Not persistent memory, whatever pkvbench's own
+			 * PMEM_IS_PMEM_FORCE says. */
+			setenv("PMEM_IS_PMEM_FORCE", "0", 1);
+		} else {
+			srv_redis(&s, aof, k == 1 ? "always" : "everysec");
+		}
+		if (srv_start(&s)) {
+			for (unsigned p = 1; p <= 16; p += 15)
+				for (int i = 0; i < 3; i++)
+					srv_bench(&s, tests[i], p);
+			srv_stop(&s, SIGTERM);
+		}
+		if (force[0])
+			setenv("PMEM_IS_PMEM_FORCE", force, 1);
+		else
+			unsetenv("PMEM_IS_PMEM_FORCE");
+		srv_free(&s);
+		unlink(pool);
+	}
+	g_section = "server";
 	rm_rf(aof);
 	rm_rf(g_tmp);
 }

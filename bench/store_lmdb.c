@@ -139,6 +139,25 @@ static int lmdb_put(struct store *s, void *t, const void *k, size_t kl,
 	return lmdb_err(mdb_txn_commit(txn));
 }
 
+static int lmdb_put_batch(struct store *s, void *t, size_t n,
+			  const struct kv_pair *kv)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)))
+		return lmdb_err(rc);
+	for (size_t i = 0; i < n; i++) {
+		MDB_val key = { kv[i].kl, (void *)kv[i].k };
+		MDB_val val = { kv[i].vl, (void *)kv[i].v };
+		if ((rc = mdb_put(txn, s->dbi, &key, &val, 0))) {
+			mdb_txn_abort(txn);
+			return lmdb_err(rc);
+		}
+	}
+	return lmdb_err(mdb_txn_commit(txn));
+}
+
 static int lmdb_get(struct store *s, void *t, const void *k, size_t kl,
 		    void *buf, size_t bufsize, size_t *vl)
 {
@@ -218,6 +237,7 @@ const struct store_ops store_lmdb_ops = {
 	.thread_init = lmdb_thread_init,
 	.thread_fini = lmdb_thread_fini,
 	.put = lmdb_put,
+	.put_batch = lmdb_put_batch,
 	.get = lmdb_get,
 	.del = lmdb_del,
 	.stats = lmdb_stats,
@@ -233,6 +253,7 @@ const struct store_ops store_lmdb_nosync_ops = {
 	.thread_init = lmdb_thread_init,
 	.thread_fini = lmdb_thread_fini,
 	.put = lmdb_put,
+	.put_batch = lmdb_put_batch,
 	.get = lmdb_get,
 	.del = lmdb_del,
 	.stats = lmdb_stats,

@@ -59,6 +59,8 @@ static int spkv_open(struct store **sp, const char *dir, uint64_t keys,
 	}
 	if (g_opt.pkv_audit >= 0)
 		o.audit = (enum pkv_audit)g_opt.pkv_audit;
+	if (g_opt.pkv_file_backend)
+		o.backend = PKV_BACKEND_FILE;
 	err = pkv_open(s->path, &o, &s->db);
 	if (err) {
 		fprintf(stderr, "pkvbench: pkv: %s\n", pkv_errmsg(NULL));
@@ -73,6 +75,22 @@ static int spkv_put(struct store *s, void *t, const void *k, size_t kl,
 		    const void *v, size_t vl)
 {
 	return pkv_put(s->db, 0, k, kl, v, vl, 0, 0);
+}
+
+static int spkv_put_batch(struct store *s, void *t, size_t n,
+			  const struct kv_pair *kv)
+{
+	pkv_batch *b;
+	int err = pkv_batch_begin(s->db, &b);
+
+	for (size_t i = 0; !err && i < n; i++)
+		err = pkv_batch_put(b, 0, kv[i].k, kv[i].kl, kv[i].v,
+				    kv[i].vl, 0, 0);
+	if (err) {
+		pkv_batch_abort(b);
+		return err;
+	}
+	return pkv_batch_commit(b, NULL);
 }
 
 static int spkv_get(struct store *s, void *t, const void *k, size_t kl,
@@ -148,6 +166,7 @@ const struct store_ops store_pkv_ops = {
 	.note = NULL,
 	.open = spkv_open,
 	.put = spkv_put,
+	.put_batch = spkv_put_batch,
 	.get = spkv_get,
 	.del = spkv_del,
 	.stats = spkv_stats,
@@ -164,6 +183,9 @@ const struct store_ops *const *stores_all(size_t *n)
 		&store_pmemobj_ops,
 		&store_lmdb_ops,
 		&store_lmdb_nosync_ops,
+#endif
+#ifdef PKVBENCH_ROCKSDB
+		&store_rocksdb_ops,
 #endif
 	};
 	*n = sizeof(all) / sizeof(all[0]);

@@ -31,12 +31,12 @@ struct target {
 	char why[320];                /* where the time goes, if not met */
 };
 
-static struct target g_tgt[40];
+static struct target g_tgt[64];
 static size_t g_ntgt;
 
 static struct target *tgt_new(const char *what, const char *goal)
 {
-	struct target *t = &g_tgt[g_ntgt < 40 ? g_ntgt++ : 39];
+	struct target *t = &g_tgt[g_ntgt < 64 ? g_ntgt++ : 63];
 	memset(t, 0, sizeof(*t));
 	snprintf(t->what, sizeof(t->what), "%s", what);
 	snprintf(t->goal, sizeof(t->goal), "%s", goal);
@@ -229,6 +229,66 @@ static void tgt_restart(const char *what, const char *store,
 			 hi->test + strlen(prefix), hi->note);
 }
 
+/* tgt_disk_server -- pkv-server on a disk against redis-server with
+ * appendfsync always, same disk: throughput >= 1.0x, or p99 no worse. */
+static void tgt_disk_server(const char *test, bool p99)
+{
+	const struct result *p = find("disk-server", test, "pkv-server"),
+			    *q = find("disk-server", test, "redis-aof");
+	char what[64];
+	struct target *t;
+
+	snprintf(what, sizeof(what), "disk: server %s %s", test,
+		 p99 ? "p99" : "throughput");
+	t = tgt_new(what, p99 ? "<= redis, AOF always" :
+			       ">= 1.0x redis, AOF always");
+	if (!p || !q)
+		return;
+	if (p99) {
+		fmt_ns(t->pkv, sizeof(t->pkv), p->p99_ns);
+		fmt_ns(t->peer, sizeof(t->peer), q->p99_ns);
+		snprintf(t->ratio, sizeof(t->ratio), "%.2fx",
+			 q->p99_ns / p->p99_ns);
+		t->met = p->p99_ns <= q->p99_ns;
+	} else {
+		snprintf(t->pkv, sizeof(t->pkv), "%.0f/s", p->ops_s);
+		snprintf(t->peer, sizeof(t->peer), "%.0f/s", q->ops_s);
+		snprintf(t->ratio, sizeof(t->ratio), "%.2fx",
+			 p->ops_s / q->ops_s);
+		snprintf(t->ratio50, sizeof(t->ratio50), "%.2fx",
+			 q->p50_ns / p->p50_ns);
+		t->met = p->ops_s >= q->ops_s;
+	}
+	if (!t->met)
+		snprintf(t->why, sizeof(t->why), "server CPU per request: "
+			 "pkv-server %.2f us (%.2f in the kernel), redis %.2f us "
+			 "(%.2f); p50 %.2f ms vs %.2f ms", p->cpu_us_op,
+			 p->sys_us_op, q->cpu_us_op, q->sys_us_op,
+			 p->p50_ns / 1e6, q->p50_ns / 1e6);
+}
+
+/* build_disk_targets -- issue 18's: the server against Redis's AOF,
+ * embedded against RocksDB and LMDB, all on the same disk. */
+static void build_disk_targets(void)
+{
+	static const char *const tests[] = {
+		"SET P1", "INCR P1", "MSET P1",
+		"SET P16", "INCR P16", "MSET P16",
+	};
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		tgt_disk_server(tests[i], false);
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		tgt_disk_server(tests[i], true);
+	tgt_speedup("disk: durable put vs RocksDB", "disk", "durable put",
+		    "rocksdb", 1);
+	tgt_speedup("disk: durable put vs LMDB", "disk", "durable put",
+		    "lmdb", 2);
+	tgt_speedup("disk: batch of 100 vs RocksDB", "disk", "batch of 100",
+		    "rocksdb", 1);
+	tgt_speedup("disk: batch of 100 vs LMDB", "disk", "batch of 100",
+		    "lmdb", 2);
+}
+
 static void build_targets(void)
 {
 	const struct result *p, *q, *fl;
@@ -345,6 +405,7 @@ static void build_targets(void)
 	tgt_server("GET P1", true);
 	tgt_server("SET P16", true);
 	tgt_server("GET P16", true);
+	build_disk_targets();
 }
 
 void report_targets(FILE *f)
