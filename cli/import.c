@@ -24,8 +24,7 @@
  * IMPORT_BATCH operations, one durable commit each instead of one per
  * key.  A batch applies its operations in order, each seeing the ones
  * before it, so the result is that of running the commands one by one.
- * A batch that exceeds the redo log (PKV_ETXTOOBIG: many large
- * overwrites) or does not fit the pool as a whole (PKV_EFULL) is split in
+ * A batch that does not fit the pool as a whole (PKV_EFULL) is split in
  * halves and retried, so a full pool stops the import at the exact
  * command that does not fit.  Relative expiry times are turned into
  * absolute ones when the command is read.
@@ -119,25 +118,6 @@ static bool import_is(const struct resp_arg *a, const char *w)
 	return a->len == n && strncasecmp(a->p, w, n) == 0;
 }
 
-/* import_apply_one -- an operation on its own (a batch of one that did
- * not fit: the single-call API tries it once more). */
-static int import_apply_one(struct import *x, const struct import_op *op)
-{
-	const char *k = x->arena + op->koff;
-
-	switch (op->kind) {
-	case IMPORT_PUT:
-		return pkv_put(x->a.db, op->dbi, k, op->klen,
-			       x->arena + op->voff, op->vlen, op->flags,
-			       op->expire_ms);
-	case IMPORT_DEL:
-		return pkv_del(x->a.db, op->dbi, k, op->klen);
-	case IMPORT_EXPIRE:
-		return pkv_expire(x->a.db, op->dbi, k, op->klen, op->expire_ms);
-	}
-	return PKV_EINVAL;
-}
-
 /* import_count -- account for an operation's outcome. */
 static void import_count(struct import *x, const struct import_op *op,
 			 int res)
@@ -201,18 +181,11 @@ static int import_commit_range(struct import *x, size_t from, size_t n)
 	}
 	/* A failed add is remembered by the batch and returned here. */
 	err = pkv_batch_commit(b, x->results + from);
-	if ((err == PKV_ETXTOOBIG || err == PKV_EFULL) && n > 1) {
+	if (err == PKV_EFULL && n > 1) {
 		size_t half = n / 2;
 		if ((err = import_commit_range(x, from, half)))
 			return err;
 		return import_commit_range(x, from + half, n - half);
-	}
-	if (err == PKV_ETXTOOBIG) {
-		err = import_apply_one(x, &x->ops[from]);
-		if (err == PKV_EEXIST || err == PKV_ENOTFOUND) {
-			x->results[from] = err;
-			err = 0;
-		}
 	}
 	if (err) {
 		x->failed_cmd = x->ops[from].cmd;

@@ -153,9 +153,6 @@ void reply_err_kv(struct client *c, int err)
 	if (err == PKV_EFULL)
 		reply_error(c, "OOM command not allowed when used memory > "
 			    "'maxmemory'.");
-	else if (err == PKV_ETXTOOBIG)
-		reply_error(c, "ERR transaction too large for one atomic "
-			    "commit (pkv: %s)", pkv_strerror(err));
 	else
 		reply_error(c, "ERR %s", pkv_strerror(err));
 }
