@@ -524,7 +524,9 @@ size_t heap_limbo_drain(struct heap *h)
 		if (kept_oldest < h->limbo_oldest)
 			h->limbo_oldest = kept_oldest;
 		if (k + h->nlimbo <= n) {
-			memcpy(l + k, h->limbo, h->nlimbo * sizeof(*l));
+			if (h->nlimbo)	/* memcpy from NULL is undefined */
+				memcpy(l + k, h->limbo,
+				       h->nlimbo * sizeof(*l));
 			free(h->limbo);
 			h->limbo = l;
 			h->nlimbo += k;
