@@ -51,7 +51,8 @@ static void usage(FILE *f)
 "  --threads N          worker threads, each on its slice of keys (1)\n"
 "  --seed N             seed of every random choice (1)\n"
 "  --dir DIR            pools and environments (/dev/shm)\n"
-"  --stores LIST        pkv,pmemobj,lmdb,lmdb-nosync,rocksdb (all built)\n"
+"  --stores LIST        pkv,pkv-verify,pmemobj,lmdb,lmdb-nosync,rocksdb\n"
+"                       (all built; pkv-verify: reads only)\n"
 "  --workloads LIST     load,overwrite,read-uniform,read-zipf,\n"
 "                       ycsb-a,ycsb-b,ycsb-c,delete (all)\n"
 "  --sections LIST      embedded,heap,recovery,fill,flushes,server,disk\n"
@@ -127,11 +128,11 @@ static unsigned parse_names(const char *opt, const char *s,
 }
 
 static const char *const store_names[] = {
-	"pkv", "pmemobj", "lmdb", "lmdb-nosync", "rocksdb",
+	"pkv", "pmemobj", "lmdb", "lmdb-nosync", "rocksdb", "pkv-verify",
 };
 static const unsigned store_bits[] = {
 	STORE_PKV, STORE_PMEMOBJ, STORE_LMDB, STORE_LMDB_NOSYNC,
-	STORE_ROCKSDB,
+	STORE_ROCKSDB, STORE_PKV_VERIFY,
 };
 static const char *const section_names[] = {
 	"embedded", "heap", "recovery", "fill", "flushes", "server", "disk",
@@ -234,7 +235,7 @@ static void parse_args(int argc, char **argv)
 		} else if (!strcmp(a, "--stores")) {
 			ARG();
 			g_opt.stores = parse_names(a, v, store_names,
-						   store_bits, 5);
+						   store_bits, 6);
 		} else if (!strcmp(a, "--workloads")) {
 			unsigned bits[WL_COUNT];
 			ARG();
@@ -484,7 +485,10 @@ int main(int argc, char **argv)
 	if (access(g_opt.dir, W_OK))
 		die("%s: %s", g_opt.dir, strerror(errno));
 #ifndef PKVBENCH_PEERS
-	g_opt.stores &= STORE_PKV;
+	g_opt.stores &= ~(STORE_PMEMOBJ | STORE_LMDB | STORE_LMDB_NOSYNC);
+#endif
+#ifndef PKVBENCH_ROCKSDB
+	g_opt.stores &= ~STORE_ROCKSDB;
 #endif
 	machine_collect();
 	atexit(cleanup_files);

@@ -207,6 +207,7 @@ uint64_t zipf_next(struct zipf *z, struct rng *r);
 #define STORE_LMDB_NOSYNC 0x4u
 #define STORE_PMEMOBJ     0x8u
 #define STORE_ROCKSDB     0x10u
+#define STORE_PKV_VERIFY  0x20u       /* pkv with PKV_VERIFY: reads only */
 
 #define STORE_NOTFOUND 1              /* get and del: no such key */
 
@@ -259,6 +260,7 @@ struct store_ops {
 };
 
 extern const struct store_ops store_pkv_ops;
+extern const struct store_ops store_pkv_verify_ops;
 #ifdef PKVBENCH_PEERS
 extern const struct store_ops store_lmdb_ops;
 extern const struct store_ops store_lmdb_nosync_ops;

@@ -41,8 +41,27 @@ static uint64_t pkv_pool_size(uint64_t keys, double vavg)
 	return (uint64_t)((double)keys * per * 1.5) + (96ull << 20);
 }
 
+static int spkv_open_flags(struct store **sp, const char *dir,
+			   uint64_t keys, double vavg, bool create,
+			   unsigned flags, const char *name);
+
 static int spkv_open(struct store **sp, const char *dir, uint64_t keys,
 		     double vavg, bool create)
+{
+	return spkv_open_flags(sp, dir, keys, vavg, create, 0, "pkv");
+}
+
+/* spkv_verify_open -- reads check every entry's checksum (PKV_VERIFY). */
+static int spkv_verify_open(struct store **sp, const char *dir,
+			    uint64_t keys, double vavg, bool create)
+{
+	return spkv_open_flags(sp, dir, keys, vavg, create, PKV_VERIFY,
+			       "pkv-verify");
+}
+
+static int spkv_open_flags(struct store **sp, const char *dir,
+			   uint64_t keys, double vavg, bool create,
+			   unsigned flags, const char *name)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	struct pkv_options o;
@@ -50,10 +69,11 @@ static int spkv_open(struct store **sp, const char *dir, uint64_t keys,
 
 	if (!s)
 		return -ENOMEM;
-	store_path(s->path, sizeof(s->path), dir, "pkv", "pool");
+	store_path(s->path, sizeof(s->path), dir, name, "pool");
 	pkv_options_init(&o);
+	o.flags = flags;
 	if (create) {
-		o.flags = PKV_CREATE | PKV_EXCL;
+		o.flags |= PKV_CREATE | PKV_EXCL;
 		o.size = g_opt.pool_mib ? g_opt.pool_mib << 20
 				       : pkv_pool_size(keys, vavg);
 	}
@@ -175,10 +195,26 @@ const struct store_ops store_pkv_ops = {
 	.gc = spkv_gc,
 };
 
+const struct store_ops store_pkv_verify_ops = {
+	.name = "pkv-verify",
+	.bit = STORE_PKV_VERIFY,
+	.note = "reads check checksums (PKV_VERIFY)",
+	.open = spkv_verify_open,
+	.put = spkv_put,
+	.put_batch = spkv_put_batch,
+	.get = spkv_get,
+	.del = spkv_del,
+	.stats = spkv_stats,
+	.close = spkv_close,
+	.describe = spkv_describe,
+	.gc = spkv_gc,
+};
+
 const struct store_ops *const *stores_all(size_t *n)
 {
 	static const struct store_ops *const all[] = {
 		&store_pkv_ops,
+		&store_pkv_verify_ops,
 #ifdef PKVBENCH_PEERS
 		&store_pmemobj_ops,
 		&store_lmdb_ops,

@@ -4,6 +4,7 @@
  * thread (active expiry, resize help).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +60,7 @@ void kv_damage(const pkv *cdb, const char *fmt, ...)
 	pthread_mutex_unlock(&db->damage_mtx);
 }
 
-/* pkv_damage -- the first damage found since open, or NULL. */
+/* pkv_damage -- how much damage was found since open, and the first. */
 int pkv_damage(pkv *db, char *buf, size_t len)
 {
 	uint64_t n = atomic_load(&db->damage_events);
@@ -69,7 +70,7 @@ int pkv_damage(pkv *db, char *buf, size_t len)
 		snprintf(buf, len, "%s", n ? db->damage : "");
 		pthread_mutex_unlock(&db->damage_mtx);
 	}
-	return n > UINT32_MAX ? (int)UINT32_MAX >> 1 : (int)n;
+	return n > INT_MAX ? INT_MAX : (int)n;
 }
 
 /* pkv_errmsg -- the calling thread's last detail for db. */
@@ -259,6 +260,7 @@ int kv_attach(struct heap *h, const struct pkv_options *o, pkv **dbp)
 		err = gc_start(heap_gc(h), o->gc_interval_ms);
 	if (!err && !(o->flags & PKV_NOTHREADS))
 		err = ckpt_start(h, KV_CKPT_PERIOD_MS, &db->ckpt);
+	db->verify = (o->flags & PKV_VERIFY) != 0;
 	db->expire_interval_ms = o->flags & PKV_NOTHREADS ? 0 :
 				 o->expire_interval_ms;
 	if (!err && db->expire_interval_ms) {
@@ -377,7 +379,7 @@ int pkv_open(const char *path, const struct pkv_options *o, pkv **dbp)
 	}
 	if (!path || !dbp || (unsigned)o->backend > PKV_BACKEND_FILE ||
 	    (unsigned)o->audit > PKV_AUDIT_SKIP ||
-	    o->flags & ~(PKV_CREATE | PKV_EXCL | PKV_NOTHREADS))
+	    o->flags & ~(PKV_CREATE | PKV_EXCL | PKV_NOTHREADS | PKV_VERIFY))
 		return kv_err(NULL, PKV_EINVAL, "bad argument to pkv_open");
 	po.backend = backends[o->backend];
 	err_clear(&em);

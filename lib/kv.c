@@ -735,6 +735,8 @@ int pkv_get_ref(pkv *db, unsigned dbi, const void *key, size_t klen,
 		return err;
 	tk = epoch_enter(heap_epoch(db->heap));
 	err = kv_find_live(db, dbi, key, klen, &E);
+	if (!err && E && kv_entry_damaged(db, dbi, E))
+		err = PKV_ECORRUPT;
 	if (err || !E) {
 		epoch_exit(tk);
 		return err ? err : PKV_ENOTFOUND;
@@ -746,6 +748,17 @@ int pkv_get_ref(pkv *db, unsigned dbi, const void *key, size_t klen,
 	ref->priv_[0] = tk.slot;
 	ref->priv_[1] = (void *)(uintptr_t)tk.phase;
 	return 0;
+}
+
+/* kv_entry_damaged -- see kv_int.h. */
+bool kv_entry_damaged(const pkv *db, unsigned dbi, const struct kv_entry *e)
+{
+	if (!db->verify || kv_entry_csum(e) == e->csum)
+		return false;
+	kv_damage(db, "database %u: the entry at offset %llu does not match "
+		  "its checksum (key or value damaged); not served", dbi,
+		  (unsigned long long)pool_off(db->pool, e));
+	return true;
 }
 
 /* pkv_ref_release -- leave the reference's section (nothing for a
@@ -862,6 +875,8 @@ int pkv_batch_get_ref(pkv_batch *b, unsigned dbi, const void *key,
 	if (!k.present)
 		return PKV_ENOTFOUND;
 	E = kv_ptr(b->db, k.loc.entry);
+	if (kv_entry_damaged(b->db, dbi, E))
+		return PKV_ECORRUPT;
 	ref->val = kv_entry_val(E);
 	ref->vlen = E->vlen;
 	ref->expire_ms = k.expire_ms;

@@ -61,6 +61,7 @@ struct pkv {
 	pthread_cond_t thread_cond;
 	struct ckpt *ckpt;            /* the background checkpointer, or
 					 NULL (PKV_NOTHREADS) */
+	bool verify;                  /* PKV_VERIFY: reads check checksums */
 	unsigned expire_interval_ms;
 	uint64_t expire_cursor[KV_MAX_DBS];
 
@@ -149,6 +150,10 @@ static inline uint32_t kv_entry_csum(const struct kv_entry *e)
 	    csum64(e + 1, (size_t)e->klen + e->vlen, ~(size_t)0);
 	return (uint32_t)(h ^ h >> 32);
 }
+
+/* kv_entry_damaged -- with PKV_VERIFY, whether a read must not return
+ * entry e (its checksum does not match; reported as damage). */
+bool kv_entry_damaged(const pkv *db, unsigned dbi, const struct kv_entry *e);
 
 /* kv_entry_expire -- an entry's expiry; a writer may change it in place
  * (pkv_expire) while a reader looks. */

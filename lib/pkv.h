@@ -63,7 +63,9 @@ enum pkv_backend {
 	PKV_BACKEND_AUTO = 0,         /* pmem if the mapping is, else file */
 	PKV_BACKEND_PMEM,             /* CPU cache flushes (DAX, or emulated
 					 with PMEM_IS_PMEM_FORCE=1) */
-	PKV_BACKEND_FILE,             /* msync on any file system */
+	PKV_BACKEND_FILE,             /* any file system: a commit is one
+					 write of its log record with
+					 RWF_DSYNC; checkpoints msync */
 };
 
 /* What pkv_open does after an unclean shutdown (a crash, SIGKILL). */
@@ -78,11 +80,20 @@ enum pkv_audit {
 			      (a pool open elsewhere, even in this
 			      process, is PKV_EBUSY) */
 #define PKV_NOTHREADS 0x4u /* start no background thread: expiry is lazy
-			      only, resizes advance with writes, and flushed
-			      databases are reclaimed by pkv_gc */
+			      only, resizes advance with writes, flushed
+			      databases are reclaimed by pkv_gc, and a
+			      commit that finds its log ring full
+			      checkpoints inline */
+#define PKV_VERIFY 0x8u   /* check each entry's checksum (its key, value,
+			      lengths and type) whenever a read returns it:
+			      a mismatch is reported (pkv_damage) and a get
+			      or batch read of it fails with PKV_ECORRUPT,
+			      a scan skips it, instead of serving damaged
+			      bytes */
 
 struct pkv_options {
-	unsigned flags;               /* PKV_CREATE, PKV_EXCL, PKV_NOTHREADS */
+	unsigned flags;               /* PKV_CREATE, PKV_EXCL, PKV_NOTHREADS,
+					 PKV_VERIFY */
 	uint64_t size;                /* bytes of a new pool (64 MiB) */
 	unsigned databases;           /* numbered databases of a new pool
 					 (16; at most 128) */
@@ -129,7 +140,10 @@ unsigned pkv_databases(const pkv *db);
  * expiry time in Unix milliseconds (0: none).  Returns 0, PKV_EEXIST
  * (PKV_NX and the key exists), PKV_ENOTFOUND (PKV_XX and it does not),
  * PKV_EFULL (no room; nothing changed), PKV_EINVAL (bad dbi, flags, or a
- * key or value longer than 4 GiB - 1), -ENOMEM.
+ * key or value longer than 4 GiB - 1), PKV_ECORRUPT (the key's chain is
+ * damaged: nothing changed), -ENOMEM, or the -errno of a failed
+ * write-back (applied in memory, not durable; every later write fails
+ * too).
  */
 int pkv_put(pkv *db, unsigned dbi, const void *key, size_t klen,
 	    const void *val, size_t vlen, unsigned flags, int64_t expire_ms);
@@ -137,7 +151,8 @@ int pkv_put(pkv *db, unsigned dbi, const void *key, size_t klen,
 /*
  * pkv_get -- copy up to bufsize bytes of key's value to buf and its full
  * length to *vlen (so a short buffer can be retried).  Returns 0,
- * PKV_ENOTFOUND or PKV_EINVAL.
+ * PKV_ENOTFOUND, PKV_EINVAL or PKV_ECORRUPT (damage met on the way to the
+ * key, or with PKV_VERIFY in the entry itself; reported by pkv_damage).
  */
 int pkv_get(pkv *db, unsigned dbi, const void *key, size_t klen, void *buf,
 	    size_t bufsize, size_t *vlen);
@@ -160,7 +175,7 @@ struct pkv_ref {
 };
 
 /* pkv_get_ref -- find key; on 0 the reference is held.  Returns 0,
- * PKV_ENOTFOUND (nothing held) or PKV_EINVAL. */
+ * PKV_ENOTFOUND (nothing held), PKV_EINVAL or PKV_ECORRUPT (as pkv_get). */
 int pkv_get_ref(pkv *db, unsigned dbi, const void *key, size_t klen,
 		struct pkv_ref *ref);
 
@@ -168,27 +183,29 @@ int pkv_get_ref(pkv *db, unsigned dbi, const void *key, size_t klen,
 void pkv_ref_release(struct pkv_ref *ref);
 
 /* pkv_exists -- 0 if key exists (and has not expired), else
- * PKV_ENOTFOUND; PKV_EINVAL for a bad dbi. */
+ * PKV_ENOTFOUND; PKV_EINVAL for a bad dbi, PKV_ECORRUPT as pkv_get. */
 int pkv_exists(pkv *db, unsigned dbi, const void *key, size_t klen);
 
-/* pkv_del -- remove key, durably.  Returns 0, PKV_ENOTFOUND, PKV_EINVAL. */
+/* pkv_del -- remove key, durably.  Returns 0, PKV_ENOTFOUND, PKV_EINVAL,
+ * PKV_ECORRUPT or a write-back's -errno (as pkv_put). */
 int pkv_del(pkv *db, unsigned dbi, const void *key, size_t klen);
 
 /*
  * pkv_expire -- set key's expiry to expire_ms (absolute Unix ms; 0 removes
  * it), durably.  A time in the past deletes the key.  Returns 0,
- * PKV_ENOTFOUND or PKV_EINVAL.
+ * PKV_ENOTFOUND, PKV_EINVAL, PKV_ECORRUPT or a write-back's -errno (as
+ * pkv_put).
  */
 int pkv_expire(pkv *db, unsigned dbi, const void *key, size_t klen,
 	       int64_t expire_ms);
 
 /* pkv_ttl -- key's expiry in *expire_ms (0: none).  Returns 0,
- * PKV_ENOTFOUND or PKV_EINVAL. */
+ * PKV_ENOTFOUND, PKV_EINVAL or PKV_ECORRUPT. */
 int pkv_ttl(pkv *db, unsigned dbi, const void *key, size_t klen,
 	    int64_t *expire_ms);
 
 /* pkv_type -- the type (PKV_TYPE_*) of key's value to *type.  Returns 0,
- * PKV_ENOTFOUND or PKV_EINVAL. */
+ * PKV_ENOTFOUND, PKV_EINVAL or PKV_ECORRUPT. */
 int pkv_type(pkv *db, unsigned dbi, const void *key, size_t klen,
 	     unsigned *type);
 
@@ -299,9 +316,12 @@ int pkv_batch_failed(const pkv_batch *b);
 
 /*
  * pkv_batch_commit -- make the batch durable and free it.  results, if
- * not NULL, gets each write's result again, in order.  Returns 0 or the
- * error that made the whole batch fail (nothing applied): the first
- * failed operation's, or -errno of a failed write-back.
+ * not NULL, gets each write's result again, in order (those no rollback
+ * took back).  Returns 0; or the error that made the whole batch fail,
+ * nothing applied: the first failed operation's not rolled back,
+ * PKV_EFULL (no heap room for a record too big for its log ring),
+ * -ENOMEM; or the -errno of a failed write-back, after which the batch is
+ * applied in memory but not durable (and every later write fails).
  */
 int pkv_batch_commit(pkv_batch *b, int *results);
 
@@ -329,7 +349,7 @@ struct pkv_stats {
 	uint64_t gc_max_pause_ns;
 	uint64_t damage_events;       /* damage found since open (pkv_damage) */
 	/* the commit path since open */
-	const char *backend;          /* "pmem" or "file" (static string) */
+	const char *backend;          /* "pmem", "file" or "memory" (static) */
 	const char *backend_why;      /* a sentence: why that one */
 	uint64_t commits;             /* durable commits (log records) */
 	uint64_t log_bytes;           /* bytes of those records */

@@ -675,10 +675,11 @@ static uint64_t next_cursor(uint64_t v, uint64_t m)
 }
 
 /* emit_bucket -- call fn for each live (or, with now < 0, each expired
- * as of -now) entry of one chain, read through t when given. */
-static int emit_bucket(pkv *db, const struct kvtx *t, uint64_t arr,
-		       uint64_t b, int64_t now, pkv_scan_fn fn, void *ctx,
-		       unsigned *emitted)
+ * as of -now) entry of one chain, read through t when given; with
+ * PKV_VERIFY, not for an entry whose checksum fails (reported). */
+static int emit_bucket(pkv *db, const struct kvtx *t, unsigned dbi,
+		       uint64_t arr, uint64_t b, int64_t now, pkv_scan_fn fn,
+		       void *ctx, unsigned *emitted)
 {
 	bool want_expired = now < 0;
 
@@ -691,7 +692,8 @@ static int emit_bucket(pkv *db, const struct kvtx *t, uint64_t arr,
 		int64_t x = (int64_t)read_word(db, t, e + ENTRY_EXPIRE);
 		bool expired = x != 0 && x <= now;
 		int r;
-		if (expired == want_expired) {
+		if (expired == want_expired &&
+		    !kv_entry_damaged(db, dbi, E)) {
 			struct pkv_item it = {
 				kv_entry_key(E), E->klen, kv_entry_val(E),
 				E->vlen, x, E->vtype
@@ -737,19 +739,19 @@ static int scan_walk(pkv *db, const struct kvtx *t, unsigned dbi,
 			v = start;
 			if (nxt && nxt != cur) {
 				uint64_t m1 = kv_mask(kv_ptr(db, nxt));
-				r = emit_bucket(db, t, cur, v & m0, now, fn,
-						ctx, &emitted);
+				r = emit_bucket(db, t, dbi, cur, v & m0, now,
+						fn, ctx, &emitted);
 				do {
 					if (!r)
-						r = emit_bucket(db, t, nxt,
+						r = emit_bucket(db, t, dbi, nxt,
 								v & m1, now,
 								fn, ctx,
 								&emitted);
 					v = next_cursor(v, m1);
 				} while (v & (m0 ^ m1));
 			} else {
-				r = emit_bucket(db, t, cur, v & m0, now, fn,
-						ctx, &emitted);
+				r = emit_bucket(db, t, dbi, cur, v & m0, now,
+						fn, ctx, &emitted);
 				v = next_cursor(v, m0);
 			}
 			if (r)

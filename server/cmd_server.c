@@ -202,6 +202,11 @@ static void cmd_info(struct client *c)
 			 (unsigned long long)st.background_checkpoints,
 			 (unsigned long long)st.ring_waits,
 			 (unsigned long long)st.damage_events);
+		if (st.damage_events) {
+			char what[256];
+			pkv_damage(srv.db, what, sizeof(what));
+			info_add(&b, "damage_first:%s\r\n", what);
+		}
 		info_add(&b, "gc_runs:%llu\r\ngc_last_mark_ms:%.3f\r\n"
 			 "gc_last_sweep_ms:%.3f\r\ngc_live_blocks:%llu\r\n"
 			 "gc_live_bytes:%llu\r\ngc_reclaimed_blocks:%llu\r\n"

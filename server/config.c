@@ -46,6 +46,7 @@ static const struct opt opts[] = {
 	{ "logfile", OPT_STR, O(logfile), true, 0, 0, NULL },
 	{ "loglevel", OPT_LOGLEVEL, O(loglevel), false, 0, 0, NULL },
 	{ "daemonize", OPT_BOOL, O(daemonize), true, 0, 0, NULL },
+	{ "verify-checksums", OPT_BOOL, O(verify_checksums), true, 0, 0, NULL },
 	{ "pidfile", OPT_STR, O(pidfile), true, 0, 0, NULL },
 	{ "gc-interval", OPT_LL, O(gc_interval_ms), true, 0, 1ll << 31, NULL },
 	{ "hz", OPT_LL, O(hz), true, 1, 500, NULL },

@@ -44,6 +44,7 @@ struct config {
 	char *logfile;                /* "" = stderr */
 	int loglevel;                 /* 0 debug .. 3 warning (notice) */
 	bool daemonize;
+	bool verify_checksums;        /* PKV_VERIFY: reads check checksums */
 	char *pidfile;                /* "" = none */
 	long long gc_interval_ms;     /* background collection (0: on demand) */
 	long long hz;                 /* expiry sweeps per second (10) */

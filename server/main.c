@@ -77,7 +77,7 @@ static void usage(FILE *f)
 		"client-query-buffer-limit, client-output-buffer-limit,\n"
 		"maxmemory-clients, max-args, timeout, logfile, "
 		"loglevel,\n"
-		"daemonize, pidfile, gc-interval, hz, dir.\n\n"
+		"daemonize, pidfile, gc-interval, hz, dir, verify-checksums.\n\n"
 		"Examples:\n"
 		"       pkv-server --port 7777 --pool /dev/shm/my.pool "
 		"--pool-size 1gb\n"
@@ -156,7 +156,7 @@ static int open_pool(void)
 	int err;
 
 	pkv_options_init(&o);
-	o.flags = PKV_CREATE;
+	o.flags = PKV_CREATE | (srv.cfg.verify_checksums ? PKV_VERIFY : 0);
 	o.size = srv.cfg.pool_size;
 	o.databases = (unsigned)srv.cfg.databases;
 	o.audit = PKV_AUDIT_BACKGROUND;   /* serve first, tidy up after */

@@ -404,11 +404,33 @@ static bool net_read(struct client *c)
 	return true;   /* replies go out after the group commit */
 }
 
-/* net_cron -- periodic work: idle timeouts, killed clients. */
+/* net_damage_log -- say once, and again at most every 10 s while more is
+ * found, that the library met damage in the pool (pkv_damage). */
+static void net_damage_log(int64_t now)
+{
+	static int seen;
+	static int64_t last;
+	char what[256];
+	int n;
+
+	if (now - last < 10000 || (n = pkv_damage(srv.db, what,
+						   sizeof(what))) <= seen)
+		return;
+	srv_log(3, "Damage found in the pool (%d time%s so far; the first: "
+		"%s). The commands that meet it fail; everything else is "
+		"served. `pkv check` on a copy of the pool says more.", n,
+		n == 1 ? "" : "s", what);
+	seen = n;
+	last = now;
+}
+
+/* net_cron -- periodic work: idle timeouts, killed clients, damage. */
 static void net_cron(void)
 {
 	int64_t now = pkv_now_ms();
 	struct client *c = srv.clients, *next;
+
+	net_damage_log(now);
 
 	for (; c; c = next) {
 		next = c->next;
