@@ -15,7 +15,9 @@
 # Targets: fuzz_server (the RESP parser and command dispatch of
 # pkv-server, on a real pool), fuzz_resp (the protocol library's value
 # reader, fed whole and in pieces: the same answers) and fuzz_pool
-# (opening, recovering and using damaged pool images).  Seed corpora are tests/fuzz/<target>/; new
+# (opening, recovering and using damaged pool images); then, outside CI
+# mode, pkv-server built with AddressSanitizer on FUZZ_DAMAGE_IMAGES
+# damaged pools (tests/server-damage.sh).  Seed corpora are tests/fuzz/<target>/; new
 # inputs found go to a scratch corpus in the build directory, and a crash
 # leaves its input there as crash-*.  Prints one line per target and
 # exits 1 if any target crashed, 77 if clang or libFuzzer is missing.
@@ -111,4 +113,35 @@ build fuzz_server "$top_srcdir/tests/fuzz_server.c" $srvsrc $protosrc $libsrc &&
 build fuzz_resp "$top_srcdir/tests/fuzz_resp.c" $protosrc && run fuzz_resp
 # shellcheck disable=SC2086
 build fuzz_pool "$top_srcdir/tests/fuzz_pool.c" $libsrc && run fuzz_pool
+
+# Damaged pools against the whole server, built with AddressSanitizer:
+# FUZZ_DAMAGE_IMAGES (1000) images in random mode.  (CI mode leaves it to
+# make check's 24 images, which ./setup test also runs in its sanitizer
+# build.)
+if [ "$mode" != ci ]; then
+	srvall=$(ls "$top_srcdir"/server/*.c)
+	sflags=$(echo "$flags" | sed 's/-fsanitize=fuzzer,/-fsanitize=/')
+	# shellcheck disable=SC2086
+	if "$cc" $sflags $srvall $protosrc $libsrc -lpmem -lpthread -lm \
+		-o "$out/pkv-server-asan" 2>"$out/pkv-server-asan.build.log"
+	then
+		n=${FUZZ_DAMAGE_IMAGES:-1000}
+		if PKV_SERVER=$out/pkv-server-asan DAMAGE_IMAGES=$n SRV_TIMEOUT=36000 \
+			DAMAGE_SEED=${FUZZ_DAMAGE_SEED:-$$} \
+			ASAN_OPTIONS=detect_leaks=0 \
+			"$top_srcdir/tests/server-damage.sh" \
+			>"$out/server-damage.log" 2>&1; then
+			echo "fuzz: server on damaged pools: $(grep -o \
+				'[0-9]* damaged images.*' "$out/server-damage.log")"
+		else
+			echo "fuzz: server on damaged pools: FAILED; see" \
+			     "$out/server-damage.log"
+			status=1
+		fi
+	else
+		echo "fuzz: pkv-server-asan: build failed (see" \
+		     "$out/pkv-server-asan.build.log)"
+		status=1
+	fi
+fi
 exit $status
