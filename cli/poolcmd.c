@@ -2,8 +2,8 @@
  * poolcmd.c -- the subcommands about a pool as a whole: create, info, gc.
  *
  * create makes a key-value pool through pkv_open, so it gets what every
- * pool the library creates gets (its lanes with 16 KiB logs, room for
- * batches, and the key-value root with its databases).  info reads the
+ * pool the library creates gets (the log geometry of its backend and
+ * size, and the key-value root with its databases).  info reads the
  * pool through a private image (access.h) and changes nothing; to report
  * how much garbage a collection would reclaim it runs that collection on
  * the image, where its frees land in private pages only.  gc collects

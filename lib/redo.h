@@ -125,7 +125,7 @@ int redo_log_word(struct redo_lane *lane, unsigned op, uint64_t off,
 /*
  * redo_log_copy -- add "copy len bytes from src to off", off 8-byte aligned
  * (the bytes are copied into the record now).  Returns 0, PKV_EINVAL or
- * PKV_ETXTOOBIG.
+ * -ENOMEM.
  */
 int redo_log_copy(struct redo_lane *lane, uint64_t off, const void *src,
 		  size_t len);
