@@ -474,7 +474,7 @@ void heap_limbo_maybe_drain(struct heap *h)
 	if (redo_has_nudge(h->redo)) {
 		/* On a disk each checkpoint writes back every dirty page:
 		 * not one per few thousand overwrites. */
-		if (n >= HEAP_LIMBO_NUDGE)
+		if (n >= h->limbo_nudge)
 			redo_nudge(h->redo);
 	} else if (n >= HEAP_LIMBO_CHECKPOINT) {
 		redo_checkpoint(h->redo);
@@ -830,6 +830,13 @@ int heap_open(struct pool *pool, struct heap **hp, struct errmsg *em)
 	h->chunk_hdr = pool_ptr(pool, pool->hdr->chunk_hdr_off);
 	h->nclasses = class_count;
 	h->nlanes = pool->hdr->nlanes;
+	/* A pool's 4096th in frees (1 GiB: 262,144, 16 MiB of list): a
+	 * bigger pool can hold more, and checkpoints get rarer. */
+	h->limbo_nudge = pool->size >> 12;
+	if (h->limbo_nudge < HEAP_LIMBO_NUDGE)
+		h->limbo_nudge = HEAP_LIMBO_NUDGE;
+	if (h->limbo_nudge > HEAP_LIMBO_NUDGE_MAX)
+		h->limbo_nudge = HEAP_LIMBO_NUDGE_MAX;
 	pthread_mutex_init(&h->chunk_mtx, NULL);
 	epoch_init(&h->epoch);
 	pthread_mutex_init(&h->limbo_mtx, NULL);

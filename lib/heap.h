@@ -128,7 +128,9 @@ int heap_prepare_free(struct heap *h, uint64_t data_off,
  */
 #define HEAP_LIMBO_BATCH 128
 #define HEAP_LIMBO_CHECKPOINT 4096  /* frees that make a drain checkpoint */
-#define HEAP_LIMBO_NUDGE 65536      /* ... or ask the checkpointer for one */
+#define HEAP_LIMBO_NUDGE 65536      /* ... or ask the checkpointer for one
+				       (at least; more in a big pool) */
+#define HEAP_LIMBO_NUDGE_MAX (1u << 20)
 void heap_free_applied(struct heap *h, const struct heap_action *act,
 		       uint64_t seq);
 void heap_limbo_maybe_drain(struct heap *h);

@@ -66,6 +66,8 @@ struct heap {
 	size_t nlimbo, limbo_cap;
 	uint64_t limbo_oldest;        /* lowest seq in the limbo, or
 					 UINT64_MAX when it is empty */
+	size_t limbo_nudge;           /* frees held that ask the background
+					 checkpointer for a checkpoint */
 	void **lane_tx;               /* per lane: the transaction layer's
 					 handle (tx.c) */
 	struct gc *gc;                /* the collector (gc.c) */

@@ -82,6 +82,8 @@ struct redo_lane {
 	unsigned id;
 	char *ring;                   /* persistent: log_size bytes */
 	atomic_int busy;              /* held by a transaction */
+	atomic_bool half;             /* its ring is past half full (set by
+					 a commit, cleared by a checkpoint) */
 	_Atomic uint64_t inflight;    /* seq being committed, REDO_PENDING,
 					 or 0 */
 	/* Owner-only while busy: the record being built. */
@@ -109,6 +111,9 @@ struct redo {
 	_Atomic uint64_t seq;         /* last seq handed out */
 	_Atomic uint64_t watermark;   /* the durable watermark */
 	atomic_uint next_hint;        /* round robin for new threads */
+	atomic_uint nhalf;            /* lanes past half full */
+	bool even_fill;               /* on a disk: fill every ring before
+					 asking for a checkpoint */
 	atomic_int quiesce;           /* redo_quiesce: no new transactions */
 	pthread_mutex_t ckpt_mtx;     /* one checkpoint at a time; guards
 					 what follows */
@@ -164,6 +169,7 @@ int redo_open(struct pool *pool, struct redo **rp, struct errmsg *em)
 	if (!r)
 		return err_set(em, -ENOMEM, "out of memory");
 	r->pool = pool;
+	r->even_fill = persist_tracks_dirty(&pool->persist);
 	r->nlanes = h->nlanes;
 	r->ring_size = h->log_size;
 	r->max_entries = h->log_size - CACHELINE - REC_HDR;
@@ -663,6 +669,7 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 	uint64_t len, pos, seq, rec_used = lane->used;
 	char *dst;
 	struct redo_desc d;
+	uint64_t used;
 	bool half;
 
 	if (seqp)
@@ -722,11 +729,26 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 	pthread_mutex_lock(&lane->mtx);
 	lane->reserved = UINT64_MAX;
 	redo_q_push(lane, &d);        /* room was made by redo_reserve */
-	half = lane->head - lane->tail > r->ring_size / 2;
+	used = lane->head - lane->tail;
+	half = used > r->ring_size / 2;
+	if (half && !atomic_load_explicit(&lane->half, memory_order_relaxed)) {
+		atomic_store(&lane->half, true);
+		atomic_fetch_add(&r->nhalf, 1);
+	}
 	pthread_mutex_unlock(&lane->mtx);
-	/* Past half full: the background checkpointer frees room while
-	 * the other half takes commits, so none waits for a write-back. */
-	if (half && !atomic_load_explicit(&r->nudged, memory_order_relaxed))
+	/*
+	 * Past half full the background checkpointer is asked to free room
+	 * while the other half takes commits, so none waits for a
+	 * write-back.  On a disk, where a checkpoint writes back every page
+	 * dirtied since the last and its writes slow the commits' syncs
+	 * (SET at pipeline 16: commits of 30-120 ms during one), it is asked
+	 * only once every lane is past half full (new transactions take
+	 * lanes that are not: redo_lane_acquire) or this one is past three
+	 * quarters: a single writer fills every ring first.
+	 */
+	if (half && !atomic_load_explicit(&r->nudged, memory_order_relaxed) &&
+	    (!r->even_fill || atomic_load(&r->nhalf) >= r->nlanes ||
+	     used > r->ring_size / 4 * 3))
 		redo_nudge(r);
 	atomic_store_explicit(&lane->inflight, 0, memory_order_release);
 	atomic_fetch_add_explicit(&r->commits, 1, memory_order_relaxed);
@@ -901,6 +923,11 @@ static int redo_checkpoint_to(struct redo *r, bool force)
 		}
 		if (r->tails[i] > l->tail)
 			l->tail = r->tails[i];
+		if (atomic_load(&l->half) &&
+		    l->head - l->tail <= r->ring_size / 2) {
+			atomic_store(&l->half, false);
+			atomic_fetch_sub(&r->nhalf, 1);
+		}
 		pthread_mutex_unlock(&l->mtx);
 	}
 	atomic_fetch_add(&r->checkpoints, 1);
@@ -1150,7 +1177,9 @@ void redo_thread_lane(unsigned lane)
 	redo_tls_hint = lane;
 }
 
-/* redo_lane_acquire -- take a lane: the thread's usual one if free. */
+/* redo_lane_acquire -- take a lane: the thread's usual one if free (on a
+ * disk: and not past half full, else the next free one that is not, so
+ * lanes fill evenly whatever the number of threads), else any free one. */
 struct redo_lane *redo_lane_acquire(struct redo *r)
 {
 	unsigned start = redo_tls_hint;
@@ -1161,10 +1190,16 @@ struct redo_lane *redo_lane_acquire(struct redo *r)
 	for (;;) {
 		while (atomic_load(&r->quiesce))
 			sched_yield();
-		for (unsigned k = 0; k < r->nlanes && !l; k++) {
-			struct redo_lane *c = &r->lanes[(start + k) % r->nlanes];
-			if (redo_lane_try(c))
-				l = c;
+		for (unsigned pass = 0; pass < 2 && !l; pass++) {
+			for (unsigned k = 0; k < r->nlanes && !l; k++) {
+				struct redo_lane *c =
+					&r->lanes[(start + k) % r->nlanes];
+				if ((pass || !r->even_fill ||
+				     !atomic_load_explicit(&c->half,
+						memory_order_relaxed)) &&
+				    redo_lane_try(c))
+					l = c;
+			}
 		}
 		if (l)
 			break;
