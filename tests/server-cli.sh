@@ -453,6 +453,40 @@ check "server D still answers" "PONG" "$(cli $PD ping)"
 srv_stop D || bad "server D stopped with status $srv_rc"
 
 # ======================================================================
+# Server E: a 500 MB value in a 1200 MB pool, one atomic commit, kept
+# across a restart (Redis takes values up to proto-max-bulk-len, 512 MB).
+# ======================================================================
+BIGV=500000000
+srv_start E "$TMP/e.pool" --pool-size 1200mb ||
+	{ bad "server E (a 1200 MB pool) starts"; srv_finish; }
+PE=$E_port
+(
+	trap '' PIPE
+	exec 3<>"/dev/tcp/127.0.0.1/$PE" || exit 2
+	{
+		printf '*3\r\n$3\r\nSET\r\n$4\r\nhuge\r\n$%s\r\n' $BIGV
+		head -c $BIGV /dev/zero
+		printf '\r\n*1\r\n$4\r\nQUIT\r\n'
+	} >&3 2>/dev/null &
+	timeout 120 cat <&3 >"$TMP/huge.out"
+	wait
+)
+check "a 500 MB SET" "$(printf '+OK\r\n+OK\r\n' | cat -A)" \
+	"$(cat -A "$TMP/huge.out")"
+srv_stop E || bad "server E stopped with status $srv_rc"
+srv_start E "$TMP/e.pool" --pool-size 1200mb ||
+	{ bad "server E starts again"; srv_finish; }
+PE=$E_port
+check "the 500 MB value after a restart: STRLEN" "$BIGV" \
+	"$(cli $PE strlen huge)"
+check "the 500 MB value after a restart: its last bytes" \
+	"$(printf '\0\0\0\0' | od -An -c)" \
+	"$(cli $PE getrange huge -4 -1 | head -c 4 | od -An -c)"
+check "DEL of the 500 MB value" "1" "$(cli $PE del huge)"
+srv_stop E || bad "server E stopped with status $srv_rc"
+rm -f "$TMP/e.pool" "$TMP/huge.out"
+
+# ======================================================================
 # redis-benchmark against server A.
 # ======================================================================
 if ! command -v redis-benchmark >/dev/null 2>&1; then

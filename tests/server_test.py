@@ -786,6 +786,24 @@ class Transactions(Base):
         self.assertEqual(300, r.dbsize())
         self.assertEqual(b"299", r.get("tx:299"))
 
+    def test_exec_100000_sets(self):
+        """MULTI of 100,000 SETs, an MSET and a DEL of 100,000 keys: each
+        one atomic commit, with no size limit (Redis has none)."""
+        r = self.r
+        n = 100000
+        p = r.pipeline(transaction=True)
+        for i in range(n):
+            p.set("big:%d" % i, i)
+        self.assertEqual([True] * n, p.execute())
+        self.assertEqual(n, r.dbsize())
+        self.assertEqual(b"99999", r.get("big:99999"))
+        self.assertTrue(r.mset({"m:%d" % i: "v%d" % i for i in range(n)}))
+        self.assertEqual(2 * n, r.dbsize())
+        self.assertEqual(b"v4242", r.get("m:4242"))
+        self.assertEqual(n, r.delete(*["big:%d" % i for i in range(n)]))
+        self.assertEqual(n, r.dbsize())
+        self.assertEqual(None, r.get("big:0"))
+
     def test_exec_with_a_failing_command(self):
         r = self.r
         r.set("s", "not a number")

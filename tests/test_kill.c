@@ -12,6 +12,12 @@
  * checks each acknowledged put, overwrite and delete.  The next round's
  * child continues in the same pool after the parent closes it.
  *
+ * A third thread commits batches of BIG_N puts, generation after
+ * generation, each setting every key "b:<i>" to "gen <g>": after any kill
+ * all BIG_N keys must hold the same generation (a batch is all or
+ * nothing), no older than the last one acknowledged.  The kill moments
+ * come from a fixed seed.
+ *
  * Usage: test_kill [ROUNDS]   (the pool goes in tests/tmp/)
  */
 #include "config.h"
@@ -31,6 +37,7 @@
 
 #define THREADS 2
 #define MAXN 2000000
+#define BIG_N 100000      /* puts in each of the batch thread's batches */
 
 struct ack {
 	unsigned char thread, kind;   /* kind: 'P' put, 'O' overwrite, 'D' del */
@@ -39,6 +46,7 @@ struct ack {
 
 static int g_pipe;
 static uint32_t g_start[THREADS];   /* first n of this round, per thread */
+static uint32_t g_big_gen;          /* the batch thread's next generation */
 
 static void value_of(char *buf, size_t len, unsigned t, uint32_t n, int v2)
 {
@@ -82,10 +90,84 @@ static void *writer(void *arg)
 	return NULL;
 }
 
+/* batcher -- the child's batch thread: BIG_N puts per commit, then the
+ * acknowledgment (thread THREADS, kind 'B', n = the generation). */
+static void *batcher(void *arg)
+{
+	pkv *db = arg;
+	char key[32], val[32];
+
+	for (uint32_t g = g_big_gen; g < UINT32_MAX; g++) {
+		struct ack a = { THREADS, 'B', g };
+		/* A batch holds every stripe while it builds: a pause
+		 * first, so the single writers get their share too. */
+		nanosleep(&(struct timespec){ 0, 200000000L }, NULL);
+		int vl = snprintf(val, sizeof(val), "gen %u", g);
+		pkv_batch *b;
+		if (pkv_batch_begin(db, &b))
+			_exit(3);
+		for (unsigned i = 0; i < BIG_N; i++) {
+			int kl = snprintf(key, sizeof(key), "b:%u", i);
+			if (pkv_batch_put(b, 0, key, (size_t)kl, val,
+					  (size_t)vl, 0, 0))
+				_exit(3);
+		}
+		if (pkv_batch_commit(b, NULL))
+			_exit(3);
+		if (write(g_pipe, &a, sizeof(a)) != sizeof(a))
+			_exit(4);
+	}
+	return NULL;
+}
+
+/* check_big -- every b:<i> holds one generation, >= acked (or, before
+ * any batch was acknowledged, none at all or one whole generation).
+ * Returns the generation found (0: none), or -1 and a message. */
+static long check_big(pkv *db, int round, long acked)
+{
+	long gen = -2;
+	for (unsigned i = 0; i < BIG_N; i++) {
+		char key[32], got[32];
+		size_t vl;
+		int kl = snprintf(key, sizeof(key), "b:%u", i);
+		int err = pkv_get(db, 0, key, (size_t)kl, got,
+				  sizeof(got) - 1, &vl);
+		long g = 0;
+		if (err && err != PKV_ENOTFOUND) {
+			fprintf(stderr, "round %d: %s: %s\n", round, key,
+				pkv_strerror(err));
+			return -1;
+		}
+		if (!err) {
+			got[vl < sizeof(got) ? vl : sizeof(got) - 1] = 0;
+			if (sscanf(got, "gen %ld", &g) != 1) {
+				fprintf(stderr, "round %d: %s: bad value\n",
+					round, key);
+				return -1;
+			}
+			g++;   /* generation g is "found g + 1" */
+		}
+		if (gen == -2)
+			gen = g;
+		if (g != gen) {
+			fprintf(stderr, "round %d: half a batch: %s holds "
+				"generation %ld, b:0 %ld (0: none)\n", round,
+				key, g - 1, gen - 1);
+			return -1;
+		}
+	}
+	if (gen < acked) {
+		fprintf(stderr, "round %d: batch %ld was acknowledged, the "
+			"pool holds %ld\n", round, acked - 1, gen - 1);
+		return -1;
+	}
+	return gen;
+}
+
 static void child(const char *path)
 {
 	struct pkv_options o;
-	pthread_t th[THREADS];
+	pthread_t th[THREADS], big;
 	void *args[THREADS][2];
 	pkv *db;
 
@@ -99,6 +181,7 @@ static void child(const char *path)
 		args[t][1] = (void *)(uintptr_t)t;
 		pthread_create(&th[t], NULL, writer, args[t]);
 	}
+	pthread_create(&big, NULL, batcher, db);
 	for (unsigned t = 0; t < THREADS; t++)
 		pthread_join(th[t], NULL);
 	_exit(0);
@@ -111,7 +194,8 @@ int main(int argc, char **argv)
 {
 	int rounds = argc > 1 ? atoi(argv[1]) : 6;
 	char path[256];
-	unsigned long checked = 0, acked_total = 0;
+	unsigned long checked = 0, acked_total = 0, batches = 0;
+	long big_acked = 0;   /* generation + 1 of the last acknowledged */
 	int fail = 0;
 
 	mkdir("tests", 0755);
@@ -131,15 +215,36 @@ int main(int argc, char **argv)
 			fprintf(stderr, "create: %s\n", pkv_errmsg(NULL));
 			return 99;
 		}
+		/* Generation 0 of the batch keys, in batches of 1000, so
+		 * the table has grown to them before the first big one. */
+		for (unsigned i = 0; i < BIG_N; i += 1000) {
+			pkv_batch *b;
+			if (pkv_batch_begin(db, &b))
+				return 99;
+			for (unsigned j = i; j < i + 1000 && j < BIG_N; j++) {
+				char key[32];
+				int kl = snprintf(key, sizeof(key), "b:%u", j);
+				pkv_batch_put(b, 0, key, (size_t)kl, "gen 0", 5,
+					      0, 0);
+			}
+			if (pkv_batch_commit(b, NULL)) {
+				fprintf(stderr, "create: %s\n",
+					pkv_errmsg(db));
+				return 99;
+			}
+		}
+		big_acked = 1;
+		g_big_gen = 1;
 		pkv_close(db);
 	}
-	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	srand(1);   /* the same kill moments every run */
 
 	for (int r = 0; r < rounds && !fail; r++) {
 		int fds[2];
 		pid_t pid;
 		struct ack a;
-		struct timespec ts = { 0, (150 + rand() % 400) * 1000000L };
+		long ms = 300 + rand() % 900;
+		struct timespec ts = { ms / 1000, ms % 1000 * 1000000L };
 		unsigned long acks = 0;
 		uint32_t hi[THREADS];
 		int status;
@@ -159,6 +264,13 @@ int main(int argc, char **argv)
 		nanosleep(&ts, NULL);
 		kill(pid, SIGKILL);
 		while (read(fds[0], &a, sizeof(a)) == sizeof(a)) {
+			if (a.thread == THREADS && a.kind == 'B') {
+				if ((long)a.n + 1 > big_acked)
+					big_acked = (long)a.n + 1;
+				batches++;
+				acks++;
+				continue;
+			}
 			if (a.thread >= THREADS || a.n >= MAXN) {
 				fprintf(stderr, "bad acknowledgment\n");
 				return 99;
@@ -228,12 +340,21 @@ int main(int argc, char **argv)
 			}
 			g_start[t] = hi[t] + 1;  /* the next child goes on */
 		}
+		if (!fail) {
+			long g = check_big(db, r, big_acked);
+			if (g < 0)
+				fail = 1;
+			else
+				g_big_gen = (uint32_t)g;  /* found g - 1 */
+		}
 		pkv_close(db);
 		printf("round %d: killed after %ld ms, %lu acknowledged calls, "
-		       "all present\n", r, ts.tv_nsec / 1000000, acks);
+		       "all present, batch generation %u whole\n", r, ms, acks,
+		       g_big_gen - 1);
 	}
 	unlink(path);
-	printf("test_kill: %lu acknowledged calls, %lu keys checked, %s\n",
-	       acked_total, checked, fail ? "FAILED" : "ok");
+	printf("test_kill: %lu acknowledged calls (%lu batches of %u puts), "
+	       "%lu keys checked, %s\n", acked_total, batches, BIG_N, checked,
+	       fail ? "FAILED" : "ok");
 	return fail;
 }
