@@ -685,8 +685,11 @@ static void die(const char *what, int err)
 	exit(2);
 }
 
-/* Commit tx, the model going from g_cur to next. */
-static void commit(struct tx *tx, const struct model *next)
+/* Commit tx, the model going from g_cur to next; PKV_EFULL (a record
+ * too big for its ring and no heap room for it: the transaction aborted,
+ * the model stays) when `full_ok`, else any error is fatal. */
+static int commit_full_ok(struct tx *tx, const struct model *next,
+			  bool full_ok)
 {
 	int err;
 
@@ -694,9 +697,17 @@ static void commit(struct tx *tx, const struct model *next)
 	g_inflight = 1;
 	err = tx_commit(tx);
 	g_inflight = 0;
+	if (err == PKV_EFULL && full_ok)
+		return err;
 	if (err)
 		die("tx_commit", err);
 	g_cur = *next;
+	return 0;
+}
+
+static void commit(struct tx *tx, const struct model *next)
+{
+	commit_full_ok(tx, next, false);
 }
 
 /* Run a single-transaction operation; kind 0 replace, 1 delete, 2 multi. */
@@ -720,8 +731,16 @@ static void single(int kind)
 		if (!err && rndn(3) == 0)
 			err = op_scratch(tx);
 	}
-	if (err == PKV_EFULL) {
+	if (!err) {
+		/* On a disk a huge block goes in its record, which may need
+		 * heap room too. */
+		if (!commit_full_ok(tx, &next, true))
+			return;
+		err = PKV_EFULL;
+	} else if (err == PKV_EFULL) {
 		tx_abort(tx);
+	}
+	if (err == PKV_EFULL) {
 		/* make room: empty a few slots, huge ones first */
 		for (unsigned k = 0, done = 0; k < NSLOTS && done < 4; k++) {
 			if (g_cur.s[k].size == HUGE_SIZE ||
@@ -737,9 +756,7 @@ static void single(int kind)
 		}
 		return;
 	}
-	if (err)
-		die("operation", err);
-	commit(tx, &next);
+	die("operation", err);
 }
 
 /* Fill the pool in one transaction until it is full, then abort. */
