@@ -128,7 +128,8 @@ struct keylist {
 	const char *pat;              /* NULL: every key */
 	size_t plen;
 	bool typed;                   /* a TYPE filter was given */
-	bool strings;                 /* TYPE filter passes strings */
+	int type;                     /* its PKV_TYPE_*, or -1: a name no
+					 value of pkv has (matches nothing) */
 	bool nomem;
 };
 
@@ -142,10 +143,11 @@ static int keylist_add(void *ctx, const struct pkv_item *it)
 
 	if (l->pat && !glob_match(l->pat, l->plen, key, klen, 0))
 		return 0;
-	if (l->typed)
+	if (l->typed) {
 		srv.keyspace_hits++;  /* Redis looks the type up as a read */
-	if (!l->strings)
-		return 0;
+		if ((int)it->type != l->type)
+			return 0;
+	}
 	if (l->used + klen > l->cap) {
 		size_t cap = l->cap ? l->cap : 4096;
 		while (cap < l->used + klen)
@@ -284,20 +286,41 @@ static void cmd_exists(struct client *c)
 	reply_int(c, n);
 }
 
-/* cmd_type -- TYPE key: "string", or "none" when missing. */
+/* The Redis name of each engine type (PKV_TYPE_*), in order. */
+static const char *const type_names[] = { "string" };
+
+/* type_of_name -- the PKV_TYPE_* Redis calls name, or -1. */
+static int type_of_name(const struct resp_arg *name)
+{
+	for (size_t t = 0; t < sizeof(type_names) / sizeof(*type_names); t++)
+		if (arg_is(name, type_names[t]))
+			return (int)t;
+	return -1;
+}
+
+/* cmd_type -- TYPE key: the engine's type of its value, or "none" when
+ * missing. */
 static void cmd_type(struct client *c)
 {
-	bool hit = ks_exists(c->db, &c->argv[1]);
+	struct ks_val v;
+	int err = ks_get(c->db, &c->argv[1], &v);
 
-	keys_stat(hit);
-	reply_simple(c, hit ? "string" : "none");
+	if (err && err != PKV_ENOTFOUND) {
+		reply_err_kv(c, err);
+		return;
+	}
+	keys_stat(!err);
+	reply_simple(c, err ? "none" :
+		     v.type < sizeof(type_names) / sizeof(*type_names) ?
+		     type_names[v.type] : "unknown");
+	ks_release(&v);
 }
 
 /* cmd_keys -- KEYS pattern: every live key of the database matching it,
  * in one pass over the whole table. */
 static void cmd_keys(struct client *c)
 {
-	struct keylist l = { .strings = true };
+	struct keylist l = { 0 };
 	const struct resp_arg *pat = &c->argv[1];
 	uint64_t cursor = 0, next;
 	int err = 0;
@@ -348,7 +371,7 @@ static bool keys_cursor(struct client *c, const struct resp_arg *a,
  * [next cursor, [keys...]]. */
 static void cmd_scan(struct client *c)
 {
-	struct keylist l = { .strings = true };
+	struct keylist l = { 0 };
 	long long count = 10;
 	uint64_t cursor, next = 0;
 	char cbuf[24];
@@ -378,10 +401,10 @@ static void cmd_scan(struct client *c)
 				l.plen = p->len;
 			}
 		} else if (arg_is(o, "type") && has) {
-			/* Redis 7.0 accepts any name; only "string"
-			 * matches here */
+			/* Redis 7.0 accepts any name; one that is no
+			 * type matches nothing */
 			l.typed = true;
-			l.strings = arg_is(&c->argv[i + 1], "string");
+			l.type = type_of_name(&c->argv[i + 1]);
 		} else {
 			reply_err_syntax(c);
 			return;
