@@ -581,23 +581,7 @@ int pkv_scan(pkv *db, unsigned dbi, uint64_t cursor, unsigned count,
 int pkv_random_key(pkv *db, unsigned dbi, void *buf, size_t bufsize,
 		   size_t *klen)
 {
-	struct epoch_ticket tk;
-	uint64_t e;
-
-	if (dbi >= db->ndbs)
-		return kv_err(db, PKV_EINVAL, "database %u out of range", dbi);
-	tk = epoch_enter(heap_epoch(db->heap));
-	e = table_random(db, NULL, dbi);
-	if (e) {
-		const struct kv_entry *E = kv_ptr(db, e);
-		if (buf)
-			memcpy(buf, kv_entry_key(E),
-			       E->klen < bufsize ? E->klen : bufsize);
-		if (klen)
-			*klen = E->klen;
-	}
-	epoch_exit(tk);
-	return e ? 0 : PKV_ENOTFOUND;
+	return kv_random_key(db, NULL, dbi, buf, bufsize, klen);
 }
 
 /* ---- statistics ---- */

@@ -930,14 +930,20 @@ int pkv_batch_scan(pkv_batch *b, unsigned dbi, uint64_t cursor,
 int pkv_batch_random_key(pkv_batch *b, unsigned dbi, void *buf,
 			 size_t bufsize, size_t *klen)
 {
-	pkv *db = b->db;
+	return kv_random_key(b->db, kv_view(b), dbi, buf, bufsize, klen);
+}
+
+/* kv_random_key -- see kv_int.h. */
+int kv_random_key(pkv *db, const struct kvtx *t, unsigned dbi, void *buf,
+		  size_t bufsize, size_t *klen)
+{
 	struct epoch_ticket tk;
 	uint64_t e;
 
 	if (dbi >= db->ndbs)
 		return kv_err(db, PKV_EINVAL, "database %u out of range", dbi);
 	tk = epoch_enter(heap_epoch(db->heap));
-	e = table_random(db, kv_view(b), dbi);
+	e = table_random(db, t, dbi);
 	if (e) {
 		const struct kv_entry *E = kv_ptr(db, e);
 		if (buf)

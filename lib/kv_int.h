@@ -331,6 +331,12 @@ int table_scan_expired(pkv *db, unsigned dbi, uint64_t cursor,
 		       unsigned count, pkv_scan_fn fn, void *ctx,
 		       uint64_t *next);
 
+/* kv_random_key -- copy out a random live key of database dbi, read
+ * through t (a batch's view) when given: pkv_random_key and
+ * pkv_batch_random_key.  Returns 0, PKV_ENOTFOUND or PKV_EINVAL. */
+int kv_random_key(pkv *db, const struct kvtx *t, unsigned dbi, void *buf,
+		  size_t bufsize, size_t *klen);
+
 /* table_random -- a random live entry's offset, or 0 (through t when
  * given; inside a section). */
 uint64_t table_random(pkv *db, const struct kvtx *t, unsigned dbi);
