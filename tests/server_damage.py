@@ -18,7 +18,7 @@ Usage: server_damage.py SERVER TMPDIR IMAGES SEED [PKV]
    may be errors; the server must answer every command within 20 s, never
    die of a signal, and leave no sanitizer report in its log.
 3. A flipped value byte: one byte of a key's value changed in a copy of
-   the base pool.  `pkv check` (PKV, when given) exits 1 naming a
+   the base pool, closed cleanly first.  `pkv check` (PKV, when given) exits 1 naming a
    checksum mismatch; a server started with --verify-checksums yes
    answers that key's GET with an error, serves the other keys, counts
    the damage in INFO (damage_events, damage_first) and logs it.
@@ -171,19 +171,33 @@ def exercise(port, rng):
         pass
 
 
-def flipped_value(img):
+def flipped_value(base):
     """A copy with one byte of k:12346's value changed: the number of
-    problems found (printed)."""
+    problems found (printed).  The copy is closed cleanly first (pkv gc),
+    so no committed record is left to replay over the changed byte (on a
+    disk a record carries the block's bytes), and every copy of the
+    value in the file is changed: the entry, and stale copies in old
+    records, which are harmless."""
     bad = 0
     key, val = b"k:12346", b"v12346" * (1 + 12346 % 5)
-    at = img.find(key + val)
+    pool = os.path.join(tmp, "flip.pool")
+    log = os.path.join(tmp, "flip.log")
+    shutil.copy(base, pool)
+    if pkv_tool:
+        r = subprocess.run([pkv_tool, "gc", pool], capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            print("FAIL: pkv gc of the copy: exit %d, %r"
+                  % (r.returncode, (r.stdout + r.stderr)[-300:]))
+            return 1
+    b = bytearray(open(pool, "rb").read())
+    at = b.find(key + val)
     if at < 0:
         print("FAIL: k:12346 and its value not found in the base image")
         return 1
-    b = bytearray(img)
-    b[at + len(key) + 3] ^= 0x20
-    pool = os.path.join(tmp, "flip.pool")
-    log = os.path.join(tmp, "flip.log")
+    while at >= 0:
+        b[at + len(key) + 3] ^= 0x20
+        at = b.find(key + val, at + 1)
     with open(pool, "wb") as f:
         f.write(bytes(b))
     if pkv_tool:
@@ -286,7 +300,7 @@ def main():
             print("FAIL: image %d (%s): %s; kept as tests/tmp/%s"
                   % (n, "; ".join(how), problem, os.path.basename(keep)))
             print("      " + "\n      ".join(text.strip().split("\n")[-5:]))
-    bad += flipped_value(img)
+    bad += flipped_value(base)
     print("%d damaged images (seed %d, %d pointer words to choose from): "
           "%d refused at start with a message, %d served and shut down "
           "cleanly, %d failed" % (images, seed, len(ptrs), refused, served,
