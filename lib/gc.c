@@ -483,6 +483,8 @@ static void *gc_thread(void *arg)
 {
 	struct gc *gc = arg;
 
+	/* The allocator's bitmaps, left unread by the open (heap.h). */
+	heap_load_runs(gc->heap);
 	pthread_mutex_lock(&gc->bg_mtx);
 	while (!gc->bg_stop) {
 		if (!atomic_load(&gc->requested)) {

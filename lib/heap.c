@@ -10,8 +10,11 @@
  * been applied yet, is "taken" in the volatile bitmap, so no one else can
  * get it, while its persistent bit says what a crash would leave.
  *
+ * A run's volatile bitmap is read from the persistent one lazily
+ * (heap_run_load), so an open reads only the chunk headers.
+ *
  * Invariant (checked by heap_check when no transaction is in flight):
- * for every run, volatile bits == persistent bits over its blocks, and
+ * for every loaded run, volatile bits == persistent bits over its blocks, and
  * nfree == nblocks - popcount; for every chunk, the volatile kind matches
  * the header word.
  */
@@ -71,33 +74,77 @@ size_t heap_class_size(size_t size)
 	return c < 0 ? 0 : class_sizes[c];
 }
 
-/* heap_run_new -- describe a run chunk; vbits from the persistent bitmap. */
-static struct heap_run *heap_run_new(struct heap *h, uint32_t chunk,
-				     uint32_t cls)
+/*
+ * heap_run_new -- describe a run chunk, its bitmap not read yet: the
+ * run has no free block until heap_run_load.  Opening reads only the
+ * chunk headers, so it costs the same whatever the heap holds.
+ */
+static struct heap_run *heap_run_new(uint32_t chunk, uint32_t cls)
 {
-	struct heap_class *c = &h->cls[cls];
 	struct heap_run *run = calloc(1, sizeof(*run));
-	const uint64_t *pbits = heap_persistent_bits(h, chunk);
-	unsigned used = 0;
 
 	if (!run)
 		return NULL;
-	run->vbits = calloc(c->nwords, sizeof(*run->vbits));
-	if (!run->vbits) {
-		free(run);
-		return NULL;
-	}
 	run->chunk = chunk;
 	run->cls = cls;
+	return run;
+}
+
+/*
+ * heap_run_load -- the volatile bitmap from the persistent one, once.
+ * Every path that changes a run's persistent bits loads it first: a
+ * reservation takes from a loaded run, and a free loads its run when it
+ * is prepared (heap_prepare_free), before its commit clears the bit -- so
+ * a load never reads a free that is still in the limbo as free.
+ * Returns 0 or -ENOMEM.
+ */
+static int heap_run_load(struct heap *h, struct heap_run *run)
+{
+	const struct heap_class *c = &h->cls[run->cls];
+	const uint64_t *pbits = heap_persistent_bits(h, run->chunk);
+	_Atomic uint64_t *vbits;
+	unsigned used = 0;
+	int err = 0;
+
+	if (atomic_load_explicit(&run->loaded, memory_order_acquire))
+		return 0;
+	pthread_mutex_lock(&h->load_mtx);
+	if (run->loaded)
+		goto out;
+	vbits = calloc(c->nwords, sizeof(*vbits));
+	if (!vbits) {
+		err = -ENOMEM;
+		goto out;
+	}
 	for (uint32_t w = 0; w < c->nwords; w++) {
 		uint64_t mask = heap_tail_mask(c, w);
-		uint64_t bits = pbits[w] & mask;
+		uint64_t bits = __atomic_load_n(&pbits[w], __ATOMIC_ACQUIRE) &
+				mask;
 		used += (unsigned)__builtin_popcountll(bits);
 		/* Bits past the last block are never free. */
-		atomic_init(&run->vbits[w], bits | ~mask);
+		atomic_init(&vbits[w], bits | ~mask);
 	}
-	atomic_init(&run->nfree, c->nblocks - used);
-	return run;
+	run->vbits = vbits;
+	atomic_store(&run->nfree, c->nblocks - used);
+	atomic_store_explicit(&run->loaded, true, memory_order_release);
+out:
+	pthread_mutex_unlock(&h->load_mtx);
+	return err;
+}
+
+/* heap_load_runs -- load every run not loaded yet (see heap.h). */
+void heap_load_runs(struct heap *h)
+{
+	for (uint64_t i = 0; i < h->nchunks; i++) {
+		struct heap_run *run;
+		if (__atomic_load_n(&h->cstate[i], __ATOMIC_ACQUIRE) != CS_RUN)
+			continue;
+		pthread_mutex_lock(&h->chunk_mtx);
+		run = h->run_of[i];
+		pthread_mutex_unlock(&h->chunk_mtx);
+		if (run && heap_run_load(h, run))
+			return;       /* no memory: later, on demand */
+	}
 }
 
 /* heap_class_add_run -- append a run to its class (class mutex held). */
@@ -120,7 +167,8 @@ static int64_t heap_run_take(const struct heap *h, struct heap_run *run)
 {
 	const struct heap_class *c = &h->cls[run->cls];
 
-	if (atomic_load_explicit(&run->nfree, memory_order_relaxed) == 0)
+	if (!atomic_load_explicit(&run->loaded, memory_order_acquire) ||
+	    atomic_load_explicit(&run->nfree, memory_order_relaxed) == 0)
 		return -1;
 	for (uint32_t w = 0; w < c->nwords; w++) {
 		uint64_t v = atomic_load_explicit(&run->vbits[w],
@@ -243,8 +291,9 @@ static struct heap_run *heap_run_create(struct heap *h, unsigned cls,
 		persist_store64(p, &h->chunk_hdr[chunk[i]], CHUNK_HDR_RUN(cls));
 	persist_fence(p);
 	for (unsigned i = 0; i < n; i++) {
-		struct heap_run *run = heap_run_new(h, (uint32_t)chunk[i], cls);
-		if (!run || heap_class_add_run(c, run)) {
+		struct heap_run *run = heap_run_new((uint32_t)chunk[i], cls);
+		if (!run || heap_run_load(h, run) ||
+		    heap_class_add_run(c, run)) {
 			free(run ? run->vbits : NULL);
 			free(run);
 			/* Back to free, on media first (an empty run and a
@@ -260,7 +309,9 @@ static struct heap_run *heap_run_create(struct heap *h, unsigned cls,
 				*errp = -ENOMEM;
 			return first;
 		}
+		pthread_mutex_lock(&h->chunk_mtx);
 		h->run_of[chunk[i]] = run;
+		pthread_mutex_unlock(&h->chunk_mtx);
 		if (!first)
 			first = run;
 	}
@@ -280,12 +331,17 @@ static int heap_reserve_run(struct heap *h, unsigned lane, unsigned cls,
 	if (idx < 0) {
 		/* The lane's run is full: look for room in the class. */
 		pthread_mutex_lock(&c->mtx);
-		for (size_t k = 0; k < c->nruns && idx < 0; k++) {
-			run = c->runs[(c->cursor + k) % c->nruns];
-			idx = heap_run_take(h, run);
-			if (idx >= 0)
-				c->cursor = (c->cursor + k) % c->nruns;
-		}
+		/* Runs read since open first; then the others, read now
+		 * (the collector's thread reads them all soon after open). */
+		for (int pass = 0; pass < 2 && idx < 0; pass++)
+			for (size_t k = 0; k < c->nruns && idx < 0; k++) {
+				run = c->runs[(c->cursor + k) % c->nruns];
+				if (pass && heap_run_load(h, run))
+					continue;
+				idx = heap_run_take(h, run);
+				if (idx >= 0)
+					c->cursor = (c->cursor + k) % c->nruns;
+			}
 		if (idx < 0) {
 			run = heap_run_create(h, cls, &err);
 			if (run)
@@ -629,7 +685,16 @@ static int heap_locate(const struct heap *h, uint64_t data_off,
 int heap_prepare_free(struct heap *h, uint64_t data_off,
 		      struct heap_action *act)
 {
-	return heap_locate(h, data_off, act);
+	int err = heap_locate(h, data_off, act);
+	struct heap_run *run;
+
+	if (err || act->huge)
+		return err;
+	/* Its run loaded before the commit clears the bit (heap_run_load). */
+	pthread_mutex_lock(&h->chunk_mtx);
+	run = h->run_of[act->chunk];
+	pthread_mutex_unlock(&h->chunk_mtx);
+	return run ? heap_run_load(h, run) : PKV_EINVAL;
 }
 
 /* heap_block_of -- the start of the block that holds off, by the
@@ -750,7 +815,7 @@ static int heap_rebuild(struct heap *h, struct errmsg *em)
 			struct heap_run *run;
 			if (cls >= h->nclasses || hdr >> 16)
 				goto bad;
-			run = heap_run_new(h, (uint32_t)i, cls);
+			run = heap_run_new((uint32_t)i, cls);
 			if (!run || heap_class_add_run(&h->cls[cls], run)) {
 				free(run ? run->vbits : NULL);
 				free(run);
@@ -802,6 +867,7 @@ static void heap_free_volatile(struct heap *h)
 		pthread_mutex_destroy(&h->cls[c].mtx);
 	}
 	pthread_mutex_destroy(&h->chunk_mtx);
+	pthread_mutex_destroy(&h->load_mtx);
 	gc_free(h->gc);
 	epoch_destroy(&h->epoch);
 	pthread_mutex_destroy(&h->limbo_mtx);
@@ -838,6 +904,7 @@ int heap_open(struct pool *pool, struct heap **hp, struct errmsg *em)
 	if (h->limbo_nudge > HEAP_LIMBO_NUDGE_MAX)
 		h->limbo_nudge = HEAP_LIMBO_NUDGE_MAX;
 	pthread_mutex_init(&h->chunk_mtx, NULL);
+	pthread_mutex_init(&h->load_mtx, NULL);
 	epoch_init(&h->epoch);
 	pthread_mutex_init(&h->limbo_mtx, NULL);
 	for (unsigned c = 0; c < h->nclasses; c++) {
@@ -994,6 +1061,8 @@ int heap_check(struct heap *h, struct errmsg *em)
 				return err_set(em, PKV_ECORRUPT,
 					       "chunk %llu: run descriptor "
 					       "missing", (unsigned long long)i);
+			if (!atomic_load(&run->loaded))
+				continue;     /* it is the persistent bitmap */
 			for (uint32_t w = 0; w < c->nwords; w++) {
 				uint64_t mask = heap_tail_mask(c, w);
 				uint64_t v = atomic_load(&run->vbits[w]);

@@ -179,6 +179,15 @@ int heap_foreach_block(const struct heap *h,
  */
 int heap_check(struct heap *h, struct errmsg *em);
 
+/*
+ * heap_load_runs -- read the bitmap of every run not read yet.  Opening
+ * reads only the chunk headers; a run's bitmap is read when a free or a
+ * reservation first needs it, or here (the collector's thread calls this
+ * when it starts, so the first allocation in a class after a restart
+ * does not read them).  Safe at any time, from any thread.
+ */
+void heap_load_runs(struct heap *h);
+
 /* heap_limbo_drain -- wait for a grace period and make every block in the
  * limbo that the watermark has passed reusable; how many.  Not from inside
  * a read section. */

@@ -24,8 +24,12 @@ enum chunk_state {
 struct heap_run {
 	uint32_t chunk;               /* chunk index */
 	uint32_t cls;                 /* size class */
-	_Atomic uint64_t *vbits;      /* volatile bitmap: 1 = taken */
-	atomic_uint nfree;            /* zero bits among the blocks */
+	_Atomic uint64_t *vbits;      /* volatile bitmap: 1 = taken (NULL
+					 until loaded) */
+	atomic_uint nfree;            /* zero bits among the blocks (0
+					 until loaded) */
+	atomic_bool loaded;           /* vbits and nfree read from the
+					 persistent bitmap (heap_run_load) */
 };
 
 struct heap_class {
@@ -53,7 +57,9 @@ struct heap {
 	pthread_mutex_t chunk_mtx;    /* guards cstate, span */
 	uint8_t *cstate;              /* enum chunk_state per chunk */
 	uint32_t *span;               /* span length at CS_HUGE chunks */
-	struct heap_run **run_of;     /* run descriptor per CS_RUN chunk */
+	struct heap_run **run_of;     /* run descriptor per CS_RUN chunk
+					 (written under chunk_mtx) */
+	pthread_mutex_t load_mtx;     /* one heap_run_load at a time */
 	unsigned nclasses;
 	struct heap_class cls[HEAP_MAX_CLASSES];
 	_Atomic(struct heap_run *) *lane_run; /* nlanes x nclasses */

@@ -447,6 +447,33 @@ static void test_reopen(void **state)
 	check(f->heap);
 }
 
+/*
+ * test_reopen_free_waits -- a reopened heap reads a run's bitmap only when
+ * it needs it; a block freed in a run not read yet still waits for a
+ * checkpoint past its free before it is handed out again, and the run's
+ * free count stays right (check).
+ */
+static void test_reopen_free_waits(void **state)
+{
+	struct fixture *f = *state;
+	enum { N = 40 };
+	uint64_t off[N], got;
+
+	for (size_t i = 0; i < N; i++)
+		assert_int_equal(alloc1(f->heap, 100, 1, &off[i]), 0);
+	heap_stop(f);
+	heap_start(f);
+	free1(f->heap, off[0]);        /* the lowest block of its run */
+	for (size_t i = 0; i < 8; i++) {
+		assert_int_equal(alloc1(f->heap, 100, 2, &got), 0);
+		assert_true(got != off[0]);
+	}
+	check(f->heap);                /* a checkpoint: it may come back */
+	for (size_t i = 1; i < N; i++)
+		free1(f->heap, off[i]);
+	check(f->heap);
+}
+
 /* test_unclean -- an image copied while the heap is open is unclean. */
 static void test_unclean(void **state)
 {
@@ -615,6 +642,7 @@ int main(void)
 		T32(test_fill),
 		T256(test_utilization),
 		T32(test_reopen),
+		T32(test_reopen_free_waits),
 		T8(test_unclean),
 		T32(test_threads),
 	};
