@@ -332,8 +332,6 @@ static void build_targets(void)
 	}
 
 	tgt_restart("restart embedded pkv", "pkv", "restart ", NULL);
-	tgt_restart("restart embedded, audit=bg", "pkv audit=bg", "restart ",
-		    NULL);
 	tgt_restart("restart server vs redis AOF", "pkv-server",
 		    "server restart ", "redis-aof");
 

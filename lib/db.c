@@ -88,7 +88,9 @@ void pkv_options_init(struct pkv_options *o)
 	o->size = KV_DEFAULT_SIZE;
 	o->databases = KV_DEFAULT_DBS;
 	o->backend = PKV_BACKEND_AUTO;
-	o->audit = PKV_AUDIT_NOW;
+	/* Serve first: the collector finds what a crash left behind while
+	 * requests are served (nothing reachable is ever handed out). */
+	o->audit = PKV_AUDIT_BACKGROUND;
 	o->expire_interval_ms = 100;
 }
 

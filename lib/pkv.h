@@ -70,8 +70,10 @@ enum pkv_backend {
 
 /* What pkv_open does after an unclean shutdown (a crash, SIGKILL). */
 enum pkv_audit {
-	PKV_AUDIT_NOW = 0,            /* collect garbage before returning */
-	PKV_AUDIT_BACKGROUND,         /* collect in the background */
+	PKV_AUDIT_NOW = 0,            /* collect garbage before returning
+					 (time grows with the heap) */
+	PKV_AUDIT_BACKGROUND,         /* collect in the background while
+					 serving (pkv_options_init's) */
 	PKV_AUDIT_SKIP,               /* leave it to a later pkv_gc */
 };
 

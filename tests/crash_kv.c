@@ -368,6 +368,7 @@ static pkv *open_image(void *image, size_t len, struct heap **hp, char *why,
 	}
 	pkv_options_init(&o);
 	o.flags = PKV_NOTHREADS;
+	o.audit = PKV_AUDIT_NOW;      /* the images are checked for leaks */
 	if ((err = kv_attach(*hp, &o, &db))) {
 		snprintf(why, whylen, "kv_attach: %s: %s", pkv_strerror(err),
 			 pkv_errmsg(NULL));

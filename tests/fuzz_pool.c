@@ -116,6 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	pkv_options_init(&o);
 	o.flags = PKV_NOTHREADS;
+	o.audit = PKV_AUDIT_NOW;      /* the collector over damaged data too */
 	if (kv_attach(h, &o, &db) == 0) {
 		for (unsigned d = 0; d < pkv_databases(db); d++) {
 			uint64_t cur = 0, keys;
