@@ -327,35 +327,20 @@ static uint32_t kv_disk_log_size(uint64_t pool_size)
 }
 
 /*
- * kv_dry_open -- open the pool's file in a copy-on-write view first:
- * recover it, rebuild the allocator and check the key-value root there.
- * Whatever would make the real open refuse the pool shows up here, where
- * nothing is written to the file -- so a refused pool is left exactly as
- * it was (the real open replays logs and marks the pool open before its
- * last checks).  Returns 0, or the error the open would have given.
+ * kv_precheck -- check the key-value root of a heap that heap_open_begin
+ * has recovered but not yet made durable, so a pool refused here can be
+ * put back exactly as it was (heap_open_cancel).  Returns 0, or the error
+ * the open gives.
  */
-static int kv_dry_open(struct pool *pool)
+static int kv_precheck(struct heap *h)
 {
-	struct pool *view;
-	struct heap *h;
-	struct errmsg em;
 	pkv tmp;
-	int err;
 
-	err_clear(&em);
-	if ((err = pool_open_private(pool, &view, &em)))
-		return kv_err(NULL, err, "%s", em.text);
-	if ((err = heap_open(view, &h, &em))) {
-		pool_release(view);
-		return kv_err(NULL, err, "%s", em.text);
-	}
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.heap = h;
-	tmp.pool = view;
-	if (view->state->root)
-		err = kv_root_check(&tmp, view->state->root);
-	heap_abandon(h);              /* and the view with it */
-	return err;
+	tmp.pool = heap_pool(h);
+	return tmp.pool->state->root ?
+	       kv_root_check(&tmp, tmp.pool->state->root) : 0;
 }
 
 /* pkv_open -- open or create a pool file and attach the engine. */
@@ -406,12 +391,26 @@ int pkv_open(const char *path, const struct pkv_options *o, pkv **dbp)
 	if (err)
 		return kv_err(NULL, err, "%s", em.text[0] ? em.text :
 			      pkv_strerror(err));
-	if (!created && (err = kv_dry_open(pool))) {
-		pool_release(pool);   /* unlock and unmap, writing nothing */
+	/*
+	 * Whatever makes the open refuse the pool shows up before anything
+	 * is made durable or marked: a refused pool is left exactly as it
+	 * was (the replay undone).
+	 */
+	if ((err = heap_open_begin(pool, &h, &em))) {
+		pool_release(pool);   /* unlock and unmap, marking nothing */
+		if (created)
+			unlink(path);
+		return kv_err(NULL, err, "%s", em.text);
+	}
+	if ((err = kv_precheck(h))) {
+		heap_open_cancel(h);
+		pool_release(pool);
+		if (created)
+			unlink(path);
 		return err;
 	}
-	if ((err = heap_open(pool, &h, &em))) {
-		pool_release(pool);   /* unlock and unmap, marking nothing */
+	if ((err = heap_open_finish(h, &em))) {
+		pool_release(pool);
 		if (created)
 			unlink(path);
 		return kv_err(NULL, err, "%s", em.text);

@@ -882,8 +882,28 @@ static void heap_free_volatile(struct heap *h)
 	free(h);
 }
 
-/* heap_open -- recover the logs, rebuild the allocator, mark open. */
+/* heap_open -- heap_open_begin, then heap_open_finish. */
 int heap_open(struct pool *pool, struct heap **hp, struct errmsg *em)
+{
+	int err = heap_open_begin(pool, hp, em);
+
+	return err ? err : heap_open_finish(*hp, em);
+}
+
+/* heap_open_path -- prefix em with the pool's file name. */
+static void heap_open_path(const struct pool *pool, struct errmsg *em,
+			   int err)
+{
+	char detail[ERRMSG_MAX];
+
+	if (!em || !pool->path)
+		return;
+	snprintf(detail, sizeof(detail), "%s", em->text);
+	err_set(em, err, "%s: %s", pool->path, detail);
+}
+
+/* heap_open_begin -- replay the logs (undoably), rebuild the allocator. */
+int heap_open_begin(struct pool *pool, struct heap **hp, struct errmsg *em)
 {
 	struct heap *h = calloc(1, sizeof(*h));
 	int err;
@@ -945,13 +965,8 @@ int heap_open(struct pool *pool, struct heap **hp, struct errmsg *em)
 	if (err)
 		goto fail_redo;
 	err = heap_rebuild(h, em);
-	if (err)
-		goto fail_redo;
-	pool_mark_open(pool);
-	err = persist_failed(&pool->persist);
 	if (err) {
-		err_set(em, err, "marking the pool open failed: %s",
-			strerror(-err));
+		redo_recover_undo(h->redo);
 		goto fail_redo;
 	}
 	*hp = h;
@@ -961,12 +976,34 @@ fail_redo:
 	redo_free(h->redo);
 fail:
 	heap_free_volatile(h);
-	if (em && pool->path) {
-		char detail[ERRMSG_MAX];
-		snprintf(detail, sizeof(detail), "%s", em->text);
-		err_set(em, err, "%s: %s", pool->path, detail);
-	}
+	heap_open_path(pool, em, err);
 	return err;
+}
+
+/* heap_open_finish -- the replay durable, the pool marked in use. */
+int heap_open_finish(struct heap *h, struct errmsg *em)
+{
+	struct pool *pool = h->pool;
+	int err;
+
+	redo_recover_finish(h->redo);
+	pool_mark_open(pool);
+	err = persist_failed(&pool->persist);
+	if (!err)
+		return 0;
+	err_set(em, err, "marking the pool open failed: %s", strerror(-err));
+	redo_free(h->redo);
+	heap_free_volatile(h);
+	heap_open_path(pool, em, err);
+	return err;
+}
+
+/* heap_open_cancel -- undo heap_open_begin's replay; free the heap. */
+void heap_open_cancel(struct heap *h)
+{
+	redo_recover_undo(h->redo);
+	redo_free(h->redo);
+	heap_free_volatile(h);
 }
 
 /* heap_close -- make everything durable, close the pool, free the heap. */

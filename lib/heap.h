@@ -73,11 +73,32 @@ struct heap_stats {
 
 /*
  * heap_open -- recover the pool's redo logs and rebuild the volatile
- * allocator state from the chunk headers and run bitmaps.  The heap takes
- * over `pool` (heap_close closes it).  Returns 0, -ENOMEM or PKV_ECORRUPT
- * (a chunk header or bitmap that cannot be right, with its offset).
+ * allocator state from the chunk headers (the run bitmaps are read
+ * later, see heap_load_runs).  The heap takes over `pool` (heap_close
+ * closes it); on failure the pool is left to the caller.  Returns 0,
+ * -ENOMEM or PKV_ECORRUPT (a chunk header that cannot be right, with its
+ * offset).  The same as heap_open_begin then heap_open_finish.
  */
 int heap_open(struct pool *pool, struct heap **hp, struct errmsg *em);
+
+/*
+ * heap_open_begin -- the first half of heap_open: replay the logs in
+ * place, keeping what they overwrite, and rebuild the allocator, writing
+ * back and marking nothing.  Then the caller checks what it needs to (the
+ * key-value root) and calls heap_open_finish, or heap_open_cancel, which
+ * puts every replayed byte back: a pool refused there is left as it was.
+ * On failure nothing is changed and the pool is left to the caller.
+ */
+int heap_open_begin(struct pool *pool, struct heap **hp, struct errmsg *em);
+
+/* heap_open_finish -- the replay made durable, the pool marked in use.
+ * Returns 0, or an I/O error (the heap freed, the pool left to the
+ * caller). */
+int heap_open_finish(struct heap *h, struct errmsg *em);
+
+/* heap_open_cancel -- undo heap_open_begin: the replayed bytes put back,
+ * the heap freed, the pool left to the caller. */
+void heap_open_cancel(struct heap *h);
 
 /* heap_close -- make everything durable, close the pool, free the heap. */
 void heap_close(struct heap *h);

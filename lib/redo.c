@@ -128,6 +128,17 @@ struct redo {
 	} lines;
 	_Atomic uint64_t commits, record_bytes, ring_waits;
 	_Atomic uint64_t checkpoints, checkpoint_lines, checkpoint_ns;
+	/* redo_recover's replay, until redo_recover_finish or _undo */
+	struct redo_found *found;     /* the records replayed, seq order */
+	size_t nfound;
+	uint64_t found_maxseq;        /* the watermark they raise it to */
+	struct redo_undo {            /* the bytes the replay overwrote */
+		char *buf;            /* records: bytes (padded to 8), then
+					 a trailer {offset, length} */
+		size_t len, cap;
+		bool on;              /* replaying: save before each store */
+		bool failed;          /* out of memory while saving */
+	} undo;
 	/* redo_set_nudge: who checkpoints in the background, and whether
 	 * it was asked since its last checkpoint began */
 	void (*_Atomic nudge)(void *);
@@ -215,6 +226,8 @@ void redo_free(struct redo *r)
 	free(r->lanes);
 	free(r->tails);
 	free(r->lines.v);
+	free(r->found);
+	free(r->undo.buf);
 	free(r);
 }
 
@@ -376,6 +389,39 @@ static bool redo_checksum(const struct pool *pool, const char *rec,
 }
 
 /*
+ * redo_undo_save -- while recovery replays, keep the len bytes at dst
+ * before they are overwritten, so a refused open can put them back
+ * (redo_recover_undo).  Out of memory marks the undo failed.
+ */
+static void redo_undo_save(struct redo *r, const void *dst, uint64_t len)
+{
+	struct redo_undo *u = &r->undo;
+	uint64_t padded = (len + 7) & ~7ull, trailer[2];
+	size_t need;
+
+	if (!u->on || u->failed)
+		return;
+	need = u->len + padded + sizeof(trailer);
+	if (need > u->cap) {
+		size_t cap = u->cap ? 2 * u->cap : 65536;
+		char *b;
+		while (cap < need)
+			cap *= 2;
+		if (!(b = realloc(u->buf, cap))) {
+			u->failed = true;
+			return;
+		}
+		u->buf = b;
+		u->cap = cap;
+	}
+	memcpy(u->buf + u->len, dst, len);
+	trailer[0] = pool_off(r->pool, dst);
+	trailer[1] = len;
+	memcpy(u->buf + u->len + padded, trailer, sizeof(trailer));
+	u->len = need;
+}
+
+/*
  * redo_apply -- carry out a record's entries in place.  `atomic` when
  * other threads may touch neighbouring bits of the same words (bitmaps)
  * concurrently; `replay` at recovery, where the carried prefixes of new
@@ -394,18 +440,27 @@ static int redo_apply(struct redo *r, const struct redo_body *b,
 
 	if (replay) {
 		while ((got = redo_next_entry(pool, b, &pos, &en)) > 0)
-			if (en.op == LOG_OP_BLOCK && en.prefix)
+			if (en.op == LOG_OP_BLOCK && en.prefix) {
+				redo_undo_save(r, pool_ptr(pool, en.off),
+					       en.prefix);
 				memcpy(pool_ptr(pool, en.off), en.bytes,
 				       en.prefix);
-			else if (en.op == LOG_OP_BLOCKCOPY)
+			} else if (en.op == LOG_OP_BLOCKCOPY) {
+				redo_undo_save(r, pool_ptr(pool, en.off),
+					       en.value);
 				memcpy(pool_ptr(pool, en.off), en.bytes,
 				       en.value);
+			}
 		if (got < 0)
 			return PKV_ECORRUPT;
 		pos = 0;
 	}
 	while ((got = redo_next_entry(pool, b, &pos, &en)) > 0) {
 		uint64_t *word = pool_ptr(pool, en.off);
+		if (replay && en.op != LOG_OP_BLOCK &&
+		    en.op != LOG_OP_BLOCKCOPY)
+			redo_undo_save(r, word, en.op == LOG_OP_COPY ?
+				       en.value : 8);
 		switch (en.op) {
 		case LOG_OP_SET:
 			__atomic_store_n(word, en.value, __ATOMIC_RELEASE);
@@ -1038,7 +1093,6 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 		 struct errmsg *em)
 {
 	struct pool *pool = r->pool;
-	struct persist *p = &pool->persist;
 	struct redo_recovery_stats s = {0};
 	struct redo_found *todo = NULL;
 	size_t n = 0, cap = 0;
@@ -1103,6 +1157,7 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 	s.logs_valid = n;
 	if (n)   /* qsort(NULL, 0) is undefined */
 		qsort(todo, n, sizeof(*todo), redo_found_cmp);
+	r->undo.on = true;
 	for (size_t i = 0; i < n; i++) {
 		const struct log_rec *lh = (const void *)todo[i].rec;
 		struct redo_body b;
@@ -1113,11 +1168,31 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 				"malformed entry",
 				(unsigned long long)pool_off(pool, lh),
 				(unsigned long long)lh->seq);
-			goto out;
+			break;
 		}
 		s.logs_replayed++;
 	}
-	if (n) {
+	r->undo.on = false;
+	if (!err && r->undo.failed)
+		err = err_set(em, -ENOMEM, "out of memory");
+	r->found = todo;
+	r->nfound = n;
+	r->found_maxseq = maxseq;
+	if (err)
+		redo_recover_undo(r);
+	s.nsec = redo_now() - t0;
+	if (st)
+		*st = s;
+	return err;
+}
+
+/* redo_recover_finish -- make the replay durable, then pass it. */
+void redo_recover_finish(struct redo *r)
+{
+	struct pool *pool = r->pool;
+	struct persist *p = &pool->persist;
+
+	if (r->nfound) {
 		/* The replayed changes are durable before the watermark says
 		 * they need no replay; a crash before leaves the old slot,
 		 * and replaying again is harmless. */
@@ -1129,28 +1204,56 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 				      pool->size - from);
 		} else {
 			redo_lineset_reset(&r->lines);
-			for (size_t i = 0; i < n; i++) {
+			for (size_t i = 0; i < r->nfound; i++) {
 				const struct log_rec *lh =
-					(const void *)todo[i].rec;
+					(const void *)r->found[i].rec;
 				struct redo_body b;
-				if (redo_body_of(pool, todo[i].rec, lh->used,
-						 &b))
+				if (redo_body_of(pool, r->found[i].rec,
+						 lh->used, &b))
 					redo_flush_targets(r, &b, true,
 							   &lines);
 			}
 		}
 		if (!PLANTED(RECOVER_FENCE))
 			persist_fence(p);
-		redo_slot_write(r, maxseq);
+		redo_slot_write(r, r->found_maxseq);
 	}
-	atomic_store(&r->seq, maxseq);
-	atomic_store(&r->watermark, maxseq);
-out:
-	free(todo);
-	s.nsec = redo_now() - t0;
-	if (st)
-		*st = s;
-	return err;
+	atomic_store(&r->seq, r->found_maxseq);
+	atomic_store(&r->watermark, r->found_maxseq);
+	free(r->found);
+	r->found = NULL;
+	r->nfound = 0;
+	free(r->undo.buf);
+	memset(&r->undo, 0, sizeof(r->undo));
+}
+
+/* redo_recover_undo -- put back what the replay overwrote, newest first. */
+void redo_recover_undo(struct redo *r)
+{
+	struct persist *p = &r->pool->persist;
+	struct redo_undo *u = &r->undo;
+	size_t end = u->len;
+
+	while (end) {
+		uint64_t trailer[2], padded;
+		char *dst;
+		memcpy(trailer, u->buf + end - sizeof(trailer),
+		       sizeof(trailer));
+		padded = (trailer[1] + 7) & ~7ull;
+		end -= sizeof(trailer) + padded;
+		dst = pool_ptr(r->pool, trailer[0]);
+		memcpy(dst, u->buf + end, trailer[1]);
+		/* The media gets the old bytes too, in case a replayed line
+		 * was written back meanwhile. */
+		persist_flush(p, dst, trailer[1]);
+	}
+	if (u->len)
+		persist_fence(p);
+	free(r->found);
+	r->found = NULL;
+	r->nfound = 0;
+	free(u->buf);
+	memset(u, 0, sizeof(*u));
 }
 
 /* redo_close -- nothing left to replay: checkpoint everything. */

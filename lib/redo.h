@@ -58,14 +58,23 @@ int redo_open(struct pool *pool, struct redo **rp, struct errmsg *em);
 
 /*
  * redo_recover -- replay every valid record above the watermark in seq
- * order, ignore torn and uncommitted ones, then (only if anything was
- * replayed) checkpoint, so none is replayed again.  Durable on return;
- * idempotent (a crash inside it is recovered by running it again).
- * Returns 0 or PKV_ECORRUPT (no valid checkpoint slot, or a valid record
- * names an offset outside the pool).
+ * order, ignoring torn and uncommitted ones, keeping the bytes it
+ * overwrites.  Then exactly one of: redo_recover_finish, which makes the
+ * replay durable and (only if anything was replayed) checkpoints, so
+ * none is replayed again; or redo_recover_undo, which puts every byte
+ * back (a refused open leaves the pool as it was).  Idempotent: a crash
+ * before the finish is recovered by running it again.  Returns 0, -ENOMEM
+ * or PKV_ECORRUPT (no valid checkpoint slot, or a valid record names an
+ * offset outside the pool); on an error the replay is already undone.
  */
 int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 		 struct errmsg *em);
+
+/* redo_recover_finish -- see redo_recover.  Durable on return. */
+void redo_recover_finish(struct redo *r);
+
+/* redo_recover_undo -- see redo_recover. */
+void redo_recover_undo(struct redo *r);
 
 /*
  * redo_close -- checkpoint everything, so a clean reopen replays nothing;

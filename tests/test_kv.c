@@ -905,7 +905,7 @@ static void damage_word(const char *path, uint64_t off, uint64_t word,
  * root is damaged (the open used to clear its clean-shutdown word first),
  * and a pool copied while open (unclean, logs to replay) with a damaged
  * chunk header (the open used to replay the logs and raise the watermark
- * first).
+ * first) or a damaged root (refused after the replay, which is undone).
  */
 static void test_open_refused_unmodified(void **state)
 {
@@ -960,8 +960,20 @@ static void test_open_refused_unmodified(void **state)
 	if (!same_file(copy, before, len))
 		fail_msg("a refused unclean pool was modified");
 	free(before);
-	/* repaired, it opens and recovers what was acknowledged */
 	damage_word(copy, h.chunk_hdr_off + 8 * (h.nchunks - 1), old, &old);
+
+	/* 3: unclean, the root's magic damaged: refused after the replay,
+	 * which is undone */
+	damage_word(copy, root + offsetof(struct kv_root, magic), 0x55, &old);
+	before = tu_read_file(copy, &len);
+	assert_non_null(before);
+	assert_int_equal(pkv_open(copy, &f->opts, &db), PKV_ECORRUPT);
+	if (!same_file(copy, before, len))
+		fail_msg("a refused unclean pool was modified by its replay");
+	free(before);
+	damage_word(copy, root + offsetof(struct kv_root, magic), old, &old);
+
+	/* repaired, it opens and recovers what was acknowledged */
 	assert_int_equal(pkv_open(copy, &f->opts, &db), 0);
 	for (unsigned i = 0; i < 50; i++)
 		expect_kv(db, i % 3, i, 1);
