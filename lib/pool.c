@@ -422,34 +422,6 @@ int pool_provide(struct pool *pool, uint64_t off, uint64_t len)
 	return -errno;
 }
 
-/* pool_open_private -- a copy-on-write view of an open pool's file. */
-int pool_open_private(const struct pool *pool, struct pool **viewp,
-		      struct errmsg *em)
-{
-	struct pool *v;
-	void *map;
-
-	if (pool->fd < 0)
-		return err_set(em, PKV_EINVAL, "not a pool file");
-	map = mmap(NULL, pool->size, PROT_READ | PROT_WRITE, MAP_PRIVATE,
-		   pool->fd, 0);
-	if (map == MAP_FAILED)
-		return err_set(em, -errno, "%s: cannot map a private view: %s",
-			       pool->path, strerror(errno));
-	v = pool_new_handle(map, pool->size);
-	if (!v || !(v->path = strdup(pool->path ? pool->path : "pool"))) {
-		free(v);
-		munmap(map, pool->size);
-		return err_set(em, -ENOMEM, "out of memory");
-	}
-	v->private_view = true;
-	v->reserve = map;
-	v->reserve_len = pool->size;
-	persist_init(&v->persist, map, pool->size, PERSIST_MEMORY, 0);
-	*viewp = v;
-	return 0;
-}
-
 /* pool_mark_open -- record durably that the pool is in use (unclean). */
 void pool_mark_open(struct pool *pool)
 {
@@ -480,8 +452,6 @@ void pool_release(struct pool *pool)
 	if (pool->fd >= 0) {
 		munmap(pool->reserve, pool->reserve_len);
 		close(pool->fd);
-	} else if (pool->private_view) {
-		munmap(pool->reserve, pool->reserve_len);
 	}
 	free(pool->path);
 	free(pool);

@@ -38,8 +38,6 @@ struct pool {
 	void *reserve;                /* start of the address space reservation */
 	size_t reserve_len;           /* its length, mapping included */
 	bool was_clean;               /* state.clean_shutdown when opened */
-	bool private_view;            /* a copy-on-write mapping of another
-					 pool's file (pool_open_private) */
 	struct persist persist;       /* the one way to durability */
 	const struct pool_hdr *hdr;   /* == base */
 	struct pool_state *state;     /* base + POOL_STATE_OFF */
@@ -90,15 +88,6 @@ int pool_open_memory(void *buf, size_t len, struct pool **poolp,
  * heap reports as a full pool, losing nothing).
  */
 int pool_provide(struct pool *pool, uint64_t off, uint64_t len);
-
-/*
- * pool_open_private -- a copy-on-write view of an open pool's file: the
- * same bytes, but writes go to private memory and never to the file (the
- * memory backend).  For looking at what an open would do before doing it.
- * pool_release frees it.  Returns 0 or -errno.
- */
-int pool_open_private(const struct pool *pool, struct pool **viewp,
-		      struct errmsg *em);
 
 /*
  * pool_format_memory -- write a fresh pool layout into buf (len bytes) as
