@@ -587,6 +587,17 @@ int pkv_random_key(pkv *db, unsigned dbi, void *buf, size_t bufsize,
 
 /* ---- statistics ---- */
 
+/* pkv_open_info -- what the open found and chose. */
+void pkv_open_info(const pkv *db, struct pkv_open_info *oi)
+{
+	memset(oi, 0, sizeof(*oi));
+	oi->pool_size = db->pool->size;
+	oi->clean_shutdown = db->pool->was_clean;
+	oi->recovery_ns = heap_recovery_stats(db->heap)->nsec;
+	oi->backend = persist_backend_name(db->pool->persist.backend);
+	oi->backend_why = db->pool->persist.why;
+}
+
 /* pkv_stats -- heap, engine, persistence and collector figures. */
 int pkv_stats(pkv *db, struct pkv_stats *st)
 {

@@ -367,6 +367,18 @@ struct pkv_stats {
 /* pkv_stats -- the figures above (walks the heap's chunk table). */
 int pkv_stats(pkv *db, struct pkv_stats *st);
 
+/* What pkv_open found and chose: the same fields as in pkv_stats. */
+struct pkv_open_info {
+	uint64_t pool_size;
+	int clean_shutdown;
+	uint64_t recovery_ns;
+	const char *backend, *backend_why;
+};
+
+/* pkv_open_info -- those, in constant time (pkv_stats walks the heap,
+ * which at first touches every run's bitmap). */
+void pkv_open_info(const pkv *db, struct pkv_open_info *oi);
+
 /*
  * pkv_damage -- damage found while the pool is open (a chain link that
  * cannot be an entry, a chain with no end): how many times, and the

@@ -179,15 +179,17 @@ static int open_pool(void)
 	}
 	srv.keys_at_start = keys;
 	{
-		struct pkv_stats st;
-		pkv_stats(srv.db, &st);
+		/* Not pkv_stats: it would read the whole heap before the
+		 * first request is served. */
+		struct pkv_open_info oi;
+		pkv_open_info(srv.db, &oi);
 		srv_log(2, "Pool %s open in %.3f ms (%s shutdown before; %llu "
 			"keys, nothing to load)", srv.cfg.pool,
-			srv.open_ns / 1e6, st.clean_shutdown ? "clean" :
+			srv.open_ns / 1e6, oi.clean_shutdown ? "clean" :
 			"unclean", (unsigned long long)keys);
 		srv_log(2, "Persistence: %s backend, because %s; every write "
-			"is durable before its reply", st.backend,
-			st.backend_why);
+			"is durable before its reply", oi.backend,
+			oi.backend_why);
 	}
 	return 0;
 }

@@ -1077,9 +1077,19 @@ static void test_unclean_reopen(void **state)
 	for (unsigned i = 0; i < 300; i++)
 		m.ver[i] = i < 20 ? -1 : i < 50 ? 1 : 2;
 	m.live = 280;
+	f->opts.audit = PKV_AUDIT_NOW;
 	open_db(f);
 	assert_int_equal(pkv_stats(f->db, &st), 0);
 	assert_false(st.clean_shutdown);
+	{
+		struct pkv_open_info oi;
+		pkv_open_info(f->db, &oi);   /* the same, in constant time */
+		assert_false(oi.clean_shutdown);
+		assert_int_equal(oi.pool_size, st.pool_size);
+		assert_int_equal(oi.recovery_ns, st.recovery_ns);
+		assert_string_equal(oi.backend, st.backend);
+		assert_string_equal(oi.backend_why, st.backend_why);
+	}
 	model_verify(&m, f->db, 0);
 	reopen(f);
 	assert_int_equal(pkv_stats(f->db, &st), 0);
