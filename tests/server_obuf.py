@@ -16,10 +16,11 @@ timeouts that only catch a hang, and the one sleep (the soft limit's
 seconds) is a lower bound.  Exit 0 if every check passes, 1 if any fails.
 """
 import os
-import select
-import socket
 import sys
 import time
+
+import resp_client
+from resp_client import Err
 
 PORT = int(os.environ.get("PKV_TEST_PORT") or sys.argv[1])
 TARGET = os.environ.get("PKV_TEST_TARGET", "pkv")
@@ -43,95 +44,9 @@ def check(name, cond, detail=""):
         print("FAIL: " + name + ("\n    " + detail if detail else ""))
 
 
-# ---- a raw RESP2 client ---------------------------------------------------
-
-class Err(str):
-    """An error reply, its whole text."""
-
-
-def encode(args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        if isinstance(a, int):
-            a = str(a)
-        if isinstance(a, str):
-            a = a.encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-class Conn:
-    """One connection.  small_window: a tiny receive buffer, set before
-    connecting, so that a client that does not read holds up the server's
-    output at once rather than after megabytes of kernel buffers."""
-
-    def __init__(self, small_window=False):
-        self.s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        if small_window:
-            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        self.s.settimeout(HANG)
-        self.s.connect((HOST, PORT))
-        self.buf = b""
-
-    def send(self, *cmds):
-        self.s.sendall(b"".join(encode(c) for c in cmds))
-
-    def _fill(self):
-        chunk = self.s.recv(1 << 20)
-        if not chunk:
-            raise ConnectionError("closed by the server")
-        self.buf += chunk
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            self._fill()
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def reply(self):
-        line = self._line()
-        t, rest = line[:1], line[1:]
-        if t == b"+":
-            return rest.decode()
-        if t == b"-":
-            return Err(rest.decode())
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            while len(self.buf) < n + 2:
-                self._fill()
-            v, self.buf = self.buf[:n], self.buf[n + 2:]
-            return v
-        if t == b"*":
-            n = int(rest)
-            return None if n < 0 else [self.reply() for _ in range(n)]
-        raise ValueError("unexpected reply line %r" % line)
-
-    def cmd(self, *args):
-        self.send(args)
-        return self.reply()
-
-    def drain_to_eof(self):
-        """Read and count until the server closes: the count, or None if
-        it did not close (in HANG seconds)."""
-        n = len(self.buf)
-        self.buf = b""
-        try:
-            while True:
-                chunk = self.s.recv(1 << 20)
-                if not chunk:
-                    return n
-                n += len(chunk)
-        except ConnectionResetError:
-            return n
-        except socket.timeout:
-            return None
-
-    def close(self):
-        self.s.close()
+def Conn(small_window=False):
+    """A raw connection (resp_client.Conn) that waits HANG for replies."""
+    return resp_client.Conn(PORT, HOST, HANG, small_window)
 
 
 def text(v):
@@ -141,7 +56,7 @@ def text(v):
 def info(c, section):
     """INFO section as a dict of strings."""
     d = {}
-    for line in text(c.cmd("INFO", section)).split("\r\n"):
+    for line in text(c.call("INFO", section)).split("\r\n"):
         if ":" in line and not line.startswith("#"):
             k, v = line.split(":", 1)
             d[k] = v
@@ -150,7 +65,7 @@ def info(c, section):
 
 def client_fields(c, name):
     """CLIENT LIST fields of the client called name, or None."""
-    for line in text(c.cmd("CLIENT", "LIST")).splitlines():
+    for line in text(c.call("CLIENT", "LIST")).splitlines():
         f = dict(kv.split("=", 1) for kv in line.split(" ") if "=" in kv)
         if f.get("name") == name:
             return f
@@ -200,16 +115,16 @@ M_PREFIX = ("ERR CONFIG SET failed (possibly related to argument "
 
 
 def obl(c):
-    return text(c.cmd("CONFIG", "GET", OBL)[1])
+    return text(c.call("CONFIG", "GET", OBL)[1])
 
 
 def test_config(c):
     """CONFIG GET and SET, every answer as Redis 7.0.15 gives it."""
     check("CONFIG GET client-output-buffer-limit: Redis 7's defaults",
-          c.cmd("CONFIG", "GET", OBL) == [OBL.encode(), DEFAULT.encode()],
-          repr(c.cmd("CONFIG", "GET", OBL)))
+          c.call("CONFIG", "GET", OBL) == [OBL.encode(), DEFAULT.encode()],
+          repr(c.call("CONFIG", "GET", OBL)))
     check("CONFIG GET *output-buffer*",
-          c.cmd("CONFIG", "GET", "*output-buffer*") ==
+          c.call("CONFIG", "GET", "*output-buffer*") ==
           [OBL.encode(), DEFAULT.encode()])
     # (value, the error or None, CONFIG GET afterwards)
     cases = [
@@ -251,7 +166,7 @@ def test_config(c):
         (DEFAULT, None, DEFAULT),
     ]
     for value, err, after in cases:
-        got = c.cmd("CONFIG", "SET", OBL, value)
+        got = c.call("CONFIG", "SET", OBL, value)
         want = Err(err) if err else "OK"
         check("CONFIG SET %s %r: %s" % (OBL, value, err or "OK"),
               got == want and isinstance(got, Err) == bool(err),
@@ -260,7 +175,7 @@ def test_config(c):
         check("  then CONFIG GET: %s" % after, got == after, "got %r" % got)
     # maxmemory-clients: accepted and reported as Redis 7 does
     check("CONFIG GET maxmemory-clients: 0",
-          c.cmd("CONFIG", "GET", "maxmemory-clients") ==
+          c.call("CONFIG", "GET", "maxmemory-clients") ==
           [b"maxmemory-clients", b"0"])
     for value, err, after in [
             ("10%", None, "10%"), ("1mb", None, "1048576"),
@@ -270,11 +185,11 @@ def test_config(c):
             ("10.5%", "argument must be a memory or percent value",
              "1048576"),
             ("0", None, "0")]:
-        got = c.cmd("CONFIG", "SET", "maxmemory-clients", value)
+        got = c.call("CONFIG", "SET", "maxmemory-clients", value)
         want = Err(M_PREFIX + err) if err else "OK"
         check("CONFIG SET maxmemory-clients %r: %s" % (value, err or "OK"),
               got == want, "got %r" % got)
-        got = text(c.cmd("CONFIG", "GET", "maxmemory-clients")[1])
+        got = text(c.call("CONFIG", "GET", "maxmemory-clients")[1])
         check("  then CONFIG GET: %s" % after, got == after, "got %r" % got)
 
 
@@ -282,21 +197,21 @@ def test_small_limit(c):
     """A limit of 1 byte still lets a client have its small replies (they
     fit in the 16 KiB Redis's limits do not count); a bigger one closes
     it, unsent."""
-    c.cmd("SET", "obuf:20k", b"z" * 20000)
+    c.call("SET", "obuf:20k", b"z" * 20000)
     k = Conn()
-    k.cmd("CLIENT", "SETNAME", "tiny")
+    k.call("CLIENT", "SETNAME", "tiny")
     check("CONFIG SET normal 1 1 0: answered +OK to the client itself",
-          k.cmd("CONFIG", "SET", OBL, "normal 1 1 0") == "OK")
-    check("  small replies still come", k.cmd("PING") == "PONG" and
-          k.cmd("GET", "obuf:none") is None)
-    k.send(("GET", "obuf:20k"))
+          k.call("CONFIG", "SET", OBL, "normal 1 1 0") == "OK")
+    check("  small replies still come", k.call("PING") == "PONG" and
+          k.call("GET", "obuf:none") is None)
+    k.send_commands(("GET", "obuf:20k"))
     got = k.drain_to_eof()
     check("  a 20000-byte reply closes the client, the reply unsent",
           got is not None and got < 20000, "received %r bytes" % got)
     k.close()
-    c.cmd("CONFIG", "SET", OBL, "normal 0 0 0")
+    c.call("CONFIG", "SET", OBL, "normal 0 0 0")
     check("  the client is gone, the others are served",
-          wait_gone(c, "tiny") and c.cmd("PING") == "PONG")
+          wait_gone(c, "tiny") and c.call("PING") == "PONG")
 
 
 def test_accounting_and_soft_limit(c):
@@ -304,11 +219,11 @@ def test_accounting_and_soft_limit(c):
     INFO's client_recent_max_output_buffer and mem_clients_normal; then
     the soft limit closes it, but only when it stays over the limit for
     more than soft-seconds."""
-    c.cmd("SET", "obuf:1m", b"m" * MB)
+    c.call("SET", "obuf:1m", b"m" * MB)
     before = disconnections(c)
     k = Conn(small_window=True)
-    k.cmd("CLIENT", "SETNAME", "stuck")
-    k.send(*[("GET", "obuf:1m")] * 20)
+    k.call("CLIENT", "SETNAME", "stuck")
+    k.send_commands(*[("GET", "obuf:1m")] * 20)
     end = time.monotonic() + HANG
     f = client_fields(c, "stuck")
     while f and int(f["omem"]) == 0 and time.monotonic() < end:
@@ -332,7 +247,7 @@ def test_accounting_and_soft_limit(c):
     # appends again, and a slow machine or a late cron gets another turn.
     peak = mem = 0
     for _ in range(50):
-        k.send(("PING",))
+        k.send_commands(("PING",))
         i = info(c, "clients")
         i.update(info(c, "memory"))
         peak = int(i.get("client_recent_max_output_buffer", 0))
@@ -348,8 +263,8 @@ def test_accounting_and_soft_limit(c):
 
     # Over the soft limit with no hard limit: not closed at the first
     # append seen over it, closed at one more than 2 seconds later.
-    c.cmd("CONFIG", "SET", OBL, "normal 0 4mb 2")
-    k.send(("ECHO", "soft"))
+    c.call("CONFIG", "SET", OBL, "normal 0 4mb 2")
+    k.send_commands(("ECHO", "soft"))
     end = time.monotonic() + HANG
     f = client_fields(c, "stuck")
     while f and f.get("cmd") != "echo" and time.monotonic() < end:
@@ -358,14 +273,14 @@ def test_accounting_and_soft_limit(c):
     check("soft limit: still connected after an append over it",
           f is not None and f.get("cmd") == "echo", repr(f))
     time.sleep(3.2)   # a lower bound: whole seconds, more than 2 apart
-    k.send(("PING",))
+    k.send_commands(("PING",))
     check("  closed at an append more than soft-seconds later",
           wait_gone(c, "stuck"))
     k.close()
     if before is not None:
         check("  client_output_buffer_limit_disconnections +1",
               disconnections(c) == before + 1)
-    c.cmd("CONFIG", "SET", OBL, "normal 0 0 0")
+    c.call("CONFIG", "SET", OBL, "normal 0 0 0")
 
 
 def flood_log_lines():
@@ -384,9 +299,9 @@ def test_flood(c):
     (over what it held before, and the value), and another client is
     served meanwhile."""
     pid = int(info(c, "server")["process_id"])
-    c.cmd("SET", "obuf:big", b"x" * BIG)
+    c.call("SET", "obuf:big", b"x" * BIG)
     check("CONFIG SET %s \"normal 8mb 4mb 10\"" % OBL,
-          c.cmd("CONFIG", "SET", OBL, "normal 8mb 4mb 10") == "OK")
+          c.call("CONFIG", "SET", OBL, "normal 8mb 4mb 10") == "OK")
     before = disconnections(c)
     logged = flood_log_lines() if PKV and LOG else 0
     # The high-water mark from here on, where the kernel lets us reset
@@ -398,10 +313,10 @@ def test_flood(c):
         pass
     base = proc_kb(pid, "VmHWM") or proc_kb(pid, "VmRSS")
     k = Conn(small_window=True)
-    k.cmd("CLIENT", "SETNAME", "flood")
-    k.send(*[("GET", "obuf:big")] * 150)
+    k.call("CLIENT", "SETNAME", "flood")
+    k.send_commands(*[("GET", "obuf:big")] * 150)
     check("another client is served meanwhile (PING answered)",
-          c.cmd("PING") == "PONG")
+          c.call("PING") == "PONG")
     gone = wait_gone(c, "flood")
     check("the flooding client is closed", gone)
     if gone:
@@ -429,18 +344,18 @@ def test_flood(c):
               "scheduled to be closed ASAP ...", lines == 1,
               "%d such lines" % lines)
     check("the server still serves: GET of the 10 MB value's length",
-          c.cmd("STRLEN", "obuf:big") == BIG)
-    c.cmd("CONFIG", "SET", OBL, DEFAULT)
+          c.call("STRLEN", "obuf:big") == BIG)
+    c.call("CONFIG", "SET", OBL, DEFAULT)
 
 
 def main():
     c = Conn()
-    c.cmd("CONFIG", "SET", OBL, DEFAULT)
+    c.call("CONFIG", "SET", OBL, DEFAULT)
     test_config(c)
     test_small_limit(c)
     test_accounting_and_soft_limit(c)
     test_flood(c)
-    c.cmd("DEL", "obuf:big", "obuf:1m", "obuf:20k")
+    c.call("DEL", "obuf:big", "obuf:1m", "obuf:20k")
     c.close()
     print("%d of %d checks failed" % (failures, checks) if failures else
           "all %d checks passed" % checks)

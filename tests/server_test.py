@@ -12,10 +12,12 @@ fails, 77 if redis-py is missing.
 """
 import os
 import random
-import socket
 import sys
 import time
 import unittest
+
+from resp_client import (Conn, Double, Err, Map, RespSet, Simple,
+                         Verbatim)
 
 try:
     import redis
@@ -38,122 +40,9 @@ def client(db=0, **kw):
 
 # ---- a raw RESP client: exact replies, RESP3 types kept apart ------------
 
-class Err(str):
-    """An error reply: the full text, prefix included."""
-
-
-class Simple(str):
-    """A simple string reply (+OK)."""
-
-
-class Verbatim(bytes):
-    """A RESP3 verbatim string; .fmt is its 3-letter format."""
-    fmt = ""
-
-
-class Double(float):
-    """A RESP3 double."""
-
-
-class Map(dict):
-    """A map reply (RESP3 %)."""
-
-
-class RespSet(list):
-    """A set reply (RESP3 ~), order kept."""
-
-
-class Raw:
-    """One connection; call() sends a command and parses one reply."""
-
-    def __init__(self, port=None):
-        self.s = socket.create_connection((HOST, port or PORT), 10)
-        self.s.settimeout(30)
-        self.buf = b""
-
-    def close(self):
-        self.s.close()
-
-    def send(self, data):
-        self.s.sendall(data)
-
-    def command(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            if isinstance(a, int):
-                a = str(a)
-            if isinstance(a, str):
-                a = a.encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.send(b"".join(out))
-
-    def call(self, *args):
-        self.command(*args)
-        return self.reply()
-
-    def _fill(self):
-        data = self.s.recv(1 << 20)
-        if not data:
-            raise ConnectionError("connection closed by the server")
-        self.buf += data
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            self._fill()
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def _bytes(self, n):
-        while len(self.buf) < n + 2:
-            self._fill()
-        data, self.buf = self.buf[:n], self.buf[n + 2:]
-        return data
-
-    def closed(self):
-        """True if the server has closed the connection (EOF or reset)."""
-        try:
-            self.s.settimeout(5)
-            return self.s.recv(1) == b""
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        except socket.timeout:
-            return False
-
-    def reply(self):
-        line = self._line()
-        t, rest = line[:1], line[1:]
-        if t == b"+":
-            return Simple(rest.decode())
-        if t == b"-":
-            return Err(rest.decode())
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            return None if n < 0 else self._bytes(n)
-        if t == b"*":
-            n = int(rest)
-            return None if n < 0 else [self.reply() for _ in range(n)]
-        if t == b"%":
-            m = Map()
-            for _ in range(int(rest)):
-                k = self.reply()
-                m[k] = self.reply()
-            return m
-        if t == b"~":
-            return RespSet(self.reply() for _ in range(int(rest)))
-        if t == b"_":
-            return None
-        if t == b",":
-            return Double(float(rest))
-        if t == b"#":
-            return rest == b"t"
-        if t == b"=":
-            data = self._bytes(int(rest))
-            v = Verbatim(data[4:])
-            v.fmt = data[:3].decode()
-            return v
-        raise AssertionError("unexpected reply line %r" % line)
+def Raw():
+    """A raw connection to the server under test (resp_client.Conn)."""
+    return Conn(PORT, HOST)
 
 
 class Base(unittest.TestCase):
