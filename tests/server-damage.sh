@@ -20,8 +20,7 @@ if [ -z "$PY" ]; then
 	echo "server-damage.sh: python3 not found; skipping"
 	exit 77
 fi
-test_py=$top_srcdir/tests/server_damage.py
-[ -f "$test_py" ] || test_py=$(dirname "$0")/server_damage.py
+test_py=$(srv_test_py server_damage.py)
 srv_setup server-damage
 
 N=${DAMAGE_IMAGES:-24}

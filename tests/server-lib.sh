@@ -10,6 +10,7 @@
 #     srv_kill9 S              kill -9 the server
 #     srv_alive S              whether the server process is still running
 #     srv_ping PORT            whether PING answers PONG (redis-cli, or python)
+#     srv_test_py NAME         the path of tests/NAME (a Python test script)
 #     ok TEXT / bad TEXT       report a check; bad counts $failures
 #     srv_finish               print the summary; exit 0 or 1
 #
@@ -54,6 +55,15 @@ srv_python() {
 		echo /usr/bin/python3
 	elif command -v python3 >/dev/null 2>&1; then
 		command -v python3
+	fi
+}
+
+# srv_test_py NAME -- tests/NAME in the source tree (or beside this test).
+srv_test_py() {
+	if [ -f "$top_srcdir/tests/$1" ]; then
+		echo "$top_srcdir/tests/$1"
+	else
+		echo "$(dirname "$0")/$1"
 	fi
 }
 

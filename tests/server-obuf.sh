@@ -25,8 +25,7 @@ if [ -z "$PY" ]; then
 	echo "server-obuf.sh: python3 not found; skipping"
 	exit 77
 fi
-test_py=$top_srcdir/tests/server_obuf.py
-[ -f "$test_py" ] || test_py=$(dirname "$0")/server_obuf.py
+test_py=$(srv_test_py server_obuf.py)
 srv_setup server-obuf
 
 # cfg_get PORT NAME -- CONFIG GET's value, through python's sockets.

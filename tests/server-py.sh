@@ -22,8 +22,7 @@ if ! "$PY" -c 'import redis' 2>/dev/null; then
 	echo "server-py.sh: $PY cannot import redis (python3-redis); skipping"
 	exit 77
 fi
-test_py=$top_srcdir/tests/server_test.py
-[ -f "$test_py" ] || test_py=$(dirname "$0")/server_test.py
+test_py=$(srv_test_py server_test.py)
 srv_setup server-py
 
 # Room for the 20 MB value, its old versions and the rest.
