@@ -36,7 +36,12 @@ static pthread_once_t class_once = PTHREAD_ONCE_INIT;
 
 /*
  * heap_classes_init -- block sizes 32..128 by 16, then 8 steps per power
- * of two up to RUN_MAX_BLOCK, so a block wastes under 12.5% of itself.
+ * of two up to RUN_MAX_BLOCK, so a block wastes under 12.5% of itself;
+ * then a chunk shared by 7, 6, 5, 4, 3 and 2 blocks, so that a value of
+ * 32-128 KiB takes a fraction of a chunk, not a whole one (a 40,000-byte
+ * value: 6 to a chunk, 91% of it payload, where a chunk of its own was
+ * 15%).  New classes only ever go at the end: a run's chunk header names
+ * its class by index.
  */
 static void heap_classes_init(void)
 {
@@ -46,6 +51,8 @@ static void heap_classes_init(void)
 	for (uint32_t base = 128; base < RUN_MAX_BLOCK; base *= 2)
 		for (uint32_t k = 1; k <= 8; k++)
 			class_sizes[n++] = base + k * (base / 8);
+	for (uint32_t k = 7; k >= 2; k--)   /* after the bitmap's line */
+		class_sizes[n++] = (CHUNK_SIZE - CACHELINE) / k & ~15u;
 	class_count = n;
 }
 

@@ -12,7 +12,9 @@
 #include "heap.h"
 #include "epoch.h"
 
-#define RUN_MAX_BLOCK (32u << 10)  /* bigger blocks take huge spans */
+#define RUN_MAX_BLOCK (32u << 10)  /* the classes in powers of two end
+					here; then fractions of a chunk (up
+					to a half), then huge spans */
 
 enum chunk_state {
 	CS_FREE = 0,

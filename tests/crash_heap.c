@@ -579,6 +579,8 @@ static size_t rand_size(void)
 
 	if (r < 3)
 		return HUGE_SIZE;
+	if (r < 6)    /* a fraction of a chunk: the classes past 32 KiB */
+		return (32u << 10) + rndn(100u << 10);
 	if (r < 70)
 		return 16 + rndn(241);
 	return 257 + rndn(1744);

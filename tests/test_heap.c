@@ -82,6 +82,7 @@ static int setup_size(void **state, size_t size)
 
 static int setup8(void **state) { return setup_size(state, 8u << 20); }
 static int setup32(void **state) { return setup_size(state, 32u << 20); }
+static int setup64(void **state) { return setup_size(state, 64u << 20); }
 static int setup256(void **state) { return setup_size(state, 256u << 20); }
 
 static int teardown(void **state)
@@ -216,6 +217,31 @@ static void test_class_sizes(void **state)
 	}
 	assert_int_equal(heap_class_size(1u << 20), 0);
 	assert_int_equal(heap_class_size(CHUNK_SIZE), 0);
+	/* past 32 KiB, a chunk shared by 7..2 blocks, then a huge span */
+	assert_int_equal(heap_class_size(40000), 43680);   /* 6 a chunk */
+	assert_int_equal(heap_class_size(131040 - BLOCK_HDR_SIZE), 131040);
+	assert_int_equal(heap_class_size(131040 - BLOCK_HDR_SIZE + 1), 0);
+	for (size_t size = 16385; size <= 131040 - BLOCK_HDR_SIZE; size += 97)
+		assert_true(heap_class_size(size) >= size + BLOCK_HDR_SIZE);
+}
+
+/* test_fill_40k -- values of 40,000 bytes fill a 64 MiB pool to more
+ * than 80% payload (a whole 256 KiB chunk each, they used to fill 15%). */
+static void test_fill_40k(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = 0;
+	uint64_t off;
+	int rc;
+
+	while ((rc = alloc1(f->heap, 40000, 4, &off)) == 0)
+		n++;
+	assert_int_equal(rc, PKV_EFULL);
+	print_message("%zu blocks of 40,000 B in a %zu MiB pool: %.1f%% "
+		      "payload\n", n, f->size >> 20,
+		      100.0 * (double)n * 40000 / (double)f->size);
+	assert_true((double)n * 40000 >= 0.8 * (double)f->size);
+	check(f->heap);
 }
 
 /* test_huge -- a 1 MiB block takes whole chunks and can be freed. */
@@ -640,6 +666,8 @@ int main(void)
 		T8(test_zero_size),
 		T8(test_fill),
 		T32(test_fill),
+		cmocka_unit_test_setup_teardown(test_fill_40k, setup64,
+						teardown),
 		T256(test_utilization),
 		T32(test_reopen),
 		T32(test_reopen_free_waits),
