@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,7 +328,7 @@ static struct heap_run *heap_run_create(struct heap *h, unsigned cls,
 
 /* heap_reserve_run -- reserve a block of class cls for a lane. */
 static int heap_reserve_run(struct heap *h, unsigned lane, unsigned cls,
-			    struct heap_action *act)
+			    bool may_create, struct heap_action *act)
 {
 	struct heap_class *c = &h->cls[cls];
 	_Atomic(struct heap_run *) *slot = &h->lane_run[lane * h->nclasses + cls];
@@ -349,7 +350,7 @@ static int heap_reserve_run(struct heap *h, unsigned lane, unsigned cls,
 				if (idx >= 0)
 					c->cursor = (c->cursor + k) % c->nruns;
 			}
-		if (idx < 0) {
+		if (idx < 0 && may_create) {
 			run = heap_run_create(h, cls, &err);
 			if (run)
 				idx = heap_run_take(h, run);
@@ -412,6 +413,28 @@ static int heap_reserve_huge(struct heap *h, size_t total,
 	return 0;
 }
 
+/*
+ * heap_reserve_fit -- a block for `total` bytes: of its class c, or a
+ * huge span (c < 0).  When no chunk is left for a new run of c, a free
+ * block of the nearest bigger class that has one: it wastes more of
+ * itself, but otherwise a pool would be full as soon as every chunk is a
+ * run, with room left in runs of other sizes (an 8 MiB pool of 1-3000
+ * byte values held 94 of them).
+ */
+static int heap_reserve_fit(struct heap *h, unsigned lane, int c,
+			    size_t total, struct heap_action *act)
+{
+	int err;
+
+	if (c < 0)
+		return heap_reserve_huge(h, total, act);
+	err = heap_reserve_run(h, lane, (unsigned)c, true, act);
+	for (unsigned k = (unsigned)c + 1; err == PKV_EFULL && k < h->nclasses;
+	     k++)
+		err = heap_reserve_run(h, lane, k, false, act);
+	return err;
+}
+
 /* heap_reserve -- reserve a block and write its header (unflushed). */
 int heap_reserve(struct heap *h, unsigned lane_id, size_t size, uint32_t type,
 		 struct heap_action *act)
@@ -425,15 +448,12 @@ int heap_reserve(struct heap *h, unsigned lane_id, size_t size, uint32_t type,
 	if (size > h->nchunks * (uint64_t)CHUNK_SIZE)
 		return PKV_EFULL;   /* more than the whole heap */
 	c = heap_class_of(total);
-	err = c >= 0 ? heap_reserve_run(h, lane_id, (unsigned)c, act)
-		     : heap_reserve_huge(h, total, act);
+	err = heap_reserve_fit(h, lane_id, c, total, act);
 	if (err == PKV_EFULL && !epoch_thread_inside()) {
 		/* Freed blocks wait for a checkpoint to pass their free. */
 		redo_checkpoint(h->redo);
 		if (heap_limbo_drain(h))
-			err = c >= 0 ? heap_reserve_run(h, lane_id, (unsigned)c,
-							act)
-				     : heap_reserve_huge(h, total, act);
+			err = heap_reserve_fit(h, lane_id, c, total, act);
 	}
 	if (err)
 		return err;

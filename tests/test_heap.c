@@ -225,6 +225,25 @@ static void test_class_sizes(void **state)
 		assert_true(heap_class_size(size) >= size + BLOCK_HDR_SIZE);
 }
 
+/* test_full_takes_bigger -- once every chunk is a run, a size whose
+ * runs are full takes a free block of a bigger class: the pool is full
+ * only when no free block fits (here: the 3 KiB run is used up too). */
+static void test_full_takes_bigger(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t off;
+	size_t n = 0;
+	int rc;
+
+	assert_int_equal(alloc1(f->heap, 3000, 1, &off), 0);
+	while ((rc = alloc1(f->heap, 100, 2, &off)) == 0)
+		n++;
+	assert_int_equal(rc, PKV_EFULL);
+	assert_int_equal(alloc1(f->heap, 3000, 3, &off), PKV_EFULL);
+	print_message("%zu blocks of 100 B after one of 3000 B\n", n);
+	check(f->heap);
+}
+
 /* test_fill_40k -- values of 40,000 bytes fill a 64 MiB pool to more
  * than 80% payload (a whole 256 KiB chunk each, they used to fill 15%). */
 static void test_fill_40k(void **state)
@@ -668,6 +687,7 @@ int main(void)
 		T32(test_fill),
 		cmocka_unit_test_setup_teardown(test_fill_40k, setup64,
 						teardown),
+		T8(test_full_takes_bigger),
 		T256(test_utilization),
 		T32(test_reopen),
 		T32(test_reopen_free_waits),
