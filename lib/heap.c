@@ -147,9 +147,7 @@ void heap_load_runs(struct heap *h)
 		struct heap_run *run;
 		if (__atomic_load_n(&h->cstate[i], __ATOMIC_ACQUIRE) != CS_RUN)
 			continue;
-		pthread_mutex_lock(&h->chunk_mtx);
-		run = h->run_of[i];
-		pthread_mutex_unlock(&h->chunk_mtx);
+		run = __atomic_load_n(&h->run_of[i], __ATOMIC_ACQUIRE);
 		if (run && heap_run_load(h, run))
 			return;       /* no memory: later, on demand */
 	}
@@ -317,9 +315,7 @@ static struct heap_run *heap_run_create(struct heap *h, unsigned cls,
 				*errp = -ENOMEM;
 			return first;
 		}
-		pthread_mutex_lock(&h->chunk_mtx);
-		h->run_of[chunk[i]] = run;
-		pthread_mutex_unlock(&h->chunk_mtx);
+		__atomic_store_n(&h->run_of[chunk[i]], run, __ATOMIC_RELEASE);
 		if (!first)
 			first = run;
 	}
@@ -718,9 +714,7 @@ int heap_prepare_free(struct heap *h, uint64_t data_off,
 	if (err || act->huge)
 		return err;
 	/* Its run loaded before the commit clears the bit (heap_run_load). */
-	pthread_mutex_lock(&h->chunk_mtx);
-	run = h->run_of[act->chunk];
-	pthread_mutex_unlock(&h->chunk_mtx);
+	run = __atomic_load_n(&h->run_of[act->chunk], __ATOMIC_ACQUIRE);
 	return run ? heap_run_load(h, run) : PKV_EINVAL;
 }
 

@@ -60,7 +60,7 @@ struct heap {
 	uint8_t *cstate;              /* enum chunk_state per chunk */
 	uint32_t *span;               /* span length at CS_HUGE chunks */
 	struct heap_run **run_of;     /* run descriptor per CS_RUN chunk
-					 (written under chunk_mtx) */
+					 (atomic: set once a run is made) */
 	pthread_mutex_t load_mtx;     /* one heap_run_load at a time */
 	unsigned nclasses;
 	struct heap_class cls[HEAP_MAX_CLASSES];
