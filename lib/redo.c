@@ -75,6 +75,8 @@
 struct redo_desc {
 	uint64_t seq;
 	uint64_t start, end;          /* absolute ring positions */
+	uint64_t area;                /* bytes of a chained record's
+					 entries in the heap, or 0 */
 };
 
 struct redo_lane {
@@ -100,6 +102,7 @@ struct redo_lane {
 	struct redo_desc *q;          /* committed records not yet passed by
 					 the watermark, oldest first */
 	size_t qfirst, qlen, qcap;    /* a circular array */
+	uint64_t area_bytes;          /* the sum of their `area` */
 };
 
 struct redo {
@@ -615,6 +618,19 @@ static inline struct redo_desc *redo_q_at(struct redo_lane *l, size_t i)
 }
 
 /*
+ * redo_backlog -- what a crash now would leave to replay from this lane:
+ * its ring's records, and the heap areas of the chained ones, which the
+ * ring holds only a stub of (lane mtx held).  A checkpoint is asked for
+ * by this, not by the ring alone: group commits of a thousand writes are
+ * chained, and their areas would otherwise pile up, hundreds of MiB to
+ * replay at the next open.
+ */
+static inline uint64_t redo_backlog(const struct redo_lane *l)
+{
+	return l->head - l->tail + l->area_bytes;
+}
+
+/*
  * redo_reserve -- take room for a record of len bytes at the lane's head,
  * checkpointing (and waiting for slower transactions) while the ring is
  * full.  Returns the record's absolute position.
@@ -731,6 +747,16 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 		*seqp = 0;
 	if (lane->used == 0)
 		return 0;
+	if (!redo_has_nudge(r)) {
+		/* No one checkpoints in the background, and chained areas
+		 * have piled up past a ring's worth: checkpoint first, as a
+		 * full ring makes a commit do. */
+		pthread_mutex_lock(&lane->mtx);
+		used = redo_backlog(lane);
+		pthread_mutex_unlock(&lane->mtx);
+		if (used > r->ring_size)
+			redo_checkpoint(r);
+	}
 	if (redo_area_needed(lane)) {
 		/* Too big for the ring: the entries go to the area, and the
 		 * ring gets a record that names it (in its checksum). */
@@ -781,10 +807,12 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 	d.seq = seq;
 	d.start = pos;
 	d.end = pos + len;
+	d.area = rec == chain ? body.used : 0;
 	pthread_mutex_lock(&lane->mtx);
 	lane->reserved = UINT64_MAX;
 	redo_q_push(lane, &d);        /* room was made by redo_reserve */
-	used = lane->head - lane->tail;
+	lane->area_bytes += d.area;
+	used = redo_backlog(lane);
 	half = used > r->ring_size / 2;
 	if (half && !atomic_load_explicit(&lane->half, memory_order_relaxed)) {
 		atomic_store(&lane->half, true);
@@ -973,13 +1001,14 @@ static int redo_checkpoint_to(struct redo *r, bool force)
 		struct redo_lane *l = &r->lanes[i];
 		pthread_mutex_lock(&l->mtx);
 		while (l->qlen && redo_q_at(l, 0)->seq <= t) {
+			l->area_bytes -= redo_q_at(l, 0)->area;
 			l->qfirst = (l->qfirst + 1) % l->qcap;
 			l->qlen--;
 		}
 		if (r->tails[i] > l->tail)
 			l->tail = r->tails[i];
 		if (atomic_load(&l->half) &&
-		    l->head - l->tail <= r->ring_size / 2) {
+		    redo_backlog(l) <= r->ring_size / 2) {
 			atomic_store(&l->half, false);
 			atomic_fetch_sub(&r->nhalf, 1);
 		}

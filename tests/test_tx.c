@@ -556,6 +556,41 @@ static void test_crash_after_commit(void **state)
 	free(img);
 }
 
+/* test_big_backlog -- chained records (each a small stub in the ring and
+ * its entries in the heap) are checkpointed by their entries' bytes, not
+ * their stubs': after 20 of them with no background checkpointer, a crash
+ * leaves at most a ring's worth to replay, not all 20. */
+static void test_big_backlog(void **state)
+{
+	struct fixture *f = *state;
+	enum { SETS = 3000, COMMITS = 20 };
+	uint64_t a = alloc1(f, SETS * 8, 0x11);
+	char *img = aligned_alloc(4096, f->size);
+	struct pool *pool;
+	struct heap *h;
+	uint64_t replayed;
+
+	assert_non_null(img);
+	for (unsigned c = 0; c < COMMITS; c++) {
+		struct tx *tx;
+		assert_int_equal(tx_begin(f->heap, &tx), 0);
+		for (unsigned i = 0; i < SETS; i++)   /* 48 KB of entries */
+			assert_int_equal(tx_set(tx, a + 8 * i, c + i), 0);
+		assert_int_equal(tx_commit(tx), 0);
+	}
+	memcpy(img, f->buf, f->size);
+	open_image(img, f->size, &pool, &h);
+	replayed = heap_recovery_stats(h)->entries_replayed;
+	print_message("%llu entries replayed after %u commits of %u\n",
+		      (unsigned long long)replayed, COMMITS, SETS);
+	assert_true(replayed <= 2 * SETS);
+	for (unsigned i = 0; i < SETS; i++)
+		assert_int_equal(((uint64_t *)pool_ptr(pool, a))[i],
+				 COMMITS - 1 + i);
+	heap_close(h);
+	free(img);
+}
+
 /* test_set_in_own_block -- a word set inside the fixed part of a block
  * the same transaction allocated is stored at once, not logged: applied
  * after the commit it would change bytes the commit checksum covers, and
@@ -698,6 +733,7 @@ int main(void)
 		T(test_set_invalid),
 		T(test_abort),
 		T(test_big),
+		T(test_big_backlog),
 		T(test_free_invalid),
 		T(test_fences),
 		T(test_checkpoint),
