@@ -45,7 +45,7 @@ POOL=$TMP/full.pool
 PKV=$top_builddir/cli/pkv
 
 cat >"$TMP/full.py" <<'EOF'
-import glob, hashlib, os, random, socket, sys, time
+import glob, hashlib, os, random, sys, time
 
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
 
@@ -91,46 +91,20 @@ try:
 except ImportError:
     CLIENT = "python sockets"
 
-    class Conn:
-        def __init__(self, port):
-            self.s = socket.create_connection(("127.0.0.1", port), 5)
-            self.s.settimeout(30)
-            self.f = self.s.makefile("rb")
+    sys.path.insert(0, os.environ["PKV_TESTS_DIR"])
+    import resp_client
 
-        @staticmethod
-        def enc(args):
-            b = [b"*%d\r\n" % len(args)]
-            for a in args:
-                if isinstance(a, int):
-                    a = str(a)
-                if isinstance(a, str):
-                    a = a.encode()
-                b.append(b"$%d\r\n%s\r\n" % (len(a), a))
-            return b"".join(b)
+    class Conn(resp_client.Conn):
+        """The tests' raw client, status replies as bytes (b"OK"), as
+        the redis-py branch gives them."""
 
         def reply(self):
-            line = self.f.readline()
-            if not line:
-                raise ConnectionError("connection closed")
-            t, rest = line[:1], line[1:-2]
-            if t == b"$":
-                n = int(rest)
-                return None if n < 0 else self.f.read(n + 2)[:-2]
-            if t == b"*":
-                return [self.reply() for _ in range(int(rest))]
-            if t == b":":
-                return int(rest)
-            if t == b"-":
-                return Err(rest.decode())
-            return rest
+            v = super().reply()
+            if isinstance(v, resp_client.Err):
+                return Err(v)
+            return v.encode() if isinstance(v, resp_client.Simple) else v
 
-        def cmd(self, *a):
-            self.s.sendall(self.enc(a))
-            return self.reply()
-
-        def pipe(self, cmds):
-            self.s.sendall(b"".join(self.enc(c) for c in cmds))
-            return [self.reply() for _ in cmds]
+        cmd = resp_client.Conn.call
 
 def sha(v):
     return hashlib.sha1(v).hexdigest()
@@ -412,6 +386,7 @@ EOF
 # run_py ARGS -- a step of full.py, never left running (90 s at most).
 TIMEOUT=
 command -v timeout >/dev/null 2>&1 && TIMEOUT="timeout -k 5 90"
+PKV_TESTS_DIR=$(cd "$top_srcdir/tests" && pwd); export PKV_TESTS_DIR
 run_py() { $TIMEOUT "$PY" "$TMP/full.py" "$@"; }
 
 "$PY" "$TMP/full.py" client | sed 's/^/      /'
