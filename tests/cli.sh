@@ -241,9 +241,16 @@ if [ -n "$off" ]; then
 	run check "$PTR"
 	expect "check finds a next pointer into nowhere" 1 \
 		'next pointer of entry 0x[0-9a-f]+ .* not an allocated block'
+	# The hash key is random per pool: when another key happens to sit
+	# behind the damaged entry in its chain, it is lost too, and check
+	# says so in its stripe's count ("says 2 keys ...; its chains hold
+	# 1").  Every other key is salvaged.
+	lost=$(sed -n 's/.*says \([0-9]*\) keys.*chains hold \([0-9]*\).*/\1 \2/p' \
+		"$OUT" | awk '{ n += $1 - $2 } END { print n + 0 }')
 	"$PKV" export "$PTR" --salvage >"$TMP/ptr.resp" 2>"$ERR"
 	rc=$?
-	expect "export --salvage does not follow it" 0 'salvaged 3 keys' "$ERR"
+	expect "export --salvage does not follow it" 0 \
+		"salvaged $((3 - lost)) keys" "$ERR"
 fi
 
 # --- a damaged allocation bitmap: an allocated, unreachable block ---------
