@@ -1219,6 +1219,17 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 	return err;
 }
 
+/* redo_recover_forget -- drop what redo_recover kept for its finish or
+ * undo (both end with it). */
+static void redo_recover_forget(struct redo *r)
+{
+	free(r->found);
+	r->found = NULL;
+	r->nfound = 0;
+	free(r->undo.buf);
+	memset(&r->undo, 0, sizeof(r->undo));
+}
+
 /* redo_recover_finish -- make the replay durable, then pass it. */
 void redo_recover_finish(struct redo *r)
 {
@@ -1253,11 +1264,7 @@ void redo_recover_finish(struct redo *r)
 	}
 	atomic_store(&r->seq, r->found_maxseq);
 	atomic_store(&r->watermark, r->found_maxseq);
-	free(r->found);
-	r->found = NULL;
-	r->nfound = 0;
-	free(r->undo.buf);
-	memset(&r->undo, 0, sizeof(r->undo));
+	redo_recover_forget(r);
 }
 
 /* redo_recover_undo -- put back what the replay overwrote, newest first. */
@@ -1282,11 +1289,7 @@ void redo_recover_undo(struct redo *r)
 	}
 	if (u->len)
 		persist_fence(p);
-	free(r->found);
-	r->found = NULL;
-	r->nfound = 0;
-	free(u->buf);
-	memset(u, 0, sizeof(*u));
+	redo_recover_forget(r);
 }
 
 /* redo_close -- nothing left to replay: checkpoint everything. */
