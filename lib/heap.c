@@ -335,11 +335,17 @@ static int heap_reserve_run(struct heap *h, unsigned lane, unsigned cls,
 	if (idx < 0) {
 		/* The lane's run is full: look for room in the class. */
 		pthread_mutex_lock(&c->mtx);
-		/* Runs read since open first; then the others, read now
-		 * (the collector's thread reads them all soon after open). */
-		for (int pass = 0; pass < 2 && idx < 0; pass++)
+		/* Runs read since open first; then, only if some were not
+		 * read yet, those, read now (the collector's thread reads
+		 * them all soon after open).  A full pool -- where
+		 * heap_reserve_fit asks every bigger class -- scans once. */
+		bool unread = false;
+		for (int pass = 0; pass < 1 + unread && idx < 0; pass++)
 			for (size_t k = 0; k < c->nruns && idx < 0; k++) {
 				run = c->runs[(c->cursor + k) % c->nruns];
+				if (!pass && !atomic_load_explicit(&run->loaded,
+						memory_order_acquire))
+					unread = true;
 				if (pass && heap_run_load(h, run))
 					continue;
 				idx = heap_run_take(h, run);
