@@ -110,7 +110,7 @@ static int kv_root_create(pkv *db, unsigned ndbs)
 	r = kv_ptr(db, roff);
 	memset(r, 0, sizeof(*r) + 8ull * ndbs);
 	r->magic = KV_MAGIC;
-	r->version = KV_LAYOUT_VERSION;
+	r->version = KV_LAYOUT_VERSION_STRINGS;
 	r->ndbs = ndbs;
 	if (getrandom(r->seed, sizeof(r->seed), 0) != sizeof(r->seed)) {
 		r->seed[0] = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull;
@@ -159,11 +159,13 @@ static int kv_root_check(pkv *db, uint64_t roff)
 	if (r->magic != KV_MAGIC)
 		return kv_err(NULL, PKV_ECORRUPT, "%s: bad key-value root magic",
 			      db->pool->path ? db->pool->path : "pool");
-	if (r->version != KV_LAYOUT_VERSION)
+	if (r->version < KV_LAYOUT_VERSION_STRINGS ||
+	    r->version > KV_LAYOUT_VERSION)
 		return kv_err(NULL, PKV_EVERSION, "%s: key-value layout %llu, "
-			      "this library reads %u",
+			      "this library reads %u to %u",
 			      db->pool->path ? db->pool->path : "pool",
-			      (unsigned long long)r->version, KV_LAYOUT_VERSION);
+			      (unsigned long long)r->version,
+			      KV_LAYOUT_VERSION_STRINGS, KV_LAYOUT_VERSION);
 	if (r->ndbs == 0 || r->ndbs > KV_MAX_DBS ||
 	    size < sizeof(*r) + 8 * r->ndbs)
 		return kv_err(NULL, PKV_ECORRUPT, "%s: %llu databases in the "

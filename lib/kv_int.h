@@ -344,6 +344,41 @@ uint64_t table_random(pkv *db, const struct kvtx *t, unsigned dbi);
 /* ---- trace functions for the collector (table.c) ---- */
 void table_register_types(struct gc *gc);
 
+/* ---- hashes (type_hash.c; layout.h, "Hashes") ---- */
+
+/* hash_of_entry -- the header offset a hash key's entry holds; 0 (and
+ * damage reported) if it cannot be one. */
+uint64_t hash_of_entry(const pkv *db, const struct kv_entry *e);
+
+/* hash_new -- an empty hash header in t; its offset to *offp. */
+int hash_new(struct kvtx *t, uint64_t *offp);
+
+/* hash_count -- the hash's fields (through t when given). */
+uint64_t hash_count(const pkv *db, const struct kvtx *t, uint64_t hoff);
+
+/* hash_find -- look a field (hash fh) up: 1 with *loc, 0 absent, or
+ * PKV_ECORRUPT (reported).  The caller holds the key's stripe. */
+int hash_find(const pkv *db, const struct kvtx *t, uint64_t hoff,
+	      uint64_t fh, const void *field, size_t flen,
+	      struct kv_loc *loc);
+
+/* hash_insert, hash_replace, hash_unlink -- link a new field entry (type
+ * KV_TYPE_FIELD, filled), put one in an old one's place (freeing it), or
+ * unlink and free one; the count follows, and an insert may split a
+ * bucket. */
+int hash_insert(struct kvtx *t, uint64_t hoff, uint64_t entry);
+int hash_replace(struct kvtx *t, const struct kv_loc *old, uint64_t entry);
+int hash_unlink(struct kvtx *t, uint64_t hoff, const struct kv_loc *loc);
+
+/* hash_scan -- visit the fields of about count buckets from cursor (as
+ * pkv_hscan). */
+int hash_scan(const pkv *db, const struct kvtx *t, uint64_t hoff,
+	      uint64_t cursor, unsigned count, pkv_scan_fn fn, void *ctx,
+	      uint64_t *next);
+
+/* hash_register_types -- the collector's trace functions for hashes. */
+void hash_register_types(struct gc *gc);
+
 /* ---- write path (kv.c) ---- */
 
 enum kv_opcode {
@@ -351,6 +386,8 @@ enum kv_opcode {
 	KV_OP_DEL,
 	KV_OP_EXPIRE,
 	KV_OP_DEL_EXPIRED,            /* delete only if expired (active expiry) */
+	KV_OP_HSET,                   /* set field (PKV_NX: if absent) */
+	KV_OP_HDEL,                   /* delete field */
 };
 
 struct kv_op {
@@ -362,6 +399,8 @@ struct kv_op {
 	size_t vlen;
 	unsigned flags;               /* PKV_NX, PKV_XX, PKV_KEEPTTL */
 	int64_t expire_ms;
+	const void *field;            /* KV_OP_HSET, KV_OP_HDEL */
+	size_t flen;
 };
 
 /* kv_apply -- apply ops in order as one transaction (see pkv_batch_commit). */

@@ -212,7 +212,14 @@ static_assert(sizeof(struct ckpt_hdr) == CACHELINE, "ckpt_hdr size");
 #define KV_TYPE_ENTRY 20u
 
 #define KV_MAGIC 0x31305654564b5650ull   /* "PVKVTV01" little-endian */
-#define KV_LAYOUT_VERSION 2u   /* 2: mutable words first, checksum */
+#define KV_LAYOUT_VERSION 3u   /* 2: mutable words first, checksum;
+				  3: hashes */
+#define KV_LAYOUT_VERSION_STRINGS 2u  /* what a pool holding only strings
+				  says: a root is made at 2 and becomes 3
+				  in the transaction that makes the pool's
+				  first hash, so a library that cannot
+				  trace hashes refuses only pools that
+				  hold them */
 #define KV_STRIPES 256u
 #define KV_STRIPE_BITS 8u
 #define KV_MAX_DBS 128u   /* all created, or flushed, in one transaction */
@@ -262,7 +269,9 @@ struct kv_entry {
 	uint64_t hash;                /* keyed hash of the key */
 	uint32_t klen;                /* key bytes */
 	uint32_t vlen;                /* value bytes */
-	uint16_t vtype;               /* value type (0 = string) */
+	uint16_t vtype;               /* value type (PKV_TYPE_*): a string
+					 is the value; a hash's value is the
+					 8-byte offset of its kv_hash */
 	uint16_t flags;               /* zero */
 	uint32_t csum;                /* kv_entry_csum: hash, lengths, type,
 					 key and value, so damage is found */
@@ -270,5 +279,48 @@ struct kv_entry {
 };
 static_assert(sizeof(struct kv_entry) == 40, "kv_entry size");
 #define KV_ENTRY_MUTABLE 16u          /* next and expire_ms */
+
+
+/*
+ * Hashes (type_hash.c).  A key whose entry has vtype PKV_TYPE_HASH holds,
+ * as its 8-byte value, the offset of the hash's header.  The fields are a
+ * linear hash table: `nbuckets` chains of struct kv_entry blocks (type
+ * KV_TYPE_FIELD: key = field, value = its value, expire_ms 0), the
+ * first HASH_INLINE_BUCKETS heads in the header, the rest in segments of
+ * HASH_SEG_BUCKETS heads reached through directories of HASH_DIR_SEGS
+ * segments.  The table grows one bucket at a time (a split of bucket
+ * nbuckets - 2^i into itself and bucket nbuckets), so a write touches a
+ * bounded number of blocks however big the hash is, and nothing is ever
+ * copied whole.
+ *
+ *   kv_entry --value--> kv_hash_hdr --head[b]--> kv_entry (field) --next--> ...
+ *                               --dir[d]--> hdir --seg[s]--> hseg --head[b]-->
+ *
+ * A field's bucket, with 2^i <= nbuckets < 2^(i+1): b = hash mod 2^i, or
+ * hash mod 2^(i+1) if that b < nbuckets - 2^i (already split).  Heads of
+ * buckets >= nbuckets are zero.  Segments and directories are zeroed when
+ * made.
+ */
+#define KV_TYPE_HASH 21u
+#define KV_TYPE_HDIR 22u
+#define KV_TYPE_HSEG 23u
+#define KV_TYPE_FIELD 24u
+
+#define HASH_INLINE_BUCKETS 8u
+#define HASH_SEG_BUCKETS 128u
+#define HASH_DIR_SEGS 512u
+#define HASH_DIRS 28u
+#define HASH_MAX_BUCKETS (HASH_INLINE_BUCKETS + \
+			  (uint64_t)HASH_DIRS * HASH_DIR_SEGS * HASH_SEG_BUCKETS)
+
+struct kv_hash_hdr {
+	uint64_t count;               /* fields */
+	uint64_t nbuckets;            /* buckets in use, from
+					 HASH_INLINE_BUCKETS */
+	uint64_t reserved[2];         /* zero */
+	uint64_t head[HASH_INLINE_BUCKETS];   /* buckets 0..7 */
+	uint64_t dir[HASH_DIRS];      /* directories of segments, or 0 */
+};
+static_assert(sizeof(struct kv_hash_hdr) == 320, "kv_hash_hdr size");
 
 #endif /* PKV_LAYOUT_H */

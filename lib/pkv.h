@@ -159,8 +159,11 @@ int pkv_put(pkv *db, unsigned dbi, const void *key, size_t klen,
 int pkv_get(pkv *db, unsigned dbi, const void *key, size_t klen, void *buf,
 	    size_t bufsize, size_t *vlen);
 
-/* Value types: what an entry holds.  Strings only, so far. */
+/* Value types: what an entry holds.  A read of a key as a string
+ * (pkv_get) fails with PKV_EWRONGTYPE on any other type; references and
+ * scans give a non-string value as NULL, length 0, with its type. */
 #define PKV_TYPE_STRING 0u
+#define PKV_TYPE_HASH 1u      /* fields and their values (pkv_hset...) */
 
 /*
  * Zero-copy reads.  pkv_get_ref points ref->val at the value in the pool
@@ -329,6 +332,86 @@ int pkv_batch_commit(pkv_batch *b, int *results);
 
 /* pkv_batch_abort -- drop the batch; nothing is applied. */
 void pkv_batch_abort(pkv_batch *b);
+
+/*
+ * Hashes: a key whose value is a set of fields, each with a string value,
+ * kept as a persistent hash table of its own, so a write to one field
+ * costs the same in a hash of ten fields or of millions.  The calls on a
+ * key of another type return PKV_EWRONGTYPE; a missing key is an empty
+ * hash (reads find nothing, the first pkv_hset makes it).  The key goes
+ * with its last field.  Deleting, overwriting or expiring a hash key is
+ * O(1): the collector reclaims its fields in the background.
+ *
+ * pkv_hset -- set field to val, durably.  flags: 0 or PKV_NX (only if the
+ * field is absent).  Returns 0 (the field is new), PKV_EEXIST (it existed:
+ * replaced, or with PKV_NX left as it was), PKV_EWRONGTYPE, or an error
+ * as pkv_put.
+ */
+int pkv_hset(pkv *db, unsigned dbi, const void *key, size_t klen,
+	     const void *field, size_t flen, const void *val, size_t vlen,
+	     unsigned flags);
+
+/* pkv_hdel -- delete field, durably: 0, PKV_ENOTFOUND (no such field or
+ * key), PKV_EWRONGTYPE, or an error as pkv_put. */
+int pkv_hdel(pkv *db, unsigned dbi, const void *key, size_t klen,
+	     const void *field, size_t flen);
+
+/* pkv_hget -- copy up to bufsize bytes of field's value to buf and its
+ * length to *vlen: 0, PKV_ENOTFOUND, PKV_EWRONGTYPE, PKV_EINVAL or
+ * PKV_ECORRUPT. */
+int pkv_hget(pkv *db, unsigned dbi, const void *key, size_t klen,
+	     const void *field, size_t flen, void *buf, size_t bufsize,
+	     size_t *vlen);
+
+/* pkv_hlen -- the fields of key to *n (0 for a missing key): 0,
+ * PKV_EWRONGTYPE, PKV_EINVAL or PKV_ECORRUPT. */
+int pkv_hlen(pkv *db, unsigned dbi, const void *key, size_t klen,
+	     uint64_t *n);
+
+/*
+ * pkv_hscan -- visit the fields of about `count` buckets of key's hash
+ * from cursor (0 to start); *next gets the cursor to go on with, 0 when
+ * done.  Every field present for the whole scan is visited at least once.
+ * fn gets each field as a pkv_item (key = the field, val = its value),
+ * valid during the call, while the key is locked: it must make no write
+ * call.  A non-zero return from fn stops the scan and is returned.
+ * Returns 0 (a missing key: nothing visited, *next 0), PKV_EWRONGTYPE,
+ * PKV_EINVAL or PKV_ECORRUPT.
+ */
+int pkv_hscan(pkv *db, unsigned dbi, const void *key, size_t klen,
+	      uint64_t cursor, unsigned count, pkv_scan_fn fn, void *ctx,
+	      uint64_t *next);
+
+/* The same inside a batch, which sees its own writes; a reference from
+ * pkv_batch_hget_ref is valid until the batch's next call. */
+int pkv_batch_hset(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		   const void *field, size_t flen, const void *val,
+		   size_t vlen, unsigned flags);
+int pkv_batch_hdel(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		   const void *field, size_t flen);
+int pkv_batch_hget_ref(pkv_batch *b, unsigned dbi, const void *key,
+		       size_t klen, const void *field, size_t flen,
+		       struct pkv_ref *ref);
+int pkv_batch_hlen(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		   uint64_t *n);
+int pkv_batch_hscan(pkv_batch *b, unsigned dbi, const void *key,
+		    size_t klen, uint64_t cursor, unsigned count,
+		    pkv_scan_fn fn, void *ctx, uint64_t *next);
+
+/*
+ * Keys of any type.  pkv_batch_rename moves key (its value of whatever
+ * type, and its expiry) to dkey in database ddbi, replacing what is there
+ * unless flags has PKV_NX: 0, PKV_ENOTFOUND (no such key), PKV_EEXIST
+ * (PKV_NX and dkey exists), or an error.  Renaming a key to itself does
+ * nothing and returns 0.  pkv_batch_copy does the same but leaves key in
+ * place; a hash is copied field by field (O(fields)).
+ */
+int pkv_batch_rename(pkv_batch *b, unsigned dbi, const void *key,
+		     size_t klen, unsigned ddbi, const void *dkey,
+		     size_t dklen, unsigned flags);
+int pkv_batch_copy(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		   unsigned ddbi, const void *dkey, size_t dklen,
+		   unsigned flags);
 
 struct pkv_stats {
 	uint64_t pool_size;           /* bytes of the pool file */

@@ -694,9 +694,11 @@ static int emit_bucket(pkv *db, const struct kvtx *t, unsigned dbi,
 		int r;
 		if (expired == want_expired &&
 		    !kv_entry_damaged(db, dbi, E)) {
+			bool str = E->vtype == PKV_TYPE_STRING;
 			struct pkv_item it = {
-				kv_entry_key(E), E->klen, kv_entry_val(E),
-				E->vlen, x, E->vtype
+				kv_entry_key(E), E->klen,
+				str ? kv_entry_val(E) : NULL,
+				str ? E->vlen : 0, x, E->vtype
 			};
 			r = fn(ctx, &it);
 			if (r)
@@ -871,10 +873,22 @@ static void trace_buckets(const void *data, uint64_t size, gc_visit_fn visit,
 	trace_words(data, size, sizeof(struct kv_buckets), visit, vctx);
 }
 
+/* An entry points at the next one of its chain and, for a hash key, at
+ * the hash's header (its value). */
 static void trace_entry(const void *data, uint64_t size, gc_visit_fn visit,
 			void *vctx)
 {
+	const struct kv_entry *E = data;
+	uint64_t hoff;
+
 	trace_words(data, size < 8 ? size : 8, 0, visit, vctx);
+	if (size >= sizeof(*E) + sizeof(hoff) && E->vtype == PKV_TYPE_HASH &&
+	    E->vlen == sizeof(hoff) &&
+	    E->klen <= size - sizeof(*E) - sizeof(hoff)) {
+		memcpy(&hoff, kv_entry_val(E), sizeof(hoff));
+		if (hoff)
+			visit(vctx, hoff);
+	}
 }
 
 /* table_register_types -- tell the collector what points where. */
@@ -885,4 +899,5 @@ void table_register_types(struct gc *gc)
 	gc_register(gc, KV_TYPE_BUCKETS, trace_buckets);
 	gc_register(gc, KV_TYPE_ENTRY, trace_entry);
 	/* KV_TYPE_STRIPES holds counters only */
+	hash_register_types(gc);
 }

@@ -1,0 +1,395 @@
+/*
+ * type_hash.c -- the hash type: a persistent linear hash table of fields
+ * per key (layout: layout.h, "Hashes").
+ *
+ * Why linear hashing.  A hash may hold millions of fields, and a write to
+ * it must cost the same whatever its size: no bucket array is ever copied
+ * or rehashed whole.  The table grows by one bucket when it holds more
+ * than HASH_LOAD fields per bucket: the bucket nbuckets - 2^i is split
+ * into itself and the new bucket nbuckets (its chain, of about HASH_LOAD
+ * entries, walked once).  Bucket heads live in segments of fixed size
+ * reached through directories, made (zeroed) when the first bucket that
+ * needs them is split in, so a split writes a few words and, once in
+ * HASH_SEG_BUCKETS splits, one 1 KiB segment.  The table never shrinks:
+ * HDEL leaves its buckets (as Redis's dict does until a resize), and the
+ * key goes with its last field.
+ *
+ * Every change is made in the caller's kvtx (read-your-writes), so a
+ * batch can set many fields of one hash and see them, and a crash keeps
+ * the whole batch or none of it.  Readers hold the key's stripe (kv.c):
+ * nothing here is read lock-free, so a split needs no ordering argument
+ * beyond the transaction's.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "kv_int.h"
+
+#define HASH_LOAD 2u            /* fields per bucket before a split */
+#define FIELD_NEXT 0            /* offset of kv_entry.next */
+#define HDR_COUNT offsetof(struct kv_hash_hdr, count)
+#define HDR_NBUCKETS offsetof(struct kv_hash_hdr, nbuckets)
+#define HDR_HEAD offsetof(struct kv_hash_hdr, head)
+#define HDR_DIR offsetof(struct kv_hash_hdr, dir)
+
+/* hash_word -- the word at off, through t when given. */
+static inline uint64_t hash_word(const pkv *db, const struct kvtx *t,
+				 uint64_t off)
+{
+	return t ? kvtx_get(t, off) : kv_load(kv_ptr(db, off));
+}
+
+/* hash_area_ok -- off can hold len bytes of a block in the heap. */
+static bool hash_area_ok(const pkv *db, uint64_t off, uint64_t len)
+{
+	return !(off & 7) && off >= db->pool->hdr->chunks_off + BLOCK_HDR_SIZE &&
+	       off <= db->pool->size && len <= db->pool->size - off;
+}
+
+/* hash_of_entry -- the header offset a hash key's entry holds, or 0 if it
+ * cannot be a header (damage, reported). */
+uint64_t hash_of_entry(const pkv *db, const struct kv_entry *e)
+{
+	uint64_t hoff = 0;
+
+	if (e->vtype == PKV_TYPE_HASH && e->vlen == sizeof(hoff))
+		memcpy(&hoff, kv_entry_val(e), sizeof(hoff));
+	if (hash_area_ok(db, hoff, sizeof(struct kv_hash_hdr)))
+		return hoff;
+	kv_damage(db, "a hash key's value (%.*s) does not point at a hash "
+		  "header", (int)(e->klen < 64 ? e->klen : 64),
+		  kv_entry_key(e));
+	return 0;
+}
+
+/* hash_new -- an empty hash header in t (written directly), its offset to
+ * *offp. */
+int hash_new(struct kvtx *t, uint64_t *offp)
+{
+	struct kv_hash_hdr *H;
+	int err = tx_alloc(t->tx, sizeof(*H), KV_TYPE_HASH, offp);
+
+	if (err)
+		return err;
+	H = kv_ptr(t->db, *offp);
+	memset(H, 0, sizeof(*H));
+	H->nbuckets = HASH_INLINE_BUCKETS;
+	return 0;
+}
+
+/* hash_count -- fields in the hash at hoff (through t when given). */
+uint64_t hash_count(const pkv *db, const struct kvtx *t, uint64_t hoff)
+{
+	return hash_word(db, t, hoff + HDR_COUNT);
+}
+
+/* hash_bucket_of -- the bucket of a field hash among n buckets. */
+static uint64_t hash_bucket_of(uint64_t fh, uint64_t n)
+{
+	uint64_t lo = 1ull << (63 - __builtin_clzll(n));
+	uint64_t b = fh & (lo - 1);
+
+	return b < n - lo ? fh & (2 * lo - 1) : b;
+}
+
+/*
+ * hash_slot -- the offset of bucket b's head word in *slot.  Returns 0,
+ * or PKV_ECORRUPT when a directory or segment pointer cannot be right
+ * (the caller reports it).
+ */
+static int hash_slot(const pkv *db, const struct kvtx *t, uint64_t hoff,
+		     uint64_t b, uint64_t *slot)
+{
+	uint64_t seg, dir, sg;
+
+	if (b < HASH_INLINE_BUCKETS) {
+		*slot = hoff + HDR_HEAD + 8 * b;
+		return 0;
+	}
+	b -= HASH_INLINE_BUCKETS;
+	seg = b / HASH_SEG_BUCKETS;
+	if (seg / HASH_DIR_SEGS >= HASH_DIRS)
+		return PKV_ECORRUPT;
+	dir = hash_word(db, t, hoff + HDR_DIR + 8 * (seg / HASH_DIR_SEGS));
+	if (!hash_area_ok(db, dir, 8ull * HASH_DIR_SEGS))
+		return PKV_ECORRUPT;
+	sg = hash_word(db, t, dir + 8 * (seg % HASH_DIR_SEGS));
+	if (!hash_area_ok(db, sg, 8ull * HASH_SEG_BUCKETS))
+		return PKV_ECORRUPT;
+	*slot = sg + 8 * (b % HASH_SEG_BUCKETS);
+	return 0;
+}
+
+/* hash_bad -- report damage met in the hash at hoff; PKV_ECORRUPT. */
+static int hash_bad(const pkv *db, uint64_t hoff, const char *what,
+		    uint64_t at)
+{
+	kv_damage(db, "hash at offset %llu: %s at offset %llu",
+		  (unsigned long long)hoff, what, (unsigned long long)at);
+	return PKV_ECORRUPT;
+}
+
+/* hash_find -- where field is in the hash at hoff. */
+int hash_find(const pkv *db, const struct kvtx *t, uint64_t hoff,
+	      uint64_t fh, const void *field, size_t flen, struct kv_loc *loc)
+{
+	uint64_t n = hash_word(db, t, hoff + HDR_NBUCKETS), link, e;
+	unsigned k;
+
+	if (n < HASH_INLINE_BUCKETS || n > HASH_MAX_BUCKETS)
+		return hash_bad(db, hoff, "a bucket count that cannot be "
+				"right", hoff + HDR_NBUCKETS);
+	if (hash_slot(db, t, hoff, hash_bucket_of(fh, n), &link))
+		return hash_bad(db, hoff, "a directory or segment pointer "
+				"that cannot be right", hoff);
+	e = hash_word(db, t, link);
+	for (k = 0; e && k < KV_CHAIN_MAX && kv_entry_ok(db, e); k++) {
+		const struct kv_entry *E = kv_ptr(db, e);
+		if (E->hash == fh && E->klen == flen &&
+		    (flen == 0 || memcmp(kv_entry_key(E), field, flen) == 0)) {
+			loc->link = link;
+			loc->entry = e;
+			return 1;
+		}
+		link = e + FIELD_NEXT;
+		e = hash_word(db, t, link);
+	}
+	if (!e)
+		return 0;
+	return hash_bad(db, hoff, k >= KV_CHAIN_MAX ? "a field chain with no "
+			"end" : "a link that is not a field", link);
+}
+
+/* hash_zeroed -- a zeroed block of len bytes (a directory or segment). */
+static int hash_zeroed(struct kvtx *t, size_t len, uint32_t type,
+		       uint64_t *offp)
+{
+	int err = tx_alloc(t->tx, len, type, offp);
+
+	if (!err)
+		memset(kv_ptr(t->db, *offp), 0, len);
+	return err;
+}
+
+/*
+ * hash_grow_slot -- the head word of bucket b (the bucket a split is
+ * about to add), making its directory and segment if they do not exist.
+ */
+static int hash_grow_slot(struct kvtx *t, uint64_t hoff, uint64_t b,
+			  uint64_t *slot)
+{
+	const pkv *db = t->db;
+	uint64_t i, seg, dslot, dir, sslot, sg;
+	int err;
+
+	if (b < HASH_INLINE_BUCKETS)
+		return hash_slot(db, t, hoff, b, slot);
+	i = b - HASH_INLINE_BUCKETS;
+	seg = i / HASH_SEG_BUCKETS;
+	dslot = hoff + HDR_DIR + 8 * (seg / HASH_DIR_SEGS);
+	if (!(dir = kvtx_get(t, dslot))) {
+		if ((err = hash_zeroed(t, 8ull * HASH_DIR_SEGS, KV_TYPE_HDIR,
+				       &dir)) ||
+		    (err = kvtx_set(t, dslot, dir)))
+			return err;
+	}
+	sslot = dir + 8 * (seg % HASH_DIR_SEGS);
+	if (!(sg = kvtx_get(t, sslot))) {
+		if ((err = hash_zeroed(t, 8ull * HASH_SEG_BUCKETS,
+				       KV_TYPE_HSEG, &sg)) ||
+		    (err = kvtx_set(t, sslot, sg)))
+			return err;
+	}
+	return hash_slot(db, t, hoff, b, slot);
+}
+
+/* hash_relink -- set the word at link to e unless it already holds it. */
+static int hash_relink(struct kvtx *t, uint64_t link, uint64_t e)
+{
+	return kvtx_get(t, link) == e ? 0 : kvtx_set(t, link, e);
+}
+
+/*
+ * hash_split -- add bucket n (= nbuckets): the entries of bucket n - 2^i
+ * whose hash says so move to it, both chains keeping their order.
+ */
+static int hash_split(struct kvtx *t, uint64_t hoff, uint64_t n)
+{
+	const pkv *db = t->db;
+	uint64_t lo = 1ull << (63 - __builtin_clzll(n)), s = n - lo;
+	uint64_t from, to, keep, move, e;
+	unsigned k;
+	int err;
+
+	if ((err = hash_grow_slot(t, hoff, n, &to)) ||
+	    (err = hash_slot(db, t, hoff, s, &from)))
+		return err == PKV_ECORRUPT ? hash_bad(db, hoff, "a directory "
+				"or segment pointer that cannot be right",
+				hoff) : err;
+	keep = from;
+	move = to;
+	e = kvtx_get(t, from);
+	for (k = 0; e && k < KV_CHAIN_MAX && kv_entry_ok(db, e); k++) {
+		const struct kv_entry *E = kv_ptr(db, e);
+		uint64_t nx = kvtx_get(t, e + FIELD_NEXT);
+		if ((E->hash & (2 * lo - 1)) == s) {
+			err = hash_relink(t, keep, e);
+			keep = e + FIELD_NEXT;
+		} else {
+			err = hash_relink(t, move, e);
+			move = e + FIELD_NEXT;
+		}
+		if (err)
+			return err;
+		e = nx;
+	}
+	if (e)
+		return hash_bad(db, hoff, "a field chain that cannot be split",
+				from);
+	if ((err = hash_relink(t, keep, 0)) || (err = hash_relink(t, move, 0)))
+		return err;
+	return kvtx_set(t, hoff + HDR_NBUCKETS, n + 1);
+}
+
+/* hash_insert -- publish a new field entry (filled, not yet linked) at the
+ * head of its chain, count it, and split a bucket if the hash is due. */
+int hash_insert(struct kvtx *t, uint64_t hoff, uint64_t entry)
+{
+	const pkv *db = t->db;
+	struct kv_entry *E = kv_ptr(db, entry);
+	uint64_t n = kvtx_get(t, hoff + HDR_NBUCKETS);
+	uint64_t c = kvtx_get(t, hoff + HDR_COUNT) + 1;
+	uint64_t slot;
+	int err;
+
+	if (n < HASH_INLINE_BUCKETS || n > HASH_MAX_BUCKETS)
+		return hash_bad(db, hoff, "a bucket count that cannot be "
+				"right", hoff + HDR_NBUCKETS);
+	if (hash_slot(db, t, hoff, hash_bucket_of(E->hash, n), &slot))
+		return hash_bad(db, hoff, "a directory or segment pointer "
+				"that cannot be right", hoff);
+	E->next = kvtx_get(t, slot);   /* new block: a direct store */
+	if ((err = kvtx_set(t, slot, entry)) ||
+	    (err = kvtx_set(t, hoff + HDR_COUNT, c)))
+		return err;
+	if (c > (uint64_t)HASH_LOAD * n && n < HASH_MAX_BUCKETS)
+		return hash_split(t, hoff, n);
+	return 0;
+}
+
+/* hash_replace -- a new field entry takes old's place; old is freed. */
+int hash_replace(struct kvtx *t, const struct kv_loc *old, uint64_t entry)
+{
+	struct kv_entry *N = kv_ptr(t->db, entry);
+	int err;
+
+	N->next = kvtx_get(t, old->entry + FIELD_NEXT);
+	if ((err = kvtx_set(t, old->link, entry)))
+		return err;
+	return tx_free(t->tx, old->entry);
+}
+
+/* hash_unlink -- take loc's field out of its chain, uncount, free it. */
+int hash_unlink(struct kvtx *t, uint64_t hoff, const struct kv_loc *loc)
+{
+	int err;
+
+	if ((err = kvtx_set(t, loc->link,
+			    kvtx_get(t, loc->entry + FIELD_NEXT))) ||
+	    (err = tx_free(t->tx, loc->entry)))
+		return err;
+	return kvtx_set(t, hoff + HDR_COUNT,
+			kvtx_get(t, hoff + HDR_COUNT) - 1);
+}
+
+/*
+ * hash_scan -- visit the fields of about `count` buckets from bucket
+ * `cursor`; *next is the bucket to go on from, 0 when done.  Buckets only
+ * ever split forward (into a bucket past every existing one), so a field
+ * present for the whole scan is visited at least once.
+ */
+int hash_scan(const pkv *db, const struct kvtx *t, uint64_t hoff,
+	      uint64_t cursor, unsigned count, pkv_scan_fn fn, void *ctx,
+	      uint64_t *next)
+{
+	uint64_t n = hash_word(db, t, hoff + HDR_NBUCKETS), b;
+	unsigned emitted = 0;
+
+	if (n < HASH_INLINE_BUCKETS || n > HASH_MAX_BUCKETS)
+		return hash_bad(db, hoff, "a bucket count that cannot be "
+				"right", hoff + HDR_NBUCKETS);
+	if (count == 0)
+		count = 10;
+	for (b = cursor; b < n && emitted < count; b++) {
+		uint64_t slot, e;
+		unsigned k;
+		if (hash_slot(db, t, hoff, b, &slot))
+			return hash_bad(db, hoff, "a directory or segment "
+					"pointer that cannot be right", hoff);
+		e = hash_word(db, t, slot);
+		for (k = 0; e && k < KV_CHAIN_MAX && kv_entry_ok(db, e); k++) {
+			const struct kv_entry *E = kv_ptr(db, e);
+			struct pkv_item it = {
+				kv_entry_key(E), E->klen, kv_entry_val(E),
+				E->vlen, 0, PKV_TYPE_STRING
+			};
+			int r = fn(ctx, &it);
+			if (r)
+				return r;
+			emitted++;
+			e = hash_word(db, t, e + FIELD_NEXT);
+		}
+		if (e)
+			return hash_bad(db, hoff, "a field chain that cannot "
+					"be followed", slot);
+	}
+	*next = b < n ? b : 0;
+	return 0;
+}
+
+/* ---- what the collector follows ---- */
+
+/* hash_trace_words -- report every nonzero word of [from, size). */
+static void hash_trace_words(const void *data, uint64_t size, uint64_t from,
+			     gc_visit_fn visit, void *vctx)
+{
+	const uint64_t *w = data;
+
+	for (uint64_t i = from / 8; i < size / 8; i++) {
+		uint64_t x = __atomic_load_n(&w[i], __ATOMIC_RELAXED);
+		if (x)
+			visit(vctx, x);
+	}
+}
+
+/* A header points at heads and directories (count and nbuckets are never
+ * block starts, and offsets that are not blocks are ignored). */
+static void hash_trace_hdr(const void *data, uint64_t size,
+			   gc_visit_fn visit, void *vctx)
+{
+	hash_trace_words(data, size, HDR_HEAD, visit, vctx);
+}
+
+/* Directories and segments are arrays of offsets. */
+static void hash_trace_array(const void *data, uint64_t size,
+			     gc_visit_fn visit, void *vctx)
+{
+	hash_trace_words(data, size, 0, visit, vctx);
+}
+
+/* A field points at the next field of its chain. */
+static void hash_trace_field(const void *data, uint64_t size,
+			     gc_visit_fn visit, void *vctx)
+{
+	hash_trace_words(data, size < 8 ? size : 8, 0, visit, vctx);
+}
+
+/* hash_register_types -- tell the collector what a hash points to (the
+ * key entry's own trace reports its header). */
+void hash_register_types(struct gc *gc)
+{
+	gc_register(gc, KV_TYPE_HASH, hash_trace_hdr);
+	gc_register(gc, KV_TYPE_HDIR, hash_trace_array);
+	gc_register(gc, KV_TYPE_HSEG, hash_trace_array);
+	gc_register(gc, KV_TYPE_FIELD, hash_trace_field);
+}

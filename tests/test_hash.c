@@ -1,0 +1,520 @@
+/*
+ * test_hash.c -- unit tests of the hash type (type_hash.c and its calls
+ * in pkv.h): fields set, replaced, read and deleted, the key's life with
+ * its fields, WRONGTYPE both ways, a hash of many fields (its bucket
+ * splits into segments and directories) read back, scanned and reopened,
+ * batches that read their own field writes and roll them back, rename and
+ * copy of a hash, its blocks reclaimed after the key goes, and the cost
+ * of a write in a small and a big hash.
+ *
+ * Every test compares against what it wrote, never the library's own
+ * account; hash_check walks a hash through the internal layout and checks
+ * its invariants: every field in the bucket its hash names, every block of
+ * the right type, the count equal to the walk.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pkv.h"
+#include "kv_int.h"
+#include "testutil.h"
+
+#define MiB (1ull << 20)
+
+struct fixture {
+	char *dir;
+	char *path;
+	struct pkv_options opts;
+	pkv *db;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char name[64];
+
+	if (f == NULL)
+		return -1;
+	setenv("PMEM_IS_PMEM_FORCE", "1", 0);
+	snprintf(name, sizeof(name), "test_hash-%p", (void *)f);
+	f->dir = tu_scratch_dir(name);
+	f->path = tu_join(f->dir, "pool");
+	pkv_options_init(&f->opts);
+	f->opts.flags = PKV_CREATE;
+	f->opts.size = 128 * MiB;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	pkv_close(f->db);
+	free(f->path);
+	tu_scratch_done(f->dir);
+	free(f);
+	return 0;
+}
+
+static pkv *open_db(struct fixture *f)
+{
+	int rc = pkv_open(f->path, &f->opts, &f->db);
+
+	if (rc != 0)
+		fail_msg("pkv_open %s: %s (%s)", f->path, pkv_strerror(rc),
+			 pkv_errmsg(NULL));
+	return f->db;
+}
+
+static pkv *reopen(struct fixture *f)
+{
+	pkv_close(f->db);
+	f->db = NULL;
+	return open_db(f);
+}
+
+/* The field and value of number i, version v. */
+static size_t fname(char *buf, unsigned i)
+{
+	return (size_t)sprintf(buf, "field:%u", i);
+}
+
+static size_t fval(char *buf, unsigned i, unsigned v)
+{
+	size_t n = (size_t)sprintf(buf, "v%u-%u-", v, i);
+
+	for (unsigned k = 0; k < i % 40; k++)
+		buf[n++] = (char)('a' + (i + k) % 26);
+	return n;
+}
+
+static void hset_ok(pkv *db, const char *key, unsigned i, unsigned v,
+		    int want)
+{
+	char f[32], val[96];
+	size_t fl = fname(f, i), vl = fval(val, i, v);
+
+	assert_int_equal(pkv_hset(db, 0, key, strlen(key), f, fl, val, vl, 0),
+			 want);
+}
+
+/* expect_field -- field i has version v (-1: absent). */
+static void expect_field(pkv *db, const char *key, unsigned i, int v)
+{
+	char f[32], want[96], got[96];
+	size_t fl = fname(f, i), wl, gl = 0;
+	int rc = pkv_hget(db, 0, key, strlen(key), f, fl, got, sizeof(got),
+			  &gl);
+
+	if (v < 0) {
+		assert_int_equal(rc, PKV_ENOTFOUND);
+		return;
+	}
+	assert_int_equal(rc, 0);
+	wl = fval(want, i, (unsigned)v);
+	assert_int_equal(gl, wl);
+	assert_memory_equal(got, want, wl);
+}
+
+static uint64_t hlen(pkv *db, const char *key)
+{
+	uint64_t n = 99;
+
+	assert_int_equal(pkv_hlen(db, 0, key, strlen(key), &n), 0);
+	return n;
+}
+
+/* hash_check -- walk key's hash (internal layout) and check it: each
+ * field in its bucket, blocks of the right types, count = fields. */
+static void hash_check(pkv *db, const char *key)
+{
+	uint64_t e = 0, hoff, n, seen = 0, size;
+	uint32_t type;
+	const struct kv_hash_hdr *H;
+	int r = table_lookup(db, 0, kv_hash(db, key, strlen(key)), key,
+			     strlen(key), &e);
+
+	assert_int_equal(r, 1);
+	hoff = hash_of_entry(db, kv_ptr(db, e));
+	assert_true(hoff != 0);
+	assert_true(heap_block_valid(db->heap, hoff, &size, &type));
+	assert_int_equal(type, KV_TYPE_HASH);
+	H = kv_ptr(db, hoff);
+	n = H->nbuckets;
+	assert_true(n >= HASH_INLINE_BUCKETS && n <= HASH_MAX_BUCKETS);
+	for (uint64_t b = 0; b < n; b++) {
+		uint64_t head;
+		if (b < HASH_INLINE_BUCKETS) {
+			head = H->head[b];
+		} else {
+			uint64_t i = b - HASH_INLINE_BUCKETS;
+			uint64_t s = i / HASH_SEG_BUCKETS;
+			const uint64_t *dir, *seg;
+			assert_true(heap_block_valid(db->heap,
+				    H->dir[s / HASH_DIR_SEGS], NULL, &type));
+			assert_int_equal(type, KV_TYPE_HDIR);
+			dir = kv_ptr(db, H->dir[s / HASH_DIR_SEGS]);
+			assert_true(heap_block_valid(db->heap,
+				    dir[s % HASH_DIR_SEGS], NULL, &type));
+			assert_int_equal(type, KV_TYPE_HSEG);
+			seg = kv_ptr(db, dir[s % HASH_DIR_SEGS]);
+			head = seg[i % HASH_SEG_BUCKETS];
+		}
+		for (uint64_t f = head; f; ) {
+			const struct kv_entry *F = kv_ptr(db, f);
+			uint64_t lo = 1ull << (63 - __builtin_clzll(n));
+			uint64_t want = F->hash & (lo - 1);
+			if (want < n - lo)
+				want = F->hash & (2 * lo - 1);
+			assert_true(heap_block_valid(db->heap, f, NULL,
+						     &type));
+			assert_int_equal(type, KV_TYPE_FIELD);
+			assert_int_equal(want, b);
+			assert_int_equal(F->hash, kv_hash(db, kv_entry_key(F),
+							  F->klen));
+			assert_int_equal(F->csum, kv_entry_csum(F));
+			seen++;
+			f = F->next;
+		}
+	}
+	assert_int_equal(seen, H->count);
+}
+
+static void test_hash_basic(void **state)
+{
+	struct fixture *f = *state;
+	pkv *db = open_db(f);
+	char buf[16];
+	size_t len;
+	unsigned type = 99;
+	int64_t exp;
+
+	assert_int_equal(hlen(db, "h"), 0);
+	expect_field(db, "h", 1, -1);
+	hset_ok(db, "h", 1, 1, 0);
+	hset_ok(db, "h", 2, 1, 0);
+	hset_ok(db, "h", 1, 2, PKV_EEXIST);     /* replaced */
+	expect_field(db, "h", 1, 2);
+	assert_int_equal(pkv_hset(db, 0, "h", 1, "field:2", 7, "x", 1,
+				  PKV_NX), PKV_EEXIST);
+	expect_field(db, "h", 2, 1);           /* NX left it */
+	assert_int_equal(pkv_hset(db, 0, "h", 1, "", 0, "", 0, PKV_NX), 0);
+	assert_int_equal(pkv_hget(db, 0, "h", 1, "", 0, buf, sizeof(buf),
+				  &len), 0);
+	assert_int_equal(len, 0);
+	assert_int_equal(hlen(db, "h"), 3);
+	assert_int_equal(pkv_type(db, 0, "h", 1, &type), 0);
+	assert_int_equal(type, PKV_TYPE_HASH);
+	assert_int_equal(pkv_exists(db, 0, "h", 1), 0);
+
+	/* WRONGTYPE both ways; a key's string calls on a hash */
+	assert_int_equal(pkv_get(db, 0, "h", 1, buf, sizeof(buf), &len),
+			 PKV_EWRONGTYPE);
+	assert_int_equal(pkv_put(db, 0, "s", 1, "str", 3, 0, 0), 0);
+	assert_int_equal(pkv_hset(db, 0, "s", 1, "f", 1, "v", 1, 0),
+			 PKV_EWRONGTYPE);
+	assert_int_equal(pkv_hget(db, 0, "s", 1, "f", 1, NULL, 0, NULL),
+			 PKV_EWRONGTYPE);
+	assert_int_equal(pkv_hdel(db, 0, "s", 1, "f", 1), PKV_EWRONGTYPE);
+	assert_int_equal(pkv_hlen(db, 0, "s", 1, NULL), PKV_EWRONGTYPE);
+	assert_int_equal(pkv_hset(db, 0, "h", 1, "f", 1, "v", 1, 0x80),
+			 PKV_EINVAL);
+
+	/* deletes; the key goes with its last field */
+	assert_int_equal(pkv_hdel(db, 0, "h", 1, "nope", 4), PKV_ENOTFOUND);
+	assert_int_equal(pkv_hdel(db, 0, "none", 4, "f", 1), PKV_ENOTFOUND);
+	assert_int_equal(pkv_hdel(db, 0, "h", 1, "field:1", 7), 0);
+	assert_int_equal(pkv_hdel(db, 0, "h", 1, "field:1", 7), PKV_ENOTFOUND);
+	assert_int_equal(pkv_hdel(db, 0, "h", 1, "", 0), 0);
+	assert_int_equal(hlen(db, "h"), 1);
+	hash_check(db, "h");
+	assert_int_equal(pkv_hdel(db, 0, "h", 1, "field:2", 7), 0);
+	assert_int_equal(pkv_exists(db, 0, "h", 1), PKV_ENOTFOUND);
+	assert_int_equal(hlen(db, "h"), 0);
+
+	/* expiry applies to the whole hash; a SET replaces it */
+	hset_ok(db, "h", 7, 1, 0);
+	assert_int_equal(pkv_expire(db, 0, "h", 1, pkv_now_ms() + 100000), 0);
+	assert_int_equal(pkv_ttl(db, 0, "h", 1, &exp), 0);
+	assert_true(exp > pkv_now_ms());
+	expect_field(db, "h", 7, 1);
+	assert_int_equal(pkv_expire(db, 0, "h", 1, 1), 0);   /* past */
+	assert_int_equal(hlen(db, "h"), 0);
+	hset_ok(db, "h", 7, 2, 0);
+	assert_int_equal(pkv_put(db, 0, "h", 1, "str", 3, 0, 0), 0);
+	assert_int_equal(pkv_get(db, 0, "h", 1, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, 3);
+
+	/* survives a reopen */
+	hset_ok(db, "h2", 3, 5, 0);
+	db = reopen(f);
+	expect_field(db, "h2", 3, 5);
+	hash_check(db, "h2");
+}
+
+/* While scanning: how often each field number was seen. */
+struct seen {
+	unsigned *count;
+	unsigned n;
+};
+
+static int seen_fn(void *ctx, const struct pkv_item *it)
+{
+	struct seen *s = ctx;
+	unsigned i;
+
+	assert_true(it->klen > 6 && memcmp(it->key, "field:", 6) == 0);
+	i = (unsigned)strtoul((const char *)it->key + 6, NULL, 10);
+	assert_true(i < s->n);
+	s->count[i]++;
+	return 0;
+}
+
+static void scan_all(pkv *db, const char *key, struct seen *s)
+{
+	uint64_t cur = 0;
+
+	memset(s->count, 0, s->n * sizeof(*s->count));
+	do {
+		assert_int_equal(pkv_hscan(db, 0, key, strlen(key), cur, 100,
+					   seen_fn, s, &cur), 0);
+	} while (cur);
+}
+
+static void test_hash_many(void **state)
+{
+	struct fixture *f = *state;
+	pkv *db = open_db(f);
+	const unsigned N = 150000;   /* buckets past the first directory */
+	struct seen s = { calloc(N, sizeof(unsigned)), N };
+
+	for (unsigned i = 0; i < N; i++)
+		hset_ok(db, "big", i, 1, 0);
+	assert_int_equal(hlen(db, "big"), N);
+	hash_check(db, "big");
+	for (unsigned i = 0; i < N; i += 7)
+		expect_field(db, "big", i, 1);
+	scan_all(db, "big", &s);
+	for (unsigned i = 0; i < N; i++)
+		assert_int_equal(s.count[i], 1);
+	/* delete the odd ones, rewrite every third */
+	for (unsigned i = 1; i < N; i += 2) {
+		char fl[32];
+		assert_int_equal(pkv_hdel(db, 0, "big", 3, fl, fname(fl, i)),
+				 0);
+	}
+	for (unsigned i = 0; i < N; i += 6)
+		hset_ok(db, "big", i, 2, PKV_EEXIST);
+	assert_int_equal(hlen(db, "big"), N / 2);
+	db = reopen(f);
+	hash_check(db, "big");
+	for (unsigned i = 0; i < N; i += 3)
+		expect_field(db, "big", i, i % 2 ? -1 : i % 6 ? 1 : 2);
+	scan_all(db, "big", &s);
+	for (unsigned i = 0; i < N; i++)
+		assert_int_equal(s.count[i], i % 2 ? 0u : 1u);
+	free(s.count);
+}
+
+static int count_fn(void *ctx, const struct pkv_item *it)
+{
+	(void)it;
+	++*(unsigned *)ctx;
+	return 0;
+}
+
+static void test_hash_batch(void **state)
+{
+	struct fixture *f = *state;
+	pkv *db = open_db(f);
+	struct pkv_savepoint sp;
+	struct pkv_ref ref;
+	pkv_batch *b;
+	uint64_t n, cur;
+	unsigned seen = 0;
+	int res[8];
+
+	hset_ok(db, "h", 0, 1, 0);
+	assert_int_equal(pkv_batch_begin(db, &b), 0);
+	assert_int_equal(pkv_batch_hset(b, 0, "h", 1, "a", 1, "1", 1, 0), 0);
+	assert_int_equal(pkv_batch_hset(b, 0, "h", 1, "a", 1, "2", 1, 0),
+			 PKV_EEXIST);
+	assert_int_equal(pkv_batch_hget_ref(b, 0, "h", 1, "a", 1, &ref), 0);
+	assert_int_equal(ref.vlen, 1);
+	assert_memory_equal(ref.val, "2", 1);
+	pkv_batch_savepoint(b, &sp);
+	assert_int_equal(pkv_batch_hset(b, 0, "h", 1, "b", 1, "3", 1, 0), 0);
+	assert_int_equal(pkv_batch_hlen(b, 0, "h", 1, &n), 0);
+	assert_int_equal(n, 3);
+	pkv_batch_rollback(b, &sp);
+	assert_int_equal(pkv_batch_hlen(b, 0, "h", 1, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(pkv_batch_hget_ref(b, 0, "h", 1, "b", 1, &ref),
+			 PKV_ENOTFOUND);
+	assert_int_equal(pkv_batch_hdel(b, 0, "h", 1, "field:0", 7), 0);
+	assert_int_equal(pkv_batch_hset(b, 0, "new", 3, "x", 1, "y", 1, 0), 0);
+	assert_int_equal(pkv_batch_hscan(b, 0, "new", 3, 0, 10, count_fn,
+					 &seen, &cur), 0);
+	assert_int_equal(seen, 1);
+	/* nothing visible outside the batch before its commit */
+	assert_int_equal(pkv_exists(db, 0, "new", 3), PKV_ENOTFOUND);
+	assert_int_equal(pkv_batch_commit(b, res), 0);
+	assert_int_equal(res[0], 0);
+	assert_int_equal(res[1], PKV_EEXIST);
+	assert_int_equal(hlen(db, "h"), 1);
+	assert_int_equal(hlen(db, "new"), 1);
+	expect_field(db, "h", 0, -1);
+
+	/* an aborted batch leaves nothing */
+	assert_int_equal(pkv_batch_begin(db, &b), 0);
+	assert_int_equal(pkv_batch_hset(b, 0, "gone", 4, "x", 1, "y", 1, 0),
+			 0);
+	pkv_batch_abort(b);
+	assert_int_equal(pkv_exists(db, 0, "gone", 4), PKV_ENOTFOUND);
+	hash_check(db, "h");
+}
+
+static void test_hash_rename_copy(void **state)
+{
+	struct fixture *f = *state;
+	pkv *db = open_db(f);
+	pkv_batch *b;
+
+	for (unsigned i = 0; i < 500; i++)
+		hset_ok(db, "src", i, 1, 0);
+	assert_int_equal(pkv_put(db, 0, "str", 3, "v", 1, 0, 0), 0);
+	assert_int_equal(pkv_batch_begin(db, &b), 0);
+	assert_int_equal(pkv_batch_copy(b, 0, "src", 3, 0, "cp", 2, 0), 0);
+	assert_int_equal(pkv_batch_copy(b, 0, "src", 3, 0, "cp", 2, PKV_NX),
+			 PKV_EEXIST);
+	assert_int_equal(pkv_batch_copy(b, 0, "src", 3, 0, "src", 3, 0),
+			 PKV_EINVAL);
+	pkv_batch_abort(b);
+
+	assert_int_equal(pkv_batch_begin(db, &b), 0);
+	assert_int_equal(pkv_batch_copy(b, 0, "src", 3, 0, "cp", 2, 0), 0);
+	assert_int_equal(pkv_batch_copy(b, 0, "str", 3, 1, "str", 3, 0), 0);
+	assert_int_equal(pkv_batch_rename(b, 0, "src", 3, 0, "mv", 2, 0), 0);
+	assert_int_equal(pkv_batch_rename(b, 0, "src", 3, 0, "mv", 2, 0),
+			 PKV_ENOTFOUND);
+	assert_int_equal(pkv_batch_rename(b, 0, "mv", 2, 0, "mv", 2, 0), 0);
+	assert_int_equal(pkv_batch_rename(b, 0, "cp", 2, 0, "mv", 2, PKV_NX),
+			 PKV_EEXIST);
+	assert_int_equal(pkv_batch_commit(b, NULL), 0);
+	assert_int_equal(pkv_exists(db, 0, "src", 3), PKV_ENOTFOUND);
+	assert_int_equal(hlen(db, "mv"), 500);
+	assert_int_equal(hlen(db, "cp"), 500);
+	assert_int_equal(pkv_exists(db, 1, "str", 3), 0);
+	/* the copy is its own hash */
+	hset_ok(db, "cp", 3, 9, PKV_EEXIST);
+	assert_int_equal(pkv_hdel(db, 0, "cp", 2, "field:4", 7), 0);
+	expect_field(db, "mv", 3, 1);
+	expect_field(db, "mv", 4, 1);
+	expect_field(db, "cp", 3, 9);
+	hash_check(db, "mv");
+	hash_check(db, "cp");
+	assert_int_equal(pkv_gc(db), 0);
+	db = reopen(f);
+	assert_int_equal(hlen(db, "mv"), 500);
+	assert_int_equal(hlen(db, "cp"), 499);
+	hash_check(db, "mv");
+}
+
+/* A hash's blocks come back after its key goes, whichever way. */
+static void test_hash_reclaimed(void **state)
+{
+	struct fixture *f = *state;
+	pkv *db = open_db(f);
+	struct pkv_stats s0, s1, s2;
+
+	assert_int_equal(pkv_gc(db), 0);
+	assert_int_equal(pkv_stats(db, &s0), 0);
+	for (int way = 0; way < 3; way++) {
+		for (unsigned i = 0; i < 20000; i++)
+			hset_ok(db, "h", i, 1, 0);
+		assert_int_equal(pkv_stats(db, &s1), 0);
+		assert_true(s1.allocated_bytes > s0.allocated_bytes +
+			    20000ull * 64);
+		if (way == 0)
+			assert_int_equal(pkv_del(db, 0, "h", 1), 0);
+		else if (way == 1)
+			assert_int_equal(pkv_put(db, 0, "h", 1, "s", 1, 0, 0),
+					 0);
+		else
+			assert_int_equal(pkv_expire(db, 0, "h", 1, 1), 0);
+		assert_int_equal(pkv_gc(db), 0);
+		assert_int_equal(pkv_stats(db, &s2), 0);
+		print_message("      way %d: allocated %" PRIu64 " -> %" PRIu64
+			      " -> %" PRIu64 "\n", way, s0.allocated_bytes,
+			      s1.allocated_bytes, s2.allocated_bytes);
+		assert_true(s2.allocated_bytes < s0.allocated_bytes + 4096);
+		pkv_del(db, 0, "h", 1);
+	}
+}
+
+/* The cost of one HSET: no more fences nor flushed bytes in a hash of
+ * many fields than in a hash of ten (the issue's measure). */
+static void hset_cost(pkv *db, const char *key, unsigned from,
+		      unsigned n, double *fences, double *bytes)
+{
+	struct pkv_stats a, b;
+
+	assert_int_equal(pkv_stats(db, &a), 0);
+	for (unsigned i = from; i < from + n; i++) {
+		hset_ok(db, key, i, 1, 0);
+		char fl[32];
+		assert_int_equal(pkv_hdel(db, 0, key, strlen(key), fl,
+					  fname(fl, i)), 0);
+	}
+	assert_int_equal(pkv_stats(db, &b), 0);
+	*fences = (double)(b.fences - a.fences) / n;
+	*bytes = (double)(b.flushed_bytes - a.flushed_bytes) / n;
+}
+
+static void test_hash_cost(void **state)
+{
+	struct fixture *f = *state;
+	pkv *db = open_db(f);
+	const unsigned BIG = 200000, N = 2000;
+	double fs, bs, fb, bb;
+
+	for (unsigned i = 0; i < 10; i++)
+		hset_ok(db, "small", i, 1, 0);
+	for (unsigned i = 0; i < BIG; i++)
+		hset_ok(db, "big", i, 1, 0);
+	hset_cost(db, "small", 1000000, N, &fs, &bs);
+	hset_cost(db, "big", 1000000, N, &fb, &bb);
+	print_message("      HSET+HDEL into a hash of 10 fields: %.2f fences, "
+		      "%.0f flushed bytes; of %u fields: %.2f, %.0f\n",
+		      fs, bs, BIG, fb, bb);
+	assert_true(fb <= fs + 0.01);
+	assert_true(bb <= bs * 1.10 + 64);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_hash_basic),
+		T(test_hash_many),
+		T(test_hash_batch),
+		T(test_hash_rename_copy),
+		T(test_hash_reclaimed),
+		T(test_hash_cost),
+	};
+
+	if (getenv("PKV_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("PKV_TEST_FILTER"));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
