@@ -232,6 +232,186 @@ static bool walk_chain_has(const struct walk *w, uint64_t arr, uint64_t b,
 	return false;
 }
 
+/*
+ * walk_hash_chain -- the fields of bucket b of the hash at hoff (n
+ * buckets): each a sound field block, in this bucket, not twice.  Sound
+ * fields go to the salvager as key's.  Returns the fields counted.
+ */
+static uint64_t walk_hash_chain(struct walk *w, unsigned db,
+				const struct kv_entry *K, uint64_t hoff,
+				uint64_t n, uint64_t b, uint64_t head)
+{
+	struct check_report *r = w->r;
+	uint64_t lo = 1ull << (63 - __builtin_clzll(n));
+	uint64_t f = head, via = 0, count = 0;
+	char what[96];
+
+	snprintf(what, sizeof(what), "hash 0x%" PRIx64 ", bucket %" PRIu64,
+		 hoff, b);
+	while (f && !w->emit_err) {
+		const struct kv_entry *F;
+		uint64_t size, fh, want;
+		bool sound = true;
+
+		if (!walk_reach(w, f, KV_TYPE_FIELD, sizeof(*F), &size, what,
+				via))
+			break;
+		F = pool_ptr(w->pool, f);
+		if (size != sizeof(*F) + (uint64_t)F->klen + F->vlen) {
+			check_damage(r, "field 0x%" PRIx64 " (%s): a block of %"
+				     PRIu64 " bytes for a field of %" PRIu32
+				     " and a value of %" PRIu32 " bytes", f,
+				     what, size, F->klen, F->vlen);
+			break;
+		}
+		fh = hash_key(w->seed, kv_entry_key(F), F->klen);
+		want = fh & (lo - 1);
+		if (want < n - lo)
+			want = fh & (2 * lo - 1);
+		if (fh != F->hash || want != b || F->vtype || F->flags ||
+		    F->expire_ms || kv_entry_csum(F) != F->csum) {
+			check_damage(r, "field 0x%" PRIx64 " (%s): %s", f, what,
+				     fh != F->hash ? "its stored hash is not "
+				     "that of its name" : want != b ?
+				     "in the wrong bucket" :
+				     kv_entry_csum(F) != F->csum ? "checksum "
+				     "mismatch (its name or value is damaged)"
+				     : "unknown type, flags or an expiry");
+			sound = false;
+		}
+		for (size_t i = 0; sound && i < count && i < w->chain_cap;
+		     i++) {
+			const struct kv_entry *P = pool_ptr(w->pool,
+							    w->chain[i]);
+			if (P->hash == F->hash && P->klen == F->klen &&
+			    memcmp(kv_entry_key(P), kv_entry_key(F),
+				   F->klen) == 0) {
+				check_damage(r, "fields 0x%" PRIx64 " and 0x%"
+					     PRIx64 " (%s) hold the same name",
+					     w->chain[i], f, what);
+				sound = false;
+			}
+		}
+		if (w->emit && sound &&
+		    !(K->expire_ms && K->expire_ms <= w->now)) {
+			struct check_entry ce = {
+				db, PKV_TYPE_HASH, kv_entry_key(K), K->klen,
+				kv_entry_key(F), F->klen, kv_entry_val(F),
+				F->vlen, K->expire_ms
+			};
+			w->emit_err = w->emit(w->emit_ctx, &ce);
+		} else if (w->emit && !sound) {
+			r->salvage_skipped++;
+		}
+		if (count == w->chain_cap) {
+			size_t cap = w->chain_cap ? 2 * w->chain_cap : 64;
+			uint64_t *c = realloc(w->chain, cap * sizeof(*c));
+			if (c) {
+				w->chain = c;
+				w->chain_cap = cap;
+			}
+		}
+		if (count < w->chain_cap)
+			w->chain[count] = f;
+		count++;
+		via = f;
+		f = F->next;
+	}
+	return count;
+}
+
+/*
+ * walk_hash -- the hash of key entry K (at e): its header, directories,
+ * segments and every field, and its count against them.  The key chain's
+ * list of entries (w->chain) is borrowed for each bucket's fields, so it
+ * is saved and put back.
+ */
+static void walk_hash(struct walk *w, unsigned db, const struct kv_entry *K,
+		      uint64_t e)
+{
+	struct check_report *r = w->r;
+	const struct kv_hash_hdr *H;
+	uint64_t hoff, size, n, fields = 0;
+	uint64_t *saved = w->chain;
+	size_t saved_cap = w->chain_cap;
+	char what[64];
+
+	memcpy(&hoff, kv_entry_val(K), sizeof(hoff));
+	snprintf(what, sizeof(what), "hash key entry 0x%" PRIx64, e);
+	if (!walk_reach(w, hoff, KV_TYPE_HASH, sizeof(*H), &size, what, 0))
+		return;
+	H = pool_ptr(w->pool, hoff);
+	n = H->nbuckets;
+	if (n < HASH_INLINE_BUCKETS || n > HASH_MAX_BUCKETS) {
+		check_damage(r, "hash 0x%" PRIx64 ": %" PRIu64 " buckets",
+			     hoff, n);
+		return;
+	}
+	r->hashes++;
+	w->chain = NULL;
+	w->chain_cap = 0;
+	for (uint64_t b = 0; b < HASH_INLINE_BUCKETS && !w->emit_err; b++)
+		if (b < n)
+			fields += walk_hash_chain(w, db, K, hoff, n, b,
+						  H->head[b]);
+		else if (H->head[b])
+			check_damage(r, "hash 0x%" PRIx64 ": bucket %" PRIu64
+				     " is past its %" PRIu64 " buckets but "
+				     "not empty", hoff, b, n);
+	for (unsigned d = 0; d < HASH_DIRS && !w->emit_err; d++) {
+		const uint64_t *dir;
+		if (!H->dir[d])
+			continue;
+		snprintf(what, sizeof(what), "hash 0x%" PRIx64 ", directory "
+			 "%u", hoff, d);
+		if (!walk_reach(w, H->dir[d], KV_TYPE_HDIR,
+				8ull * HASH_DIR_SEGS, &size, what, 0))
+			continue;
+		dir = pool_ptr(w->pool, H->dir[d]);
+		for (unsigned s = 0; s < HASH_DIR_SEGS && !w->emit_err; s++) {
+			uint64_t first = HASH_INLINE_BUCKETS + ((uint64_t)d *
+					 HASH_DIR_SEGS + s) * HASH_SEG_BUCKETS;
+			const uint64_t *seg;
+			if (!dir[s])
+				continue;
+			snprintf(what, sizeof(what), "hash 0x%" PRIx64 ", "
+				 "segment %u.%u", hoff, d, s);
+			if (!walk_reach(w, dir[s], KV_TYPE_HSEG,
+					8ull * HASH_SEG_BUCKETS, &size, what,
+					0))
+				continue;
+			seg = pool_ptr(w->pool, dir[s]);
+			for (unsigned i = 0; i < HASH_SEG_BUCKETS &&
+			     !w->emit_err; i++) {
+				if (first + i < n)
+					fields += walk_hash_chain(w, db, K,
+						hoff, n, first + i, seg[i]);
+				else if (seg[i])
+					check_damage(r, "hash 0x%" PRIx64 ": "
+						     "bucket %" PRIu64 " is past"
+						     " its buckets but not "
+						     "empty", hoff, first + i);
+			}
+		}
+	}
+	free(w->chain);
+	w->chain = saved;
+	w->chain_cap = saved_cap;
+	r->fields += fields;
+	if (fields != H->count && !w->emit_err)
+		check_damage(r, "hash 0x%" PRIx64 " says %" PRIu64 " fields; "
+			     "%" PRIu64 " were found", hoff, H->count, fields);
+	if (w->emit && !w->emit_err &&
+	    !(K->expire_ms && K->expire_ms <= w->now)) {
+		struct check_entry ce = {
+			db, PKV_TYPE_HASH, kv_entry_key(K), K->klen, NULL, 0,
+			NULL, 0, K->expire_ms
+		};
+		w->emit_err = w->emit(w->emit_ctx, &ce);
+		r->salvaged += w->emit_err == 0;
+	}
+}
+
 /* The table being walked. */
 struct walk_table {
 	unsigned db;
@@ -299,7 +479,8 @@ static void walk_chain(struct walk *w, struct walk_table *t, uint64_t arr,
 				     E->expire_ms);
 			sound = false;
 		}
-		if (E->vtype != 0 || E->flags != 0) {
+		if (E->vtype > PKV_TYPE_HASH || E->flags != 0 ||
+		    (E->vtype == PKV_TYPE_HASH && E->vlen != 8)) {
 			check_damage(r, "entry 0x%" PRIx64 " (%s): unknown "
 				     "value type %u or flags 0x%x", e, what,
 				     (unsigned)E->vtype, (unsigned)E->flags);
@@ -346,14 +527,17 @@ static void walk_chain(struct walk *w, struct walk_table *t, uint64_t arr,
 				sound = false;
 			}
 		}
-		if (w->emit) {
+		if (sound && E->vtype == PKV_TYPE_HASH)
+			walk_hash(w, t->db, E, e);
+		else if (w->emit) {
+			struct check_entry ce = {
+				t->db, E->vtype, kv_entry_key(E), E->klen,
+				NULL, 0, kv_entry_val(E), E->vlen, E->expire_ms
+			};
 			if (!sound)
 				r->salvage_skipped++;
 			else if (!(E->expire_ms && E->expire_ms <= w->now)) {
-				w->emit_err = w->emit(w->emit_ctx, t->db,
-						      kv_entry_key(E), E->klen,
-						      kv_entry_val(E), E->vlen,
-						      E->expire_ms);
+				w->emit_err = w->emit(w->emit_ctx, &ce);
 				r->salvaged += w->emit_err == 0;
 			}
 		}
@@ -529,10 +713,11 @@ static bool walk_root(struct walk *w, bool show_progress)
 			     "magic number", roff);
 		return false;
 	}
-	if (R->version != KV_LAYOUT_VERSION) {
+	if (R->version < KV_LAYOUT_VERSION_STRINGS ||
+	    R->version > KV_LAYOUT_VERSION) {
 		check_damage(r, "the key-value root says layout version %" PRIu64
-			     "; this tool reads version %u", R->version,
-			     KV_LAYOUT_VERSION);
+			     "; this tool reads versions %u to %u", R->version,
+			     KV_LAYOUT_VERSION_STRINGS, KV_LAYOUT_VERSION);
 		return false;
 	}
 	if (R->ndbs == 0 || R->ndbs > KV_MAX_DBS ||

@@ -12,7 +12,9 @@
  *      allocated block of the right type and size, its stored hash that
  *      of its key, in the right bucket and stripe, not in a bucket a
  *      resize has moved, no key twice), and the stripes' key and expiry
- *      counts against the chains;
+ *      counts against the chains; each hash's header, directories,
+ *      segments and fields likewise (every field in the bucket its hash
+ *      names, no field twice, the count equal to the walk);
  *   4. reachability: every allocated block must be reached exactly once
  *      from the root.  Blocks allocated but unreachable are garbage (a
  *      flushed database not yet collected, a leak after a crash or a
@@ -41,6 +43,7 @@ struct check_report {
 	unsigned ndbs;
 	uint64_t db_keys[KV_MAX_DBS];
 	uint64_t keys, expires;       /* entries found; with an expiry */
+	uint64_t hashes, fields;      /* of the keys, hashes; their fields */
 	uint64_t expired;             /* of them, past their expiry */
 	uint64_t blocks, block_bytes; /* allocated (block lengths) */
 	bool reach_known;             /* reachability could be judged */
@@ -73,9 +76,21 @@ int check_pool(const char *path, struct check_report *r, bool progress,
  * has not verified (the library's own scan trusts the pool).  A non-zero
  * return from fn stops the walk and is returned.
  */
-typedef int (*check_entry_fn)(void *ctx, unsigned db, const void *key,
-			      size_t klen, const void *val, size_t vlen,
-			      int64_t expire_ms);
+struct check_entry {
+	unsigned db;
+	unsigned type;                /* PKV_TYPE_* of the key's value */
+	const void *key;
+	size_t klen;
+	const void *field;            /* a hash's field, or NULL */
+	size_t flen;
+	const void *val;              /* a string, or the field's value */
+	size_t vlen;
+	int64_t expire_ms;            /* the key's; 0: none */
+};
+/* For a string, fn gets one call with its value; for a hash, one call per
+ * sound field (field set), then one with field and val NULL: the key is
+ * complete. */
+typedef int (*check_entry_fn)(void *ctx, const struct check_entry *e);
 int check_pool_each(const char *path, struct check_report *r, bool progress,
 		    check_entry_fn fn, void *ctx, struct errmsg *em);
 

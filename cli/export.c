@@ -3,7 +3,9 @@
  * as Redis commands, the stream `redis-cli --pipe` sends and `pkv import` reads.
  *
  * For each database that has keys: SELECT n, then SET key value for each
- * key and, for a key with an expiry, PEXPIREAT key ms (absolute, so the
+ * string key, HSET key field value for each field of a hash key (one
+ * command per field, so no command grows with the hash), and, for a key
+ * with an expiry, PEXPIREAT key ms (absolute, so the
  * time a stream waits before it is loaded does not stretch the expiry).
  * SET followed by PEXPIREAT works on every Redis since 2.6, where SET's
  * PXAT option needs 6.2.  A key that expires while the stream travels is
@@ -60,35 +62,139 @@ static int export_cmd(struct export *x, size_t argc,
 	return ferror(x->f) ? -EIO : 0;
 }
 
-/* export_key -- one key: SET, and PEXPIREAT if it expires. */
-static int export_key(void *ctx, const struct pkv_item *it)
+/* export_expiry -- PEXPIREAT for a key that expires. */
+static int export_expiry(struct export *x, const void *key, size_t klen,
+			 int64_t expire_ms)
 {
-	const void *key = it->key, *val = it->val;
-	size_t klen = it->klen, vlen = it->vlen;
-	int64_t expire_ms = it->expire_ms;
-	struct export *x = ctx;
+	char ms[24];
+	struct resp_arg pexp[3] = {
+		{ "PEXPIREAT", 9 }, { key, klen }, { ms, 0 },
+	};
+
+	if (!expire_ms)
+		return 0;
+	pexp[2].len = (size_t)snprintf(ms, sizeof(ms), "%" PRId64, expire_ms);
+	x->expiring++;
+	return export_cmd(x, 3, pexp);
+}
+
+/* export_done -- a key is written whole. */
+static int export_done(struct export *x)
+{
+	x->keys++;
+	progress_update(&x->prog, x->keys);
+	return ferror(x->f) ? -EIO : 0;
+}
+
+/* export_string -- one string key: SET, and PEXPIREAT if it expires. */
+static int export_string(struct export *x, const void *key, size_t klen,
+			 const void *val, size_t vlen, int64_t expire_ms)
+{
 	struct resp_arg set[3] = {
 		{ "SET", 3 }, { key, klen }, { val, vlen },
 	};
 	int err;
 
-	if ((err = export_cmd(x, 3, set)))
+	if ((err = export_cmd(x, 3, set)) ||
+	    (err = export_expiry(x, key, klen, expire_ms)))
 		return err;
-	if (expire_ms) {
-		char ms[24];
-		struct resp_arg pexp[3] = {
-			{ "PEXPIREAT", 9 }, { key, klen }, { ms, 0 },
-		};
-		pexp[2].len = (size_t)snprintf(ms, sizeof(ms), "%" PRId64,
-					       expire_ms);
-		if ((err = export_cmd(x, 3, pexp)))
-			return err;
-		x->expiring++;
-	}
-	x->keys++;
 	x->bytes += klen + vlen;
-	progress_update(&x->prog, x->keys);
-	return ferror(x->f) ? -EIO : 0;
+	return export_done(x);
+}
+
+/* export_field -- one field of a hash: HSET key field value. */
+static int export_field(struct export *x, const void *key, size_t klen,
+			const void *field, size_t flen, const void *val,
+			size_t vlen)
+{
+	struct resp_arg hset[4] = {
+		{ "HSET", 4 }, { key, klen }, { field, flen }, { val, vlen },
+	};
+
+	x->bytes += flen + vlen;
+	return export_cmd(x, 4, hset);
+}
+
+/* The hash keys a scan step met, written after it (their fields are read
+ * with pkv_hscan, which must not run inside the scan's callback). */
+struct export_later {
+	char *key;
+	size_t klen;
+	int64_t expire_ms;
+};
+
+/* What a scan step of one database collects. */
+struct export_step {
+	struct export *x;
+	struct export_later *later;
+	size_t nlater, cap;
+};
+
+/* export_key -- pkv_scan callback: a string now, a hash later. */
+static int export_key(void *ctx, const struct pkv_item *it)
+{
+	struct export_step *st = ctx;
+	struct export_later *l;
+
+	if (it->type == PKV_TYPE_STRING)
+		return export_string(st->x, it->key, it->klen, it->val,
+				     it->vlen, it->expire_ms);
+	if (st->nlater == st->cap) {
+		size_t cap = st->cap ? 2 * st->cap : 64;
+		if (!(l = realloc(st->later, cap * sizeof(*l))))
+			return -ENOMEM;
+		st->later = l;
+		st->cap = cap;
+	}
+	l = &st->later[st->nlater];
+	if (!(l->key = malloc(it->klen ? it->klen : 1)))
+		return -ENOMEM;
+	memcpy(l->key, it->key, it->klen);
+	l->klen = it->klen;
+	l->expire_ms = it->expire_ms;
+	st->nlater++;
+	return 0;
+}
+
+/* While a hash is written: its key. */
+struct export_hash {
+	struct export *x;
+	const struct export_later *k;
+};
+
+/* export_hash_field -- pkv_hscan callback. */
+static int export_hash_field(void *ctx, const struct pkv_item *it)
+{
+	struct export_hash *h = ctx;
+
+	return export_field(h->x, h->k->key, h->k->klen, it->key, it->klen,
+			    it->val, it->vlen);
+}
+
+/* export_hashes -- the hash keys the last scan step met: their fields,
+ * then their expiry. */
+static int export_hashes(pkv *db, unsigned dbi, struct export_step *st)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < st->nlater; i++) {
+		struct export_hash h = { st->x, &st->later[i] };
+		uint64_t cur = 0;
+		do {
+			if (!err)
+				err = pkv_hscan(db, dbi, h.k->key, h.k->klen,
+						cur, EXPORT_SCAN_COUNT,
+						export_hash_field, &h, &cur);
+		} while (!err && cur);
+		if (!err && !(err = export_expiry(st->x, h.k->key, h.k->klen,
+						  h.k->expire_ms))) {
+			st->x->bytes += h.k->klen;
+			err = export_done(st->x);
+		}
+		free(st->later[i].key);
+	}
+	st->nlater = 0;
+	return err;
 }
 
 /* What --salvage adds to an export. */
@@ -101,27 +207,33 @@ struct salvage {
 };
 
 /* export_salvaged -- one sound entry from the checker's walk. */
-static int export_salvaged(void *ctx, unsigned db, const void *key,
-			   size_t klen, const void *val, size_t vlen,
-			   int64_t expire_ms)
+static int export_salvaged(void *ctx, const struct check_entry *e)
 {
 	struct salvage *s = ctx;
+	unsigned db = e->db;
+	int err;
 
 	if (s->one_db && db != s->only)
 		return 0;
 	if (!s->selected || db != s->db) {
 		char num[16];
 		struct resp_arg sel[2] = { { "SELECT", 6 }, { num, 0 } };
-		int err;
 		sel[1].len = (size_t)snprintf(num, sizeof(num), "%u", db);
 		if ((err = export_cmd(s->x, 2, sel)))
 			return err;
 		s->selected = true;
 		s->db = db;
 	}
-	struct pkv_item it = { key, klen, val, vlen, expire_ms,
-			       PKV_TYPE_STRING };
-	return export_key(s->x, &it);
+	if (e->type == PKV_TYPE_STRING)
+		return export_string(s->x, e->key, e->klen, e->val, e->vlen,
+				     e->expire_ms);
+	if (e->field)
+		return export_field(s->x, e->key, e->klen, e->field, e->flen,
+				    e->val, e->vlen);
+	if ((err = export_expiry(s->x, e->key, e->klen, e->expire_ms)))
+		return err;
+	s->x->bytes += e->klen;
+	return export_done(s->x);
 }
 
 /* export_salvage -- the export of a damaged pool, with a summary. */
@@ -162,7 +274,8 @@ static int export_db(struct access *a, unsigned dbi, struct export *x)
 	uint64_t cursor = 0, next, keys = 0;
 	char num[16];
 	struct resp_arg sel[2] = { { "SELECT", 6 }, { num, 0 } };
-	int err;
+	struct export_step st = { x, NULL, 0, 0 };
+	int err, err2;
 
 	pkv_dbsize(a->db, dbi, &keys, NULL);
 	if (keys == 0)
@@ -172,12 +285,15 @@ static int export_db(struct access *a, unsigned dbi, struct export *x)
 		return err;
 	do {
 		err = pkv_scan(a->db, dbi, cursor, EXPORT_SCAN_COUNT,
-			       export_key, x, &next);
-		if (err)
-			return err;
+			       export_key, &st, &next);
+		/* the hashes it met, also after a failure (to free them) */
+		err2 = export_hashes(a->db, dbi, &st);
+		if (err || (err = err2))
+			break;
 		cursor = next;
 	} while (next != 0);
-	return 0;
+	free(st.later);
+	return err;
 }
 
 /* cmd_export -- write the stream. */

@@ -55,7 +55,7 @@
 #define IMPORT_RESIZE_STEPS 4096      /* of kv_help_resize, per database */
 #define IMPORT_READ (1u << 20)        /* bytes asked of read() at least */
 
-enum import_kind { IMPORT_PUT, IMPORT_DEL, IMPORT_EXPIRE };
+enum import_kind { IMPORT_PUT, IMPORT_DEL, IMPORT_EXPIRE, IMPORT_HSET };
 
 /* One operation waiting for its batch; key and value in the arena. */
 struct import_op {
@@ -64,6 +64,7 @@ struct import_op {
 	unsigned flags;               /* PKV_NX, PKV_XX, PKV_KEEPTTL */
 	int64_t expire_ms;
 	size_t koff, klen, voff, vlen;
+	size_t foff, flen;            /* IMPORT_HSET: the field */
 	uint64_t cmd;                 /* the command's number in the stream */
 };
 
@@ -82,6 +83,7 @@ struct import {
 	/* what the stream did */
 	uint64_t commands, sets, set_skipped, deleted, del_missing;
 	uint64_t expires, expire_missing, flushes, ignored, errors, batches;
+	uint64_t fields;              /* hash fields set */
 	uint64_t cmd_no;              /* of the command being handled */
 	uint64_t failed_cmd;          /* whose operation could not be done */
 	const char *cmd_name;
@@ -141,6 +143,13 @@ static void import_count(struct import *x, const struct import_op *op,
 		else
 			x->expire_missing++;
 		break;
+	case IMPORT_HSET:
+		if (res == 0 || res == PKV_EEXIST)
+			x->fields++;
+		else
+			import_error(x, "command %" PRIu64 ": WRONGTYPE: the key "
+				     "holds another type than hash", op->cmd);
+		break;
 	}
 }
 
@@ -176,6 +185,11 @@ static int import_commit_range(struct import *x, size_t from, size_t n)
 		case IMPORT_EXPIRE:
 			pkv_batch_expire(b, op->dbi, k, op->klen,
 					 op->expire_ms);
+			break;
+		case IMPORT_HSET:
+			pkv_batch_hset(b, op->dbi, k, op->klen,
+				       x->arena + op->foff, op->flen,
+				       x->arena + op->voff, op->vlen, 0);
 			break;
 		}
 	}
@@ -236,20 +250,24 @@ static int import_save(struct import *x, const struct resp_arg *a,
 	return 0;
 }
 
-/* import_queue -- add an operation (key, and value for a put). */
-static void import_queue(struct import *x, enum import_kind kind,
-			 const struct resp_arg *key, const struct resp_arg *val,
-			 unsigned flags, int64_t expire_ms)
+/* import_queue_field -- add an operation (key, the field of an HSET,
+ * and the value of a put or HSET). */
+static void import_queue_field(struct import *x, enum import_kind kind,
+			       const struct resp_arg *key,
+			       const struct resp_arg *field,
+			       const struct resp_arg *val, unsigned flags,
+			       int64_t expire_ms)
 {
 	struct import_op *op;
 	static const struct resp_arg none = { "", 0 };
 
 	if (x->nops == IMPORT_BATCH ||
-	    (x->nops > 0 && x->arena_len + key->len +
-	     (val ? val->len : 0) > IMPORT_ARENA_MAX))
+	    (x->nops > 0 && x->arena_len + key->len + (val ? val->len : 0) +
+	     (field ? field->len : 0) > IMPORT_ARENA_MAX))
 		if (import_flush(x))
 			return;
-	if (key->len > UINT32_MAX || (val && val->len > UINT32_MAX)) {
+	if (key->len > UINT32_MAX || (val && val->len > UINT32_MAX) ||
+	    (field && field->len > UINT32_MAX)) {
 		import_error(x, "key or value longer than 4 GiB - 1");
 		return;
 	}
@@ -261,13 +279,23 @@ static void import_queue(struct import *x, enum import_kind kind,
 	op->expire_ms = expire_ms;
 	op->klen = key->len;
 	op->vlen = val ? val->len : 0;
+	op->flen = field ? field->len : 0;
 	if (import_save(x, key, &op->koff) ||
-	    import_save(x, val ? val : &none, &op->voff)) {
+	    import_save(x, val ? val : &none, &op->voff) ||
+	    import_save(x, field ? field : &none, &op->foff)) {
 		cli_fail("out of memory");
 		x->fatal = true;
 		return;
 	}
 	x->nops++;
+}
+
+/* import_queue -- add an operation (key, and value for a put). */
+static void import_queue(struct import *x, enum import_kind kind,
+			 const struct resp_arg *key, const struct resp_arg *val,
+			 unsigned flags, int64_t expire_ms)
+{
+	import_queue_field(x, kind, key, NULL, val, flags, expire_ms);
 }
 
 /* import_opt_error -- a command refused by the option parser: its
@@ -436,6 +464,14 @@ static void import_command(struct import *x, size_t argc,
 			for (size_t i = 1; i + 1 < argc && !x->fatal; i += 2)
 				import_queue(x, IMPORT_PUT, &argv[i],
 					     &argv[i + 1], 0, 0);
+	} else if (import_is(c, "HSET") || import_is(c, "HMSET")) {
+		if (argc < 4 || argc % 2 == 1)
+			import_error(x, "wrong number of arguments");
+		else
+			for (size_t i = 2; i + 1 < argc && !x->fatal; i += 2)
+				import_queue_field(x, IMPORT_HSET, &argv[1],
+						   &argv[i], &argv[i + 1], 0,
+						   0);
 	} else if (import_is(c, "DEL") || import_is(c, "UNLINK")) {
 		if (argc < 2)
 			import_error(x, "wrong number of arguments");
@@ -486,11 +522,13 @@ static void import_report(const struct import *x, uint64_t ns,
 
 	fprintf(stderr, "%s: import: %" PRIu64 " commands (%s) in %.3f s, %"
 		PRIu64 " batches: %" PRIu64 " keys set, %" PRIu64 " not set "
-		"(NX/XX), %" PRIu64 " deleted, %" PRIu64 " expiries set, %"
-		PRIu64 " flushes, %" PRIu64 " ignored, %" PRIu64 " errors\n",
+		"(NX/XX), %" PRIu64 " hash fields set, %" PRIu64 " deleted, %"
+		PRIu64 " expiries set, %" PRIu64 " flushes, %" PRIu64
+		" ignored, %" PRIu64 " errors\n",
 		cli_progname, x->commands, cli_human_size(bytes, hb, sizeof(hb)),
 		(double)ns / 1e9, x->batches, x->sets, x->set_skipped,
-		x->deleted, x->expires, x->flushes, x->ignored, x->errors);
+		x->fields, x->deleted, x->expires, x->flushes, x->ignored,
+		x->errors);
 }
 
 /* The stream being read: the reader and its command's arguments. */
