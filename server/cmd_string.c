@@ -31,9 +31,6 @@
 #include "keyspace.h"
 #include "srv.h"
 
-/* Redis's MAX_LONG_DOUBLE_CHARS: room for any %.17Lf of a long double. */
-#define STR_LD_CHARS (5 * 1024)
-
 /* str_stat -- count one read lookup, as Redis's lookupKeyRead does. */
 static void str_stat(bool hit)
 {
@@ -71,56 +68,6 @@ static int str_read(struct client *c, const struct resp_arg *key,
 static bool str_ll(const char *s, size_t len, long long *out)
 {
 	return num_parse_ll(s, len, out);
-}
-
-/* str_ld -- Redis's string2ld: strtold must read every byte (a NUL
- * inside fails), no leading space, no NaN, no overflow to infinity nor
- * underflow to zero. */
-static bool str_ld(const char *s, size_t len, long double *out)
-{
-	char buf[STR_LD_CHARS];
-	char *end;
-	long double v;
-
-	if (len == 0 || len >= sizeof(buf))
-		return false;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	errno = 0;
-	v = strtold(buf, &end);
-	if (buf[0] == ' ' || (buf[0] >= '\t' && buf[0] <= '\r') ||
-	    *end != '\0' || (size_t)(end - buf) != len ||
-	    (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL ||
-				 fpclassify(v) == FP_ZERO)) ||
-	    errno == EINVAL || isnan(v))
-		return false;
-	*out = v;
-	return true;
-}
-
-/* str_ld_human -- Redis's ld2string(LD_STR_HUMAN): %.17Lf without the
- * trailing zeros (and the point if nothing follows it), "-0" as "0".
- * buf holds STR_LD_CHARS; returns the length, 0 if it did not fit. */
-static size_t str_ld_human(char *buf, long double v)
-{
-	int n = snprintf(buf, STR_LD_CHARS, "%.17Lf", v);
-	size_t l;
-
-	if (n < 0 || (size_t)n + 1 > STR_LD_CHARS)
-		return 0;
-	l = (size_t)n;
-	if (memchr(buf, '.', l)) {
-		while (buf[l - 1] == '0')
-			l--;
-		if (buf[l - 1] == '.')
-			l--;
-	}
-	if (l == 2 && buf[0] == '-' && buf[1] == '0') {
-		buf[0] = '0';
-		l = 1;
-	}
-	buf[l] = '\0';
-	return l;
 }
 
 /* str_check_len -- Redis's checkStringLength: a value of size + append
@@ -506,14 +453,14 @@ static void cmd_incrbyfloat(struct client *c)
 	if (r < 0)
 		return;
 	if (r) {
-		bool ok = str_ld(v.p, v.len, &val);
+		bool ok = num_parse_ld(v.p, v.len, &val);
 		ks_release(&v);
 		if (!ok) {
 			reply_err_float(c);
 			return;
 		}
 	}
-	if (!str_ld(c->argv[2].p, c->argv[2].len, &incr)) {
+	if (!num_parse_ld(c->argv[2].p, c->argv[2].len, &incr)) {
 		reply_err_float(c);
 		return;
 	}
@@ -522,12 +469,12 @@ static void cmd_incrbyfloat(struct client *c)
 		reply_error(c, "ERR increment would produce NaN or Infinity");
 		return;
 	}
-	buf = malloc(STR_LD_CHARS);
+	buf = malloc(NUM_LD_CHARS);
 	if (!buf) {
 		reply_err_kv(c, -ENOMEM);
 		return;
 	}
-	len = str_ld_human(buf, val);
+	len = num_format_ld(buf, val);
 	err = ks_put(c->db, key, buf, len, PKV_KEEPTTL, 0);
 	if (err)
 		reply_err_kv(c, err);

@@ -1,11 +1,16 @@
 /*
- * num.c -- Redis's string2ll (see num.h).
+ * num.c -- Redis's string2ll, string2ld and ld2string (see num.h).
  *
  * The value is accumulated as unsigned, checked before every step, and
  * only then given its sign, so LLONG_MIN (whose magnitude no long long
  * holds) is read without overflow.
  */
+#include <errno.h>
 #include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "num.h"
 
@@ -49,4 +54,54 @@ bool num_parse_ll(const char *s, size_t len, long long *out)
 		*out = (long long)v;
 	}
 	return true;
+}
+
+/* num_parse_ld -- Redis's string2ld: strtold must read every byte (a NUL
+ * inside fails), no leading space, no NaN, no overflow to infinity nor
+ * underflow to zero. */
+bool num_parse_ld(const char *s, size_t len, long double *out)
+{
+	char buf[NUM_LD_CHARS];
+	char *end;
+	long double v;
+
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	v = strtold(buf, &end);
+	if (buf[0] == ' ' || (buf[0] >= '\t' && buf[0] <= '\r') ||
+	    *end != '\0' || (size_t)(end - buf) != len ||
+	    (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL ||
+				 fpclassify(v) == FP_ZERO)) ||
+	    errno == EINVAL || isnan(v))
+		return false;
+	*out = v;
+	return true;
+}
+
+/* num_format_ld -- Redis's ld2string(LD_STR_HUMAN): %.17Lf without the
+ * trailing zeros (and the point if nothing follows it), "-0" as "0".
+ * buf holds NUM_LD_CHARS; returns the length, 0 if it did not fit. */
+size_t num_format_ld(char *buf, long double v)
+{
+	int n = snprintf(buf, NUM_LD_CHARS, "%.17Lf", v);
+	size_t l;
+
+	if (n < 0 || (size_t)n + 1 > NUM_LD_CHARS)
+		return 0;
+	l = (size_t)n;
+	if (memchr(buf, '.', l)) {
+		while (buf[l - 1] == '0')
+			l--;
+		if (buf[l - 1] == '.')
+			l--;
+	}
+	if (l == 2 && buf[0] == '-' && buf[1] == '0') {
+		buf[0] = '0';
+		l = 1;
+	}
+	buf[l] = '\0';
+	return l;
 }

@@ -1,7 +1,8 @@
 /*
  * num.h -- the strict integer syntax of the Redis protocol (Redis's
  * string2ll), used for every number the protocol carries: multibulk and
- * bulk lengths, integer replies, expiry times, command arguments.
+ * bulk lengths, integer replies, expiry times, command arguments; and
+ * Redis's long double reading and writing for the float increments.
  *
  * Strict means the text is the number's one canonical spelling: an
  * optional '-', then decimal digits with no leading zero (except "0"
@@ -21,5 +22,20 @@
  * range: empty, over 20 bytes, "-0", "007", "+1", " 1", "1 ", overflow.
  */
 bool num_parse_ll(const char *s, size_t len, long long *out);
+
+/* Redis's MAX_LONG_DOUBLE_CHARS: room for any %.17Lf of a long double. */
+#define NUM_LD_CHARS (5 * 1024)
+
+/*
+ * num_parse_ld -- Redis's string2ld, for INCRBYFLOAT and HINCRBYFLOAT:
+ * every byte read by strtold (a NUL inside fails), no leading space, no
+ * NaN, no overflow to infinity nor underflow to zero.
+ */
+bool num_parse_ld(const char *s, size_t len, long double *out);
+
+/* num_format_ld -- Redis's ld2string(LD_STR_HUMAN) into buf (room for
+ * NUM_LD_CHARS): %.17Lf without trailing zeros, "-0" as "0".  Returns
+ * the length, 0 if it did not fit. */
+size_t num_format_ld(char *buf, long double v);
 
 #endif /* PKV_PROTO_NUM_H */
