@@ -153,6 +153,9 @@ void reply_err_kv(struct client *c, int err)
 	if (err == PKV_EFULL)
 		reply_error(c, "OOM command not allowed when used memory > "
 			    "'maxmemory'.");
+	else if (err == PKV_EWRONGTYPE)
+		reply_error(c, "WRONGTYPE Operation against a key holding the "
+			    "wrong kind of value");
 	else if (err == PKV_ECORRUPT)
 		reply_error(c, "ERR damaged data in the pool: not served (the "
 			    "server log and `pkv check` say more)");

@@ -26,7 +26,8 @@ static int cmd_cmp(const void *a, const void *b)
 /* cmd_init -- merge and sort the groups' tables once. */
 static void cmd_init(void)
 {
-	const struct command *groups[] = { string_commands, key_commands,
+	const struct command *groups[] = { string_commands, hash_commands,
+					   key_commands,
 					   server_commands, conn_commands,
 					   multi_commands };
 	unsigned n = 0;

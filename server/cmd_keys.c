@@ -4,13 +4,13 @@
  * database-wide ones (DBSIZE, SWAPDB, FLUSHDB, FLUSHALL), with Redis
  * 7.0's replies.
  *
- * Commands that write two keys (RENAME, RENAMENX, MOVE) do it in one
- * keyspace batch, so a crash leaves either the old or the new state.
- * They first copy the value out of the pool (a read must be released
- * before any write), so they cost one copy of the value.
+ * Commands that write two keys (RENAME, RENAMENX, MOVE, COPY) are one
+ * operation of the library (pkv_batch_rename, pkv_batch_copy), which
+ * moves or copies a value of any type with its expiry: a hash moves
+ * whole in O(1), a copy of one costs O(fields), as in Redis.
  *
- * KEYS, SCAN, RANDOMKEY and DBSIZE read the pool directly through
- * libpkv: inside an EXEC they do not see the EXEC's own pending writes.
+ * KEYS, SCAN, RANDOMKEY and DBSIZE read the keys as the turn's batch
+ * left them (EXEC's own writes included).
  * SCAN's cursor is libpkv's cursor, which follows Redis's reverse-binary
  * order, so the usual guarantees (every key present for the whole scan
  * is returned) hold.  KEYS walks the whole table with the same scan and
@@ -82,39 +82,6 @@ static bool keys_int_arg(struct client *c, const struct resp_arg *a,
 static bool keys_db_ok(long long id)
 {
 	return id >= 0 && id < (long long)pkv_databases(srv.db);
-}
-
-/*
- * keys_fetch -- copy key's value and expiry out of c's database: 1 found
- * (*val malloc'd, the caller frees it), 0 missing, -1 an error already
- * replied.
- */
-static int keys_fetch(struct client *c, unsigned db,
-		      const struct resp_arg *key, char **val, size_t *len,
-		      int64_t *expire_ms, bool stats)
-{
-	struct ks_val v;
-	int err = ks_get(db, key, &v);
-
-	if (stats)
-		keys_stat(err == 0);
-	if (err == PKV_ENOTFOUND)
-		return 0;
-	if (err) {
-		reply_err_kv(c, err);
-		return -1;
-	}
-	*val = malloc(v.len ? v.len : 1);
-	if (!*val) {
-		ks_release(&v);
-		reply_err_kv(c, -ENOMEM);
-		return -1;
-	}
-	memcpy(*val, v.p, v.len);
-	*len = v.len;
-	*expire_ms = v.expire_ms;
-	ks_release(&v);
-	return 1;
 }
 
 /* ---- collected key lists (KEYS, SCAN) ---- */
@@ -287,7 +254,7 @@ static void cmd_exists(struct client *c)
 }
 
 /* The Redis name of each engine type (PKV_TYPE_*), in order. */
-static const char *const type_names[] = { "string" };
+static const char *const type_names[] = { "string", "hash" };
 
 /* type_of_name -- the PKV_TYPE_* Redis calls name, or -1. */
 static int type_of_name(const struct resp_arg *name)
@@ -437,38 +404,19 @@ static void cmd_scan(struct client *c)
 }
 
 /*
- * keys_rename -- RENAME / RENAMENX: the value and its expiry move to the
- * new name, in one batch (put the new name, delete the old).
+ * keys_rename -- RENAME / RENAMENX: the value (of any type) and its expiry
+ * move to the new name, in one operation of the library.
  */
 static void keys_rename(struct client *c, bool nx)
 {
-	const struct resp_arg *src = &c->argv[1], *dst = &c->argv[2];
-	char *val;
-	size_t len;
-	int64_t exp;
-	int r, err;
+	int err = ks_rename(c->db, &c->argv[1], c->db, &c->argv[2],
+			    nx ? PKV_NX : 0);
 
-	r = keys_fetch(c, c->db, src, &val, &len, &exp, false);
-	if (r < 0)
-		return;
-	if (!r) {
+	if (err == PKV_ENOTFOUND)
 		reply_error(c, "ERR no such key");
-		return;
-	}
-	if (keys_same(src, dst) || (nx && ks_exists(c->db, dst))) {
-		free(val);
-		if (nx)
-			reply_int(c, 0);
-		else
-			reply_ok(c);
-		return;
-	}
-	/* A failure takes the command back whole (net.c). */
-	err = ks_put(c->db, dst, val, len, 0, exp);
-	if (!err)
-		err = ks_del(c->db, src);
-	free(val);
-	if (err)
+	else if (err == PKV_EEXIST)
+		reply_int(c, 0);
+	else if (err)
 		reply_err_kv(c, err);
 	else if (nx)
 		reply_int(c, 1);
@@ -682,10 +630,7 @@ static void cmd_copy(struct client *c)
 	const struct resp_arg *src = &c->argv[1], *dst = &c->argv[2];
 	long long dbid = c->db;
 	bool replace = false;
-	char *val;
-	size_t len;
-	int64_t exp;
-	int r, err;
+	int err;
 
 	for (size_t j = 3; j < c->argc; j++) {
 		if (arg_is(&c->argv[j], "replace")) {
@@ -708,21 +653,12 @@ static void cmd_copy(struct client *c)
 			    "same");
 		return;
 	}
-	r = keys_fetch(c, c->db, src, &val, &len, &exp, true);
-	if (r <= 0) {
-		if (r == 0)
-			reply_int(c, 0);
-		return;
-	}
-	if (!replace && ks_exists((unsigned)dbid, dst)) {
-		free(val);
+	/* Redis's COPY looks the source up as a read (hit or miss). */
+	keys_stat(ks_exists(c->db, src));
+	err = ks_copy(c->db, src, (unsigned)dbid, dst, replace ? 0 : PKV_NX);
+	if (err == PKV_ENOTFOUND || err == PKV_EEXIST)
 		reply_int(c, 0);
-		return;
-	}
-	/* one put replaces the destination atomically */
-	err = ks_put((unsigned)dbid, dst, val, len, 0, exp);
-	free(val);
-	if (err)
+	else if (err)
 		reply_err_kv(c, err);
 	else
 		reply_int(c, 1);
@@ -734,10 +670,7 @@ static void cmd_move(struct client *c)
 {
 	const struct resp_arg *key = &c->argv[1];
 	long long dbid;
-	char *val;
-	size_t len;
-	int64_t exp;
-	int r, err;
+	int err;
 
 	if (!keys_int_arg(c, &c->argv[2], &dbid, NULL))
 		return;
@@ -750,22 +683,10 @@ static void cmd_move(struct client *c)
 			    "same");
 		return;
 	}
-	r = keys_fetch(c, c->db, key, &val, &len, &exp, false);
-	if (r <= 0) {
-		if (r == 0)
-			reply_int(c, 0);
-		return;
-	}
-	if (ks_exists((unsigned)dbid, key)) {
-		free(val);
+	err = ks_rename(c->db, key, (unsigned)dbid, key, PKV_NX);
+	if (err == PKV_ENOTFOUND || err == PKV_EEXIST)
 		reply_int(c, 0);
-		return;
-	}
-	err = ks_put((unsigned)dbid, key, val, len, 0, exp);
-	if (!err)
-		err = ks_del(c->db, key);
-	free(val);
-	if (err)
+	else if (err)
 		reply_err_kv(c, err);
 	else
 		reply_int(c, 1);

@@ -2,8 +2,10 @@
  * cmd_string.c -- the string commands: GET, SET and its variants, the
  * counters, APPEND and the range commands, with Redis 7.0's replies.
  *
- * Every value in pkv is a string, so no path here answers WRONGTYPE.  A
- * command that reads a value and then writes (APPEND, INCR, SETRANGE...)
+ * A key of another type (a hash) answers WRONGTYPE to every command here
+ * that reads it (str_read), as in Redis; SET and the other plain writes
+ * replace it whatever its type, and MGET gives nil for it.  A command
+ * that reads a value and then writes (APPEND, INCR, SETRANGE...)
  * copies what it needs out of the pool and ks_release's the read before
  * the write, as keyspace.h requires.  Commands that answer with the old
  * value (GETSET, GETDEL, GETEX, SET ... GET) append that reply first,
@@ -61,6 +63,10 @@ static int str_read(struct client *c, const struct resp_arg *key,
 	}
 	if (stats)
 		str_stat(true);
+	if (v->type != PKV_TYPE_STRING) {
+		reply_err_kv(c, PKV_EWRONGTYPE);
+		return -1;
+	}
 	return 1;
 }
 
@@ -308,7 +314,10 @@ static void cmd_mget(struct client *c)
 				reply_err_kv(c, err);
 			continue;
 		}
-		reply_bulk(c, v.p, v.len);
+		if (v.type != PKV_TYPE_STRING)
+			reply_null(c);   /* as Redis: nil, not WRONGTYPE */
+		else
+			reply_bulk(c, v.p, v.len);
 		ks_release(&v);
 	}
 }

@@ -147,6 +147,115 @@ int ks_random_key(unsigned db, void *buf, size_t bufsize, size_t *klen)
 	return pkv_batch_random_key(ks.batch, db, buf, bufsize, klen);
 }
 
+/* ---- hashes ---- */
+
+/* ks_hset -- set a field: 0 new, PKV_EEXIST existed (replaced, or kept
+ * with PKV_NX), PKV_EWRONGTYPE, or an error. */
+int ks_hset(unsigned db, const struct resp_arg *key,
+	    const struct resp_arg *field, const struct resp_arg *val,
+	    unsigned flags)
+{
+	int r;
+
+	if (!ks_batch())
+		return ks.err;
+	r = pkv_batch_hset(ks.batch, db, key->p, key->len, field->p,
+			   field->len, val->p, val->len, flags);
+	if (r == 0 || (r == PKV_EEXIST && !(flags & PKV_NX)))
+		ks_wrote(db, key);
+	return r;
+}
+
+/* ks_hdel -- delete a field: 0, PKV_ENOTFOUND, PKV_EWRONGTYPE, or an
+ * error. */
+int ks_hdel(unsigned db, const struct resp_arg *key,
+	    const struct resp_arg *field)
+{
+	int r;
+
+	if (!ks_batch())
+		return ks.err;
+	r = pkv_batch_hdel(ks.batch, db, key->p, key->len, field->p,
+			   field->len);
+	if (r == 0)
+		ks_wrote(db, key);
+	return r;
+}
+
+/* ks_hget -- a field's value in place (valid until the command's next
+ * keyspace call). */
+int ks_hget(unsigned db, const struct resp_arg *key,
+	    const struct resp_arg *field, struct ks_val *v)
+{
+	struct pkv_ref ref;
+	int err;
+
+	memset(v, 0, sizeof(*v));
+	if (!ks_batch())
+		return ks.err;
+	err = pkv_batch_hget_ref(ks.batch, db, key->p, key->len, field->p,
+				 field->len, &ref);
+	if (err)
+		return err;
+	v->p = ref.val;
+	v->len = ref.vlen;
+	v->type = ref.type;
+	return 0;
+}
+
+/* ks_hlen -- a hash's fields (0: no key). */
+int ks_hlen(unsigned db, const struct resp_arg *key, uint64_t *n)
+{
+	if (!ks_batch())
+		return ks.err;
+	return pkv_batch_hlen(ks.batch, db, key->p, key->len, n);
+}
+
+/* ks_hscan -- a step of a scan of a hash's fields. */
+int ks_hscan(unsigned db, const struct resp_arg *key, uint64_t cursor,
+	     unsigned count, pkv_scan_fn fn, void *ctx, uint64_t *next)
+{
+	if (!ks_batch())
+		return ks.err;
+	return pkv_batch_hscan(ks.batch, db, key->p, key->len, cursor, count,
+			       fn, ctx, next);
+}
+
+/* ---- keys of any type ---- */
+
+/* ks_rename -- move key (any type, with its expiry) to dkey in ddb: 0,
+ * PKV_ENOTFOUND, PKV_EEXIST (PKV_NX), or an error. */
+int ks_rename(unsigned db, const struct resp_arg *key, unsigned ddb,
+	      const struct resp_arg *dkey, unsigned flags)
+{
+	int r;
+
+	if (!ks_batch())
+		return ks.err;
+	r = pkv_batch_rename(ks.batch, db, key->p, key->len, ddb, dkey->p,
+			     dkey->len, flags);
+	if (r == 0) {
+		ks_wrote(db, key);
+		ks_wrote(ddb, dkey);
+	}
+	return r;
+}
+
+/* ks_copy -- copy key (any type) to dkey in ddb, as ks_rename. */
+int ks_copy(unsigned db, const struct resp_arg *key, unsigned ddb,
+	    const struct resp_arg *dkey, unsigned flags)
+{
+	int r;
+
+	if (!ks_batch())
+		return ks.err;
+	r = pkv_batch_copy(ks.batch, db, key->p, key->len, ddb, dkey->p,
+			   dkey->len, flags);
+	if (r == 0)
+		ks_wrote(ddb, dkey);
+	return r;
+}
+
 /* ks_group_begin -- a turn starts: its first command begins the batch. */
 void ks_group_begin(void)
 {

@@ -71,6 +71,28 @@ int ks_scan(unsigned db, uint64_t cursor, unsigned count, pkv_scan_fn fn,
 	    void *ctx, uint64_t *next);
 int ks_random_key(unsigned db, void *buf, size_t bufsize, size_t *klen);
 
+/* Hashes (pkv_batch_hset... on the turn's batch): ks_hset returns 0
+ * (new field), PKV_EEXIST (it existed: replaced, or kept with PKV_NX),
+ * PKV_EWRONGTYPE or an error; ks_hdel 0, PKV_ENOTFOUND, PKV_EWRONGTYPE;
+ * ks_hget a field's value in place, as ks_get; ks_hlen 0 for no key. */
+int ks_hset(unsigned db, const struct resp_arg *key,
+	    const struct resp_arg *field, const struct resp_arg *val,
+	    unsigned flags);
+int ks_hdel(unsigned db, const struct resp_arg *key,
+	    const struct resp_arg *field);
+int ks_hget(unsigned db, const struct resp_arg *key,
+	    const struct resp_arg *field, struct ks_val *v);
+int ks_hlen(unsigned db, const struct resp_arg *key, uint64_t *n);
+int ks_hscan(unsigned db, const struct resp_arg *key, uint64_t cursor,
+	     unsigned count, pkv_scan_fn fn, void *ctx, uint64_t *next);
+
+/* Keys of any type: move or copy key to dkey in database ddb (replacing
+ * it unless PKV_NX): 0, PKV_ENOTFOUND, PKV_EEXIST, or an error. */
+int ks_rename(unsigned db, const struct resp_arg *key, unsigned ddb,
+	      const struct resp_arg *dkey, unsigned flags);
+int ks_copy(unsigned db, const struct resp_arg *key, unsigned ddb,
+	    const struct resp_arg *dkey, unsigned flags);
+
 /* The loop's turn (see above). */
 void ks_group_begin(void);
 int ks_group_end(void);

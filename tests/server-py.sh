@@ -2,7 +2,8 @@
 # server-py.sh -- run tests/server_test.py (redis-py, the Debian package
 # python3-redis, and a raw RESP2/RESP3 client) against a pkv-server on a
 # fresh pool: strings, keys, expiry, transactions, WATCH, CLIENT, CONFIG,
-# COMMAND, INFO, GC, exact error texts, 1 MB and 20 MB values.  Then
+# COMMAND, INFO, GC, exact error texts, 1 MB and 20 MB values; then
+# tests/server_hash.py, the hash commands.  Then
 # checks the server is still up and stops cleanly.  An automake test: exit
 # 0 on success, 1 on failure, 77 to skip (no server binary, no python3 or
 # no redis-py).
@@ -36,6 +37,15 @@ case $rc in
 0) ok "server_test.py" ;;
 124) bad "server_test.py timed out" ;;
 *) bad "server_test.py (exit $rc)" ;;
+esac
+
+PKV_TEST_PORT=$P_port PKV_TEST_TARGET=pkv PYTHONPATH=$(dirname "$test_py") \
+	timeout 240 "$PY" "$(srv_test_py server_hash.py)"
+rc=$?
+case $rc in
+0) ok "server_hash.py" ;;
+124) bad "server_hash.py timed out" ;;
+*) bad "server_hash.py (exit $rc)" ;;
 esac
 
 if srv_alive P && srv_ping "$P_port"; then
