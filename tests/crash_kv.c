@@ -7,14 +7,20 @@
  * (some with NX/XX), deletes, expiry changes, batches across two
  * databases, flushes, swaps, collections, and enough keys that the hash
  * table of database 0 resizes (writes move buckets; an explicit step
- * helps idle stripes, as the maintenance thread would).  A model keeps
- * every key's value and expiry before and after the call in flight.
+ * helps idle stripes, as the maintenance thread would); and hashes:
+ * fields set (some NX), replaced and deleted, alone and in batches, the
+ * key deleted or expired whole, with enough fields that a hash's buckets
+ * split into a segment.  A model keeps every key's value and expiry, and
+ * every hash's fields, before and after the call in flight.
  *
  * Every crash image must recover (redo recovery, then the recovery audit)
  * to the state before or after that call, exactly; and, walking the
  * tables independently of the engine: every entry is an allocated block
  * in the right bucket and stripe, no key twice, the stripes' key and
- * expiry counts match the chains, and the allocated blocks are exactly
+ * expiry counts match the chains, every hash's header, directories,
+ * segments and fields are blocks of their types, each field in the
+ * bucket its hash names, its count that of the walk; the engine's own
+ * reads agree with the walk; and the allocated blocks are exactly
  * the reachable ones (no leak, nothing missing).  A second recovery gives
  * the same state, and the recovered pool accepts a new write.
  *
@@ -47,7 +53,7 @@
 #define NKEYS_SMALL 32            /* of database 1 */
 #define PRELOAD 250               /* keys before the simulation starts */
 #define FAR_FUTURE 4102444800000ll /* 2100-01-01: never expires here */
-#define MAX_BLOCKS 4096
+#define MAX_BLOCKS 16384
 
 struct mkey {
 	bool present;
@@ -56,8 +62,25 @@ struct mkey {
 	int64_t exp;
 };
 
+#define NHASH 6                   /* hash keys "hash:<i>" per database */
+#define NFIELDS 160               /* fields "f:<j>" per hash: enough to
+				     split buckets into a segment */
+
+struct mfield {
+	bool present;
+	uint64_t tag;
+	uint32_t vlen;
+};
+
+struct mhash {
+	bool present;                 /* has at least one field */
+	int64_t exp;
+	struct mfield f[NFIELDS];
+};
+
 struct model {
 	struct mkey k[NDBS][NKEYS];
+	struct mhash h[NDBS][NHASH];
 };
 
 static struct heap *g_heap;
@@ -124,8 +147,21 @@ struct lkey {
 	int64_t exp;
 };
 
+struct lfield {
+	bool present;
+	const uint8_t *val;
+	uint32_t vlen;
+};
+
+struct lhash {
+	bool present;
+	int64_t exp;
+	struct lfield f[NFIELDS];
+};
+
 struct lstate {
 	struct lkey k[NDBS][NKEYS];
+	struct lhash h[NDBS][NHASH];
 };
 
 /* matches -- whether a key's recovered state is the model's. */
@@ -143,10 +179,44 @@ static bool matches(const struct lkey *l, const struct mkey *m)
 	return true;
 }
 
+/* hash_matches -- a hash's recovered fields are the model's; the first
+ * field that differs to *bad (-1: presence or expiry). */
+static bool hash_matches(const struct lhash *l, const struct mhash *m,
+			 int *bad)
+{
+	*bad = -1;
+	if (l->present != m->present || (m->present && l->exp != m->exp))
+		return false;
+	for (unsigned j = 0; m->present && j < NFIELDS; j++) {
+		const struct lfield *lf = &l->f[j];
+		const struct mfield *mf = &m->f[j];
+		*bad = (int)j;
+		if (lf->present != mf->present ||
+		    (mf->present && lf->vlen != mf->vlen))
+			return false;
+		for (uint32_t i = 0; mf->present && i < mf->vlen; i++)
+			if (lf->val[i] != value_byte(mf->tag, i))
+				return false;
+	}
+	return true;
+}
+
 /* same_as -- the whole recovered state is model m. */
 static int same_as(const struct lstate *st, const struct model *m,
 		   char *buf, size_t len)
 {
+	int bad;
+
+	for (unsigned d = 0; d < NDBS; d++)
+		for (unsigned i = 0; i < NHASH; i++)
+			if (!hash_matches(&st->h[d][i], &m->h[d][i], &bad)) {
+				snprintf(buf, len, "db %u hash:%u is %s, model "
+					 "%s; field %d differs", d, i,
+					 st->h[d][i].present ? "set" : "absent",
+					 m->h[d][i].present ? "set" : "absent",
+					 bad);
+				return 0;
+			}
 	for (unsigned d = 0; d < NDBS; d++)
 		for (unsigned i = 0; i < NKEYS; i++)
 			if (!matches(&st->k[d][i], &m->k[d][i])) {
@@ -204,6 +274,120 @@ static int want_block(struct heap *h, uint64_t off, uint32_t type,
 	return 0;
 }
 
+/* walk_fields -- the fields of bucket b of a hash with n buckets. */
+static int walk_fields(pkv *db, struct heap *h, uint64_t head, uint64_t b,
+		       uint64_t n, struct offs *reach, struct lhash *lh,
+		       uint64_t *count, char *why, size_t whylen)
+{
+	uint64_t lo = 1ull << (63 - __builtin_clzll(n));
+
+	for (uint64_t f = head; f; ) {
+		const struct kv_entry *F = kv_ptr(db, f);
+		uint64_t size, fh, want;
+		unsigned j;
+		char name[32], fbuf[32];
+
+		if (want_block(h, f, KV_TYPE_FIELD, reach, "field", why,
+			       whylen))
+			return 1;
+		heap_block_valid(h, f, &size, NULL);
+		if (size != sizeof(*F) + F->klen + F->vlen)
+			FAIL("field 0x%" PRIx64 ": block of %" PRIu64 " bytes "
+			     "for %u + %u", f, size, F->klen, F->vlen);
+		fh = hash_key(db->seed, kv_entry_key(F), F->klen);
+		want = fh & (lo - 1);
+		if (want < n - lo)
+			want = fh & (2 * lo - 1);
+		if (fh != F->hash || want != b)
+			FAIL("field 0x%" PRIx64 ": wrong hash, or in bucket %"
+			     PRIu64 " not %" PRIu64, f, b, want);
+		if (F->klen >= sizeof(fbuf))
+			FAIL("field 0x%" PRIx64 ": a name never written", f);
+		memcpy(fbuf, kv_entry_key(F), F->klen);
+		fbuf[F->klen] = '\0';
+		if (sscanf(fbuf, "f:%u", &j) != 1 || j >= NFIELDS ||
+		    (size_t)sprintf(name, "f:%u", j) != F->klen ||
+		    memcmp(name, fbuf, F->klen))
+			FAIL("field 0x%" PRIx64 ": a name never written", f);
+		if (lh->f[j].present)
+			FAIL("field f:%u is in its hash twice", j);
+		lh->f[j].present = true;
+		lh->f[j].val = (const uint8_t *)kv_entry_val(F);
+		lh->f[j].vlen = F->vlen;
+		(*count)++;
+		f = F->next;
+	}
+	return 0;
+}
+
+/* walk_hash -- a hash key's structure, independently of type_hash.c. */
+static int walk_hash(pkv *db, struct heap *h, const struct kv_entry *E,
+		     struct offs *reach, struct lhash *lh, char *why,
+		     size_t whylen)
+{
+	const struct kv_hash_hdr *H;
+	uint64_t hoff, n, count = 0;
+
+	if (E->vtype != PKV_TYPE_HASH || E->vlen != 8)
+		FAIL("a hash key's entry has type %u, %u value bytes",
+		     E->vtype, E->vlen);
+	memcpy(&hoff, kv_entry_val(E), 8);
+	if (want_block(h, hoff, KV_TYPE_HASH, reach, "hash header", why,
+		       whylen))
+		return 1;
+	H = kv_ptr(db, hoff);
+	n = H->nbuckets;
+	if (n < HASH_INLINE_BUCKETS || n > HASH_MAX_BUCKETS)
+		FAIL("hash 0x%" PRIx64 ": %" PRIu64 " buckets", hoff, n);
+	for (uint64_t b = 0; b < HASH_INLINE_BUCKETS; b++) {
+		if (b >= n && H->head[b])
+			FAIL("hash 0x%" PRIx64 ": bucket %" PRIu64 " past the "
+			     "buckets, not empty", hoff, b);
+		if (b < n && walk_fields(db, h, H->head[b], b, n, reach, lh,
+					 &count, why, whylen))
+			return 1;
+	}
+	for (unsigned d = 0; d < HASH_DIRS; d++) {
+		const uint64_t *dir;
+		if (!H->dir[d])
+			continue;
+		if (want_block(h, H->dir[d], KV_TYPE_HDIR, reach, "directory",
+			       why, whylen))
+			return 1;
+		dir = kv_ptr(db, H->dir[d]);
+		for (unsigned sg = 0; sg < HASH_DIR_SEGS; sg++) {
+			uint64_t first = HASH_INLINE_BUCKETS + ((uint64_t)d *
+					 HASH_DIR_SEGS + sg) * HASH_SEG_BUCKETS;
+			const uint64_t *seg;
+			if (!dir[sg])
+				continue;
+			if (want_block(h, dir[sg], KV_TYPE_HSEG, reach,
+				       "segment", why, whylen))
+				return 1;
+			seg = kv_ptr(db, dir[sg]);
+			for (unsigned i = 0; i < HASH_SEG_BUCKETS; i++) {
+				if (first + i >= n) {
+					if (seg[i])
+						FAIL("hash 0x%" PRIx64 ": bucket "
+						     "%" PRIu64 " past the "
+						     "buckets, not empty", hoff,
+						     first + i);
+					continue;
+				}
+				if (walk_fields(db, h, seg[i], first + i, n,
+						reach, lh, &count, why, whylen))
+					return 1;
+			}
+		}
+	}
+	if (count != H->count || count == 0)
+		FAIL("hash 0x%" PRIx64 " counts %" PRIu64 " fields, the walk "
+		     "finds %" PRIu64, hoff, H->count, count);
+	lh->present = true;
+	lh->exp = E->expire_ms;
+	return 0;
+}
+
 /* walk_chain -- check one chain of array arr (bucket b, old or new). */
 static int walk_chain(pkv *db, struct heap *h, const struct kv_table *tab,
 		      uint64_t arr, uint64_t b, bool old, uint64_t *scount,
@@ -251,6 +435,22 @@ static int walk_chain(pkv *db, struct heap *h, const struct kv_table *tab,
 			memcpy(kbuf, kv_entry_key(E), E->klen);
 			kbuf[E->klen] = '\0';
 		}
+		if (E->klen < sizeof(kbuf) &&
+		    sscanf(kbuf, "hash:%u", &idx) == 1 && idx < NHASH &&
+		    (size_t)sprintf(name, "hash:%u", idx) == E->klen &&
+		    !memcmp(name, kbuf, E->klen)) {
+			if (st->h[d][idx].present)
+				FAIL("db %u: hash:%u is in the table twice", d,
+				     idx);
+			if (walk_hash(db, h, E, reach, &st->h[d][idx], why,
+				      whylen))
+				return 1;
+			e = E->next;
+			continue;
+		}
+		if (E->vtype != PKV_TYPE_STRING)
+			FAIL("entry 0x%" PRIx64 ": a string key of type %u", e,
+			     E->vtype);
 		if (E->klen >= sizeof(kbuf) ||
 		    sscanf(kbuf, "key:%u", &idx) != 1 || idx >= NKEYS ||
 		    key_name(name, idx) != E->klen ||
@@ -450,6 +650,38 @@ static int check_image_(void *ctx, void *image, size_t len, char *why,
 			}
 		}
 	}
+	for (unsigned d = 0; d < NDBS; d++)
+		for (unsigned i = 0; i < NHASH; i++) {
+			const struct lhash *lh = &st1.h[d][i];
+			char name[32], f[32];
+			size_t kl = (size_t)sprintf(name, "hash:%u", i), vl;
+			uint64_t n = 0, want = 0;
+			err = pkv_hlen(db, d, name, kl, &n);
+			for (unsigned j = 0; j < NFIELDS; j++)
+				want += lh->f[j].present;
+			if (err || n != want) {
+				snprintf(why, whylen, "pkv_hlen(db %u, hash:%u) "
+					 "says %s/%" PRIu64 ", the walk %" PRIu64,
+					 d, i, pkv_strerror(err), n, want);
+				goto bad;
+			}
+			for (unsigned j = 0; lh->present && j < NFIELDS; j++) {
+				size_t fl = (size_t)sprintf(f, "f:%u", j);
+				vl = 0;
+				err = pkv_hget(db, d, name, kl, f, fl, NULL, 0,
+					       &vl);
+				if ((err == 0) != lh->f[j].present ||
+				    (!err && vl != lh->f[j].vlen)) {
+					snprintf(why, whylen, "pkv_hget(db %u, "
+						 "hash:%u, f:%u) says %s, the "
+						 "walk %s", d, i, j,
+						 pkv_strerror(err),
+						 lh->f[j].present ? "present" :
+						 "absent");
+					goto bad;
+				}
+			}
+		}
 	err_clear(&em);
 	if ((err = heap_check(h, &em))) {
 		snprintf(why, whylen, "heap_check: %s", em.text);
@@ -475,6 +707,22 @@ static int check_image_(void *ctx, void *image, size_t len, char *why,
 		snprintf(why + l, whylen - l, " (second recovery)");
 		goto bad;
 	}
+	for (unsigned d = 0; d < NDBS; d++)
+		for (unsigned i = 0; i < NHASH; i++) {
+			const struct lhash *a = &st1.h[d][i], *b = &st2.h[d][i];
+			bool same = a->present == b->present && a->exp == b->exp;
+			for (unsigned j = 0; same && j < NFIELDS; j++)
+				same = a->f[j].present == b->f[j].present &&
+				       (!a->f[j].present ||
+					(a->f[j].vlen == b->f[j].vlen &&
+					 !memcmp(a->f[j].val, b->f[j].val,
+						 a->f[j].vlen)));
+			if (!same) {
+				snprintf(why, whylen, "second recovery gives "
+					 "another state (db %u hash:%u)", d, i);
+				goto bad;
+			}
+		}
 	for (unsigned d = 0; d < NDBS; d++)
 		for (unsigned i = 0; i < NKEYS; i++) {
 			const struct lkey *a = &st1.k[d][i], *b = &st2.k[d][i];
@@ -527,6 +775,7 @@ static uint32_t rand_vlen(void)
 struct pending {
 	struct kv_op op;
 	char key[32];
+	char field[32];
 	uint8_t *val;
 };
 
@@ -544,7 +793,7 @@ static void make_put(struct pending *p, struct model *m, unsigned d,
 	p->val = malloc(vlen ? vlen : 1);
 	fill_value(p->val, tag, vlen);
 	p->op = (struct kv_op){ KV_OP_PUT, d, p->key, kl, p->val, vlen, flags,
-				exp };
+				exp, NULL, 0 };
 	if ((flags & PKV_NX) && k->present)
 		return;
 	if ((flags & PKV_XX) && !k->present)
@@ -561,7 +810,8 @@ static void make_del(struct pending *p, struct model *m, unsigned d,
 {
 	size_t kl = key_name(p->key, i);
 	p->val = NULL;
-	p->op = (struct kv_op){ KV_OP_DEL, d, p->key, kl, NULL, 0, 0, 0 };
+	p->op = (struct kv_op){ KV_OP_DEL, d, p->key, kl, NULL, 0, 0, 0, NULL,
+				0 };
 	m->k[d][i].present = false;
 }
 
@@ -575,13 +825,98 @@ static void make_expire(struct pending *p, struct model *m, unsigned d,
 	struct mkey *k = &m->k[d][i];
 
 	p->val = NULL;
-	p->op = (struct kv_op){ KV_OP_EXPIRE, d, p->key, kl, NULL, 0, 0, exp };
+	p->op = (struct kv_op){ KV_OP_EXPIRE, d, p->key, kl, NULL, 0, 0, exp,
+				NULL, 0 };
 	if (!k->present)
 		return;
 	if (exp == 1000)
 		k->present = false;
 	else
 		k->exp = exp;
+}
+
+/* Hash operations: on key hash:<i> of database d, field f:<j>. */
+static void make_hset(struct pending *p, struct model *m, unsigned d,
+		      unsigned i, unsigned j, unsigned flags)
+{
+	struct mhash *hh = &m->h[d][i];
+	uint64_t tag = ++g_tag;
+	uint32_t vlen = rndn(10) ? (uint32_t)rndn(60) : 200 + (uint32_t)rndn(800);
+	size_t kl = (size_t)sprintf(p->key, "hash:%u", i);
+	size_t fl = (size_t)sprintf(p->field, "f:%u", j);
+
+	p->val = malloc(vlen ? vlen : 1);
+	fill_value(p->val, tag, vlen);
+	p->op = (struct kv_op){ KV_OP_HSET, d, p->key, kl, p->val, vlen,
+				flags, 0, p->field, fl };
+	if ((flags & PKV_NX) && hh->present && hh->f[j].present)
+		return;
+	if (!hh->present)
+		*hh = (struct mhash){ .present = true };
+	hh->f[j] = (struct mfield){ true, tag, vlen };
+}
+
+static void make_hdel(struct pending *p, struct model *m, unsigned d,
+		      unsigned i, unsigned j)
+{
+	struct mhash *hh = &m->h[d][i];
+	size_t kl = (size_t)sprintf(p->key, "hash:%u", i);
+	size_t fl = (size_t)sprintf(p->field, "f:%u", j);
+	bool any = false;
+
+	p->val = NULL;
+	p->op = (struct kv_op){ KV_OP_HDEL, d, p->key, kl, NULL, 0, 0, 0,
+				p->field, fl };
+	if (!hh->present)
+		return;
+	hh->f[j].present = false;
+	for (unsigned k = 0; k < NFIELDS; k++)
+		any |= hh->f[k].present;
+	if (!any)
+		memset(hh, 0, sizeof(*hh));   /* the key goes with it */
+}
+
+/* make_hkey -- delete or expire a whole hash key. */
+static void make_hkey(struct pending *p, struct model *m, unsigned d,
+		      unsigned i)
+{
+	struct mhash *hh = &m->h[d][i];
+	size_t kl = (size_t)sprintf(p->key, "hash:%u", i);
+	uint64_t r = rndn(4);
+	int64_t exp = r == 1 ? 0 : r == 2 ? FAR_FUTURE - (int64_t)rndn(1000)
+					 : 1000;
+
+	p->val = NULL;
+	if (r == 0) {
+		p->op = (struct kv_op){ KV_OP_DEL, d, p->key, kl, NULL, 0, 0,
+					0, NULL, 0 };
+		memset(hh, 0, sizeof(*hh));
+		return;
+	}
+	p->op = (struct kv_op){ KV_OP_EXPIRE, d, p->key, kl, NULL, 0, 0, exp,
+				NULL, 0 };
+	if (!hh->present)
+		return;
+	if (exp == 1000)
+		memset(hh, 0, sizeof(*hh));
+	else
+		hh->exp = exp;
+}
+
+/* make_hash_op -- a random hash operation: mostly sets, to grow. */
+static void make_hash_op(struct pending *p, struct model *m, unsigned d)
+{
+	/* hash:0 gets most of them, so it grows past its inline buckets */
+	unsigned i = rndn(3) ? 0 : (unsigned)rndn(NHASH);
+	unsigned j = (unsigned)rndn(NFIELDS);
+	uint64_t r = rndn(100);
+
+	if (r < 70)
+		make_hset(p, m, d, i, j, rndn(6) == 0 ? PKV_NX : 0);
+	else if (r < 96)
+		make_hdel(p, m, d, i, j);
+	else   /* not hash:0, which keeps growing */
+		make_hkey(p, m, d, 1 + (unsigned)rndn(NHASH - 1));
 }
 
 /* run -- apply pending ops as one call; full pool or too big: undo. */
@@ -628,7 +963,9 @@ static void op_single(void)
 	uint64_t r = rndn(100);
 
 	i = (unsigned)rndn(d == big ? NKEYS : NKEYS_SMALL);
-	if (r < 55) {
+	if (rndn(4) == 0) {
+		make_hash_op(&p, &next, (unsigned)rndn(NDBS));
+	} else if (r < 55) {
 		static const unsigned fl[] = { 0, 0, 0, 0, PKV_NX, PKV_XX,
 					       PKV_KEEPTTL };
 		make_put(&p, &next, d, i, fl[rndn(7)]);
@@ -655,7 +992,9 @@ static void op_batch(void)
 			sscanf(p[k - 1].key, "key:%u", &i);
 		}
 		uint64_t r = rndn(10);
-		if (r < 6)
+		if (rndn(4) == 0)
+			make_hash_op(&p[k], &next, d);
+		else if (r < 6)
 			make_put(&p[k], &next, d, i, rndn(6) == 0 ? PKV_NX : 0);
 		else if (r < 9)
 			make_del(&p[k], &next, d, i);
@@ -666,7 +1005,9 @@ static void op_batch(void)
 		for (size_t k = 0; k < n; k++)
 			fprintf(stderr, "  batch op %zu: %s db %u %s\n", k,
 				p[k].op.op == KV_OP_PUT ? "put" :
-				p[k].op.op == KV_OP_DEL ? "del" : "expire",
+				p[k].op.op == KV_OP_DEL ? "del" :
+				p[k].op.op == KV_OP_HSET ? "hset" :
+				p[k].op.op == KV_OP_HDEL ? "hdel" : "expire",
 				p[k].op.dbi, p[k].key);
 	run(p, n, &next);
 }
@@ -698,6 +1039,7 @@ static void op_flush(void)
 	int err;
 
 	memset(next.k[d], 0, sizeof(next.k[d]));
+	memset(next.h[d], 0, sizeof(next.h[d]));
 	begin_call(&next);
 	if ((err = pkv_flushdb(g_db, d)))
 		die("pkv_flushdb", err);
@@ -711,6 +1053,8 @@ static void op_swap(void)
 
 	memcpy(next.k[0], g_cur.k[1], sizeof(next.k[0]));
 	memcpy(next.k[1], g_cur.k[0], sizeof(next.k[1]));
+	memcpy(next.h[0], g_cur.h[1], sizeof(next.h[0]));
+	memcpy(next.h[1], g_cur.h[0], sizeof(next.h[1]));
 	begin_call(&next);
 	if ((err = pkv_swapdb(g_db, 0, 1)))
 		die("pkv_swapdb", err);
@@ -813,6 +1157,15 @@ int main(int argc, char **argv)
 		run(&p, 1, &next);
 	}
 
+	/* hash:0 of database 0 starts with 100 fields: the watched writes
+	 * go on splitting its buckets in a segment */
+	for (unsigned j = 0; j < 100; j++) {
+		struct model next = g_cur;
+		struct pending p;
+		make_hset(&p, &next, 0, 0, j, 0);
+		run(&p, 1, &next);
+	}
+
 	struct crashsim *cs = crashsim_new(&o, check_image, NULL);
 	if (!cs || crashsim_attach(cs, g_pool))
 		die("crashsim", -ENOMEM);
@@ -853,6 +1206,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crash-sim-kv: %u and %u keys, %" PRIu64
 			" writes refused for a full pool\n", count(0), count(1),
 			g_full);
+	if (o.verbose || getenv("CRASHSIM_STATS"))
+		for (unsigned d = 0; d < NDBS; d++) {
+			uint64_t n = 0;
+			pkv_hlen(g_db, d, "hash:0", 6, &n);
+			fprintf(stderr, "crash-sim-kv: db %u: hash:0 has %"
+				PRIu64 " fields\n", d, n);
+		}
 	if (o.verbose || getenv("CRASHSIM_STATS"))
 		for (unsigned d = 0; d < NDBS; d++) {
 			const struct kv_table *tab = kv_table_of(g_db, d);
