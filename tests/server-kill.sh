@@ -1,7 +1,8 @@
 #!/bin/sh
 # server-kill.sh -- every acknowledged write survives a SIGKILL of the
 # server.  Each of 3 rounds (SOAK_ROUNDS of them: `make soak` runs 50):
-# 4 client processes write SET k:R:C:I vI and INCR cnt:R:C in turn,
+# 4 client processes write SET k:R:C:I vI, INCR cnt:R:C and HSET h:R:C
+# f:I vI in turn,
 # logging each reply they receive; the server is killed with SIGKILL at a
 # moment drawn from SOAK_SEED (default 1: the same draws every run; the
 # kill still lands wherever the writers are at that instant), 0.3 to 2 s
@@ -14,7 +15,9 @@
 #   - each acknowledged SET is there with its value;
 #   - each counter equals its last acknowledged value, or one more if an
 #     INCR was in flight; a SET in flight may or may not be there; nothing
-#     past the one in flight is.
+#     past the one in flight is;
+#   - each acknowledged HSET's field is in its hash with its value, and
+#     no field past the one in flight.
 # A fifth client overwrites three keys with one MSET, and two keys and a
 # counter with one MULTI/EXEC, again and again: after the kill each group
 # is whole (never half applied) and not older than its last acknowledgment.
@@ -122,6 +125,14 @@ try:
             log.write("BAD INCR %d %r\n" % (i, line))
             sys.exit(1)
         log.write("C %d\n" % int(line[1:]))
+        s.sendall(enc("HSET", "h:%s:%s" % (rnd, cid), "f:%d" % i, val))
+        line = f.readline()
+        if not line:
+            break
+        if line != b":1\r\n":
+            log.write("BAD HSET %d %r\n" % (i, line))
+            sys.exit(1)
+        log.write("H %d\n" % i)
         i += 1
 except (OSError, ValueError):
     pass                             # the server was killed
@@ -171,7 +182,7 @@ def mget(keys):
         out += reply()
     return out
 
-errors = checked = nsets = nincr = ntx = 0
+errors = checked = nsets = nincr = ntx = nhset = 0
 def bad(msg):
     global errors
     errors += 1
@@ -180,7 +191,7 @@ def bad(msg):
 
 for r in range(1, rounds + 1):
     for c in range(clients):
-        sets, cnt, last = [], None, None
+        sets, cnt, last, hs = [], None, None, []
         for line in open("%s/acks.%d.%d" % (tmp, r, c)):
             w = line.split()
             if w[0] == "S":
@@ -189,6 +200,9 @@ for r in range(1, rounds + 1):
             elif w[0] == "C":
                 cnt = int(w[1])
                 last = "C"
+            elif w[0] == "H":
+                hs.append(int(w[1]))
+                last = "H"
             else:
                 bad("client %d.%d: %s" % (r, c, line.strip()))
         if sets != list(range(len(sets))):
@@ -204,7 +218,7 @@ for r in range(1, rounds + 1):
             checked += 1
         nsets += n
         inflight = ("v%d-%s" % (n, "x" * (n % 97))).encode()
-        if last == "S" and vals[n] is not None:
+        if last in ("S", "C") and vals[n] is not None:
             bad("round %d client %d: %s exists but was never sent"
                 % (r, c, keys[n]))
         if vals[n] not in (None, inflight):
@@ -216,16 +230,34 @@ for r in range(1, rounds + 1):
         got = reply()
         got = int(got) if got is not None else 0
         base = cnt or 0
-        ok = (got == base) if last == "C" or last is None else \
+        ok = (got == base) if last in ("C", "H", None) else \
             got in (base, base + 1)
         if not ok:
             bad("round %d client %d: counter %d, last acknowledged %d "
                 "(last reply: %s)" % (r, c, got, base, last))
-        nincr += (n if last == "C" else max(n - 1, 0))
+        nincr += (n if last in ("C", "H") else max(n - 1, 0))
         # The counter of a fresh round counts the SETs acknowledged.
-        if (cnt or 0) != (n if last == "C" else max(n - 1, 0)):
+        if (cnt or 0) != (n if last in ("C", "H") else max(n - 1, 0)):
             bad("round %d client %d: INCR replies (%s) out of step with "
                 "the SETs (%d)" % (r, c, cnt, n))
+        # The hash: every acknowledged field, nothing past the one in
+        # flight (HSET i follows INCR i).
+        if hs != list(range(len(hs))):
+            bad("client %d.%d: acknowledged HSETs not in order" % (r, c))
+        nh = len(hs)
+        s.sendall(enc("HMGET", "h:%d:%d" % (r, c),
+                      *["f:%d" % i for i in range(nh + 2)]))
+        hv = reply()
+        for i in range(nh):
+            want = ("v%d-%s" % (i, "x" * (i % 97))).encode()
+            if hv[i] != want:
+                bad("round %d client %d: acknowledged HSET f:%d lost: got "
+                    "%r" % (r, c, i, hv[i]))
+        inflight = ("v%d-%s" % (nh, "x" * (nh % 97))).encode()
+        if hv[nh] not in (None, inflight) or hv[nh + 1] is not None:
+            bad("round %d client %d: fields past the last acknowledged "
+                "HSET: %r %r" % (r, c, hv[nh], hv[nh + 1]))
+        nhset += nh
 # The transactional writer: all or nothing, and nothing acknowledged lost.
 for r in range(1, rounds + 1):
     m = t = -1
@@ -260,8 +292,9 @@ if info.get("clean_shutdown_before_start") != clean:
     bad("INFO pkv: clean_shutdown_before_start:%s, expected %s"
         % (info.get("clean_shutdown_before_start"), clean))
 print("checked %d acknowledged writes: %d SETs one by one, %d INCRs "
-      "through their counters, %d MSETs and EXECs through their keys; "
-      "%d problems" % (nsets + nincr + ntx, nsets, nincr, ntx, errors))
+      "through their counters, %d HSETs through their hashes, %d MSETs "
+      "and EXECs through their keys; %d problems"
+      % (nsets + nincr + nhset + ntx, nsets, nincr, nhset, ntx, errors))
 sys.exit(1 if errors else 0)
 EOF
 
