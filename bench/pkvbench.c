@@ -55,7 +55,8 @@ static void usage(FILE *f)
 "                       (all built; pkv-verify: reads only)\n"
 "  --workloads LIST     load,overwrite,read-uniform,read-zipf,\n"
 "                       ycsb-a,ycsb-b,ycsb-c,delete (all)\n"
-"  --sections LIST      embedded,heap,recovery,fill,flushes,server,disk\n"
+"  --sections LIST      embedded,heap,recovery,fill,flushes,types,server,\n"
+"                       disk\n"
 "                       (all)\n"
 "  --disk-dir DIR       the disk section's stores, pool and AOF (/var/tmp)\n"
 "  --disk-ops N         durable puts per disk test (5000)\n"
@@ -64,6 +65,7 @@ static void usage(FILE *f)
 "  --heap-ops N         operations per heap-level measure (200000)\n"
 "  --restart-keys LIST  key counts of the restart test (100000,1000000,2000000)\n"
 "  --fill-mib N         pool of the fill test, MiB (256)\n"
+"  --hash-fields N      fields of the types section's big hash (1000000)\n"
 "  --server-bin PATH    pkv-server (../server/pkv-server next to pkvbench)\n"
 "  --aof-dir DIR        where redis-aof keeps its file (a scratch dir in TMPDIR)\n"
 "  --requests N         redis-benchmark requests per test (200000)\n"
@@ -135,11 +137,12 @@ static const unsigned store_bits[] = {
 	STORE_ROCKSDB, STORE_PKV_VERIFY,
 };
 static const char *const section_names[] = {
-	"embedded", "heap", "recovery", "fill", "flushes", "server", "disk",
+	"embedded", "heap", "recovery", "fill", "flushes", "types", "server",
+	"disk",
 };
 static const unsigned section_bits[] = {
 	SEC_EMBEDDED, SEC_HEAP, SEC_RECOVERY, SEC_FILL, SEC_FLUSHES,
-	SEC_SERVER, SEC_DISK,
+	SEC_TYPES, SEC_SERVER, SEC_DISK,
 };
 
 /* default_server_bin -- ../server/pkv-server beside this program (the
@@ -185,6 +188,7 @@ static void parse_args(int argc, char **argv)
 	g_opt.rec_counts[1] = quick ? 100000 : 1000000;
 	g_opt.rec_counts[2] = 2000000;
 	g_opt.fill_mib = quick ? 64 : 256;
+	g_opt.hash_fields = quick ? 100000 : 1000000;
 	g_opt.server_bin = default_server_bin();
 	g_opt.srv_requests = quick ? 20000 : 200000;
 	g_opt.srv_clients = 50;
@@ -266,6 +270,10 @@ static void parse_args(int argc, char **argv)
 			ARG(); g_opt.server_bin = v;
 		} else if (!strcmp(a, "--aof-dir")) {
 			ARG(); g_opt.aof_dir = v;
+		} else if (!strcmp(a, "--hash-fields")) {
+			ARG(); g_opt.hash_fields = parse_u64(a, v);
+			if (g_opt.hash_fields < 10)
+				die("--hash-fields: at least 10");
 		} else if (!strcmp(a, "--requests")) {
 			ARG(); g_opt.srv_requests = parse_u64(a, v);
 		} else if (!strcmp(a, "--clients")) {
@@ -508,6 +516,8 @@ int main(int argc, char **argv)
 		run_fill();
 	if (g_opt.sections & SEC_FLUSHES)
 		run_attrib();
+	if (g_opt.sections & SEC_TYPES)
+		run_types();
 	if (g_opt.sections & SEC_SERVER)
 		run_server();
 	if (g_opt.sections & SEC_DISK) {

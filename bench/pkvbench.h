@@ -42,7 +42,8 @@
 #define SEC_SERVER   0x10u
 #define SEC_FLUSHES  0x20u
 #define SEC_DISK     0x40u
-#define SEC_ALL      0x7fu
+#define SEC_TYPES    0x80u
+#define SEC_ALL      0xffu
 
 #define MAX_COUNTS 8
 
@@ -61,6 +62,7 @@ struct bench_opts {
 	uint64_t rec_counts[MAX_COUNTS];   /* restart key counts */
 	unsigned nrec_counts;
 	uint64_t fill_mib;            /* pool of the fill test */
+	uint64_t hash_fields;         /* the types section's big hash */
 	/* set by a section inside its own child process only */
 	uint64_t pool_mib;            /* stores: pool of exactly this size */
 	int pkv_audit;                /* pkv_open's audit mode, -1: default */
@@ -307,6 +309,7 @@ void run_server(void);            /* server.c */
 void run_server_disk(void);       /* server.c */
 void run_disk(void);              /* disk.c */
 void run_attrib(void);            /* attrib.c */
+void run_types(void);             /* hashbench.c */
 
 /* ---- report.c ---- */
 

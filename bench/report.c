@@ -193,6 +193,12 @@ static const struct col cols_flushes[] = {
 static const struct col ratio_flushes[] = {
 	C("B/op", 6, flushed_op, F_RATIO),
 };
+static const struct col cols_types[] = {
+	C("ops/s", 8, ops_s, F_RATE), C("mean", 8, mean_ns, F_NS),
+	C("p50", 8, p50_ns, F_NS), C("p99", 8, p99_ns, F_NS),
+	C("max", 8, max_ns, F_NS), C("fnc/op", 6, fences_op, F_F2),
+	C("B/op", 6, flushed_op, F_F0),
+};
 static const struct col cols_disk[] = {
 	C("calls/s", 8, ops_s, F_RATE), C("mean", 8, mean_ns, F_NS),
 	C("p50", 8, p50_ns, F_NS), C("p99", 8, p99_ns, F_NS),
@@ -235,6 +241,9 @@ static const struct section sections[] = {
 	S("flushes", "Where pkv's flushed bytes go (untimed, flush observer "
 	  "on; log: redo logs, blocks: heap flushes > 16 B, words: <= 16 B)",
 	  cols_flushes, ratio_flushes),
+	S("types", "Hashes: one field written in a hash of 10 fields and "
+	  "in a big one (no peer has the type: compare the rows)",
+	  cols_types, ratio_heap),
 	S("server", "Server (redis-benchmark)", cols_server, ratio_server),
 	S("disk", "On a disk, embedded (every call durable unless said)",
 	  cols_disk, ratio_disk),

@@ -629,10 +629,10 @@ void run_server(void)
 		unlink(pool);
 		if (srv_start(&s)) {
 			static const char *const tests[] = {
-				"set", "get", "incr", "mset",
+				"set", "get", "incr", "mset", "hset",
 			};
 			for (unsigned p = 1; p <= 16; p += 15)
-				for (int i = 0; i < 4; i++)
+				for (int i = 0; i < 5; i++)
 					srv_bench(&s, tests[i], p);
 			srv_stop(&s, SIGTERM);
 		}
