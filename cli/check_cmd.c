@@ -68,6 +68,10 @@ static void check_print_text(const char *path, const struct check_report *r)
 			       " with an expiry, %" PRIu64 " expired but not yet "
 			       "removed)\n", path, r->keys, r->ndbs, r->expires,
 			       r->expired);
+		if (r->kv)
+			printf("%s: types: %" PRIu64 " strings, %" PRIu64
+			       " hashes (%" PRIu64 " fields)\n", path,
+			       r->keys - r->hashes, r->hashes, r->fields);
 		if (r->reach_known)
 			printf("%s: reachable: %" PRIu64 " blocks (%s); "
 			       "unreachable: %" PRIu64 " blocks (%s)\n", path,
@@ -136,6 +140,10 @@ static void check_print_json(const char *path, const struct check_report *r,
 			printf("  \"keys\": %" PRIu64 ",\n", r->keys);
 			printf("  \"expires\": %" PRIu64 ",\n", r->expires);
 			printf("  \"expired\": %" PRIu64 ",\n", r->expired);
+			printf("  \"strings\": %" PRIu64 ",\n",
+			       r->keys - r->hashes);
+			printf("  \"hashes\": %" PRIu64 ",\n", r->hashes);
+			printf("  \"hash_fields\": %" PRIu64 ",\n", r->fields);
 			printf("  \"keys_per_db\": [");
 			for (unsigned d = 0; d < r->ndbs; d++)
 				printf("%s%" PRIu64, d ? ", " : "",
