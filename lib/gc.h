@@ -51,6 +51,21 @@ typedef void (*gc_visit_fn)(void *vctx, uint64_t off);
 typedef void (*gc_trace_fn)(const void *data, uint64_t size,
 			    gc_visit_fn visit, void *vctx);
 
+/* gc_trace_words -- for trace functions: visit every nonzero 8-byte
+ * word of data from byte `from` to `size` (read once each, as a
+ * concurrent writer may change them). */
+static inline void gc_trace_words(const void *data, uint64_t size,
+				  uint64_t from, gc_visit_fn visit, void *vctx)
+{
+	const uint64_t *w = data;
+
+	for (uint64_t i = from / 8; i < size / 8; i++) {
+		uint64_t x = __atomic_load_n(&w[i], __ATOMIC_RELAXED);
+		if (x)
+			visit(vctx, x);
+	}
+}
+
 /* What to do at open when the pool was not shut down cleanly. */
 enum gc_audit_mode {
 	GC_AUDIT_NOW = 0,             /* collect before returning */

@@ -841,36 +841,23 @@ uint64_t table_random(pkv *db, const struct kvtx *t, unsigned dbi)
 
 /* ---- what the collector follows ---- */
 
-/* trace_words -- report every word from byte `from` on. */
-static void trace_words(const void *data, uint64_t size, uint64_t from,
-			gc_visit_fn visit, void *vctx)
-{
-	const uint64_t *w = data;
-
-	for (uint64_t i = from / 8; i < size / 8; i++) {
-		uint64_t x = __atomic_load_n(&w[i], __ATOMIC_RELAXED);
-		if (x)
-			visit(vctx, x);
-	}
-}
-
 static void trace_root(const void *data, uint64_t size, gc_visit_fn visit,
 		       void *vctx)
 {
-	trace_words(data, size, sizeof(struct kv_root), visit, vctx);
+	gc_trace_words(data, size, sizeof(struct kv_root), visit, vctx);
 }
 
 static void trace_table(const void *data, uint64_t size, gc_visit_fn visit,
 			void *vctx)
 {
 	/* cur, next, version (never a block start), stripes, prepared */
-	trace_words(data, size < 40 ? size : 40, 0, visit, vctx);
+	gc_trace_words(data, size < 40 ? size : 40, 0, visit, vctx);
 }
 
 static void trace_buckets(const void *data, uint64_t size, gc_visit_fn visit,
 			  void *vctx)
 {
-	trace_words(data, size, sizeof(struct kv_buckets), visit, vctx);
+	gc_trace_words(data, size, sizeof(struct kv_buckets), visit, vctx);
 }
 
 /* An entry points at the next one of its chain and, for a hash key, at
@@ -881,7 +868,7 @@ static void trace_entry(const void *data, uint64_t size, gc_visit_fn visit,
 	const struct kv_entry *E = data;
 	uint64_t hoff;
 
-	trace_words(data, size < 8 ? size : 8, 0, visit, vctx);
+	gc_trace_words(data, size < 8 ? size : 8, 0, visit, vctx);
 	if (size >= sizeof(*E) + sizeof(hoff) && E->vtype == PKV_TYPE_HASH &&
 	    E->vlen == sizeof(hoff) &&
 	    E->klen <= size - sizeof(*E) - sizeof(hoff)) {

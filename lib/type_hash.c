@@ -349,39 +349,26 @@ int hash_scan(const pkv *db, const struct kvtx *t, uint64_t hoff,
 
 /* ---- what the collector follows ---- */
 
-/* hash_trace_words -- report every nonzero word of [from, size). */
-static void hash_trace_words(const void *data, uint64_t size, uint64_t from,
-			     gc_visit_fn visit, void *vctx)
-{
-	const uint64_t *w = data;
-
-	for (uint64_t i = from / 8; i < size / 8; i++) {
-		uint64_t x = __atomic_load_n(&w[i], __ATOMIC_RELAXED);
-		if (x)
-			visit(vctx, x);
-	}
-}
-
 /* A header points at heads and directories (count and nbuckets are never
  * block starts, and offsets that are not blocks are ignored). */
 static void hash_trace_hdr(const void *data, uint64_t size,
 			   gc_visit_fn visit, void *vctx)
 {
-	hash_trace_words(data, size, HDR_HEAD, visit, vctx);
+	gc_trace_words(data, size, HDR_HEAD, visit, vctx);
 }
 
 /* Directories and segments are arrays of offsets. */
 static void hash_trace_array(const void *data, uint64_t size,
 			     gc_visit_fn visit, void *vctx)
 {
-	hash_trace_words(data, size, 0, visit, vctx);
+	gc_trace_words(data, size, 0, visit, vctx);
 }
 
 /* A field points at the next field of its chain. */
 static void hash_trace_field(const void *data, uint64_t size,
 			     gc_visit_fn visit, void *vctx)
 {
-	hash_trace_words(data, size < 8 ? size : 8, 0, visit, vctx);
+	gc_trace_words(data, size < 8 ? size : 8, 0, visit, vctx);
 }
 
 /* hash_register_types -- tell the collector what a hash points to (the
