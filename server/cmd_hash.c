@@ -32,18 +32,10 @@
 #include "keyspace.h"
 #include "proto/glob.h"
 #include "proto/num.h"
+#include "scanargs.h"
 #include "srv.h"
 
 #define HASH_SCAN_STEP 1024u   /* buckets per library scan step */
-
-/* hash_stat -- count one read lookup of a key. */
-static void hash_stat(bool hit)
-{
-	if (hit)
-		srv.keyspace_hits++;
-	else
-		srv.keyspace_misses++;
-}
 
 /*
  * hash_len -- the fields of key in c's database (0: no key), counting the
@@ -57,12 +49,12 @@ static bool hash_len(struct client *c, const struct resp_arg *key,
 
 	if (err) {
 		if (stats)
-			hash_stat(true);
+			ks_count_read(true);
 		reply_err_kv(c, err);
 		return false;
 	}
 	if (stats)
-		hash_stat(*n > 0);
+		ks_count_read(*n > 0);
 	return true;
 }
 
@@ -136,7 +128,7 @@ static int hash_get(struct client *c, const struct resp_arg *key,
 		return 0;
 	}
 	if (stats)
-		hash_stat(true);
+		ks_count_read(true);
 	if (err) {
 		reply_err_kv(c, err);
 		return -1;
@@ -570,59 +562,21 @@ static int hash_scan_one(void *ctx, const struct pkv_item *it)
 static void cmd_hscan(struct client *c)
 {
 	struct hash_scan s = { c, NULL, 0, { 0 } };
-	unsigned long long cursor;
-	long long count = 10;
+	struct scan_args sa;
 	uint64_t n, next = 0;
-	char *end, cbuf[24];
+	char cbuf[24];
 	int err;
 
-	/* Redis's parseScanCursorOrReply: strtoull over the whole argument */
-	errno = 0;
-	{
-		char buf[32];
-		size_t l = c->argv[2].len;
-		if (l == 0 || l >= sizeof(buf)) {
-			reply_error(c, "ERR invalid cursor");
-			return;
-		}
-		memcpy(buf, c->argv[2].p, l);
-		buf[l] = '\0';
-		cursor = strtoull(buf, &end, 10);
-		if (*end || errno == ERANGE || buf[0] == '-' ||
-		    buf[0] == ' ') {
-			reply_error(c, "ERR invalid cursor");
-			return;
-		}
-	}
-	for (size_t j = 3; j < c->argc; j += 2) {
-		if (j + 1 >= c->argc) {
-			reply_err_syntax(c);
-			return;
-		}
-		if (arg_is(&c->argv[j], "count")) {
-			if (!arg_ll(&c->argv[j + 1], &count)) {
-				reply_err_int(c);
-				return;
-			}
-			if (count < 1) {
-				reply_err_syntax(c);
-				return;
-			}
-		} else if (arg_is(&c->argv[j], "match")) {
-			s.pat = c->argv[j + 1].p;
-			s.plen = c->argv[j + 1].len;
-			if (s.plen == 1 && s.pat[0] == '*')
-				s.pat = NULL;
-		} else {
-			reply_err_syntax(c);
-			return;
-		}
-	}
+	if (!scan_args_parse(c, 2, false, &sa))
+		return;
+	s.pat = sa.pat;
+	s.plen = sa.plen;
 	if (!hash_len(c, &c->argv[1], &n, true))
 		return;
 	if (n) {
-		err = ks_hscan(c->db, &c->argv[1], cursor,
-			       count > UINT_MAX ? UINT_MAX : (unsigned)count,
+		err = ks_hscan(c->db, &c->argv[1], sa.cursor,
+			       sa.count > UINT_MAX ? UINT_MAX
+						   : (unsigned)sa.count,
 			       hash_scan_one, &s, &next);
 		if (err) {
 			reply_err_kv(c, err);

@@ -33,19 +33,11 @@
 #include "proto/glob.h"
 #include "proto/setopt.h"
 #include "keyspace.h"
+#include "scanargs.h"
 #include "srv.h"
 
 /* Buckets of libpkv's smallest table (one per lock stripe). */
 #define KEYS_MIN_BUCKETS 256u
-
-/* keys_stat -- count one read lookup, as Redis's lookupKeyRead does. */
-static void keys_stat(bool hit)
-{
-	if (hit)
-		srv.keyspace_hits++;
-	else
-		srv.keyspace_misses++;
-}
 
 /* keys_same -- whether two arguments hold the same bytes. */
 static bool keys_same(const struct resp_arg *a, const struct resp_arg *b)
@@ -247,7 +239,7 @@ static void cmd_exists(struct client *c)
 
 	for (size_t j = 1; j < c->argc; j++) {
 		bool hit = ks_exists(c->db, &c->argv[j]);
-		keys_stat(hit);
+		ks_count_read(hit);
 		n += hit;
 	}
 	reply_int(c, n);
@@ -276,7 +268,7 @@ static void cmd_type(struct client *c)
 		reply_err_kv(c, err);
 		return;
 	}
-	keys_stat(!err);
+	ks_count_read(!err);
 	reply_simple(c, err ? "none" :
 		     v.type < sizeof(type_names) / sizeof(*type_names) ?
 		     type_names[v.type] : "unknown");
@@ -310,72 +302,28 @@ static void cmd_keys(struct client *c)
 	keylist_free(&l);
 }
 
-/* keys_cursor -- Redis's parseScanCursorOrReply: strtoul over the text
- * (as Redis, a NUL ends it), no leading space, no overflow. */
-static bool keys_cursor(struct client *c, const struct resp_arg *a,
-			uint64_t *cursor)
-{
-	char *buf = malloc(a->len + 1), *end;
-	bool ok;
-
-	if (!buf) {
-		reply_err_kv(c, -ENOMEM);
-		return false;
-	}
-	memcpy(buf, a->p, a->len);
-	buf[a->len] = '\0';
-	errno = 0;
-	*cursor = strtoull(buf, &end, 10);
-	ok = !(buf[0] == ' ' || (buf[0] >= '\t' && buf[0] <= '\r')) &&
-	     *end == '\0' && errno != ERANGE;
-	free(buf);
-	if (!ok)
-		reply_error(c, "ERR invalid cursor");
-	return ok;
-}
-
 /* cmd_scan -- SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]:
  * [next cursor, [keys...]]. */
 static void cmd_scan(struct client *c)
 {
 	struct keylist l = { 0 };
-	long long count = 10;
+	struct scan_args sa;
+	long long count;
 	uint64_t cursor, next = 0;
 	char cbuf[24];
 	int err;
 
-	if (!keys_cursor(c, &c->argv[1], &cursor))
+	if (!scan_args_parse(c, 1, true, &sa))
 		return;
-	for (size_t i = 2; i < c->argc; i += 2) {
-		const struct resp_arg *o = &c->argv[i];
-		bool has = i + 1 < c->argc;
-
-		if (arg_is(o, "count") && has) {
-			if (!arg_ll(&c->argv[i + 1], &count)) {
-				reply_err_int(c);
-				return;
-			}
-			if (count < 1) {
-				reply_err_syntax(c);
-				return;
-			}
-		} else if (arg_is(o, "match") && has) {
-			const struct resp_arg *p = &c->argv[i + 1];
-			if (p->len == 1 && p->p[0] == '*') {
-				l.pat = NULL;
-			} else {
-				l.pat = p->p;
-				l.plen = p->len;
-			}
-		} else if (arg_is(o, "type") && has) {
-			/* Redis 7.0 accepts any name; one that is no
-			 * type matches nothing */
-			l.typed = true;
-			l.type = type_of_name(&c->argv[i + 1]);
-		} else {
-			reply_err_syntax(c);
-			return;
-		}
+	cursor = sa.cursor;
+	count = sa.count;
+	l.pat = sa.pat;
+	l.plen = sa.plen;
+	if (sa.type) {
+		/* Redis 7.0 accepts any name; one that is no type matches
+		 * nothing */
+		l.typed = true;
+		l.type = type_of_name(sa.type);
 	}
 	/* One pkv_scan walks at most 10 x count buckets, as Redis does;
 	 * since libpkv's smallest table has KEYS_MIN_BUCKETS buckets (Redis's
@@ -560,7 +508,7 @@ static void keys_ttl(struct client *c, bool ms, bool abs)
 	int64_t exp, ttl;
 	int err = ks_ttl(c->db, &c->argv[1], &exp);
 
-	keys_stat(err == 0);
+	ks_count_read(err == 0);
 	if (err == PKV_ENOTFOUND) {
 		reply_int(c, -2);
 		return;
@@ -654,7 +602,7 @@ static void cmd_copy(struct client *c)
 		return;
 	}
 	/* Redis's COPY looks the source up as a read (hit or miss). */
-	keys_stat(ks_exists(c->db, src));
+	ks_count_read(ks_exists(c->db, src));
 	err = ks_copy(c->db, src, (unsigned)dbid, dst, replace ? 0 : PKV_NX);
 	if (err == PKV_ENOTFOUND || err == PKV_EEXIST)
 		reply_int(c, 0);

@@ -33,15 +33,6 @@
 #include "keyspace.h"
 #include "srv.h"
 
-/* str_stat -- count one read lookup, as Redis's lookupKeyRead does. */
-static void str_stat(bool hit)
-{
-	if (hit)
-		srv.keyspace_hits++;
-	else
-		srv.keyspace_misses++;
-}
-
 /*
  * str_read -- look key up in c's database: 1 found (the caller must
  * ks_release v), 0 missing, -1 a library error, already replied.  stats
@@ -54,7 +45,7 @@ static int str_read(struct client *c, const struct resp_arg *key,
 
 	if (err == PKV_ENOTFOUND) {
 		if (stats)
-			str_stat(false);
+			ks_count_read(false);
 		return 0;
 	}
 	if (err) {
@@ -62,7 +53,7 @@ static int str_read(struct client *c, const struct resp_arg *key,
 		return -1;
 	}
 	if (stats)
-		str_stat(true);
+		ks_count_read(true);
 	if (v->type != PKV_TYPE_STRING) {
 		reply_err_kv(c, PKV_EWRONGTYPE);
 		return -1;
@@ -305,7 +296,7 @@ static void cmd_mget(struct client *c)
 		struct ks_val v;
 		int err = ks_get(c->db, &c->argv[j], &v);
 
-		str_stat(err == 0);
+		ks_count_read(err == 0);
 		if (err) {
 			/* the array is announced: an error takes its slot */
 			if (err == PKV_ENOTFOUND)

@@ -56,6 +56,15 @@ void ks_release(struct ks_val *v)
 	(void)v;
 }
 
+/* ks_count_read -- a read lookup, in INFO's stats. */
+void ks_count_read(bool hit)
+{
+	if (hit)
+		srv.keyspace_hits++;
+	else
+		srv.keyspace_misses++;
+}
+
 /* ks_exists -- a live key? */
 bool ks_exists(unsigned db, const struct resp_arg *key)
 {

@@ -46,6 +46,10 @@ struct ks_val {
 int ks_get(unsigned db, const struct resp_arg *key, struct ks_val *v);
 void ks_release(struct ks_val *v);
 
+/* ks_count_read -- count one key lookup of a reading command in
+ * keyspace_hits or keyspace_misses, as Redis's lookupKeyRead does. */
+void ks_count_read(bool hit);
+
 /* ks_exists -- whether key is live in db. */
 bool ks_exists(unsigned db, const struct resp_arg *key);
 
