@@ -1,7 +1,8 @@
 /*
  * kv.c -- the key-value calls: the write path shared by single writes and
  * batches, the reads of a batch (which see its own writes), the lock-free
- * reads, and active expiry.
+ * reads, and active expiry.  The batch and the steps of an operation are
+ * shared with kv_hash.c (hashes, rename, copy) through kv_batch.h.
  *
  * Every write is a batch, of one operation or many.  An operation runs at
  * once, inside the batch's open transaction (kvtx: a heap transaction that
@@ -32,56 +33,13 @@
 #include <time.h>
 
 #include "kv_int.h"
+#include "kv_batch.h"
 
 #define KV_BUCKETS_PER_WRITE 2  /* resize work a write does on its stripe,
 				   in its own transaction: the table doubles
 				   when full, so one bucket per new key
 				   would just keep up */
 #define KV_HOLD_SCAN 8          /* holds searched linearly; more: a map */
-
-/* A (database, stripe) a batch holds. */
-struct kv_hold {
-	unsigned dbi, stripe;
-};
-
-/* A change of a database's key count, undone by a rollback. */
-struct kv_delta {
-	unsigned dbi;
-	int delta;
-};
-
-struct pkv_batch {
-	pkv *db;
-	struct kvtx t;                /* the open transaction */
-	bool open;                    /* t has begun */
-	bool serial;                  /* holds db->batch_mtx */
-	int err;                      /* a failure that fails the batch */
-	size_t err_at;                /* results[] length when it came */
-	struct kv_hold *holds;
-	size_t nholds, holdcap;
-	uint64_t *heldmap;            /* ndbs x KV_STRIPES bits, from
-					 KV_HOLD_SCAN holds on */
-	bool *dbheld;                 /* database lock held (ndbs) */
-	int *results;                 /* one per write operation */
-	size_t nres, rescap;
-	struct kv_delta *deltas;
-	size_t ndeltas, deltacap;
-	uint64_t payload;             /* key + value bytes written */
-	bool *finish;                 /* databases whose resize may be done
-					 (ndbs), or NULL */
-	bool drops;                   /* a key of a collection type went:
-					 the collector reclaims the rest */
-};
-
-/* What a savepoint remembers (struct pkv_savepoint holds it). */
-struct kv_save {
-	struct kvtx_mark m;
-	size_t nres, ndeltas, payload;
-	int err;
-	bool open;
-};
-_Static_assert(sizeof(struct kv_save) <= sizeof(struct pkv_savepoint),
-	       "pkv_savepoint too small");
 
 /* pkv_now_ms -- Unix time in milliseconds. */
 int64_t pkv_now_ms(void)
@@ -192,7 +150,7 @@ static void kv_release(pkv_batch *b)
 
 /* kv_batch_new -- an empty batch; `serial` for one that may hold more
  * than one stripe (it then runs alone among such batches). */
-static int kv_batch_new(pkv *db, bool serial, pkv_batch **bp)
+int kv_batch_new(pkv *db, bool serial, pkv_batch **bp)
 {
 	pkv_batch *b = calloc(1, sizeof(*b));
 
@@ -210,7 +168,7 @@ static int kv_batch_new(pkv *db, bool serial, pkv_batch **bp)
 }
 
 /* kv_batch_free -- end the batch: locks, memory. */
-static void kv_batch_free(pkv_batch *b)
+void kv_batch_free(pkv_batch *b)
 {
 	kv_release(b);
 	if (b->serial)
@@ -225,7 +183,7 @@ static void kv_batch_free(pkv_batch *b)
 }
 
 /* kv_tx -- the batch's transaction, begun on first use. */
-static int kv_tx(pkv_batch *b)
+int kv_tx(pkv_batch *b)
 {
 	int err;
 
@@ -237,14 +195,8 @@ static int kv_tx(pkv_batch *b)
 	return 0;
 }
 
-/* kv_view -- the transaction to read through, or NULL before any write. */
-static inline const struct kvtx *kv_view(const pkv_batch *b)
-{
-	return b->open ? &b->t : NULL;
-}
-
 /* kv_result -- record an operation's result. */
-static int kv_result(pkv_batch *b, int r)
+int kv_result(pkv_batch *b, int r)
 {
 	if (b->nres == b->rescap) {
 		size_t cap = b->rescap ? 2 * b->rescap : 16;
@@ -259,7 +211,7 @@ static int kv_result(pkv_batch *b, int r)
 }
 
 /* kv_delta -- the operation changed dbi's key count by delta. */
-static int kv_delta(pkv_batch *b, unsigned dbi, int delta)
+int kv_delta(pkv_batch *b, unsigned dbi, int delta)
 {
 	if (b->ndeltas == b->deltacap) {
 		size_t cap = b->deltacap ? 2 * b->deltacap : 16;
@@ -276,7 +228,7 @@ static int kv_delta(pkv_batch *b, unsigned dbi, int delta)
 }
 
 /* kv_save -- a savepoint of the batch. */
-static void kv_save(const pkv_batch *b, struct kv_save *s)
+void kv_save(const pkv_batch *b, struct kv_save *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->open = b->open;
@@ -289,7 +241,7 @@ static void kv_save(const pkv_batch *b, struct kv_save *s)
 }
 
 /* kv_restore -- take the batch back to a savepoint. */
-static void kv_restore(pkv_batch *b, const struct kv_save *s)
+void kv_restore(pkv_batch *b, const struct kv_save *s)
 {
 	if (b->open) {
 		if (s->open) {
@@ -307,19 +259,9 @@ static void kv_restore(pkv_batch *b, const struct kv_save *s)
 
 /* ---- one operation ---- */
 
-/* Where an operation's key is, as the batch sees it. */
-struct kv_key {
-	const struct kv_table *tab;
-	uint64_t hash;
-	bool found;                   /* an entry is in the table */
-	struct kv_loc loc;            /* where, if found */
-	int64_t expire_ms;            /* its expiry, as the batch left it */
-	bool present;                 /* found and not expired */
-};
-
 /* kv_find -- look an operation's key up once, through the batch
  * (holding its stripe first when `lock`). */
-static int kv_find(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+int kv_find(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 		   bool lock, struct kv_key *k)
 {
 	pkv *db = b->db;
@@ -349,19 +291,9 @@ static int kv_find(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 	return 0;
 }
 
-/* What a new entry holds (kv_new_entry). */
-struct kv_newent {
-	uint32_t block_type;          /* KV_TYPE_ENTRY or KV_TYPE_FIELD */
-	unsigned vtype;               /* PKV_TYPE_* */
-	const void *key, *val;
-	size_t klen, vlen;
-	uint64_t hash;
-	int64_t expire_ms;
-};
-
 /* kv_new_entry -- a new entry (a key's, or a hash field's) in the
  * transaction, written straight into its block; its offset to *offp. */
-static int kv_new_entry(pkv_batch *b, const struct kv_newent *n,
+int kv_new_entry(pkv_batch *b, const struct kv_newent *n,
 			uint64_t *offp)
 {
 	pkv *db = b->db;
@@ -401,7 +333,7 @@ static int kv_new_string(pkv_batch *b, const struct kv_op *op, uint64_t hash,
 }
 
 /* kv_vtype -- the type of a found key's value. */
-static unsigned kv_vtype(const pkv_batch *b, const struct kv_key *k)
+unsigned kv_vtype(const pkv_batch *b, const struct kv_key *k)
 {
 	return ((const struct kv_entry *)kv_ptr(b->db, k->loc.entry))->vtype;
 }
@@ -409,119 +341,10 @@ static unsigned kv_vtype(const pkv_batch *b, const struct kv_key *k)
 /* kv_note_drop -- k's entry is about to be replaced or unlinked: if it
  * holds a collection, the collector is asked to reclaim it after the
  * commit (the unlink itself is O(1)). */
-static void kv_note_drop(pkv_batch *b, const struct kv_key *k)
+void kv_note_drop(pkv_batch *b, const struct kv_key *k)
 {
 	if (k->found && kv_vtype(b, k) != PKV_TYPE_STRING)
 		b->drops = true;
-}
-
-/* kv_root_version_off -- the offset of the root's layout version word. */
-static uint64_t kv_root_version_off(const pkv *db)
-{
-	return pool_off(db->pool, &db->root->version);
-}
-
-/*
- * kv_hash_make -- make k's key an empty hash in the batch (replacing an
- * expired entry, if one is there); the header's offset to *hoffp.  The
- * pool's first hash raises the root's layout version (layout.h).
- */
-static int kv_hash_make(pkv_batch *b, const struct kv_op *op,
-			struct kv_key *k, uint64_t *hoffp)
-{
-	struct kvtx *t = &b->t;
-	uint64_t voff = kv_root_version_off(b->db), off;
-	struct kv_newent n = { KV_TYPE_ENTRY, PKV_TYPE_HASH, op->key, hoffp,
-			       op->klen, sizeof(*hoffp), k->hash, 0 };
-	int err;
-
-	if (kvtx_get(t, voff) < KV_LAYOUT_VERSION &&
-	    (err = kvtx_set(t, voff, KV_LAYOUT_VERSION)))
-		return err;
-	if ((err = hash_new(t, hoffp)) || (err = kv_new_entry(b, &n, &off)))
-		return err;
-	b->payload -= sizeof(*hoffp);
-	if (k->found) {
-		kv_note_drop(b, k);
-		return table_replace(t, k->tab, &k->loc, off);
-	}
-	if ((err = table_insert(t, k->tab, off)))
-		return err;
-	return kv_delta(b, op->dbi, 1);
-}
-
-/* kv_hash_at -- the header of k's hash, or a result: PKV_ENOTFOUND (no
- * key), PKV_EWRONGTYPE, PKV_ECORRUPT. */
-static int kv_hash_at(pkv_batch *b, const struct kv_key *k, uint64_t *hoffp)
-{
-	if (!k->present)
-		return PKV_ENOTFOUND;
-	if (kv_vtype(b, k) != PKV_TYPE_HASH)
-		return PKV_EWRONGTYPE;
-	*hoffp = hash_of_entry(b->db, kv_ptr(b->db, k->loc.entry));
-	return *hoffp ? 0 : PKV_ECORRUPT;
-}
-
-/* kv_hset -- KV_OP_HSET, decided and written (see kv_write). */
-static int kv_hset(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
-		   int *result)
-{
-	struct kvtx *t = &b->t;
-	struct kv_newent n = { KV_TYPE_FIELD, PKV_TYPE_STRING, op->field,
-			       op->val, op->flen, op->vlen, 0, 0 };
-	struct kv_loc loc;
-	uint64_t hoff, off;
-	int r = kv_hash_at(b, k, &hoff);
-
-	if (r == PKV_ENOTFOUND)
-		r = kv_hash_make(b, op, k, &hoff);
-	if (r == PKV_EWRONGTYPE) {
-		*result = r;
-		return 0;
-	}
-	if (r)
-		return r;
-	n.hash = kv_hash(b->db, op->field, op->flen);
-	if ((r = hash_find(b->db, t, hoff, n.hash, op->field, op->flen,
-			   &loc)) < 0)
-		return r;
-	*result = r ? PKV_EEXIST : 0;
-	if (r && (op->flags & PKV_NX))
-		return 0;
-	if ((r = kv_new_entry(b, &n, &off)))
-		return r;
-	return *result ? hash_replace(t, &loc, off) : hash_insert(t, hoff, off);
-}
-
-/* kv_hdel -- KV_OP_HDEL: the field goes, and the key with the last one. */
-static int kv_hdel(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
-		   int *result)
-{
-	struct kvtx *t = &b->t;
-	struct kv_loc loc;
-	uint64_t hoff;
-	int r = kv_hash_at(b, k, &hoff);
-
-	if (r == PKV_ENOTFOUND || r == PKV_EWRONGTYPE) {
-		*result = r;
-		return 0;
-	}
-	if (r)
-		return r;
-	r = hash_find(b->db, t, hoff, kv_hash(b->db, op->field, op->flen),
-		      op->field, op->flen, &loc);
-	if (r <= 0) {
-		*result = PKV_ENOTFOUND;
-		return r;
-	}
-	if ((r = hash_unlink(t, hoff, &loc)))
-		return r;
-	if (hash_count(b->db, t, hoff) > 0)
-		return 0;
-	kv_note_drop(b, k);
-	if ((r = table_unlink(t, k->tab, &k->loc)))
-		return r;
-	return kv_delta(b, op->dbi, -1);
 }
 
 /* kv_write -- the writes of one decided operation (see kv_exec). */
@@ -637,7 +460,7 @@ static void kv_help_resize_tx(pkv_batch *b, unsigned dbi,
  * after an error nothing of the operation remains, and the batch is
  * failed (b->err) until rolled back past it.
  */
-static int kv_exec(pkv_batch *b, const struct kv_op *op)
+int kv_exec(pkv_batch *b, const struct kv_op *op)
 {
 	struct kv_save s;
 	struct kv_key k;
@@ -823,7 +646,7 @@ int kv_apply(pkv *db, const struct kv_op *ops, size_t n, int *results)
 
 /* kv_one -- apply one operation; its condition result if the write
  * itself succeeded. */
-static int kv_one(pkv *db, const struct kv_op *op)
+int kv_one(pkv *db, const struct kv_op *op)
 {
 	int r = 0, err = kv_apply(db, op, 1, &r);
 	return err ? err : r;
@@ -857,7 +680,7 @@ int pkv_expire(pkv *db, unsigned dbi, const void *key, size_t klen,
 /* ---- lock-free reads ---- */
 
 /* kv_read_check -- the arguments of a read. */
-static int kv_read_check(const pkv *db, unsigned dbi, const void *key,
+int kv_read_check(const pkv *db, unsigned dbi, const void *key,
 			 size_t klen)
 {
 	if (dbi >= db->ndbs)
@@ -870,7 +693,7 @@ static int kv_read_check(const pkv *db, unsigned dbi, const void *key,
 
 /* kv_ref_value -- an entry's value and type into a reference: a
  * string's bytes, or NULL and 0 for another type. */
-static void kv_ref_value(const struct kv_entry *E, struct pkv_ref *ref)
+void kv_ref_value(const struct kv_entry *E, struct pkv_ref *ref)
 {
 	bool str = E->vtype == PKV_TYPE_STRING;
 
@@ -1130,352 +953,6 @@ int kv_random_key(pkv *db, const struct kvtx *t, unsigned dbi, void *buf,
 	}
 	epoch_exit(tk);
 	return e ? 0 : PKV_ENOTFOUND;
-}
-
-/* ---- hashes ---- */
-
-/*
- * kv_hash_read -- the header of key's hash as the batch sees it, holding
- * the key's stripe (hash reads are not lock-free): 0 with *hoffp (0: no
- * such key), PKV_EWRONGTYPE, PKV_EINVAL or PKV_ECORRUPT.
- */
-static int kv_hash_read(pkv_batch *b, unsigned dbi, const void *key,
-			size_t klen, uint64_t *hoffp)
-{
-	struct kv_key k;
-	int err = kv_read_check(b->db, dbi, key, klen);
-
-	if (err || (err = kv_find(b, dbi, key, klen, true, &k)))
-		return err;
-	err = kv_hash_at(b, &k, hoffp);
-	if (err == PKV_ENOTFOUND) {
-		*hoffp = 0;
-		return 0;
-	}
-	if (err == PKV_EWRONGTYPE)
-		return kv_err(b->db, err, "the key holds a value of another "
-			      "type than hash");
-	return err;
-}
-
-/* pkv_batch_hset -- set a field, now. */
-int pkv_batch_hset(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
-		   const void *field, size_t flen, const void *val,
-		   size_t vlen, unsigned flags)
-{
-	struct kv_op op = { KV_OP_HSET, dbi, key, klen, val, vlen, flags, 0,
-			    field, flen };
-	return kv_exec(b, &op);
-}
-
-/* pkv_batch_hdel -- delete a field, now. */
-int pkv_batch_hdel(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
-		   const void *field, size_t flen)
-{
-	struct kv_op op = { KV_OP_HDEL, dbi, key, klen, NULL, 0, 0, 0,
-			    field, flen };
-	return kv_exec(b, &op);
-}
-
-/* pkv_batch_hget_ref -- a field's value as the batch left it. */
-int pkv_batch_hget_ref(pkv_batch *b, unsigned dbi, const void *key,
-		       size_t klen, const void *field, size_t flen,
-		       struct pkv_ref *ref)
-{
-	const struct kv_entry *E;
-	struct kv_loc loc;
-	uint64_t hoff;
-	int r;
-
-	if (!field && flen)
-		return kv_err(b->db, PKV_EINVAL, "NULL field");
-	if ((r = kv_hash_read(b, dbi, key, klen, &hoff)))
-		return r;
-	if (!hoff)
-		return PKV_ENOTFOUND;
-	r = hash_find(b->db, kv_view(b), hoff, kv_hash(b->db, field, flen),
-		      field, flen, &loc);
-	if (r <= 0)
-		return r ? r : PKV_ENOTFOUND;
-	E = kv_ptr(b->db, loc.entry);
-	if (kv_entry_damaged(b->db, dbi, E))
-		return PKV_ECORRUPT;
-	kv_ref_value(E, ref);
-	ref->expire_ms = 0;
-	ref->priv_[0] = NULL;         /* the batch's lock keeps it */
-	ref->priv_[1] = NULL;
-	return 0;
-}
-
-/* pkv_batch_hlen -- a hash's fields as the batch left them. */
-int pkv_batch_hlen(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
-		   uint64_t *n)
-{
-	uint64_t hoff;
-	int r = kv_hash_read(b, dbi, key, klen, &hoff);
-
-	if (!r && n)
-		*n = hoff ? hash_count(b->db, kv_view(b), hoff) : 0;
-	return r;
-}
-
-/* pkv_batch_hscan -- pkv_hscan over the hash as the batch left it. */
-int pkv_batch_hscan(pkv_batch *b, unsigned dbi, const void *key,
-		    size_t klen, uint64_t cursor, unsigned count,
-		    pkv_scan_fn fn, void *ctx, uint64_t *next)
-{
-	uint64_t hoff;
-	int r;
-
-	if (!fn || !next)
-		return kv_err(b->db, PKV_EINVAL, "NULL argument");
-	*next = 0;
-	if ((r = kv_hash_read(b, dbi, key, klen, &hoff)) || !hoff)
-		return r;
-	return hash_scan(b->db, kv_view(b), hoff, cursor, count, fn, ctx,
-			 next);
-}
-
-/* pkv_hset -- set a field, durably. */
-int pkv_hset(pkv *db, unsigned dbi, const void *key, size_t klen,
-	     const void *field, size_t flen, const void *val, size_t vlen,
-	     unsigned flags)
-{
-	struct kv_op op = { KV_OP_HSET, dbi, key, klen, val, vlen, flags, 0,
-			    field, flen };
-	return kv_one(db, &op);
-}
-
-/* pkv_hdel -- delete a field, durably. */
-int pkv_hdel(pkv *db, unsigned dbi, const void *key, size_t klen,
-	     const void *field, size_t flen)
-{
-	struct kv_op op = { KV_OP_HDEL, dbi, key, klen, NULL, 0, 0, 0,
-			    field, flen };
-	return kv_one(db, &op);
-}
-
-/* kv_reader -- a batch of one stripe for the single-call hash reads. */
-static int kv_reader(pkv *db, pkv_batch **bp)
-{
-	return kv_batch_new(db, false, bp);
-}
-
-/* pkv_hget -- copy a field's value out. */
-int pkv_hget(pkv *db, unsigned dbi, const void *key, size_t klen,
-	     const void *field, size_t flen, void *buf, size_t bufsize,
-	     size_t *vlen)
-{
-	struct pkv_ref ref;
-	pkv_batch *b;
-	int err = kv_reader(db, &b);
-
-	if (err)
-		return err;
-	err = pkv_batch_hget_ref(b, dbi, key, klen, field, flen, &ref);
-	if (!err) {
-		if (buf && bufsize)
-			memcpy(buf, ref.val, ref.vlen < bufsize ? ref.vlen
-								: bufsize);
-		if (vlen)
-			*vlen = ref.vlen;
-	}
-	kv_batch_free(b);
-	return err;
-}
-
-/* pkv_hlen -- a hash's fields. */
-int pkv_hlen(pkv *db, unsigned dbi, const void *key, size_t klen,
-	     uint64_t *n)
-{
-	pkv_batch *b;
-	int err = kv_reader(db, &b);
-
-	if (err)
-		return err;
-	err = pkv_batch_hlen(b, dbi, key, klen, n);
-	kv_batch_free(b);
-	return err;
-}
-
-/* pkv_hscan -- a step of a scan of a hash's fields. */
-int pkv_hscan(pkv *db, unsigned dbi, const void *key, size_t klen,
-	      uint64_t cursor, unsigned count, pkv_scan_fn fn, void *ctx,
-	      uint64_t *next)
-{
-	pkv_batch *b;
-	int err = kv_reader(db, &b);
-
-	if (err)
-		return err;
-	err = pkv_batch_hscan(b, dbi, key, klen, cursor, count, fn, ctx,
-			      next);
-	kv_batch_free(b);
-	return err;
-}
-
-/* ---- renaming and copying keys of any type ---- */
-
-/* While a hash is copied: where its fields go. */
-struct kv_copy {
-	pkv_batch *b;
-	uint64_t hoff;                /* the new hash's header */
-};
-
-/* kv_copy_field -- hash_scan callback: the field into the new hash. */
-static int kv_copy_field(void *vctx, const struct pkv_item *it)
-{
-	struct kv_copy *c = vctx;
-	struct kv_newent n = { KV_TYPE_FIELD, PKV_TYPE_STRING, it->key,
-			       it->val, it->klen, it->vlen,
-			       kv_hash(c->b->db, it->key, it->klen), 0 };
-	uint64_t off;
-	int err = kv_new_entry(c->b, &n, &off);
-
-	return err ? err : hash_insert(&c->b->t, c->hoff, off);
-}
-
-/*
- * kv_copy_value -- the value of entry S as a new value for a copy: the
- * same bytes for a string, or a new hash with every field (its header's
- * offset to *hoffp, which n->val then points at).
- */
-static int kv_copy_value(pkv_batch *b, const struct kv_entry *S,
-			 struct kv_newent *n, uint64_t *hoffp)
-{
-	struct kv_copy c = { b, 0 };
-	uint64_t src, cur = 0;
-	int err;
-
-	n->vtype = S->vtype;
-	n->val = kv_entry_val(S);
-	n->vlen = S->vlen;
-	if (S->vtype == PKV_TYPE_STRING)
-		return 0;
-	if (S->vtype != PKV_TYPE_HASH || !(src = hash_of_entry(b->db, S)))
-		return PKV_ECORRUPT;
-	if ((err = hash_new(&b->t, &c.hoff)))
-		return err;
-	do {
-		err = hash_scan(b->db, &b->t, src, cur, 1024, kv_copy_field,
-				&c, &cur);
-	} while (!err && cur);
-	*hoffp = c.hoff;
-	n->val = hoffp;
-	return err;
-}
-
-/* kv_move -- the writes of a rename or copy of src to dst (see
- * kv_rekey); the key lookups are done, the transaction open. */
-static int kv_move(pkv_batch *b, const struct kv_key *src,
-		   struct kv_key *dst, unsigned dbi, const void *key,
-		   size_t klen, unsigned ddbi, const void *dkey, size_t dklen,
-		   bool copy)
-{
-	const struct kv_entry *S = kv_ptr(b->db, src->loc.entry);
-	struct kv_newent n = { KV_TYPE_ENTRY, 0, dkey, NULL, dklen, 0,
-			       dst->hash, src->expire_ms };
-	struct kv_key again;
-	uint64_t hoff, off;
-	int err;
-
-	if (copy)
-		err = kv_copy_value(b, S, &n, &hoff);
-	else {
-		n.vtype = S->vtype;
-		n.val = kv_entry_val(S);
-		n.vlen = S->vlen;
-		err = 0;
-	}
-	if (err || (err = kv_new_entry(b, &n, &off)))
-		return err;
-	if (dst->found) {
-		kv_note_drop(b, dst);
-		err = table_replace(&b->t, dst->tab, &dst->loc, off);
-	} else if (!(err = table_insert(&b->t, dst->tab, off))) {
-		err = kv_delta(b, ddbi, 1);
-	}
-	if (err || copy)
-		return err;
-	/* The insert may have changed the word that pointed at the old
-	 * entry (same chain): look it up again. */
-	if ((err = kv_find(b, dbi, key, klen, false, &again)))
-		return err;
-	if ((err = table_unlink(&b->t, again.tab, &again.loc)))
-		return err;
-	return kv_delta(b, dbi, -1);
-}
-
-/*
- * kv_rekey -- pkv_batch_rename / pkv_batch_copy: both keys held, then
- * decided and written as one operation of the batch (kv_exec's rules:
- * its result, or an error that leaves nothing of it and fails the batch).
- */
-static int kv_rekey(pkv_batch *b, unsigned dbi, const void *key,
-		    size_t klen, unsigned ddbi, const void *dkey, size_t dklen,
-		    unsigned flags, bool copy)
-{
-	bool same = dbi == ddbi && klen == dklen &&
-		    (klen == 0 || memcmp(key, dkey, klen) == 0);
-	struct kv_key src, dst;
-	struct kv_save s;
-	int err, r = 0;
-
-	if ((err = kv_read_check(b->db, dbi, key, klen)) ||
-	    (err = kv_read_check(b->db, ddbi, dkey, dklen)))
-		goto fail;
-	if ((flags & ~PKV_NX) || (copy && same)) {
-		err = kv_err(b->db, PKV_EINVAL, copy && same ? "a key copied "
-			     "to itself" : "bad flags 0x%x", flags);
-		goto fail;
-	}
-	if ((err = kv_find(b, dbi, key, klen, true, &src)) ||
-	    (err = kv_find(b, ddbi, dkey, dklen, true, &dst)) ||
-	    (err = kv_tx(b)))
-		goto fail;
-	if (!src.present)
-		r = PKV_ENOTFOUND;
-	else if (!same && (flags & PKV_NX) && dst.present)
-		r = PKV_EEXIST;
-	if (r || same) {
-		if ((err = kv_result(b, r)))
-			goto fail;
-		return r;
-	}
-	kv_save(b, &s);
-	if ((err = kv_move(b, &src, &dst, dbi, key, klen, ddbi, dkey, dklen,
-			   copy))) {
-		kv_restore(b, &s);
-		kv_err(b->db, err, err == PKV_EFULL ? "pool is full: no room "
-		       "for the write (existing keys are intact)" :
-		       "write failed: %s", pkv_strerror(err));
-		goto fail;
-	}
-	if ((err = kv_result(b, 0)))
-		goto fail;
-	return 0;
-fail:
-	if (!b->err) {
-		b->err = err;
-		b->err_at = b->nres;
-	}
-	return err;
-}
-
-/* pkv_batch_rename -- move a key of any type. */
-int pkv_batch_rename(pkv_batch *b, unsigned dbi, const void *key,
-		     size_t klen, unsigned ddbi, const void *dkey,
-		     size_t dklen, unsigned flags)
-{
-	return kv_rekey(b, dbi, key, klen, ddbi, dkey, dklen, flags, false);
-}
-
-/* pkv_batch_copy -- copy a key of any type. */
-int pkv_batch_copy(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
-		   unsigned ddbi, const void *dkey, size_t dklen,
-		   unsigned flags)
-{
-	return kv_rekey(b, dbi, key, klen, ddbi, dkey, dklen, flags, true);
 }
 
 /* pkv_batch_savepoint -- remember how far the batch has come. */

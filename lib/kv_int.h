@@ -2,7 +2,8 @@
  * kv_int.h -- the key-value engine's volatile state and the functions its
  * files share (db.c: open, close, databases, statistics, the maintenance
  * thread; table.c: chains, lookups, resizing, scans; kv.c: the write path
- * and the public read and write calls).  Layout of the persistent side:
+ * and the public read and write calls; type_hash.c and kv_hash.c: hashes,
+ * and rename and copy of keys of any type).  Layout of the persistent side:
  * layout.h, "Key-value engine".
  *
  * Concurrency:

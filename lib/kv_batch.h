@@ -1,0 +1,137 @@
+/*
+ * kv_batch.h -- the batch, and the steps of one operation, shared by the
+ * write path (kv.c) and the calls on hashes and on keys of any type
+ * (kv_hash.c).  Internal: the public side is pkv.h, "Batches".
+ */
+#ifndef PKV_KV_BATCH_H
+#define PKV_KV_BATCH_H
+
+#include "kv_int.h"
+
+/* A (database, stripe) a batch holds. */
+struct kv_hold {
+	unsigned dbi, stripe;
+};
+
+/* A change of a database's key count, undone by a rollback. */
+struct kv_delta {
+	unsigned dbi;
+	int delta;
+};
+
+struct pkv_batch {
+	pkv *db;
+	struct kvtx t;                /* the open transaction */
+	bool open;                    /* t has begun */
+	bool serial;                  /* holds db->batch_mtx */
+	int err;                      /* a failure that fails the batch */
+	size_t err_at;                /* results[] length when it came */
+	struct kv_hold *holds;
+	size_t nholds, holdcap;
+	uint64_t *heldmap;            /* ndbs x KV_STRIPES bits, from
+					 KV_HOLD_SCAN holds on */
+	bool *dbheld;                 /* database lock held (ndbs) */
+	int *results;                 /* one per write operation */
+	size_t nres, rescap;
+	struct kv_delta *deltas;
+	size_t ndeltas, deltacap;
+	uint64_t payload;             /* key + value bytes written */
+	bool *finish;                 /* databases whose resize may be done
+					 (ndbs), or NULL */
+	bool drops;                   /* a key of a collection type went:
+					 the collector reclaims the rest */
+};
+
+/* What a savepoint remembers (struct pkv_savepoint holds it). */
+struct kv_save {
+	struct kvtx_mark m;
+	size_t nres, ndeltas, payload;
+	int err;
+	bool open;
+};
+_Static_assert(sizeof(struct kv_save) <= sizeof(struct pkv_savepoint),
+	       "pkv_savepoint too small");
+
+/* Where an operation's key is, as the batch sees it. */
+struct kv_key {
+	const struct kv_table *tab;
+	uint64_t hash;
+	bool found;                   /* an entry is in the table */
+	struct kv_loc loc;            /* where, if found */
+	int64_t expire_ms;            /* its expiry, as the batch left it */
+	bool present;                 /* found and not expired */
+};
+
+/* What a new entry holds (kv_new_entry). */
+struct kv_newent {
+	uint32_t block_type;          /* KV_TYPE_ENTRY or KV_TYPE_FIELD */
+	unsigned vtype;               /* PKV_TYPE_* */
+	const void *key, *val;
+	size_t klen, vlen;
+	uint64_t hash;
+	int64_t expire_ms;
+};
+
+/* ---- the batch object (kv.c) ---- */
+
+/* kv_batch_new -- an empty batch; `serial` for one that may hold more
+ * than one stripe (it then runs alone among such batches).
+ * kv_batch_free ends one: locks, memory. */
+int kv_batch_new(pkv *db, bool serial, pkv_batch **bp);
+void kv_batch_free(pkv_batch *b);
+
+/* kv_tx -- the batch's transaction, begun on first use. */
+int kv_tx(pkv_batch *b);
+
+/* kv_view -- the transaction to read through, or NULL before any write. */
+static inline const struct kvtx *kv_view(const pkv_batch *b)
+{
+	return b->open ? &b->t : NULL;
+}
+
+/* kv_result -- record an operation's result; kv_delta -- the operation
+ * changed dbi's key count by delta. */
+int kv_result(pkv_batch *b, int r);
+int kv_delta(pkv_batch *b, unsigned dbi, int delta);
+
+/* kv_save, kv_restore -- a savepoint of the batch, and back to it. */
+void kv_save(const pkv_batch *b, struct kv_save *s);
+void kv_restore(pkv_batch *b, const struct kv_save *s);
+
+/* ---- one operation (kv.c) ---- */
+
+/* kv_find -- look a key up once, through the batch (holding its stripe
+ * first when `lock`). */
+int kv_find(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+	    bool lock, struct kv_key *k);
+
+/* kv_new_entry -- a new entry in the transaction; its offset to *offp. */
+int kv_new_entry(pkv_batch *b, const struct kv_newent *n, uint64_t *offp);
+
+/* kv_vtype -- the type of a found key's value.  kv_note_drop -- k's
+ * entry is about to go: a collection's rest is left to the collector. */
+unsigned kv_vtype(const pkv_batch *b, const struct kv_key *k);
+void kv_note_drop(pkv_batch *b, const struct kv_key *k);
+
+/* kv_exec -- run one write operation in the batch (lock, look up,
+ * decide, write); kv_one -- one operation as a batch of its own. */
+int kv_exec(pkv_batch *b, const struct kv_op *op);
+int kv_one(pkv *db, const struct kv_op *op);
+
+/* kv_read_check -- the arguments of a read.  kv_ref_value -- an entry's
+ * value and type into a reference (NULL and 0 for a non-string). */
+int kv_read_check(const pkv *db, unsigned dbi, const void *key,
+		  size_t klen);
+void kv_ref_value(const struct kv_entry *E, struct pkv_ref *ref);
+
+/* ---- hash writes (kv_hash.c), decided by kv_write ---- */
+
+/* kv_hset, kv_hdel -- KV_OP_HSET and KV_OP_HDEL on the key found as k:
+ * their result (0, PKV_EEXIST, PKV_ENOTFOUND, PKV_EWRONGTYPE) to
+ * *result, or an error. */
+int kv_hset(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
+	    int *result);
+int kv_hdel(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
+	    int *result);
+
+#endif /* PKV_KV_BATCH_H */

@@ -1,0 +1,470 @@
+/*
+ * kv_hash.c -- the calls of pkv.h on hashes (fields set, deleted, read,
+ * counted, scanned, alone or in a batch) and on keys of any type (rename,
+ * copy), over the hash structure of type_hash.c and the batch of kv.c.
+ *
+ * A hash write is an operation of the batch like a put: kv_exec locks
+ * the key's stripe, looks the key up once, and calls kv_hset or kv_hdel
+ * to decide and write.  Hash reads hold the key's stripe too (they are
+ * not lock-free, unlike string reads): a single read is a batch of one
+ * stripe that writes nothing.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kv_batch.h"
+
+/* kv_root_version_off -- the offset of the root's layout version word. */
+static uint64_t kv_root_version_off(const pkv *db)
+{
+	return pool_off(db->pool, &db->root->version);
+}
+
+/*
+ * kv_hash_make -- make k's key an empty hash in the batch (replacing an
+ * expired entry, if one is there); the header's offset to *hoffp.  The
+ * pool's first hash raises the root's layout version (layout.h).
+ */
+static int kv_hash_make(pkv_batch *b, const struct kv_op *op,
+			struct kv_key *k, uint64_t *hoffp)
+{
+	struct kvtx *t = &b->t;
+	uint64_t voff = kv_root_version_off(b->db), off;
+	struct kv_newent n = { KV_TYPE_ENTRY, PKV_TYPE_HASH, op->key, hoffp,
+			       op->klen, sizeof(*hoffp), k->hash, 0 };
+	int err;
+
+	if (kvtx_get(t, voff) < KV_LAYOUT_VERSION &&
+	    (err = kvtx_set(t, voff, KV_LAYOUT_VERSION)))
+		return err;
+	if ((err = hash_new(t, hoffp)) || (err = kv_new_entry(b, &n, &off)))
+		return err;
+	b->payload -= sizeof(*hoffp);
+	if (k->found) {
+		kv_note_drop(b, k);
+		return table_replace(t, k->tab, &k->loc, off);
+	}
+	if ((err = table_insert(t, k->tab, off)))
+		return err;
+	return kv_delta(b, op->dbi, 1);
+}
+
+/* kv_hash_at -- the header of k's hash, or a result: PKV_ENOTFOUND (no
+ * key), PKV_EWRONGTYPE, PKV_ECORRUPT. */
+static int kv_hash_at(pkv_batch *b, const struct kv_key *k, uint64_t *hoffp)
+{
+	if (!k->present)
+		return PKV_ENOTFOUND;
+	if (kv_vtype(b, k) != PKV_TYPE_HASH)
+		return PKV_EWRONGTYPE;
+	*hoffp = hash_of_entry(b->db, kv_ptr(b->db, k->loc.entry));
+	return *hoffp ? 0 : PKV_ECORRUPT;
+}
+
+/* kv_hset -- KV_OP_HSET, decided and written (see kv_write). */
+int kv_hset(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
+		   int *result)
+{
+	struct kvtx *t = &b->t;
+	struct kv_newent n = { KV_TYPE_FIELD, PKV_TYPE_STRING, op->field,
+			       op->val, op->flen, op->vlen, 0, 0 };
+	struct kv_loc loc;
+	uint64_t hoff, off;
+	int r = kv_hash_at(b, k, &hoff);
+
+	if (r == PKV_ENOTFOUND)
+		r = kv_hash_make(b, op, k, &hoff);
+	if (r == PKV_EWRONGTYPE) {
+		*result = r;
+		return 0;
+	}
+	if (r)
+		return r;
+	n.hash = kv_hash(b->db, op->field, op->flen);
+	if ((r = hash_find(b->db, t, hoff, n.hash, op->field, op->flen,
+			   &loc)) < 0)
+		return r;
+	*result = r ? PKV_EEXIST : 0;
+	if (r && (op->flags & PKV_NX))
+		return 0;
+	if ((r = kv_new_entry(b, &n, &off)))
+		return r;
+	return *result ? hash_replace(t, &loc, off) : hash_insert(t, hoff, off);
+}
+
+/* kv_hdel -- KV_OP_HDEL: the field goes, and the key with the last one. */
+int kv_hdel(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
+		   int *result)
+{
+	struct kvtx *t = &b->t;
+	struct kv_loc loc;
+	uint64_t hoff;
+	int r = kv_hash_at(b, k, &hoff);
+
+	if (r == PKV_ENOTFOUND || r == PKV_EWRONGTYPE) {
+		*result = r;
+		return 0;
+	}
+	if (r)
+		return r;
+	r = hash_find(b->db, t, hoff, kv_hash(b->db, op->field, op->flen),
+		      op->field, op->flen, &loc);
+	if (r <= 0) {
+		*result = PKV_ENOTFOUND;
+		return r;
+	}
+	if ((r = hash_unlink(t, hoff, &loc)))
+		return r;
+	if (hash_count(b->db, t, hoff) > 0)
+		return 0;
+	kv_note_drop(b, k);
+	if ((r = table_unlink(t, k->tab, &k->loc)))
+		return r;
+	return kv_delta(b, op->dbi, -1);
+}
+
+/* ---- hashes ---- */
+
+/*
+ * kv_hash_read -- the header of key's hash as the batch sees it, holding
+ * the key's stripe (hash reads are not lock-free): 0 with *hoffp (0: no
+ * such key), PKV_EWRONGTYPE, PKV_EINVAL or PKV_ECORRUPT.
+ */
+static int kv_hash_read(pkv_batch *b, unsigned dbi, const void *key,
+			size_t klen, uint64_t *hoffp)
+{
+	struct kv_key k;
+	int err = kv_read_check(b->db, dbi, key, klen);
+
+	if (err || (err = kv_find(b, dbi, key, klen, true, &k)))
+		return err;
+	err = kv_hash_at(b, &k, hoffp);
+	if (err == PKV_ENOTFOUND) {
+		*hoffp = 0;
+		return 0;
+	}
+	if (err == PKV_EWRONGTYPE)
+		return kv_err(b->db, err, "the key holds a value of another "
+			      "type than hash");
+	return err;
+}
+
+/* pkv_batch_hset -- set a field, now. */
+int pkv_batch_hset(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		   const void *field, size_t flen, const void *val,
+		   size_t vlen, unsigned flags)
+{
+	struct kv_op op = { KV_OP_HSET, dbi, key, klen, val, vlen, flags, 0,
+			    field, flen };
+	return kv_exec(b, &op);
+}
+
+/* pkv_batch_hdel -- delete a field, now. */
+int pkv_batch_hdel(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		   const void *field, size_t flen)
+{
+	struct kv_op op = { KV_OP_HDEL, dbi, key, klen, NULL, 0, 0, 0,
+			    field, flen };
+	return kv_exec(b, &op);
+}
+
+/* pkv_batch_hget_ref -- a field's value as the batch left it. */
+int pkv_batch_hget_ref(pkv_batch *b, unsigned dbi, const void *key,
+		       size_t klen, const void *field, size_t flen,
+		       struct pkv_ref *ref)
+{
+	const struct kv_entry *E;
+	struct kv_loc loc;
+	uint64_t hoff;
+	int r;
+
+	if (!field && flen)
+		return kv_err(b->db, PKV_EINVAL, "NULL field");
+	if ((r = kv_hash_read(b, dbi, key, klen, &hoff)))
+		return r;
+	if (!hoff)
+		return PKV_ENOTFOUND;
+	r = hash_find(b->db, kv_view(b), hoff, kv_hash(b->db, field, flen),
+		      field, flen, &loc);
+	if (r <= 0)
+		return r ? r : PKV_ENOTFOUND;
+	E = kv_ptr(b->db, loc.entry);
+	if (kv_entry_damaged(b->db, dbi, E))
+		return PKV_ECORRUPT;
+	kv_ref_value(E, ref);
+	ref->expire_ms = 0;
+	ref->priv_[0] = NULL;         /* the batch's lock keeps it */
+	ref->priv_[1] = NULL;
+	return 0;
+}
+
+/* pkv_batch_hlen -- a hash's fields as the batch left them. */
+int pkv_batch_hlen(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		   uint64_t *n)
+{
+	uint64_t hoff;
+	int r = kv_hash_read(b, dbi, key, klen, &hoff);
+
+	if (!r && n)
+		*n = hoff ? hash_count(b->db, kv_view(b), hoff) : 0;
+	return r;
+}
+
+/* pkv_batch_hscan -- pkv_hscan over the hash as the batch left it. */
+int pkv_batch_hscan(pkv_batch *b, unsigned dbi, const void *key,
+		    size_t klen, uint64_t cursor, unsigned count,
+		    pkv_scan_fn fn, void *ctx, uint64_t *next)
+{
+	uint64_t hoff;
+	int r;
+
+	if (!fn || !next)
+		return kv_err(b->db, PKV_EINVAL, "NULL argument");
+	*next = 0;
+	if ((r = kv_hash_read(b, dbi, key, klen, &hoff)) || !hoff)
+		return r;
+	return hash_scan(b->db, kv_view(b), hoff, cursor, count, fn, ctx,
+			 next);
+}
+
+/* pkv_hset -- set a field, durably. */
+int pkv_hset(pkv *db, unsigned dbi, const void *key, size_t klen,
+	     const void *field, size_t flen, const void *val, size_t vlen,
+	     unsigned flags)
+{
+	struct kv_op op = { KV_OP_HSET, dbi, key, klen, val, vlen, flags, 0,
+			    field, flen };
+	return kv_one(db, &op);
+}
+
+/* pkv_hdel -- delete a field, durably. */
+int pkv_hdel(pkv *db, unsigned dbi, const void *key, size_t klen,
+	     const void *field, size_t flen)
+{
+	struct kv_op op = { KV_OP_HDEL, dbi, key, klen, NULL, 0, 0, 0,
+			    field, flen };
+	return kv_one(db, &op);
+}
+
+/* kv_reader -- a batch of one stripe for the single-call hash reads. */
+static int kv_reader(pkv *db, pkv_batch **bp)
+{
+	return kv_batch_new(db, false, bp);
+}
+
+/* pkv_hget -- copy a field's value out. */
+int pkv_hget(pkv *db, unsigned dbi, const void *key, size_t klen,
+	     const void *field, size_t flen, void *buf, size_t bufsize,
+	     size_t *vlen)
+{
+	struct pkv_ref ref;
+	pkv_batch *b;
+	int err = kv_reader(db, &b);
+
+	if (err)
+		return err;
+	err = pkv_batch_hget_ref(b, dbi, key, klen, field, flen, &ref);
+	if (!err) {
+		if (buf && bufsize)
+			memcpy(buf, ref.val, ref.vlen < bufsize ? ref.vlen
+								: bufsize);
+		if (vlen)
+			*vlen = ref.vlen;
+	}
+	kv_batch_free(b);
+	return err;
+}
+
+/* pkv_hlen -- a hash's fields. */
+int pkv_hlen(pkv *db, unsigned dbi, const void *key, size_t klen,
+	     uint64_t *n)
+{
+	pkv_batch *b;
+	int err = kv_reader(db, &b);
+
+	if (err)
+		return err;
+	err = pkv_batch_hlen(b, dbi, key, klen, n);
+	kv_batch_free(b);
+	return err;
+}
+
+/* pkv_hscan -- a step of a scan of a hash's fields. */
+int pkv_hscan(pkv *db, unsigned dbi, const void *key, size_t klen,
+	      uint64_t cursor, unsigned count, pkv_scan_fn fn, void *ctx,
+	      uint64_t *next)
+{
+	pkv_batch *b;
+	int err = kv_reader(db, &b);
+
+	if (err)
+		return err;
+	err = pkv_batch_hscan(b, dbi, key, klen, cursor, count, fn, ctx,
+			      next);
+	kv_batch_free(b);
+	return err;
+}
+
+/* ---- renaming and copying keys of any type ---- */
+
+/* While a hash is copied: where its fields go. */
+struct kv_copy {
+	pkv_batch *b;
+	uint64_t hoff;                /* the new hash's header */
+};
+
+/* kv_copy_field -- hash_scan callback: the field into the new hash. */
+static int kv_copy_field(void *vctx, const struct pkv_item *it)
+{
+	struct kv_copy *c = vctx;
+	struct kv_newent n = { KV_TYPE_FIELD, PKV_TYPE_STRING, it->key,
+			       it->val, it->klen, it->vlen,
+			       kv_hash(c->b->db, it->key, it->klen), 0 };
+	uint64_t off;
+	int err = kv_new_entry(c->b, &n, &off);
+
+	return err ? err : hash_insert(&c->b->t, c->hoff, off);
+}
+
+/*
+ * kv_copy_value -- the value of entry S as a new value for a copy: the
+ * same bytes for a string, or a new hash with every field (its header's
+ * offset to *hoffp, which n->val then points at).
+ */
+static int kv_copy_value(pkv_batch *b, const struct kv_entry *S,
+			 struct kv_newent *n, uint64_t *hoffp)
+{
+	struct kv_copy c = { b, 0 };
+	uint64_t src, cur = 0;
+	int err;
+
+	n->vtype = S->vtype;
+	n->val = kv_entry_val(S);
+	n->vlen = S->vlen;
+	if (S->vtype == PKV_TYPE_STRING)
+		return 0;
+	if (S->vtype != PKV_TYPE_HASH || !(src = hash_of_entry(b->db, S)))
+		return PKV_ECORRUPT;
+	if ((err = hash_new(&b->t, &c.hoff)))
+		return err;
+	do {
+		err = hash_scan(b->db, &b->t, src, cur, 1024, kv_copy_field,
+				&c, &cur);
+	} while (!err && cur);
+	*hoffp = c.hoff;
+	n->val = hoffp;
+	return err;
+}
+
+/* kv_move -- the writes of a rename or copy of src to dst (see
+ * kv_rekey); the key lookups are done, the transaction open. */
+static int kv_move(pkv_batch *b, const struct kv_key *src,
+		   struct kv_key *dst, unsigned dbi, const void *key,
+		   size_t klen, unsigned ddbi, const void *dkey, size_t dklen,
+		   bool copy)
+{
+	const struct kv_entry *S = kv_ptr(b->db, src->loc.entry);
+	struct kv_newent n = { KV_TYPE_ENTRY, 0, dkey, NULL, dklen, 0,
+			       dst->hash, src->expire_ms };
+	struct kv_key again;
+	uint64_t hoff, off;
+	int err;
+
+	if (copy)
+		err = kv_copy_value(b, S, &n, &hoff);
+	else {
+		n.vtype = S->vtype;
+		n.val = kv_entry_val(S);
+		n.vlen = S->vlen;
+		err = 0;
+	}
+	if (err || (err = kv_new_entry(b, &n, &off)))
+		return err;
+	if (dst->found) {
+		kv_note_drop(b, dst);
+		err = table_replace(&b->t, dst->tab, &dst->loc, off);
+	} else if (!(err = table_insert(&b->t, dst->tab, off))) {
+		err = kv_delta(b, ddbi, 1);
+	}
+	if (err || copy)
+		return err;
+	/* The insert may have changed the word that pointed at the old
+	 * entry (same chain): look it up again. */
+	if ((err = kv_find(b, dbi, key, klen, false, &again)))
+		return err;
+	if ((err = table_unlink(&b->t, again.tab, &again.loc)))
+		return err;
+	return kv_delta(b, dbi, -1);
+}
+
+/*
+ * kv_rekey -- pkv_batch_rename / pkv_batch_copy: both keys held, then
+ * decided and written as one operation of the batch (kv_exec's rules:
+ * its result, or an error that leaves nothing of it and fails the batch).
+ */
+static int kv_rekey(pkv_batch *b, unsigned dbi, const void *key,
+		    size_t klen, unsigned ddbi, const void *dkey, size_t dklen,
+		    unsigned flags, bool copy)
+{
+	bool same = dbi == ddbi && klen == dklen &&
+		    (klen == 0 || memcmp(key, dkey, klen) == 0);
+	struct kv_key src, dst;
+	struct kv_save s;
+	int err, r = 0;
+
+	if ((err = kv_read_check(b->db, dbi, key, klen)) ||
+	    (err = kv_read_check(b->db, ddbi, dkey, dklen)))
+		goto fail;
+	if ((flags & ~PKV_NX) || (copy && same)) {
+		err = kv_err(b->db, PKV_EINVAL, copy && same ? "a key copied "
+			     "to itself" : "bad flags 0x%x", flags);
+		goto fail;
+	}
+	if ((err = kv_find(b, dbi, key, klen, true, &src)) ||
+	    (err = kv_find(b, ddbi, dkey, dklen, true, &dst)) ||
+	    (err = kv_tx(b)))
+		goto fail;
+	if (!src.present)
+		r = PKV_ENOTFOUND;
+	else if (!same && (flags & PKV_NX) && dst.present)
+		r = PKV_EEXIST;
+	if (r || same) {
+		if ((err = kv_result(b, r)))
+			goto fail;
+		return r;
+	}
+	kv_save(b, &s);
+	if ((err = kv_move(b, &src, &dst, dbi, key, klen, ddbi, dkey, dklen,
+			   copy))) {
+		kv_restore(b, &s);
+		kv_err(b->db, err, err == PKV_EFULL ? "pool is full: no room "
+		       "for the write (existing keys are intact)" :
+		       "write failed: %s", pkv_strerror(err));
+		goto fail;
+	}
+	if ((err = kv_result(b, 0)))
+		goto fail;
+	return 0;
+fail:
+	if (!b->err) {
+		b->err = err;
+		b->err_at = b->nres;
+	}
+	return err;
+}
+
+/* pkv_batch_rename -- move a key of any type. */
+int pkv_batch_rename(pkv_batch *b, unsigned dbi, const void *key,
+		     size_t klen, unsigned ddbi, const void *dkey,
+		     size_t dklen, unsigned flags)
+{
+	return kv_rekey(b, dbi, key, klen, ddbi, dkey, dklen, flags, false);
+}
+
+/* pkv_batch_copy -- copy a key of any type. */
+int pkv_batch_copy(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		   unsigned ddbi, const void *dkey, size_t dklen,
+		   unsigned flags)
+{
+	return kv_rekey(b, dbi, key, klen, ddbi, dkey, dklen, flags, true);
+}
