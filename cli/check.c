@@ -331,6 +331,7 @@ static void walk_hash(struct walk *w, unsigned db, const struct kv_entry *K,
 {
 	struct check_report *r = w->r;
 	const struct kv_hash_hdr *H;
+	const uint64_t *dirs = NULL;
 	uint64_t hoff, size, n, fields = 0;
 	uint64_t *saved = w->chain;
 	size_t saved_cap = w->chain_cap;
@@ -358,16 +359,21 @@ static void walk_hash(struct walk *w, unsigned db, const struct kv_entry *K,
 			check_damage(r, "hash 0x%" PRIx64 ": bucket %" PRIu64
 				     " is past its %" PRIu64 " buckets but "
 				     "not empty", hoff, b, n);
-	for (unsigned d = 0; d < HASH_DIRS && !w->emit_err; d++) {
+	snprintf(what, sizeof(what), "hash 0x%" PRIx64 "'s directories",
+		 hoff);
+	if (H->dirs && walk_reach(w, H->dirs, KV_TYPE_HDIRS, 8ull * HASH_DIRS,
+				  &size, what, 0))
+		dirs = pool_ptr(w->pool, H->dirs);
+	for (unsigned d = 0; dirs && d < HASH_DIRS && !w->emit_err; d++) {
 		const uint64_t *dir;
-		if (!H->dir[d])
+		if (!dirs[d])
 			continue;
 		snprintf(what, sizeof(what), "hash 0x%" PRIx64 ", directory "
 			 "%u", hoff, d);
-		if (!walk_reach(w, H->dir[d], KV_TYPE_HDIR,
+		if (!walk_reach(w, dirs[d], KV_TYPE_HDIR,
 				8ull * HASH_DIR_SEGS, &size, what, 0))
 			continue;
-		dir = pool_ptr(w->pool, H->dir[d]);
+		dir = pool_ptr(w->pool, dirs[d]);
 		for (unsigned s = 0; s < HASH_DIR_SEGS && !w->emit_err; s++) {
 			uint64_t first = HASH_INLINE_BUCKETS + ((uint64_t)d *
 					 HASH_DIR_SEGS + s) * HASH_SEG_BUCKETS;

@@ -283,33 +283,38 @@ static_assert(sizeof(struct kv_entry) == 40, "kv_entry size");
 
 /*
  * Hashes (type_hash.c).  A key whose entry has vtype PKV_TYPE_HASH holds,
- * as its 8-byte value, the offset of the hash's header.  The fields are a
- * linear hash table: `nbuckets` chains of struct kv_entry blocks (type
- * KV_TYPE_FIELD: key = field, value = its value, expire_ms 0), the
- * first HASH_INLINE_BUCKETS heads in the header, the rest in segments of
- * HASH_SEG_BUCKETS heads reached through directories of HASH_DIR_SEGS
- * segments.  The table grows one bucket at a time (a split of bucket
+ * as its 8-byte value, the offset of its struct kv_hash_hdr, one cache
+ * line.  The fields are a linear hash table: `nbuckets` chains of struct
+ * kv_entry blocks (type KV_TYPE_FIELD: key = the field, value = its
+ * value, expire_ms 0).  The first HASH_INLINE_BUCKETS heads are in the
+ * header, so a small hash is its header and its fields; the others are
+ * in segments of HASH_SEG_BUCKETS heads, reached through directories of
+ * HASH_DIR_SEGS segments, reached through one block of HASH_DIRS
+ * directory offsets (`dirs`), made with the first bucket past the inline
+ * ones.  The table grows one bucket at a time (a split of bucket
  * nbuckets - 2^i into itself and bucket nbuckets), so a write touches a
  * bounded number of blocks however big the hash is, and nothing is ever
  * copied whole.
  *
- *   kv_entry --value--> kv_hash_hdr --head[b]--> kv_entry (field) --next--> ...
- *                               --dir[d]--> hdir --seg[s]--> hseg --head[b]-->
+ *   kv_entry --value--> kv_hash_hdr --head[b]--> kv_entry (field) --next-->
+ *                                   --dirs--> hdirs --[d]--> hdir --[s]-->
+ *                                             hseg --head[b]--> ...
  *
  * A field's bucket, with 2^i <= nbuckets < 2^(i+1): b = hash mod 2^i, or
  * hash mod 2^(i+1) if that b < nbuckets - 2^i (already split).  Heads of
- * buckets >= nbuckets are zero.  Segments and directories are zeroed when
- * made.
+ * buckets >= nbuckets are zero.  Directory blocks and segments are zeroed
+ * when made.
  */
-#define KV_TYPE_HASH 21u
-#define KV_TYPE_HDIR 22u
-#define KV_TYPE_HSEG 23u
-#define KV_TYPE_FIELD 24u
+#define KV_TYPE_HASH 21u    /* struct kv_hash_hdr */
+#define KV_TYPE_HDIR 22u    /* HASH_DIR_SEGS segment offsets */
+#define KV_TYPE_HSEG 23u    /* HASH_SEG_BUCKETS chain heads */
+#define KV_TYPE_FIELD 24u   /* struct kv_entry of a field */
+#define KV_TYPE_HDIRS 25u   /* HASH_DIRS directory offsets */
 
-#define HASH_INLINE_BUCKETS 8u
+#define HASH_INLINE_BUCKETS 4u
 #define HASH_SEG_BUCKETS 128u
 #define HASH_DIR_SEGS 512u
-#define HASH_DIRS 28u
+#define HASH_DIRS 64u
 #define HASH_MAX_BUCKETS (HASH_INLINE_BUCKETS + \
 			  (uint64_t)HASH_DIRS * HASH_DIR_SEGS * HASH_SEG_BUCKETS)
 
@@ -317,10 +322,10 @@ struct kv_hash_hdr {
 	uint64_t count;               /* fields */
 	uint64_t nbuckets;            /* buckets in use, from
 					 HASH_INLINE_BUCKETS */
-	uint64_t reserved[2];         /* zero */
-	uint64_t head[HASH_INLINE_BUCKETS];   /* buckets 0..7 */
-	uint64_t dir[HASH_DIRS];      /* directories of segments, or 0 */
+	uint64_t dirs;                /* the directory offsets, or 0 */
+	uint64_t reserved;            /* zero */
+	uint64_t head[HASH_INLINE_BUCKETS];   /* buckets 0..3 */
 };
-static_assert(sizeof(struct kv_hash_hdr) == 320, "kv_hash_hdr size");
+static_assert(sizeof(struct kv_hash_hdr) == CACHELINE, "kv_hash_hdr size");
 
 #endif /* PKV_LAYOUT_H */

@@ -10,7 +10,8 @@
  * entries, walked once).  Bucket heads live in segments of fixed size
  * reached through directories, made (zeroed) when the first bucket that
  * needs them is split in, so a split writes a few words and, once in
- * HASH_SEG_BUCKETS splits, one 1 KiB segment.  The table never shrinks:
+ * HASH_SEG_BUCKETS splits, one 1 KiB segment.  A hash of up to eight
+ * fields is one cache line of header and its fields.  The table never shrinks:
  * HDEL leaves its buckets (as Redis's dict does until a resize), and the
  * key goes with its last field.
  *
@@ -30,7 +31,7 @@
 #define HDR_COUNT offsetof(struct kv_hash_hdr, count)
 #define HDR_NBUCKETS offsetof(struct kv_hash_hdr, nbuckets)
 #define HDR_HEAD offsetof(struct kv_hash_hdr, head)
-#define HDR_DIR offsetof(struct kv_hash_hdr, dir)
+#define HDR_DIRS offsetof(struct kv_hash_hdr, dirs)
 
 /* hash_word -- the word at off, through t when given. */
 static inline uint64_t hash_word(const pkv *db, const struct kvtx *t,
@@ -62,12 +63,19 @@ uint64_t hash_of_entry(const pkv *db, const struct kv_entry *e)
 	return 0;
 }
 
-/* hash_new -- an empty hash header in t (written directly), its offset to
- * *offp. */
+/*
+ * hash_new -- an empty hash header in t (written directly), its offset to
+ * *offp.  Every word of a header may change later, and the record carries
+ * all of it (a prefix of the whole block): a new hash costs no fence of
+ * its own, where tx_alloc would write the header back and fence it before
+ * the commit.  (Segments and directories, made once per HASH_SEG_BUCKETS
+ * splits and bigger, take tx_alloc's fence instead of a bigger record.)
+ */
 int hash_new(struct kvtx *t, uint64_t *offp)
 {
 	struct kv_hash_hdr *H;
-	int err = tx_alloc(t->tx, sizeof(*H), KV_TYPE_HASH, offp);
+	int err = tx_alloc_fixed(t->tx, sizeof(*H), KV_TYPE_HASH, sizeof(*H),
+				 offp);
 
 	if (err)
 		return err;
@@ -100,7 +108,7 @@ static uint64_t hash_bucket_of(uint64_t fh, uint64_t n)
 static int hash_slot(const pkv *db, const struct kvtx *t, uint64_t hoff,
 		     uint64_t b, uint64_t *slot)
 {
-	uint64_t seg, dir, sg;
+	uint64_t seg, dirs, dir, sg;
 
 	if (b < HASH_INLINE_BUCKETS) {
 		*slot = hoff + HDR_HEAD + 8 * b;
@@ -110,7 +118,10 @@ static int hash_slot(const pkv *db, const struct kvtx *t, uint64_t hoff,
 	seg = b / HASH_SEG_BUCKETS;
 	if (seg / HASH_DIR_SEGS >= HASH_DIRS)
 		return PKV_ECORRUPT;
-	dir = hash_word(db, t, hoff + HDR_DIR + 8 * (seg / HASH_DIR_SEGS));
+	dirs = hash_word(db, t, hoff + HDR_DIRS);
+	if (!hash_area_ok(db, dirs, 8ull * HASH_DIRS))
+		return PKV_ECORRUPT;
+	dir = hash_word(db, t, dirs + 8 * (seg / HASH_DIR_SEGS));
 	if (!hash_area_ok(db, dir, 8ull * HASH_DIR_SEGS))
 		return PKV_ECORRUPT;
 	sg = hash_word(db, t, dir + 8 * (seg % HASH_DIR_SEGS));
@@ -179,14 +190,20 @@ static int hash_grow_slot(struct kvtx *t, uint64_t hoff, uint64_t b,
 			  uint64_t *slot)
 {
 	const pkv *db = t->db;
-	uint64_t i, seg, dslot, dir, sslot, sg;
+	uint64_t i, seg, dirs, dslot, dir, sslot, sg;
 	int err;
 
 	if (b < HASH_INLINE_BUCKETS)
 		return hash_slot(db, t, hoff, b, slot);
 	i = b - HASH_INLINE_BUCKETS;
 	seg = i / HASH_SEG_BUCKETS;
-	dslot = hoff + HDR_DIR + 8 * (seg / HASH_DIR_SEGS);
+	if (!(dirs = kvtx_get(t, hoff + HDR_DIRS))) {
+		if ((err = hash_zeroed(t, 8ull * HASH_DIRS, KV_TYPE_HDIRS,
+				       &dirs)) ||
+		    (err = kvtx_set(t, hoff + HDR_DIRS, dirs)))
+			return err;
+	}
+	dslot = dirs + 8 * (seg / HASH_DIR_SEGS);
 	if (!(dir = kvtx_get(t, dslot))) {
 		if ((err = hash_zeroed(t, 8ull * HASH_DIR_SEGS, KV_TYPE_HDIR,
 				       &dir)) ||
@@ -349,15 +366,15 @@ int hash_scan(const pkv *db, const struct kvtx *t, uint64_t hoff,
 
 /* ---- what the collector follows ---- */
 
-/* A header points at heads and directories (count and nbuckets are never
- * block starts, and offsets that are not blocks are ignored). */
+/* A header points at its directory block and heads (count and nbuckets
+ * are never block starts, and offsets that are not blocks are ignored). */
 static void hash_trace_hdr(const void *data, uint64_t size,
 			   gc_visit_fn visit, void *vctx)
 {
-	gc_trace_words(data, size, HDR_HEAD, visit, vctx);
+	gc_trace_words(data, size, HDR_DIRS, visit, vctx);
 }
 
-/* Directories and segments are arrays of offsets. */
+/* The directory block, directories and segments are arrays of offsets. */
 static void hash_trace_array(const void *data, uint64_t size,
 			     gc_visit_fn visit, void *vctx)
 {
@@ -376,6 +393,7 @@ static void hash_trace_field(const void *data, uint64_t size,
 void hash_register_types(struct gc *gc)
 {
 	gc_register(gc, KV_TYPE_HASH, hash_trace_hdr);
+	gc_register(gc, KV_TYPE_HDIRS, hash_trace_array);
 	gc_register(gc, KV_TYPE_HDIR, hash_trace_array);
 	gc_register(gc, KV_TYPE_HSEG, hash_trace_array);
 	gc_register(gc, KV_TYPE_FIELD, hash_trace_field);

@@ -347,14 +347,17 @@ static int walk_hash(pkv *db, struct heap *h, const struct kv_entry *E,
 					 &count, why, whylen))
 			return 1;
 	}
-	for (unsigned d = 0; d < HASH_DIRS; d++) {
-		const uint64_t *dir;
-		if (!H->dir[d])
+	if (H->dirs && want_block(h, H->dirs, KV_TYPE_HDIRS, reach,
+				  "directory block", why, whylen))
+		return 1;
+	for (unsigned d = 0; H->dirs && d < HASH_DIRS; d++) {
+		const uint64_t *dirs = kv_ptr(db, H->dirs), *dir;
+		if (!dirs[d])
 			continue;
-		if (want_block(h, H->dir[d], KV_TYPE_HDIR, reach, "directory",
+		if (want_block(h, dirs[d], KV_TYPE_HDIR, reach, "directory",
 			       why, whylen))
 			return 1;
-		dir = kv_ptr(db, H->dir[d]);
+		dir = kv_ptr(db, dirs[d]);
 		for (unsigned sg = 0; sg < HASH_DIR_SEGS; sg++) {
 			uint64_t first = HASH_INLINE_BUCKETS + ((uint64_t)d *
 					 HASH_DIR_SEGS + sg) * HASH_SEG_BUCKETS;
