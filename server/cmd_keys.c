@@ -1,6 +1,6 @@
 /*
  * cmd_keys.c -- the keyspace commands: DEL, EXISTS, TYPE, KEYS, SCAN,
- * RENAME, RANDOMKEY, the expiry commands, COPY, MOVE and the
+ * RENAME, RANDOMKEY, the expiry commands, COPY, MOVE, OBJECT and the
  * database-wide ones (DBSIZE, SWAPDB, FLUSHDB, FLUSHALL), with Redis
  * 7.0's replies.
  *
@@ -33,6 +33,7 @@
 #include "proto/glob.h"
 #include "proto/setopt.h"
 #include "keyspace.h"
+#include "proto/num.h"
 #include "scanargs.h"
 #include "srv.h"
 
@@ -640,6 +641,58 @@ static void cmd_move(struct client *c)
 		reply_int(c, 1);
 }
 
+/*
+ * keys_encoding -- what OBJECT ENCODING answers for a value: a string as
+ * Redis encodes one fresh from SET (int, embstr up to 44 bytes, raw), a
+ * hash as "hashtable" -- pkv has no compact encoding, so it never says
+ * Redis's "listpack".
+ */
+static const char *keys_encoding(const struct ks_val *v)
+{
+	long long ll;
+
+	if (v->type == PKV_TYPE_HASH)
+		return "hashtable";
+	if (v->len <= 20 && num_parse_ll(v->p, v->len, &ll))
+		return "int";
+	return v->len <= 44 ? "embstr" : "raw";
+}
+
+/* cmd_object -- OBJECT ENCODING|REFCOUNT|FREQ key: nil for a missing key.
+ * REFCOUNT is 1 (pkv shares no values); FREQ answers Redis's error for a
+ * policy that is not LFU (pkv evicts nothing).  IDLETIME is not offered:
+ * pkv does not track access times. */
+static void cmd_object(struct client *c)
+{
+	const struct resp_arg *sub = &c->argv[1];
+	bool enc = arg_is(sub, "encoding"), ref = arg_is(sub, "refcount");
+	bool freq = arg_is(sub, "freq");
+	struct ks_val v;
+	int err;
+
+	if (!(enc || ref || freq) || c->argc != 3) {
+		static const char *const subs[] = { "encoding", "refcount",
+						    "freq", NULL };
+		reply_err_subcmd(c, "object", subs);
+		return;
+	}
+	err = ks_get(c->db, &c->argv[2], &v);
+	ks_count_read(err == 0);
+	if (err == PKV_ENOTFOUND)
+		reply_null(c);
+	else if (err)
+		reply_err_kv(c, err);
+	else if (enc)
+		reply_cstr(c, keys_encoding(&v));
+	else if (ref)
+		reply_int(c, 1);
+	else
+		reply_error(c, "ERR An LFU maxmemory policy is not selected, "
+			    "access frequency not tracked. Please note that "
+			    "when switching between policies at runtime LRU "
+			    "and LFU data will take some time to adjust.");
+}
+
 /* cmd_swapdb -- SWAPDB index1 index2. */
 static void cmd_swapdb(struct client *c)
 {
@@ -749,6 +802,8 @@ const struct command key_commands[] = {
 	  "Remove the expiration from a key" },
 	{ "copy", -3, WR | OOM, 1, 2, 1, cmd_copy, "generic", "6.2.0",
 	  "Copy a key" },
+	{ "object", -2, RO, 2, 2, 1, cmd_object, "generic", "2.2.3",
+	  "A container for object introspection commands" },
 	{ "move", 3, WR | F, 1, 1, 1, cmd_move, "generic", "1.0.0",
 	  "Move a key to another database" },
 	{ "swapdb", 3, WR | F, 0, 0, 0, cmd_swapdb, "server", "4.0.0",

@@ -238,6 +238,33 @@ class Hashes(Base):
         self.assertEqual(0, r.hlen("e2"))
         self.assertEqual(1, r.delete("h2"))
 
+    def test_object(self):
+        r, c = self.r, self.raw()
+        r.set("i", "12345")
+        r.set("e", "hello")
+        r.set("w", "x" * 100)
+        r.hset("h", "f", "v")
+        self.assertEqual(b"int", c.call("OBJECT", "ENCODING", "i"))
+        self.assertEqual(b"embstr", c.call("OBJECT", "ENCODING", "e"))
+        self.assertEqual(b"raw", c.call("OBJECT", "ENCODING", "w"))
+        enc = c.call("OBJECT", "ENCODING", "h")
+        if TARGET == "pkv":
+            self.assertEqual(b"hashtable", enc)
+        else:
+            self.assertIn(enc, (b"listpack", b"hashtable"))
+        self.assertIsNone(c.call("OBJECT", "ENCODING", "nokey"))
+        self.assertEqual(1, c.call("OBJECT", "REFCOUNT", "e"))
+        self.assertIsNone(c.call("OBJECT", "REFCOUNT", "nokey"))
+        self.assertErr("ERR An LFU maxmemory policy is not selected, access "
+                       "frequency not tracked. Please note that when "
+                       "switching between policies at runtime LRU and LFU "
+                       "data will take some time to adjust.",
+                       "OBJECT", "FREQ", "e")
+        self.assertErr("ERR unknown subcommand 'FOO'. Try OBJECT HELP.",
+                       "OBJECT", "FOO", "e")
+        self.assertErr("ERR wrong number of arguments for 'object|encoding'"
+                       " command", "OBJECT", "ENCODING")
+
     def test_multi_watch(self):
         r = self.r
         p = r.pipeline()
