@@ -100,10 +100,31 @@ static uint64_t hash_bucket_of(uint64_t fh, uint64_t n)
 	return b < n - lo ? fh & (2 * lo - 1) : b;
 }
 
+/* hash_bad -- report damage met in the hash at hoff; PKV_ECORRUPT. */
+static int hash_bad(const pkv *db, uint64_t hoff, const char *what,
+		    uint64_t at)
+{
+	kv_damage(db, "hash at offset %llu: %s at offset %llu",
+		  (unsigned long long)hoff, what, (unsigned long long)at);
+	return PKV_ECORRUPT;
+}
+
+/* hash_nbuckets -- the hash's bucket count to *n: 0, or PKV_ECORRUPT
+ * (reported) for a count that cannot be right. */
+static int hash_nbuckets(const pkv *db, const struct kvtx *t, uint64_t hoff,
+			 uint64_t *n)
+{
+	*n = hash_word(db, t, hoff + HDR_NBUCKETS);
+	if (*n < HASH_INLINE_BUCKETS || *n > HASH_MAX_BUCKETS)
+		return hash_bad(db, hoff, "a bucket count that cannot be "
+				"right", hoff + HDR_NBUCKETS);
+	return 0;
+}
+
 /*
  * hash_slot -- the offset of bucket b's head word in *slot.  Returns 0,
- * or PKV_ECORRUPT when a directory or segment pointer cannot be right
- * (the caller reports it).
+ * or PKV_ECORRUPT (reported) when a directory or segment pointer cannot
+ * be right.
  */
 static int hash_slot(const pkv *db, const struct kvtx *t, uint64_t hoff,
 		     uint64_t b, uint64_t *slot)
@@ -117,42 +138,34 @@ static int hash_slot(const pkv *db, const struct kvtx *t, uint64_t hoff,
 	b -= HASH_INLINE_BUCKETS;
 	seg = b / HASH_SEG_BUCKETS;
 	if (seg / HASH_DIR_SEGS >= HASH_DIRS)
-		return PKV_ECORRUPT;
+		goto bad;
 	dirs = hash_word(db, t, hoff + HDR_DIRS);
 	if (!hash_area_ok(db, dirs, 8ull * HASH_DIRS))
-		return PKV_ECORRUPT;
+		goto bad;
 	dir = hash_word(db, t, dirs + 8 * (seg / HASH_DIR_SEGS));
 	if (!hash_area_ok(db, dir, 8ull * HASH_DIR_SEGS))
-		return PKV_ECORRUPT;
+		goto bad;
 	sg = hash_word(db, t, dir + 8 * (seg % HASH_DIR_SEGS));
 	if (!hash_area_ok(db, sg, 8ull * HASH_SEG_BUCKETS))
-		return PKV_ECORRUPT;
+		goto bad;
 	*slot = sg + 8 * (b % HASH_SEG_BUCKETS);
 	return 0;
-}
-
-/* hash_bad -- report damage met in the hash at hoff; PKV_ECORRUPT. */
-static int hash_bad(const pkv *db, uint64_t hoff, const char *what,
-		    uint64_t at)
-{
-	kv_damage(db, "hash at offset %llu: %s at offset %llu",
-		  (unsigned long long)hoff, what, (unsigned long long)at);
-	return PKV_ECORRUPT;
+bad:
+	return hash_bad(db, hoff, "a directory or segment pointer that cannot "
+			"be right", hoff);
 }
 
 /* hash_find -- where field is in the hash at hoff. */
 int hash_find(const pkv *db, const struct kvtx *t, uint64_t hoff,
 	      uint64_t fh, const void *field, size_t flen, struct kv_loc *loc)
 {
-	uint64_t n = hash_word(db, t, hoff + HDR_NBUCKETS), link, e;
+	uint64_t n, link, e;
 	unsigned k;
+	int err;
 
-	if (n < HASH_INLINE_BUCKETS || n > HASH_MAX_BUCKETS)
-		return hash_bad(db, hoff, "a bucket count that cannot be "
-				"right", hoff + HDR_NBUCKETS);
-	if (hash_slot(db, t, hoff, hash_bucket_of(fh, n), &link))
-		return hash_bad(db, hoff, "a directory or segment pointer "
-				"that cannot be right", hoff);
+	if ((err = hash_nbuckets(db, t, hoff, &n)) ||
+	    (err = hash_slot(db, t, hoff, hash_bucket_of(fh, n), &link)))
+		return err;
 	e = hash_word(db, t, link);
 	for (k = 0; e && k < KV_CHAIN_MAX && kv_entry_ok(db, e); k++) {
 		const struct kv_entry *E = kv_ptr(db, e);
@@ -240,9 +253,7 @@ static int hash_split(struct kvtx *t, uint64_t hoff, uint64_t n)
 
 	if ((err = hash_grow_slot(t, hoff, n, &to)) ||
 	    (err = hash_slot(db, t, hoff, s, &from)))
-		return err == PKV_ECORRUPT ? hash_bad(db, hoff, "a directory "
-				"or segment pointer that cannot be right",
-				hoff) : err;
+		return err;
 	keep = from;
 	move = to;
 	e = kvtx_get(t, from);
@@ -274,17 +285,13 @@ int hash_insert(struct kvtx *t, uint64_t hoff, uint64_t entry)
 {
 	const pkv *db = t->db;
 	struct kv_entry *E = kv_ptr(db, entry);
-	uint64_t n = kvtx_get(t, hoff + HDR_NBUCKETS);
 	uint64_t c = kvtx_get(t, hoff + HDR_COUNT) + 1;
-	uint64_t slot;
+	uint64_t n, slot;
 	int err;
 
-	if (n < HASH_INLINE_BUCKETS || n > HASH_MAX_BUCKETS)
-		return hash_bad(db, hoff, "a bucket count that cannot be "
-				"right", hoff + HDR_NBUCKETS);
-	if (hash_slot(db, t, hoff, hash_bucket_of(E->hash, n), &slot))
-		return hash_bad(db, hoff, "a directory or segment pointer "
-				"that cannot be right", hoff);
+	if ((err = hash_nbuckets(db, t, hoff, &n)) ||
+	    (err = hash_slot(db, t, hoff, hash_bucket_of(E->hash, n), &slot)))
+		return err;
 	E->next = kvtx_get(t, slot);   /* new block: a direct store */
 	if ((err = kvtx_set(t, slot, entry)) ||
 	    (err = kvtx_set(t, hoff + HDR_COUNT, c)))
@@ -329,20 +336,19 @@ int hash_scan(const pkv *db, const struct kvtx *t, uint64_t hoff,
 	      uint64_t cursor, unsigned count, pkv_scan_fn fn, void *ctx,
 	      uint64_t *next)
 {
-	uint64_t n = hash_word(db, t, hoff + HDR_NBUCKETS), b;
+	uint64_t n, b;
 	unsigned emitted = 0;
+	int err;
 
-	if (n < HASH_INLINE_BUCKETS || n > HASH_MAX_BUCKETS)
-		return hash_bad(db, hoff, "a bucket count that cannot be "
-				"right", hoff + HDR_NBUCKETS);
+	if ((err = hash_nbuckets(db, t, hoff, &n)))
+		return err;
 	if (count == 0)
 		count = 10;
 	for (b = cursor; b < n && emitted < count; b++) {
 		uint64_t slot, e;
 		unsigned k;
-		if (hash_slot(db, t, hoff, b, &slot))
-			return hash_bad(db, hoff, "a directory or segment "
-					"pointer that cannot be right", hoff);
+		if ((err = hash_slot(db, t, hoff, b, &slot)))
+			return err;
 		e = hash_word(db, t, slot);
 		for (k = 0; e && k < KV_CHAIN_MAX && kv_entry_ok(db, e); k++) {
 			const struct kv_entry *E = kv_ptr(db, e);
