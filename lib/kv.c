@@ -319,7 +319,9 @@ int kv_new_entry(pkv_batch *b, const struct kv_newent *n,
 	if (n->vlen)
 		memcpy((char *)(E + 1) + n->klen, n->val, n->vlen);
 	E->csum = kv_entry_csum(E);
-	b->payload += n->klen + n->vlen;
+	/* Payload is what the caller wrote: a collection's value is our
+	 * own offset, its contents count as their entries are written. */
+	b->payload += n->klen + (n->vtype == PKV_TYPE_STRING ? n->vlen : 0);
 	return 0;
 }
 

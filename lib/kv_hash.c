@@ -39,7 +39,6 @@ static int kv_hash_make(pkv_batch *b, const struct kv_op *op,
 		return err;
 	if ((err = hash_new(t, hoffp)) || (err = kv_new_entry(b, &n, &off)))
 		return err;
-	b->payload -= sizeof(*hoffp);
 	if (k->found) {
 		kv_note_drop(b, k);
 		return table_replace(t, k->tab, &k->loc, off);
