@@ -343,12 +343,10 @@ static void cmd_hincrby(struct client *c)
 		reply_error(c, "ERR hash value is not an integer");
 		return;
 	}
-	if ((incr < 0 && val < 0 && incr < LLONG_MIN - val) ||
-	    (incr > 0 && val > 0 && incr > LLONG_MAX - val)) {
-		reply_error(c, "ERR increment or decrement would overflow");
+	if (!num_add_ll(&val, incr)) {
+		reply_err_overflow(c);
 		return;
 	}
-	val += incr;
 	len = (size_t)snprintf(buf, sizeof(buf), "%lld", val);
 	if (hash_store(c, buf, len))
 		reply_int(c, val);
@@ -399,11 +397,14 @@ out:
 
 /* The fields of a hash, in place (valid for the rest of the command: it
  * writes nothing). */
+struct hash_pair {
+	const char *f, *v;
+	size_t flen, vlen;
+};
+
 struct hash_all {
-	const char **f, **v;
-	size_t *flen, *vlen;
+	struct hash_pair *p;
 	size_t n, cap;
-	bool nomem;
 };
 
 static int hash_all_add(void *ctx, const struct pkv_item *it)
@@ -412,37 +413,20 @@ static int hash_all_add(void *ctx, const struct pkv_item *it)
 
 	if (a->n == a->cap) {
 		size_t cap = a->cap ? 2 * a->cap : 64;
-		const char **f = realloc(a->f, cap * sizeof(*f));
-		const char **v = f ? realloc(a->v, cap * sizeof(*v)) : NULL;
-		size_t *fl = v ? realloc(a->flen, cap * sizeof(*fl)) : NULL;
-		size_t *vl = fl ? realloc(a->vlen, cap * sizeof(*vl)) : NULL;
-		if (f)
-			a->f = f;
-		if (v)
-			a->v = v;
-		if (fl)
-			a->flen = fl;
-		if (!vl) {
-			a->nomem = true;
+		struct hash_pair *p = realloc(a->p, cap * sizeof(*p));
+		if (!p)
 			return -ENOMEM;
-		}
-		a->vlen = vl;
+		a->p = p;
 		a->cap = cap;
 	}
-	a->f[a->n] = it->key;
-	a->flen[a->n] = it->klen;
-	a->v[a->n] = it->val;
-	a->vlen[a->n] = it->vlen;
-	a->n++;
+	a->p[a->n++] = (struct hash_pair){ it->key, it->val, it->klen,
+					   it->vlen };
 	return 0;
 }
 
 static void hash_all_free(struct hash_all *a)
 {
-	free(a->f);
-	free(a->v);
-	free(a->flen);
-	free(a->vlen);
+	free(a->p);
 }
 
 /* hash_rand -- a random number below n (n > 0). */
@@ -464,9 +448,9 @@ static void hash_rand_one(struct client *c, const struct hash_all *a,
 {
 	if (values && c->proto == 3)
 		reply_array(c, 2);
-	reply_bulk(c, a->f[i], a->flen[i]);
+	reply_bulk(c, a->p[i].f, a->p[i].flen);
 	if (values)
-		reply_bulk(c, a->v[i], a->vlen[i]);
+		reply_bulk(c, a->p[i].v, a->p[i].vlen);
 }
 
 /* cmd_hrandfield -- HRANDFIELD key [count [WITHVALUES]]: one random field
@@ -527,12 +511,9 @@ static void cmd_hrandfield(struct client *c)
 	reply_array(c, (int64_t)(values && c->proto != 3 ? 2 * want : want));
 	for (uint64_t i = 0; i < want; i++) {   /* partial Fisher-Yates */
 		size_t j = (size_t)(i + hash_rand(a.n - i));
-		const char *t;
-		size_t tl;
-		t = a.f[i], a.f[i] = a.f[j], a.f[j] = t;
-		t = a.v[i], a.v[i] = a.v[j], a.v[j] = t;
-		tl = a.flen[i], a.flen[i] = a.flen[j], a.flen[j] = tl;
-		tl = a.vlen[i], a.vlen[i] = a.vlen[j], a.vlen[j] = tl;
+		struct hash_pair t = a.p[i];
+		a.p[i] = a.p[j];
+		a.p[j] = t;
 		hash_rand_one(c, &a, (size_t)i, values);
 	}
 out:
@@ -589,8 +570,8 @@ static void cmd_hscan(struct client *c)
 	reply_cstr(c, cbuf);
 	reply_array(c, (int64_t)(2 * s.got.n));
 	for (size_t i = 0; i < s.got.n; i++) {
-		reply_bulk(c, s.got.f[i], s.got.flen[i]);
-		reply_bulk(c, s.got.v[i], s.got.vlen[i]);
+		reply_bulk(c, s.got.p[i].f, s.got.p[i].flen);
+		reply_bulk(c, s.got.p[i].v, s.got.p[i].vlen);
 	}
 	hash_all_free(&s.got);
 }
