@@ -147,6 +147,11 @@ void reply_err_float(struct client *c)
 	reply_error(c, "ERR value is not a valid float");
 }
 
+void reply_err_overflow(struct client *c)
+{
+	reply_error(c, "ERR increment or decrement would overflow");
+}
+
 /* reply_err_kv -- a libpkv failure as Redis would word it. */
 void reply_err_kv(struct client *c, int err)
 {

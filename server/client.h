@@ -96,6 +96,7 @@ void reply_err_arity(struct client *c, const char *cmd);
 void reply_err_syntax(struct client *c);
 void reply_err_int(struct client *c);     /* not an integer or out of range */
 void reply_err_float(struct client *c);   /* not a valid float */
+void reply_err_overflow(struct client *c);  /* an increment would overflow */
 void reply_err_kv(struct client *c, int err); /* a libpkv failure */
 /* reply_err_subcmd -- a container command (CLIENT, CONFIG...) called with
  * argv[1] not in subs (NULL-terminated, lowercase) or with the wrong

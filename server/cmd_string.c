@@ -383,12 +383,10 @@ static void str_incr(struct client *c, long long incr)
 			return;
 		}
 	}
-	if ((incr < 0 && val < 0 && incr < LLONG_MIN - val) ||
-	    (incr > 0 && val > 0 && incr > LLONG_MAX - val)) {
-		reply_error(c, "ERR increment or decrement would overflow");
+	if (!num_add_ll(&val, incr)) {
+		reply_err_overflow(c);
 		return;
 	}
-	val += incr;
 	n = snprintf(buf, sizeof(buf), "%lld", val);
 	err = ks_put(c->db, key, buf, (size_t)n, PKV_KEEPTTL, 0);
 	if (err) {

@@ -56,6 +56,16 @@ bool num_parse_ll(const char *s, size_t len, long long *out)
 	return true;
 }
 
+/* num_add_ll -- the sum, if it fits. */
+bool num_add_ll(long long *val, long long incr)
+{
+	if ((incr < 0 && *val < 0 && incr < LLONG_MIN - *val) ||
+	    (incr > 0 && *val > 0 && incr > LLONG_MAX - *val))
+		return false;
+	*val += incr;
+	return true;
+}
+
 /* num_parse_ld -- Redis's string2ld: strtold must read every byte (a NUL
  * inside fails), no leading space, no NaN, no overflow to infinity nor
  * underflow to zero. */

@@ -23,6 +23,10 @@
  */
 bool num_parse_ll(const char *s, size_t len, long long *out);
 
+/* num_add_ll -- *val += incr, unless the sum would overflow a long long
+ * (Redis's check in INCRBY and HINCRBY): false then, *val unchanged. */
+bool num_add_ll(long long *val, long long incr);
+
 /* Redis's MAX_LONG_DOUBLE_CHARS: room for any %.17Lf of a long double. */
 #define NUM_LD_CHARS (5 * 1024)
 
