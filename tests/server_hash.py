@@ -10,11 +10,8 @@ server-py.sh runs it after server_test.py, whose helpers it shares.
 PKV_TEST_TARGET=redis runs the same tests against a real redis-server.
 Exit 0 if all pass, 1 if any fails, 77 if redis-py is missing.
 """
-import sys
-import unittest
-
-from server_test import PORT, TARGET, Base, redis
-from resp_client import Err, Map
+from server_test import TARGET, Base, main, redis
+from resp_client import Map
 
 WRONGTYPE = ("WRONGTYPE Operation against a key holding the wrong kind "
              "of value")
@@ -291,13 +288,4 @@ class Hashes(Base):
 
 
 if __name__ == "__main__":
-    if not PORT:
-        print("usage: server_hash.py PORT")
-        sys.exit(2)
-    print("server_hash.py: redis-py %s, port %d, target %s" %
-          (redis.__version__, PORT, TARGET))
-    res = unittest.main(exit=False, verbosity=2).result
-    print("server_hash.py: %d run, %d failures, %d errors, %d skipped" %
-          (res.testsRun, len(res.failures), len(res.errors),
-           len(res.skipped)))
-    sys.exit(0 if res.wasSuccessful() else 1)
+    main("server_hash.py")

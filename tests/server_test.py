@@ -1051,14 +1051,19 @@ class Server(Base):
         self.assertEqual(b"\x00\r\n", c.reply())
 
 
-if __name__ == "__main__":
+def main(name):
+    """Run the running script's tests against PORT; exit 0 if all pass."""
     if not PORT:
-        print("usage: server_test.py PORT")
+        print("usage: %s PORT" % name)
         sys.exit(2)
-    print("server_test.py: redis-py %s, port %d, target %s" %
-          (redis.__version__, PORT, TARGET))
+    print("%s: redis-py %s, port %d, target %s" %
+          (name, redis.__version__, PORT, TARGET))
     res = unittest.main(exit=False, verbosity=2).result
-    print("server_test.py: %d run, %d failures, %d errors, %d skipped" %
-          (res.testsRun, len(res.failures), len(res.errors),
+    print("%s: %d run, %d failures, %d errors, %d skipped" %
+          (name, res.testsRun, len(res.failures), len(res.errors),
            len(res.skipped)))
     sys.exit(0 if res.wasSuccessful() else 1)
+
+
+if __name__ == "__main__":
+    main("server_test.py")
