@@ -349,6 +349,66 @@ void kv_note_drop(pkv_batch *b, const struct kv_key *k)
 		b->drops = true;
 }
 
+/* ---- collections (hashes, lists) ---- */
+
+/* kv_coll_of_entry -- the header offset a collection key's entry holds. */
+uint64_t kv_coll_of_entry(const pkv *db, const struct kv_entry *e,
+			  unsigned vtype, uint64_t hsize)
+{
+	uint64_t off = 0;
+
+	if (e->vtype == vtype && e->vlen == sizeof(off))
+		memcpy(&off, kv_entry_val(e), sizeof(off));
+	if (kv_area_ok(db, off, hsize))
+		return off;
+	kv_damage(db, "a %s key's value (%.*s) does not point at its header",
+		  vtype == PKV_TYPE_HASH ? "hash" : "list",
+		  (int)(e->klen < 64 ? e->klen : 64), kv_entry_key(e));
+	return 0;
+}
+
+/* kv_coll_at -- the header of k's collection of type vtype (hsize bytes),
+ * or a result: PKV_ENOTFOUND (no key), PKV_EWRONGTYPE, PKV_ECORRUPT. */
+int kv_coll_at(pkv_batch *b, const struct kv_key *k, unsigned vtype,
+	       uint64_t hsize, uint64_t *offp)
+{
+	if (!k->present)
+		return PKV_ENOTFOUND;
+	if (kv_vtype(b, k) != vtype)
+		return PKV_EWRONGTYPE;
+	*offp = kv_coll_of_entry(b->db, kv_ptr(b->db, k->loc.entry), vtype,
+				 hsize);
+	return *offp ? 0 : PKV_ECORRUPT;
+}
+
+/*
+ * kv_coll_make -- make op's key (found as k) a collection of type vtype
+ * whose header the caller made at hdr, replacing an expired entry if one
+ * is there.  The pool's first collection of a type raises the root's
+ * layout version to `version` (layout.h).
+ */
+int kv_coll_make(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
+		 unsigned vtype, uint64_t version, uint64_t hdr)
+{
+	struct kvtx *t = &b->t;
+	uint64_t voff = pool_off(b->db->pool, &b->db->root->version), off;
+	struct kv_newent n = { KV_TYPE_ENTRY, vtype, op->key, &hdr, op->klen,
+			       sizeof(hdr), k->hash, 0 };
+	int err;
+
+	if (kvtx_get(t, voff) < version && (err = kvtx_set(t, voff, version)))
+		return err;
+	if ((err = kv_new_entry(b, &n, &off)))
+		return err;
+	if (k->found) {
+		kv_note_drop(b, k);
+		return table_replace(t, k->tab, &k->loc, off);
+	}
+	if ((err = table_insert(t, k->tab, off)))
+		return err;
+	return kv_delta(b, op->dbi, 1);
+}
+
 /* kv_write -- the writes of one decided operation (see kv_exec). */
 static int kv_write(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 		    int64_t now, int *result)

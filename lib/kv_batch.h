@@ -124,6 +124,16 @@ int kv_read_check(const pkv *db, unsigned dbi, const void *key,
 		  size_t klen);
 void kv_ref_value(const struct kv_entry *E, struct pkv_ref *ref);
 
+/* kv_coll_at -- the header of k's collection of type vtype (hsize bytes)
+ * to *offp: 0, or PKV_ENOTFOUND (no key), PKV_EWRONGTYPE, PKV_ECORRUPT.
+ * kv_coll_make -- make op's key a new collection of type vtype whose
+ * header the caller made at hdr (raising the root's layout version to
+ * `version`). */
+int kv_coll_at(pkv_batch *b, const struct kv_key *k, unsigned vtype,
+	       uint64_t hsize, uint64_t *offp);
+int kv_coll_make(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
+		 unsigned vtype, uint64_t version, uint64_t hdr);
+
 /* ---- hash writes (kv_hash.c), decided by kv_write ---- */
 
 /* kv_hset, kv_hdel -- KV_OP_HSET and KV_OP_HDEL on the key found as k:

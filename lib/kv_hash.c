@@ -14,50 +14,11 @@
 
 #include "kv_batch.h"
 
-/* kv_root_version_off -- the offset of the root's layout version word. */
-static uint64_t kv_root_version_off(const pkv *db)
-{
-	return pool_off(db->pool, &db->root->version);
-}
-
-/*
- * kv_hash_make -- make k's key an empty hash in the batch (replacing an
- * expired entry, if one is there); the header's offset to *hoffp.  The
- * pool's first hash raises the root's layout version (layout.h).
- */
-static int kv_hash_make(pkv_batch *b, const struct kv_op *op,
-			struct kv_key *k, uint64_t *hoffp)
-{
-	struct kvtx *t = &b->t;
-	uint64_t voff = kv_root_version_off(b->db), off;
-	struct kv_newent n = { KV_TYPE_ENTRY, PKV_TYPE_HASH, op->key, hoffp,
-			       op->klen, sizeof(*hoffp), k->hash, 0 };
-	int err;
-
-	if (kvtx_get(t, voff) < KV_LAYOUT_VERSION &&
-	    (err = kvtx_set(t, voff, KV_LAYOUT_VERSION)))
-		return err;
-	if ((err = hash_new(t, hoffp)) || (err = kv_new_entry(b, &n, &off)))
-		return err;
-	if (k->found) {
-		kv_note_drop(b, k);
-		return table_replace(t, k->tab, &k->loc, off);
-	}
-	if ((err = table_insert(t, k->tab, off)))
-		return err;
-	return kv_delta(b, op->dbi, 1);
-}
-
-/* kv_hash_at -- the header of k's hash, or a result: PKV_ENOTFOUND (no
- * key), PKV_EWRONGTYPE, PKV_ECORRUPT. */
+/* kv_hash_at -- the header of k's hash, or a result (kv_coll_at). */
 static int kv_hash_at(pkv_batch *b, const struct kv_key *k, uint64_t *hoffp)
 {
-	if (!k->present)
-		return PKV_ENOTFOUND;
-	if (kv_vtype(b, k) != PKV_TYPE_HASH)
-		return PKV_EWRONGTYPE;
-	*hoffp = hash_of_entry(b->db, kv_ptr(b->db, k->loc.entry));
-	return *hoffp ? 0 : PKV_ECORRUPT;
+	return kv_coll_at(b, k, PKV_TYPE_HASH, sizeof(struct kv_hash_hdr),
+			  hoffp);
 }
 
 /* kv_hset -- KV_OP_HSET, decided and written (see kv_write). */
@@ -71,8 +32,9 @@ int kv_hset(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 	uint64_t hoff, off;
 	int r = kv_hash_at(b, k, &hoff);
 
-	if (r == PKV_ENOTFOUND)
-		r = kv_hash_make(b, op, k, &hoff);
+	if (r == PKV_ENOTFOUND && !(r = hash_new(t, &hoff)))
+		r = kv_coll_make(b, op, k, PKV_TYPE_HASH,
+				 KV_LAYOUT_VERSION_HASHES, hoff);
 	if (r == PKV_EWRONGTYPE) {
 		*result = r;
 		return 0;

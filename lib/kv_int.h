@@ -347,6 +347,20 @@ void table_register_types(struct gc *gc);
 
 /* ---- hashes (type_hash.c; layout.h, "Hashes") ---- */
 
+/* kv_area_ok -- off can hold len bytes of a block in the heap (a pointer
+ * read from the pool that may be damaged). */
+static inline bool kv_area_ok(const pkv *db, uint64_t off, uint64_t len)
+{
+	return !(off & 7) && off >= db->pool->hdr->chunks_off + BLOCK_HDR_SIZE &&
+	       off <= db->pool->size && len <= db->pool->size - off;
+}
+
+/* kv_coll_of_entry -- the header offset (a header of hsize bytes) a
+ * collection key's entry of type vtype holds, or 0 if it cannot be one
+ * (damage, reported) (kv.c). */
+uint64_t kv_coll_of_entry(const pkv *db, const struct kv_entry *e,
+			  unsigned vtype, uint64_t hsize);
+
 /* hash_of_entry -- the header offset a hash key's entry holds; 0 (and
  * damage reported) if it cannot be one. */
 uint64_t hash_of_entry(const pkv *db, const struct kv_entry *e);

@@ -212,14 +212,16 @@ static_assert(sizeof(struct ckpt_hdr) == CACHELINE, "ckpt_hdr size");
 #define KV_TYPE_ENTRY 20u
 
 #define KV_MAGIC 0x31305654564b5650ull   /* "PVKVTV01" little-endian */
-#define KV_LAYOUT_VERSION 3u   /* 2: mutable words first, checksum;
-				  3: hashes */
+#define KV_LAYOUT_VERSION 4u   /* 2: mutable words first, checksum;
+				  3: hashes; 4: lists */
 #define KV_LAYOUT_VERSION_STRINGS 2u  /* what a pool holding only strings
-				  says: a root is made at 2 and becomes 3
+				  says: a root is made at 2 and is raised
 				  in the transaction that makes the pool's
-				  first hash, so a library that cannot
-				  trace hashes refuses only pools that
-				  hold them */
+				  first collection of a newer type (3 for
+				  a hash, 4 for a list), so a library that
+				  cannot trace a type refuses only pools
+				  that hold it */
+#define KV_LAYOUT_VERSION_HASHES 3u
 #define KV_STRIPES 256u
 #define KV_STRIPE_BITS 8u
 #define KV_MAX_DBS 128u   /* all created, or flushed, in one transaction */
@@ -327,5 +329,43 @@ struct kv_hash_hdr {
 	uint64_t head[HASH_INLINE_BUCKETS];   /* buckets 0..3 */
 };
 static_assert(sizeof(struct kv_hash_hdr) == CACHELINE, "kv_hash_hdr size");
+
+/*
+ * Lists (type_list.c).  A key whose entry has vtype PKV_TYPE_LIST holds,
+ * as its 8-byte value, the offset of its struct kv_list_hdr.  The
+ * elements are a doubly linked chain of struct kv_list_elem blocks, from
+ * `head` (index 0, the left end) to `tail`, so a push or pop at either
+ * end, and an insert or removal next to a known element, touches the
+ * header and at most three elements however long the list is.  A list is
+ * never empty: the key goes with its last element.
+ *
+ *   kv_entry --value--> kv_list_hdr --head--> elem <--prev--next--> elem
+ *                                   --tail-----------------------^
+ *
+ * An element's next and prev change in place; its length and bytes never
+ * change while it exists (LSET makes a new element), and its checksum
+ * covers them, so damage is found where it is read.
+ */
+#define KV_TYPE_LIST 26u    /* struct kv_list_hdr */
+#define KV_TYPE_LELEM 27u   /* struct kv_list_elem */
+
+struct kv_list_hdr {
+	uint64_t count;               /* elements, >= 1 */
+	uint64_t head;                /* the first element */
+	uint64_t tail;                /* the last element */
+	uint64_t reserved;            /* zero */
+};
+
+struct kv_list_elem {
+	uint64_t next;                /* toward the tail, or 0 */
+	uint64_t prev;                /* toward the head, or 0 */
+	/* The words above change in place (LIST_ELEM_MUTABLE bytes); what
+	   follows never changes while the element exists. */
+	uint32_t len;                 /* bytes of the element */
+	uint32_t csum;                /* list_elem_csum: len and bytes */
+	/* then len bytes */
+};
+static_assert(sizeof(struct kv_list_elem) == 24, "kv_list_elem size");
+#define LIST_ELEM_MUTABLE 16u         /* next and prev */
 
 #endif /* PKV_LAYOUT_H */

@@ -860,8 +860,8 @@ static void trace_buckets(const void *data, uint64_t size, gc_visit_fn visit,
 	gc_trace_words(data, size, sizeof(struct kv_buckets), visit, vctx);
 }
 
-/* An entry points at the next one of its chain and, for a hash key, at
- * the hash's header (its value). */
+/* An entry points at the next one of its chain and, for a collection
+ * (hash, list), at its header (its value). */
 static void trace_entry(const void *data, uint64_t size, gc_visit_fn visit,
 			void *vctx)
 {
@@ -869,7 +869,7 @@ static void trace_entry(const void *data, uint64_t size, gc_visit_fn visit,
 	uint64_t hoff;
 
 	gc_trace_words(data, size < 8 ? size : 8, 0, visit, vctx);
-	if (size >= sizeof(*E) + sizeof(hoff) && E->vtype == PKV_TYPE_HASH &&
+	if (size >= sizeof(*E) + sizeof(hoff) && E->vtype != PKV_TYPE_STRING &&
 	    E->vlen == sizeof(hoff) &&
 	    E->klen <= size - sizeof(*E) - sizeof(hoff)) {
 		memcpy(&hoff, kv_entry_val(E), sizeof(hoff));

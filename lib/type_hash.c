@@ -40,27 +40,12 @@ static inline uint64_t hash_word(const pkv *db, const struct kvtx *t,
 	return t ? kvtx_get(t, off) : kv_load(kv_ptr(db, off));
 }
 
-/* hash_area_ok -- off can hold len bytes of a block in the heap. */
-static bool hash_area_ok(const pkv *db, uint64_t off, uint64_t len)
-{
-	return !(off & 7) && off >= db->pool->hdr->chunks_off + BLOCK_HDR_SIZE &&
-	       off <= db->pool->size && len <= db->pool->size - off;
-}
-
 /* hash_of_entry -- the header offset a hash key's entry holds, or 0 if it
  * cannot be a header (damage, reported). */
 uint64_t hash_of_entry(const pkv *db, const struct kv_entry *e)
 {
-	uint64_t hoff = 0;
-
-	if (e->vtype == PKV_TYPE_HASH && e->vlen == sizeof(hoff))
-		memcpy(&hoff, kv_entry_val(e), sizeof(hoff));
-	if (hash_area_ok(db, hoff, sizeof(struct kv_hash_hdr)))
-		return hoff;
-	kv_damage(db, "a hash key's value (%.*s) does not point at a hash "
-		  "header", (int)(e->klen < 64 ? e->klen : 64),
-		  kv_entry_key(e));
-	return 0;
+	return kv_coll_of_entry(db, e, PKV_TYPE_HASH,
+				sizeof(struct kv_hash_hdr));
 }
 
 /*
@@ -140,13 +125,13 @@ static int hash_slot(const pkv *db, const struct kvtx *t, uint64_t hoff,
 	if (seg / HASH_DIR_SEGS >= HASH_DIRS)
 		goto bad;
 	dirs = hash_word(db, t, hoff + HDR_DIRS);
-	if (!hash_area_ok(db, dirs, 8ull * HASH_DIRS))
+	if (!kv_area_ok(db, dirs, 8ull * HASH_DIRS))
 		goto bad;
 	dir = hash_word(db, t, dirs + 8 * (seg / HASH_DIR_SEGS));
-	if (!hash_area_ok(db, dir, 8ull * HASH_DIR_SEGS))
+	if (!kv_area_ok(db, dir, 8ull * HASH_DIR_SEGS))
 		goto bad;
 	sg = hash_word(db, t, dir + 8 * (seg % HASH_DIR_SEGS));
-	if (!hash_area_ok(db, sg, 8ull * HASH_SEG_BUCKETS))
+	if (!kv_area_ok(db, sg, 8ull * HASH_SEG_BUCKETS))
 		goto bad;
 	*slot = sg + 8 * (b % HASH_SEG_BUCKETS);
 	return 0;
