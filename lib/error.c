@@ -28,6 +28,7 @@ static const char *const error_texts[] = {
 	"transaction too big for its log",             /* PKV_ETXTOOBIG */
 	"invalid argument",                            /* PKV_EINVAL */
 	"value of the wrong type for the operation",   /* PKV_EWRONGTYPE */
+	"index out of range",                          /* PKV_ERANGE */
 };
 
 /* pkv_strerror -- text of 0, a negative errno, or a PKV_E* code. */

@@ -49,6 +49,25 @@ int64_t pkv_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* kv_op_flags -- the flags an operation takes. */
+static unsigned kv_op_flags(enum kv_opcode op)
+{
+	switch (op) {
+	case KV_OP_PUT:
+		return PKV_NX | PKV_XX | PKV_KEEPTTL;
+	case KV_OP_HSET:
+		return PKV_NX;
+	case KV_OP_LPUSH:
+		return PKV_XX | PKV_TAIL;
+	case KV_OP_LPOP:
+		return PKV_TAIL;
+	case KV_OP_LINSERT:
+		return PKV_AFTER;
+	default:
+		return 0;
+	}
+}
+
 /* kv_check_op -- validate one operation's arguments. */
 static int kv_check_op(const pkv *db, const struct kv_op *op)
 {
@@ -61,9 +80,8 @@ static int kv_check_op(const pkv *db, const struct kv_op *op)
 	    (!op->val && op->vlen))
 		return kv_err(db, PKV_EINVAL, "key or value too long "
 			      "(at most 4 GiB - 1) or NULL value");
-	if (op->flags & ~(PKV_NX | PKV_XX | PKV_KEEPTTL) ||
-	    (op->flags & PKV_NX && op->flags & PKV_XX) ||
-	    (op->op == KV_OP_HSET && op->flags & ~PKV_NX))
+	if (op->flags & ~kv_op_flags(op->op) ||
+	    (op->flags & PKV_NX && op->flags & PKV_XX))
 		return kv_err(db, PKV_EINVAL, "bad flags 0x%x", op->flags);
 	if (op->flen > UINT32_MAX || (!op->field && op->flen))
 		return kv_err(db, PKV_EINVAL, "field too long (at most 4 GiB "
@@ -478,6 +496,13 @@ static int kv_write(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 		return kv_hset(b, op, k, result);
 	case KV_OP_HDEL:
 		return kv_hdel(b, op, k, result);
+	case KV_OP_LPUSH:
+	case KV_OP_LPOP:
+	case KV_OP_LSET:
+	case KV_OP_LINSERT:
+	case KV_OP_LREM:
+	case KV_OP_LTRIM:
+		return kv_list_write(b, op, k, result);
 	}
 	/* The key goes (if there is an entry at all). */
 	if (!k->found)
@@ -718,15 +743,17 @@ int kv_one(pkv *db, const struct kv_op *op)
 int pkv_put(pkv *db, unsigned dbi, const void *key, size_t klen,
 	    const void *val, size_t vlen, unsigned flags, int64_t expire_ms)
 {
-	struct kv_op op = { KV_OP_PUT, dbi, key, klen, val, vlen, flags,
-			    expire_ms, NULL, 0 };
+	struct kv_op op = { .op = KV_OP_PUT, .dbi = dbi, .key = key,
+			    .klen = klen, .val = val, .vlen = vlen,
+			    .flags = flags, .expire_ms = expire_ms };
 	return kv_one(db, &op);
 }
 
 /* pkv_del -- remove a key. */
 int pkv_del(pkv *db, unsigned dbi, const void *key, size_t klen)
 {
-	struct kv_op op = { KV_OP_DEL, dbi, key, klen, NULL, 0, 0, 0, NULL, 0 };
+	struct kv_op op = { .op = KV_OP_DEL, .dbi = dbi, .key = key,
+			    .klen = klen };
 	return kv_one(db, &op);
 }
 
@@ -734,8 +761,8 @@ int pkv_del(pkv *db, unsigned dbi, const void *key, size_t klen)
 int pkv_expire(pkv *db, unsigned dbi, const void *key, size_t klen,
 	       int64_t expire_ms)
 {
-	struct kv_op op = { KV_OP_EXPIRE, dbi, key, klen, NULL, 0, 0,
-			    expire_ms, NULL, 0 };
+	struct kv_op op = { .op = KV_OP_EXPIRE, .dbi = dbi, .key = key,
+			    .klen = klen, .expire_ms = expire_ms };
 	return kv_one(db, &op);
 }
 
@@ -904,15 +931,17 @@ int pkv_batch_put(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 		  const void *val, size_t vlen, unsigned flags,
 		  int64_t expire_ms)
 {
-	struct kv_op op = { KV_OP_PUT, dbi, key, klen, val, vlen, flags,
-			    expire_ms, NULL, 0 };
+	struct kv_op op = { .op = KV_OP_PUT, .dbi = dbi, .key = key,
+			    .klen = klen, .val = val, .vlen = vlen,
+			    .flags = flags, .expire_ms = expire_ms };
 	return kv_exec(b, &op);
 }
 
 /* pkv_batch_del -- a delete, now. */
 int pkv_batch_del(pkv_batch *b, unsigned dbi, const void *key, size_t klen)
 {
-	struct kv_op op = { KV_OP_DEL, dbi, key, klen, NULL, 0, 0, 0, NULL, 0 };
+	struct kv_op op = { .op = KV_OP_DEL, .dbi = dbi, .key = key,
+			    .klen = klen };
 	return kv_exec(b, &op);
 }
 
@@ -920,8 +949,8 @@ int pkv_batch_del(pkv_batch *b, unsigned dbi, const void *key, size_t klen)
 int pkv_batch_expire(pkv_batch *b, unsigned dbi, const void *key,
 		     size_t klen, int64_t expire_ms)
 {
-	struct kv_op op = { KV_OP_EXPIRE, dbi, key, klen, NULL, 0, 0,
-			    expire_ms, NULL, 0 };
+	struct kv_op op = { .op = KV_OP_EXPIRE, .dbi = dbi, .key = key,
+			    .klen = klen, .expire_ms = expire_ms };
 	return kv_exec(b, &op);
 }
 
@@ -1077,8 +1106,8 @@ static int expire_collect(void *vctx, const struct pkv_item *it)
 	if (!copy)
 		return 1;
 	memcpy(copy, it->key, it->klen);
-	c->ops[c->n] = (struct kv_op){ KV_OP_DEL_EXPIRED, c->dbi, copy,
-				       it->klen, NULL, 0, 0, 0, NULL, 0 };
+	c->ops[c->n] = (struct kv_op){ .op = KV_OP_DEL_EXPIRED,
+			    .dbi = c->dbi, .key = copy, .klen = it->klen };
 	return ++c->n == EXPIRE_BATCH;
 }
 

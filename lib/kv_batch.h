@@ -144,4 +144,12 @@ int kv_hset(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 int kv_hdel(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 	    int *result);
 
+/* ---- list writes (kv_list.c), decided by kv_write ---- */
+
+/* kv_list_write -- a list operation (KV_OP_LPUSH...) on the key found as
+ * k: its result (0, PKV_ENOTFOUND, PKV_EWRONGTYPE, PKV_ERANGE) to
+ * *result, or an error. */
+int kv_list_write(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
+		  int *result);
+
 #endif /* PKV_KV_BATCH_H */

@@ -115,8 +115,9 @@ int pkv_batch_hset(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 		   const void *field, size_t flen, const void *val,
 		   size_t vlen, unsigned flags)
 {
-	struct kv_op op = { KV_OP_HSET, dbi, key, klen, val, vlen, flags, 0,
-			    field, flen };
+	struct kv_op op = { .op = KV_OP_HSET, .dbi = dbi, .key = key,
+			    .klen = klen, .val = val, .vlen = vlen,
+			    .flags = flags, .field = field, .flen = flen };
 	return kv_exec(b, &op);
 }
 
@@ -124,8 +125,8 @@ int pkv_batch_hset(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 int pkv_batch_hdel(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 		   const void *field, size_t flen)
 {
-	struct kv_op op = { KV_OP_HDEL, dbi, key, klen, NULL, 0, 0, 0,
-			    field, flen };
+	struct kv_op op = { .op = KV_OP_HDEL, .dbi = dbi, .key = key,
+			    .klen = klen, .field = field, .flen = flen };
 	return kv_exec(b, &op);
 }
 
@@ -193,8 +194,9 @@ int pkv_hset(pkv *db, unsigned dbi, const void *key, size_t klen,
 	     const void *field, size_t flen, const void *val, size_t vlen,
 	     unsigned flags)
 {
-	struct kv_op op = { KV_OP_HSET, dbi, key, klen, val, vlen, flags, 0,
-			    field, flen };
+	struct kv_op op = { .op = KV_OP_HSET, .dbi = dbi, .key = key,
+			    .klen = klen, .val = val, .vlen = vlen,
+			    .flags = flags, .field = field, .flen = flen };
 	return kv_one(db, &op);
 }
 
@@ -202,8 +204,8 @@ int pkv_hset(pkv *db, unsigned dbi, const void *key, size_t klen,
 int pkv_hdel(pkv *db, unsigned dbi, const void *key, size_t klen,
 	     const void *field, size_t flen)
 {
-	struct kv_op op = { KV_OP_HDEL, dbi, key, klen, NULL, 0, 0, 0,
-			    field, flen };
+	struct kv_op op = { .op = KV_OP_HDEL, .dbi = dbi, .key = key,
+			    .klen = klen, .field = field, .flen = flen };
 	return kv_one(db, &op);
 }
 
@@ -287,6 +289,33 @@ static int kv_copy_field(void *vctx, const struct pkv_item *it)
 	return err ? err : hash_insert(&c->b->t, c->hoff, off);
 }
 
+/* kv_copy_list -- a new list with the elements of list key S, in order
+ * (O(elements)); its header's offset to *loffp. */
+static int kv_copy_list(pkv_batch *b, const struct kv_entry *S,
+			uint64_t *loffp)
+{
+	uint64_t src = list_of_entry(b->db, S), e, ne;
+	int err;
+
+	if (!src)
+		return PKV_ECORRUPT;
+	if ((err = list_new(&b->t, loffp)) ||
+	    (err = list_end(b->db, &b->t, src, false, &e)))
+		return err;
+	while (e) {
+		const char *p;
+		size_t len;
+		if ((err = list_value(b->db, src, e, &p, &len)) ||
+		    (err = list_elem_new(&b->t, p, len, &ne)) ||
+		    (err = list_link(&b->t, *loffp, kvtx_get(&b->t, *loffp +
+				     offsetof(struct kv_list_hdr, tail)), 0,
+				     ne)) ||
+		    (err = list_step(b->db, &b->t, src, e, false, &e)))
+			return err;
+	}
+	return 0;
+}
+
 /*
  * kv_copy_value -- the value of entry S as a new value for a copy: the
  * same bytes for a string, or a new hash with every field (its header's
@@ -304,6 +333,9 @@ static int kv_copy_value(pkv_batch *b, const struct kv_entry *S,
 	n->vlen = S->vlen;
 	if (S->vtype == PKV_TYPE_STRING)
 		return 0;
+	n->val = hoffp;
+	if (S->vtype == PKV_TYPE_LIST)
+		return kv_copy_list(b, S, hoffp);
 	if (S->vtype != PKV_TYPE_HASH || !(src = hash_of_entry(b->db, S)))
 		return PKV_ECORRUPT;
 	if ((err = hash_new(&b->t, &c.hoff)))
@@ -313,7 +345,6 @@ static int kv_copy_value(pkv_batch *b, const struct kv_entry *S,
 				&c, &cur);
 	} while (!err && cur);
 	*hoffp = c.hoff;
-	n->val = hoffp;
 	return err;
 }
 

@@ -394,6 +394,47 @@ int hash_scan(const pkv *db, const struct kvtx *t, uint64_t hoff,
 /* hash_register_types -- the collector's trace functions for hashes. */
 void hash_register_types(struct gc *gc);
 
+/* ---- lists (type_list.c) ---- */
+
+/* list_of_entry -- the header offset a list key's entry holds; 0 (and
+ * reported) if it cannot be one. */
+uint64_t list_of_entry(const pkv *db, const struct kv_entry *e);
+
+/* list_new -- an empty list header in t; list_elem_new -- a new unlinked
+ * element; offsets to *offp. */
+int list_new(struct kvtx *t, uint64_t *offp);
+int list_elem_new(struct kvtx *t, const void *val, size_t len,
+		  uint64_t *offp);
+
+/* list_count -- the list's elements (through t when given). */
+uint64_t list_count(const pkv *db, const struct kvtx *t, uint64_t loff);
+
+/* list_value -- element e's bytes (0, or PKV_ECORRUPT with PKV_VERIFY). */
+int list_value(const pkv *db, uint64_t loff, uint64_t e, const char **p,
+	       size_t *len);
+
+/* Walking: list_end -- the head (or tail) element; list_step -- the next
+ * (back: previous) element, 0 past the end; list_at -- the element at
+ * index i < count, from the nearer end.  0, or PKV_ECORRUPT (reported). */
+int list_end(const pkv *db, const struct kvtx *t, uint64_t loff, bool tail,
+	     uint64_t *e);
+int list_step(const pkv *db, const struct kvtx *t, uint64_t loff,
+	      uint64_t e, bool back, uint64_t *nx);
+int list_at(const pkv *db, const struct kvtx *t, uint64_t loff, uint64_t i,
+	    uint64_t *e);
+
+/* list_link -- link new element e between prev and next (0: an end);
+ * list_unlink -- take e out and free it at commit; list_cut -- keep only
+ * first..last (n elements), the rest left to the collector. */
+int list_link(struct kvtx *t, uint64_t loff, uint64_t prev, uint64_t next,
+	      uint64_t e);
+int list_unlink(struct kvtx *t, uint64_t loff, uint64_t e);
+int list_cut(struct kvtx *t, uint64_t loff, uint64_t first, uint64_t last,
+	     uint64_t n);
+
+/* list_register_types -- the collector's trace functions for lists. */
+void list_register_types(struct gc *gc);
+
 /* ---- write path (kv.c) ---- */
 
 enum kv_opcode {
@@ -403,6 +444,14 @@ enum kv_opcode {
 	KV_OP_DEL_EXPIRED,            /* delete only if expired (active expiry) */
 	KV_OP_HSET,                   /* set field (PKV_NX: if absent) */
 	KV_OP_HDEL,                   /* delete field */
+	KV_OP_LPUSH,                  /* push val (PKV_TAIL, PKV_XX) */
+	KV_OP_LPOP,                   /* pop into *ref (PKV_TAIL) */
+	KV_OP_LSET,                   /* element `index` = val */
+	KV_OP_LINSERT,                /* val before (PKV_AFTER: after) the
+					 first element equal to field */
+	KV_OP_LREM,                   /* remove `index` (a count, as LREM)
+					 elements equal to val */
+	KV_OP_LTRIM,                  /* keep elements index..index2 */
 };
 
 struct kv_op {
@@ -414,8 +463,14 @@ struct kv_op {
 	size_t vlen;
 	unsigned flags;               /* PKV_NX, PKV_XX, PKV_KEEPTTL */
 	int64_t expire_ms;
-	const void *field;            /* KV_OP_HSET, KV_OP_HDEL */
+	const void *field;            /* KV_OP_HSET, KV_OP_HDEL; the pivot
+					 of KV_OP_LINSERT */
 	size_t flen;
+	int64_t index, index2;        /* list ops (see enum kv_opcode) */
+	struct pkv_ref *ref;          /* KV_OP_LPOP: the element popped */
+	uint64_t *n;                  /* list ops: the length after, or
+					 KV_OP_LREM's removed count (or
+					 NULL) */
 };
 
 /* kv_apply -- apply ops in order as one transaction (see pkv_batch_commit). */

@@ -34,7 +34,8 @@ extern "C" {
 				   no size limit but the pool's room) */
 #define PKV_EINVAL     (-30910) /* an argument is out of range */
 #define PKV_EWRONGTYPE (-30911) /* the key holds a value of another type */
-#define PKV_ELAST      (-30911)
+#define PKV_ERANGE     (-30912) /* an index out of range (pkv_batch_lset) */
+#define PKV_ELAST      (-30912)
 
 /*
  * pkv_strerror -- describe an error code returned by any pkv function:
@@ -164,6 +165,7 @@ int pkv_get(pkv *db, unsigned dbi, const void *key, size_t klen, void *buf,
  * scans give a non-string value as NULL, length 0, with its type. */
 #define PKV_TYPE_STRING 0u
 #define PKV_TYPE_HASH 1u      /* fields and their values (pkv_hset...) */
+#define PKV_TYPE_LIST 2u      /* a sequence of strings (pkv_lpush...) */
 
 /*
  * Zero-copy reads.  pkv_get_ref points ref->val at the value in the pool
@@ -397,6 +399,99 @@ int pkv_batch_hlen(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 int pkv_batch_hscan(pkv_batch *b, unsigned dbi, const void *key,
 		    size_t klen, uint64_t cursor, unsigned count,
 		    pkv_scan_fn fn, void *ctx, uint64_t *next);
+
+/*
+ * Lists: a key whose value is a sequence of strings, kept as a persistent
+ * chain of its own, so a push or pop at either end, or an insert or
+ * removal next to an element found on the way, costs the same whatever
+ * the list's length.  Index 0 is the head (the left end), 1 the next,
+ * -1 the tail, -2 the one before; reading by index walks from the nearer
+ * end.  The calls on a key of another type return PKV_EWRONGTYPE; a
+ * missing key is an empty list, and the key goes with its last element.
+ * Deleting, overwriting, expiring or trimming a list is O(1) writes: the
+ * collector reclaims what is cut off.
+ */
+#define PKV_TAIL  0x8u   /* lists: at the tail (right end), not the head */
+#define PKV_AFTER 0x10u  /* pkv_batch_linsert: after the pivot, not before */
+
+/* pkv_lpush -- push val at the head (flags PKV_TAIL: the tail), durably;
+ * with PKV_XX only onto an existing list.  The list's length after goes
+ * to *len (if not NULL).  Returns 0, PKV_ENOTFOUND (PKV_XX and no list),
+ * PKV_EWRONGTYPE, or an error as pkv_put. */
+int pkv_lpush(pkv *db, unsigned dbi, const void *key, size_t klen,
+	      const void *val, size_t vlen, unsigned flags, uint64_t *len);
+
+/* pkv_lpop -- remove the head (PKV_TAIL: the tail) element durably,
+ * copying up to bufsize bytes of it to buf and its length to *vlen: 0,
+ * PKV_ENOTFOUND (no list), PKV_EWRONGTYPE, or an error as pkv_put. */
+int pkv_lpop(pkv *db, unsigned dbi, const void *key, size_t klen,
+	     unsigned flags, void *buf, size_t bufsize, size_t *vlen);
+
+/* pkv_llen -- the list's elements to *n (0 for a missing key): 0,
+ * PKV_EWRONGTYPE, PKV_EINVAL or PKV_ECORRUPT. */
+int pkv_llen(pkv *db, unsigned dbi, const void *key, size_t klen,
+	     uint64_t *n);
+
+/* pkv_lindex -- copy the element at index as pkv_lpop does: 0,
+ * PKV_ENOTFOUND (no such index or key), PKV_EWRONGTYPE, PKV_EINVAL or
+ * PKV_ECORRUPT. */
+int pkv_lindex(pkv *db, unsigned dbi, const void *key, size_t klen,
+	       int64_t index, void *buf, size_t bufsize, size_t *vlen);
+
+/*
+ * pkv_lrange -- visit the elements from index start to stop (inclusive,
+ * clamped to the list as LRANGE does), in order, or with PKV_TAIL from
+ * stop back to start.  fn gets each as a pkv_item (val = the element,
+ * key NULL), valid during the call, while the key is locked: it must make
+ * no write call.  A non-zero return from fn stops the walk and is
+ * returned.  Returns 0 (a missing key visits nothing), PKV_EWRONGTYPE,
+ * PKV_EINVAL or PKV_ECORRUPT.
+ */
+int pkv_lrange(pkv *db, unsigned dbi, const void *key, size_t klen,
+	       int64_t start, int64_t stop, unsigned flags, pkv_scan_fn fn,
+	       void *ctx);
+
+/* pkv_ltrim -- keep only the elements from start to stop (as LTRIM: an
+ * empty range deletes the key), durably: 0, PKV_ENOTFOUND (no list),
+ * PKV_EWRONGTYPE, or an error as pkv_put. */
+int pkv_ltrim(pkv *db, unsigned dbi, const void *key, size_t klen,
+	      int64_t start, int64_t stop);
+
+/*
+ * The same inside a batch, which sees its own writes, and more:
+ * pkv_batch_lpop's reference stays valid until the batch ends (the
+ * element is freed at its commit); pkv_batch_lindex_ref's until the
+ * batch's next call.  pkv_batch_lset replaces the element at index (0,
+ * PKV_ENOTFOUND: no list, PKV_ERANGE: no such index).
+ * pkv_batch_linsert puts val before (PKV_AFTER: after) the first element
+ * equal to pivot, the length after to *len (0, or PKV_ENOTFOUND: no
+ * list or no such pivot).  pkv_batch_lrem removes up to count elements
+ * equal to val from the head (count < 0: |count| from the tail; 0: all),
+ * how many to *removed (0, or PKV_ENOTFOUND: no list).
+ */
+int pkv_batch_lpush(pkv_batch *b, unsigned dbi, const void *key,
+		    size_t klen, const void *val, size_t vlen, unsigned flags,
+		    uint64_t *len);
+int pkv_batch_lpop(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		   unsigned flags, struct pkv_ref *ref);
+int pkv_batch_llen(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		   uint64_t *n);
+int pkv_batch_lindex_ref(pkv_batch *b, unsigned dbi, const void *key,
+			 size_t klen, int64_t index, struct pkv_ref *ref);
+int pkv_batch_lrange(pkv_batch *b, unsigned dbi, const void *key,
+		     size_t klen, int64_t start, int64_t stop, unsigned flags,
+		     pkv_scan_fn fn, void *ctx);
+int pkv_batch_ltrim(pkv_batch *b, unsigned dbi, const void *key,
+		    size_t klen, int64_t start, int64_t stop);
+int pkv_batch_lset(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		   int64_t index, const void *val, size_t vlen);
+int pkv_batch_linsert(pkv_batch *b, unsigned dbi, const void *key,
+		      size_t klen, unsigned flags, const void *pivot,
+		      size_t plen, const void *val, size_t vlen,
+		      uint64_t *len);
+int pkv_batch_lrem(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		   int64_t count, const void *val, size_t vlen,
+		   uint64_t *removed);
 
 /*
  * Keys of any type.  pkv_batch_rename moves key (its value of whatever

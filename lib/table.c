@@ -887,4 +887,5 @@ void table_register_types(struct gc *gc)
 	gc_register(gc, KV_TYPE_ENTRY, trace_entry);
 	/* KV_TYPE_STRIPES holds counters only */
 	hash_register_types(gc);
+	list_register_types(gc);
 }
