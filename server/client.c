@@ -208,7 +208,7 @@ void client_info(const struct client *k, char *buf, size_t len)
 		 (unsigned long long)k->id, k->addr, k->laddr, k->fd,
 		 k->name ? k->name : "", (long long)(now - k->ctime_ms) / 1000,
 		 (long long)(now - k->last_ms) / 1000,
-		 k->in_multi ? "x" : "N", k->db,
+		 k->in_multi ? "x" : k->block.blocked ? "b" : "N", k->db,
 		 k->in_multi ? (long long)k->nqueued : -1ll, k->qlen,
 		 k->qcap - k->qlen, k->qcap,
 		 pending < OBUF_FREE_BYTES ? pending : OBUF_FREE_BYTES,

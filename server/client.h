@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "blocking.h"
 #include "proto/resp.h"
 
 struct queued;          /* a command queued by MULTI (multi.c) */
@@ -57,11 +58,19 @@ struct client {
 
 	/* MULTI/EXEC (multi.c) */
 	bool in_multi;
+	bool in_exec;                 /* EXEC runs its queue: blocking
+					 commands do not block */
 	bool multi_error;             /* a queued command was refused */
 	bool watch_dirty;             /* a watched key changed */
 	struct queued *queue;
 	size_t nqueued, capqueued;
 	struct watched *watches;
+
+	/* blocking commands (blocking.c) */
+	struct client_block block;
+	struct client *resume_next;   /* unblocked with requests waiting
+					 in qbuf (net.c) */
+	bool resume;
 };
 
 /* Replies, in the client's protocol. */

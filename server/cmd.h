@@ -36,6 +36,7 @@ struct command {
 /* The tables of each command group (cmd_*.c), NULL-name terminated. */
 extern const struct command string_commands[];
 extern const struct command hash_commands[];
+extern const struct command list_commands[];
 extern const struct command key_commands[];
 extern const struct command server_commands[];
 extern const struct command conn_commands[];

@@ -247,7 +247,7 @@ static void cmd_exists(struct client *c)
 }
 
 /* The Redis name of each engine type (PKV_TYPE_*), in order. */
-static const char *const type_names[] = { "string", "hash" };
+static const char *const type_names[] = { "string", "hash", "list" };
 
 /* type_of_name -- the PKV_TYPE_* Redis calls name, or -1. */
 static int type_of_name(const struct resp_arg *name)
@@ -644,8 +644,9 @@ static void cmd_move(struct client *c)
 /*
  * keys_encoding -- what OBJECT ENCODING answers for a value: a string as
  * Redis encodes one fresh from SET (int, embstr up to 44 bytes, raw), a
- * hash as "hashtable" -- pkv has no compact encoding, so it never says
- * Redis's "listpack".
+ * hash as "hashtable", a list as "linkedlist" (a chain of elements, as
+ * Redis's lists were before quicklist) -- pkv has no compact encoding,
+ * so it never says Redis's "listpack".
  */
 static const char *keys_encoding(const struct ks_val *v)
 {
@@ -653,6 +654,8 @@ static const char *keys_encoding(const struct ks_val *v)
 
 	if (v->type == PKV_TYPE_HASH)
 		return "hashtable";
+	if (v->type == PKV_TYPE_LIST)
+		return "linkedlist";
 	if (v->len <= 20 && num_parse_ll(v->p, v->len, &ll))
 		return "int";
 	return v->len <= 44 ? "embstr" : "raw";

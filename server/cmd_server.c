@@ -12,6 +12,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "blocking.h"
 #include "client.h"
 #include "cmd.h"
 #include "config.h"
@@ -97,9 +98,9 @@ static void cmd_info(struct client *c)
 			 "maxclients:%lld\r\n"
 			 "client_recent_max_input_buffer:%zu\r\n"
 			 "client_recent_max_output_buffer:%zu\r\n"
-			 "blocked_clients:0\r\ntracking_clients:0\r\n\r\n",
+			 "blocked_clients:%llu\r\ntracking_clients:0\r\n\r\n",
 			 (unsigned long long)srv.nclients, srv.cfg.maxclients,
-			 in, out);
+			 in, out, (unsigned long long)blocking_count());
 	}
 	if (want(c, "memory", true)) {
 		size_t clients = 0;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blocking.h"
 #include "keyspace.h"
 #include "multi.h"
 #include "srv.h"
@@ -83,10 +84,12 @@ int ks_ttl(unsigned db, const struct resp_arg *key, int64_t *expire_ms)
 	return err;
 }
 
-/* ks_wrote -- bookkeeping after a successful write. */
+/* ks_wrote -- bookkeeping after a successful write: WATCH, and clients
+ * blocked on the key (it may now be a list with elements). */
 static void ks_wrote(unsigned db, const struct resp_arg *key)
 {
 	multi_touch(db, key->p, key->len);
+	blocking_touch(db, key->p, key->len);
 	srv.dirty++;
 }
 
@@ -228,6 +231,145 @@ int ks_hscan(unsigned db, const struct resp_arg *key, uint64_t cursor,
 		return ks.err;
 	return pkv_batch_hscan(ks.batch, db, key->p, key->len, cursor, count,
 			       fn, ctx, next);
+}
+
+/* ---- lists ---- */
+
+/* ks_lpush -- push one element: 0 (length to *len), PKV_ENOTFOUND (PKV_XX
+ * and no list), PKV_EWRONGTYPE, or an error. */
+int ks_lpush(unsigned db, const struct resp_arg *key,
+	     const struct resp_arg *val, unsigned flags, uint64_t *len)
+{
+	int r;
+
+	if (!ks_batch())
+		return ks.err;
+	r = pkv_batch_lpush(ks.batch, db, key->p, key->len, val->p, val->len,
+			    flags, len);
+	if (r == 0)
+		ks_wrote(db, key);
+	return r;
+}
+
+/* ks_lpop -- pop one element into v (in place until the turn's commit):
+ * 0, PKV_ENOTFOUND, PKV_EWRONGTYPE, or an error. */
+int ks_lpop(unsigned db, const struct resp_arg *key, unsigned flags,
+	    struct ks_val *v)
+{
+	struct pkv_ref ref;
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	if (!ks_batch())
+		return ks.err;
+	r = pkv_batch_lpop(ks.batch, db, key->p, key->len, flags, &ref);
+	if (r == 0) {
+		v->p = ref.val;
+		v->len = ref.vlen;
+		ks_wrote(db, key);
+	}
+	return r;
+}
+
+/* ks_llen -- a list's length (0: no key). */
+int ks_llen(unsigned db, const struct resp_arg *key, uint64_t *n)
+{
+	if (!ks_batch())
+		return ks.err;
+	return pkv_batch_llen(ks.batch, db, key->p, key->len, n);
+}
+
+/* ks_lindex -- the element at index in place: 0, PKV_ENOTFOUND, or an
+ * error. */
+int ks_lindex(unsigned db, const struct resp_arg *key, int64_t index,
+	      struct ks_val *v)
+{
+	struct pkv_ref ref;
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	if (!ks_batch())
+		return ks.err;
+	r = pkv_batch_lindex_ref(ks.batch, db, key->p, key->len, index, &ref);
+	if (r == 0) {
+		v->p = ref.val;
+		v->len = ref.vlen;
+	}
+	return r;
+}
+
+/* ks_lrange -- visit start..stop (PKV_TAIL: backwards). */
+int ks_lrange(unsigned db, const struct resp_arg *key, int64_t start,
+	      int64_t stop, unsigned flags, pkv_scan_fn fn, void *ctx)
+{
+	if (!ks_batch())
+		return ks.err;
+	return pkv_batch_lrange(ks.batch, db, key->p, key->len, start, stop,
+				flags, fn, ctx);
+}
+
+/* ks_lset -- replace the element at index: 0, PKV_ENOTFOUND, PKV_ERANGE,
+ * PKV_EWRONGTYPE, or an error. */
+int ks_lset(unsigned db, const struct resp_arg *key, int64_t index,
+	    const struct resp_arg *val)
+{
+	int r;
+
+	if (!ks_batch())
+		return ks.err;
+	r = pkv_batch_lset(ks.batch, db, key->p, key->len, index, val->p,
+			   val->len);
+	if (r == 0)
+		ks_wrote(db, key);
+	return r;
+}
+
+/* ks_linsert -- insert next to a pivot: 0 (length to *len),
+ * PKV_ENOTFOUND (no list or pivot), PKV_EWRONGTYPE, or an error. */
+int ks_linsert(unsigned db, const struct resp_arg *key, unsigned flags,
+	       const struct resp_arg *pivot, const struct resp_arg *val,
+	       uint64_t *len)
+{
+	int r;
+
+	if (!ks_batch())
+		return ks.err;
+	r = pkv_batch_linsert(ks.batch, db, key->p, key->len, flags, pivot->p,
+			      pivot->len, val->p, val->len, len);
+	if (r == 0)
+		ks_wrote(db, key);
+	return r;
+}
+
+/* ks_lrem -- remove elements equal to val: 0 (how many to *removed),
+ * PKV_ENOTFOUND, PKV_EWRONGTYPE, or an error. */
+int ks_lrem(unsigned db, const struct resp_arg *key, int64_t count,
+	    const struct resp_arg *val, uint64_t *removed)
+{
+	int r;
+
+	if (!ks_batch())
+		return ks.err;
+	r = pkv_batch_lrem(ks.batch, db, key->p, key->len, count, val->p,
+			   val->len, removed);
+	if (r == 0 && *removed)
+		ks_wrote(db, key);
+	return r;
+}
+
+/* ks_ltrim -- keep start..stop: 0, PKV_ENOTFOUND, PKV_EWRONGTYPE, or an
+ * error. */
+int ks_ltrim(unsigned db, const struct resp_arg *key, int64_t start,
+	     int64_t stop)
+{
+	int r;
+
+	if (!ks_batch())
+		return ks.err;
+	r = pkv_batch_ltrim(ks.batch, db, key->p, key->len, start, stop);
+	if (r == 0)
+		ks_wrote(db, key);
+	return r;
 }
 
 /* ---- keys of any type ---- */

@@ -90,6 +90,28 @@ int ks_hlen(unsigned db, const struct resp_arg *key, uint64_t *n);
 int ks_hscan(unsigned db, const struct resp_arg *key, uint64_t cursor,
 	     unsigned count, pkv_scan_fn fn, void *ctx, uint64_t *next);
 
+/* Lists (pkv_batch_lpush... on the turn's batch): results as the
+ * library's; elements read (ks_lpop, ks_lindex) are in place until the
+ * command's next keyspace call. */
+int ks_lpush(unsigned db, const struct resp_arg *key,
+	     const struct resp_arg *val, unsigned flags, uint64_t *len);
+int ks_lpop(unsigned db, const struct resp_arg *key, unsigned flags,
+	    struct ks_val *v);
+int ks_llen(unsigned db, const struct resp_arg *key, uint64_t *n);
+int ks_lindex(unsigned db, const struct resp_arg *key, int64_t index,
+	      struct ks_val *v);
+int ks_lrange(unsigned db, const struct resp_arg *key, int64_t start,
+	      int64_t stop, unsigned flags, pkv_scan_fn fn, void *ctx);
+int ks_lset(unsigned db, const struct resp_arg *key, int64_t index,
+	    const struct resp_arg *val);
+int ks_linsert(unsigned db, const struct resp_arg *key, unsigned flags,
+	       const struct resp_arg *pivot, const struct resp_arg *val,
+	       uint64_t *len);
+int ks_lrem(unsigned db, const struct resp_arg *key, int64_t count,
+	    const struct resp_arg *val, uint64_t *removed);
+int ks_ltrim(unsigned db, const struct resp_arg *key, int64_t start,
+	     int64_t stop);
+
 /* Keys of any type: move or copy key to dkey in database ddb (replacing
  * it unless PKV_NX): 0, PKV_ENOTFOUND, PKV_EEXIST, or an error. */
 int ks_rename(unsigned db, const struct resp_arg *key, unsigned ddb,

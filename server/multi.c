@@ -204,6 +204,7 @@ static void cmd_exec(struct client *c)
 	unwatch_all(c);
 	reply_array(c, (int64_t)c->nqueued);
 	c->in_multi = false;   /* the queued commands run for real */
+	c->in_exec = true;     /* ...and do not block */
 	/*
 	 * Each queued command runs in the turn's batch, so all of them
 	 * commit together (a crash keeps all or none); one whose writes do
@@ -223,6 +224,7 @@ static void cmd_exec(struct client *c)
 			reply_err_kv(c, err);
 		}
 	}
+	c->in_exec = false;
 	c->argc = saved_argc;
 	c->argv = saved_argv;
 	queue_free(c);

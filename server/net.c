@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "blocking.h"
 #include "client.h"
 #include "cmd.h"
 #include "keyspace.h"
@@ -120,6 +121,7 @@ static void net_client_free(struct client *c)
 		c->next->prev = c->prev;
 	srv.nclients--;
 	multi_client_free(c);
+	blocking_unblock(c);
 	resp_req_free(&c->req);
 	rbuf_free(&c->out);
 	free(c->qbuf);
@@ -300,6 +302,113 @@ static void net_group_flush(void)
 	}
 }
 
+static void net_process(struct client *c);
+
+/* Clients unblocked with requests waiting in their query buffer: run in
+ * this turn, after the client whose command woke them. */
+static struct client *resume_head, **resume_tail = &resume_head;
+
+/* net_resume_add -- c was unblocked: run what waits in its buffer. */
+static void net_resume_add(struct client *c)
+{
+	if (c->resume || !c->qlen)
+		return;
+	c->resume = true;
+	c->resume_next = NULL;
+	*resume_tail = c;
+	resume_tail = &c->resume_next;
+}
+
+/* net_resume -- run the requests of unblocked clients (which may block
+ * again, or wake others: they join the list). */
+static void net_resume(void)
+{
+	while (resume_head) {
+		struct client *c = resume_head;
+		if (!(resume_head = c->resume_next))
+			resume_tail = &resume_head;
+		c->resume = false;
+		if (!c->closing_now)
+			net_process(c);
+	}
+}
+
+/*
+ * net_rerun -- run a blocked client's command again (a key it waits on
+ * was written), in the turn's batch.  If it answered, it got what it
+ * waited for (or failed): it is unblocked, and its reply leaves after
+ * the group commit like every other.  If not, it still waits.
+ */
+static void net_rerun(struct client *c)
+{
+	struct client_block *b = &c->block;
+	size_t mark = reply_mark(c);
+	struct ks_cmd kc;
+	int cerr;
+
+	group_add(c, mark);
+	c->argc = b->argc;
+	c->argv = b->argv;
+	b->retrying = true;
+	ks_cmd_begin(&kc);
+	b->cmd->proc(c);
+	if ((cerr = ks_cmd_end(&kc)) != 0) {
+		reply_rewind(c, mark);
+		reply_err_kv(c, cerr);
+	}
+	b->retrying = false;
+	c->argc = 0;
+	c->argv = NULL;
+	if (reply_mark(c) != mark || c->closing_now) {
+		blocking_unblock(c);
+		c->group_cmds++;
+		c->last_ms = pkv_now_ms();
+		net_resume_add(c);
+	}
+}
+
+/* net_serve_blocked -- after a command: run again the commands of the
+ * clients waiting on keys it wrote, in the order they blocked, until no
+ * more keys are touched (a served BLMOVE may push to another waited-on
+ * key). */
+static void net_serve_blocked(void)
+{
+	static bool serving;
+	struct client **cs = NULL;
+	size_t n;
+
+	if (serving)
+		return;
+	serving = true;
+	while ((n = blocking_take(&cs)) > 0) {
+		for (size_t i = 0; i < n; i++)
+			if (cs[i]->block.blocked)
+				net_rerun(cs[i]);
+		free(cs);
+		cs = NULL;
+	}
+	free(cs);
+	serving = false;
+}
+
+/* net_block_timeouts -- answer the blocked clients whose timeout has
+ * passed with their command's null reply. */
+static void net_block_timeouts(int64_t now)
+{
+	struct client *c;
+
+	while ((c = blocking_expired(now)) != NULL) {
+		group_add(c, reply_mark(c));
+		if (c->block.null_bulk)
+			reply_null(c);
+		else
+			reply_null_array(c);
+		blocking_unblock(c);
+		c->group_cmds++;
+		net_resume_add(c);
+	}
+}
+
 /* net_process -- run every whole request in the query buffer. */
 static void net_process(struct client *c)
 {
@@ -310,7 +419,8 @@ static void net_process(struct client *c)
 	};
 	size_t pos = 0;
 
-	while (pos < c->qlen && !c->close_asap && !c->closing_now) {
+	while (pos < c->qlen && !c->close_asap && !c->closing_now &&
+	       !c->block.blocked) {
 		char err[256];
 		size_t used = 0;
 		enum resp_status st = resp_parse(&c->req, c->qbuf + pos,
@@ -347,9 +457,11 @@ static void net_process(struct client *c)
 		}
 		if (!c->in_group)      /* a flush during the command */
 			group_add(c, mark);
-		c->group_cmds++;
+		if (!c->block.blocked)  /* a blocked one answers later */
+			c->group_cmds++;
 		c->argc = 0;
 		c->argv = NULL;
+		net_serve_blocked();
 	}
 	if (pos) {
 		memmove(c->qbuf, c->qbuf + pos, c->qlen - pos);
@@ -436,6 +548,7 @@ static void net_cron(void)
 		next = c->next;
 		if (c->closing_now ||
 		    (srv.cfg.timeout > 0 && !c->in_multi &&
+		     !c->block.blocked &&
 		     now - c->last_ms > srv.cfg.timeout * 1000))
 			net_client_free(c);
 	}
@@ -454,10 +567,18 @@ void net_run(void)
 	ks_set_group_flush(net_group_flush);
 	while (!srv.shutdown_asap) {
 		int timeout = (int)(1000 / srv.cfg.hz);
-		int n = epoll_wait(srv.epfd, events, MAX_EVENTS, timeout);
-		int64_t now;
+		int64_t now, next = blocking_next_deadline();
+		int n;
 
+		if (next) {   /* wake for the first blocked client's timeout */
+			int64_t wait = next - pkv_now_ms();
+			if (wait < timeout)
+				timeout = wait < 0 ? 0 : (int)wait;
+		}
+		n = epoll_wait(srv.epfd, events, MAX_EVENTS, timeout);
 		ks_group_begin();
+		if (next)
+			net_block_timeouts(pkv_now_ms());
 		for (int i = 0; i < n; i++) {
 			struct client *c = events[i].data.ptr;
 			if (!c) {
@@ -473,6 +594,7 @@ void net_run(void)
 			    !net_write(c))
 				c->closing_now = true;
 		}
+		net_resume();
 		/* One commit for the turn, then the replies. */
 		net_group_commit();
 		for (struct client *c = group; c; c = c->gnext)
