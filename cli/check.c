@@ -321,6 +321,81 @@ static uint64_t walk_hash_chain(struct walk *w, unsigned db,
 }
 
 /*
+ * walk_list -- the list of key entry K (at e): its header and every
+ * element from the head, each a sound element block whose prev is the
+ * one before, the tail the last one, the count the number walked.  Sound
+ * elements go to the salvager in order.
+ */
+static void walk_list(struct walk *w, unsigned db, const struct kv_entry *K,
+		      uint64_t e)
+{
+	struct check_report *r = w->r;
+	bool live = !(K->expire_ms && K->expire_ms <= w->now);
+	const struct kv_list_hdr *H;
+	uint64_t loff, size, x, via = 0, n = 0;
+	char what[64];
+
+	memcpy(&loff, kv_entry_val(K), sizeof(loff));
+	snprintf(what, sizeof(what), "list key entry 0x%" PRIx64, e);
+	if (!walk_reach(w, loff, KV_TYPE_LIST, sizeof(*H), &size, what, 0))
+		return;
+	H = pool_ptr(w->pool, loff);
+	r->lists++;
+	snprintf(what, sizeof(what), "list 0x%" PRIx64, loff);
+	for (x = H->head; x && !w->emit_err; x = ((const struct kv_list_elem *)
+					      pool_ptr(w->pool, x))->next) {
+		const struct kv_list_elem *E;
+		if (n > H->count) {
+			check_damage(r, "list 0x%" PRIx64 ": longer than its "
+				     "count %" PRIu64, loff, H->count);
+			break;
+		}
+		if (!walk_reach(w, x, KV_TYPE_LELEM, sizeof(*E), &size, what,
+				via))
+			break;
+		E = pool_ptr(w->pool, x);
+		if (size != sizeof(*E) + (uint64_t)E->len) {
+			check_damage(r, "element 0x%" PRIx64 " (%s): a block "
+				     "of %" PRIu64 " bytes for %" PRIu32
+				     " bytes", x, what, size, E->len);
+			break;
+		}
+		if (E->prev != via)
+			check_damage(r, "element 0x%" PRIx64 " (%s): its prev "
+				     "is not the element before it", x, what);
+		if (list_elem_csum(E) != E->csum) {
+			check_damage(r, "element 0x%" PRIx64 " (%s): checksum "
+				     "mismatch (its bytes are damaged)", x,
+				     what);
+			if (w->emit)
+				r->salvage_skipped++;
+		} else if (w->emit && live) {
+			struct check_entry ce = {
+				db, PKV_TYPE_LIST, kv_entry_key(K), K->klen,
+				NULL, 0, E + 1, E->len, K->expire_ms
+			};
+			w->emit_err = w->emit(w->emit_ctx, &ce);
+		}
+		via = x;
+		n++;
+	}
+	r->elements += n;
+	if (!w->emit_err && (n != H->count || H->tail != via))
+		check_damage(r, "list 0x%" PRIx64 " says %" PRIu64 " elements"
+			     "; %" PRIu64 " were found%s", loff, H->count, n,
+			     H->tail != via ? ", and its tail is not the last"
+			     : "");
+	if (w->emit && !w->emit_err && live) {
+		struct check_entry ce = {
+			db, PKV_TYPE_LIST, kv_entry_key(K), K->klen, NULL, 0,
+			NULL, 0, K->expire_ms
+		};
+		w->emit_err = w->emit(w->emit_ctx, &ce);
+		r->salvaged += w->emit_err == 0;
+	}
+}
+
+/*
  * walk_hash -- the hash of key entry K (at e): its header, directories,
  * segments and every field, and its count against them.  The key chain's
  * list of entries (w->chain) is borrowed for each bucket's fields, so it
@@ -485,8 +560,8 @@ static void walk_chain(struct walk *w, struct walk_table *t, uint64_t arr,
 				     E->expire_ms);
 			sound = false;
 		}
-		if (E->vtype > PKV_TYPE_HASH || E->flags != 0 ||
-		    (E->vtype == PKV_TYPE_HASH && E->vlen != 8)) {
+		if (E->vtype > PKV_TYPE_LIST || E->flags != 0 ||
+		    (E->vtype != PKV_TYPE_STRING && E->vlen != 8)) {
 			check_damage(r, "entry 0x%" PRIx64 " (%s): unknown "
 				     "value type %u or flags 0x%x", e, what,
 				     (unsigned)E->vtype, (unsigned)E->flags);
@@ -535,6 +610,8 @@ static void walk_chain(struct walk *w, struct walk_table *t, uint64_t arr,
 		}
 		if (sound && E->vtype == PKV_TYPE_HASH)
 			walk_hash(w, t->db, E, e);
+		else if (sound && E->vtype == PKV_TYPE_LIST)
+			walk_list(w, t->db, E, e);
 		else if (w->emit) {
 			struct check_entry ce = {
 				t->db, E->vtype, kv_entry_key(E), E->klen,

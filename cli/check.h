@@ -44,6 +44,7 @@ struct check_report {
 	uint64_t db_keys[KV_MAX_DBS];
 	uint64_t keys, expires;       /* entries found; with an expiry */
 	uint64_t hashes, fields;      /* of the keys, hashes; their fields */
+	uint64_t lists, elements;     /* lists; their elements */
 	uint64_t expired;             /* of them, past their expiry */
 	uint64_t blocks, block_bytes; /* allocated (block lengths) */
 	bool reach_known;             /* reachability could be judged */
@@ -88,8 +89,9 @@ struct check_entry {
 	int64_t expire_ms;            /* the key's; 0: none */
 };
 /* For a string, fn gets one call with its value; for a hash, one call per
- * sound field (field set), then one with field and val NULL: the key is
- * complete. */
+ * sound field (field set); for a list, one per sound element in order
+ * (field NULL, val set); then, for a hash or list, one with field and val
+ * NULL: the key is complete. */
 typedef int (*check_entry_fn)(void *ctx, const struct check_entry *e);
 int check_pool_each(const char *path, struct check_report *r, bool progress,
 		    check_entry_fn fn, void *ctx, struct errmsg *em);

@@ -3,8 +3,9 @@
  * as Redis commands, the stream `redis-cli --pipe` sends and `pkv import` reads.
  *
  * For each database that has keys: SELECT n, then SET key value for each
- * string key, HSET key field value for each field of a hash key (one
- * command per field, so no command grows with the hash), and, for a key
+ * string key, HSET key field value for each field of a hash key and RPUSH
+ * key element for each element of a list, in order (one command per
+ * field or element, so no command grows with the key), and, for a key
  * with an expiry, PEXPIREAT key ms (absolute, so the
  * time a stream waits before it is loaded does not stretch the expiry).
  * SET followed by PEXPIREAT works on every Redis since 2.6, where SET's
@@ -115,12 +116,26 @@ static int export_field(struct export *x, const void *key, size_t klen,
 	return export_cmd(x, 4, hset);
 }
 
-/* The hash keys a scan step met, written after it (their fields are read
- * with pkv_hscan, which must not run inside the scan's callback). */
+/* export_element -- one element of a list, in order: RPUSH key value. */
+static int export_element(struct export *x, const void *key, size_t klen,
+			  const void *val, size_t vlen)
+{
+	struct resp_arg rpush[3] = {
+		{ "RPUSH", 5 }, { key, klen }, { val, vlen },
+	};
+
+	x->bytes += vlen;
+	return export_cmd(x, 3, rpush);
+}
+
+/* The hash and list keys a scan step met, written after it (their
+ * contents are read with pkv_hscan or pkv_lrange, which must not run
+ * inside the scan's callback). */
 struct export_later {
 	char *key;
 	size_t klen;
 	int64_t expire_ms;
+	unsigned type;
 };
 
 /* What a scan step of one database collects. */
@@ -130,7 +145,7 @@ struct export_step {
 	size_t nlater, cap;
 };
 
-/* export_key -- pkv_scan callback: a string now, a hash later. */
+/* export_key -- pkv_scan callback: a string now, a hash or list later. */
 static int export_key(void *ctx, const struct pkv_item *it)
 {
 	struct export_step *st = ctx;
@@ -152,11 +167,12 @@ static int export_key(void *ctx, const struct pkv_item *it)
 	memcpy(l->key, it->key, it->klen);
 	l->klen = it->klen;
 	l->expire_ms = it->expire_ms;
+	l->type = it->type;
 	st->nlater++;
 	return 0;
 }
 
-/* While a hash is written: its key. */
+/* While a hash or list is written: its key. */
 struct export_hash {
 	struct export *x;
 	const struct export_later *k;
@@ -171,16 +187,28 @@ static int export_hash_field(void *ctx, const struct pkv_item *it)
 			    it->val, it->vlen);
 }
 
-/* export_hashes -- the hash keys the last scan step met: their fields,
- * then their expiry. */
-static int export_hashes(pkv *db, unsigned dbi, struct export_step *st)
+/* export_list_element -- pkv_lrange callback. */
+static int export_list_element(void *ctx, const struct pkv_item *it)
+{
+	struct export_hash *h = ctx;
+
+	return export_element(h->x, h->k->key, h->k->klen, it->val,
+			      it->vlen);
+}
+
+/* export_collections -- the hash and list keys the last scan step met:
+ * their fields or elements, then their expiry. */
+static int export_collections(pkv *db, unsigned dbi, struct export_step *st)
 {
 	int err = 0;
 
 	for (size_t i = 0; i < st->nlater; i++) {
 		struct export_hash h = { st->x, &st->later[i] };
 		uint64_t cur = 0;
-		do {
+		if (!err && h.k->type == PKV_TYPE_LIST)
+			err = pkv_lrange(db, dbi, h.k->key, h.k->klen, 0, -1,
+					 0, export_list_element, &h);
+		else do {
 			if (!err)
 				err = pkv_hscan(db, dbi, h.k->key, h.k->klen,
 						cur, EXPORT_SCAN_COUNT,
@@ -230,6 +258,8 @@ static int export_salvaged(void *ctx, const struct check_entry *e)
 	if (e->field)
 		return export_field(s->x, e->key, e->klen, e->field, e->flen,
 				    e->val, e->vlen);
+	if (e->val)
+		return export_element(s->x, e->key, e->klen, e->val, e->vlen);
 	if ((err = export_expiry(s->x, e->key, e->klen, e->expire_ms)))
 		return err;
 	s->x->bytes += e->klen;
@@ -286,8 +316,8 @@ static int export_db(struct access *a, unsigned dbi, struct export *x)
 	do {
 		err = pkv_scan(a->db, dbi, cursor, EXPORT_SCAN_COUNT,
 			       export_key, &st, &next);
-		/* the hashes it met, also after a failure (to free them) */
-		err2 = export_hashes(a->db, dbi, &st);
+		/* the collections it met, also after a failure (to free them) */
+		err2 = export_collections(a->db, dbi, &st);
 		if (err || (err = err2))
 			break;
 		cursor = next;
