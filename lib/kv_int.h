@@ -152,6 +152,16 @@ static inline uint32_t kv_entry_csum(const struct kv_entry *e)
 	return (uint32_t)(h ^ h >> 32);
 }
 
+/* list_elem_csum -- the checksum a list element stores: its length and
+ * bytes (the caller knows they fit the pool). */
+static inline uint32_t list_elem_csum(const struct kv_list_elem *e)
+{
+	uint64_t h = csum64(&e->len, sizeof(e->len), ~(size_t)0);
+
+	h = h * 0x9e3779b97f4a7c15ull ^ csum64(e + 1, e->len, ~(size_t)0);
+	return (uint32_t)(h ^ h >> 32);
+}
+
 /* kv_entry_damaged -- with PKV_VERIFY, whether a read must not return
  * entry e (its checksum does not match; reported as damage). */
 bool kv_entry_damaged(const pkv *db, unsigned dbi, const struct kv_entry *e);

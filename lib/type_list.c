@@ -18,7 +18,6 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "csum.h"
 #include "kv_int.h"
 
 #define LHDR_COUNT offsetof(struct kv_list_hdr, count)
@@ -32,16 +31,6 @@ static inline uint64_t list_word(const pkv *db, const struct kvtx *t,
 				 uint64_t off)
 {
 	return t ? kvtx_get(t, off) : kv_load(kv_ptr(db, off));
-}
-
-/* list_elem_csum -- the checksum of an element's fixed part. */
-static uint32_t list_elem_csum(const struct kv_list_elem *E)
-{
-	uint64_t h = csum64(&E->len, sizeof(E->len), ~(size_t)0);
-
-	h = h * 0x9e3779b97f4a7c15ull ^ csum64(E + 1, E->len, ~(size_t)0);
-
-	return (uint32_t)(h ^ h >> 32);
 }
 
 /* list_bad -- report damage met in the list at loff; PKV_ECORRUPT. */

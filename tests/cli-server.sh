@@ -119,6 +119,9 @@ if srv_start A "$POOL"; then
 			i=$((i + 1))
 		done | redis-cli -p "$A_port" >/dev/null
 		redis-cli -p "$A_port" pexpire big 86400000 >/dev/null
+		# a list, whose order the export must keep
+		redis-cli -p "$A_port" rpush l e1 e2 "" e4 >/dev/null
+		redis-cli -p "$A_port" lpush l e0 >/dev/null
 	fi
 	srv_stop A
 	run check "$POOL"
@@ -129,20 +132,26 @@ else
 	bad "restart pkv-server"
 fi
 if $have_cli; then
-	grep -q 'types: [0-9]* strings, 2 hashes (53 fields)$' "$OUT" &&
-		ok "check walks the hashes" ||
-		{ bad "check walks the hashes"; sed 's/^/    /' "$OUT"; }
+	grep -q 'types: [0-9]* strings, 2 hashes (53 fields), 1 lists (5 elements)$' \
+		"$OUT" && ok "check walks the hashes and the list" ||
+		{ bad "check walks the hashes and the list";
+		  sed 's/^/    /' "$OUT"; }
 	# export, import into a new pool, export again: the same commands
 	run export "$POOL"
 	cp "$OUT" "$TMP/exp1"
 	grep -c 'HSET' "$TMP/exp1" >/dev/null &&
 		ok "export writes HSET" || bad "export writes HSET"
+	[ "$(tr -d '\r' <"$TMP/exp1" |
+	     awk '/^RPUSH$/ { n = NR } n && NR == n + 4 { printf "%s,", $0 }')" \
+	  = 'e0,e1,e2,,e4,' ] &&
+		ok "export writes the list as RPUSH, in order" ||
+		bad "export writes the list as RPUSH, in order"
 	"$PKV" create "$TMP/copy.pool" --size 16mb >/dev/null 2>&1
 	"$PKV" import "$TMP/copy.pool" <"$TMP/exp1" >"$OUT" 2>"$ERR"
 	rc=$?
-	[ $rc -eq 0 ] && grep -q ' 53 hash fields set' "$ERR" &&
-		ok "import reads the hashes back" ||
-		{ bad "import reads the hashes back (exit $rc)";
+	[ $rc -eq 0 ] && grep -q ' 53 hash fields set, 5 list elements' "$ERR" &&
+		ok "import reads the hashes and the list back" ||
+		{ bad "import reads the hashes and the list back (exit $rc)";
 		  sed 's/^/    /' "$ERR"; }
 	run export "$TMP/copy.pool"
 	# the same lines, whatever the order (the copy's hash key differs)
@@ -150,8 +159,14 @@ if $have_cli; then
 	tr '\r' ' ' <"$OUT" | sort >"$TMP/s2"
 	cmp -s "$TMP/s1" "$TMP/s2" && ok "and exports them alike" ||
 		bad "and exports them alike"
+	if srv_start B "$TMP/copy.pool"; then
+		[ "$(redis-cli -p "$B_port" lrange l 0 -1 | tr '\n' ' ')" = \
+		  'e0 e1 e2  e4 ' ] && ok "the list keeps its order" ||
+			bad "the list keeps its order"
+		srv_stop B
+	fi
 	run check "$TMP/copy.pool"
-	[ $rc -eq 0 ] && grep -q '2 hashes (53 fields)' "$OUT" &&
+	[ $rc -eq 0 ] && grep -q '2 hashes (53 fields), 1 lists' "$OUT" &&
 		ok "the copy checks ok" || bad "the copy checks ok (exit $rc)"
 fi
 
