@@ -78,9 +78,23 @@ struct mhash {
 	struct mfield f[NFIELDS];
 };
 
+#define NLIST 3                   /* list keys "list:<i>" per database */
+#define NELEMS 40                 /* elements per list at most: enough
+				     that a trim cuts more than the
+				     library frees one by one */
+
+struct mlist {
+	bool present;                 /* has at least one element */
+	int64_t exp;
+	unsigned n;
+	uint64_t tag[NELEMS];         /* element values derive from them */
+	uint32_t vlen[NELEMS];        /* >= 8, so values never collide */
+};
+
 struct model {
 	struct mkey k[NDBS][NKEYS];
 	struct mhash h[NDBS][NHASH];
+	struct mlist l[NDBS][NLIST];
 };
 
 static struct heap *g_heap;
@@ -92,6 +106,7 @@ static int g_inflight;
 static char *g_image2;
 static int g_verbose;
 static uint64_t g_full;             /* writes refused: pool full */
+static uint64_t g_list_ops;         /* list operations made */
 
 static bool g_disk;                 /* --disk: the file backend's model */
 static uint64_t rnd(void) { return crashsim_rand(&g_rng); }
@@ -159,9 +174,18 @@ struct lhash {
 	struct lfield f[NFIELDS];
 };
 
+struct llist {
+	bool present;
+	int64_t exp;
+	unsigned n;
+	const uint8_t *val[NELEMS];
+	uint32_t vlen[NELEMS];
+};
+
 struct lstate {
 	struct lkey k[NDBS][NKEYS];
 	struct lhash h[NDBS][NHASH];
+	struct llist l[NDBS][NLIST];
 };
 
 /* matches -- whether a key's recovered state is the model's. */
@@ -201,12 +225,55 @@ static bool hash_matches(const struct lhash *l, const struct mhash *m,
 	return true;
 }
 
+/* list_matches -- a list's recovered elements are the model's, in order;
+ * the first that differs to *bad (-1: presence, expiry or length). */
+static bool list_matches(const struct llist *l, const struct mlist *m,
+			 int *bad)
+{
+	*bad = -1;
+	if (l->present != m->present ||
+	    (m->present && (l->exp != m->exp || l->n != m->n)))
+		return false;
+	for (unsigned j = 0; m->present && j < m->n; j++) {
+		*bad = (int)j;
+		if (l->vlen[j] != m->vlen[j])
+			return false;
+		for (uint32_t i = 0; i < m->vlen[j]; i++)
+			if (l->val[j][i] != value_byte(m->tag[j], i))
+				return false;
+	}
+	return true;
+}
+
+/* same_lists -- two recovered states hold the same lists. */
+static bool same_lists(const struct llist *a, const struct llist *b)
+{
+	if (a->present != b->present || a->exp != b->exp || a->n != b->n)
+		return false;
+	for (unsigned j = 0; a->present && j < a->n; j++)
+		if (a->vlen[j] != b->vlen[j] ||
+		    memcmp(a->val[j], b->val[j], a->vlen[j]))
+			return false;
+	return true;
+}
+
 /* same_as -- the whole recovered state is model m. */
 static int same_as(const struct lstate *st, const struct model *m,
 		   char *buf, size_t len)
 {
 	int bad;
 
+	for (unsigned d = 0; d < NDBS; d++)
+		for (unsigned i = 0; i < NLIST; i++)
+			if (!list_matches(&st->l[d][i], &m->l[d][i], &bad)) {
+				snprintf(buf, len, "db %u list:%u is %s/%u, "
+					 "model %s/%u; element %d differs", d,
+					 i, st->l[d][i].present ? "set" :
+					 "absent", st->l[d][i].n,
+					 m->l[d][i].present ? "set" : "absent",
+					 m->l[d][i].n, bad);
+				return 0;
+			}
 	for (unsigned d = 0; d < NDBS; d++)
 		for (unsigned i = 0; i < NHASH; i++)
 			if (!hash_matches(&st->h[d][i], &m->h[d][i], &bad)) {
@@ -391,6 +458,51 @@ static int walk_hash(pkv *db, struct heap *h, const struct kv_entry *E,
 	return 0;
 }
 
+/* walk_list -- a list key's structure, independently of type_list.c:
+ * header and element blocks, prev links, tail, count, checksums. */
+static int walk_list(pkv *db, struct heap *h, const struct kv_entry *E,
+		     struct offs *reach, struct llist *ll, char *why,
+		     size_t whylen)
+{
+	const struct kv_list_hdr *H;
+	uint64_t loff, x, prev = 0, size;
+
+	if (E->vtype != PKV_TYPE_LIST || E->vlen != 8)
+		FAIL("a list key's entry has type %u, %u value bytes",
+		     E->vtype, E->vlen);
+	memcpy(&loff, kv_entry_val(E), 8);
+	if (want_block(h, loff, KV_TYPE_LIST, reach, "list header", why,
+		       whylen))
+		return 1;
+	H = kv_ptr(db, loff);
+	for (x = H->head; x; x = ((const struct kv_list_elem *)
+				  kv_ptr(db, x))->next) {
+		const struct kv_list_elem *L = kv_ptr(db, x);
+		if (ll->n == NELEMS)
+			FAIL("list 0x%" PRIx64 ": more than %d elements", loff,
+			     NELEMS);
+		if (want_block(h, x, KV_TYPE_LELEM, reach, "list element",
+			       why, whylen))
+			return 1;
+		heap_block_valid(h, x, &size, NULL);
+		if (size != sizeof(*L) + L->len || L->prev != prev ||
+		    L->csum != list_elem_csum(L))
+			FAIL("list element 0x%" PRIx64 ": wrong size, prev "
+			     "link or checksum", x);
+		ll->val[ll->n] = (const uint8_t *)(L + 1);
+		ll->vlen[ll->n] = L->len;
+		ll->n++;
+		prev = x;
+	}
+	if (H->tail != prev || H->count != ll->n || ll->n == 0)
+		FAIL("list 0x%" PRIx64 " counts %" PRIu64 " elements, the "
+		     "walk finds %u (or its tail is not the last)", loff,
+		     H->count, ll->n);
+	ll->present = true;
+	ll->exp = E->expire_ms;
+	return 0;
+}
+
 /* walk_chain -- check one chain of array arr (bucket b, old or new). */
 static int walk_chain(pkv *db, struct heap *h, const struct kv_table *tab,
 		      uint64_t arr, uint64_t b, bool old, uint64_t *scount,
@@ -446,6 +558,19 @@ static int walk_chain(pkv *db, struct heap *h, const struct kv_table *tab,
 				FAIL("db %u: hash:%u is in the table twice", d,
 				     idx);
 			if (walk_hash(db, h, E, reach, &st->h[d][idx], why,
+				      whylen))
+				return 1;
+			e = E->next;
+			continue;
+		}
+		if (E->klen < sizeof(kbuf) &&
+		    sscanf(kbuf, "list:%u", &idx) == 1 && idx < NLIST &&
+		    (size_t)sprintf(name, "list:%u", idx) == E->klen &&
+		    !memcmp(name, kbuf, E->klen)) {
+			if (st->l[d][idx].present)
+				FAIL("db %u: list:%u is in the table twice", d,
+				     idx);
+			if (walk_list(db, h, E, reach, &st->l[d][idx], why,
 				      whylen))
 				return 1;
 			e = E->next;
@@ -613,6 +738,24 @@ static int check_image(void *ctx, void *image, size_t len, char *why,
 	return bad;
 }
 
+/* What pkv_lrange reads of a list, against the walk's. */
+struct lread {
+	const struct llist *walk;
+	unsigned at;
+	bool bad;
+};
+
+static int lread_one(void *ctx, const struct pkv_item *it)
+{
+	struct lread *r = ctx;
+
+	if (r->at >= r->walk->n || it->vlen != r->walk->vlen[r->at] ||
+	    memcmp(it->val, r->walk->val[r->at], it->vlen))
+		r->bad = true;
+	r->at++;
+	return 0;
+}
+
 static int check_image_(void *ctx, void *image, size_t len, char *why,
 			size_t whylen)
 {
@@ -685,6 +828,24 @@ static int check_image_(void *ctx, void *image, size_t len, char *why,
 				}
 			}
 		}
+	for (unsigned d = 0; d < NDBS; d++)
+		for (unsigned i = 0; i < NLIST; i++) {
+			struct lread r = { &st1.l[d][i], 0, false };
+			char name[32];
+			size_t kl = (size_t)sprintf(name, "list:%u", i);
+			uint64_t n = 99;
+			err = pkv_llen(db, d, name, kl, &n);
+			if (!err)
+				err = pkv_lrange(db, d, name, kl, 0, -1, 0,
+						 lread_one, &r);
+			if (err || n != st1.l[d][i].n || r.at != n || r.bad) {
+				snprintf(why, whylen, "pkv_llen/pkv_lrange(db "
+					 "%u, list:%u) say %s/%" PRIu64 ", the "
+					 "walk %u", d, i, pkv_strerror(err), n,
+					 st1.l[d][i].n);
+				goto bad;
+			}
+		}
 	err_clear(&em);
 	if ((err = heap_check(h, &em))) {
 		snprintf(why, whylen, "heap_check: %s", em.text);
@@ -726,6 +887,13 @@ static int check_image_(void *ctx, void *image, size_t len, char *why,
 				goto bad;
 			}
 		}
+	for (unsigned d = 0; d < NDBS; d++)
+		for (unsigned i = 0; i < NLIST; i++)
+			if (!same_lists(&st1.l[d][i], &st2.l[d][i])) {
+				snprintf(why, whylen, "second recovery gives "
+					 "another state (db %u list:%u)", d, i);
+				goto bad;
+			}
 	for (unsigned d = 0; d < NDBS; d++)
 		for (unsigned i = 0; i < NKEYS; i++) {
 			const struct lkey *a = &st1.k[d][i], *b = &st2.k[d][i];
@@ -795,8 +963,9 @@ static void make_put(struct pending *p, struct model *m, unsigned d,
 		exp = FAR_FUTURE - (int64_t)rndn(1000);
 	p->val = malloc(vlen ? vlen : 1);
 	fill_value(p->val, tag, vlen);
-	p->op = (struct kv_op){ KV_OP_PUT, d, p->key, kl, p->val, vlen, flags,
-				exp, NULL, 0 };
+	p->op = (struct kv_op){ .op = KV_OP_PUT, .dbi = d, .key = p->key,
+				.klen = kl, .val = p->val, .vlen = vlen,
+				.flags = flags, .expire_ms = exp };
 	if ((flags & PKV_NX) && k->present)
 		return;
 	if ((flags & PKV_XX) && !k->present)
@@ -813,8 +982,8 @@ static void make_del(struct pending *p, struct model *m, unsigned d,
 {
 	size_t kl = key_name(p->key, i);
 	p->val = NULL;
-	p->op = (struct kv_op){ KV_OP_DEL, d, p->key, kl, NULL, 0, 0, 0, NULL,
-				0 };
+	p->op = (struct kv_op){ .op = KV_OP_DEL, .dbi = d, .key = p->key,
+				.klen = kl };
 	m->k[d][i].present = false;
 }
 
@@ -828,8 +997,8 @@ static void make_expire(struct pending *p, struct model *m, unsigned d,
 	struct mkey *k = &m->k[d][i];
 
 	p->val = NULL;
-	p->op = (struct kv_op){ KV_OP_EXPIRE, d, p->key, kl, NULL, 0, 0, exp,
-				NULL, 0 };
+	p->op = (struct kv_op){ .op = KV_OP_EXPIRE, .dbi = d, .key = p->key,
+				.klen = kl, .expire_ms = exp };
 	if (!k->present)
 		return;
 	if (exp == 1000)
@@ -850,8 +1019,10 @@ static void make_hset(struct pending *p, struct model *m, unsigned d,
 
 	p->val = malloc(vlen ? vlen : 1);
 	fill_value(p->val, tag, vlen);
-	p->op = (struct kv_op){ KV_OP_HSET, d, p->key, kl, p->val, vlen,
-				flags, 0, p->field, fl };
+	p->op = (struct kv_op){ .op = KV_OP_HSET, .dbi = d, .key = p->key,
+				.klen = kl, .val = p->val, .vlen = vlen,
+				.flags = flags, .field = p->field,
+				.flen = fl };
 	if ((flags & PKV_NX) && hh->present && hh->f[j].present)
 		return;
 	if (!hh->present)
@@ -868,8 +1039,8 @@ static void make_hdel(struct pending *p, struct model *m, unsigned d,
 	bool any = false;
 
 	p->val = NULL;
-	p->op = (struct kv_op){ KV_OP_HDEL, d, p->key, kl, NULL, 0, 0, 0,
-				p->field, fl };
+	p->op = (struct kv_op){ .op = KV_OP_HDEL, .dbi = d, .key = p->key,
+				.klen = kl, .field = p->field, .flen = fl };
 	if (!hh->present)
 		return;
 	hh->f[j].present = false;
@@ -891,13 +1062,13 @@ static void make_hkey(struct pending *p, struct model *m, unsigned d,
 
 	p->val = NULL;
 	if (r == 0) {
-		p->op = (struct kv_op){ KV_OP_DEL, d, p->key, kl, NULL, 0, 0,
-					0, NULL, 0 };
+		p->op = (struct kv_op){ .op = KV_OP_DEL, .dbi = d,
+					.key = p->key, .klen = kl };
 		memset(hh, 0, sizeof(*hh));
 		return;
 	}
-	p->op = (struct kv_op){ KV_OP_EXPIRE, d, p->key, kl, NULL, 0, 0, exp,
-				NULL, 0 };
+	p->op = (struct kv_op){ .op = KV_OP_EXPIRE, .dbi = d, .key = p->key,
+				.klen = kl, .expire_ms = exp };
 	if (!hh->present)
 		return;
 	if (exp == 1000)
@@ -920,6 +1091,162 @@ static void make_hash_op(struct pending *p, struct model *m, unsigned d)
 		make_hdel(p, m, d, i, j);
 	else   /* not hash:0, which keeps growing */
 		make_hkey(p, m, d, 1 + (unsigned)rndn(NHASH - 1));
+}
+
+/* List operations: on key list:<i> of database d.  Element values are
+ * 8..31 bytes (a pivot fits p->field), now and then 300..999. */
+static uint32_t list_vlen(void)
+{
+	return rndn(10) ? 8 + (uint32_t)rndn(24) : 300 + (uint32_t)rndn(700);
+}
+
+/* list_norm -- Redis's index into n elements: false if outside. */
+static bool list_norm(int64_t i, unsigned n, unsigned *at)
+{
+	if (i < 0)
+		i += n;
+	if (i < 0 || i >= (int64_t)n)
+		return false;
+	*at = (unsigned)i;
+	return true;
+}
+
+/* list_fresh -- a fresh element value: its tag and length, its bytes in
+ * p->val. */
+static void list_fresh(struct pending *p, uint64_t *tag, uint32_t *vlen)
+{
+	*tag = ++g_tag;
+	*vlen = list_vlen();
+	p->val = malloc(*vlen);
+	fill_value(p->val, *tag, *vlen);
+}
+
+/* list_drop -- remove element at of l; the key goes with the last. */
+static void list_drop(struct mlist *l, unsigned at)
+{
+	memmove(&l->tag[at], &l->tag[at + 1], (l->n - at - 1) * 8);
+	memmove(&l->vlen[at], &l->vlen[at + 1], (l->n - at - 1) * 4);
+	if (--l->n == 0)
+		memset(l, 0, sizeof(*l));
+}
+
+/* list_insert -- a new element (tag, vlen) at position at of l. */
+static void list_insert(struct mlist *l, unsigned at, uint64_t tag,
+			uint32_t vlen)
+{
+	if (!l->present)
+		*l = (struct mlist){ .present = true };
+	memmove(&l->tag[at + 1], &l->tag[at], (l->n - at) * 8);
+	memmove(&l->vlen[at + 1], &l->vlen[at], (l->n - at) * 4);
+	l->tag[at] = tag;
+	l->vlen[at] = vlen;
+	l->n++;
+}
+
+/* make_list_op -- a random list operation on database d. */
+static void make_list_op(struct pending *p, struct model *m, unsigned d)
+{
+	unsigned i = (unsigned)rndn(NLIST), at;
+	struct mlist *l = &m->l[d][i];
+	size_t kl = (size_t)sprintf(p->key, "list:%u", i);
+	bool tail = rndn(2);
+	uint64_t r = rndn(100), tag;
+	uint32_t vlen;
+
+	g_list_ops++;
+	p->val = NULL;
+	p->op = (struct kv_op){ .dbi = d, .key = p->key, .klen = kl };
+	if (r < 45 && l->n < NELEMS) {               /* push */
+		list_fresh(p, &tag, &vlen);
+		p->op.op = KV_OP_LPUSH;
+		p->op.val = p->val;
+		p->op.vlen = vlen;
+		p->op.flags = (tail ? PKV_TAIL : 0) |
+			      (rndn(8) == 0 ? PKV_XX : 0);
+		if (l->present || !(p->op.flags & PKV_XX))
+			list_insert(l, tail ? l->n : 0, tag, vlen);
+	} else if (r < 68) {                         /* pop */
+		p->op.op = KV_OP_LPOP;
+		p->op.flags = tail ? PKV_TAIL : 0;
+		if (l->present)
+			list_drop(l, tail ? l->n - 1 : 0);
+	} else if (r < 76) {                         /* LSET */
+		int64_t idx = (int64_t)rndn(l->n + 2) - (rndn(2) ? 0 :
+						       (int64_t)l->n + 1);
+		list_fresh(p, &tag, &vlen);
+		p->op.op = KV_OP_LSET;
+		p->op.val = p->val;
+		p->op.vlen = vlen;
+		p->op.index = idx;
+		if (l->present && list_norm(idx, l->n, &at)) {
+			l->tag[at] = tag;
+			l->vlen[at] = vlen;
+		}
+	} else if (r < 84 && l->present && l->n < NELEMS) {   /* LINSERT */
+		unsigned piv = (unsigned)rndn(l->n);
+		bool after = rndn(2);
+		if (l->vlen[piv] > sizeof(p->field))
+			piv = 0;
+		if (l->vlen[piv] > sizeof(p->field))
+			return make_list_op(p, m, d);
+		fill_value((uint8_t *)p->field, l->tag[piv], l->vlen[piv]);
+		p->op.field = p->field;
+		p->op.flen = l->vlen[piv];
+		list_fresh(p, &tag, &vlen);
+		p->op.op = KV_OP_LINSERT;
+		p->op.val = p->val;
+		p->op.vlen = vlen;
+		p->op.flags = after ? PKV_AFTER : 0;
+		list_insert(l, piv + after, tag, vlen);
+	} else if (r < 88 && l->present) {          /* LREM of one value */
+		unsigned j = (unsigned)rndn(l->n);
+		p->val = malloc(l->vlen[j]);
+		fill_value(p->val, l->tag[j], l->vlen[j]);
+		p->op.op = KV_OP_LREM;
+		p->op.val = p->val;
+		p->op.vlen = l->vlen[j];
+		p->op.index = (int64_t)rndn(3) - 1;
+		list_drop(l, j);
+	} else if (r < 97) {                         /* LTRIM */
+		int64_t start = (int64_t)rndn(l->n / 2 + 2) - 1;
+		int64_t stop = rndn(3) ? -1 - (int64_t)rndn(l->n / 2 + 1)
+				       : (int64_t)rndn(l->n + 1);
+		int64_t n = l->n, a = start < 0 ? start + n : start;
+		int64_t b = stop < 0 ? stop + n : stop;
+		p->op.op = KV_OP_LTRIM;
+		p->op.index = start;
+		p->op.index2 = stop;
+		if (!l->present)
+			return;
+		if (a < 0)
+			a = 0;
+		if (a > b || a >= n) {
+			memset(l, 0, sizeof(*l));
+			return;
+		}
+		if (b >= n)
+			b = n - 1;
+		while ((int64_t)l->n > b + 1)
+			list_drop(l, l->n - 1);
+		for (int64_t k = 0; k < a; k++)
+			list_drop(l, 0);
+	} else {                                     /* the whole key */
+		uint64_t w = rndn(3);
+		int64_t exp = w == 1 ? FAR_FUTURE - (int64_t)rndn(1000) : 1000;
+		if (w == 0) {
+			p->op.op = KV_OP_DEL;
+			memset(l, 0, sizeof(*l));
+			return;
+		}
+		p->op.op = KV_OP_EXPIRE;
+		p->op.expire_ms = exp;
+		if (!l->present)
+			return;
+		if (exp == 1000)
+			memset(l, 0, sizeof(*l));
+		else
+			l->exp = exp;
+	}
 }
 
 /* run -- apply pending ops as one call; full pool or too big: undo. */
@@ -967,7 +1294,10 @@ static void op_single(void)
 
 	i = (unsigned)rndn(d == big ? NKEYS : NKEYS_SMALL);
 	if (rndn(4) == 0) {
-		make_hash_op(&p, &next, (unsigned)rndn(NDBS));
+		if (rndn(2))
+			make_hash_op(&p, &next, (unsigned)rndn(NDBS));
+		else
+			make_list_op(&p, &next, (unsigned)rndn(NDBS));
 	} else if (r < 55) {
 		static const unsigned fl[] = { 0, 0, 0, 0, PKV_NX, PKV_XX,
 					       PKV_KEEPTTL };
@@ -995,9 +1325,12 @@ static void op_batch(void)
 			sscanf(p[k - 1].key, "key:%u", &i);
 		}
 		uint64_t r = rndn(10);
-		if (rndn(4) == 0)
-			make_hash_op(&p[k], &next, d);
-		else if (r < 6)
+		if (rndn(4) == 0) {
+			if (rndn(2))
+				make_hash_op(&p[k], &next, d);
+			else
+				make_list_op(&p[k], &next, d);
+		} else if (r < 6)
 			make_put(&p[k], &next, d, i, rndn(6) == 0 ? PKV_NX : 0);
 		else if (r < 9)
 			make_del(&p[k], &next, d, i);
@@ -1010,7 +1343,9 @@ static void op_batch(void)
 				p[k].op.op == KV_OP_PUT ? "put" :
 				p[k].op.op == KV_OP_DEL ? "del" :
 				p[k].op.op == KV_OP_HSET ? "hset" :
-				p[k].op.op == KV_OP_HDEL ? "hdel" : "expire",
+				p[k].op.op == KV_OP_HDEL ? "hdel" :
+				p[k].op.op >= KV_OP_LPUSH ? "list op" :
+				"expire",
 				p[k].op.dbi, p[k].key);
 	run(p, n, &next);
 }
@@ -1043,6 +1378,7 @@ static void op_flush(void)
 
 	memset(next.k[d], 0, sizeof(next.k[d]));
 	memset(next.h[d], 0, sizeof(next.h[d]));
+	memset(next.l[d], 0, sizeof(next.l[d]));
 	begin_call(&next);
 	if ((err = pkv_flushdb(g_db, d)))
 		die("pkv_flushdb", err);
@@ -1058,6 +1394,8 @@ static void op_swap(void)
 	memcpy(next.k[1], g_cur.k[0], sizeof(next.k[1]));
 	memcpy(next.h[0], g_cur.h[1], sizeof(next.h[0]));
 	memcpy(next.h[1], g_cur.h[0], sizeof(next.h[1]));
+	memcpy(next.l[0], g_cur.l[1], sizeof(next.l[0]));
+	memcpy(next.l[1], g_cur.l[0], sizeof(next.l[1]));
 	begin_call(&next);
 	if ((err = pkv_swapdb(g_db, 0, 1)))
 		die("pkv_swapdb", err);
@@ -1168,6 +1506,26 @@ int main(int argc, char **argv)
 		make_hset(&p, &next, 0, 0, j, 0);
 		run(&p, 1, &next);
 	}
+	/* and every list of both databases with 30 elements: trims cut
+	 * more than the library frees one by one, pops empty them slowly */
+	for (unsigned d = 0; d < NDBS; d++)
+		for (unsigned i = 0; i < NLIST; i++)
+			for (unsigned j = 0; j < 30; j++) {
+				struct model next = g_cur;
+				struct pending p = { .val = NULL };
+				uint64_t tag;
+				uint32_t vlen;
+				size_t kl = (size_t)sprintf(p.key, "list:%u",
+							    i);
+				list_fresh(&p, &tag, &vlen);
+				p.op = (struct kv_op){ .op = KV_OP_LPUSH,
+					.dbi = d, .key = p.key, .klen = kl,
+					.val = p.val, .vlen = vlen,
+					.flags = PKV_TAIL };
+				list_insert(&next.l[d][i], next.l[d][i].n, tag,
+					    vlen);
+				run(&p, 1, &next);
+			}
 
 	struct crashsim *cs = crashsim_new(&o, check_image, NULL);
 	if (!cs || crashsim_attach(cs, g_pool))
@@ -1215,6 +1573,15 @@ int main(int argc, char **argv)
 			pkv_hlen(g_db, d, "hash:0", 6, &n);
 			fprintf(stderr, "crash-sim-kv: db %u: hash:0 has %"
 				PRIu64 " fields\n", d, n);
+			for (unsigned i = 0; i < NLIST; i++) {
+				char name[16];
+				n = 0;
+				pkv_llen(g_db, d, name, (size_t)sprintf(name,
+					 "list:%u", i), &n);
+				fprintf(stderr, "crash-sim-kv: db %u: list:%u "
+					"has %" PRIu64 " elements (%" PRIu64
+					" list ops)\n", d, i, n, g_list_ops);
+			}
 		}
 	if (o.verbose || getenv("CRASHSIM_STATS"))
 		for (unsigned d = 0; d < NDBS; d++) {
