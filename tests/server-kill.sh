@@ -1,8 +1,8 @@
 #!/bin/sh
 # server-kill.sh -- every acknowledged write survives a SIGKILL of the
 # server.  Each of 3 rounds (SOAK_ROUNDS of them: `make soak` runs 50):
-# 4 client processes write SET k:R:C:I vI, INCR cnt:R:C and HSET h:R:C
-# f:I vI in turn,
+# 4 client processes write SET k:R:C:I vI, INCR cnt:R:C, HSET h:R:C
+# f:I vI and RPUSH l:R:C vI in turn (and LPOP l:R:C every third turn),
 # logging each reply they receive; the server is killed with SIGKILL at a
 # moment drawn from SOAK_SEED (default 1: the same draws every run; the
 # kill still lands wherever the writers are at that instant), 0.3 to 2 s
@@ -17,7 +17,9 @@
 #     INCR was in flight; a SET in flight may or may not be there; nothing
 #     past the one in flight is;
 #   - each acknowledged HSET's field is in its hash with its value, and
-#     no field past the one in flight.
+#     no field past the one in flight;
+#   - each list holds exactly the values pushed and not popped, in order
+#     (give or take the push or pop in flight).
 # A fifth client overwrites three keys with one MSET, and two keys and a
 # counter with one MULTI/EXEC, again and again: after the kill each group
 # is whole (never half applied) and not older than its last acknowledgment.
@@ -107,6 +109,7 @@ try:
             sys.exit(1)
         log.write("T %d\n" % i)
         i += 1
+    popped = 0
     while time.time() < deadline:
         val = "v%d-%s" % (i, "x" * (i % 97))
         s.sendall(enc("SET", "k:%s:%s:%d" % (rnd, cid, i), val))
@@ -133,6 +136,29 @@ try:
             log.write("BAD HSET %d %r\n" % (i, line))
             sys.exit(1)
         log.write("H %d\n" % i)
+        # a queue: RPUSH every value, LPOP one every third turn
+        s.sendall(enc("RPUSH", "l:%s:%s" % (rnd, cid), val))
+        line = f.readline()
+        if not line:
+            break
+        if not line.startswith(b":"):
+            log.write("BAD RPUSH %d %r\n" % (i, line))
+            sys.exit(1)
+        log.write("L %d\n" % i)
+        if i % 3 == 2:
+            s.sendall(enc("LPOP", "l:%s:%s" % (rnd, cid)))
+            head = f.readline()
+            if not head:
+                break
+            body = f.readline()
+            if not body:
+                break
+            want = "v%d-%s" % (popped, "x" * (popped % 97))
+            if body != want.encode() + b"\r\n":
+                log.write("BAD LPOP %d %r %r\n" % (i, head, body))
+                sys.exit(1)
+            log.write("P %d\n" % popped)
+            popped += 1
         i += 1
 except (OSError, ValueError):
     pass                             # the server was killed
@@ -182,7 +208,7 @@ def mget(keys):
         out += reply()
     return out
 
-errors = checked = nsets = nincr = ntx = nhset = 0
+errors = checked = nsets = nincr = ntx = nhset = nlist = 0
 def bad(msg):
     global errors
     errors += 1
@@ -191,7 +217,7 @@ def bad(msg):
 
 for r in range(1, rounds + 1):
     for c in range(clients):
-        sets, cnt, last, hs = [], None, None, []
+        sets, cnt, last, hs, ls, ps = [], None, None, [], [], []
         for line in open("%s/acks.%d.%d" % (tmp, r, c)):
             w = line.split()
             if w[0] == "S":
@@ -203,6 +229,12 @@ for r in range(1, rounds + 1):
             elif w[0] == "H":
                 hs.append(int(w[1]))
                 last = "H"
+            elif w[0] == "L":
+                ls.append(int(w[1]))
+                last = "L"
+            elif w[0] == "P":
+                ps.append(int(w[1]))
+                last = "P"
             else:
                 bad("client %d.%d: %s" % (r, c, line.strip()))
         if sets != list(range(len(sets))):
@@ -230,14 +262,15 @@ for r in range(1, rounds + 1):
         got = reply()
         got = int(got) if got is not None else 0
         base = cnt or 0
-        ok = (got == base) if last in ("C", "H", None) else \
+        ok = (got == base) if last in ("C", "H", "L", "P", None) else \
             got in (base, base + 1)
         if not ok:
             bad("round %d client %d: counter %d, last acknowledged %d "
                 "(last reply: %s)" % (r, c, got, base, last))
-        nincr += (n if last in ("C", "H") else max(n - 1, 0))
+        nincr += (n if last in ("C", "H", "L", "P") else max(n - 1, 0))
         # The counter of a fresh round counts the SETs acknowledged.
-        if (cnt or 0) != (n if last in ("C", "H") else max(n - 1, 0)):
+        if (cnt or 0) != (n if last in ("C", "H", "L", "P")
+                          else max(n - 1, 0)):
             bad("round %d client %d: INCR replies (%s) out of step with "
                 "the SETs (%d)" % (r, c, cnt, n))
         # The hash: every acknowledged field, nothing past the one in
@@ -258,6 +291,27 @@ for r in range(1, rounds + 1):
             bad("round %d client %d: fields past the last acknowledged "
                 "HSET: %r %r" % (r, c, hv[nh], hv[nh + 1]))
         nhset += nh
+        # The queue: every value pushed and not popped, in order; the
+        # push in flight (after HSET) may be at the tail, the pop in
+        # flight (after every third push) may have taken the head.
+        if ls != list(range(len(ls))) or ps != list(range(len(ps))):
+            bad("client %d.%d: acknowledged RPUSH/LPOP not in order"
+                % (r, c))
+        nl, np = len(ls), len(ps)
+        s.sendall(enc("LRANGE", "l:%d:%d" % (r, c), "0", "-1"))
+        got = reply()
+        val = lambda i: ("v%d-%s" % (i, "x" * (i % 97))).encode()
+        fits = False
+        for head in ([np, np + 1] if last == "L" and (nl - 1) % 3 == 2
+                     else [np]):
+            for tail in ([nl, nl + 1] if last == "H" else [nl]):
+                if got == [val(i) for i in range(head, tail)]:
+                    fits = True
+        if not fits:
+            bad("round %d client %d: the queue holds %d values from %r, "
+                "%d pushes and %d pops acknowledged (last %s)"
+                % (r, c, len(got), got[:1], nl, np, last))
+        nlist += nl + np
 # The transactional writer: all or nothing, and nothing acknowledged lost.
 for r in range(1, rounds + 1):
     m = t = -1
@@ -292,9 +346,11 @@ if info.get("clean_shutdown_before_start") != clean:
     bad("INFO pkv: clean_shutdown_before_start:%s, expected %s"
         % (info.get("clean_shutdown_before_start"), clean))
 print("checked %d acknowledged writes: %d SETs one by one, %d INCRs "
-      "through their counters, %d HSETs through their hashes, %d MSETs "
-      "and EXECs through their keys; %d problems"
-      % (nsets + nincr + nhset + ntx, nsets, nincr, nhset, ntx, errors))
+      "through their counters, %d HSETs through their hashes, %d RPUSHes "
+      "and LPOPs through their lists, %d MSETs and EXECs through their "
+      "keys; %d problems"
+      % (nsets + nincr + nhset + nlist + ntx, nsets, nincr, nhset, nlist,
+         ntx, errors))
 sys.exit(1 if errors else 0)
 EOF
 
