@@ -98,7 +98,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.authed = size > 0 && (data[0] & 1);   /* both paths */
 	snprintf(c.addr, sizeof(c.addr), "127.0.0.1:1");
 	ks_group_begin();
-	while (pos < size && n++ < 256 && !c.close_asap && !c.closing_now) {
+	while (pos < size && n++ < 256 && !c.close_asap && !c.closing_now &&
+	       !c.block.blocked) {   /* a blocked client runs no more */
 		char err[256];
 		size_t used = 0;
 		enum resp_status st = resp_parse(&c.req, (const char *)data + pos,
@@ -115,6 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ks_group_end();
 	srv.shutdown_asap = false;
 	multi_client_free(&c);
+	blocking_unblock(&c);
 	resp_req_free(&c.req);
 	rbuf_free(&c.out);
 	free(c.name);
