@@ -400,6 +400,32 @@ int kv_coll_at(pkv_batch *b, const struct kv_key *k, unsigned vtype,
 }
 
 /*
+ * kv_coll_read -- the header of key's collection of type vtype as the
+ * batch sees it, holding the key's stripe (collection reads are not
+ * lock-free): 0 with *offp (0: no such key), PKV_EWRONGTYPE, PKV_EINVAL
+ * or PKV_ECORRUPT.
+ */
+int kv_coll_read(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		 unsigned vtype, uint64_t hsize, uint64_t *offp)
+{
+	static const char *const names[] = { "string", "hash", "list", "set" };
+	struct kv_key k;
+	int err = kv_read_check(b->db, dbi, key, klen);
+
+	if (err || (err = kv_find(b, dbi, key, klen, true, &k)))
+		return err;
+	err = kv_coll_at(b, &k, vtype, hsize, offp);
+	if (err == PKV_ENOTFOUND) {
+		*offp = 0;
+		return 0;
+	}
+	if (err == PKV_EWRONGTYPE)
+		return kv_err(b->db, err, "the key holds a value of another "
+			      "type than %s", vtype < 4 ? names[vtype] : "?");
+	return err;
+}
+
+/*
  * kv_coll_make -- make op's key (found as k) a collection of type vtype
  * whose header the caller made at hdr, replacing an expired entry if one
  * is there.  The pool's first collection of a type raises the root's

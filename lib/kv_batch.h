@@ -134,6 +134,12 @@ int kv_coll_at(pkv_batch *b, const struct kv_key *k, unsigned vtype,
 int kv_coll_make(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 		 unsigned vtype, uint64_t version, uint64_t hdr);
 
+/* kv_coll_read -- the header of key's collection of type vtype (hsize
+ * bytes) as the batch sees it, holding its stripe: 0 with *offp (0: no
+ * key), PKV_EWRONGTYPE (reported), PKV_EINVAL or PKV_ECORRUPT. */
+int kv_coll_read(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		 unsigned vtype, uint64_t hsize, uint64_t *offp);
+
 /* ---- hash writes (kv_hash.c), decided by kv_write ---- */
 
 /* kv_hset, kv_hdel -- KV_OP_HSET and KV_OP_HDEL on the key found as k:

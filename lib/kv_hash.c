@@ -86,28 +86,12 @@ int kv_hdel(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 
 /* ---- hashes ---- */
 
-/*
- * kv_hash_read -- the header of key's hash as the batch sees it, holding
- * the key's stripe (hash reads are not lock-free): 0 with *hoffp (0: no
- * such key), PKV_EWRONGTYPE, PKV_EINVAL or PKV_ECORRUPT.
- */
+/* kv_hash_read -- the header of key's hash (kv_coll_read). */
 static int kv_hash_read(pkv_batch *b, unsigned dbi, const void *key,
 			size_t klen, uint64_t *hoffp)
 {
-	struct kv_key k;
-	int err = kv_read_check(b->db, dbi, key, klen);
-
-	if (err || (err = kv_find(b, dbi, key, klen, true, &k)))
-		return err;
-	err = kv_hash_at(b, &k, hoffp);
-	if (err == PKV_ENOTFOUND) {
-		*hoffp = 0;
-		return 0;
-	}
-	if (err == PKV_EWRONGTYPE)
-		return kv_err(b->db, err, "the key holds a value of another "
-			      "type than hash");
-	return err;
+	return kv_coll_read(b, dbi, key, klen, PKV_TYPE_HASH,
+			    sizeof(struct kv_hash_hdr), hoffp);
 }
 
 /* pkv_batch_hset -- set a field, now. */

@@ -347,28 +347,12 @@ int kv_list_write(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 
 /* ---- the calls ---- */
 
-/*
- * kv_list_read -- the header of key's list as the batch sees it, holding
- * the key's stripe: 0 with *loffp (0: no such key), PKV_EWRONGTYPE,
- * PKV_EINVAL or PKV_ECORRUPT.
- */
+/* kv_list_read -- the header of key's list (kv_coll_read). */
 static int kv_list_read(pkv_batch *b, unsigned dbi, const void *key,
 			size_t klen, uint64_t *loffp)
 {
-	struct kv_key k;
-	int err = kv_read_check(b->db, dbi, key, klen);
-
-	if (err || (err = kv_find(b, dbi, key, klen, true, &k)))
-		return err;
-	err = kv_list_at(b, &k, loffp);
-	if (err == PKV_ENOTFOUND) {
-		*loffp = 0;
-		return 0;
-	}
-	if (err == PKV_EWRONGTYPE)
-		return kv_err(b->db, err, "the key holds a value of another "
-			      "type than list");
-	return err;
+	return kv_coll_read(b, dbi, key, klen, PKV_TYPE_LIST,
+			    sizeof(struct kv_list_hdr), loffp);
 }
 
 int pkv_batch_lpush(pkv_batch *b, unsigned dbi, const void *key,
