@@ -521,7 +521,10 @@ static int kv_write(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 	case KV_OP_HSET:
 		return kv_hset(b, op, k, result);
 	case KV_OP_HDEL:
+	case KV_OP_SREM:
 		return kv_hdel(b, op, k, result);
+	case KV_OP_SADD:
+		return kv_hset(b, op, k, result);
 	case KV_OP_LPUSH:
 	case KV_OP_LPOP:
 	case KV_OP_LSET:

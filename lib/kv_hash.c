@@ -14,14 +14,24 @@
 
 #include "kv_batch.h"
 
-/* kv_hash_at -- the header of k's hash, or a result (kv_coll_at). */
-static int kv_hash_at(pkv_batch *b, const struct kv_key *k, uint64_t *hoffp)
+/* kv_hash_at -- the header of k's hash (vtype PKV_TYPE_HASH) or set
+ * (PKV_TYPE_SET: the same table, its fields' values empty), or a result
+ * (kv_coll_at). */
+static int kv_hash_at(pkv_batch *b, const struct kv_key *k, unsigned vtype,
+		      uint64_t *hoffp)
 {
-	return kv_coll_at(b, k, PKV_TYPE_HASH, sizeof(struct kv_hash_hdr),
-			  hoffp);
+	return kv_coll_at(b, k, vtype, sizeof(struct kv_hash_hdr), hoffp);
 }
 
-/* kv_hset -- KV_OP_HSET, decided and written (see kv_write). */
+/* kv_op_vtype -- the type a field operation works on. */
+static unsigned kv_op_vtype(const struct kv_op *op)
+{
+	return op->op == KV_OP_SADD || op->op == KV_OP_SREM ? PKV_TYPE_SET
+							    : PKV_TYPE_HASH;
+}
+
+/* kv_hset -- KV_OP_HSET and KV_OP_SADD, decided and written (see
+ * kv_write). */
 int kv_hset(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 		   int *result)
 {
@@ -29,12 +39,14 @@ int kv_hset(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 	struct kv_newent n = { KV_TYPE_FIELD, PKV_TYPE_STRING, op->field,
 			       op->val, op->flen, op->vlen, 0, 0 };
 	struct kv_loc loc;
+	unsigned vtype = kv_op_vtype(op);
 	uint64_t hoff, off;
-	int r = kv_hash_at(b, k, &hoff);
+	int r = kv_hash_at(b, k, vtype, &hoff);
 
 	if (r == PKV_ENOTFOUND && !(r = hash_new(t, &hoff)))
-		r = kv_coll_make(b, op, k, PKV_TYPE_HASH,
-				 KV_LAYOUT_VERSION_HASHES, hoff);
+		r = kv_coll_make(b, op, k, vtype, vtype == PKV_TYPE_SET ?
+				 KV_LAYOUT_VERSION : KV_LAYOUT_VERSION_HASHES,
+				 hoff);
 	if (r == PKV_EWRONGTYPE) {
 		*result = r;
 		return 0;
@@ -46,21 +58,23 @@ int kv_hset(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 			   &loc)) < 0)
 		return r;
 	*result = r ? PKV_EEXIST : 0;
-	if (r && (op->flags & PKV_NX))
-		return 0;
+	if (r && (op->flags & PKV_NX || vtype == PKV_TYPE_SET))
+		return 0;            /* a member is there: nothing to write */
 	if ((r = kv_new_entry(b, &n, &off)))
 		return r;
 	return *result ? hash_replace(t, &loc, off) : hash_insert(t, hoff, off);
 }
 
-/* kv_hdel -- KV_OP_HDEL: the field goes, and the key with the last one. */
+/* kv_hdel -- KV_OP_HDEL and KV_OP_SREM: the field goes, and the key with
+ * the last one (a small table's header freed now; a big one's directories
+ * and segments left to the collector). */
 int kv_hdel(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 		   int *result)
 {
 	struct kvtx *t = &b->t;
 	struct kv_loc loc;
 	uint64_t hoff;
-	int r = kv_hash_at(b, k, &hoff);
+	int r = kv_hash_at(b, k, kv_op_vtype(op), &hoff);
 
 	if (r == PKV_ENOTFOUND || r == PKV_EWRONGTYPE) {
 		*result = r;
@@ -78,7 +92,10 @@ int kv_hdel(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 		return r;
 	if (hash_count(b->db, t, hoff) > 0)
 		return 0;
-	kv_note_drop(b, k);
+	if (kvtx_get(t, hoff + offsetof(struct kv_hash_hdr, dirs)))
+		kv_note_drop(b, k);
+	else if ((r = tx_free(t->tx, hoff)))
+		return r;
 	if ((r = table_unlink(t, k->tab, &k->loc)))
 		return r;
 	return kv_delta(b, op->dbi, -1);
@@ -320,7 +337,9 @@ static int kv_copy_value(pkv_batch *b, const struct kv_entry *S,
 	n->val = hoffp;
 	if (S->vtype == PKV_TYPE_LIST)
 		return kv_copy_list(b, S, hoffp);
-	if (S->vtype != PKV_TYPE_HASH || !(src = hash_of_entry(b->db, S)))
+	if ((S->vtype != PKV_TYPE_HASH && S->vtype != PKV_TYPE_SET) ||
+	    !(src = kv_coll_of_entry(b->db, S, S->vtype,
+				     sizeof(struct kv_hash_hdr))))
 		return PKV_ECORRUPT;
 	if ((err = hash_new(&b->t, &c.hoff)))
 		return err;

@@ -401,6 +401,12 @@ int hash_scan(const pkv *db, const struct kvtx *t, uint64_t hoff,
 	      uint64_t cursor, unsigned count, pkv_scan_fn fn, void *ctx,
 	      uint64_t *next);
 
+/* hash_random -- the field random number r picks (the first non-empty
+ * bucket from r mod nbuckets, then an entry of its chain): 1 with *loc,
+ * 0 if the table is empty, or PKV_ECORRUPT. */
+int hash_random(const pkv *db, const struct kvtx *t, uint64_t hoff,
+		uint64_t r, struct kv_loc *loc);
+
 /* hash_register_types -- the collector's trace functions for hashes. */
 void hash_register_types(struct gc *gc);
 
@@ -462,6 +468,8 @@ enum kv_opcode {
 	KV_OP_LREM,                   /* remove `index` (a count, as LREM)
 					 elements equal to val */
 	KV_OP_LTRIM,                  /* keep elements index..index2 */
+	KV_OP_SADD,                   /* add member `field` */
+	KV_OP_SREM,                   /* remove member `field` */
 };
 
 struct kv_op {

@@ -117,8 +117,8 @@ static int kv_lpush(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 
 	if (r == PKV_ENOTFOUND && !(op->flags & PKV_XX) &&
 	    !(r = list_new(t, &loff)))
-		r = kv_coll_make(b, op, k, PKV_TYPE_LIST, KV_LAYOUT_VERSION,
-				 loff);
+		r = kv_coll_make(b, op, k, PKV_TYPE_LIST,
+				 KV_LAYOUT_VERSION_LISTS, loff);
 	if (r == PKV_ENOTFOUND || r == PKV_EWRONGTYPE) {
 		*result = r;
 		kv_list_len(b, op, 0);

@@ -212,16 +212,18 @@ static_assert(sizeof(struct ckpt_hdr) == CACHELINE, "ckpt_hdr size");
 #define KV_TYPE_ENTRY 20u
 
 #define KV_MAGIC 0x31305654564b5650ull   /* "PVKVTV01" little-endian */
-#define KV_LAYOUT_VERSION 4u   /* 2: mutable words first, checksum;
-				  3: hashes; 4: lists */
+#define KV_LAYOUT_VERSION 5u   /* 2: mutable words first, checksum;
+				  3: hashes; 4: lists; 5: sets */
 #define KV_LAYOUT_VERSION_STRINGS 2u  /* what a pool holding only strings
 				  says: a root is made at 2 and is raised
 				  in the transaction that makes the pool's
 				  first collection of a newer type (3 for
-				  a hash, 4 for a list), so a library that
+				  a hash, 4 for a list, 5 for a set), so a
+				  library that
 				  cannot trace a type refuses only pools
 				  that hold it */
 #define KV_LAYOUT_VERSION_HASHES 3u
+#define KV_LAYOUT_VERSION_LISTS 4u
 #define KV_STRIPES 256u
 #define KV_STRIPE_BITS 8u
 #define KV_MAX_DBS 128u   /* all created, or flushed, in one transaction */
@@ -306,6 +308,9 @@ static_assert(sizeof(struct kv_entry) == 40, "kv_entry size");
  * hash mod 2^(i+1) if that b < nbuckets - 2^i (already split).  Heads of
  * buckets >= nbuckets are zero.  Directory blocks and segments are zeroed
  * when made.
+ *
+ * A set (vtype PKV_TYPE_SET) is the same table: its members are the
+ * fields, each with an empty value.
  */
 #define KV_TYPE_HASH 21u    /* struct kv_hash_hdr */
 #define KV_TYPE_HDIR 22u    /* HASH_DIR_SEGS segment offsets */

@@ -166,6 +166,7 @@ int pkv_get(pkv *db, unsigned dbi, const void *key, size_t klen, void *buf,
 #define PKV_TYPE_STRING 0u
 #define PKV_TYPE_HASH 1u      /* fields and their values (pkv_hset...) */
 #define PKV_TYPE_LIST 2u      /* a sequence of strings (pkv_lpush...) */
+#define PKV_TYPE_SET 3u       /* distinct strings (pkv_sadd...) */
 
 /*
  * Zero-copy reads.  pkv_get_ref points ref->val at the value in the pool
@@ -492,6 +493,49 @@ int pkv_batch_linsert(pkv_batch *b, unsigned dbi, const void *key,
 int pkv_batch_lrem(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 		   int64_t count, const void *val, size_t vlen,
 		   uint64_t *removed);
+
+/*
+ * Sets: a key whose value is a set of distinct strings (members), kept as
+ * a hash's table (its members the fields, with empty values), so adding or
+ * removing one costs the same in a set of ten or of millions.  The calls
+ * on a key of another type return PKV_EWRONGTYPE; a missing key is an
+ * empty set, and the key goes with its last member.
+ *
+ * pkv_sadd -- add member, durably: 0 (added) or PKV_EEXIST (it was there;
+ * nothing written), PKV_EWRONGTYPE, or an error as pkv_put.  pkv_srem --
+ * remove it: 0 or PKV_ENOTFOUND.  pkv_sismember -- 0 (a member) or
+ * PKV_ENOTFOUND.  pkv_scard -- the members to *n (0 for a missing key).
+ * pkv_sscan -- as pkv_hscan; each pkv_item's key is a member (val empty).
+ */
+int pkv_sadd(pkv *db, unsigned dbi, const void *key, size_t klen,
+	     const void *member, size_t mlen);
+int pkv_srem(pkv *db, unsigned dbi, const void *key, size_t klen,
+	     const void *member, size_t mlen);
+int pkv_sismember(pkv *db, unsigned dbi, const void *key, size_t klen,
+		  const void *member, size_t mlen);
+int pkv_scard(pkv *db, unsigned dbi, const void *key, size_t klen,
+	      uint64_t *n);
+int pkv_sscan(pkv *db, unsigned dbi, const void *key, size_t klen,
+	      uint64_t cursor, unsigned count, pkv_scan_fn fn, void *ctx,
+	      uint64_t *next);
+
+/* The same inside a batch, and pkv_batch_srandmember_ref: the member that
+ * the random number r picks (about uniformly: pass a fresh random number
+ * each time) as a pkv_item (key = the member) valid until the batch's
+ * next call; PKV_ENOTFOUND for an empty set. */
+int pkv_batch_sadd(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		   const void *member, size_t mlen);
+int pkv_batch_srem(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		   const void *member, size_t mlen);
+int pkv_batch_sismember(pkv_batch *b, unsigned dbi, const void *key,
+			size_t klen, const void *member, size_t mlen);
+int pkv_batch_scard(pkv_batch *b, unsigned dbi, const void *key,
+		    size_t klen, uint64_t *n);
+int pkv_batch_sscan(pkv_batch *b, unsigned dbi, const void *key,
+		    size_t klen, uint64_t cursor, unsigned count,
+		    pkv_scan_fn fn, void *ctx, uint64_t *next);
+int pkv_batch_srandmember_ref(pkv_batch *b, unsigned dbi, const void *key,
+			      size_t klen, uint64_t r, struct pkv_item *item);
 
 /*
  * Keys of any type.  pkv_batch_rename moves key (its value of whatever

@@ -355,6 +355,49 @@ int hash_scan(const pkv *db, const struct kvtx *t, uint64_t hoff,
 	return 0;
 }
 
+/*
+ * hash_random -- a field picked by r: the first non-empty bucket from
+ * r mod nbuckets (wrapping), then the entry (r / nbuckets) mod its chain's
+ * length.  With about HASH_LOAD entries per bucket few empty buckets are
+ * passed, so it is O(1) on average; fields of longer chains are a little
+ * less likely (as with Redis's dictGetFairRandomKey's buckets).
+ */
+int hash_random(const pkv *db, const struct kvtx *t, uint64_t hoff,
+		uint64_t r, struct kv_loc *loc)
+{
+	uint64_t n, b, slot, e, len;
+	int err;
+
+	if (hash_count(db, t, hoff) == 0)
+		return 0;
+	if ((err = hash_nbuckets(db, t, hoff, &n)))
+		return err;
+	for (uint64_t i = 0; i < n; i++) {
+		b = (r + i) % n;
+		if ((err = hash_slot(db, t, hoff, b, &slot)))
+			return err;
+		e = hash_word(db, t, slot);
+		for (len = 0; e && len < KV_CHAIN_MAX && kv_entry_ok(db, e);
+		     len++)
+			e = hash_word(db, t, e + FIELD_NEXT);
+		if (e)
+			return hash_bad(db, hoff, "a field chain that cannot "
+					"be followed", slot);
+		if (!len)
+			continue;
+		len = (r / n) % len;
+		loc->link = slot;
+		loc->entry = hash_word(db, t, slot);
+		while (len--) {
+			loc->link = loc->entry + FIELD_NEXT;
+			loc->entry = hash_word(db, t, loc->link);
+		}
+		return 1;
+	}
+	return hash_bad(db, hoff, "a count of fields its buckets do not hold",
+			hoff);
+}
+
 /* ---- what the collector follows ---- */
 
 /* A header points at its directory block and heads (count and nbuckets

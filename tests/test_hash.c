@@ -5,7 +5,8 @@
  * splits into segments and directories) read back, scanned and reopened,
  * batches that read their own field writes and roll them back, rename and
  * copy of a hash, its blocks reclaimed after the key goes, and the cost
- * of a write in a small and a big hash, and of a new hash.
+ * of a write in a small and a big hash, and of a new hash; and sets, the
+ * same table under a type of their own.
  *
  * Every test compares against what it wrote, never the library's own
  * account; hash_check walks a hash through the internal layout and checks
@@ -553,6 +554,87 @@ static void test_hash_new_cost(void **state)
 	}
 }
 
+/* Sets: the hash table with empty values under a key of its own type. */
+static int count_member(void *ctx, const struct pkv_item *it)
+{
+	unsigned *seen = ctx, i;
+
+	assert_int_equal(it->vlen, 0);
+	assert_true(sscanf(it->key, "m%u", &i) == 1 && i < 3000);
+	seen[i]++;
+	return 0;
+}
+
+static void test_set(void **state)
+{
+	struct fixture *f = *state;
+	pkv *db = open_db(f);
+	static unsigned seen[3000];
+	struct pkv_item it;
+	uint64_t n = 0, cur = 0;
+	unsigned type, hits[4] = { 0 };
+	char m[16];
+	pkv_batch *b;
+
+	for (unsigned i = 0; i < 3000; i++) {
+		sprintf(m, "m%u", i);
+		assert_int_equal(pkv_sadd(db, 0, "s", 1, m, strlen(m)), 0);
+	}
+	assert_int_equal(pkv_sadd(db, 0, "s", 1, "m7", 2), PKV_EEXIST);
+	assert_int_equal(pkv_scard(db, 0, "s", 1, &n), 0);
+	assert_int_equal(n, 3000);
+	assert_int_equal(pkv_type(db, 0, "s", 1, &type), 0);
+	assert_int_equal(type, PKV_TYPE_SET);
+	assert_int_equal(pkv_sismember(db, 0, "s", 1, "m2999", 5), 0);
+	assert_int_equal(pkv_sismember(db, 0, "s", 1, "m3000", 5),
+			 PKV_ENOTFOUND);
+	assert_int_equal(pkv_sismember(db, 0, "none", 4, "m1", 2),
+			 PKV_ENOTFOUND);
+	/* a set is not a hash, and the other way round */
+	assert_int_equal(pkv_hset(db, 0, "s", 1, "f", 1, "v", 1, 0),
+			 PKV_EWRONGTYPE);
+	assert_int_equal(pkv_hlen(db, 0, "s", 1, &n), PKV_EWRONGTYPE);
+	hset_ok(db, "h", 1, 1, 0);
+	assert_int_equal(pkv_sadd(db, 0, "h", 1, "m", 1), PKV_EWRONGTYPE);
+	do {
+		assert_int_equal(pkv_sscan(db, 0, "s", 1, cur, 100,
+					   count_member, seen, &cur), 0);
+	} while (cur);
+	for (unsigned i = 0; i < 3000; i++)
+		assert_true(seen[i] >= 1);
+	/* random members: every quarter of the set is drawn */
+	assert_int_equal(pkv_batch_begin(db, &b), 0);
+	for (uint64_t r = 0; r < 4000; r++) {
+		unsigned i;
+		assert_int_equal(pkv_batch_srandmember_ref(b, 0, "s", 1,
+				 r * 0x9e3779b97f4a7c15ull, &it), 0);
+		assert_true(sscanf(it.key, "m%u", &i) == 1 && i < 3000);
+		hits[i / 750]++;
+	}
+	pkv_batch_abort(b);
+	print_message("      random members by quarter: %u %u %u %u\n",
+		      hits[0], hits[1], hits[2], hits[3]);
+	for (int q = 0; q < 4; q++)
+		assert_true(hits[q] > 500);
+	for (unsigned i = 0; i < 3000; i++) {
+		sprintf(m, "m%u", i);
+		assert_int_equal(pkv_srem(db, 0, "s", 1, m, strlen(m)), 0);
+	}
+	assert_int_equal(pkv_srem(db, 0, "s", 1, "m1", 2), PKV_ENOTFOUND);
+	assert_int_equal(pkv_exists(db, 0, "s", 1), PKV_ENOTFOUND);
+	assert_int_equal(pkv_batch_begin(db, &b), 0);
+	assert_int_equal(pkv_batch_srandmember_ref(b, 0, "s", 1, 1, &it),
+			 PKV_ENOTFOUND);
+	assert_int_equal(pkv_batch_sadd(b, 0, "t", 1, "x", 1), 0);
+	assert_int_equal(pkv_batch_sismember(b, 0, "t", 1, "x", 1), 0);
+	assert_int_equal(pkv_batch_copy(b, 0, "t", 1, 0, "u", 1, 0), 0);
+	assert_int_equal(pkv_batch_commit(b, NULL), 0);
+	db = reopen(f);
+	assert_int_equal(pkv_sismember(db, 0, "u", 1, "x", 1), 0);
+	assert_int_equal(pkv_type(db, 0, "u", 1, &type), 0);
+	assert_int_equal(type, PKV_TYPE_SET);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -564,6 +646,7 @@ int main(void)
 		T(test_hash_reclaimed),
 		T(test_hash_cost),
 		T(test_hash_new_cost),
+		T(test_set),
 	};
 
 	if (getenv("PKV_TEST_FILTER"))
