@@ -429,19 +429,6 @@ static void hash_all_free(struct hash_all *a)
 	free(a->p);
 }
 
-/* hash_rand -- a random number below n (n > 0). */
-static uint64_t hash_rand(uint64_t n)
-{
-	static uint64_t s;
-
-	if (!s)
-		s = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull | 1;
-	s ^= s << 13;
-	s ^= s >> 7;
-	s ^= s << 17;
-	return s % n;
-}
-
 /* hash_rand_one -- send field i (and its value, as a pair in RESP3). */
 static void hash_rand_one(struct client *c, const struct hash_all *a,
 			  size_t i, bool values)
@@ -496,7 +483,7 @@ static void cmd_hrandfield(struct client *c)
 		goto out;
 	}
 	if (!counted) {
-		hash_rand_one(c, &a, (size_t)hash_rand(a.n), false);
+		hash_rand_one(c, &a, (size_t)srv_rand(a.n), false);
 		goto out;
 	}
 	if (count < 0) {             /* repeats allowed */
@@ -504,13 +491,13 @@ static void cmd_hrandfield(struct client *c)
 		reply_array(c, (int64_t)(values && c->proto != 3 ? 2 * want
 								 : want));
 		for (uint64_t i = 0; i < want; i++)
-			hash_rand_one(c, &a, (size_t)hash_rand(a.n), values);
+			hash_rand_one(c, &a, (size_t)srv_rand(a.n), values);
 		goto out;
 	}
 	want = (uint64_t)count < a.n ? (uint64_t)count : a.n;
 	reply_array(c, (int64_t)(values && c->proto != 3 ? 2 * want : want));
 	for (uint64_t i = 0; i < want; i++) {   /* partial Fisher-Yates */
-		size_t j = (size_t)(i + hash_rand(a.n - i));
+		size_t j = (size_t)(i + srv_rand(a.n - i));
 		struct hash_pair t = a.p[i];
 		a.p[i] = a.p[j];
 		a.p[j] = t;

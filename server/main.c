@@ -29,6 +29,19 @@
 struct srv srv;
 static volatile sig_atomic_t got_signal;
 
+/* srv_rand -- xorshift64, seeded from the clock. */
+uint64_t srv_rand(uint64_t n)
+{
+	static uint64_t s;
+
+	if (!s)
+		s = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull | 1;
+	s ^= s << 13;
+	s ^= s >> 7;
+	s ^= s << 17;
+	return s % n;
+}
+
 /* srv_log -- "pid:M 25 Nov 2026 07:00:00.123 * text", as Redis. */
 void srv_log(int level, const char *fmt, ...)
 {

@@ -48,4 +48,9 @@ extern struct srv srv;
 void srv_log(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* srv_rand -- a pseudo-random number below n (n > 0), for the commands
+ * that pick at random (HRANDFIELD, SPOP, SRANDMEMBER); seeded from the
+ * clock at the first call. */
+uint64_t srv_rand(uint64_t n);
+
 #endif /* PKV_SRV_H */
