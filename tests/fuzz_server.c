@@ -35,6 +35,18 @@ void srv_log(int level, const char *fmt, ...)
 	(void)fmt;
 }
 
+/* srv_rand -- a fixed sequence here, so every run of an input is the
+ * same (the server's is seeded from the clock). */
+uint64_t srv_rand(uint64_t n)
+{
+	static uint64_t s = 0x9e3779b97f4a7c15ull;
+
+	s ^= s << 13;
+	s ^= s >> 7;
+	s ^= s << 17;
+	return s % n;
+}
+
 struct client *net_clients(void)
 {
 	return NULL;
