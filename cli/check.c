@@ -295,7 +295,7 @@ static uint64_t walk_hash_chain(struct walk *w, unsigned db,
 		if (w->emit && sound &&
 		    !(K->expire_ms && K->expire_ms <= w->now)) {
 			struct check_entry ce = {
-				db, PKV_TYPE_HASH, kv_entry_key(K), K->klen,
+				db, K->vtype, kv_entry_key(K), K->klen,
 				kv_entry_key(F), F->klen, kv_entry_val(F),
 				F->vlen, K->expire_ms
 			};
@@ -423,7 +423,10 @@ static void walk_hash(struct walk *w, unsigned db, const struct kv_entry *K,
 			     hoff, n);
 		return;
 	}
-	r->hashes++;
+	if (K->vtype == PKV_TYPE_SET)
+		r->sets++;
+	else
+		r->hashes++;
 	w->chain = NULL;
 	w->chain_cap = 0;
 	for (uint64_t b = 0; b < HASH_INLINE_BUCKETS && !w->emit_err; b++)
@@ -478,14 +481,17 @@ static void walk_hash(struct walk *w, unsigned db, const struct kv_entry *K,
 	free(w->chain);
 	w->chain = saved;
 	w->chain_cap = saved_cap;
-	r->fields += fields;
+	if (K->vtype == PKV_TYPE_SET)
+		r->members += fields;
+	else
+		r->fields += fields;
 	if (fields != H->count && !w->emit_err)
 		check_damage(r, "hash 0x%" PRIx64 " says %" PRIu64 " fields; "
 			     "%" PRIu64 " were found", hoff, H->count, fields);
 	if (w->emit && !w->emit_err &&
 	    !(K->expire_ms && K->expire_ms <= w->now)) {
 		struct check_entry ce = {
-			db, PKV_TYPE_HASH, kv_entry_key(K), K->klen, NULL, 0,
+			db, K->vtype, kv_entry_key(K), K->klen, NULL, 0,
 			NULL, 0, K->expire_ms
 		};
 		w->emit_err = w->emit(w->emit_ctx, &ce);
@@ -560,7 +566,7 @@ static void walk_chain(struct walk *w, struct walk_table *t, uint64_t arr,
 				     E->expire_ms);
 			sound = false;
 		}
-		if (E->vtype > PKV_TYPE_LIST || E->flags != 0 ||
+		if (E->vtype > PKV_TYPE_SET || E->flags != 0 ||
 		    (E->vtype != PKV_TYPE_STRING && E->vlen != 8)) {
 			check_damage(r, "entry 0x%" PRIx64 " (%s): unknown "
 				     "value type %u or flags 0x%x", e, what,
@@ -608,7 +614,8 @@ static void walk_chain(struct walk *w, struct walk_table *t, uint64_t arr,
 				sound = false;
 			}
 		}
-		if (sound && E->vtype == PKV_TYPE_HASH)
+		if (sound && (E->vtype == PKV_TYPE_HASH ||
+			      E->vtype == PKV_TYPE_SET))
 			walk_hash(w, t->db, E, e);
 		else if (sound && E->vtype == PKV_TYPE_LIST)
 			walk_list(w, t->db, E, e);

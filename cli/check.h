@@ -45,6 +45,7 @@ struct check_report {
 	uint64_t keys, expires;       /* entries found; with an expiry */
 	uint64_t hashes, fields;      /* of the keys, hashes; their fields */
 	uint64_t lists, elements;     /* lists; their elements */
+	uint64_t sets, members;       /* sets; their members */
 	uint64_t expired;             /* of them, past their expiry */
 	uint64_t blocks, block_bytes; /* allocated (block lengths) */
 	bool reach_known;             /* reachability could be judged */
@@ -82,7 +83,8 @@ struct check_entry {
 	unsigned type;                /* PKV_TYPE_* of the key's value */
 	const void *key;
 	size_t klen;
-	const void *field;            /* a hash's field, or NULL */
+	const void *field;            /* a hash's field or a set's member,
+					 or NULL */
 	size_t flen;
 	const void *val;              /* a string, or the field's value */
 	size_t vlen;

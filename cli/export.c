@@ -3,9 +3,10 @@
  * as Redis commands, the stream `redis-cli --pipe` sends and `pkv import` reads.
  *
  * For each database that has keys: SELECT n, then SET key value for each
- * string key, HSET key field value for each field of a hash key and RPUSH
- * key element for each element of a list, in order (one command per
- * field or element, so no command grows with the key), and, for a key
+ * string key, HSET key field value for each field of a hash key, RPUSH
+ * key element for each element of a list, in order, and SADD key member
+ * for each member of a set (one command per field, element or member, so
+ * no command grows with the key), and, for a key
  * with an expiry, PEXPIREAT key ms (absolute, so the
  * time a stream waits before it is loaded does not stretch the expiry).
  * SET followed by PEXPIREAT works on every Redis since 2.6, where SET's
@@ -116,6 +117,18 @@ static int export_field(struct export *x, const void *key, size_t klen,
 	return export_cmd(x, 4, hset);
 }
 
+/* export_member -- one member of a set: SADD key member. */
+static int export_member(struct export *x, const void *key, size_t klen,
+			 const void *member, size_t mlen)
+{
+	struct resp_arg sadd[3] = {
+		{ "SADD", 4 }, { key, klen }, { member, mlen },
+	};
+
+	x->bytes += mlen;
+	return export_cmd(x, 3, sadd);
+}
+
 /* export_element -- one element of a list, in order: RPUSH key value. */
 static int export_element(struct export *x, const void *key, size_t klen,
 			  const void *val, size_t vlen)
@@ -128,8 +141,8 @@ static int export_element(struct export *x, const void *key, size_t klen,
 	return export_cmd(x, 3, rpush);
 }
 
-/* The hash and list keys a scan step met, written after it (their
- * contents are read with pkv_hscan or pkv_lrange, which must not run
+/* The hash, list and set keys a scan step met, written after it (their
+ * contents are read with pkv_hscan, pkv_lrange or pkv_sscan, which must not run
  * inside the scan's callback). */
 struct export_later {
 	char *key;
@@ -178,11 +191,14 @@ struct export_hash {
 	const struct export_later *k;
 };
 
-/* export_hash_field -- pkv_hscan callback. */
+/* export_hash_field -- pkv_hscan and pkv_sscan callback. */
 static int export_hash_field(void *ctx, const struct pkv_item *it)
 {
 	struct export_hash *h = ctx;
 
+	if (h->k->type == PKV_TYPE_SET)
+		return export_member(h->x, h->k->key, h->k->klen, it->key,
+				     it->klen);
 	return export_field(h->x, h->k->key, h->k->klen, it->key, it->klen,
 			    it->val, it->vlen);
 }
@@ -196,8 +212,8 @@ static int export_list_element(void *ctx, const struct pkv_item *it)
 			      it->vlen);
 }
 
-/* export_collections -- the hash and list keys the last scan step met:
- * their fields or elements, then their expiry. */
+/* export_collections -- the hash, list and set keys the last scan step
+ * met: their contents, then their expiry. */
 static int export_collections(pkv *db, unsigned dbi, struct export_step *st)
 {
 	int err = 0;
@@ -210,9 +226,11 @@ static int export_collections(pkv *db, unsigned dbi, struct export_step *st)
 					 0, export_list_element, &h);
 		else do {
 			if (!err)
-				err = pkv_hscan(db, dbi, h.k->key, h.k->klen,
-						cur, EXPORT_SCAN_COUNT,
-						export_hash_field, &h, &cur);
+				err = (h.k->type == PKV_TYPE_SET ? pkv_sscan :
+				       pkv_hscan)(db, dbi, h.k->key,
+						  h.k->klen, cur,
+						  EXPORT_SCAN_COUNT,
+						  export_hash_field, &h, &cur);
 		} while (!err && cur);
 		if (!err && !(err = export_expiry(st->x, h.k->key, h.k->klen,
 						  h.k->expire_ms))) {
@@ -255,6 +273,8 @@ static int export_salvaged(void *ctx, const struct check_entry *e)
 	if (e->type == PKV_TYPE_STRING)
 		return export_string(s->x, e->key, e->klen, e->val, e->vlen,
 				     e->expire_ms);
+	if (e->field && e->type == PKV_TYPE_SET)
+		return export_member(s->x, e->key, e->klen, e->field, e->flen);
 	if (e->field)
 		return export_field(s->x, e->key, e->klen, e->field, e->flen,
 				    e->val, e->vlen);

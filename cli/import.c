@@ -56,7 +56,7 @@
 #define IMPORT_READ (1u << 20)        /* bytes asked of read() at least */
 
 enum import_kind { IMPORT_PUT, IMPORT_DEL, IMPORT_EXPIRE, IMPORT_HSET,
-		   IMPORT_PUSH };
+		   IMPORT_PUSH, IMPORT_SADD };
 
 /* One operation waiting for its batch; key and value in the arena. */
 struct import_op {
@@ -87,6 +87,7 @@ struct import {
 	uint64_t expires, expire_missing, flushes, ignored, errors, batches;
 	uint64_t fields;              /* hash fields set */
 	uint64_t elements;            /* list elements pushed */
+	uint64_t members;             /* set members added */
 	uint64_t cmd_no;              /* of the command being handled */
 	uint64_t failed_cmd;          /* whose operation could not be done */
 	const char *cmd_name;
@@ -153,6 +154,13 @@ static void import_count(struct import *x, const struct import_op *op,
 			import_error(x, "command %" PRIu64 ": WRONGTYPE: the key "
 				     "holds another type than hash", op->cmd);
 		break;
+	case IMPORT_SADD:
+		if (res == 0 || res == PKV_EEXIST)
+			x->members++;
+		else
+			import_error(x, "command %" PRIu64 ": WRONGTYPE: the key "
+				     "holds another type than set", op->cmd);
+		break;
 	case IMPORT_PUSH:
 		if (res == 0)
 			x->elements++;
@@ -200,6 +208,10 @@ static int import_commit_range(struct import *x, size_t from, size_t n)
 			pkv_batch_hset(b, op->dbi, k, op->klen,
 				       x->arena + op->foff, op->flen,
 				       x->arena + op->voff, op->vlen, 0);
+			break;
+		case IMPORT_SADD:
+			pkv_batch_sadd(b, op->dbi, k, op->klen,
+				       x->arena + op->voff, op->vlen);
 			break;
 		case IMPORT_PUSH:
 			pkv_batch_lpush(b, op->dbi, k, op->klen,
@@ -493,6 +505,11 @@ static void import_command(struct import *x, size_t argc,
 		for (size_t i = 2; i < argc && !x->fatal; i++)
 			import_queue(x, IMPORT_PUSH, &argv[1], &argv[i],
 				     import_is(c, "RPUSH") ? PKV_TAIL : 0, 0);
+	} else if (import_is(c, "SADD")) {
+		if (argc < 3)
+			import_error(x, "wrong number of arguments");
+		for (size_t i = 2; i < argc && !x->fatal; i++)
+			import_queue(x, IMPORT_SADD, &argv[1], &argv[i], 0, 0);
 	} else if (import_is(c, "DEL") || import_is(c, "UNLINK")) {
 		if (argc < 2)
 			import_error(x, "wrong number of arguments");
@@ -544,12 +561,13 @@ static void import_report(const struct import *x, uint64_t ns,
 	fprintf(stderr, "%s: import: %" PRIu64 " commands (%s) in %.3f s, %"
 		PRIu64 " batches: %" PRIu64 " keys set, %" PRIu64 " not set "
 		"(NX/XX), %" PRIu64 " hash fields set, %" PRIu64 " list "
-		"elements pushed, %" PRIu64 " deleted, %"
+		"elements pushed, %" PRIu64 " set members added, %" PRIu64
+		" deleted, %"
 		PRIu64 " expiries set, %" PRIu64 " flushes, %" PRIu64
 		" ignored, %" PRIu64 " errors\n",
 		cli_progname, x->commands, cli_human_size(bytes, hb, sizeof(hb)),
 		(double)ns / 1e9, x->batches, x->sets, x->set_skipped,
-		x->fields, x->elements, x->deleted, x->expires, x->flushes, x->ignored,
+		x->fields, x->elements, x->members, x->deleted, x->expires, x->flushes, x->ignored,
 		x->errors);
 }
 

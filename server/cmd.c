@@ -27,7 +27,7 @@ static int cmd_cmp(const void *a, const void *b)
 static void cmd_init(void)
 {
 	const struct command *groups[] = { string_commands, hash_commands,
-					   list_commands,
+					   list_commands, set_commands,
 					   key_commands,
 					   server_commands, conn_commands,
 					   multi_commands };

@@ -247,7 +247,8 @@ static void cmd_exists(struct client *c)
 }
 
 /* The Redis name of each engine type (PKV_TYPE_*), in order. */
-static const char *const type_names[] = { "string", "hash", "list" };
+static const char *const type_names[] = { "string", "hash", "list",
+					   "set" };
 
 /* type_of_name -- the PKV_TYPE_* Redis calls name, or -1. */
 static int type_of_name(const struct resp_arg *name)
@@ -644,7 +645,7 @@ static void cmd_move(struct client *c)
 /*
  * keys_encoding -- what OBJECT ENCODING answers for a value: a string as
  * Redis encodes one fresh from SET (int, embstr up to 44 bytes, raw), a
- * hash as "hashtable", a list as "linkedlist" (a chain of elements, as
+ * hash or set as "hashtable", a list as "linkedlist" (a chain of elements, as
  * Redis's lists were before quicklist) -- pkv has no compact encoding,
  * so it never says Redis's "listpack".
  */
@@ -652,7 +653,7 @@ static const char *keys_encoding(const struct ks_val *v)
 {
 	long long ll;
 
-	if (v->type == PKV_TYPE_HASH)
+	if (v->type == PKV_TYPE_HASH || v->type == PKV_TYPE_SET)
 		return "hashtable";
 	if (v->type == PKV_TYPE_LIST)
 		return "linkedlist";

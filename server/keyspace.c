@@ -372,6 +372,87 @@ int ks_ltrim(unsigned db, const struct resp_arg *key, int64_t start,
 	return r;
 }
 
+/* ---- sets ---- */
+
+/* ks_sadd -- add a member: 0 added, PKV_EEXIST, PKV_EWRONGTYPE, or an
+ * error. */
+int ks_sadd(unsigned db, const struct resp_arg *key,
+	    const struct resp_arg *member)
+{
+	int r;
+
+	if (!ks_batch())
+		return ks.err;
+	r = pkv_batch_sadd(ks.batch, db, key->p, key->len, member->p,
+			   member->len);
+	if (r == 0)
+		ks_wrote(db, key);
+	return r;
+}
+
+/* ks_srem -- remove a member: 0, PKV_ENOTFOUND, PKV_EWRONGTYPE, or an
+ * error. */
+int ks_srem(unsigned db, const struct resp_arg *key, const void *member,
+	    size_t mlen)
+{
+	int r;
+
+	if (!ks_batch())
+		return ks.err;
+	r = pkv_batch_srem(ks.batch, db, key->p, key->len, member, mlen);
+	if (r == 0)
+		ks_wrote(db, key);
+	return r;
+}
+
+/* ks_sismember -- 0 a member, PKV_ENOTFOUND, or an error. */
+int ks_sismember(unsigned db, const struct resp_arg *key, const void *member,
+		 size_t mlen)
+{
+	if (!ks_batch())
+		return ks.err;
+	return pkv_batch_sismember(ks.batch, db, key->p, key->len, member,
+				   mlen);
+}
+
+/* ks_scard -- the members (0: no key). */
+int ks_scard(unsigned db, const struct resp_arg *key, uint64_t *n)
+{
+	if (!ks_batch())
+		return ks.err;
+	return pkv_batch_scard(ks.batch, db, key->p, key->len, n);
+}
+
+/* ks_sscan -- a step of a scan of the members. */
+int ks_sscan(unsigned db, const struct resp_arg *key, uint64_t cursor,
+	     unsigned count, pkv_scan_fn fn, void *ctx, uint64_t *next)
+{
+	if (!ks_batch())
+		return ks.err;
+	return pkv_batch_sscan(ks.batch, db, key->p, key->len, cursor, count,
+			       fn, ctx, next);
+}
+
+/* ks_srandmember -- the member r picks, in place: 0, PKV_ENOTFOUND, or an
+ * error. */
+int ks_srandmember(unsigned db, const struct resp_arg *key, uint64_t r,
+		   struct ks_val *v)
+{
+	struct pkv_item it;
+	int err;
+
+	memset(v, 0, sizeof(*v));
+	if (!ks_batch())
+		return ks.err;
+	err = pkv_batch_srandmember_ref(ks.batch, db, key->p, key->len, r,
+					&it);
+	if (!err) {
+		v->p = it.key;
+		v->len = it.klen;
+	}
+	return err;
+}
+
 /* ---- keys of any type ---- */
 
 /* ks_rename -- move key (any type, with its expiry) to dkey in ddb: 0,

@@ -112,6 +112,20 @@ int ks_lrem(unsigned db, const struct resp_arg *key, int64_t count,
 int ks_ltrim(unsigned db, const struct resp_arg *key, int64_t start,
 	     int64_t stop);
 
+/* Sets (pkv_batch_sadd... on the turn's batch): results as the
+ * library's; ks_srandmember gives the member r picks, in place. */
+int ks_sadd(unsigned db, const struct resp_arg *key,
+	    const struct resp_arg *member);
+int ks_srem(unsigned db, const struct resp_arg *key, const void *member,
+	    size_t mlen);
+int ks_sismember(unsigned db, const struct resp_arg *key, const void *member,
+		 size_t mlen);
+int ks_scard(unsigned db, const struct resp_arg *key, uint64_t *n);
+int ks_sscan(unsigned db, const struct resp_arg *key, uint64_t cursor,
+	     unsigned count, pkv_scan_fn fn, void *ctx, uint64_t *next);
+int ks_srandmember(unsigned db, const struct resp_arg *key, uint64_t r,
+		   struct ks_val *v);
+
 /* Keys of any type: move or copy key to dkey in database ddb (replacing
  * it unless PKV_NX): 0, PKV_ENOTFOUND, PKV_EEXIST, or an error. */
 int ks_rename(unsigned db, const struct resp_arg *key, unsigned ddb,

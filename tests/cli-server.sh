@@ -122,6 +122,7 @@ if srv_start A "$POOL"; then
 		# a list, whose order the export must keep
 		redis-cli -p "$A_port" rpush l e1 e2 "" e4 >/dev/null
 		redis-cli -p "$A_port" lpush l e0 >/dev/null
+		redis-cli -p "$A_port" sadd s m1 m2 "" >/dev/null
 	fi
 	srv_stop A
 	run check "$POOL"
@@ -132,9 +133,9 @@ else
 	bad "restart pkv-server"
 fi
 if $have_cli; then
-	grep -q 'types: [0-9]* strings, 2 hashes (53 fields), 1 lists (5 elements)$' \
-		"$OUT" && ok "check walks the hashes and the list" ||
-		{ bad "check walks the hashes and the list";
+	grep -q 'types: [0-9]* strings, 2 hashes (53 fields), 1 lists (5 elements), 1 sets (3 members)$' \
+		"$OUT" && ok "check walks the hashes, the list and the set" ||
+		{ bad "check walks the hashes, the list and the set";
 		  sed 's/^/    /' "$OUT"; }
 	# export, import into a new pool, export again: the same commands
 	run export "$POOL"
@@ -149,9 +150,10 @@ if $have_cli; then
 	"$PKV" create "$TMP/copy.pool" --size 16mb >/dev/null 2>&1
 	"$PKV" import "$TMP/copy.pool" <"$TMP/exp1" >"$OUT" 2>"$ERR"
 	rc=$?
-	[ $rc -eq 0 ] && grep -q ' 53 hash fields set, 5 list elements' "$ERR" &&
-		ok "import reads the hashes and the list back" ||
-		{ bad "import reads the hashes and the list back (exit $rc)";
+	[ $rc -eq 0 ] &&
+	grep -q ' 53 hash fields set, 5 list elements pushed, 3 set members' \
+		"$ERR" && ok "import reads the hashes, the list and the set back" ||
+		{ bad "import reads the hashes, the list and the set back (exit $rc)";
 		  sed 's/^/    /' "$ERR"; }
 	run export "$TMP/copy.pool"
 	# the same lines, whatever the order (the copy's hash key differs)
@@ -166,7 +168,7 @@ if $have_cli; then
 		srv_stop B
 	fi
 	run check "$TMP/copy.pool"
-	[ $rc -eq 0 ] && grep -q '2 hashes (53 fields), 1 lists' "$OUT" &&
+	[ $rc -eq 0 ] && grep -q '2 hashes (53 fields), 1 lists (5 elements), 1 sets' "$OUT" &&
 		ok "the copy checks ok" || bad "the copy checks ok (exit $rc)"
 fi
 
