@@ -2,7 +2,8 @@
 # server-kill.sh -- every acknowledged write survives a SIGKILL of the
 # server.  Each of 3 rounds (SOAK_ROUNDS of them: `make soak` runs 50):
 # 4 client processes write SET k:R:C:I vI, INCR cnt:R:C, HSET h:R:C
-# f:I vI and RPUSH l:R:C vI in turn (and LPOP l:R:C every third turn),
+# f:I vI, RPUSH l:R:C vI and SADD s:R:C mI in turn (and LPOP l:R:C after
+# every third SADD),
 # logging each reply they receive; the server is killed with SIGKILL at a
 # moment drawn from SOAK_SEED (default 1: the same draws every run; the
 # kill still lands wherever the writers are at that instant), 0.3 to 2 s
@@ -19,7 +20,9 @@
 #   - each acknowledged HSET's field is in its hash with its value, and
 #     no field past the one in flight;
 #   - each list holds exactly the values pushed and not popped, in order
-#     (give or take the push or pop in flight).
+#     (give or take the push or pop in flight);
+#   - each set holds every member acknowledged, and at most the one in
+#     flight.
 # A fifth client overwrites three keys with one MSET, and two keys and a
 # counter with one MULTI/EXEC, again and again: after the kill each group
 # is whole (never half applied) and not older than its last acknowledgment.
@@ -145,6 +148,14 @@ try:
             log.write("BAD RPUSH %d %r\n" % (i, line))
             sys.exit(1)
         log.write("L %d\n" % i)
+        s.sendall(enc("SADD", "s:%s:%s" % (rnd, cid), "m%d" % i))
+        line = f.readline()
+        if not line:
+            break
+        if line != b":1\r\n":
+            log.write("BAD SADD %d %r\n" % (i, line))
+            sys.exit(1)
+        log.write("A %d\n" % i)
         if i % 3 == 2:
             s.sendall(enc("LPOP", "l:%s:%s" % (rnd, cid)))
             head = f.readline()
@@ -208,7 +219,7 @@ def mget(keys):
         out += reply()
     return out
 
-errors = checked = nsets = nincr = ntx = nhset = nlist = 0
+errors = checked = nsets = nincr = ntx = nhset = nlist = nsadd = 0
 def bad(msg):
     global errors
     errors += 1
@@ -217,7 +228,7 @@ def bad(msg):
 
 for r in range(1, rounds + 1):
     for c in range(clients):
-        sets, cnt, last, hs, ls, ps = [], None, None, [], [], []
+        sets, cnt, last, hs, ls, ps, adds = [], None, None, [], [], [], []
         for line in open("%s/acks.%d.%d" % (tmp, r, c)):
             w = line.split()
             if w[0] == "S":
@@ -235,6 +246,9 @@ for r in range(1, rounds + 1):
             elif w[0] == "P":
                 ps.append(int(w[1]))
                 last = "P"
+            elif w[0] == "A":
+                adds.append(int(w[1]))
+                last = "A"
             else:
                 bad("client %d.%d: %s" % (r, c, line.strip()))
         if sets != list(range(len(sets))):
@@ -262,14 +276,15 @@ for r in range(1, rounds + 1):
         got = reply()
         got = int(got) if got is not None else 0
         base = cnt or 0
-        ok = (got == base) if last in ("C", "H", "L", "P", None) else \
+        ok = (got == base) if last in ("C", "H", "L", "P", "A", None) else \
             got in (base, base + 1)
         if not ok:
             bad("round %d client %d: counter %d, last acknowledged %d "
                 "(last reply: %s)" % (r, c, got, base, last))
-        nincr += (n if last in ("C", "H", "L", "P") else max(n - 1, 0))
+        nincr += (n if last in ("C", "H", "L", "P", "A")
+                  else max(n - 1, 0))
         # The counter of a fresh round counts the SETs acknowledged.
-        if (cnt or 0) != (n if last in ("C", "H", "L", "P")
+        if (cnt or 0) != (n if last in ("C", "H", "L", "P", "A")
                           else max(n - 1, 0)):
             bad("round %d client %d: INCR replies (%s) out of step with "
                 "the SETs (%d)" % (r, c, cnt, n))
@@ -302,8 +317,8 @@ for r in range(1, rounds + 1):
         got = reply()
         val = lambda i: ("v%d-%s" % (i, "x" * (i % 97))).encode()
         fits = False
-        for head in ([np, np + 1] if last == "L" and (nl - 1) % 3 == 2
-                     else [np]):
+        pop_flight = last == "A" and (nl - 1) % 3 == 2
+        for head in ([np, np + 1] if pop_flight else [np]):
             for tail in ([nl, nl + 1] if last == "H" else [nl]):
                 if got == [val(i) for i in range(head, tail)]:
                     fits = True
@@ -312,6 +327,18 @@ for r in range(1, rounds + 1):
                 "%d pushes and %d pops acknowledged (last %s)"
                 % (r, c, len(got), got[:1], nl, np, last))
         nlist += nl + np
+        # The set: every member acknowledged, and at most the one in
+        # flight (SADD i follows RPUSH i).
+        if adds != list(range(len(adds))):
+            bad("client %d.%d: acknowledged SADDs not in order" % (r, c))
+        na = len(adds)
+        s.sendall(enc("SMEMBERS", "s:%d:%d" % (r, c)))
+        got = set(reply())
+        want = {b"m%d" % i for i in range(na)}
+        if not (got == want or (last == "L" and got == want | {b"m%d" % na})):
+            bad("round %d client %d: the set holds %d members, %d SADDs "
+                "acknowledged (last %s)" % (r, c, len(got), na, last))
+        nsadd += na
 # The transactional writer: all or nothing, and nothing acknowledged lost.
 for r in range(1, rounds + 1):
     m = t = -1
@@ -347,10 +374,10 @@ if info.get("clean_shutdown_before_start") != clean:
         % (info.get("clean_shutdown_before_start"), clean))
 print("checked %d acknowledged writes: %d SETs one by one, %d INCRs "
       "through their counters, %d HSETs through their hashes, %d RPUSHes "
-      "and LPOPs through their lists, %d MSETs and EXECs through their "
-      "keys; %d problems"
-      % (nsets + nincr + nhset + nlist + ntx, nsets, nincr, nhset, nlist,
-         ntx, errors))
+      "and LPOPs through their lists, %d SADDs through their sets, %d "
+      "MSETs and EXECs through their keys; %d problems"
+      % (nsets + nincr + nhset + nlist + nsadd + ntx, nsets, nincr, nhset,
+         nlist, nsadd, ntx, errors))
 sys.exit(1 if errors else 0)
 EOF
 
