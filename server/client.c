@@ -79,6 +79,11 @@ void reply_null_array(struct client *c)
 	REPLY(c, 0, resp_null_array(&c->out, c->proto));
 }
 
+void reply_push(struct client *c, int64_t n)
+{
+	REPLY(c, 0, resp_push(&c->out, c->proto, n));
+}
+
 void reply_array(struct client *c, int64_t n)
 {
 	REPLY(c, 0, resp_array(&c->out, n));
@@ -201,14 +206,16 @@ void client_info(const struct client *k, char *buf, size_t len)
 	size_t pending = obuf_pending(k), omem = obuf_usage(k);
 
 	snprintf(buf, len, "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld "
-		 "idle=%lld flags=%s db=%u sub=0 psub=0 ssub=0 multi=%lld "
+		 "idle=%lld flags=%s db=%u sub=%zu psub=%zu ssub=0 multi=%lld "
 		 "qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
 		 "rbp=0 obl=%zu oll=%d omem=%zu tot-mem=%zu events=r cmd=%s "
 		 "user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
 		 (unsigned long long)k->id, k->addr, k->laddr, k->fd,
 		 k->name ? k->name : "", (long long)(now - k->ctime_ms) / 1000,
 		 (long long)(now - k->last_ms) / 1000,
-		 k->in_multi ? "x" : k->block.blocked ? "b" : "N", k->db,
+		 k->in_multi ? "x" : k->block.blocked ? "b" :
+		 pubsub_count(k) ? "P" : "N", k->db, k->pubsub.nchans,
+		 k->pubsub.npats,
 		 k->in_multi ? (long long)k->nqueued : -1ll, k->qlen,
 		 k->qcap - k->qlen, k->qcap,
 		 pending < OBUF_FREE_BYTES ? pending : OBUF_FREE_BYTES,

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "blocking.h"
+#include "pubsub.h"
 #include "proto/resp.h"
 
 struct queued;          /* a command queued by MULTI (multi.c) */
@@ -66,6 +67,9 @@ struct client {
 	size_t nqueued, capqueued;
 	struct watched *watches;
 
+	/* subscriptions (pubsub.c) */
+	struct client_pubsub pubsub;
+
 	/* blocking commands (blocking.c) */
 	struct client_block block;
 	struct client *resume_next;   /* unblocked with requests waiting
@@ -86,6 +90,7 @@ void reply_null_array(struct client *c);
 void reply_array(struct client *c, int64_t n);
 void reply_map(struct client *c, int64_t n);
 void reply_set(struct client *c, int64_t n);
+void reply_push(struct client *c, int64_t n);   /* RESP3 push, RESP2 array */
 void reply_double(struct client *c, double d);
 void reply_bool(struct client *c, bool v);
 void reply_verbatim(struct client *c, const char *text, size_t len);

@@ -28,6 +28,7 @@ static void cmd_init(void)
 {
 	const struct command *groups[] = { string_commands, hash_commands,
 					   list_commands, set_commands,
+					   pubsub_commands,
 					   key_commands,
 					   server_commands, conn_commands,
 					   multi_commands };
@@ -143,6 +144,14 @@ void cmd_call(struct client *c)
 		if (c->in_multi)
 			c->multi_error = true;
 		reply_error(c, "NOAUTH Authentication required.");
+		return;
+	}
+	if (!pubsub_allowed(c, cmd->name)) {
+		if (c->in_multi)
+			c->multi_error = true;
+		reply_error(c, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
+			    "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
+			    "in this context", cmd->name);
 		return;
 	}
 	if (c->in_multi && !(cmd->flags & CMD_NOMULTI)) {

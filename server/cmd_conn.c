@@ -20,10 +20,16 @@ static void cmd_ping(struct client *c)
 		reply_err_arity(c, "ping");
 		return;
 	}
-	if (c->argc == 2)
+	if (c->proto < 3 && pubsub_count(c)) {   /* subscribed: as Redis */
+		reply_array(c, 2);
+		reply_cstr(c, "pong");
+		reply_bulk(c, c->argc == 2 ? c->argv[1].p : "",
+			   c->argc == 2 ? c->argv[1].len : 0);
+	} else if (c->argc == 2) {
 		reply_bulk(c, c->argv[1].p, c->argv[1].len);
-	else
+	} else {
 		reply_simple(c, "PONG");
+	}
 }
 
 /* ECHO message */

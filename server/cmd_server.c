@@ -126,7 +126,9 @@ static void cmd_info(struct client *c)
 			 "aof_rewrite_in_progress:0\r\n"
 			 "pkv_every_write_durable:1\r\n\r\n",
 			 (long long)srv.lastsave_s);
-	if (want(c, "stats", true))
+	if (want(c, "stats", true)) {
+		uint64_t chans, pats;
+		pubsub_totals(&chans, &pats);
 		info_add(&b, "# Stats\r\ntotal_connections_received:%llu\r\n"
 			 "total_commands_processed:%llu\r\n"
 			 "total_net_input_bytes:%llu\r\n"
@@ -137,6 +139,7 @@ static void cmd_info(struct client *c)
 			 "keyspace_misses:%llu\r\ntotal_error_replies:%llu\r\n"
 			 "client_query_buffer_limit_disconnections:%llu\r\n"
 			 "client_output_buffer_limit_disconnections:%llu\r\n"
+			 "pubsub_channels:%llu\r\npubsub_patterns:%llu\r\n"
 			 "\r\n",
 			 (unsigned long long)srv.total_connections,
 			 (unsigned long long)srv.total_commands,
@@ -148,7 +151,9 @@ static void cmd_info(struct client *c)
 			 (unsigned long long)srv.keyspace_misses,
 			 (unsigned long long)srv.errors_total,
 			 (unsigned long long)srv.qbuf_limit_disconnections,
-			 (unsigned long long)srv.obuf_limit_disconnections);
+			 (unsigned long long)srv.obuf_limit_disconnections,
+			 (unsigned long long)chans, (unsigned long long)pats);
+	}
 	if (want(c, "replication", true))
 		info_add(&b, "# Replication\r\nrole:master\r\n"
 			 "connected_slaves:0\r\n\r\n");

@@ -122,6 +122,7 @@ static void net_client_free(struct client *c)
 	srv.nclients--;
 	multi_client_free(c);
 	blocking_unblock(c);
+	pubsub_client_free(c);
 	resp_req_free(&c->req);
 	rbuf_free(&c->out);
 	free(c->qbuf);
@@ -284,6 +285,13 @@ static void net_group_commit(void)
 			unlogged++;
 		}
 	}
+}
+
+/* net_client_output -- c is about to get output outside a command of its
+ * own (a published message): it leaves with this turn's replies. */
+void net_client_output(struct client *c)
+{
+	group_add(c, reply_mark(c));
 }
 
 /* net_group_flush -- commit now and open a new group (before a flush or

@@ -19,4 +19,8 @@ void net_client_kill(struct client *c);
 /* net_clients -- the client list head, for CLIENT LIST/KILL. */
 struct client *net_clients(void);
 
+/* net_client_output -- c is about to get output outside a command of its
+ * own (a published message): send it with the turn's replies. */
+void net_client_output(struct client *c);
+
 #endif /* PKV_NET_H */

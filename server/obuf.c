@@ -53,8 +53,7 @@ size_t obuf_usage(const struct client *c)
 
 enum obuf_class obuf_class_of(const struct client *c)
 {
-	(void)c;
-	return OBUF_NORMAL;
+	return pubsub_count(c) ? OBUF_PUBSUB : OBUF_NORMAL;
 }
 
 /* obuf_close -- close c now for its limits: log it with its CLIENT LIST

@@ -32,6 +32,10 @@ class Map(dict):
     """A map reply (RESP3 %)."""
 
 
+class Push(list):
+    """A RESP3 out-of-band push (>)."""
+
+
 class RespSet(list):
     """A set reply (RESP3 ~), order kept."""
 
@@ -157,6 +161,8 @@ class Conn:
             return m
         if t == b"~":
             return RespSet(self.reply() for _ in range(int(rest)))
+        if t == b">":
+            return Push(self.reply() for _ in range(int(rest)))
         if t == b"_":
             return None
         if t == b",":

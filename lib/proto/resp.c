@@ -414,6 +414,13 @@ void resp_set(struct rbuf *b, int proto, int64_t n)
 	resp_line(b, proto >= 3 ? '~' : '*', n);
 }
 
+/* resp_push -- the header of an out-of-band push of n values (RESP3), an
+ * array in RESP2. */
+void resp_push(struct rbuf *b, int proto, int64_t n)
+{
+	resp_line(b, proto >= 3 ? '>' : '*', n);
+}
+
 /* resp_format_double -- as Redis prints doubles. */
 int resp_format_double(char *buf, size_t len, double d)
 {

@@ -107,6 +107,7 @@ void resp_null_array(struct rbuf *b, int proto);          /* *-1 or _ */
 void resp_array(struct rbuf *b, int64_t n);               /* *n */
 void resp_map(struct rbuf *b, int proto, int64_t n);      /* %n or *2n */
 void resp_set(struct rbuf *b, int proto, int64_t n);      /* ~n or *n */
+void resp_push(struct rbuf *b, int proto, int64_t n);     /* >n or *n */
 void resp_double(struct rbuf *b, int proto, double d);    /* ,d or bulk */
 void resp_bool(struct rbuf *b, int proto, bool v);        /* #t or :1 */
 void resp_verbatim(struct rbuf *b, int proto, const char *fmt3,
