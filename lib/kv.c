@@ -63,6 +63,8 @@ static unsigned kv_op_flags(enum kv_opcode op)
 		return PKV_TAIL;
 	case KV_OP_LINSERT:
 		return PKV_AFTER;
+	case KV_OP_ZADD:
+		return PKV_NX | PKV_XX | PKV_GT | PKV_LT | PKV_ZINCR;
 	default:
 		return 0;
 	}
@@ -408,7 +410,8 @@ int kv_coll_at(pkv_batch *b, const struct kv_key *k, unsigned vtype,
 int kv_coll_read(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 		 unsigned vtype, uint64_t hsize, uint64_t *offp)
 {
-	static const char *const names[] = { "string", "hash", "list", "set" };
+	static const char *const names[] = { "string", "hash", "list", "set",
+					     "sorted set" };
 	struct kv_key k;
 	int err = kv_read_check(b->db, dbi, key, klen);
 
@@ -421,7 +424,7 @@ int kv_coll_read(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 	}
 	if (err == PKV_EWRONGTYPE)
 		return kv_err(b->db, err, "the key holds a value of another "
-			      "type than %s", vtype < 4 ? names[vtype] : "?");
+			      "type than %s", vtype < 5 ? names[vtype] : "?");
 	return err;
 }
 
@@ -525,6 +528,10 @@ static int kv_write(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 		return kv_hdel(b, op, k, result);
 	case KV_OP_SADD:
 		return kv_hset(b, op, k, result);
+	case KV_OP_ZADD:
+	case KV_OP_ZREM:
+	case KV_OP_ZREMRANGE:
+		return kv_zset_write(b, op, k, result);
 	case KV_OP_LPUSH:
 	case KV_OP_LPOP:
 	case KV_OP_LSET:

@@ -158,4 +158,12 @@ int kv_hdel(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 int kv_list_write(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 		  int *result);
 
+/* kv_zset_write -- a sorted set operation (KV_OP_ZADD...) on the key found
+ * as k (kv_zset.c). */
+int kv_zset_write(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
+		  int *result);
+
+/* kv_zset_copy -- a new sorted set with the members of key entry S. */
+int kv_zset_copy(pkv_batch *b, const struct kv_entry *S, uint64_t *zoffp);
+
 #endif /* PKV_KV_BATCH_H */

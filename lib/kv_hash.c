@@ -44,8 +44,9 @@ int kv_hset(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 	int r = kv_hash_at(b, k, vtype, &hoff);
 
 	if (r == PKV_ENOTFOUND && !(r = hash_new(t, &hoff)))
-		r = kv_coll_make(b, op, k, vtype, vtype == PKV_TYPE_SET ?
-				 KV_LAYOUT_VERSION : KV_LAYOUT_VERSION_HASHES,
+		r = kv_coll_make(b, op, k, vtype,
+				 vtype == PKV_TYPE_SET ? KV_LAYOUT_VERSION_SETS
+						       : KV_LAYOUT_VERSION_HASHES,
 				 hoff);
 	if (r == PKV_EWRONGTYPE) {
 		*result = r;
@@ -337,6 +338,8 @@ static int kv_copy_value(pkv_batch *b, const struct kv_entry *S,
 	n->val = hoffp;
 	if (S->vtype == PKV_TYPE_LIST)
 		return kv_copy_list(b, S, hoffp);
+	if (S->vtype == PKV_TYPE_ZSET)
+		return kv_zset_copy(b, S, hoffp);
 	if ((S->vtype != PKV_TYPE_HASH && S->vtype != PKV_TYPE_SET) ||
 	    !(src = kv_coll_of_entry(b->db, S, S->vtype,
 				     sizeof(struct kv_hash_hdr))))

@@ -451,6 +451,34 @@ int list_cut(struct kvtx *t, uint64_t loff, uint64_t first, uint64_t last,
 /* list_register_types -- the collector's trace functions for lists. */
 void list_register_types(struct gc *gc);
 
+/* ---- sorted sets (type_zset.c) ---- */
+
+uint64_t zset_of_entry(const pkv *db, const struct kv_entry *e);
+int zset_new(struct kvtx *t, uint64_t *offp);
+uint64_t zset_count(const pkv *db, const struct kvtx *t, uint64_t zoff);
+uint64_t zset_members(const pkv *db, const struct kvtx *t, uint64_t zoff);
+unsigned zset_level_for(uint64_t hash);
+int zset_node_new(struct kvtx *t, unsigned level, double score,
+		  uint64_t field, uint64_t *offp);
+double zset_score_of(const pkv *db, const struct kvtx *t, uint64_t node);
+int zset_member_of(const pkv *db, const struct kvtx *t, uint64_t zoff,
+		   uint64_t node, const char **p, size_t *len);
+int zset_insert(struct kvtx *t, uint64_t zoff, uint64_t node);
+int zset_unlink(struct kvtx *t, uint64_t zoff, uint64_t node);
+int zset_set_score(struct kvtx *t, uint64_t zoff, uint64_t node,
+		   double score);
+int zset_rank(const pkv *db, const struct kvtx *t, uint64_t zoff,
+	      uint64_t node, uint64_t *rank);
+int zset_at(const pkv *db, const struct kvtx *t, uint64_t zoff, uint64_t r,
+	    uint64_t *node);
+int zset_first_in(const pkv *db, const struct kvtx *t, uint64_t zoff,
+		  const struct pkv_zrange *q, uint64_t *node, uint64_t *rank);
+int zset_last_in(const pkv *db, const struct kvtx *t, uint64_t zoff,
+		 const struct pkv_zrange *q, uint64_t *node, uint64_t *rank);
+int zset_step(const pkv *db, const struct kvtx *t, uint64_t zoff, uint64_t x,
+	      bool back, uint64_t *nx);
+void zset_register_types(struct gc *gc);
+
 /* ---- write path (kv.c) ---- */
 
 enum kv_opcode {
@@ -470,6 +498,10 @@ enum kv_opcode {
 	KV_OP_LTRIM,                  /* keep elements index..index2 */
 	KV_OP_SADD,                   /* add member `field` */
 	KV_OP_SREM,                   /* remove member `field` */
+	KV_OP_ZADD,                   /* member `field` at *score (PKV_NX
+					 XX GT LT ZINCR) */
+	KV_OP_ZREM,                   /* remove member `field` */
+	KV_OP_ZREMRANGE,              /* remove the members of *zq */
 };
 
 struct kv_op {
@@ -488,7 +520,9 @@ struct kv_op {
 	struct pkv_ref *ref;          /* KV_OP_LPOP: the element popped */
 	uint64_t *n;                  /* list ops: the length after, or
 					 KV_OP_LREM's removed count (or
-					 NULL) */
+					 NULL); KV_OP_ZREMRANGE's count */
+	double *score;                /* KV_OP_ZADD: in and out */
+	const struct pkv_zrange *zq;  /* KV_OP_ZREMRANGE */
 };
 
 /* kv_apply -- apply ops in order as one transaction (see pkv_batch_commit). */

@@ -212,18 +212,21 @@ static_assert(sizeof(struct ckpt_hdr) == CACHELINE, "ckpt_hdr size");
 #define KV_TYPE_ENTRY 20u
 
 #define KV_MAGIC 0x31305654564b5650ull   /* "PVKVTV01" little-endian */
-#define KV_LAYOUT_VERSION 5u   /* 2: mutable words first, checksum;
-				  3: hashes; 4: lists; 5: sets */
+#define KV_LAYOUT_VERSION 6u   /* 2: mutable words first, checksum;
+				  3: hashes; 4: lists; 5: sets; 6: sorted
+				  sets */
 #define KV_LAYOUT_VERSION_STRINGS 2u  /* what a pool holding only strings
 				  says: a root is made at 2 and is raised
 				  in the transaction that makes the pool's
 				  first collection of a newer type (3 for
-				  a hash, 4 for a list, 5 for a set), so a
+				  a hash, 4 for a list, 5 for a set, 6 for
+				  a sorted set), so a
 				  library that
 				  cannot trace a type refuses only pools
 				  that hold it */
 #define KV_LAYOUT_VERSION_HASHES 3u
 #define KV_LAYOUT_VERSION_LISTS 4u
+#define KV_LAYOUT_VERSION_SETS 5u
 #define KV_STRIPES 256u
 #define KV_STRIPE_BITS 8u
 #define KV_MAX_DBS 128u   /* all created, or flushed, in one transaction */
@@ -372,5 +375,52 @@ struct kv_list_elem {
 };
 static_assert(sizeof(struct kv_list_elem) == 24, "kv_list_elem size");
 #define LIST_ELEM_MUTABLE 16u         /* next and prev */
+
+/*
+ * Sorted sets (type_zset.c).  A key whose entry has vtype PKV_TYPE_ZSET
+ * holds, as its 8-byte value, the offset of its struct kv_zset_hdr: a
+ * skip list of struct kv_zset_node blocks ordered by (score, member), as
+ * Redis's zskiplist (each level's link carries its span, so ranks are
+ * O(log n)), and a member table -- a hash's table (layout "Hashes") whose
+ * fields are the members, each field's 8-byte value the offset of its
+ * node.  A node never moves while its member is in the set (a new score
+ * relinks it), so the field's value never changes.  A node's level comes
+ * from its member's hash (P(level > k) = 4^-k), so the same set has the
+ * same shape whatever the order of its writes.  The header holds the
+ * head's ZSET_MAXLEVEL links.  A sorted set is never empty: the key goes
+ * with its last member.
+ *
+ *   kv_entry --value--> kv_zset_hdr --head[i].forward--> node --...-->
+ *                                   --members--> kv_hash_hdr --> fields
+ *   field (member) --value--> node;  node --field--> field
+ *
+ * Every word of a header and a node may change in place (scores and
+ * links): they are allocated whole as the transaction's prefix.
+ */
+#define KV_TYPE_ZSET 28u    /* struct kv_zset_hdr */
+#define KV_TYPE_ZNODE 29u   /* struct kv_zset_node */
+
+#define ZSET_MAXLEVEL 32u
+
+struct kv_zlevel {
+	uint64_t forward;             /* the next node at this level, or 0 */
+	uint64_t span;                /* nodes it skips, + 1 */
+};
+
+struct kv_zset_hdr {
+	uint64_t count;               /* members, >= 1 */
+	uint64_t level;               /* levels in use, 1..ZSET_MAXLEVEL */
+	uint64_t members;             /* the member table's kv_hash_hdr */
+	uint64_t tail;                /* the last node */
+	struct kv_zlevel head[ZSET_MAXLEVEL];
+};
+
+struct kv_zset_node {
+	uint64_t score;               /* a double's bits (never NaN) */
+	uint64_t backward;            /* the previous node, 0 for the first */
+	uint64_t field;               /* the member's field entry */
+	uint64_t level;               /* 1..ZSET_MAXLEVEL */
+	struct kv_zlevel lvl[];       /* level of them */
+};
 
 #endif /* PKV_LAYOUT_H */

@@ -54,6 +54,7 @@ const char *pkv_version(void);
 /* ------------------------------------------------------------------ */
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* An open pool.  One handle may be shared by any number of threads. */
@@ -167,6 +168,7 @@ int pkv_get(pkv *db, unsigned dbi, const void *key, size_t klen, void *buf,
 #define PKV_TYPE_HASH 1u      /* fields and their values (pkv_hset...) */
 #define PKV_TYPE_LIST 2u      /* a sequence of strings (pkv_lpush...) */
 #define PKV_TYPE_SET 3u       /* distinct strings (pkv_sadd...) */
+#define PKV_TYPE_ZSET 4u      /* members ordered by score (pkv_zadd...) */
 
 /*
  * Zero-copy reads.  pkv_get_ref points ref->val at the value in the pool
@@ -536,6 +538,100 @@ int pkv_batch_sscan(pkv_batch *b, unsigned dbi, const void *key,
 		    pkv_scan_fn fn, void *ctx, uint64_t *next);
 int pkv_batch_srandmember_ref(pkv_batch *b, unsigned dbi, const void *key,
 			      size_t klen, uint64_t r, struct pkv_item *item);
+
+/*
+ * Sorted sets: a key whose value is a set of distinct members, each with
+ * a score (a double, never NaN), ordered by (score, member), kept as a
+ * persistent skip list beside a member table: adding, removing or
+ * rescoring a member is O(log n) words in one commit, a rank or a range
+ * start O(log n), a score O(1).  The calls on a key of another type
+ * return PKV_EWRONGTYPE; a missing key is an empty sorted set, and the
+ * key goes with its last member.
+ *
+ * pkv_batch_zadd -- set member's score to *score (with PKV_ZINCR: add
+ * *score to it, from 0 for a new member); *score gets the member's score
+ * after the call.  flags: PKV_NX (only add), PKV_XX (only update),
+ * PKV_GT / PKV_LT (update only to a greater / lesser score), PKV_ZINCR.
+ * Returns 0 (added), PKV_EEXIST (it was there: updated if the flags
+ * allowed), PKV_ENOTFOUND (PKV_XX, or an increment with PKV_NX on an
+ * existing member... : nothing done), PKV_ERANGE (the increment gives
+ * NaN: nothing done), PKV_EWRONGTYPE, or an error as pkv_put.
+ */
+#define PKV_GT    0x20u  /* pkv_batch_zadd: only to a greater score */
+#define PKV_LT    0x40u  /* pkv_batch_zadd: only to a lesser score */
+#define PKV_ZINCR 0x80u  /* pkv_batch_zadd: add to the score */
+
+int pkv_batch_zadd(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		   const void *member, size_t mlen, double *score,
+		   unsigned flags);
+
+/* pkv_batch_zrem -- remove member: 0 or PKV_ENOTFOUND.  pkv_batch_zscore
+ * -- its score: 0 or PKV_ENOTFOUND.  pkv_batch_zcard -- the members (0:
+ * no key).  pkv_batch_zrank -- its 0-based rank from the lowest (rev:
+ * from the highest): 0 or PKV_ENOTFOUND. */
+int pkv_batch_zrem(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		   const void *member, size_t mlen);
+int pkv_batch_zscore(pkv_batch *b, unsigned dbi, const void *key,
+		     size_t klen, const void *member, size_t mlen,
+		     double *score);
+int pkv_batch_zcard(pkv_batch *b, unsigned dbi, const void *key,
+		    size_t klen, uint64_t *n);
+int pkv_batch_zrank(pkv_batch *b, unsigned dbi, const void *key,
+		    size_t klen, const void *member, size_t mlen, bool rev,
+		    uint64_t *rank);
+
+/* A range of a sorted set, as ZRANGE takes it. */
+#define PKV_ZBY_RANK 0u
+#define PKV_ZBY_SCORE 1u
+#define PKV_ZBY_LEX 2u
+struct pkv_zrange {
+	unsigned by;                  /* PKV_ZBY_* */
+	bool rev;                     /* from the highest; BY_RANK ranks
+					 count from the highest too */
+	int64_t start, stop;          /* BY_RANK: inclusive, < 0 from the
+					 end, clamped as ZRANGE does */
+	double min, max;              /* BY_SCORE */
+	bool minex, maxex;            /* BY_SCORE, BY_LEX: exclusive ends */
+	const void *lmin, *lmax;      /* BY_LEX: members... */
+	size_t lminlen, lmaxlen;
+	int lmin_inf, lmax_inf;       /* BY_LEX: -1 "-", +1 "+", 0 as given */
+	uint64_t offset;              /* BY_SCORE, BY_LEX: LIMIT's offset */
+	int64_t count;                /* ...and count (< 0: all) */
+};
+typedef int (*pkv_zfn)(void *ctx, const void *member, size_t mlen,
+		       double score);
+
+/*
+ * pkv_batch_zrange -- visit the members of range q in order (q->rev: from
+ * the highest), each valid during the call, which must make no write
+ * call; a non-zero return from fn stops the walk and is returned.
+ * pkv_batch_zcount -- how many members q's range holds (LIMIT aside), in
+ * O(log n).  pkv_batch_zremrange -- remove them (how many to *removed).
+ * pkv_batch_zscan -- as pkv_hscan, with each member's score.
+ */
+int pkv_batch_zrange(pkv_batch *b, unsigned dbi, const void *key,
+		     size_t klen, const struct pkv_zrange *q, pkv_zfn fn,
+		     void *ctx);
+int pkv_batch_zcount(pkv_batch *b, unsigned dbi, const void *key,
+		     size_t klen, const struct pkv_zrange *q, uint64_t *n);
+int pkv_batch_zremrange(pkv_batch *b, unsigned dbi, const void *key,
+			size_t klen, const struct pkv_zrange *q,
+			uint64_t *removed);
+int pkv_batch_zscan(pkv_batch *b, unsigned dbi, const void *key,
+		    size_t klen, uint64_t cursor, unsigned count, pkv_zfn fn,
+		    void *ctx, uint64_t *next);
+
+/* Single calls for embedders: each a batch of its own. */
+int pkv_zadd(pkv *db, unsigned dbi, const void *key, size_t klen,
+	     const void *member, size_t mlen, double score, unsigned flags);
+int pkv_zrem(pkv *db, unsigned dbi, const void *key, size_t klen,
+	     const void *member, size_t mlen);
+int pkv_zscore(pkv *db, unsigned dbi, const void *key, size_t klen,
+	       const void *member, size_t mlen, double *score);
+int pkv_zcard(pkv *db, unsigned dbi, const void *key, size_t klen,
+	      uint64_t *n);
+int pkv_zrange(pkv *db, unsigned dbi, const void *key, size_t klen,
+	       const struct pkv_zrange *q, pkv_zfn fn, void *ctx);
 
 /*
  * Keys of any type.  pkv_batch_rename moves key (its value of whatever

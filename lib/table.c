@@ -888,4 +888,5 @@ void table_register_types(struct gc *gc)
 	/* KV_TYPE_STRIPES holds counters only */
 	hash_register_types(gc);
 	list_register_types(gc);
+	zset_register_types(gc);
 }
