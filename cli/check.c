@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -321,6 +322,118 @@ static uint64_t walk_hash_chain(struct walk *w, unsigned db,
 }
 
 /*
+ * walk_zset -- the sorted set of key entry K (at e): its header, its
+ * member table (walk_hash), and level 0 of its skip list: node blocks in
+ * (score, member) order, backward links, each node's field naming it,
+ * spans of 1, the tail and the count.  Sound members go to the salvager
+ * with their scores (as text), in order.
+ */
+static void walk_hash(struct walk *w, unsigned db, const struct kv_entry *K,
+		      uint64_t e, uint64_t hoff);
+
+static void walk_zset(struct walk *w, unsigned db, const struct kv_entry *K,
+		      uint64_t e)
+{
+	struct check_report *r = w->r;
+	bool live = !(K->expire_ms && K->expire_ms <= w->now);
+	const struct kv_zset_hdr *H;
+	const struct kv_zset_node *P = NULL;
+	uint64_t zoff, size, x, via = 0, n = 0;
+	char what[64];
+
+	memcpy(&zoff, kv_entry_val(K), sizeof(zoff));
+	snprintf(what, sizeof(what), "sorted set key entry 0x%" PRIx64, e);
+	if (!walk_reach(w, zoff, KV_TYPE_ZSET, sizeof(*H), &size, what, 0))
+		return;
+	H = pool_ptr(w->pool, zoff);
+	r->zsets++;
+	walk_hash(w, db, K, e, H->members);
+	snprintf(what, sizeof(what), "sorted set 0x%" PRIx64, zoff);
+	for (x = H->head[0].forward; x && !w->emit_err; ) {
+		const struct kv_zset_node *N;
+		const struct kv_entry *F;
+		uint64_t self = 0, want;
+		if (n > H->count) {
+			check_damage(r, "sorted set 0x%" PRIx64 ": longer than "
+				     "its count %" PRIu64, zoff, H->count);
+			break;
+		}
+		if (!walk_reach(w, x, KV_TYPE_ZNODE, sizeof(*N), &size, what,
+				via))
+			break;
+		N = pool_ptr(w->pool, x);
+		want = sizeof(*N) + N->level * sizeof(struct kv_zlevel);
+		if (N->level < 1 || N->level > ZSET_MAXLEVEL || size != want ||
+		    N->backward != via || (n && N->lvl[0].span != 1 &&
+					    N->lvl[0].forward)) {
+			check_damage(r, "node 0x%" PRIx64 " (%s): a wrong "
+				     "level, size, backward link or span", x,
+				     what);
+			break;
+		}
+		if (!heap_block_valid(w->heap, N->field, NULL, NULL) ||
+		    (F = pool_ptr(w->pool, N->field))->vlen != sizeof(self)) {
+			check_damage(r, "node 0x%" PRIx64 " (%s): its member's "
+				     "field cannot be read", x, what);
+			break;
+		}
+		memcpy(&self, kv_entry_val(F), sizeof(self));
+		if (self != x)
+			check_damage(r, "node 0x%" PRIx64 " (%s): its member's "
+				     "field names another node", x, what);
+		if (P) {
+			const struct kv_entry *PF = pool_ptr(w->pool, P->field);
+			double a, b;
+			size_t m = PF->klen < F->klen ? PF->klen : F->klen;
+			int c;
+			memcpy(&a, &P->score, sizeof(a));
+			memcpy(&b, &N->score, sizeof(b));
+			c = m ? memcmp(kv_entry_key(PF), kv_entry_key(F), m)
+			      : 0;
+			if (!c)
+				c = (PF->klen > F->klen) - (PF->klen < F->klen);
+			if (a > b || (a == b && c >= 0))
+				check_damage(r, "node 0x%" PRIx64 " (%s): out "
+					     "of order", x, what);
+		}
+		if (w->emit && live) {
+			double sc;
+			char sbuf[40];
+			int k;
+			memcpy(&sc, &N->score, sizeof(sc));
+			k = isinf(sc) ? snprintf(sbuf, sizeof(sbuf), "%s",
+						 sc > 0 ? "inf" : "-inf")
+				      : snprintf(sbuf, sizeof(sbuf), "%.17g",
+						 sc);
+			struct check_entry ce = {
+				db, PKV_TYPE_ZSET, kv_entry_key(K), K->klen,
+				kv_entry_key(F), F->klen, sbuf, (size_t)k,
+				K->expire_ms
+			};
+			w->emit_err = w->emit(w->emit_ctx, &ce);
+		}
+		P = N;
+		via = x;
+		n++;
+		x = N->lvl[0].forward;
+	}
+	r->zmembers += n;
+	if (!w->emit_err && (n != H->count || H->tail != via))
+		check_damage(r, "sorted set 0x%" PRIx64 " says %" PRIu64
+			     " members; %" PRIu64 " were found%s", zoff,
+			     H->count, n, H->tail != via ? ", and its tail is "
+			     "not the last" : "");
+	if (w->emit && !w->emit_err && live) {
+		struct check_entry ce = {
+			db, PKV_TYPE_ZSET, kv_entry_key(K), K->klen, NULL, 0,
+			NULL, 0, K->expire_ms
+		};
+		w->emit_err = w->emit(w->emit_ctx, &ce);
+		r->salvaged += w->emit_err == 0;
+	}
+}
+
+/*
  * walk_list -- the list of key entry K (at e): its header and every
  * element from the head, each a sound element block whose prev is the
  * one before, the tail the last one, the count the number walked.  Sound
@@ -396,24 +509,29 @@ static void walk_list(struct walk *w, unsigned db, const struct kv_entry *K,
 }
 
 /*
- * walk_hash -- the hash of key entry K (at e): its header, directories,
- * segments and every field, and its count against them.  The key chain's
- * list of entries (w->chain) is borrowed for each bucket's fields, so it
- * is saved and put back.
+ * walk_hash -- the table at hoff of key entry K (at e): a hash's or a
+ * set's (the entry's value), or a sorted set's member table: its header,
+ * directories, segments and every field, and its count against them.
+ * The key chain's list of entries (w->chain) is borrowed for each
+ * bucket's fields, so it is saved and put back.  A sorted set's member
+ * table is walked without salvaging (its nodes give the members and
+ * scores) and counts as neither a hash nor a set.
  */
 static void walk_hash(struct walk *w, unsigned db, const struct kv_entry *K,
-		      uint64_t e)
+		      uint64_t e, uint64_t hoff)
 {
 	struct check_report *r = w->r;
 	const struct kv_hash_hdr *H;
 	const uint64_t *dirs = NULL;
-	uint64_t hoff, size, n, fields = 0;
+	uint64_t size, n, fields = 0;
 	uint64_t *saved = w->chain;
 	size_t saved_cap = w->chain_cap;
+	check_entry_fn emit = w->emit;
+	bool zset = K->vtype == PKV_TYPE_ZSET;
 	char what[64];
 
-	memcpy(&hoff, kv_entry_val(K), sizeof(hoff));
-	snprintf(what, sizeof(what), "hash key entry 0x%" PRIx64, e);
+	snprintf(what, sizeof(what), "%s key entry 0x%" PRIx64,
+		 zset ? "sorted set" : "hash", e);
 	if (!walk_reach(w, hoff, KV_TYPE_HASH, sizeof(*H), &size, what, 0))
 		return;
 	H = pool_ptr(w->pool, hoff);
@@ -425,8 +543,10 @@ static void walk_hash(struct walk *w, unsigned db, const struct kv_entry *K,
 	}
 	if (K->vtype == PKV_TYPE_SET)
 		r->sets++;
-	else
+	else if (!zset)
 		r->hashes++;
+	if (zset)
+		w->emit = NULL;
 	w->chain = NULL;
 	w->chain_cap = 0;
 	for (uint64_t b = 0; b < HASH_INLINE_BUCKETS && !w->emit_err; b++)
@@ -481,14 +601,15 @@ static void walk_hash(struct walk *w, unsigned db, const struct kv_entry *K,
 	free(w->chain);
 	w->chain = saved;
 	w->chain_cap = saved_cap;
+	w->emit = emit;
 	if (K->vtype == PKV_TYPE_SET)
 		r->members += fields;
-	else
+	else if (!zset)
 		r->fields += fields;
 	if (fields != H->count && !w->emit_err)
 		check_damage(r, "hash 0x%" PRIx64 " says %" PRIu64 " fields; "
 			     "%" PRIu64 " were found", hoff, H->count, fields);
-	if (w->emit && !w->emit_err &&
+	if (!zset && w->emit && !w->emit_err &&
 	    !(K->expire_ms && K->expire_ms <= w->now)) {
 		struct check_entry ce = {
 			db, K->vtype, kv_entry_key(K), K->klen, NULL, 0,
@@ -566,7 +687,7 @@ static void walk_chain(struct walk *w, struct walk_table *t, uint64_t arr,
 				     E->expire_ms);
 			sound = false;
 		}
-		if (E->vtype > PKV_TYPE_SET || E->flags != 0 ||
+		if (E->vtype > PKV_TYPE_ZSET || E->flags != 0 ||
 		    (E->vtype != PKV_TYPE_STRING && E->vlen != 8)) {
 			check_damage(r, "entry 0x%" PRIx64 " (%s): unknown "
 				     "value type %u or flags 0x%x", e, what,
@@ -615,8 +736,12 @@ static void walk_chain(struct walk *w, struct walk_table *t, uint64_t arr,
 			}
 		}
 		if (sound && (E->vtype == PKV_TYPE_HASH ||
-			      E->vtype == PKV_TYPE_SET))
-			walk_hash(w, t->db, E, e);
+			      E->vtype == PKV_TYPE_SET)) {
+			uint64_t hoff;
+			memcpy(&hoff, kv_entry_val(E), sizeof(hoff));
+			walk_hash(w, t->db, E, e, hoff);
+		} else if (sound && E->vtype == PKV_TYPE_ZSET)
+			walk_zset(w, t->db, E, e);
 		else if (sound && E->vtype == PKV_TYPE_LIST)
 			walk_list(w, t->db, E, e);
 		else if (w->emit) {

@@ -46,6 +46,7 @@ struct check_report {
 	uint64_t hashes, fields;      /* of the keys, hashes; their fields */
 	uint64_t lists, elements;     /* lists; their elements */
 	uint64_t sets, members;       /* sets; their members */
+	uint64_t zsets, zmembers;     /* sorted sets; their members */
 	uint64_t expired;             /* of them, past their expiry */
 	uint64_t blocks, block_bytes; /* allocated (block lengths) */
 	bool reach_known;             /* reachability could be judged */
@@ -83,10 +84,12 @@ struct check_entry {
 	unsigned type;                /* PKV_TYPE_* of the key's value */
 	const void *key;
 	size_t klen;
-	const void *field;            /* a hash's field or a set's member,
-					 or NULL */
+	const void *field;            /* a hash's field, a set's or sorted
+					 set's member, or NULL */
 	size_t flen;
-	const void *val;              /* a string, or the field's value */
+	const void *val;              /* a string, the field's value, a list
+					 element, or a member's score as
+					 text */
 	size_t vlen;
 	int64_t expire_ms;            /* the key's; 0: none */
 };

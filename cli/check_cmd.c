@@ -72,10 +72,12 @@ static void check_print_text(const char *path, const struct check_report *r)
 			printf("%s: types: %" PRIu64 " strings, %" PRIu64
 			       " hashes (%" PRIu64 " fields), %" PRIu64
 			       " lists (%" PRIu64 " elements), %" PRIu64
-			       " sets (%" PRIu64 " members)\n", path,
-			       r->keys - r->hashes - r->lists - r->sets,
-			       r->hashes, r->fields, r->lists, r->elements,
-			       r->sets, r->members);
+			       " sets (%" PRIu64 " members), %" PRIu64
+			       " sorted sets (%" PRIu64 " members)\n", path,
+			       r->keys - r->hashes - r->lists - r->sets -
+			       r->zsets, r->hashes, r->fields, r->lists,
+			       r->elements, r->sets, r->members, r->zsets,
+			       r->zmembers);
 		if (r->reach_known)
 			printf("%s: reachable: %" PRIu64 " blocks (%s); "
 			       "unreachable: %" PRIu64 " blocks (%s)\n", path,
@@ -145,7 +147,8 @@ static void check_print_json(const char *path, const struct check_report *r,
 			printf("  \"expires\": %" PRIu64 ",\n", r->expires);
 			printf("  \"expired\": %" PRIu64 ",\n", r->expired);
 			printf("  \"strings\": %" PRIu64 ",\n",
-			       r->keys - r->hashes - r->lists - r->sets);
+			       r->keys - r->hashes - r->lists - r->sets -
+			       r->zsets);
 			printf("  \"hashes\": %" PRIu64 ",\n", r->hashes);
 			printf("  \"hash_fields\": %" PRIu64 ",\n", r->fields);
 			printf("  \"lists\": %" PRIu64 ",\n", r->lists);
@@ -154,6 +157,9 @@ static void check_print_json(const char *path, const struct check_report *r,
 			printf("  \"sets\": %" PRIu64 ",\n", r->sets);
 			printf("  \"set_members\": %" PRIu64 ",\n",
 			       r->members);
+			printf("  \"sorted_sets\": %" PRIu64 ",\n", r->zsets);
+			printf("  \"sorted_set_members\": %" PRIu64 ",\n",
+			       r->zmembers);
 			printf("  \"keys_per_db\": [");
 			for (unsigned d = 0; d < r->ndbs; d++)
 				printf("%s%" PRIu64, d ? ", " : "",

@@ -4,9 +4,10 @@
  *
  * For each database that has keys: SELECT n, then SET key value for each
  * string key, HSET key field value for each field of a hash key, RPUSH
- * key element for each element of a list, in order, and SADD key member
- * for each member of a set (one command per field, element or member, so
- * no command grows with the key), and, for a key
+ * key element for each element of a list, in order, SADD key member for
+ * each member of a set, and ZADD key score member for each member of a
+ * sorted set (one command per field, element or member, so no command
+ * grows with the key), and, for a key
  * with an expiry, PEXPIREAT key ms (absolute, so the
  * time a stream waits before it is loaded does not stretch the expiry).
  * SET followed by PEXPIREAT works on every Redis since 2.6, where SET's
@@ -129,6 +130,20 @@ static int export_member(struct export *x, const void *key, size_t klen,
 	return export_cmd(x, 3, sadd);
 }
 
+/* export_zmember -- one member of a sorted set: ZADD key score member. */
+static int export_zmember(struct export *x, const void *key, size_t klen,
+			  const void *member, size_t mlen, const char *score,
+			  size_t slen)
+{
+	struct resp_arg zadd[4] = {
+		{ "ZADD", 4 }, { key, klen }, { score, slen },
+		{ member, mlen },
+	};
+
+	x->bytes += mlen + 8;
+	return export_cmd(x, 4, zadd);
+}
+
 /* export_element -- one element of a list, in order: RPUSH key value. */
 static int export_element(struct export *x, const void *key, size_t klen,
 			  const void *val, size_t vlen)
@@ -141,8 +156,8 @@ static int export_element(struct export *x, const void *key, size_t klen,
 	return export_cmd(x, 3, rpush);
 }
 
-/* The hash, list and set keys a scan step met, written after it (their
- * contents are read with pkv_hscan, pkv_lrange or pkv_sscan, which must not run
+/* The collection keys a scan step met, written after it (their
+ * contents are read with pkv_hscan, pkv_lrange, pkv_sscan or pkv_zrange, which must not run
  * inside the scan's callback). */
 struct export_later {
 	char *key;
@@ -212,8 +227,20 @@ static int export_list_element(void *ctx, const struct pkv_item *it)
 			      it->vlen);
 }
 
-/* export_collections -- the hash, list and set keys the last scan step
- * met: their contents, then their expiry. */
+/* export_zset_member -- pkv_zrange callback: the score as Redis prints
+ * it (%.17g, inf, -inf), which ZADD reads back exactly. */
+static int export_zset_member(void *ctx, const void *m, size_t ml, double s)
+{
+	struct export_hash *h = ctx;
+	char buf[40];
+	int k = resp_format_double(buf, sizeof(buf), s);
+
+	return export_zmember(h->x, h->k->key, h->k->klen, m, ml, buf,
+			      (size_t)k);
+}
+
+/* export_collections -- the hash, list, set and sorted set keys the last
+ * scan step met: their contents, then their expiry. */
 static int export_collections(pkv *db, unsigned dbi, struct export_step *st)
 {
 	int err = 0;
@@ -221,10 +248,15 @@ static int export_collections(pkv *db, unsigned dbi, struct export_step *st)
 	for (size_t i = 0; i < st->nlater; i++) {
 		struct export_hash h = { st->x, &st->later[i] };
 		uint64_t cur = 0;
-		if (!err && h.k->type == PKV_TYPE_LIST)
+		if (!err && h.k->type == PKV_TYPE_LIST) {
 			err = pkv_lrange(db, dbi, h.k->key, h.k->klen, 0, -1,
 					 0, export_list_element, &h);
-		else do {
+		} else if (!err && h.k->type == PKV_TYPE_ZSET) {
+			struct pkv_zrange q = { .by = PKV_ZBY_RANK, .start = 0,
+						.stop = -1, .count = -1 };
+			err = pkv_zrange(db, dbi, h.k->key, h.k->klen, &q,
+					 export_zset_member, &h);
+		} else do {
 			if (!err)
 				err = (h.k->type == PKV_TYPE_SET ? pkv_sscan :
 				       pkv_hscan)(db, dbi, h.k->key,
@@ -273,6 +305,9 @@ static int export_salvaged(void *ctx, const struct check_entry *e)
 	if (e->type == PKV_TYPE_STRING)
 		return export_string(s->x, e->key, e->klen, e->val, e->vlen,
 				     e->expire_ms);
+	if (e->field && e->type == PKV_TYPE_ZSET)
+		return export_zmember(s->x, e->key, e->klen, e->field, e->flen,
+				      e->val, e->vlen);
 	if (e->field && e->type == PKV_TYPE_SET)
 		return export_member(s->x, e->key, e->klen, e->field, e->flen);
 	if (e->field)

@@ -33,6 +33,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +57,7 @@
 #define IMPORT_READ (1u << 20)        /* bytes asked of read() at least */
 
 enum import_kind { IMPORT_PUT, IMPORT_DEL, IMPORT_EXPIRE, IMPORT_HSET,
-		   IMPORT_PUSH, IMPORT_SADD };
+		   IMPORT_PUSH, IMPORT_SADD, IMPORT_ZADD };
 
 /* One operation waiting for its batch; key and value in the arena. */
 struct import_op {
@@ -65,6 +66,7 @@ struct import_op {
 	unsigned flags;               /* PKV_NX, PKV_XX, PKV_KEEPTTL;
 					 IMPORT_PUSH: PKV_TAIL */
 	int64_t expire_ms;
+	double score;                 /* IMPORT_ZADD */
 	size_t koff, klen, voff, vlen;
 	size_t foff, flen;            /* IMPORT_HSET: the field */
 	uint64_t cmd;                 /* the command's number in the stream */
@@ -74,6 +76,7 @@ struct import {
 	struct access a;
 	const char *path;
 	unsigned dbi, ndbs;           /* SELECTed; the pool's count */
+	double score_next;            /* the score of the next IMPORT_ZADD */
 	struct import_op ops[IMPORT_BATCH];
 	size_t nops;
 	char *arena;
@@ -88,6 +91,7 @@ struct import {
 	uint64_t fields;              /* hash fields set */
 	uint64_t elements;            /* list elements pushed */
 	uint64_t members;             /* set members added */
+	uint64_t zmembers;            /* sorted set members added */
 	uint64_t cmd_no;              /* of the command being handled */
 	uint64_t failed_cmd;          /* whose operation could not be done */
 	const char *cmd_name;
@@ -154,6 +158,14 @@ static void import_count(struct import *x, const struct import_op *op,
 			import_error(x, "command %" PRIu64 ": WRONGTYPE: the key "
 				     "holds another type than hash", op->cmd);
 		break;
+	case IMPORT_ZADD:
+		if (res == 0 || res == PKV_EEXIST)
+			x->zmembers++;
+		else
+			import_error(x, "command %" PRIu64 ": WRONGTYPE: the key "
+				     "holds another type than sorted set",
+				     op->cmd);
+		break;
 	case IMPORT_SADD:
 		if (res == 0 || res == PKV_EEXIST)
 			x->members++;
@@ -213,6 +225,12 @@ static int import_commit_range(struct import *x, size_t from, size_t n)
 			pkv_batch_sadd(b, op->dbi, k, op->klen,
 				       x->arena + op->voff, op->vlen);
 			break;
+		case IMPORT_ZADD: {
+			double sc = op->score;
+			pkv_batch_zadd(b, op->dbi, k, op->klen,
+				       x->arena + op->voff, op->vlen, &sc, 0);
+			break;
+		}
 		case IMPORT_PUSH:
 			pkv_batch_lpush(b, op->dbi, k, op->klen,
 					x->arena + op->voff, op->vlen,
@@ -304,6 +322,7 @@ static void import_queue_field(struct import *x, enum import_kind kind,
 	op->dbi = x->dbi;
 	op->flags = flags;
 	op->expire_ms = expire_ms;
+	op->score = x->score_next;
 	op->klen = key->len;
 	op->vlen = val ? val->len : 0;
 	op->flen = field ? field->len : 0;
@@ -315,6 +334,36 @@ static void import_queue_field(struct import *x, enum import_kind kind,
 		return;
 	}
 	x->nops++;
+}
+
+/* import_zadd -- ZADD key score member [score member ...] (no options:
+ * what pkv export writes). */
+static void import_zadd(struct import *x, size_t argc,
+			const struct resp_arg *argv)
+{
+	if (argc < 4 || argc % 2) {
+		import_error(x, "wrong number of arguments (ZADD options are "
+			     "not read)");
+		return;
+	}
+	for (size_t i = 2; i + 1 < argc && !x->fatal; i += 2) {
+		char buf[64], *end;
+		double sc;
+		if (argv[i].len == 0 || argv[i].len >= sizeof(buf)) {
+			import_error(x, "a score that is not a float");
+			return;
+		}
+		memcpy(buf, argv[i].p, argv[i].len);
+		buf[argv[i].len] = '\0';
+		sc = strtod(buf, &end);
+		if (end != buf + argv[i].len || isnan(sc)) {
+			import_error(x, "a score that is not a float");
+			return;
+		}
+		x->score_next = sc;
+		import_queue_field(x, IMPORT_ZADD, &argv[1], NULL, &argv[i + 1],
+				   0, 0);
+	}
 }
 
 /* import_queue -- add an operation (key, and value for a put). */
@@ -505,6 +554,8 @@ static void import_command(struct import *x, size_t argc,
 		for (size_t i = 2; i < argc && !x->fatal; i++)
 			import_queue(x, IMPORT_PUSH, &argv[1], &argv[i],
 				     import_is(c, "RPUSH") ? PKV_TAIL : 0, 0);
+	} else if (import_is(c, "ZADD")) {
+		import_zadd(x, argc, argv);
 	} else if (import_is(c, "SADD")) {
 		if (argc < 3)
 			import_error(x, "wrong number of arguments");
@@ -562,12 +613,12 @@ static void import_report(const struct import *x, uint64_t ns,
 		PRIu64 " batches: %" PRIu64 " keys set, %" PRIu64 " not set "
 		"(NX/XX), %" PRIu64 " hash fields set, %" PRIu64 " list "
 		"elements pushed, %" PRIu64 " set members added, %" PRIu64
-		" deleted, %"
+		" sorted set members added, %" PRIu64 " deleted, %"
 		PRIu64 " expiries set, %" PRIu64 " flushes, %" PRIu64
 		" ignored, %" PRIu64 " errors\n",
 		cli_progname, x->commands, cli_human_size(bytes, hb, sizeof(hb)),
 		(double)ns / 1e9, x->batches, x->sets, x->set_skipped,
-		x->fields, x->elements, x->members, x->deleted, x->expires, x->flushes, x->ignored,
+		x->fields, x->elements, x->members, x->zmembers, x->deleted, x->expires, x->flushes, x->ignored,
 		x->errors);
 }
 

@@ -28,7 +28,7 @@ static void cmd_init(void)
 {
 	const struct command *groups[] = { string_commands, hash_commands,
 					   list_commands, set_commands,
-					   pubsub_commands,
+					   zset_commands, pubsub_commands,
 					   key_commands,
 					   server_commands, conn_commands,
 					   multi_commands };

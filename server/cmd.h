@@ -38,6 +38,7 @@ extern const struct command string_commands[];
 extern const struct command hash_commands[];
 extern const struct command list_commands[];
 extern const struct command set_commands[];
+extern const struct command zset_commands[];
 extern const struct command pubsub_commands[];
 extern const struct command key_commands[];
 extern const struct command server_commands[];

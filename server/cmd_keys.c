@@ -248,7 +248,7 @@ static void cmd_exists(struct client *c)
 
 /* The Redis name of each engine type (PKV_TYPE_*), in order. */
 static const char *const type_names[] = { "string", "hash", "list",
-					   "set" };
+					   "set", "zset" };
 
 /* type_of_name -- the PKV_TYPE_* Redis calls name, or -1. */
 static int type_of_name(const struct resp_arg *name)
@@ -645,7 +645,8 @@ static void cmd_move(struct client *c)
 /*
  * keys_encoding -- what OBJECT ENCODING answers for a value: a string as
  * Redis encodes one fresh from SET (int, embstr up to 44 bytes, raw), a
- * hash or set as "hashtable", a list as "linkedlist" (a chain of elements, as
+ * hash or set as "hashtable", a list as "linkedlist", a sorted set as
+ * "skiplist" (a chain of elements, as
  * Redis's lists were before quicklist) -- pkv has no compact encoding,
  * so it never says Redis's "listpack".
  */
@@ -657,6 +658,8 @@ static const char *keys_encoding(const struct ks_val *v)
 		return "hashtable";
 	if (v->type == PKV_TYPE_LIST)
 		return "linkedlist";
+	if (v->type == PKV_TYPE_ZSET)
+		return "skiplist";
 	if (v->len <= 20 && num_parse_ll(v->p, v->len, &ll))
 		return "int";
 	return v->len <= 44 ? "embstr" : "raw";

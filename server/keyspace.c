@@ -453,6 +453,102 @@ int ks_srandmember(unsigned db, const struct resp_arg *key, uint64_t r,
 	return err;
 }
 
+/* ---- sorted sets ---- */
+
+/* ks_zadd -- add or rescore a member (pkv_batch_zadd's results). */
+int ks_zadd(unsigned db, const struct resp_arg *key,
+	    const struct resp_arg *member, double *score, unsigned flags)
+{
+	int r;
+
+	if (!ks_batch())
+		return ks.err;
+	r = pkv_batch_zadd(ks.batch, db, key->p, key->len, member->p,
+			   member->len, score, flags);
+	if (r == 0 || r == PKV_EEXIST)
+		ks_wrote(db, key);
+	return r;
+}
+
+/* ks_zrem -- remove a member: 0, PKV_ENOTFOUND, or an error. */
+int ks_zrem(unsigned db, const struct resp_arg *key, const void *member,
+	    size_t mlen)
+{
+	int r;
+
+	if (!ks_batch())
+		return ks.err;
+	r = pkv_batch_zrem(ks.batch, db, key->p, key->len, member, mlen);
+	if (r == 0)
+		ks_wrote(db, key);
+	return r;
+}
+
+/* ks_zremrange -- remove a range; how many to *removed. */
+int ks_zremrange(unsigned db, const struct resp_arg *key,
+		 const struct pkv_zrange *q, uint64_t *removed)
+{
+	int r;
+
+	*removed = 0;
+	if (!ks_batch())
+		return ks.err;
+	r = pkv_batch_zremrange(ks.batch, db, key->p, key->len, q, removed);
+	if (r == 0 && *removed)
+		ks_wrote(db, key);
+	return r;
+}
+
+int ks_zscore(unsigned db, const struct resp_arg *key, const void *member,
+	      size_t mlen, double *score)
+{
+	if (!ks_batch())
+		return ks.err;
+	return pkv_batch_zscore(ks.batch, db, key->p, key->len, member, mlen,
+				score);
+}
+
+int ks_zcard(unsigned db, const struct resp_arg *key, uint64_t *n)
+{
+	if (!ks_batch())
+		return ks.err;
+	return pkv_batch_zcard(ks.batch, db, key->p, key->len, n);
+}
+
+int ks_zrank(unsigned db, const struct resp_arg *key, const void *member,
+	     size_t mlen, bool rev, uint64_t *rank)
+{
+	if (!ks_batch())
+		return ks.err;
+	return pkv_batch_zrank(ks.batch, db, key->p, key->len, member, mlen,
+			       rev, rank);
+}
+
+int ks_zrange(unsigned db, const struct resp_arg *key,
+	      const struct pkv_zrange *q, pkv_zfn fn, void *ctx)
+{
+	if (!ks_batch())
+		return ks.err;
+	return pkv_batch_zrange(ks.batch, db, key->p, key->len, q, fn, ctx);
+}
+
+int ks_zcount(unsigned db, const struct resp_arg *key,
+	      const struct pkv_zrange *q, uint64_t *n)
+{
+	if (!ks_batch())
+		return ks.err;
+	return pkv_batch_zcount(ks.batch, db, key->p, key->len, q, n);
+}
+
+int ks_zscan(unsigned db, const struct resp_arg *key, uint64_t cursor,
+	     unsigned count, pkv_zfn fn, void *ctx, uint64_t *next)
+{
+	if (!ks_batch())
+		return ks.err;
+	return pkv_batch_zscan(ks.batch, db, key->p, key->len, cursor, count,
+			       fn, ctx, next);
+}
+
 /* ---- keys of any type ---- */
 
 /* ks_rename -- move key (any type, with its expiry) to dkey in ddb: 0,

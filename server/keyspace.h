@@ -126,6 +126,26 @@ int ks_sscan(unsigned db, const struct resp_arg *key, uint64_t cursor,
 int ks_srandmember(unsigned db, const struct resp_arg *key, uint64_t r,
 		   struct ks_val *v);
 
+/* Sorted sets (pkv_batch_zadd... on the turn's batch): results as the
+ * library's. */
+int ks_zadd(unsigned db, const struct resp_arg *key,
+	    const struct resp_arg *member, double *score, unsigned flags);
+int ks_zrem(unsigned db, const struct resp_arg *key, const void *member,
+	    size_t mlen);
+int ks_zremrange(unsigned db, const struct resp_arg *key,
+		 const struct pkv_zrange *q, uint64_t *removed);
+int ks_zscore(unsigned db, const struct resp_arg *key, const void *member,
+	      size_t mlen, double *score);
+int ks_zcard(unsigned db, const struct resp_arg *key, uint64_t *n);
+int ks_zrank(unsigned db, const struct resp_arg *key, const void *member,
+	     size_t mlen, bool rev, uint64_t *rank);
+int ks_zrange(unsigned db, const struct resp_arg *key,
+	      const struct pkv_zrange *q, pkv_zfn fn, void *ctx);
+int ks_zcount(unsigned db, const struct resp_arg *key,
+	      const struct pkv_zrange *q, uint64_t *n);
+int ks_zscan(unsigned db, const struct resp_arg *key, uint64_t cursor,
+	     unsigned count, pkv_zfn fn, void *ctx, uint64_t *next);
+
 /* Keys of any type: move or copy key to dkey in database ddb (replacing
  * it unless PKV_NX): 0, PKV_ENOTFOUND, PKV_EEXIST, or an error. */
 int ks_rename(unsigned db, const struct resp_arg *key, unsigned ddb,

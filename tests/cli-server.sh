@@ -123,6 +123,8 @@ if srv_start A "$POOL"; then
 		redis-cli -p "$A_port" rpush l e1 e2 "" e4 >/dev/null
 		redis-cli -p "$A_port" lpush l e0 >/dev/null
 		redis-cli -p "$A_port" sadd s m1 m2 "" >/dev/null
+		redis-cli -p "$A_port" zadd z 1.5 a -inf b 1e300 c 0.1 d \
+			>/dev/null
 	fi
 	srv_stop A
 	run check "$POOL"
@@ -133,9 +135,9 @@ else
 	bad "restart pkv-server"
 fi
 if $have_cli; then
-	grep -q 'types: [0-9]* strings, 2 hashes (53 fields), 1 lists (5 elements), 1 sets (3 members)$' \
-		"$OUT" && ok "check walks the hashes, the list and the set" ||
-		{ bad "check walks the hashes, the list and the set";
+	grep -q 'types: [0-9]* strings, 2 hashes (53 fields), 1 lists (5 elements), 1 sets (3 members), 1 sorted sets (4 members)$' \
+		"$OUT" && ok "check walks every type" ||
+		{ bad "check walks every type";
 		  sed 's/^/    /' "$OUT"; }
 	# export, import into a new pool, export again: the same commands
 	run export "$POOL"
@@ -151,9 +153,9 @@ if $have_cli; then
 	"$PKV" import "$TMP/copy.pool" <"$TMP/exp1" >"$OUT" 2>"$ERR"
 	rc=$?
 	[ $rc -eq 0 ] &&
-	grep -q ' 53 hash fields set, 5 list elements pushed, 3 set members' \
-		"$ERR" && ok "import reads the hashes, the list and the set back" ||
-		{ bad "import reads the hashes, the list and the set back (exit $rc)";
+	grep -q ' 53 hash fields set, 5 list elements pushed, 3 set members added, 4 sorted set members' \
+		"$ERR" && ok "import reads every type back" ||
+		{ bad "import reads every type back (exit $rc)";
 		  sed 's/^/    /' "$ERR"; }
 	run export "$TMP/copy.pool"
 	# the same lines, whatever the order (the copy's hash key differs)
@@ -165,10 +167,14 @@ if $have_cli; then
 		[ "$(redis-cli -p "$B_port" lrange l 0 -1 | tr '\n' ' ')" = \
 		  'e0 e1 e2  e4 ' ] && ok "the list keeps its order" ||
 			bad "the list keeps its order"
+		[ "$(redis-cli -p "$B_port" zrange z 0 -1 withscores |
+		     tr '\n' ' ')" = 'b -inf d 0.10000000000000001 a 1.5 c 1.0000000000000001e+300 ' ] &&
+			ok "the sorted set keeps its scores" ||
+			bad "the sorted set keeps its scores"
 		srv_stop B
 	fi
 	run check "$TMP/copy.pool"
-	[ $rc -eq 0 ] && grep -q '2 hashes (53 fields), 1 lists (5 elements), 1 sets' "$OUT" &&
+	[ $rc -eq 0 ] && grep -q '1 sets (3 members), 1 sorted sets (4 members)' "$OUT" &&
 		ok "the copy checks ok" || bad "the copy checks ok (exit $rc)"
 fi
 

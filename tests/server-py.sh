@@ -4,7 +4,8 @@
 # fresh pool: strings, keys, expiry, transactions, WATCH, CLIENT, CONFIG,
 # COMMAND, INFO, GC, exact error texts, 1 MB and 20 MB values; then
 # tests/server_hash.py, the hash commands, tests/server_list.py, the list
-# commands and blocking pops, tests/server_set.py, the set commands, and
+# commands and blocking pops, tests/server_set.py, the set commands,
+# tests/server_zset.py, the sorted set commands, and
 # tests/server_pubsub.py, publish/subscribe.  Then
 # checks the server is still up and stops cleanly.  An automake test: exit
 # 0 on success, 1 on failure, 77 to skip (no server binary, no python3 or
@@ -66,6 +67,15 @@ case $rc in
 0) ok "server_set.py" ;;
 124) bad "server_set.py timed out" ;;
 *) bad "server_set.py (exit $rc)" ;;
+esac
+
+PKV_TEST_PORT=$P_port PKV_TEST_TARGET=pkv PYTHONPATH=$(dirname "$test_py") \
+	timeout 240 "$PY" "$(srv_test_py server_zset.py)"
+rc=$?
+case $rc in
+0) ok "server_zset.py" ;;
+124) bad "server_zset.py timed out" ;;
+*) bad "server_zset.py (exit $rc)" ;;
 esac
 
 PKV_TEST_PORT=$P_port PKV_TEST_TARGET=pkv PYTHONPATH=$(dirname "$test_py") \
