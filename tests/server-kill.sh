@@ -2,8 +2,8 @@
 # server-kill.sh -- every acknowledged write survives a SIGKILL of the
 # server.  Each of 3 rounds (SOAK_ROUNDS of them: `make soak` runs 50):
 # 4 client processes write SET k:R:C:I vI, INCR cnt:R:C, HSET h:R:C
-# f:I vI, RPUSH l:R:C vI and SADD s:R:C mI in turn (and LPOP l:R:C after
-# every third SADD),
+# f:I vI, RPUSH l:R:C vI, SADD s:R:C mI and ZADD z:R:C I.5 mI in turn
+# (and LPOP l:R:C after every third ZADD),
 # logging each reply they receive; the server is killed with SIGKILL at a
 # moment drawn from SOAK_SEED (default 1: the same draws every run; the
 # kill still lands wherever the writers are at that instant), 0.3 to 2 s
@@ -22,7 +22,7 @@
 #   - each list holds exactly the values pushed and not popped, in order
 #     (give or take the push or pop in flight);
 #   - each set holds every member acknowledged, and at most the one in
-#     flight.
+#     flight; each sorted set likewise, with every score, in order.
 # A fifth client overwrites three keys with one MSET, and two keys and a
 # counter with one MULTI/EXEC, again and again: after the kill each group
 # is whole (never half applied) and not older than its last acknowledgment.
@@ -156,6 +156,15 @@ try:
             log.write("BAD SADD %d %r\n" % (i, line))
             sys.exit(1)
         log.write("A %d\n" % i)
+        s.sendall(enc("ZADD", "z:%s:%s" % (rnd, cid), "%d.5" % i,
+                      "m%d" % i))
+        line = f.readline()
+        if not line:
+            break
+        if line != b":1\r\n":
+            log.write("BAD ZADD %d %r\n" % (i, line))
+            sys.exit(1)
+        log.write("Z %d\n" % i)
         if i % 3 == 2:
             s.sendall(enc("LPOP", "l:%s:%s" % (rnd, cid)))
             head = f.readline()
@@ -220,6 +229,7 @@ def mget(keys):
     return out
 
 errors = checked = nsets = nincr = ntx = nhset = nlist = nsadd = 0
+nzadd = 0
 def bad(msg):
     global errors
     errors += 1
@@ -229,6 +239,7 @@ def bad(msg):
 for r in range(1, rounds + 1):
     for c in range(clients):
         sets, cnt, last, hs, ls, ps, adds = [], None, None, [], [], [], []
+        zs = []
         for line in open("%s/acks.%d.%d" % (tmp, r, c)):
             w = line.split()
             if w[0] == "S":
@@ -249,6 +260,9 @@ for r in range(1, rounds + 1):
             elif w[0] == "A":
                 adds.append(int(w[1]))
                 last = "A"
+            elif w[0] == "Z":
+                zs.append(int(w[1]))
+                last = "Z"
             else:
                 bad("client %d.%d: %s" % (r, c, line.strip()))
         if sets != list(range(len(sets))):
@@ -276,15 +290,16 @@ for r in range(1, rounds + 1):
         got = reply()
         got = int(got) if got is not None else 0
         base = cnt or 0
-        ok = (got == base) if last in ("C", "H", "L", "P", "A", None) else \
+        ok = (got == base) if last in ("C", "H", "L", "P", "A", "Z", None) \
+            else \
             got in (base, base + 1)
         if not ok:
             bad("round %d client %d: counter %d, last acknowledged %d "
                 "(last reply: %s)" % (r, c, got, base, last))
-        nincr += (n if last in ("C", "H", "L", "P", "A")
+        nincr += (n if last in ("C", "H", "L", "P", "A", "Z")
                   else max(n - 1, 0))
         # The counter of a fresh round counts the SETs acknowledged.
-        if (cnt or 0) != (n if last in ("C", "H", "L", "P", "A")
+        if (cnt or 0) != (n if last in ("C", "H", "L", "P", "A", "Z")
                           else max(n - 1, 0)):
             bad("round %d client %d: INCR replies (%s) out of step with "
                 "the SETs (%d)" % (r, c, cnt, n))
@@ -317,7 +332,7 @@ for r in range(1, rounds + 1):
         got = reply()
         val = lambda i: ("v%d-%s" % (i, "x" * (i % 97))).encode()
         fits = False
-        pop_flight = last == "A" and (nl - 1) % 3 == 2
+        pop_flight = last == "Z" and (nl - 1) % 3 == 2
         for head in ([np, np + 1] if pop_flight else [np]):
             for tail in ([nl, nl + 1] if last == "H" else [nl]):
                 if got == [val(i) for i in range(head, tail)]:
@@ -339,6 +354,22 @@ for r in range(1, rounds + 1):
             bad("round %d client %d: the set holds %d members, %d SADDs "
                 "acknowledged (last %s)" % (r, c, len(got), na, last))
         nsadd += na
+        # The sorted set: every member acknowledged with its score, in
+        # order, and at most the one in flight (ZADD i follows SADD i).
+        if zs != list(range(len(zs))):
+            bad("client %d.%d: acknowledged ZADDs not in order" % (r, c))
+        nz = len(zs)
+        s.sendall(enc("ZRANGE", "z:%d:%d" % (r, c), "0", "-1",
+                      "WITHSCORES"))
+        got = reply()
+        want = []
+        for i in range(nz + (1 if last == "A" else 0)):
+            want += [b"m%d" % i, b"%d.5" % i]
+        if not (got == want[:2 * nz] or got == want):
+            bad("round %d client %d: the sorted set holds %d entries, %d "
+                "ZADDs acknowledged (last %s)" % (r, c, len(got) // 2, nz,
+                                                  last))
+        nzadd += nz
 # The transactional writer: all or nothing, and nothing acknowledged lost.
 for r in range(1, rounds + 1):
     m = t = -1
@@ -375,9 +406,10 @@ if info.get("clean_shutdown_before_start") != clean:
 print("checked %d acknowledged writes: %d SETs one by one, %d INCRs "
       "through their counters, %d HSETs through their hashes, %d RPUSHes "
       "and LPOPs through their lists, %d SADDs through their sets, %d "
-      "MSETs and EXECs through their keys; %d problems"
-      % (nsets + nincr + nhset + nlist + nsadd + ntx, nsets, nincr, nhset,
-         nlist, nsadd, ntx, errors))
+      "ZADDs through their sorted sets, %d MSETs and EXECs through their "
+      "keys; %d problems"
+      % (nsets + nincr + nhset + nlist + nsadd + nzadd + ntx, nsets, nincr,
+         nhset, nlist, nsadd, nzadd, ntx, errors))
 sys.exit(1 if errors else 0)
 EOF
 
