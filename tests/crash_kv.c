@@ -37,6 +37,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,10 +92,21 @@ struct mlist {
 	uint32_t vlen[NELEMS];        /* >= 8, so values never collide */
 };
 
+#define NZSET 2                   /* sorted set keys "zset:<i>" per db */
+#define NZM 24                    /* members "zm:<j>" per sorted set */
+
+struct mzset {
+	bool present;                 /* has at least one member */
+	int64_t exp;
+	bool has[NZM];
+	double score[NZM];
+};
+
 struct model {
 	struct mkey k[NDBS][NKEYS];
 	struct mhash h[NDBS][NHASH];
 	struct mlist l[NDBS][NLIST];
+	struct mzset z[NDBS][NZSET];
 };
 
 static struct heap *g_heap;
@@ -182,10 +194,19 @@ struct llist {
 	uint32_t vlen[NELEMS];
 };
 
+struct lzset {
+	bool present;
+	int64_t exp;
+	bool has[NZM];
+	double score[NZM];
+	unsigned n;
+};
+
 struct lstate {
 	struct lkey k[NDBS][NKEYS];
 	struct lhash h[NDBS][NHASH];
 	struct llist l[NDBS][NLIST];
+	struct lzset z[NDBS][NZSET];
 };
 
 /* matches -- whether a key's recovered state is the model's. */
@@ -257,12 +278,35 @@ static bool same_lists(const struct llist *a, const struct llist *b)
 	return true;
 }
 
+/* zset_matches -- a sorted set's recovered members and scores are the
+ * model's. */
+static bool zset_matches(const struct lzset *l, const struct mzset *m)
+{
+	if (l->present != m->present || (m->present && l->exp != m->exp))
+		return false;
+	for (unsigned j = 0; m->present && j < NZM; j++)
+		if (l->has[j] != m->has[j] ||
+		    (m->has[j] && l->score[j] != m->score[j]))
+			return false;
+	return true;
+}
+
 /* same_as -- the whole recovered state is model m. */
 static int same_as(const struct lstate *st, const struct model *m,
 		   char *buf, size_t len)
 {
 	int bad;
 
+	for (unsigned d = 0; d < NDBS; d++)
+		for (unsigned i = 0; i < NZSET; i++)
+			if (!zset_matches(&st->z[d][i], &m->z[d][i])) {
+				snprintf(buf, len, "db %u zset:%u is %s/%u, "
+					 "model %s", d, i, st->z[d][i].present ?
+					 "set" : "absent", st->z[d][i].n,
+					 m->z[d][i].present ? "set" :
+					 "absent");
+				return 0;
+			}
 	for (unsigned d = 0; d < NDBS; d++)
 		for (unsigned i = 0; i < NLIST; i++)
 			if (!list_matches(&st->l[d][i], &m->l[d][i], &bad)) {
@@ -341,7 +385,8 @@ static int want_block(struct heap *h, uint64_t off, uint32_t type,
 	return 0;
 }
 
-/* walk_fields -- the fields of bucket b of a hash with n buckets. */
+/* walk_fields -- the fields of bucket b of a hash with n buckets (lh
+ * NULL: a sorted set's member table, whose names are not parsed). */
 static int walk_fields(pkv *db, struct heap *h, uint64_t head, uint64_t b,
 		       uint64_t n, struct offs *reach, struct lhash *lh,
 		       uint64_t *count, char *why, size_t whylen)
@@ -368,6 +413,10 @@ static int walk_fields(pkv *db, struct heap *h, uint64_t head, uint64_t b,
 		if (fh != F->hash || want != b)
 			FAIL("field 0x%" PRIx64 ": wrong hash, or in bucket %"
 			     PRIu64 " not %" PRIu64, f, b, want);
+		(*count)++;
+		f = F->next;
+		if (!lh)
+			continue;
 		if (F->klen >= sizeof(fbuf))
 			FAIL("field 0x%" PRIx64 ": a name never written", f);
 		memcpy(fbuf, kv_entry_key(F), F->klen);
@@ -381,24 +430,20 @@ static int walk_fields(pkv *db, struct heap *h, uint64_t head, uint64_t b,
 		lh->f[j].present = true;
 		lh->f[j].val = (const uint8_t *)kv_entry_val(F);
 		lh->f[j].vlen = F->vlen;
-		(*count)++;
-		f = F->next;
 	}
 	return 0;
 }
 
-/* walk_hash -- a hash key's structure, independently of type_hash.c. */
-static int walk_hash(pkv *db, struct heap *h, const struct kv_entry *E,
-		     struct offs *reach, struct lhash *lh, char *why,
-		     size_t whylen)
+/* walk_table -- a hash table's structure (a hash's, or with lh NULL a
+ * sorted set's member table), independently of type_hash.c; its fields
+ * to *count. */
+static int walk_table(pkv *db, struct heap *h, uint64_t hoff,
+		      struct offs *reach, struct lhash *lh, uint64_t *countp,
+		      char *why, size_t whylen)
 {
 	const struct kv_hash_hdr *H;
-	uint64_t hoff, n, count = 0;
+	uint64_t n, count = 0;
 
-	if (E->vtype != PKV_TYPE_HASH || E->vlen != 8)
-		FAIL("a hash key's entry has type %u, %u value bytes",
-		     E->vtype, E->vlen);
-	memcpy(&hoff, kv_entry_val(E), 8);
 	if (want_block(h, hoff, KV_TYPE_HASH, reach, "hash header", why,
 		       whylen))
 		return 1;
@@ -453,6 +498,23 @@ static int walk_hash(pkv *db, struct heap *h, const struct kv_entry *E,
 	if (count != H->count || count == 0)
 		FAIL("hash 0x%" PRIx64 " counts %" PRIu64 " fields, the walk "
 		     "finds %" PRIu64, hoff, H->count, count);
+	*countp = count;
+	return 0;
+}
+
+/* walk_hash -- a hash key's structure, independently of type_hash.c. */
+static int walk_hash(pkv *db, struct heap *h, const struct kv_entry *E,
+		     struct offs *reach, struct lhash *lh, char *why,
+		     size_t whylen)
+{
+	uint64_t hoff, count;
+
+	if (E->vtype != PKV_TYPE_HASH || E->vlen != 8)
+		FAIL("a hash key's entry has type %u, %u value bytes",
+		     E->vtype, E->vlen);
+	memcpy(&hoff, kv_entry_val(E), 8);
+	if (walk_table(db, h, hoff, reach, lh, &count, why, whylen))
+		return 1;
 	lh->present = true;
 	lh->exp = E->expire_ms;
 	return 0;
@@ -500,6 +562,99 @@ static int walk_list(pkv *db, struct heap *h, const struct kv_entry *E,
 		     H->count, ll->n);
 	ll->present = true;
 	ll->exp = E->expire_ms;
+	return 0;
+}
+
+/* walk_zset -- a sorted set key's structure, independently of
+ * type_zset.c: header, member table (walk_table), and every level of the
+ * skip list: node blocks, order by (score, member), backward links at
+ * level 0, each level's spans against the ranks, tail, count. */
+static int walk_zset(pkv *db, struct heap *h, const struct kv_entry *E,
+		     struct offs *reach, struct lzset *lz, char *why,
+		     size_t whylen)
+{
+	const struct kv_zset_hdr *H;
+	uint64_t zoff, x, prev = 0, size, n = 0, count = 0;
+	uint64_t node_at[NZM];
+	double last = -INFINITY;
+	char lastm[16] = "";
+
+	if (E->vtype != PKV_TYPE_ZSET || E->vlen != 8)
+		FAIL("a sorted set key's entry has type %u, %u value bytes",
+		     E->vtype, E->vlen);
+	memcpy(&zoff, kv_entry_val(E), 8);
+	if (want_block(h, zoff, KV_TYPE_ZSET, reach, "zset header", why,
+		       whylen))
+		return 1;
+	H = kv_ptr(db, zoff);
+	if (H->level < 1 || H->level > ZSET_MAXLEVEL)
+		FAIL("zset 0x%" PRIx64 ": %" PRIu64 " levels", zoff, H->level);
+	if (walk_table(db, h, H->members, reach, NULL, &count, why, whylen))
+		return 1;
+	for (x = H->head[0].forward; x; x = ((const struct kv_zset_node *)
+					     kv_ptr(db, x))->lvl[0].forward) {
+		const struct kv_zset_node *N = kv_ptr(db, x);
+		const struct kv_entry *F;
+		char mb[16];
+		unsigned j;
+		uint64_t self;
+		double sc;
+		if (n == NZM)
+			FAIL("zset 0x%" PRIx64 ": more than %u nodes", zoff,
+			     NZM);
+		if (want_block(h, x, KV_TYPE_ZNODE, reach, "zset node", why,
+			       whylen))
+			return 1;
+		heap_block_valid(h, x, &size, NULL);
+		if (N->level < 1 || N->level > ZSET_MAXLEVEL ||
+		    size != sizeof(*N) + N->level * sizeof(N->lvl[0]) ||
+		    N->backward != prev)
+			FAIL("zset node 0x%" PRIx64 ": wrong level, size or "
+			     "backward link", x);
+		if (!heap_block_valid(h, N->field, NULL, NULL))
+			FAIL("zset node 0x%" PRIx64 ": no field", x);
+		F = kv_ptr(db, N->field);
+		memcpy(&self, kv_entry_val(F), 8);
+		if (F->vlen != 8 || self != x || F->klen >= sizeof(mb))
+			FAIL("zset node 0x%" PRIx64 ": its field does not name "
+			     "it", x);
+		memcpy(mb, kv_entry_key(F), F->klen);
+		mb[F->klen] = '\0';
+		if (sscanf(mb, "zm:%u", &j) != 1 || j >= NZM || lz->has[j])
+			FAIL("zset node 0x%" PRIx64 ": member %s", x, mb);
+		memcpy(&sc, &N->score, 8);
+		if (sc < last || (sc == last && strcmp(mb, lastm) <= 0))
+			FAIL("zset node 0x%" PRIx64 ": out of order", x);
+		last = sc;
+		strcpy(lastm, mb);
+		lz->has[j] = true;
+		lz->score[j] = sc;
+		node_at[n++] = x;
+		prev = x;
+	}
+	if (H->count != n || H->tail != prev || n == 0 || count != n)
+		FAIL("zset 0x%" PRIx64 " counts %" PRIu64 ", walks %" PRIu64
+		     " nodes and %" PRIu64 " members (or a wrong tail)", zoff,
+		     H->count, n, count);
+	for (unsigned i = 0; i < H->level; i++) {
+		uint64_t at = 0, span = H->head[i].span, y = H->head[i].forward;
+		while (y) {
+			const struct kv_zset_node *N = kv_ptr(db, y);
+			uint64_t k = 0;
+			while (k < n && node_at[k] != y)
+				k++;
+			if (k == n || i >= N->level || at + span != k + 1)
+				FAIL("zset 0x%" PRIx64 ": level %u's link or "
+				     "span to 0x%" PRIx64 " is wrong", zoff, i,
+				     y);
+			at = k + 1;
+			span = N->lvl[i].span;
+			y = N->lvl[i].forward;
+		}
+	}
+	lz->n = (unsigned)n;
+	lz->present = true;
+	lz->exp = E->expire_ms;
 	return 0;
 }
 
@@ -558,6 +713,19 @@ static int walk_chain(pkv *db, struct heap *h, const struct kv_table *tab,
 				FAIL("db %u: hash:%u is in the table twice", d,
 				     idx);
 			if (walk_hash(db, h, E, reach, &st->h[d][idx], why,
+				      whylen))
+				return 1;
+			e = E->next;
+			continue;
+		}
+		if (E->klen < sizeof(kbuf) &&
+		    sscanf(kbuf, "zset:%u", &idx) == 1 && idx < NZSET &&
+		    (size_t)sprintf(name, "zset:%u", idx) == E->klen &&
+		    !memcmp(name, kbuf, E->klen)) {
+			if (st->z[d][idx].present)
+				FAIL("db %u: zset:%u is in the table twice", d,
+				     idx);
+			if (walk_zset(db, h, E, reach, &st->z[d][idx], why,
 				      whylen))
 				return 1;
 			e = E->next;
@@ -846,6 +1014,33 @@ static int check_image_(void *ctx, void *image, size_t len, char *why,
 				goto bad;
 			}
 		}
+	for (unsigned d = 0; d < NDBS; d++)
+		for (unsigned i = 0; i < NZSET; i++) {
+			const struct lzset *lz = &st1.z[d][i];
+			char name[32], mb[16];
+			size_t kl = (size_t)sprintf(name, "zset:%u", i);
+			uint64_t n = 99;
+			err = pkv_zcard(db, d, name, kl, &n);
+			if (err || n != lz->n) {
+				snprintf(why, whylen, "pkv_zcard(db %u, zset:%u)"
+					 " says %s/%" PRIu64 ", the walk %u", d,
+					 i, pkv_strerror(err), n, lz->n);
+				goto bad;
+			}
+			for (unsigned j = 0; lz->present && j < NZM; j++) {
+				double sc = 0;
+				err = pkv_zscore(db, d, name, kl, mb,
+						 (size_t)sprintf(mb, "zm:%u", j),
+						 &sc);
+				if ((err == 0) != lz->has[j] ||
+				    (!err && sc != lz->score[j])) {
+					snprintf(why, whylen, "pkv_zscore(db %u,"
+						 " zset:%u, zm:%u) disagrees "
+						 "with the walk", d, i, j);
+					goto bad;
+				}
+			}
+		}
 	err_clear(&em);
 	if ((err = heap_check(h, &em))) {
 		snprintf(why, whylen, "heap_check: %s", em.text);
@@ -884,6 +1079,20 @@ static int check_image_(void *ctx, void *image, size_t len, char *why,
 			if (!same) {
 				snprintf(why, whylen, "second recovery gives "
 					 "another state (db %u hash:%u)", d, i);
+				goto bad;
+			}
+		}
+	for (unsigned d = 0; d < NDBS; d++)
+		for (unsigned i = 0; i < NZSET; i++) {
+			const struct lzset *a = &st1.z[d][i], *b = &st2.z[d][i];
+			bool same = a->present == b->present &&
+				    a->exp == b->exp && a->n == b->n;
+			for (unsigned j = 0; same && j < NZM; j++)
+				same = a->has[j] == b->has[j] &&
+				       (!a->has[j] || a->score[j] == b->score[j]);
+			if (!same) {
+				snprintf(why, whylen, "second recovery gives "
+					 "another state (db %u zset:%u)", d, i);
 				goto bad;
 			}
 		}
@@ -1249,6 +1458,115 @@ static void make_list_op(struct pending *p, struct model *m, unsigned d)
 	}
 }
 
+/* make_zset_op -- a random sorted set operation on database d: adds with
+ * every flag, increments, removals, a rank-range removal, the whole key.
+ * Scores are small halves, so ties and reorderings are frequent. */
+static void make_zset_op(struct pending *p, struct model *m, unsigned d)
+{
+	/* zset:0 (preloaded) gets most of them */
+	unsigned i = rndn(3) ? 0 : (unsigned)rndn(NZSET);
+	unsigned j = (unsigned)rndn(NZM);
+	struct mzset *z = &m->z[d][i];
+	size_t kl = (size_t)sprintf(p->key, "zset:%u", i);
+	size_t fl = (size_t)sprintf(p->field, "zm:%u", j);
+	uint64_t r = rndn(100);
+
+	p->val = NULL;
+	p->op = (struct kv_op){ .dbi = d, .key = p->key, .klen = kl,
+				.field = p->field, .flen = fl };
+	if (r < 60) {
+		static const unsigned fls[] = { 0, 0, PKV_NX, PKV_XX, PKV_GT,
+						PKV_LT, PKV_ZINCR };
+		unsigned f = fls[rndn(7)];
+		double s = (double)rndn(16) / 2, want = s;
+		p->val = malloc(sizeof(double));
+		memcpy(p->val, &s, sizeof(s));
+		p->op.op = KV_OP_ZADD;
+		p->op.flags = f;
+		p->op.score = (double *)p->val;
+		if (!z->present || !z->has[j]) {
+			if (f == PKV_XX)
+				return;
+			if (!z->present)
+				*z = (struct mzset){ .present = true };
+			z->has[j] = true;
+			z->score[j] = want;
+			return;
+		}
+		if (f == PKV_ZINCR)
+			want = z->score[j] + s;
+		if (f == PKV_NX || (f == PKV_GT && !(want > z->score[j])) ||
+		    (f == PKV_LT && !(want < z->score[j])))
+			return;
+		z->score[j] = want;
+	} else if (r < 85) {
+		bool any = false;
+		p->op.op = KV_OP_ZREM;
+		if (!z->present)
+			return;
+		z->has[j] = false;
+		for (unsigned k = 0; k < NZM; k++)
+			any |= z->has[k];
+		if (!any)
+			memset(z, 0, sizeof(*z));
+	} else if (r < 95) {
+		/* remove ranks a..b of the model's order */
+		static struct pkv_zrange q[64];
+		static unsigned qn;
+		struct pkv_zrange *qq = &q[qn++ % 64];
+		unsigned order[NZM], n = 0;
+		int64_t a = (int64_t)rndn(6), b = a + (int64_t)rndn(4);
+		for (unsigned k = 0; k < NZM; k++)
+			if (z->present && z->has[k])
+				order[n++] = k;
+		for (unsigned x = 1; x < n; x++)       /* by (score, member) */
+			for (unsigned y = x; y > 0; y--) {
+				unsigned u = order[y - 1], v = order[y];
+				char mu[16], mv[16];
+				sprintf(mu, "zm:%u", u);
+				sprintf(mv, "zm:%u", v);
+				if (z->score[u] < z->score[v] ||
+				    (z->score[u] == z->score[v] &&
+				     strcmp(mu, mv) < 0))
+					break;
+				order[y - 1] = v;
+				order[y] = u;
+			}
+		*qq = (struct pkv_zrange){ .by = PKV_ZBY_RANK, .start = a,
+					   .stop = b, .count = -1 };
+		p->op.op = KV_OP_ZREMRANGE;
+		p->op.zq = qq;
+		p->op.field = NULL;
+		p->op.flen = 0;
+		for (int64_t k = a; k <= b && k < (int64_t)n; k++)
+			z->has[order[k]] = false;
+		if (z->present && a < (int64_t)n && b >= a) {
+			bool any = false;
+			for (unsigned k = 0; k < NZM; k++)
+				any |= z->has[k];
+			if (!any)
+				memset(z, 0, sizeof(*z));
+		}
+	} else {
+		int64_t exp = rndn(2) ? FAR_FUTURE - (int64_t)rndn(1000) : 1000;
+		p->op.field = NULL;
+		p->op.flen = 0;
+		if (rndn(2)) {
+			p->op.op = KV_OP_DEL;
+			memset(z, 0, sizeof(*z));
+			return;
+		}
+		p->op.op = KV_OP_EXPIRE;
+		p->op.expire_ms = exp;
+		if (!z->present)
+			return;
+		if (exp == 1000)
+			memset(z, 0, sizeof(*z));
+		else
+			z->exp = exp;
+	}
+}
+
 /* run -- apply pending ops as one call; full pool or too big: undo. */
 #define BIG_BATCH 320             /* ops: a record bigger than a ring */
 
@@ -1294,10 +1612,13 @@ static void op_single(void)
 
 	i = (unsigned)rndn(d == big ? NKEYS : NKEYS_SMALL);
 	if (rndn(4) == 0) {
-		if (rndn(2))
+		uint64_t w = rndn(3);
+		if (w == 0)
 			make_hash_op(&p, &next, (unsigned)rndn(NDBS));
-		else
+		else if (w == 1)
 			make_list_op(&p, &next, (unsigned)rndn(NDBS));
+		else
+			make_zset_op(&p, &next, (unsigned)rndn(NDBS));
 	} else if (r < 55) {
 		static const unsigned fl[] = { 0, 0, 0, 0, PKV_NX, PKV_XX,
 					       PKV_KEEPTTL };
@@ -1326,10 +1647,13 @@ static void op_batch(void)
 		}
 		uint64_t r = rndn(10);
 		if (rndn(4) == 0) {
-			if (rndn(2))
+			uint64_t w = rndn(3);
+			if (w == 0)
 				make_hash_op(&p[k], &next, d);
-			else
+			else if (w == 1)
 				make_list_op(&p[k], &next, d);
+			else
+				make_zset_op(&p[k], &next, d);
 		} else if (r < 6)
 			make_put(&p[k], &next, d, i, rndn(6) == 0 ? PKV_NX : 0);
 		else if (r < 9)
@@ -1379,6 +1703,7 @@ static void op_flush(void)
 	memset(next.k[d], 0, sizeof(next.k[d]));
 	memset(next.h[d], 0, sizeof(next.h[d]));
 	memset(next.l[d], 0, sizeof(next.l[d]));
+	memset(next.z[d], 0, sizeof(next.z[d]));
 	begin_call(&next);
 	if ((err = pkv_flushdb(g_db, d)))
 		die("pkv_flushdb", err);
@@ -1396,6 +1721,8 @@ static void op_swap(void)
 	memcpy(next.h[1], g_cur.h[0], sizeof(next.h[1]));
 	memcpy(next.l[0], g_cur.l[1], sizeof(next.l[0]));
 	memcpy(next.l[1], g_cur.l[0], sizeof(next.l[1]));
+	memcpy(next.z[0], g_cur.z[1], sizeof(next.z[0]));
+	memcpy(next.z[1], g_cur.z[0], sizeof(next.z[1]));
 	begin_call(&next);
 	if ((err = pkv_swapdb(g_db, 0, 1)))
 		die("pkv_swapdb", err);
@@ -1506,6 +1833,26 @@ int main(int argc, char **argv)
 		make_hset(&p, &next, 0, 0, j, 0);
 		run(&p, 1, &next);
 	}
+	/* zset:0 of both databases with 20 members, so the skip list has
+	 * levels to relink */
+	for (unsigned d = 0; d < NDBS; d++)
+		for (unsigned j = 0; j < 20; j++) {
+			struct model next = g_cur;
+			struct pending p = { .val = NULL };
+			double sc = (double)(j % 7) / 2;
+			size_t kl = (size_t)sprintf(p.key, "zset:0");
+			size_t fl = (size_t)sprintf(p.field, "zm:%u", j);
+			p.val = malloc(sizeof(sc));
+			memcpy(p.val, &sc, sizeof(sc));
+			p.op = (struct kv_op){ .op = KV_OP_ZADD, .dbi = d,
+				.key = p.key, .klen = kl, .field = p.field,
+				.flen = fl, .score = (double *)p.val };
+			if (!next.z[d][0].present)
+				next.z[d][0] = (struct mzset){ .present = true };
+			next.z[d][0].has[j] = true;
+			next.z[d][0].score[j] = sc;
+			run(&p, 1, &next);
+		}
 	/* and every list of both databases with 30 elements: trims cut
 	 * more than the library frees one by one, pops empty them slowly */
 	for (unsigned d = 0; d < NDBS; d++)
@@ -1581,6 +1928,14 @@ int main(int argc, char **argv)
 				fprintf(stderr, "crash-sim-kv: db %u: list:%u "
 					"has %" PRIu64 " elements (%" PRIu64
 					" list ops)\n", d, i, n, g_list_ops);
+			}
+			for (unsigned i = 0; i < NZSET; i++) {
+				char name[16];
+				n = 0;
+				pkv_zcard(g_db, d, name, (size_t)sprintf(name,
+					  "zset:%u", i), &n);
+				fprintf(stderr, "crash-sim-kv: db %u: zset:%u "
+					"has %" PRIu64 " members\n", d, i, n);
 			}
 		}
 	if (o.verbose || getenv("CRASHSIM_STATS"))
