@@ -11,7 +11,8 @@
  *                every write durable before its reply, as pkv's.
  * Each gets redis-benchmark -t TEST -c CLIENTS -r 1000000 -d 100 for
  * TEST in set, get, incr, mset (TARGETS.md's workload), hset, lpush, lpop
- * (a list the lpush run filled) and lrange_100, at pipeline 1 and 16
+ * (a list the lpush run filled), lrange_100, sadd, spop and zadd, at
+ * pipeline 1 and 16
  * (four times the requests when pipelined, half for MSET, so
  * every run lasts about as long); throughput and latency are
  * redis-benchmark's own figures, peak memory the server's VmHWM, CPU
@@ -633,7 +634,8 @@ void run_server(void)
 		if (srv_start(&s)) {
 			static const char *const tests[] = {
 				"set", "get", "incr", "mset", "hset",
-				"lpush", "lpop", "lrange_100",
+				"lpush", "lpop", "lrange_100", "sadd",
+				"spop", "zadd",
 			};
 			for (unsigned p = 1; p <= 16; p += 15)
 				for (size_t i = 0; i < sizeof(tests) /
