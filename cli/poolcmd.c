@@ -97,6 +97,12 @@ static const char *uuid_text(const uint8_t uuid[16], char buf[37])
 	return buf;
 }
 
+/* The value types info counts, by PKV_TYPE_*, and their names. */
+#define INFO_TYPES 5
+static const char *const info_type_names[INFO_TYPES] = {
+	"strings", "hashes", "lists", "sets", "sorted_sets"
+};
+
 /* Everything info shows. */
 struct info {
 	const char *path;
@@ -107,9 +113,21 @@ struct info {
 	unsigned ndbs;
 	uint64_t keys[KV_MAX_DBS], expires[KV_MAX_DBS];
 	uint64_t total_keys, total_expires;
+	uint64_t types[INFO_TYPES];   /* keys of each PKV_TYPE_* */
 	bool gc_done;                 /* the collection ran on the image */
 	struct pkv_stats gc;          /* its figures */
 };
+
+/* info_count_type -- pkv_scan callback: count the key's type (live keys
+ * only: the scan skips expired ones). */
+static int info_count_type(void *ctx, const struct pkv_item *it)
+{
+	uint64_t *types = ctx;
+
+	if (it->type < INFO_TYPES)
+		types[it->type]++;
+	return 0;
+}
 
 /* info_text -- the figures for a human reader. */
 static void info_text(const struct info *in)
@@ -169,6 +187,11 @@ static void info_text(const struct info *in)
 		if (in->keys[d])
 			printf("  db%u: keys=%" PRIu64 ",expires=%" PRIu64 "\n",
 			       d, in->keys[d], in->expires[d]);
+	printf("types:          ");
+	for (unsigned t = 0; t < INFO_TYPES; t++)
+		printf(" %s%" PRIu64 " %s", t ? ", " : "", in->types[t],
+		       info_type_names[t]);
+	printf("\n");
 	if (in->gc_done) {
 		printf("gc live:         %" PRIu64 " blocks, %" PRIu64 " bytes\n",
 		       in->gc.gc_live_blocks, in->gc.gc_live_bytes);
@@ -230,6 +253,11 @@ static void info_json(const struct info *in)
 	printf("  \"databases\": %u,\n", in->ndbs);
 	printf("  \"keys\": %" PRIu64 ",\n", in->total_keys);
 	printf("  \"expires\": %" PRIu64 ",\n", in->total_expires);
+	printf("  \"types\": {");
+	for (unsigned t = 0; t < INFO_TYPES; t++)
+		printf("%s\"%s\": %" PRIu64, t ? ", " : "",
+		       info_type_names[t], in->types[t]);
+	printf("},\n");
 	printf("  \"keyspace\": [");
 	for (unsigned d = 0; d < in->ndbs; d++)
 		printf("%s\n    {\"db\": %u, \"keys\": %" PRIu64 ", \"expires\": %"
@@ -292,6 +320,18 @@ int cmd_info(int argc, char **argv)
 		pkv_dbsize(a.db, d, &in->keys[d], &in->expires[d]);
 		in->total_keys += in->keys[d];
 		in->total_expires += in->expires[d];
+	}
+	if (in->total_keys) {
+		/* a pass over every key: the types are in the entries */
+		progress_spin(&prog, "counting the keys of each type");
+		for (unsigned d = 0; d < in->ndbs; d++) {
+			uint64_t cur = 0;
+			while (in->keys[d] &&
+			       !pkv_scan(a.db, d, cur, 4096, info_count_type,
+					 in->types, &cur) && cur)
+				;
+		}
+		progress_end(&prog);
 	}
 	if (gc) {
 		/* On the private image: what a collection would find. */

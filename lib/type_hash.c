@@ -355,47 +355,68 @@ int hash_scan(const pkv *db, const struct kvtx *t, uint64_t hoff,
 	return 0;
 }
 
+/* hash_mix -- splitmix64's finalizer: the k-th draw from one number. */
+static uint64_t hash_mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ x >> 31;
+}
+
+/* hash_chain_len -- the entries of the chain at slot (PKV_ECORRUPT if it
+ * cannot be followed). */
+static int hash_chain_len(const pkv *db, const struct kvtx *t, uint64_t hoff,
+			  uint64_t slot, uint64_t *len)
+{
+	uint64_t e = hash_word(db, t, slot);
+
+	for (*len = 0; e && *len < KV_CHAIN_MAX && kv_entry_ok(db, e);
+	     (*len)++)
+		e = hash_word(db, t, e + FIELD_NEXT);
+	return e ? hash_bad(db, hoff, "a field chain that cannot be "
+			    "followed", slot) : 0;
+}
+
 /*
- * hash_random -- a field picked by r: the first non-empty bucket from
- * r mod nbuckets (wrapping), then the entry (r / nbuckets) mod its chain's
- * length.  With about HASH_LOAD entries per bucket few empty buckets are
- * passed, so it is O(1) on average; fields of longer chains are a little
- * less likely (as with Redis's dictGetFairRandomKey's buckets).
+ * hash_random -- a field picked by r: up to HASH_RANDOM_TRIES buckets
+ * drawn at random, the first non-empty one's entry (r mod its length);
+ * if all were empty, the first non-empty bucket after the last draw.
+ * Independent draws keep removals of random fields (SPOP) uniform: with
+ * "the next non-empty bucket" alone, buckets after long empty runs would
+ * be drained first and the runs would grow until each draw walked most
+ * of the table.  The table never shrinks, so a set drained to a few
+ * members of many buckets pays the walk (n / count buckets on average).
  */
+#define HASH_RANDOM_TRIES 32u
 int hash_random(const pkv *db, const struct kvtx *t, uint64_t hoff,
 		uint64_t r, struct kv_loc *loc)
 {
-	uint64_t n, b, slot, e, len;
+	uint64_t n, b = 0, slot, len = 0;
 	int err;
 
 	if (hash_count(db, t, hoff) == 0)
 		return 0;
 	if ((err = hash_nbuckets(db, t, hoff, &n)))
 		return err;
-	for (uint64_t i = 0; i < n; i++) {
-		b = (r + i) % n;
-		if ((err = hash_slot(db, t, hoff, b, &slot)))
+	for (uint64_t i = 0; i < HASH_RANDOM_TRIES + n && !len; i++) {
+		b = i < HASH_RANDOM_TRIES ? hash_mix(r + i) % n : (b + 1) % n;
+		if ((err = hash_slot(db, t, hoff, b, &slot)) ||
+		    (err = hash_chain_len(db, t, hoff, slot, &len)))
 			return err;
-		e = hash_word(db, t, slot);
-		for (len = 0; e && len < KV_CHAIN_MAX && kv_entry_ok(db, e);
-		     len++)
-			e = hash_word(db, t, e + FIELD_NEXT);
-		if (e)
-			return hash_bad(db, hoff, "a field chain that cannot "
-					"be followed", slot);
-		if (!len)
-			continue;
-		len = (r / n) % len;
-		loc->link = slot;
-		loc->entry = hash_word(db, t, slot);
-		while (len--) {
-			loc->link = loc->entry + FIELD_NEXT;
-			loc->entry = hash_word(db, t, loc->link);
-		}
-		return 1;
 	}
-	return hash_bad(db, hoff, "a count of fields its buckets do not hold",
-			hoff);
+	if (!len)
+		return hash_bad(db, hoff, "a count of fields its buckets do "
+				"not hold", hoff);
+	len = hash_mix(~r) % len;
+	loc->link = slot;
+	loc->entry = hash_word(db, t, slot);
+	while (len--) {
+		loc->link = loc->entry + FIELD_NEXT;
+		loc->entry = hash_word(db, t, loc->link);
+	}
+	return 1;
 }
 
 /* ---- what the collector follows ---- */
