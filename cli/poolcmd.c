@@ -189,7 +189,7 @@ static void info_text(const struct info *in)
 			       d, in->keys[d], in->expires[d]);
 	printf("types:          ");
 	for (unsigned t = 0; t < INFO_TYPES; t++)
-		printf(" %s%" PRIu64 " %s", t ? ", " : "", in->types[t],
+		printf("%s%" PRIu64 " %s", t ? ", " : " ", in->types[t],
 		       info_type_names[t]);
 	printf("\n");
 	if (in->gc_done) {

@@ -140,6 +140,11 @@ if $have_cli; then
 		{ bad "check walks every type";
 		  sed 's/^/    /' "$OUT"; }
 	# export, import into a new pool, export again: the same commands
+	run info "$POOL"
+	grep -q '^types: *[0-9]* strings, 2 hashes, 1 lists, 1 sets, 1 sorted_sets$' \
+		"$OUT" && ok "info counts the keys of each type" ||
+		{ bad "info counts the keys of each type";
+		  sed 's/^/    /' "$OUT"; }
 	run export "$POOL"
 	cp "$OUT" "$TMP/exp1"
 	grep -c 'HSET' "$TMP/exp1" >/dev/null &&
