@@ -678,7 +678,10 @@ int ks_swapdb(unsigned a, unsigned b)
 	ks_before_dbwide();
 	multi_touch_db(a, b);
 	err = pkv_swapdb(srv.db, a, b);
-	if (!err)
+	if (!err) {
 		srv.dirty++;
+		/* any waited-on key may now be a list or sorted set */
+		blocking_touch_all();
+	}
 	return err;
 }

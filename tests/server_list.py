@@ -388,6 +388,15 @@ class Blocking(Base):
         self.r.rpush("q", "kept")
         self.assertEqual([b"kept"], self.r.lrange("q", 0, -1))
 
+    def test_woken_by_swapdb(self):
+        a = self.blocked_call("BLPOP", "q", "0")
+        self.wait_blocked(1)
+        one = self.client(1)
+        one.rpush("q", "from-db1")
+        self.assertTrue(self.r.swapdb(0, 1))
+        self.assertEqual([b"q", b"from-db1"], self.join(a))
+        one.flushdb()
+
     def test_wrong_type_first(self):
         self.r.set("s", "x")
         self.assertErr(WRONGTYPE, "BLPOP", "q", "s", "1")
