@@ -296,7 +296,8 @@ static void one_state(struct crashsim *cs, uint64_t idx, uint64_t ntotal,
 		cs->chosen[nchosen++] = (uint32_t)i;
 	}
 	sort_pend = cs->pend;
-	qsort(cs->chosen, nchosen, sizeof(cs->chosen[0]), order_cmp);
+	if (nchosen)      /* chosen may be unallocated (nothing pending) */
+		qsort(cs->chosen, nchosen, sizeof(cs->chosen[0]), order_cmp);
 	for (size_t k = 0; k < nchosen; k++) {
 		uint32_t i = cs->chosen[k];
 		put_line(cs, cs->pend[i].line, cs->pdata + (size_t)i * CACHELINE,
