@@ -156,9 +156,9 @@ static int export_element(struct export *x, const void *key, size_t klen,
 	return export_cmd(x, 3, rpush);
 }
 
-/* The collection keys a scan step met, written after it (their
- * contents are read with pkv_hscan, pkv_lrange, pkv_sscan or pkv_zrange, which must not run
- * inside the scan's callback). */
+/* The collection keys a scan step met, written after it (their contents
+ * are read with pkv_hscan, pkv_lrange, pkv_sscan or pkv_zrange, which
+ * must not run inside the scan's callback). */
 struct export_later {
 	char *key;
 	size_t klen;

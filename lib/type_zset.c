@@ -291,9 +291,11 @@ int zset_insert(struct kvtx *t, uint64_t zoff, uint64_t node)
 		levels = lv;
 	}
 	for (unsigned i = 0; i < lv; i++) {
-		uint64_t ul = zlvl(zoff, update[i], i), nl = zlvl(zoff, node, i);
+		uint64_t ul = zlvl(zoff, update[i], i);
+		uint64_t nl = zlvl(zoff, node, i);
 		uint64_t span = kvtx_get(t, ul + ZL_SPAN);
-		if ((err = kvtx_set(t, nl + ZL_FWD, kvtx_get(t, ul + ZL_FWD))) ||
+		if ((err = kvtx_set(t, nl + ZL_FWD,
+				    kvtx_get(t, ul + ZL_FWD))) ||
 		    (err = kvtx_set(t, ul + ZL_FWD, node)) ||
 		    (err = kvtx_set(t, nl + ZL_SPAN,
 				    span - (rank[0] - rank[i]))) ||

@@ -13,6 +13,7 @@
 
 #include "blocking.h"
 #include "client.h"
+#include "cmd.h"
 #include "pkv.h"
 #include "proto/num.h"
 
@@ -340,4 +341,20 @@ bool blocking_timeout_parse(struct client *c, const struct resp_arg *a,
 	}
 	*deadline_ms = ms;
 	return true;
+}
+
+void blocking_wait(struct client *c, size_t first, size_t last,
+		   int64_t deadline_ms, bool null_bulk)
+{
+	const struct command *cmd = cmd_lookup(c->argv[0].p, c->argv[0].len);
+
+	if (c->block.retrying)
+		return;               /* run again and still nothing: wait on */
+	if (c->in_exec || !cmd ||
+	    !blocking_block(c, cmd, first, last, 1, deadline_ms, null_bulk)) {
+		if (null_bulk)
+			reply_null(c);
+		else
+			reply_null_array(c);
+	}
 }

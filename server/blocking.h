@@ -52,6 +52,14 @@ bool blocking_block(struct client *c, const struct command *cmd,
 		    size_t first, size_t last, size_t step, int64_t deadline_ms,
 		    bool null_bulk);
 
+/* blocking_wait -- what a blocking command does when it finds nothing to
+ * pop: block c (its command, on argv[first..last]) until deadline_ms;
+ * or, inside EXEC or without memory, answer the timeout's null reply
+ * now (a null bulk when null_bulk, else a null array).  Run again while
+ * blocked, it does nothing: the client still waits. */
+void blocking_wait(struct client *c, size_t first, size_t last,
+		   int64_t deadline_ms, bool null_bulk);
+
 /* blocking_unblock -- c no longer waits (served, timed out, closed). */
 void blocking_unblock(struct client *c);
 

@@ -26,6 +26,7 @@
 #include "client.h"
 #include "cmd.h"
 #include "keyspace.h"
+#include "popargs.h"
 #include "srv.h"
 
 /* list_len -- the length of key in c's database (0: no key), counting
@@ -504,56 +505,10 @@ static void cmd_rpoplpush(struct client *c)
 
 /* ---- LMPOP ---- */
 
-/* What LMPOP and BLMPOP were asked. */
-struct list_mpop {
-	size_t first, nkeys;          /* the keys: argv[first...] */
-	unsigned flags;               /* PKV_TAIL for RIGHT */
-	long long count;
-};
-
-/* list_mpop_args -- numkeys at argv[at], then the keys, LEFT|RIGHT and
- * [COUNT n]; false after replying Redis's error. */
-static bool list_mpop_args(struct client *c, size_t at, struct list_mpop *m)
-{
-	long long numkeys;
-	size_t where;
-
-	if (!arg_ll(&c->argv[at], &numkeys) || numkeys <= 0) {
-		reply_error(c, "ERR numkeys should be greater than 0");
-		return false;
-	}
-	if ((unsigned long long)numkeys >= c->argc - at) {
-		reply_err_syntax(c);
-		return false;
-	}
-	m->first = at + 1;
-	m->nkeys = (size_t)numkeys;
-	where = m->first + m->nkeys;
-	m->count = 0;
-	if (!list_where(&c->argv[where], &m->flags)) {
-		reply_err_syntax(c);
-		return false;
-	}
-	for (size_t j = where + 1; j < c->argc; j += 2) {
-		if (!arg_is(&c->argv[j], "count") || m->count ||
-		    j + 1 >= c->argc) {
-			reply_err_syntax(c);
-			return false;
-		}
-		if (!arg_ll(&c->argv[j + 1], &m->count) || m->count <= 0) {
-			reply_error(c, "ERR count should be greater than 0");
-			return false;
-		}
-	}
-	if (!m->count)
-		m->count = 1;
-	return true;
-}
-
 /* list_mpop -- pop from the first non-empty list of m's keys, replying
  * [key, [elements]]: 1, 0 all empty (nothing replied), -1 after an
  * error. */
-static int list_mpop(struct client *c, const struct list_mpop *m)
+static int list_mpop(struct client *c, const struct pop_args *m)
 {
 	for (size_t i = 0; i < m->nkeys; i++) {
 		const struct resp_arg *key = &c->argv[m->first + i];
@@ -564,7 +519,8 @@ static int list_mpop(struct client *c, const struct list_mpop *m)
 			continue;
 		reply_array(c, 2);
 		reply_bulk(c, key->p, key->len);
-		list_pop_some(c, key, m->flags, (uint64_t)m->count, len);
+		list_pop_some(c, key, m->second ? PKV_TAIL : 0,
+			      (uint64_t)m->count, len);
 		return 1;
 	}
 	return 0;
@@ -572,34 +528,13 @@ static int list_mpop(struct client *c, const struct list_mpop *m)
 
 static void cmd_lmpop(struct client *c)
 {
-	struct list_mpop m;
+	struct pop_args m;
 
-	if (list_mpop_args(c, 1, &m) && list_mpop(c, &m) == 0)
+	if (pop_args_parse(c, 1, "left", "right", &m) && list_mpop(c, &m) == 0)
 		reply_null_array(c);
 }
 
 /* ---- blocking ---- */
-
-/*
- * list_block -- nothing to pop: block c on argv[first..last] (step 1)
- * until deadline, or, inside EXEC or without memory, answer the timeout
- * reply now.  Run again while blocked, it does nothing: it still waits.
- */
-static void list_block(struct client *c, size_t first, size_t last,
-		       int64_t deadline, bool null_bulk)
-{
-	const struct command *cmd = cmd_lookup(c->argv[0].p, c->argv[0].len);
-
-	if (c->block.retrying)
-		return;
-	if (c->in_exec || !cmd ||
-	    !blocking_block(c, cmd, first, last, 1, deadline, null_bulk)) {
-		if (null_bulk)
-			reply_null(c);
-		else
-			reply_null_array(c);
-	}
-}
 
 /* list_bpop -- BLPOP and BRPOP key [key ...] timeout. */
 static void list_bpop(struct client *c, unsigned flags)
@@ -625,7 +560,7 @@ static void list_bpop(struct client *c, unsigned flags)
 			return;
 		}
 	}
-	list_block(c, 1, c->argc - 2, deadline, false);
+	blocking_wait(c, 1, c->argc - 2, deadline, false);
 }
 
 static void cmd_blpop(struct client *c)
@@ -648,7 +583,7 @@ static void cmd_blmove(struct client *c)
 	    !blocking_timeout_parse(c, &c->argv[5], &deadline))
 		return;
 	if (list_move(c, &c->argv[1], &c->argv[2], from, to) == 0)
-		list_block(c, 1, 1, deadline, true);
+		blocking_wait(c, 1, 1, deadline, true);
 }
 
 /* cmd_brpoplpush -- BRPOPLPUSH source destination timeout. */
@@ -658,20 +593,21 @@ static void cmd_brpoplpush(struct client *c)
 
 	if (blocking_timeout_parse(c, &c->argv[3], &deadline) &&
 	    list_move(c, &c->argv[1], &c->argv[2], PKV_TAIL, 0) == 0)
-		list_block(c, 1, 1, deadline, true);
+		blocking_wait(c, 1, 1, deadline, true);
 }
 
 /* cmd_blmpop -- BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT n]. */
 static void cmd_blmpop(struct client *c)
 {
-	struct list_mpop m;
+	struct pop_args m;
 	int64_t deadline;
 
 	if (!blocking_timeout_parse(c, &c->argv[1], &deadline) ||
-	    !list_mpop_args(c, 2, &m))
+	    !pop_args_parse(c, 2, "left", "right", &m))
 		return;
 	if (list_mpop(c, &m) == 0)
-		list_block(c, m.first, m.first + m.nkeys - 1, deadline, false);
+		blocking_wait(c, m.first, m.first + m.nkeys - 1, deadline,
+			      false);
 }
 
 #define RO CMD_READONLY

@@ -25,6 +25,7 @@
 #include "client.h"
 #include "cmd.h"
 #include "keyspace.h"
+#include "popargs.h"
 #include "proto/glob.h"
 #include "scanargs.h"
 #include "srv.h"
@@ -743,59 +744,10 @@ static void cmd_zpopmax(struct client *c)
 	zpop(c, true);
 }
 
-/* What ZMPOP and BZMPOP were asked. */
-struct zmpop {
-	size_t first, nkeys;
-	bool max;
-	long long count;
-};
-
-/* zmpop_args -- numkeys at argv[at], the keys, MIN|MAX, [COUNT n]. */
-static bool zmpop_args(struct client *c, size_t at, struct zmpop *m)
-{
-	long long numkeys;
-	size_t where;
-
-	if (!arg_ll(&c->argv[at], &numkeys) || numkeys <= 0) {
-		reply_error(c, "ERR numkeys should be greater than 0");
-		return false;
-	}
-	if ((unsigned long long)numkeys >= c->argc - at) {
-		reply_err_syntax(c);
-		return false;
-	}
-	m->first = at + 1;
-	m->nkeys = (size_t)numkeys;
-	where = m->first + m->nkeys;
-	m->count = 0;
-	if (arg_is(&c->argv[where], "min"))
-		m->max = false;
-	else if (arg_is(&c->argv[where], "max"))
-		m->max = true;
-	else {
-		reply_err_syntax(c);
-		return false;
-	}
-	for (size_t j = where + 1; j < c->argc; j += 2) {
-		if (!arg_is(&c->argv[j], "count") || m->count ||
-		    j + 1 >= c->argc) {
-			reply_err_syntax(c);
-			return false;
-		}
-		if (!arg_ll(&c->argv[j + 1], &m->count) || m->count <= 0) {
-			reply_error(c, "ERR count should be greater than 0");
-			return false;
-		}
-	}
-	if (!m->count)
-		m->count = 1;
-	return true;
-}
-
 /* zmpop -- pop from the first non-empty sorted set of m's keys, replying
  * [key, [[member, score] ...]]: 1, 0 all empty (nothing replied), -1
  * after an error. */
-static int zmpop(struct client *c, const struct zmpop *m)
+static int zmpop(struct client *c, const struct pop_args *m)
 {
 	for (size_t i = 0; i < m->nkeys; i++) {
 		const struct resp_arg *key = &c->argv[m->first + i];
@@ -805,7 +757,7 @@ static int zmpop(struct client *c, const struct zmpop *m)
 			return -1;
 		if (!n)
 			continue;
-		if (!zpop_some(c, key, m->max, (uint64_t)m->count, &z)) {
+		if (!zpop_some(c, key, m->second, (uint64_t)m->count, &z)) {
 			zpairs_free(&z);
 			return -1;
 		}
@@ -825,22 +777,9 @@ static int zmpop(struct client *c, const struct zmpop *m)
 
 static void cmd_zmpop(struct client *c)
 {
-	struct zmpop m;
+	struct pop_args m;
 
-	if (zmpop_args(c, 1, &m) && zmpop(c, &m) == 0)
-		reply_null_array(c);
-}
-
-/* zblock -- nothing to pop: block (see cmd_list.c's list_block). */
-static void zblock(struct client *c, size_t first, size_t last,
-		   int64_t deadline)
-{
-	const struct command *cmd = cmd_lookup(c->argv[0].p, c->argv[0].len);
-
-	if (c->block.retrying)
-		return;
-	if (c->in_exec || !cmd ||
-	    !blocking_block(c, cmd, first, last, 1, deadline, false))
+	if (pop_args_parse(c, 1, "min", "max", &m) && zmpop(c, &m) == 0)
 		reply_null_array(c);
 }
 
@@ -868,7 +807,7 @@ static void bzpop(struct client *c, bool max)
 		zpairs_free(&z);
 		return;
 	}
-	zblock(c, 1, c->argc - 2, deadline);
+	blocking_wait(c, 1, c->argc - 2, deadline, false);
 }
 
 static void cmd_bzpopmin(struct client *c)
@@ -883,14 +822,15 @@ static void cmd_bzpopmax(struct client *c)
 
 static void cmd_bzmpop(struct client *c)
 {
-	struct zmpop m;
+	struct pop_args m;
 	int64_t deadline;
 
 	if (!blocking_timeout_parse(c, &c->argv[1], &deadline) ||
-	    !zmpop_args(c, 2, &m))
+	    !pop_args_parse(c, 2, "min", "max", &m))
 		return;
 	if (zmpop(c, &m) == 0)
-		zblock(c, m.first, m.first + m.nkeys - 1, deadline);
+		blocking_wait(c, m.first, m.first + m.nkeys - 1, deadline,
+			      false);
 }
 
 /* ---- ZRANDMEMBER ---- */

@@ -34,58 +34,20 @@ srv_start P "$TMP/p.pool" --pool-size 256mb ||
 	{ bad "the server starts"; srv_finish; }
 ok "server up on port $P_port in $SRV_START_MS ms"
 
-PKV_TEST_PORT=$P_port PKV_TEST_TARGET=pkv timeout 240 "$PY" "$test_py"
-rc=$?
-case $rc in
-0) ok "server_test.py" ;;
-124) bad "server_test.py timed out" ;;
-*) bad "server_test.py (exit $rc)" ;;
-esac
-
-PKV_TEST_PORT=$P_port PKV_TEST_TARGET=pkv PYTHONPATH=$(dirname "$test_py") \
-	timeout 240 "$PY" "$(srv_test_py server_hash.py)"
-rc=$?
-case $rc in
-0) ok "server_hash.py" ;;
-124) bad "server_hash.py timed out" ;;
-*) bad "server_hash.py (exit $rc)" ;;
-esac
-
-PKV_TEST_PORT=$P_port PKV_TEST_TARGET=pkv PYTHONPATH=$(dirname "$test_py") \
-	timeout 240 "$PY" "$(srv_test_py server_list.py)"
-rc=$?
-case $rc in
-0) ok "server_list.py" ;;
-124) bad "server_list.py timed out" ;;
-*) bad "server_list.py (exit $rc)" ;;
-esac
-
-PKV_TEST_PORT=$P_port PKV_TEST_TARGET=pkv PYTHONPATH=$(dirname "$test_py") \
-	timeout 240 "$PY" "$(srv_test_py server_set.py)"
-rc=$?
-case $rc in
-0) ok "server_set.py" ;;
-124) bad "server_set.py timed out" ;;
-*) bad "server_set.py (exit $rc)" ;;
-esac
-
-PKV_TEST_PORT=$P_port PKV_TEST_TARGET=pkv PYTHONPATH=$(dirname "$test_py") \
-	timeout 240 "$PY" "$(srv_test_py server_zset.py)"
-rc=$?
-case $rc in
-0) ok "server_zset.py" ;;
-124) bad "server_zset.py timed out" ;;
-*) bad "server_zset.py (exit $rc)" ;;
-esac
-
-PKV_TEST_PORT=$P_port PKV_TEST_TARGET=pkv PYTHONPATH=$(dirname "$test_py") \
-	timeout 240 "$PY" "$(srv_test_py server_pubsub.py)"
-rc=$?
-case $rc in
-0) ok "server_pubsub.py" ;;
-124) bad "server_pubsub.py timed out" ;;
-*) bad "server_pubsub.py (exit $rc)" ;;
-esac
+# Each script in turn on the same server (the others import
+# server_test.py's helpers).
+for script in server_test.py server_hash.py server_list.py server_set.py \
+	      server_zset.py server_pubsub.py; do
+	PKV_TEST_PORT=$P_port PKV_TEST_TARGET=pkv \
+		PYTHONPATH=$(dirname "$test_py") \
+		timeout 240 "$PY" "$(srv_test_py "$script")"
+	rc=$?
+	case $rc in
+	0) ok "$script" ;;
+	124) bad "$script timed out" ;;
+	*) bad "$script (exit $rc)" ;;
+	esac
+done
 
 if srv_alive P && srv_ping "$P_port"; then
 	ok "the server still answers"
