@@ -193,6 +193,48 @@ static void cmd_select(struct client *c)
 	reply_ok(c);
 }
 
+/*
+ * client_unblock -- CLIENT UNBLOCK id [TIMEOUT|ERROR]: the client blocked
+ * in a BLPOP (or the like) answers now, as on its timeout or with
+ * Redis's UNBLOCKED error; 1 if it was blocked, else 0.
+ */
+static void client_unblock(struct client *c)
+{
+	bool error = false;
+	long long id;
+
+	if (c->argc == 4) {
+		if (arg_is(&c->argv[3], "error"))
+			error = true;
+		else if (!arg_is(&c->argv[3], "timeout")) {
+			reply_error(c, "ERR CLIENT UNBLOCK reason should be "
+				    "TIMEOUT or ERROR");
+			return;
+		}
+	}
+	if (!arg_ll(&c->argv[2], &id)) {
+		reply_err_int(c);
+		return;
+	}
+	for (struct client *k = net_clients(); k; k = k->next) {
+		if ((long long)k->id != id || !k->block.blocked)
+			continue;
+		net_client_output(k);
+		if (error)
+			reply_error(k, "UNBLOCKED client unblocked via CLIENT "
+				    "UNBLOCK");
+		else if (k->block.null_bulk)
+			reply_null(k);
+		else
+			reply_null_array(k);
+		blocking_unblock(k);
+		net_client_unblocked(k);
+		reply_int(c, 1);
+		return;
+	}
+	reply_int(c, 0);
+}
+
 /* client_kill -- CLIENT KILL, old (addr) and new (filters) forms. */
 static void client_kill(struct client *c)
 {
@@ -320,12 +362,14 @@ static void cmd_client(struct client *c)
 		rbuf_free(&all);
 	} else if (arg_is(sub, "KILL") && c->argc >= 3) {
 		client_kill(c);
+	} else if (arg_is(sub, "UNBLOCK") && (c->argc == 3 || c->argc == 4)) {
+		client_unblock(c);
 	} else if (arg_is(sub, "NO-EVICT") || arg_is(sub, "NO-TOUCH")) {
 		reply_ok(c);
 	} else {
 		static const char *const subs[] = { "id", "setname", "getname",
-			"setinfo", "list", "info", "kill", "no-evict",
-			"no-touch", NULL };
+			"setinfo", "list", "info", "kill", "unblock",
+			"no-evict", "no-touch", NULL };
 		reply_err_subcmd(c, "client", subs);
 	}
 }

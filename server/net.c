@@ -327,6 +327,14 @@ static void net_resume_add(struct client *c)
 	resume_tail = &c->resume_next;
 }
 
+/* net_client_unblocked -- c answered its blocking command from outside
+ * (CLIENT UNBLOCK): count the reply, and run what waits in its buffer. */
+void net_client_unblocked(struct client *c)
+{
+	c->group_cmds++;
+	net_resume_add(c);
+}
+
 /* net_resume -- run the requests of unblocked clients (which may block
  * again, or wake others: they join the list). */
 static void net_resume(void)

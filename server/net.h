@@ -23,4 +23,9 @@ struct client *net_clients(void);
  * own (a published message): send it with the turn's replies. */
 void net_client_output(struct client *c);
 
+/* net_client_unblocked -- c, just unblocked from outside its command
+ * (CLIENT UNBLOCK, after its reply with net_client_output), runs what
+ * waits in its query buffer this turn. */
+void net_client_unblocked(struct client *c);
+
 #endif /* PKV_NET_H */

@@ -57,6 +57,11 @@ void net_client_output(struct client *c)
 	(void)c;
 }
 
+void net_client_unblocked(struct client *c)
+{
+	(void)c;
+}
+
 void net_client_kill(struct client *c)
 {
 	c->closing_now = true;

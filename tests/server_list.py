@@ -397,6 +397,23 @@ class Blocking(Base):
         self.assertEqual([b"q", b"from-db1"], self.join(a))
         one.flushdb()
 
+    def test_client_unblock(self):
+        c = self.raw()
+        cid = c.call("CLIENT", "ID")
+        c.command("BLPOP", "q", "0")
+        self.wait_blocked(1)
+        self.assertEqual(1, self.r.client_unblock(cid))
+        self.assertIsNone(c.reply())
+        self.assertEqual(0, self.r.client_unblock(cid))
+        c.command("BRPOPLPUSH", "q", "d", "0")
+        self.wait_blocked(1)
+        self.assertEqual(1, self.r.client_unblock(cid, error=True))
+        self.assertEqual("UNBLOCKED client unblocked via CLIENT UNBLOCK",
+                         c.reply())
+        self.assertEqual("PONG", c.call("PING"))
+        self.assertErr("ERR CLIENT UNBLOCK reason should be TIMEOUT or "
+                       "ERROR", "CLIENT", "UNBLOCK", str(cid), "LATER")
+
     def test_wrong_type_first(self):
         self.r.set("s", "x")
         self.assertErr(WRONGTYPE, "BLPOP", "q", "s", "1")
