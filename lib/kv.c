@@ -371,6 +371,15 @@ void kv_note_drop(pkv_batch *b, const struct kv_key *k)
 
 /* ---- collections (hashes, lists) ---- */
 
+/* kv_type_name -- a value type (PKV_TYPE_*) in words, for messages. */
+static const char *kv_type_name(unsigned vtype)
+{
+	static const char *const names[] = { "string", "hash", "list", "set",
+					     "sorted set" };
+
+	return vtype < sizeof(names) / sizeof(*names) ? names[vtype] : "?";
+}
+
 /* kv_coll_of_entry -- the header offset a collection key's entry holds. */
 uint64_t kv_coll_of_entry(const pkv *db, const struct kv_entry *e,
 			  unsigned vtype, uint64_t hsize)
@@ -382,7 +391,7 @@ uint64_t kv_coll_of_entry(const pkv *db, const struct kv_entry *e,
 	if (kv_area_ok(db, off, hsize))
 		return off;
 	kv_damage(db, "a %s key's value (%.*s) does not point at its header",
-		  vtype == PKV_TYPE_HASH ? "hash" : "list",
+		  kv_type_name(vtype),
 		  (int)(e->klen < 64 ? e->klen : 64), kv_entry_key(e));
 	return 0;
 }
@@ -410,8 +419,6 @@ int kv_coll_at(pkv_batch *b, const struct kv_key *k, unsigned vtype,
 int kv_coll_read(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 		 unsigned vtype, uint64_t hsize, uint64_t *offp)
 {
-	static const char *const names[] = { "string", "hash", "list", "set",
-					     "sorted set" };
 	struct kv_key k;
 	int err = kv_read_check(b->db, dbi, key, klen);
 
@@ -424,7 +431,7 @@ int kv_coll_read(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 	}
 	if (err == PKV_EWRONGTYPE)
 		return kv_err(b->db, err, "the key holds a value of another "
-			      "type than %s", vtype < 5 ? names[vtype] : "?");
+			      "type than %s", kv_type_name(vtype));
 	return err;
 }
 
