@@ -297,7 +297,10 @@ static void cmd_zadd(struct client *c)
 	for (size_t i = 0; i < npairs; i++) {
 		const struct resp_arg *m = &c->argv[j + 2 * i + 1];
 		double before = 0, s = scores[i];
-		int had = ks_zscore(c->db, &c->argv[1], m->p, m->len, &before);
+		/* the score before: only CH and INCR answer with it */
+		int had = ch || incr ? ks_zscore(c->db, &c->argv[1], m->p,
+						 m->len, &before)
+				     : PKV_ENOTFOUND;
 		int r;
 		if (had && had != PKV_ENOTFOUND) {
 			reply_err_kv(c, had);
