@@ -532,7 +532,6 @@ static void cmd_hscan(struct client *c)
 	struct hash_scan s = { c, NULL, 0, { 0 } };
 	struct scan_args sa;
 	uint64_t n, next = 0;
-	char cbuf[24];
 	int err;
 
 	if (!scan_args_parse(c, 2, false, &sa))
@@ -552,9 +551,7 @@ static void cmd_hscan(struct client *c)
 			return;
 		}
 	}
-	reply_array(c, 2);
-	snprintf(cbuf, sizeof(cbuf), "%llu", (unsigned long long)next);
-	reply_cstr(c, cbuf);
+	reply_scan_head(c, next);
 	reply_array(c, (int64_t)(2 * s.got.n));
 	for (size_t i = 0; i < s.got.n; i++) {
 		reply_bulk(c, s.got.p[i].f, s.got.p[i].flen);

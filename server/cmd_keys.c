@@ -312,7 +312,6 @@ static void cmd_scan(struct client *c)
 	struct scan_args sa;
 	long long count;
 	uint64_t cursor, next = 0;
-	char cbuf[24];
 	int err;
 
 	if (!scan_args_parse(c, 1, true, &sa))
@@ -346,9 +345,7 @@ static void cmd_scan(struct client *c)
 		keylist_free(&l);
 		return;
 	}
-	reply_array(c, 2);
-	snprintf(cbuf, sizeof(cbuf), "%llu", (unsigned long long)next);
-	reply_cstr(c, cbuf);
+	reply_scan_head(c, next);
 	keylist_reply(c, &l);
 	keylist_free(&l);
 }

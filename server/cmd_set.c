@@ -599,7 +599,6 @@ static void cmd_sscan(struct client *c)
 	struct members m = { 0 };
 	struct scan_args sa;
 	uint64_t n, next = 0;
-	char cbuf[24];
 	int err;
 
 	if (!scan_args_parse(c, 2, false, &sa) ||
@@ -615,9 +614,7 @@ static void cmd_sscan(struct client *c)
 		members_free(&m);
 		return;
 	}
-	reply_array(c, 2);
-	snprintf(cbuf, sizeof(cbuf), "%llu", (unsigned long long)next);
-	reply_cstr(c, cbuf);
+	reply_scan_head(c, next);
 	reply_members(c, &m, false);
 	members_free(&m);
 }

@@ -1152,7 +1152,6 @@ static void cmd_zscan(struct client *c)
 	struct zpairs z = { .weight = 1 };
 	struct scan_args sa;
 	uint64_t n, next = 0;
-	char cbuf[24];
 	int err;
 
 	if (!scan_args_parse(c, 2, false, &sa) ||
@@ -1168,9 +1167,7 @@ static void cmd_zscan(struct client *c)
 		zpairs_free(&z);
 		return;
 	}
-	reply_array(c, 2);
-	snprintf(cbuf, sizeof(cbuf), "%llu", (unsigned long long)next);
-	reply_cstr(c, cbuf);
+	reply_scan_head(c, next);
 	reply_array(c, (int64_t)(2 * z.n));
 	for (size_t i = 0; i < z.n; i++) {
 		char d[64];

@@ -1,7 +1,9 @@
 /*
- * scanargs.c -- the arguments of SCAN and HSCAN (see scanargs.h).
+ * scanargs.c -- the arguments of the scanning commands, and the head of
+ * their reply (see scanargs.h).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,4 +71,13 @@ bool scan_args_parse(struct client *c, size_t at, bool with_type,
 		}
 	}
 	return true;
+}
+
+void reply_scan_head(struct client *c, uint64_t next)
+{
+	char cbuf[24];
+
+	reply_array(c, 2);
+	snprintf(cbuf, sizeof(cbuf), "%llu", (unsigned long long)next);
+	reply_cstr(c, cbuf);
 }

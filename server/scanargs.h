@@ -1,7 +1,8 @@
 /*
- * scanargs.h -- the arguments of the scanning commands (SCAN, HSCAN): the
- * cursor, read as Redis's parseScanCursorOrReply reads it, then MATCH,
- * COUNT and, for SCAN, TYPE, with Redis's errors.
+ * scanargs.h -- the arguments of the scanning commands (SCAN, HSCAN,
+ * SSCAN, ZSCAN): the cursor, read as Redis's parseScanCursorOrReply reads
+ * it, then MATCH, COUNT and, for SCAN, TYPE, with Redis's errors; and the
+ * head of their reply.
  */
 #ifndef PKV_SCANARGS_H
 #define PKV_SCANARGS_H
@@ -29,5 +30,10 @@ struct scan_args {
  */
 bool scan_args_parse(struct client *c, size_t at, bool with_type,
 		     struct scan_args *a);
+
+/* reply_scan_head -- the start of a scan's reply: a 2-element array and
+ * the next cursor (as a bulk string, as Redis sends it); the caller then
+ * sends the step's array. */
+void reply_scan_head(struct client *c, uint64_t next);
 
 #endif /* PKV_SCANARGS_H */
