@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 #include "check.h"
 #include "hash.h"
 #include "progress.h"
+#include "proto/resp.h"
 
 #define CHECK_MAX_LOG2 40u            /* larger bucket arrays are damage */
 #define CHECK_DUP_WINDOW 4096u        /* chain entries compared for twins */
@@ -401,10 +401,7 @@ static void walk_zset(struct walk *w, unsigned db, const struct kv_entry *K,
 			char sbuf[40];
 			int k;
 			memcpy(&sc, &N->score, sizeof(sc));
-			k = isinf(sc) ? snprintf(sbuf, sizeof(sbuf), "%s",
-						 sc > 0 ? "inf" : "-inf")
-				      : snprintf(sbuf, sizeof(sbuf), "%.17g",
-						 sc);
+			k = resp_format_double(sbuf, sizeof(sbuf), sc);
 			struct check_entry ce = {
 				db, PKV_TYPE_ZSET, kv_entry_key(K), K->klen,
 				kv_entry_key(F), F->klen, sbuf, (size_t)k,
