@@ -393,7 +393,8 @@ static int walk_fields(pkv *db, struct heap *h, uint64_t head, uint64_t b,
 {
 	uint64_t lo = 1ull << (63 - __builtin_clzll(n));
 
-	for (uint64_t f = head; f; ) {
+	for (uint64_t f = head; f; f = ((const struct kv_entry *)
+					kv_ptr(db, f))->next) {
 		const struct kv_entry *F = kv_ptr(db, f);
 		uint64_t size, fh, want;
 		unsigned j;
@@ -414,7 +415,6 @@ static int walk_fields(pkv *db, struct heap *h, uint64_t head, uint64_t b,
 			FAIL("field 0x%" PRIx64 ": wrong hash, or in bucket %"
 			     PRIu64 " not %" PRIu64, f, b, want);
 		(*count)++;
-		f = F->next;
 		if (!lh)
 			continue;
 		if (F->klen >= sizeof(fbuf))
