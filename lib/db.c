@@ -265,6 +265,7 @@ int kv_attach(struct heap *h, const struct pkv_options *o, pkv **dbp)
 	if (!err && !(o->flags & PKV_NOTHREADS))
 		err = ckpt_start(h, KV_CKPT_PERIOD_MS, &db->ckpt);
 	db->verify = (o->flags & PKV_VERIFY) != 0;
+	heap_set_autogrow(h, (o->flags & PKV_AUTOGROW) != 0);
 	db->expire_interval_ms = o->flags & PKV_NOTHREADS ? 0 :
 				 o->expire_interval_ms;
 	if (!err && db->expire_interval_ms) {
@@ -306,6 +307,22 @@ void kv_detach(pkv *db)
 	pthread_mutex_destroy(&db->damage_mtx);
 	free(db->dbs);
 	free(db);
+}
+
+#define KV_DEFAULT_GROWTH 16   /* a new pool may grow to 16x its size */
+
+/* kv_max_size -- the most a new pool of `size` bytes may grow to: what
+ * the options ask, or KV_DEFAULT_GROWTH times its size (at most what a
+ * pool can reserve). */
+static uint64_t kv_max_size(uint64_t size, uint64_t asked)
+{
+	uint64_t max;
+
+	if (asked)
+		return asked;
+	max = size <= POOL_MAX_CAPACITY / KV_DEFAULT_GROWTH ?
+		size * KV_DEFAULT_GROWTH : POOL_MAX_CAPACITY;
+	return max > size ? max : size;
 }
 
 /*
@@ -368,7 +385,8 @@ int pkv_open(const char *path, const struct pkv_options *o, pkv **dbp)
 	}
 	if (!path || !dbp || (unsigned)o->backend > PKV_BACKEND_FILE ||
 	    (unsigned)o->audit > PKV_AUDIT_SKIP ||
-	    o->flags & ~(PKV_CREATE | PKV_EXCL | PKV_NOTHREADS | PKV_VERIFY))
+	    o->flags & ~(PKV_CREATE | PKV_EXCL | PKV_NOTHREADS | PKV_VERIFY |
+			 PKV_AUTOGROW))
 		return kv_err(NULL, PKV_EINVAL, "bad argument to pkv_open");
 	po.backend = backends[o->backend];
 	err_clear(&em);
@@ -380,6 +398,7 @@ int pkv_open(const char *path, const struct pkv_options *o, pkv **dbp)
 				    KV_LOG_SIZE_BIG : KV_LOG_SIZE,
 			.disk_nlanes = 4,
 			.disk_log_size = kv_disk_log_size(size),
+			.max_size = kv_max_size(size, o->max_size),
 		};
 		err = pool_create(path, o->size ? o->size : KV_DEFAULT_SIZE,
 				  &pp, &po, &pool, &em);
@@ -428,6 +447,30 @@ int pkv_open(const char *path, const struct pkv_options *o, pkv **dbp)
 		return kv_err(NULL, err, "%s", text);
 	}
 	return 0;
+}
+
+/* pkv_grow -- see pkv.h. */
+int pkv_grow(pkv *db, uint64_t size)
+{
+	const struct pool_hdr *h = db->pool->hdr;
+	uint64_t chunks;
+	struct errmsg em;
+	int err;
+
+	if (size <= db->pool->size)
+		return 0;
+	err_clear(&em);
+	chunks = size > h->chunks_off ?
+		(size - h->chunks_off + CHUNK_SIZE - 1) / CHUNK_SIZE : 0;
+	if ((err = heap_grow(db->heap, chunks, &em)))
+		return kv_err(db, err, "%s", em.text);
+	return 0;
+}
+
+/* pkv_set_autogrow -- see pkv.h. */
+void pkv_set_autogrow(pkv *db, int on)
+{
+	heap_set_autogrow(db->heap, on != 0);
 }
 
 /* pkv_close -- stop, then close the heap cleanly. */
@@ -594,6 +637,7 @@ void pkv_open_info(const pkv *db, struct pkv_open_info *oi)
 {
 	memset(oi, 0, sizeof(*oi));
 	oi->pool_size = db->pool->size;
+	oi->pool_max_size = pool_max_size(db->pool);
 	oi->clean_shutdown = db->pool->was_clean;
 	oi->recovery_ns = heap_recovery_stats(db->heap)->nsec;
 	oi->backend = persist_backend_name(db->pool->persist.backend);
@@ -614,6 +658,8 @@ int pkv_stats(pkv *db, struct pkv_stats *st)
 	persist_get_stats(&db->pool->persist, &ps);
 	gc_get_stats(heap_gc(db->heap), &gs);
 	st->pool_size = db->pool->size;
+	st->pool_max_size = pool_max_size(db->pool);
+	st->heap_free_bytes = hs.chunks_free * (uint64_t)CHUNK_SIZE;
 	st->heap_bytes = hs.heap_bytes;
 	st->allocated_bytes = hs.allocated_bytes;
 	st->utilization = hs.utilization;

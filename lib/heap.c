@@ -225,6 +225,53 @@ static int64_t heap_chunks_find(const struct heap *h, uint64_t n)
 	return -1;
 }
 
+/* heap_grow -- see heap.h.  Under chunk_mtx, so the chunks appear in
+ * the volatile state only once the pool has them durably. */
+int heap_grow(struct heap *h, uint64_t nchunks, struct errmsg *em)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&h->chunk_mtx);
+	if (nchunks > h->nchunks) {
+		err = pool_grow(h->pool, nchunks, em);
+		if (!err)
+			__atomic_store_n(&h->nchunks, nchunks,
+					 __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&h->chunk_mtx);
+	return err;
+}
+
+#define HEAP_GROW_MIN 8u   /* chunks an automatic growth adds at least */
+
+/*
+ * heap_autogrow -- when the heap may grow by itself and has no `need`
+ * free chunks in a row: grow by a quarter (at least `need`, at least
+ * HEAP_GROW_MIN chunks), up to the pool's maximum.  0 when it grew (the
+ * caller looks again), PKV_EFULL otherwise.
+ */
+static int heap_autogrow(struct heap *h, uint64_t need)
+{
+	uint64_t cur = heap_nchunks(h), add = cur / 4;
+
+	if (!atomic_load_explicit(&h->autogrow, memory_order_relaxed) ||
+	    cur >= h->cap_chunks)
+		return PKV_EFULL;
+	if (add < need)
+		add = need;
+	if (add < HEAP_GROW_MIN)
+		add = HEAP_GROW_MIN;
+	if (add > h->cap_chunks - cur)
+		add = h->cap_chunks - cur;
+	return heap_grow(h, cur + add, NULL) ? PKV_EFULL : 0;
+}
+
+/* heap_set_autogrow -- see heap.h. */
+void heap_set_autogrow(struct heap *h, bool on)
+{
+	atomic_store_explicit(&h->autogrow, on, memory_order_relaxed);
+}
+
 /* Runs made at once when a class needs one on a disk, where each of the
  * two fences of a run's creation is a sync of its own. */
 #define HEAP_RUN_BATCH_DISK 8
@@ -269,6 +316,14 @@ static struct heap_run *heap_run_create(struct heap *h, unsigned cls,
 		if (chunk[n] >= 0)
 			h->cstate[chunk[n]] = CS_RUN;
 		pthread_mutex_unlock(&h->chunk_mtx);
+		/* No free chunk: a heap that may grow makes some. */
+		if (chunk[n] < 0 && n == 0 && heap_autogrow(h, 1) == 0) {
+			pthread_mutex_lock(&h->chunk_mtx);
+			chunk[n] = heap_chunks_find(h, 1);
+			if (chunk[n] >= 0)
+				h->cstate[chunk[n]] = CS_RUN;
+			pthread_mutex_unlock(&h->chunk_mtx);
+		}
 		if (chunk[n] < 0)
 			break;
 		/* A sparse pool file: the chunk's space first (a full
@@ -376,6 +431,7 @@ static int heap_reserve_run(struct heap *h, unsigned lane, unsigned cls,
 
 static void heap_release_volatile(struct heap *h,
 				  const struct heap_action *act);
+static int heap_autogrow(struct heap *h, uint64_t need);
 
 /* heap_reserve_huge -- reserve a span of chunks. */
 static int heap_reserve_huge(struct heap *h, size_t total,
@@ -384,17 +440,22 @@ static int heap_reserve_huge(struct heap *h, size_t total,
 	uint64_t n = (total + CHUNK_SIZE - 1) / CHUNK_SIZE;
 	int64_t first;
 
-	if (n > h->nchunks)
+	if (n > h->cap_chunks)
 		return PKV_EFULL;
-	pthread_mutex_lock(&h->chunk_mtx);
-	first = heap_chunks_find(h, n);
-	if (first >= 0) {
-		h->cstate[first] = CS_HUGE;
-		for (uint64_t i = 1; i < n; i++)
-			h->cstate[first + i] = CS_HUGE_INNER;
-		h->span[first] = (uint32_t)n;
+	for (bool grown = false;; grown = true) {
+		pthread_mutex_lock(&h->chunk_mtx);
+		first = heap_chunks_find(h, n);
+		if (first >= 0) {
+			h->cstate[first] = CS_HUGE;
+			for (uint64_t i = 1; i < n; i++)
+				h->cstate[first + i] = CS_HUGE_INNER;
+			h->span[first] = (uint32_t)n;
+		}
+		pthread_mutex_unlock(&h->chunk_mtx);
+		/* No room: a heap that may grow takes what it lacks. */
+		if (first >= 0 || grown || heap_autogrow(h, n))
+			break;
 	}
-	pthread_mutex_unlock(&h->chunk_mtx);
 	if (first < 0)
 		return PKV_EFULL;
 	if (pool_provide(h->pool, heap_chunk_off(h, (uint64_t)first),
@@ -447,8 +508,8 @@ int heap_reserve(struct heap *h, unsigned lane_id, size_t size, uint32_t type,
 
 	if (size == 0 || lane_id >= h->nlanes)
 		return PKV_EINVAL;
-	if (size > h->nchunks * (uint64_t)CHUNK_SIZE)
-		return PKV_EFULL;   /* more than the whole heap */
+	if (size > h->cap_chunks * (uint64_t)CHUNK_SIZE)
+		return PKV_EFULL;   /* more than the heap can ever hold */
 	c = heap_class_of(total);
 	err = heap_reserve_fit(h, lane_id, c, total, act);
 	if (err == PKV_EFULL && !epoch_thread_inside()) {
@@ -668,7 +729,7 @@ static int heap_locate(const struct heap *h, uint64_t data_off,
 	uint64_t block_off = data_off - BLOCK_HDR_SIZE, chunk, hdr, rel;
 
 	if (data_off < ph->chunks_off + BLOCK_HDR_SIZE ||
-	    data_off >= ph->chunks_off + h->nchunks * (uint64_t)CHUNK_SIZE)
+	    data_off >= ph->chunks_off + heap_nchunks(h) * (uint64_t)CHUNK_SIZE)
 		return PKV_EINVAL;
 	chunk = (block_off - ph->chunks_off) / CHUNK_SIZE;
 	hdr = __atomic_load_n(&h->chunk_hdr[chunk], __ATOMIC_ACQUIRE);
@@ -732,7 +793,7 @@ uint64_t heap_block_of(const struct heap *h, uint64_t off)
 	uint64_t chunk, rel;
 
 	if (off < ph->chunks_off ||
-	    off >= ph->chunks_off + h->nchunks * (uint64_t)CHUNK_SIZE)
+	    off >= ph->chunks_off + heap_nchunks(h) * (uint64_t)CHUNK_SIZE)
 		return 0;
 	chunk = (off - ph->chunks_off) / CHUNK_SIZE;
 	switch (__atomic_load_n(&h->cstate[chunk], __ATOMIC_ACQUIRE)) {
@@ -939,7 +1000,8 @@ int heap_open_begin(struct pool *pool, struct heap **hp, struct errmsg *em)
 	if (!h)
 		return err_set(em, -ENOMEM, "out of memory");
 	h->pool = pool;
-	h->nchunks = pool->hdr->nchunks;
+	h->nchunks = pool_heap_chunks(pool);
+	h->cap_chunks = pool->hdr->nchunks;
 	h->chunk_hdr = pool_ptr(pool, pool->hdr->chunk_hdr_off);
 	h->nclasses = class_count;
 	h->nlanes = pool->hdr->nlanes;
@@ -969,9 +1031,11 @@ int heap_open_begin(struct pool *pool, struct heap **hp, struct errmsg *em)
 		}
 		pthread_mutex_init(&k->mtx, NULL);
 	}
-	h->cstate = calloc(h->nchunks, 1);
-	h->span = calloc(h->nchunks, sizeof(*h->span));
-	h->run_of = calloc(h->nchunks, sizeof(*h->run_of));
+	/* For the most the heap can grow to: pages never touched cost no
+	 * memory. */
+	h->cstate = calloc(h->cap_chunks, 1);
+	h->span = calloc(h->cap_chunks, sizeof(*h->span));
+	h->run_of = calloc(h->cap_chunks, sizeof(*h->run_of));
 	h->lane_run = calloc((size_t)h->nlanes * h->nclasses,
 			     sizeof(*h->lane_run));
 	h->lane_tx = calloc(h->nlanes, sizeof(*h->lane_tx));

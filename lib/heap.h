@@ -72,6 +72,19 @@ struct heap_stats {
 };
 
 /*
+ * heap_grow -- give the heap nchunks chunks (no-op when it has as many):
+ * the pool grows durably first (pool_grow), then the new chunks are free
+ * for allocations.  Returns 0 or pool_grow's codes (message in *em).
+ */
+int heap_grow(struct heap *h, uint64_t nchunks, struct errmsg *em);
+
+/*
+ * heap_set_autogrow -- whether an allocation that finds no room grows the
+ * heap (by a quarter, up to the pool's maximum) instead of failing.
+ */
+void heap_set_autogrow(struct heap *h, bool on);
+
+/*
  * heap_open -- recover the pool's redo logs and rebuild the volatile
  * allocator state from the chunk headers (the run bitmaps are read
  * later, see heap_load_runs).  The heap takes over `pool` (heap_close

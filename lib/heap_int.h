@@ -54,7 +54,12 @@ struct heap_limbo {
 struct heap {
 	struct pool *pool;
 	struct redo *redo;
-	uint64_t nchunks;
+	uint64_t nchunks;             /* chunks in the heap now (raised by
+					 heap_grow under chunk_mtx; read
+					 unlocked with heap_nchunks) */
+	uint64_t cap_chunks;          /* the most it can have (the volatile
+					 arrays' length) */
+	atomic_bool autogrow;         /* grow instead of answering full */
 	uint64_t *chunk_hdr;          /* persistent header words */
 	pthread_mutex_t chunk_mtx;    /* guards cstate, span */
 	uint8_t *cstate;              /* enum chunk_state per chunk */
@@ -80,6 +85,13 @@ struct heap {
 					 handle (tx.c) */
 	struct gc *gc;                /* the collector (gc.c) */
 };
+
+/* heap_nchunks -- chunks in the heap, read without chunk_mtx: a chunk
+ * counted here is durably part of the pool (heap_grow). */
+static inline uint64_t heap_nchunks(const struct heap *h)
+{
+	return __atomic_load_n(&h->nchunks, __ATOMIC_ACQUIRE);
+}
 
 /* heap_chunk_off -- pool offset of chunk i. */
 static inline uint64_t heap_chunk_off(const struct heap *h, uint64_t i)

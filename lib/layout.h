@@ -51,8 +51,20 @@
 #define LOG_DEFAULT_LANES 64u
 #define LOG_MAX_LANES 1024u
 
-/* pool_hdr.incompat_features: bits an implementation must understand. */
-#define POOL_FEAT_INCOMPAT_KNOWN 0ull
+/*
+ * pool_hdr.incompat_features: bits an implementation must understand.
+ *
+ * POOL_FEAT_GROW: the pool can grow.  hdr.nchunks is then the capacity of
+ * the chunk header table (the most the heap may ever hold, fixed at
+ * create), pool_state.heap_chunks the chunks in the heap now, and the file
+ * holds at least chunks_off + heap_chunks * CHUNK_SIZE bytes.  Headers
+ * past heap_chunks are zero (free).  A pool without the bit has all
+ * hdr.nchunks chunks in its heap and cannot grow.
+ */
+#define POOL_FEAT_GROW 0x1ull
+#define POOL_FEAT_INCOMPAT_KNOWN POOL_FEAT_GROW
+#define POOL_MAX_CAPACITY (16ull << 40) /* 16 TiB: the address space a
+					   growable pool reserves at most */
 
 /* Immutable pool header; the first POOL_HDR_CSUM_LEN bytes are checksummed. */
 struct pool_hdr {
@@ -60,12 +72,14 @@ struct pool_hdr {
 	uint32_t layout_version;      /* POOL_LAYOUT_VERSION */
 	uint32_t hdr_size;            /* POOL_HDR_SIZE */
 	uint8_t uuid[16];             /* random at create: names this pool */
-	uint64_t pool_size;           /* bytes of the file at create */
+	uint64_t pool_size;           /* bytes of the file at create (it
+					 grows with POOL_FEAT_GROW) */
 	uint64_t compat_features;     /* may be ignored if unknown */
 	uint64_t incompat_features;   /* must be refused if unknown */
 	uint64_t create_time;         /* seconds since the epoch */
 	uint64_t chunk_size;          /* CHUNK_SIZE */
-	uint64_t nchunks;             /* chunks in the heap */
+	uint64_t nchunks;             /* chunks in the heap; with
+					 POOL_FEAT_GROW, the most it can hold */
 	uint64_t chunk_hdr_off;       /* offset of the chunk header table */
 	uint64_t chunks_off;          /* offset of chunk 0 */
 	uint64_t lanes_off;           /* offset of the redo log area */
@@ -84,7 +98,9 @@ static_assert(sizeof(struct pool_hdr) == POOL_HDR_CSUM_LEN, "pool_hdr size");
 struct pool_state {
 	uint64_t clean_shutdown;      /* 1 after a clean close, 0 while open */
 	uint64_t root;                /* offset of the user's root block, or 0 */
-	uint64_t reserved[6];         /* zero */
+	uint64_t heap_chunks;         /* POOL_FEAT_GROW: chunks in the heap
+					 (only ever raised); else 0 */
+	uint64_t reserved[5];         /* zero */
 };
 static_assert(sizeof(struct pool_state) == CACHELINE, "pool_state size");
 static_assert(POOL_STATE_OFF >= POOL_HDR_CSUM_LEN, "state after header");

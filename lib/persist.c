@@ -222,6 +222,24 @@ void persist_flush(struct persist *p, const void *addr, size_t len)
 	}
 }
 
+/*
+ * persist_sync_file -- see persist.h.  fsync, not fdatasync: the length
+ * is the point.  The crash simulator is not told: lengths are not
+ * modelled (an image is its pool's maximum), and a sync here makes
+ * nothing else durable that a fence of the caller must not also order.
+ */
+int persist_sync_file(struct persist *p, size_t len)
+{
+	if (len > p->len)
+		__atomic_store_n(&p->len, len, __ATOMIC_RELEASE);
+	if (p->fd < 0 || p->backend == PERSIST_MEMORY)
+		return 0;
+	persist_bump(&persist_my_slot(p)->syncs, 1);
+	if (fsync(p->fd) != 0)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
 /* persist_failed -- the sticky write-back error, or 0. */
 int persist_failed(const struct persist *p)
 {

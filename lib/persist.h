@@ -151,6 +151,13 @@ void persist_write(struct persist *p, void *dst, const void *src, size_t len);
 /* persist_set_fd -- the file behind the mapping (file backend). */
 void persist_set_fd(struct persist *p, int fd);
 
+/*
+ * persist_sync_file -- the mapping now covers len bytes (a pool grew):
+ * make the file's length and allocation durable (fsync of the file
+ * behind it; nothing for an image in memory).  Returns 0 or -errno.
+ */
+int persist_sync_file(struct persist *p, size_t len);
+
 /* persist_memcpy -- copy into the pool and flush, without a fence. */
 void persist_memcpy(struct persist *p, void *dst, const void *src, size_t len);
 

@@ -94,6 +94,9 @@ enum pkv_audit {
 			      or batch read of it fails with PKV_ECORRUPT,
 			      a scan skips it, instead of serving damaged
 			      bytes */
+#define PKV_AUTOGROW 0x10u /* a write that finds the pool full grows it
+			      (by a quarter, up to its max_size) instead
+			      of failing with PKV_EFULL */
 
 struct pkv_options {
 	unsigned flags;               /* PKV_CREATE, PKV_EXCL, PKV_NOTHREADS,
@@ -107,6 +110,10 @@ struct pkv_options {
 					 only when a flush asks for one */
 	unsigned expire_interval_ms;  /* active expiry and resize help
 					 period (100); 0: off */
+	uint64_t max_size;            /* the most a new pool may grow to
+					 (pkv_grow, PKV_AUTOGROW); 0: 16
+					 times its size, at most 16 TiB;
+					 fixed when the pool is made */
 };
 
 /* pkv_options_init -- the defaults above. */
@@ -649,7 +656,8 @@ int pkv_batch_copy(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 		   unsigned flags);
 
 struct pkv_stats {
-	uint64_t pool_size;           /* bytes of the pool file */
+	uint64_t pool_size;           /* bytes of the pool file in use (it
+					 grows with pkv_grow) */
 	uint64_t heap_bytes;          /* of it, for blocks */
 	uint64_t allocated_bytes;     /* in allocated blocks */
 	double utilization;           /* allocated / heap */
@@ -680,14 +688,32 @@ struct pkv_stats {
 					 thread */
 	uint64_t ring_waits;          /* commits that waited for a
 					 checkpoint (log full) */
+	uint64_t pool_max_size;       /* the most the pool may grow to */
+	uint64_t heap_free_bytes;     /* in free chunks (room for new runs
+					 and big values) */
 };
 
 /* pkv_stats -- the figures above (walks the heap's chunk table). */
 int pkv_stats(pkv *db, struct pkv_stats *st);
 
+/*
+ * pkv_grow -- make the pool at least `size` bytes, online: the file is
+ * lengthened (sparse: the new space is taken as it is used) and mapped
+ * where the pool is, so nothing moves and readers and writers go on.  A
+ * crash at any moment leaves the pool at its old size or its new one.
+ * Returns 0 (also when it is that big already), PKV_EINVAL (beyond the
+ * pool's max_size, or a pool made before pools could grow), PKV_EFULL
+ * (the file system has no room), or -errno; pkv_errmsg says which.
+ */
+int pkv_grow(pkv *db, uint64_t size);
+
+/* pkv_set_autogrow -- turn PKV_AUTOGROW on (nonzero) or off while open. */
+void pkv_set_autogrow(pkv *db, int on);
+
 /* What pkv_open found and chose: the same fields as in pkv_stats. */
 struct pkv_open_info {
-	uint64_t pool_size;
+	uint64_t pool_size;           /* bytes in use now */
+	uint64_t pool_max_size;       /* the most it may grow to */
 	int clean_shutdown;
 	uint64_t recovery_ns;
 	const char *backend, *backend_why;

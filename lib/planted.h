@@ -48,7 +48,10 @@
 	  "a block allocated and freed in one transaction is reused before " \
 	  "the watermark passes the commit") \
 	X(HEAP_RUN_FENCE, "heap-run-fence", \
-	  "a new run's header may land before its cleared bitmap")
+	  "a new run's header may land before its cleared bitmap") \
+	X(GROW_PERSIST, "grow-persist", \
+	  "growth: the heap's new chunk count is stored, never written " \
+	  "back, and its chunks used at once")
 
 enum planted_bug {
 	PB_NONE = 0,

@@ -26,6 +26,7 @@
 #include "pkv.h"
 #include "csum.h"
 #include "pool.h"
+#include "planted.h"
 
 #ifndef MAP_SHARED_VALIDATE
 #define MAP_SHARED_VALIDATE 0x03
@@ -35,7 +36,6 @@
 #endif
 
 #define POOL_ALIGN 4096u
-#define POOL_RESERVE_EXTRA (1ull << 30) /* address space kept for growth */
 
 /* pool_align_up -- round x up to a multiple of POOL_ALIGN. */
 static uint64_t pool_align_up(uint64_t x)
@@ -43,24 +43,37 @@ static uint64_t pool_align_up(uint64_t x)
 	return (x + POOL_ALIGN - 1) & ~(uint64_t)(POOL_ALIGN - 1);
 }
 
-/* pool_layout -- compute the geometry of a pool of `size` bytes. */
-static int pool_layout(struct pool_hdr *h, uint64_t size,
+/*
+ * pool_layout -- compute the geometry of a pool of `size` bytes that may
+ * grow to pp->max_size (0: it keeps its size); the chunks its heap starts
+ * with to *heapp.  The chunk header table is sized for the maximum, so
+ * growing never moves a chunk.
+ */
+static int pool_layout(struct pool_hdr *h, uint64_t *heapp, uint64_t size,
 		       const struct pool_params *pp, struct errmsg *em)
 {
 	uint32_t nlanes = pp && pp->nlanes ? pp->nlanes : LOG_DEFAULT_LANES;
 	uint32_t log_size = pp && pp->log_size ? pp->log_size
 					       : LOG_DEFAULT_SIZE;
+	uint64_t max = pp && pp->max_size > size ? pp->max_size : size;
+	uint64_t heap;
 
 	if (nlanes == 0 || nlanes > LOG_MAX_LANES || log_size < LOG_MIN_SIZE ||
 	    log_size % CACHELINE || log_size > LOG_MAX_SIZE)
 		return err_set(em, PKV_EINVAL,
 			       "bad log geometry: %u lanes of %u bytes",
 			       nlanes, log_size);
+	if (max > POOL_MAX_CAPACITY)
+		return err_set(em, PKV_EINVAL,
+			       "pool maximum size %llu is too big (at most "
+			       "%llu bytes)", (unsigned long long)max,
+			       (unsigned long long)POOL_MAX_CAPACITY);
 	memset(h, 0, sizeof(*h));
 	memcpy(h->magic, POOL_MAGIC, sizeof(POOL_MAGIC));
 	h->layout_version = POOL_LAYOUT_VERSION;
 	h->hdr_size = POOL_HDR_SIZE;
 	h->pool_size = size;
+	h->incompat_features = POOL_FEAT_GROW;
 	h->chunk_size = CHUNK_SIZE;
 	h->lanes_off = POOL_HDR_SIZE;
 	h->nlanes = nlanes;
@@ -69,15 +82,19 @@ static int pool_layout(struct pool_hdr *h, uint64_t size,
 					 LANES_AREA_SIZE(nlanes, log_size));
 	if (size < h->chunk_hdr_off + POOL_ALIGN + CHUNK_SIZE)
 		goto too_small;
-	h->nchunks = (size - h->chunk_hdr_off - POOL_ALIGN) /
+	h->nchunks = (max - h->chunk_hdr_off - POOL_ALIGN) /
 		     (CHUNK_SIZE + sizeof(uint64_t));
 	h->chunks_off = pool_align_up(h->chunk_hdr_off +
 				      h->nchunks * sizeof(uint64_t));
 	while (h->nchunks &&
-	       h->chunks_off + h->nchunks * (uint64_t)CHUNK_SIZE > size)
+	       h->chunks_off + h->nchunks * (uint64_t)CHUNK_SIZE > max)
 		h->nchunks--;
-	if (h->nchunks == 0 || size < POOL_MIN_SIZE)
+	heap = size > h->chunks_off ? (size - h->chunks_off) / CHUNK_SIZE : 0;
+	if (heap > h->nchunks)
+		heap = h->nchunks;
+	if (heap == 0 || size < POOL_MIN_SIZE)
 		goto too_small;
+	*heapp = heap;
 	if (getrandom(h->uuid, sizeof(h->uuid), 0) != sizeof(h->uuid))
 		for (size_t i = 0; i < sizeof(h->uuid); i++)
 			h->uuid[i] = (uint8_t)rand();
@@ -87,8 +104,29 @@ static int pool_layout(struct pool_hdr *h, uint64_t size,
 	return 0;
 too_small:
 	return err_set(em, PKV_EINVAL,
-		       "pool size %llu is too small (minimum %u bytes)",
-		       (unsigned long long)size, POOL_MIN_SIZE);
+		       "pool size %llu is too small (minimum %u bytes, and "
+		       "room for a chunk after the metadata of a pool of "
+		       "%llu bytes at most)", (unsigned long long)size,
+		       POOL_MIN_SIZE, (unsigned long long)max);
+}
+
+/* pool_heap_end -- bytes a pool uses with `heap` chunks in its heap. */
+static uint64_t pool_heap_end(const struct pool_hdr *h, uint64_t heap)
+{
+	uint64_t end = h->chunks_off + heap * (uint64_t)CHUNK_SIZE;
+	return end > h->pool_size ? end : h->pool_size;
+}
+
+/* pool_image_size -- see pool.h. */
+uint64_t pool_image_size(const void *hdrbuf)
+{
+	const struct pool_hdr *h = hdrbuf;
+	const struct pool_state *st = (const struct pool_state *)
+		((const char *)hdrbuf + POOL_STATE_OFF);
+
+	if (!(h->incompat_features & POOL_FEAT_GROW))
+		return h->pool_size;
+	return pool_heap_end(h, st->heap_chunks);
 }
 
 /* pool_check_header -- the checks of pool_open on a header image. */
@@ -97,6 +135,7 @@ int pool_check_header(const void *buf, uint64_t file_size, const char *name,
 {
 	struct pool_hdr h;
 	uint64_t have = file_size < sizeof(h) ? file_size : sizeof(h);
+	uint64_t cap, size;
 
 	memset(&h, 0, sizeof(h));
 	memcpy(&h, buf, have);
@@ -126,24 +165,39 @@ int pool_check_header(const void *buf, uint64_t file_size, const char *name,
 		return err_set(em, PKV_EVERSION,
 			       "%s: pool uses unknown features 0x%llx", name,
 			       (unsigned long long)h.incompat_features);
+	/* The capacity of a growable pool bounds its chunks instead of the
+	 * size at create. */
+	cap = h.incompat_features & POOL_FEAT_GROW ? POOL_MAX_CAPACITY
+						   : h.pool_size;
 	if (h.hdr_size != POOL_HDR_SIZE || h.chunk_size != CHUNK_SIZE ||
 	    h.lanes_off != POOL_HDR_SIZE || h.nlanes == 0 ||
 	    h.nlanes > LOG_MAX_LANES || h.log_size < LOG_MIN_SIZE ||
 	    h.log_size > LOG_MAX_SIZE ||
 	    h.log_size % CACHELINE || h.nchunks == 0 ||
-	    h.nchunks > h.pool_size / CHUNK_SIZE ||
+	    h.nchunks > cap / CHUNK_SIZE ||
 	    h.chunk_hdr_off < h.lanes_off +
 				LANES_AREA_SIZE(h.nlanes, h.log_size) ||
 	    h.chunks_off < h.chunk_hdr_off + h.nchunks * 8 ||
 	    h.chunks_off % POOL_ALIGN ||
-	    h.chunks_off + h.nchunks * CHUNK_SIZE > h.pool_size)
+	    h.chunks_off + h.nchunks * CHUNK_SIZE > cap)
 		return err_set(em, PKV_ECORRUPT,
 			       "%s: pool header geometry is inconsistent", name);
-	if (file_size < h.pool_size)
+	if (h.incompat_features & POOL_FEAT_GROW) {
+		const struct pool_state *st = (const struct pool_state *)
+			((const char *)buf + POOL_STATE_OFF);
+		if (st->heap_chunks == 0 || st->heap_chunks > h.nchunks)
+			return err_set(em, PKV_ECORRUPT,
+				       "%s: pool state says the heap has %llu "
+				       "chunks, of at most %llu", name,
+				       (unsigned long long)st->heap_chunks,
+				       (unsigned long long)h.nchunks);
+	}
+	size = pool_image_size(buf);
+	if (file_size < size)
 		return err_set(em, PKV_ETRUNCATED,
 			       "%s: pool file truncated: %llu bytes, the header "
 			       "says %llu", name, (unsigned long long)file_size,
-			       (unsigned long long)h.pool_size);
+			       (unsigned long long)size);
 	return 0;
 }
 
@@ -162,18 +216,21 @@ static struct pool *pool_new_handle(char *base, size_t size)
 	return pool;
 }
 
-/* pool_format_image -- write an empty pool into a writable mapping. */
+/* pool_format_image -- write an empty pool, its heap `heap` chunks,
+ * into a writable mapping. */
 static void pool_format_image(struct persist *p, char *base,
-			      const struct pool_hdr *h)
+			      const struct pool_hdr *h, uint64_t heap)
 {
 	struct pool_state *st = (struct pool_state *)(base + POOL_STATE_OFF);
 
 	/* The redo area (zero checkpoint slots: nothing to replay; rings of
-	 * no valid record) and chunk headers (all free) start zeroed. */
+	 * no valid record) and chunk headers (all free, those the heap may
+	 * grow into too) start zeroed. */
 	persist_memset(p, base + h->lanes_off, 0,
 		       h->chunks_off - h->lanes_off);
 	memset(st, 0, sizeof(*st));
 	st->clean_shutdown = 1;
+	st->heap_chunks = heap;
 	persist_flush(p, st, sizeof(*st));
 	/*
 	 * Everything but the header must be durable before the header: a
@@ -185,11 +242,28 @@ static void pool_format_image(struct persist *p, char *base,
 	persist_fence(p);
 }
 
-/* pool_map -- reserve address space and map the file at its start. */
-static int pool_map(int fd, size_t size, char **basep, void **resp,
-		    size_t *reslenp, int *is_pmemp)
+/* pool_map_len -- bytes of mapping that cover `size` bytes of file. */
+static size_t pool_map_len(uint64_t size)
 {
-	size_t reslen = size + (size_t)POOL_RESERVE_EXTRA;
+	return (size_t)pool_align_up(size);
+}
+
+/* pool_reserve_len -- address space a pool keeps: its size, or the most
+ * it may grow to. */
+static size_t pool_reserve_len(const struct pool_hdr *h, uint64_t size)
+{
+	uint64_t end = size;
+
+	if (h->incompat_features & POOL_FEAT_GROW)
+		end = pool_heap_end(h, h->nchunks);
+	return pool_map_len(end > size ? end : size);
+}
+
+/* pool_map -- reserve address space (reslen bytes) and map the file's
+ * first `size` bytes at its start. */
+static int pool_map(int fd, size_t size, size_t reslen, char **basep,
+		    void **resp, int *is_pmemp)
+{
 	void *res = mmap(NULL, reslen, PROT_NONE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	void *base;
@@ -200,7 +274,7 @@ static int pool_map(int fd, size_t size, char **basep, void **resp,
 	base = mmap(res, size, PROT_READ | PROT_WRITE,
 		    MAP_SHARED_VALIDATE | MAP_SYNC | MAP_FIXED, fd, 0);
 	if (base != MAP_FAILED) {
-		*is_pmemp = 1;
+		*is_pmemp = 2;   /* DAX: grow maps with MAP_SYNC too */
 	} else {
 		base = mmap(res, size, PROT_READ | PROT_WRITE,
 			    MAP_SHARED | MAP_FIXED, fd, 0);
@@ -213,7 +287,6 @@ static int pool_map(int fd, size_t size, char **basep, void **resp,
 	}
 	*basep = base;
 	*resp = res;
-	*reslenp = reslen;
 	return 0;
 }
 
@@ -230,16 +303,16 @@ static int pool_lock(int fd, const char *path, struct errmsg *em)
 		       strerror(errno));
 }
 
-/* pool_attach -- map a validated, locked file and build the handle. */
+/* pool_attach -- map a validated, locked file and build the handle:
+ * `size` bytes of it, in `reslen` bytes of address space. */
 static int pool_attach(int fd, const char *path, uint64_t size,
-		       const struct pool_open_opts *opts, struct pool **poolp,
-		       struct errmsg *em)
+		       size_t reslen, const struct pool_open_opts *opts,
+		       struct pool **poolp, struct errmsg *em)
 {
 	char *base = NULL;
 	void *res = NULL;
-	size_t reslen = 0;
 	int is_pmem = 0;
-	int err = pool_map(fd, size, &base, &res, &reslen, &is_pmem);
+	int err = pool_map(fd, size, reslen, &base, &res, &is_pmem);
 	struct pool *pool;
 
 	if (err)
@@ -254,6 +327,8 @@ static int pool_attach(int fd, const char *path, uint64_t size,
 	pool->fd = fd;
 	pool->reserve = res;
 	pool->reserve_len = reslen;
+	pool->map_len = pool_map_len(size);
+	pool->map_sync = is_pmem == 2;
 	persist_init(&pool->persist, base, size,
 		     opts ? opts->backend : PERSIST_AUTO, is_pmem);
 	persist_set_fd(&pool->persist, fd);
@@ -268,9 +343,10 @@ int pool_create(const char *path, uint64_t size, const struct pool_params *pp,
 {
 	struct pool_hdr h;
 	struct pool *pool;
+	uint64_t heap;
 	int fd, err;
 
-	err = pool_layout(&h, size, pp, em);
+	err = pool_layout(&h, &heap, size, pp, em);
 	if (err)
 		return err;
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -289,14 +365,16 @@ int pool_create(const char *path, uint64_t size, const struct pool_params *pp,
 			      path, (unsigned long long)size, strerror(err));
 		goto fail_file;
 	}
-	err = pool_attach(fd, path, size, opts, &pool, em);
+	err = pool_attach(fd, path, size, pool_reserve_len(&h, size), opts,
+			  &pool, em);
 	if (err)
 		goto fail_file;
 	/* A pool that will live on a disk gets the disk's geometry. */
 	if (pp && pp->disk_nlanes && pool->persist.backend == PERSIST_FILE) {
-		struct pool_params dp = { pp->disk_nlanes, pp->disk_log_size,
-					  0, 0 };
-		if ((err = pool_layout(&h, size, &dp, em)))
+		struct pool_params dp = *pp;
+		dp.nlanes = pp->disk_nlanes;
+		dp.log_size = pp->disk_log_size;
+		if ((err = pool_layout(&h, &heap, size, &dp, em)))
 			goto fail_pool;
 	}
 	/*
@@ -313,7 +391,7 @@ int pool_create(const char *path, uint64_t size, const struct pool_params *pp,
 			      (unsigned long long)h.chunks_off, strerror(err));
 		goto fail_pool;
 	}
-	pool_format_image(&pool->persist, pool->base, &h);
+	pool_format_image(&pool->persist, pool->base, &h, heap);
 	err = persist_failed(&pool->persist);
 	if (err) {
 		err_set(em, err, "%s: writing the new pool failed: %s", path,
@@ -342,6 +420,7 @@ int pool_open(const char *path, const struct pool_open_opts *opts,
 	char hdrbuf[POOL_HDR_SIZE];
 	struct pool_hdr h;
 	struct stat stbuf;
+	uint64_t size;
 	ssize_t got;
 	int fd, err;
 
@@ -368,7 +447,9 @@ int pool_open(const char *path, const struct pool_open_opts *opts,
 	if (err)
 		goto fail;
 	memcpy(&h, hdrbuf, sizeof(h));
-	err = pool_attach(fd, path, h.pool_size, opts, poolp, em);
+	size = pool_image_size(hdrbuf);
+	err = pool_attach(fd, path, size, pool_reserve_len(&h, size), opts,
+			  poolp, em);
 	if (err)
 		goto fail;
 	return 0;
@@ -383,12 +464,22 @@ int pool_format_memory(void *buf, size_t len, const struct pool_params *pp,
 {
 	struct pool_hdr h;
 	struct persist p;
-	int err = pool_layout(&h, len, pp, em);
+	struct pool_params mp = { 0 };
+	uint64_t heap;
+	int err;
 
+	/* The image is the pool's maximum; its heap starts with
+	 * pp->initial_size bytes of it (all when 0). */
+	if (pp)
+		mp = *pp;
+	mp.max_size = len;
+	err = pool_layout(&h, &heap, mp.initial_size && mp.initial_size < len ?
+			  mp.initial_size : len,
+			  &mp, em);
 	if (err)
 		return err;
 	persist_init(&p, buf, len, PERSIST_MEMORY, 0);
-	pool_format_image(&p, buf, &h);
+	pool_format_image(&p, buf, &h, heap);
 	return 0;
 }
 
@@ -401,10 +492,11 @@ int pool_open_memory(void *buf, size_t len, struct pool **poolp,
 
 	if (err)
 		return err;
-	pool = pool_new_handle(buf, ((struct pool_hdr *)buf)->pool_size);
+	pool = pool_new_handle(buf, pool_image_size(buf));
 	if (!pool)
 		return err_set(em, -ENOMEM, "out of memory");
-	persist_init(&pool->persist, buf, pool->size, PERSIST_MEMORY, 0);
+	pool->map_len = len;
+	persist_init(&pool->persist, buf, len, PERSIST_MEMORY, 0);
 	*poolp = pool;
 	return 0;
 }
@@ -420,6 +512,100 @@ int pool_provide(struct pool *pool, uint64_t off, uint64_t len)
 		return 0;   /* the file system allocates on write (a store
 			       into a hole can then fail: SIGBUS) */
 	return -errno;
+}
+
+/* pool_heap_chunks -- see pool.h. */
+uint64_t pool_heap_chunks(const struct pool *pool)
+{
+	if (!(pool->hdr->incompat_features & POOL_FEAT_GROW))
+		return pool->hdr->nchunks;
+	return __atomic_load_n(&pool->state->heap_chunks, __ATOMIC_ACQUIRE);
+}
+
+/* pool_max_size -- see pool.h. */
+uint64_t pool_max_size(const struct pool *pool)
+{
+	if (!(pool->hdr->incompat_features & POOL_FEAT_GROW))
+		return pool->hdr->pool_size;
+	return pool_heap_end(pool->hdr, pool->hdr->nchunks);
+}
+
+/*
+ * pool_grow -- see pool.h.  The order is what makes it crash-safe: the
+ * file's new length is durable (persist_sync_file) before the state word
+ * that lets the heap use it, and that word is durable (its own fence)
+ * before pool_grow returns, so before any transaction can put a block in
+ * a new chunk.  A crash before the word leaves a longer file whose end the
+ * heap does not use, which the next growth takes over.
+ */
+int pool_grow(struct pool *pool, uint64_t heap, struct errmsg *em)
+{
+	const struct pool_hdr *h = pool->hdr;
+	uint64_t size = pool_heap_end(h, heap);
+	size_t map_len = pool_map_len(size);
+	int err;
+
+	if (!(h->incompat_features & POOL_FEAT_GROW))
+		return err_set(em, PKV_EINVAL, "%s: this pool was made before "
+			       "pools could grow; it keeps its size",
+			       pool->path ? pool->path : "memory pool");
+	if (heap > h->nchunks)
+		return err_set(em, PKV_EINVAL, "%s: a pool of %llu bytes at "
+			       "most (its maximum, set when it was made) "
+			       "cannot grow to %llu",
+			       pool->path ? pool->path : "memory pool",
+			       (unsigned long long)pool_max_size(pool),
+			       (unsigned long long)size);
+	if (heap <= pool_heap_chunks(pool))
+		return 0;
+	if (pool->fd < 0 && map_len > pool->map_len)
+		return err_set(em, PKV_EINVAL, "memory pool: an image of %zu "
+			       "bytes cannot grow to %llu", pool->map_len,
+			       (unsigned long long)size);
+	if (pool->fd >= 0) {
+		struct stat sb;
+		if (fstat(pool->fd, &sb) != 0)
+			return err_set(em, -errno, "%s: cannot stat: %s",
+				       pool->path, strerror(errno));
+		/* Sparse: the new chunks get their space when the heap
+		 * first uses them (pool_provide). */
+		if ((uint64_t)sb.st_size < size &&
+		    ftruncate(pool->fd, (off_t)size) != 0)
+			return err_set(em, errno == ENOSPC || errno == EFBIG ?
+				       PKV_EFULL : -errno,
+				       "%s: cannot grow the file to %llu "
+				       "bytes: %s", pool->path,
+				       (unsigned long long)size,
+				       strerror(errno));
+		if (map_len > pool->map_len) {
+			void *want = pool->base + pool->map_len;
+			int flags = MAP_FIXED | (pool->map_sync ?
+				MAP_SHARED_VALIDATE | MAP_SYNC : MAP_SHARED);
+			void *got = mmap(want, map_len - pool->map_len,
+					 PROT_READ | PROT_WRITE, flags,
+					 pool->fd, (off_t)pool->map_len);
+			if (got != want)
+				return err_set(em, -errno, "%s: cannot map the "
+					       "grown pool: %s", pool->path,
+					       strerror(errno));
+			pool->map_len = map_len;
+		}
+	}
+	if ((err = persist_sync_file(&pool->persist, map_len)))
+		return err_set(em, err, "%s: cannot make the grown file "
+			       "durable: %s", pool->path ? pool->path :
+			       "memory pool", strerror(-err));
+	/* The growth's commit: from here on the heap may use the chunks. */
+	if (!PLANTED(GROW_PERSIST)) {
+		persist_store64(&pool->persist, &pool->state->heap_chunks,
+				heap);
+		persist_fence(&pool->persist);
+	} else {
+		__atomic_store_n(&pool->state->heap_chunks, heap,
+				 __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&pool->size, (size_t)size, __ATOMIC_RELEASE);
+	return persist_failed(&pool->persist);
 }
 
 /* pool_mark_open -- record durably that the pool is in use (unclean). */

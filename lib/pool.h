@@ -32,7 +32,10 @@
 
 struct pool {
 	char *base;                   /* mapping of the whole file */
-	size_t size;                  /* bytes mapped (= hdr.pool_size) */
+	size_t size;                  /* bytes in use: hdr.pool_size, or
+					 more once grown (atomic) */
+	size_t map_len;               /* bytes mapped (size, page rounded) */
+	bool map_sync;                /* mapped with MAP_SYNC (DAX) */
 	int fd;                       /* locked file, or -1 for a memory pool */
 	char *path;                   /* as given to create/open, or NULL */
 	void *reserve;                /* start of the address space reservation */
@@ -49,6 +52,12 @@ struct pool_params {
 	uint32_t log_size;            /* LOG_DEFAULT_SIZE */
 	uint32_t disk_nlanes;         /* when the file backend is chosen: */
 	uint32_t disk_log_size;       /* these instead (0: the same) */
+	uint64_t max_size;            /* the most the pool may grow to
+					 (0 or less than its size: it
+					 keeps its size) */
+	uint64_t initial_size;        /* pool_format_memory: bytes of the
+					 image in the heap at first (0:
+					 all); the rest is growth room */
 };
 
 /* How to open. */
@@ -90,8 +99,33 @@ int pool_open_memory(void *buf, size_t len, struct pool **poolp,
 int pool_provide(struct pool *pool, uint64_t off, uint64_t len);
 
 /*
+ * pool_heap_chunks -- chunks in the pool's heap now (hdr.nchunks for a
+ * pool made before growth).  pool_max_size -- bytes the pool may grow to.
+ */
+uint64_t pool_heap_chunks(const struct pool *pool);
+uint64_t pool_max_size(const struct pool *pool);
+
+/*
+ * pool_grow -- give the heap `heap_chunks` chunks (no-op when it has as
+ * many): lengthen the file (sparse), map the new part in place, make the
+ * length durable, then the state word.  When it returns 0 the new chunks
+ * are durably part of the pool; the caller (the heap) then lets them be
+ * used.  Returns 0, PKV_EINVAL (past the pool's maximum, or a pool that
+ * cannot grow), PKV_EFULL (the file system refused), or -errno.
+ */
+int pool_grow(struct pool *pool, uint64_t heap_chunks, struct errmsg *em);
+
+/*
+ * pool_image_size -- bytes a pool with this header page uses (its size
+ * at create, or more once grown); only after pool_check_header passed.
+ */
+uint64_t pool_image_size(const void *hdrbuf);
+
+/*
  * pool_format_memory -- write a fresh pool layout into buf (len bytes) as
- * pool_create does into a file; for tests.  Returns 0 or PKV_EINVAL.
+ * pool_create does into a file; for tests.  len is the pool's maximum;
+ * pp->initial_size (if set) what its heap starts with.  Returns 0 or
+ * PKV_EINVAL.
  */
 int pool_format_memory(void *buf, size_t len, const struct pool_params *pp,
 		       struct errmsg *em);

@@ -10,7 +10,9 @@
  * helps idle stripes, as the maintenance thread would); and hashes:
  * fields set (some NX), replaced and deleted, alone and in batches, the
  * key deleted or expired whole, with enough fields that a hash's buckets
- * split into a segment.  A model keeps every key's value and expiry, and
+ * split into a segment; the pool starts at half its image and grows, by
+ * a call now and then and whenever a write finds it full (PKV_AUTOGROW).
+ * A model keeps every key's value and expiry, and
  * every hash's fields, before and after the call in flight.
  *
  * Every crash image must recover (redo recovery, then the recovery audit)
@@ -119,6 +121,7 @@ static char *g_image2;
 static int g_verbose;
 static uint64_t g_full;             /* writes refused: pool full */
 static uint64_t g_list_ops;         /* list operations made */
+static uint64_t g_grown;            /* explicit growths */
 
 static bool g_disk;                 /* --disk: the file backend's model */
 static uint64_t rnd(void) { return crashsim_rand(&g_rng); }
@@ -1738,6 +1741,24 @@ static void op_gc(void)
 		die("pkv_gc", err);
 }
 
+/* op_grow -- the pool grows by one to three chunks, while it may: the
+ * keys stay as they are (writes that found it full grew it too:
+ * PKV_AUTOGROW). */
+static void op_grow(void)
+{
+	struct pkv_stats st;
+	int err;
+
+	if ((err = pkv_stats(g_db, &st)))
+		die("pkv_stats", err);
+	if (st.pool_size >= st.pool_max_size)
+		return;
+	g_grown++;
+	err = pkv_grow(g_db, st.pool_size + (1 + rndn(3)) * CHUNK_SIZE);
+	if (err && err != PKV_EINVAL)
+		die("pkv_grow", err);
+}
+
 /* op_checkpoint -- a checkpoint by a thread of its own. */
 static void op_checkpoint(void)
 {
@@ -1762,7 +1783,10 @@ int main(int argc, char **argv)
 		.seed = 1, .max_states = 0, .samples = 32,
 		.max_exhaustive = 8, .only_fence = -1, .max_print = 5,
 	};
-	struct pool_params pp = { .nlanes = 4, .log_size = 16384 };
+	/* The heap starts with half the image, and grows (op_grow, and
+	 * PKV_AUTOGROW when a write finds it full). */
+	struct pool_params pp = { .nlanes = 4, .log_size = 16384,
+				  .initial_size = POOL_SIZE / 2 };
 	struct pkv_options po;
 	struct errmsg em;
 	struct timespec t0, t1;
@@ -1806,7 +1830,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	pkv_options_init(&po);
-	po.flags = PKV_NOTHREADS;
+	po.flags = PKV_NOTHREADS | PKV_AUTOGROW;
 	po.databases = NDBS;
 	if ((err = kv_attach(g_heap, &po, &g_db)))
 		die("kv_attach", err);
@@ -1884,14 +1908,14 @@ int main(int argc, char **argv)
 		const char *what = r < 57 ? "single" : r < 75 ? "batch" :
 				   r < 76 ? "big batch" :
 				   r < 84 ? "resize step" : r < 87 ? "flush" :
-				   r < 90 ? "swap" : r < 95 ? "checkpoint" :
-				   "gc";
+				   r < 90 ? "swap" : r < 94 ? "checkpoint" :
+				   r < 95 ? "grow" : "gc";
 		if (crashsim_done(cs))
 			break;
 		crashsim_set_op(cs, op, what);
 		if (g_verbose)
 			fprintf(stderr, "op %" PRIu64 ": %s\n", op, what);
-		if (r < 90)
+		if (r < 90 || (r >= 94 && r < 95))
 			act((unsigned)rndn(WRITERS));
 		if (r < 57)
 			op_single();
@@ -1905,15 +1929,18 @@ int main(int argc, char **argv)
 			op_flush();
 		else if (r < 90)
 			op_swap();
-		else if (r < 95)
+		else if (r < 94)
 			op_checkpoint();
+		else if (r < 95)
+			op_grow();
 		else
 			op_gc();
 	}
 	if (o.verbose || getenv("CRASHSIM_STATS"))
 		fprintf(stderr, "crash-sim-kv: %u and %u keys, %" PRIu64
-			" writes refused for a full pool\n", count(0), count(1),
-			g_full);
+			" writes refused for a full pool, %" PRIu64
+			" growths asked, pool %zu of %u bytes\n", count(0),
+			count(1), g_full, g_grown, g_pool->size, POOL_SIZE);
 	if (o.verbose || getenv("CRASHSIM_STATS"))
 		for (unsigned d = 0; d < NDBS; d++) {
 			uint64_t n = 0;

@@ -104,7 +104,7 @@ static void hook_fence(void *ctx);
 
 int crashsim_attach(struct crashsim *cs, struct pool *pool)
 {
-	size_t len = pool->size;
+	size_t len = pool->map_len;   /* the whole image: pools grow */
 
 	cs->pool = pool;
 	cs->live = pool->base;

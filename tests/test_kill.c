@@ -15,7 +15,13 @@
  * A third thread commits batches of BIG_N puts, generation after
  * generation, each setting every key "b:<i>" to "gen <g>": after any kill
  * all BIG_N keys must hold the same generation (a batch is all or
- * nothing), no older than the last one acknowledged.  The kill moments
+ * nothing), no older than the last one acknowledged.
+ *
+ * The pool starts small and grows while all this goes on: the child opens
+ * it with PKV_AUTOGROW, so writes that find it full grow it, and a fourth
+ * thread grows it by one chunk every 3 ms (pkv_grow), reporting
+ * each growth: after the kill the pool must be at least as big as the
+ * last growth acknowledged, and hold everything above.  The kill moments
  * come from a fixed seed.
  *
  * Usage: test_kill [ROUNDS]   (the pool goes in tests/tmp/)
@@ -38,6 +44,8 @@
 #define THREADS 2
 #define MAXN 2000000
 #define BIG_N 100000      /* puts in each of the batch thread's batches */
+#define START_SIZE (32ull << 20)      /* the pool at create */
+#define GROW_STEP (256u << 10)        /* the grower's step: a chunk */
 
 struct ack {
 	unsigned char thread, kind;   /* kind: 'P' put, 'O' overwrite, 'D' del */
@@ -120,6 +128,30 @@ static void *batcher(void *arg)
 	return NULL;
 }
 
+/* grower -- the child's growth thread: the pool one step bigger every
+ * 3 ms, acknowledged after each growth (thread THREADS + 1, kind
+ * 'G', n = the size in steps), until it reaches its maximum. */
+static void *grower(void *arg)
+{
+	pkv *db = arg;
+	struct pkv_open_info oi;
+
+	pkv_open_info(db, &oi);
+	for (uint64_t size = oi.pool_size + GROW_STEP;; size += GROW_STEP) {
+		struct ack a = { THREADS + 1, 'G',
+				 (uint32_t)(size / GROW_STEP) };
+		int err = pkv_grow(db, size);
+		if (err == PKV_EINVAL)
+			break;     /* its maximum */
+		if (err)
+			_exit(5);
+		if (write(g_pipe, &a, sizeof(a)) != sizeof(a))
+			_exit(4);
+		nanosleep(&(struct timespec){ 0, 3000000L }, NULL);
+	}
+	return NULL;
+}
+
 /* check_big -- every b:<i> holds one generation, >= acked (or, before
  * any batch was acknowledged, none at all or one whole generation).
  * Returns the generation found (0: none), or -1 and a message. */
@@ -167,11 +199,12 @@ static long check_big(pkv *db, int round, long acked)
 static void child(const char *path)
 {
 	struct pkv_options o;
-	pthread_t th[THREADS], big;
+	pthread_t th[THREADS], big, grow;
 	void *args[THREADS][2];
 	pkv *db;
 
 	pkv_options_init(&o);
+	o.flags = PKV_AUTOGROW;
 	if (pkv_open(path, &o, &db)) {
 		fprintf(stderr, "child: %s\n", pkv_errmsg(NULL));
 		_exit(2);
@@ -182,6 +215,7 @@ static void child(const char *path)
 		pthread_create(&th[t], NULL, writer, args[t]);
 	}
 	pthread_create(&big, NULL, batcher, db);
+	pthread_create(&grow, NULL, grower, db);
 	for (unsigned t = 0; t < THREADS; t++)
 		pthread_join(th[t], NULL);
 	_exit(0);
@@ -194,7 +228,8 @@ int main(int argc, char **argv)
 {
 	int rounds = argc > 1 ? atoi(argv[1]) : 6;
 	char path[256];
-	unsigned long checked = 0, acked_total = 0, batches = 0;
+	unsigned long checked = 0, acked_total = 0, batches = 0, growths = 0;
+	uint64_t grown_acked = START_SIZE;   /* the last growth acknowledged */
 	long big_acked = 0;   /* generation + 1 of the last acknowledged */
 	int fail = 0;
 
@@ -209,8 +244,9 @@ int main(int argc, char **argv)
 		struct pkv_options o;
 		pkv *db;
 		pkv_options_init(&o);
-		o.flags = PKV_CREATE | PKV_EXCL;
-		o.size = 128ull << 20;
+		o.flags = PKV_CREATE | PKV_EXCL | PKV_AUTOGROW;
+		o.size = START_SIZE;
+		o.max_size = 2ull << 30;
 		if (pkv_open(path, &o, &db)) {
 			fprintf(stderr, "create: %s\n", pkv_errmsg(NULL));
 			return 99;
@@ -246,6 +282,7 @@ int main(int argc, char **argv)
 		long ms = 300 + rand() % 900;
 		struct timespec ts = { ms / 1000, ms % 1000 * 1000000L };
 		unsigned long acks = 0;
+		uint64_t pool_now = 0;
 		uint32_t hi[THREADS];
 		int status;
 		pkv *db;
@@ -271,6 +308,14 @@ int main(int argc, char **argv)
 				acks++;
 				continue;
 			}
+			if (a.thread == THREADS + 1 && a.kind == 'G') {
+				uint64_t size = (uint64_t)a.n * GROW_STEP;
+				if (size > grown_acked)
+					grown_acked = size;
+				growths++;
+				acks++;
+				continue;
+			}
 			if (a.thread >= THREADS || a.n >= MAXN) {
 				fprintf(stderr, "bad acknowledgment\n");
 				return 99;
@@ -293,6 +338,19 @@ int main(int argc, char **argv)
 			fprintf(stderr, "round %d: reopen: %s\n", r,
 				pkv_errmsg(NULL));
 			return 1;
+		}
+		{
+			struct pkv_open_info oi;
+			pkv_open_info(db, &oi);
+			if (oi.pool_size < grown_acked) {
+				fprintf(stderr, "round %d: the pool grew to "
+					"%llu bytes (acknowledged), it has "
+					"%llu\n", r,
+					(unsigned long long)grown_acked,
+					(unsigned long long)oi.pool_size);
+				fail = 1;
+			}
+			pool_now = oi.pool_size;
 		}
 		for (unsigned t = 0; t < THREADS && !fail; t++) {
 			for (uint32_t n = 0; n < hi[t]; n++) {
@@ -349,12 +407,13 @@ int main(int argc, char **argv)
 		}
 		pkv_close(db);
 		printf("round %d: killed after %ld ms, %lu acknowledged calls, "
-		       "all present, batch generation %u whole\n", r, ms, acks,
-		       g_big_gen - 1);
+		       "all present, batch generation %u whole, pool %llu "
+		       "MiB\n", r, ms, acks, g_big_gen - 1,
+		       (unsigned long long)(pool_now >> 20));
 	}
 	unlink(path);
-	printf("test_kill: %lu acknowledged calls (%lu batches of %u puts), "
-	       "%lu keys checked, %s\n", acked_total, batches, BIG_N, checked,
-	       fail ? "FAILED" : "ok");
+	printf("test_kill: %lu acknowledged calls (%lu batches of %u puts, "
+	       "%lu growths), %lu keys checked, %s\n", acked_total, batches,
+	       BIG_N, growths, checked, fail ? "FAILED" : "ok");
 	return fail;
 }

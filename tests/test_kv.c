@@ -527,6 +527,18 @@ static void same_bucket_keys(pkv *db, unsigned dbi, unsigned n,
 /* open                                                                */
 /* ================================================================== */
 
+/* heap_chunks_of -- the chunks in the heap of the pool file open at fd
+ * (its state word: pools grow). */
+static uint64_t heap_chunks_of(int fd)
+{
+	uint64_t n = 0;
+
+	assert_int_equal(pread(fd, &n, 8, POOL_STATE_OFF +
+			       offsetof(struct pool_state, heap_chunks)), 8);
+	assert_true(n > 0);
+	return n;
+}
+
 /* test_open_create_reopen -- a new pool is empty; what is put survives a
  * clean close and an open with default options. */
 static void test_open_create_reopen(void **state)
@@ -850,7 +862,7 @@ static void test_open_corrupt_releases_lock(void **state)
 	fd = open(f->path, O_RDWR);
 	assert_true(fd >= 0);
 	assert_int_equal(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
-	off = h.chunk_hdr_off + 8 * (h.nchunks - 1);
+	off = h.chunk_hdr_off + 8 * (heap_chunks_of(fd) - 1);
 	assert_int_equal(pread(fd, &word, 8, (off_t)off), 8);
 	assert_int_equal(word, 0);   /* the last chunk is free */
 	assert_int_equal(pwrite(fd, &bad, 8, (off_t)off), 8);
@@ -912,7 +924,7 @@ static void test_open_refused_unmodified(void **state)
 	struct fixture *f = *state;
 	char copy[4096];
 	struct pool_hdr h;
-	uint64_t root, old;
+	uint64_t root, old, last;
 	size_t len;
 	void *before;
 	pkv *db = NULL;
@@ -938,6 +950,7 @@ static void test_open_refused_unmodified(void **state)
 	assert_int_equal(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
 	assert_int_equal(pread(fd, &root, 8, POOL_STATE_OFF +
 			       offsetof(struct pool_state, root)), 8);
+	last = heap_chunks_of(fd) - 1;
 	close(fd);
 	damage_word(f->path, root + offsetof(struct kv_root, magic), 0x55,
 		    &old);
@@ -953,14 +966,14 @@ static void test_open_refused_unmodified(void **state)
 		    &old);
 
 	/* 2: unclean, a chunk header damaged */
-	damage_word(copy, h.chunk_hdr_off + 8 * (h.nchunks - 1), 0x7, &old);
+	damage_word(copy, h.chunk_hdr_off + 8 * last, 0x7, &old);
 	before = tu_read_file(copy, &len);
 	assert_non_null(before);
 	assert_int_equal(pkv_open(copy, &f->opts, &db), PKV_ECORRUPT);
 	if (!same_file(copy, before, len))
 		fail_msg("a refused unclean pool was modified");
 	free(before);
-	damage_word(copy, h.chunk_hdr_off + 8 * (h.nchunks - 1), old, &old);
+	damage_word(copy, h.chunk_hdr_off + 8 * last, old, &old);
 
 	/* 3: unclean, the root's magic damaged: refused after the replay,
 	 * which is undone */
@@ -1792,6 +1805,111 @@ static void test_expire_active_same_chain(void **state)
 /* ================================================================== */
 /* a full pool                                                         */
 /* ================================================================== */
+
+/* grow_fill -- put keys from *n on (4000-byte values, byte i % 251)
+ * until the pool is full; the keys' count to *n.  Returns how many fit. */
+static unsigned grow_fill(pkv *db, unsigned *n, unsigned maxk)
+{
+	static char v[4000];
+	unsigned first = *n;
+	int rc = 0;
+
+	for (; *n < maxk; (*n)++) {
+		char k[KEYMAX];
+		size_t kl = mkkey(k, *n);
+		memset(v, (int)(*n % 251), sizeof(v));
+		if ((rc = pkv_put(db, 0, k, kl, v, sizeof(v), 0, 0)) != 0)
+			break;
+	}
+	if (rc != PKV_EFULL)
+		fail_msg("after %u puts: %s, expected PKV_EFULL", *n,
+			 pkv_strerror(rc));
+	return *n - first;
+}
+
+/* grow_verify -- keys 0..n-1 hold what grow_fill put. */
+static void grow_verify(pkv *db, unsigned n)
+{
+	char out[4000];
+	size_t vl;
+
+	assert_int_equal(dbsize(db, 0), n);
+	for (unsigned i = 0; i < n; i++) {
+		char k[KEYMAX];
+		size_t kl = mkkey(k, i);
+		assert_int_equal(pkv_get(db, 0, k, kl, out, sizeof(out), &vl),
+				 0);
+		assert_int_equal(vl, sizeof(out));
+		if ((unsigned char)out[0] != i % 251 ||
+		    (unsigned char)out[vl - 1] != i % 251)
+			fail_msg("key %u changed", i);
+	}
+}
+
+/*
+ * test_grow -- a full 8 MiB pool (maximum 32 MiB) grows online: the pool
+ * file and the figures follow, the writes that did not fit fit, nothing
+ * already there moves or changes, and the new size survives a reopen; a
+ * smaller size changes nothing, one past the maximum is refused with a
+ * message.  Then with PKV_AUTOGROW the writes grow it themselves, up to
+ * the maximum, where the pool is full as any other: every key intact.
+ */
+static void test_grow(void **state)
+{
+	struct fixture *f = *state;
+	const unsigned MAXK = 20000;
+	struct pkv_stats st;
+	unsigned n = 0, first, more, auto_n;
+	pkv *db;
+
+	f->opts.size = 8 * MiB;
+	f->opts.max_size = 32 * MiB;
+	db = open_db(f);
+	assert_int_equal(pkv_stats(db, &st), 0);
+	assert_int_equal(st.pool_size, 8 * MiB);
+	assert_true(st.pool_max_size <= 32 * MiB);
+	assert_true(st.pool_max_size > 31 * MiB);
+	first = grow_fill(db, &n, MAXK);
+
+	assert_int_equal(pkv_grow(db, 16 * MiB), 0);
+	assert_int_equal(pkv_stats(db, &st), 0);
+	assert_true(st.pool_size >= 16 * MiB);
+	assert_true(st.pool_size < 16 * MiB + 256 * 1024);
+	assert_int_equal(tu_file_size(f->path), (off_t)st.pool_size);
+	more = grow_fill(db, &n, MAXK);
+	print_message("      8 MiB held %u values of 4000 B; grown to 16 MiB, "
+		      "%u more\n", first, more);
+	assert_true(more > first * 3 / 4);
+	grow_verify(db, n);
+
+	/* smaller: nothing changes; past the maximum: refused, kept */
+	assert_int_equal(pkv_grow(db, 1 * MiB), 0);
+	assert_int_equal(pkv_grow(db, 64 * MiB), PKV_EINVAL);
+	assert_non_null(strstr(pkv_errmsg(db), "at most"));
+	db = reopen(f);
+	assert_int_equal(pkv_stats(db, &st), 0);
+	assert_true(st.pool_size >= 16 * MiB);
+	assert_true(st.pool_size < 16 * MiB + 256 * 1024);
+	grow_verify(db, n);
+
+	/* PKV_AUTOGROW: the writes grow the pool up to its maximum */
+	f->opts.flags |= PKV_AUTOGROW;
+	db = reopen(f);
+	auto_n = grow_fill(db, &n, MAXK);
+	assert_int_equal(pkv_stats(db, &st), 0);
+	print_message("      PKV_AUTOGROW: %u more, the pool at %.1f of %.1f "
+		      "MiB, %.1f%% payload\n", auto_n,
+		      (double)st.pool_size / MiB,
+		      (double)st.pool_max_size / MiB,
+		      100.0 * n * 4000 / (double)st.pool_size);
+	assert_int_equal(st.pool_size, st.pool_max_size);
+	assert_true(auto_n > more);
+	assert_int_equal(tu_file_size(f->path), (off_t)st.pool_size);
+	db = reopen(f);
+	grow_verify(db, n);
+	f->opts.flags &= ~PKV_AUTOGROW;
+	close_db(f);
+}
 
 /* test_full_pool -- put values into an 8 MiB pool until PKV_EFULL: the
  * failed put changed nothing, every earlier key is intact, the message
@@ -3654,6 +3772,7 @@ int main(void)
 		T(test_expire_active),
 		T(test_expire_active_same_chain),
 		T(test_full_pool),
+		T(test_grow),
 		T(test_get_ref_basic),
 		T(test_get_ref_stable),
 		T(test_scan_full),
