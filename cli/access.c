@@ -88,7 +88,7 @@ int access_read(struct access *a, const char *path, unsigned how,
 	memcpy(&hdr, hdrbuf, sizeof(hdr));
 
 	a->stage = ACCESS_FILE;
-	a->map_len = (size_t)hdr.pool_size;
+	a->map_len = (size_t)pool_image_size(hdrbuf);
 	a->map = mmap(NULL, a->map_len, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_NORESERVE, a->fd, 0);
 	if (a->map == MAP_FAILED) {

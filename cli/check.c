@@ -1066,8 +1066,8 @@ int check_pool_each(const char *path, struct check_report *r, bool progress,
 		return err;
 	}
 	r->header_ok = true;
-	r->pool_size = a.pool->hdr->pool_size;
-	r->nchunks = a.pool->hdr->nchunks;
+	r->pool_size = a.pool->size;
+	r->nchunks = pool_heap_chunks(a.pool);
 	r->clean_shutdown = a.pool->was_clean;
 	r->recovery = *heap_recovery_stats(a.heap);
 	if (r->recovery.logs_replayed)

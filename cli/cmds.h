@@ -3,7 +3,7 @@
  * after "pkv" (argv[0] is the subcommand's name) and returns the exit
  * status (util.h).
  *
- *   poolcmd.c    create, info, gc      the pool as a whole
+ *   poolcmd.c    create, grow, info, gc  the pool as a whole
  *   check_cmd.c  check [--repair]      consistency (check.c walks)
  *   keys.c       get, set, del, ttl, scan
  *   export.c     export [--salvage]    keys as Redis commands
@@ -13,6 +13,7 @@
 #define PKV_CLI_CMDS_H
 
 int cmd_create(int argc, char **argv);
+int cmd_grow(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_check(int argc, char **argv);

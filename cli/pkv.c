@@ -32,8 +32,10 @@ static void usage_text(FILE *f)
 		"Usage: %s COMMAND POOL [ARGS]\n"
 		"\n"
 		"Pools:\n"
-		"  create POOL --size SIZE [--databases N]\n"
+		"  create POOL --size SIZE [--max-size SIZE] [--databases N]\n"
 		"                          create a key-value pool (SIZE: 64M, 1G...)\n"
+		"                          that may grow to --max-size (16x SIZE)\n"
+		"  grow POOL SIZE          grow the pool to SIZE (online safe)\n"
 		"  info POOL [--json] [--no-gc]\n"
 		"                          header, state, utilization, keys, garbage\n"
 		"  check POOL [--json] [--repair]\n"
@@ -74,6 +76,7 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 } commands[] = {
 	{ "create", cmd_create },
+	{ "grow", cmd_grow },
 	{ "info", cmd_info },
 	{ "check", cmd_check },
 	{ "gc", cmd_gc },

@@ -1,5 +1,6 @@
 /*
- * poolcmd.c -- the subcommands about a pool as a whole: create, info, gc.
+ * poolcmd.c -- the subcommands about a pool as a whole: create, grow,
+ * info, gc.
  *
  * create makes a key-value pool through pkv_open, so it gets what every
  * pool the library creates gets (the log geometry of its backend and
@@ -23,14 +24,16 @@
 #include "progress.h"
 #include "util.h"
 
-/* cmd_create -- "pkv create POOL --size SIZE [--databases N]". */
+/* cmd_create -- "pkv create POOL --size SIZE [--max-size SIZE]
+ * [--databases N]". */
 int cmd_create(int argc, char **argv)
 {
 	const char *path = NULL, *size_arg = NULL, *dbs_arg = NULL, *v;
+	const char *max_arg = NULL;
 	struct pkv_options o;
 	struct access a;
 	struct errmsg em;
-	uint64_t size, ndbs = 16;
+	uint64_t size, max = 0, ndbs = 16;
 	char hbuf[32];
 	int err, m;
 
@@ -42,6 +45,11 @@ int cmd_create(int argc, char **argv)
 			if (m < 0)
 				return EXIT_USAGE;
 			size_arg = v;
+		} else if ((m = cli_optval(argc, argv, &i, "--max-size", NULL,
+					   "create", &v)) != 0) {
+			if (m < 0)
+				return EXIT_USAGE;
+			max_arg = v;
 		} else if ((m = cli_optval(argc, argv, &i, "--databases", NULL,
 					   "create", &v)) != 0) {
 			if (m < 0)
@@ -64,6 +72,9 @@ int cmd_create(int argc, char **argv)
 	if (cli_parse_size(size_arg, &size) != 0 || size == 0)
 		return cli_usage_error("create: invalid size '%s' (examples: "
 				       "64M, 1G, 8388608)", size_arg);
+	if (max_arg && (cli_parse_size(max_arg, &max) != 0 || max < size))
+		return cli_usage_error("create: invalid --max-size '%s' (at "
+				       "least the size)", max_arg);
 	if (dbs_arg && (cli_parse_u64(dbs_arg, &ndbs) != 0 || ndbs == 0 ||
 			ndbs > KV_MAX_DBS))
 		return cli_usage_error("create: invalid --databases '%s' (1 to "
@@ -72,13 +83,73 @@ int cmd_create(int argc, char **argv)
 	pkv_options_init(&o);
 	o.flags = PKV_CREATE | PKV_EXCL;
 	o.size = size;
+	o.max_size = max;
 	o.databases = (unsigned)ndbs;
 	err_clear(&em);
 	if ((err = access_write(&a, path, &o, &em)))
 		return cli_fail_path(path, err, em.text);
-	printf("%s: created pool of %" PRIu64 " bytes (%s), %u databases\n",
-	       path, size, cli_human_size(size, hbuf, sizeof(hbuf)),
-	       pkv_databases(a.db));
+	{
+		struct pkv_stats st;
+		char mbuf[32];
+		pkv_stats(a.db, &st);
+		printf("%s: created pool of %" PRIu64 " bytes (%s), %u "
+		       "databases; it may grow to %s\n", path, size,
+		       cli_human_size(size, hbuf, sizeof(hbuf)),
+		       pkv_databases(a.db),
+		       cli_human_size(st.pool_max_size, mbuf, sizeof(mbuf)));
+	}
+	access_close(&a);
+	return 0;
+}
+
+/* cmd_grow -- "pkv grow POOL SIZE": the pool at least SIZE bytes. */
+int cmd_grow(int argc, char **argv)
+{
+	const char *path = NULL, *size_arg = NULL;
+	struct pkv_stats before, after;
+	struct access a;
+	uint64_t size;
+	char b1[32], b2[32];
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (cli_is_option(arg))
+			return cli_usage_error("grow: unknown option '%s'",
+					       arg);
+		else if (path == NULL)
+			path = arg;
+		else if (size_arg == NULL)
+			size_arg = arg;
+		else
+			return cli_usage_error("grow: unexpected argument "
+					       "'%s'", arg);
+	}
+	if (path == NULL || size_arg == NULL)
+		return cli_usage_error("grow: usage: grow POOL SIZE");
+	if (cli_parse_size(size_arg, &size) != 0 || size == 0)
+		return cli_usage_error("grow: invalid size '%s' (examples: "
+				       "64M, 1G, 8388608)", size_arg);
+	if ((rc = access_open_cmd(&a, path, true, 0)) != 0)
+		return rc;
+	pkv_stats(a.db, &before);
+	if (pkv_grow(a.db, size)) {
+		cli_fail("%s", pkv_errmsg(a.db));
+		access_close(&a);
+		return EXIT_FAILURE;
+	}
+	pkv_stats(a.db, &after);
+	if (after.pool_size == before.pool_size)
+		printf("%s: already %" PRIu64 " bytes (%s); pools do not "
+		       "shrink\n", path, after.pool_size,
+		       cli_human_size(after.pool_size, b1, sizeof(b1)));
+	else
+		printf("%s: grown from %" PRIu64 " to %" PRIu64 " bytes (%s; "
+		       "at most %s)\n", path, before.pool_size,
+		       after.pool_size,
+		       cli_human_size(after.pool_size, b1, sizeof(b1)),
+		       cli_human_size(after.pool_max_size, b2, sizeof(b2)));
 	access_close(&a);
 	return 0;
 }
@@ -107,6 +178,8 @@ static const char *const info_type_names[INFO_TYPES] = {
 struct info {
 	const char *path;
 	const struct pool_hdr *hdr;
+	uint64_t size, max_size;      /* in use now, and the most it may
+					 grow to */
 	bool clean;
 	struct redo_recovery_stats rs;
 	struct heap_stats hs;
@@ -129,6 +202,14 @@ static int info_count_type(void *ctx, const struct pkv_item *it)
 	return 0;
 }
 
+/* info_headroom -- bytes the heap can still give to new runs and big
+ * values: its free chunks, and the growth its max size allows. */
+static uint64_t info_headroom(const struct info *in)
+{
+	return in->hs.chunks_free * (uint64_t)in->hdr->chunk_size +
+	       (in->max_size > in->size ? in->max_size - in->size : 0);
+}
+
 /* info_text -- the figures for a human reader. */
 static void info_text(const struct info *in)
 {
@@ -146,10 +227,16 @@ static void info_text(const struct info *in)
 	printf("layout version:  %" PRIu32 "\n", hdr->layout_version);
 	printf("uuid:            %s\n", uuid_text(hdr->uuid, ubuf));
 	printf("created:         %s\n", tbuf);
-	printf("pool size:       %" PRIu64 " (%s)\n", hdr->pool_size,
-	       cli_human_size(hdr->pool_size, hbuf, sizeof(hbuf)));
+	printf("pool size:       %" PRIu64 " (%s)\n", in->size,
+	       cli_human_size(in->size, hbuf, sizeof(hbuf)));
+	printf("max size:        %" PRIu64 " (%s; pkv grow)\n",
+	       in->max_size, cli_human_size(in->max_size, hbuf,
+					    sizeof(hbuf)));
+	printf("headroom:        %" PRIu64 " (%s: free chunks, and growth "
+	       "up to the max size)\n", info_headroom(in),
+	       cli_human_size(info_headroom(in), hbuf, sizeof(hbuf)));
 	printf("chunk size:      %" PRIu64 "\n", hdr->chunk_size);
-	printf("chunks:          %" PRIu64 "\n", hdr->nchunks);
+	printf("chunks:          %" PRIu64 "\n", st->chunks_total);
 	printf("lanes:           %" PRIu32 "\n", hdr->nlanes);
 	printf("log size:        %" PRIu32 "\n", hdr->log_size);
 	printf("shutdown:        %s\n", in->clean ? "clean" : "unclean");
@@ -219,9 +306,11 @@ static void info_json(const struct info *in)
 	printf(",\n  \"layout_version\": %" PRIu32 ",\n", hdr->layout_version);
 	printf("  \"uuid\": \"%s\",\n", uuid_text(hdr->uuid, ubuf));
 	printf("  \"create_time\": %" PRIu64 ",\n", hdr->create_time);
-	printf("  \"pool_size\": %" PRIu64 ",\n", hdr->pool_size);
+	printf("  \"pool_size\": %" PRIu64 ",\n", in->size);
+	printf("  \"max_size\": %" PRIu64 ",\n", in->max_size);
+	printf("  \"headroom\": %" PRIu64 ",\n", info_headroom(in));
 	printf("  \"chunk_size\": %" PRIu64 ",\n", hdr->chunk_size);
-	printf("  \"chunks\": %" PRIu64 ",\n", hdr->nchunks);
+	printf("  \"chunks\": %" PRIu64 ",\n", st->chunks_total);
 	printf("  \"lanes\": %" PRIu32 ",\n", hdr->nlanes);
 	printf("  \"log_size\": %" PRIu32 ",\n", hdr->log_size);
 	printf("  \"lanes_off\": %" PRIu64 ",\n", hdr->lanes_off);
@@ -312,6 +401,8 @@ int cmd_info(int argc, char **argv)
 	}
 	in->path = path;
 	in->hdr = a.pool->hdr;
+	in->size = a.pool->size;
+	in->max_size = pool_max_size(a.pool);
 	in->clean = a.pool->was_clean;
 	in->rs = *heap_recovery_stats(a.heap);
 	heap_get_stats(a.heap, &in->hs);

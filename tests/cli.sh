@@ -1,5 +1,5 @@
 #!/bin/sh
-# cli.sh -- tests of the pkv tool on whole pools: create, info, check
+# cli.sh -- tests of the pkv tool on whole pools: create, grow, info, check
 # (healthy pools are left unchanged; a damaged header, a truncated file, a
 # damaged chunk header, a damaged key-value entry and a damaged allocation
 # bitmap are each found and reported with a non-zero exit), check --repair
@@ -57,6 +57,35 @@ grep -q '^databases: *16$' "$OUT" && ok "16 databases by default" ||
 run info "$TMP/c.pool"
 grep -q '^databases: *4$' "$OUT" && ok "--databases 4 gives 4 databases" ||
 	bad "--databases 4 gives 4 databases"
+
+# --- grow ------------------------------------------------------------------
+run create "$TMP/g.pool" --size 8M --max-size 32M
+expect "create --max-size 32M" 0 'may grow to 3[01]'
+run set "$TMP/g.pool" before-growth kept
+run grow "$TMP/g.pool" 16M
+expect "grow POOL 16M" 0 'grown from 8388608 to 16'
+gsize=$(wc -c <"$TMP/g.pool" | tr -d ' ')
+[ "$gsize" -ge 16777216 ] && [ "$gsize" -lt 17039360 ] &&
+	ok "grow 16M gives a file of 16 MiB ($gsize bytes)" ||
+	bad "grow 16M gives a file of 16 MiB (got '$gsize')"
+run grow "$TMP/g.pool" 8M
+expect "grow to a smaller size changes nothing" 0 'do not shrink'
+run grow "$TMP/g.pool" 64M
+expect "grow past the maximum fails" 1 'at most' "$ERR"
+[ "$(wc -c <"$TMP/g.pool" | tr -d ' ')" = "$gsize" ] &&
+	ok "a refused growth leaves the file as it was" ||
+	bad "a refused growth leaves the file as it was"
+run info "$TMP/g.pool"
+grep -q "^pool size: *$gsize " "$OUT" && grep -q '^max size: *3[0-9]* ' "$OUT" &&
+	grep -q '^headroom: ' "$OUT" &&
+	ok "info: the grown size, the maximum and the headroom" ||
+	bad "info: the grown size, the maximum and the headroom"
+run get "$TMP/g.pool" before-growth --raw
+expect "a key from before the growth is there" 0 'kept'
+run check "$TMP/g.pool"
+expect "check of a grown pool" 0 ': ok'
+run grow "$TMP/g.pool"
+expect "grow without a size is a usage error" 2 'usage' "$ERR"
 
 # --- info --------------------------------------------------------------------
 "$PKV" set "$POOL" k1 v1 >/dev/null && "$PKV" set "$POOL" k2 v2 --db 3 \
