@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
@@ -194,6 +195,12 @@ static void cmd_info(struct client *c)
 			 (unsigned long long)st.fences,
 			 st.write_amplification, st.clean_shutdown,
 			 st.recovery_ns / 1e6, srv.open_ns / 1e6);
+		info_add(&b, "pool_max_size:%llu\r\npool_headroom:%llu\r\n"
+			 "pool_auto_grow:%d\r\n",
+			 (unsigned long long)st.pool_max_size,
+			 (unsigned long long)(st.heap_free_bytes +
+					      st.pool_max_size - st.pool_size),
+			 srv.cfg.pool_auto_grow);
 		info_add(&b, "backend:%s\r\nbackend_reason:%s\r\n"
 			 "commits:%llu\r\nlog_bytes:%llu\r\nsyncs:%llu\r\n"
 			 "checkpoints:%llu\r\ncheckpoint_time_ms:%.3f\r\n"
@@ -256,6 +263,43 @@ static void cfg_collect(void *ctx, const char *name, const char *value)
 	resp_bulk(&o->pairs, value, strlen(value));
 }
 
+/*
+ * config_apply -- what a running server does when CONFIG SET changed an
+ * option that acts on the pool: pool-size grows it (it never shrinks: a
+ * smaller value is refused and the old one kept), pool-auto-grow turns
+ * growth on a full pool on or off.  0, or -1 and a message in err.
+ */
+static int config_apply(const char *name, char *err, size_t errlen)
+{
+	struct pkv_open_info oi;
+
+	if (!strcasecmp(name, "pool-auto-grow")) {
+		pkv_set_autogrow(srv.db, srv.cfg.pool_auto_grow);
+		return 0;
+	}
+	if (strcasecmp(name, "pool-size"))
+		return 0;
+	pkv_open_info(srv.db, &oi);
+	if (srv.cfg.pool_size < oi.pool_size) {
+		snprintf(err, errlen, "CONFIG SET failed (possibly related to "
+			 "argument 'pool-size') - the pool is %llu bytes and "
+			 "cannot shrink", (unsigned long long)oi.pool_size);
+		srv.cfg.pool_size = oi.pool_size;
+		return -1;
+	}
+	if (pkv_grow(srv.db, srv.cfg.pool_size)) {
+		snprintf(err, errlen, "CONFIG SET failed (possibly related to "
+			 "argument 'pool-size') - %s", pkv_errmsg(srv.db));
+		srv.cfg.pool_size = oi.pool_size;
+		return -1;
+	}
+	pkv_open_info(srv.db, &oi);
+	srv_log(2, "Pool %s grown to %llu bytes (CONFIG SET pool-size)",
+		srv.cfg.pool, (unsigned long long)oi.pool_size);
+	srv.cfg.pool_size = oi.pool_size;
+	return 0;
+}
+
 /* CONFIG GET pattern... | SET name value... | RESETSTAT | REWRITE */
 static void cmd_config(struct client *c)
 {
@@ -264,6 +308,10 @@ static void cmd_config(struct client *c)
 
 	if (arg_is(sub, "GET") && c->argc >= 3) {
 		struct cfg_out o = { .c = c };
+		struct pkv_open_info oi;
+		/* The pool may have grown by itself (pool-auto-grow). */
+		pkv_open_info(srv.db, &oi);
+		srv.cfg.pool_size = oi.pool_size;
 		for (size_t i = 2; i < c->argc; i++) {
 			char *pat = strndup(c->argv[i].p, c->argv[i].len);
 			if (!pat)
@@ -281,7 +329,8 @@ static void cmd_config(struct client *c)
 			value = strndup(c->argv[i + 1].p, c->argv[i + 1].len);
 			if (!value ||
 			    config_set(&srv.cfg, name, value, true, err,
-				       sizeof(err))) {
+				       sizeof(err)) ||
+			    config_apply(name, err, sizeof(err))) {
 				free(value);
 				reply_error(c, "ERR %s", value ? err :
 					    "out of memory");

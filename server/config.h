@@ -28,7 +28,13 @@ struct config {
 					 accepted; the first is used) */
 	char *requirepass;            /* NULL or "": none */
 	char *pool;                   /* pool file ("pkv.pool") */
-	uint64_t pool_size;           /* for a new pool (1gb) */
+	uint64_t pool_size;           /* for a new pool (1gb); a bigger
+					 value grows the pool (at start,
+					 or CONFIG SET) */
+	uint64_t pool_max_size;       /* the most a new pool may grow to
+					 (0: 16 times pool-size) */
+	bool pool_auto_grow;          /* a write that finds the pool full
+					 grows it (PKV_AUTOGROW) */
 	long long databases;          /* for a new pool (16) */
 	long long maxclients;         /* 10000 */
 	uint64_t proto_max_bulk_len;  /* 512mb */

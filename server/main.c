@@ -169,8 +169,10 @@ static int open_pool(void)
 	int err;
 
 	pkv_options_init(&o);
-	o.flags = PKV_CREATE | (srv.cfg.verify_checksums ? PKV_VERIFY : 0);
+	o.flags = PKV_CREATE | (srv.cfg.verify_checksums ? PKV_VERIFY : 0) |
+		  (srv.cfg.pool_auto_grow ? PKV_AUTOGROW : 0);
 	o.size = srv.cfg.pool_size;
+	o.max_size = srv.cfg.pool_max_size;
 	o.databases = (unsigned)srv.cfg.databases;
 	o.audit = PKV_AUDIT_BACKGROUND;   /* serve first, tidy up after */
 	o.gc_interval_ms = (unsigned)srv.cfg.gc_interval_ms;
@@ -203,6 +205,18 @@ static int open_pool(void)
 		srv_log(2, "Persistence: %s backend, because %s; every write "
 			"is durable before its reply", oi.backend,
 			oi.backend_why);
+		/* pool-size makes new pools; an open pool grows only when
+		 * asked (CONFIG SET pool-size, pool-auto-grow), so a
+		 * restart never changes its size.  CONFIG GET pool-size
+		 * says what it is. */
+		if (srv.cfg.pool_size > oi.pool_size)
+			srv_log(2, "Pool %s is %llu bytes (pool-size %llu is "
+				"for new pools; CONFIG SET pool-size grows "
+				"this one, up to %llu)", srv.cfg.pool,
+				(unsigned long long)oi.pool_size,
+				(unsigned long long)srv.cfg.pool_size,
+				(unsigned long long)oi.pool_max_size);
+		srv.cfg.pool_size = oi.pool_size;
 	}
 	return 0;
 }

@@ -18,6 +18,11 @@
 #     refused keys absent, DBSIZE exact) before and after a SHUTDOWN and a
 #     restart; `pkv check` of the stopped pool is clean (0, or 3: garbage
 #     only);
+#   - then the pool grows under the same server: CONFIG SET pool-size to
+#     a smaller size is refused, to twice the size makes room for more
+#     SETs (database 1, to OOM again), CONFIG SET pool-auto-grow yes lets
+#     writes grow it to its maximum (--pool-max-size); after a restart
+#     the pool keeps that size and every key of both databases;
 #   - the server process stays the same, alive, throughout, and its log
 #     has no crash.
 # Uses redis-py when /usr/bin/python3 can import it, else a small RESP
@@ -39,6 +44,7 @@ srv_setup server-full
 
 CLIENTS=${CLIENTS:-4}
 POOL_SIZE=${FULL_POOL_SIZE:-16mb}
+POOL_MAX=${FULL_POOL_MAX:-64mb}   # what section 4 grows it to at most
 MIN_OOM=${FULL_MIN_OOM:-25}     # OOM errors each client must see
 REFILL=${FULL_REFILL:-150}      # SETs each client must get through after
 POOL=$TMP/full.pool
@@ -350,6 +356,103 @@ def verify(port, tmp, when):
                            len(refused), r, counts["get_oom"], st.bad))
     return 1 if st.bad else 0
 
+def fill_db1(c, tmp, prefix, size):
+    """SETs of `size`-byte values in database 1, 16 to a pipeline, until
+    a pipeline meets OOM; each acknowledged key and its SHA-1 to
+    grow.log.  The count."""
+    n = 0
+    with open(os.path.join(tmp, "grow.log"), "a") as log:
+        while True:
+            cmds, vals = [], []
+            for j in range(16):
+                v = os.urandom(size)
+                cmds.append(("SET", "%s:%d" % (prefix, n + j), v))
+                vals.append(v)
+            rs = c.pipe(cmds)
+            full = False
+            # a SET after a refused one may fit (a smaller need, room
+            # freed meanwhile): every reply counts
+            for (cmd, k, v), r in zip(cmds, rs):
+                if r == b"OK":
+                    log.write("%s %s\n" % (k, sha(v)))
+                    n += 1
+                elif isinstance(r, Err) and r == OOM:
+                    full = True
+                else:
+                    raise RuntimeError("SET %s answered %r" % (k, r))
+            if full:
+                return n
+
+def info_pool(c):
+    """The pool_* numbers of INFO pkv (redis-py parses INFO itself)."""
+    r = c.cmd("INFO", "pkv")
+    if isinstance(r, bytes):
+        r = r.decode()
+    if isinstance(r, str):
+        r = dict(l.split(":", 1) for l in r.split("\r\n") if ":" in l)
+    return {k: int(v) for k, v in r.items()
+            if k.startswith("pool_") and str(v).isdigit()}
+
+def grow(port, tmp):
+    """Database 1 filled to OOM; CONFIG SET pool-size a smaller size
+    (refused, kept) and twice the size (grown: more fits); then
+    pool-auto-grow yes: writes go on to the pool's maximum."""
+    st, c = Stats(), Conn(port)
+    c.cmd("SELECT", "1")
+    before = info_pool(c)
+    n0 = fill_db1(c, tmp, "g0", 4096)
+    r = c.cmd("CONFIG", "SET", "pool-size", str(before["pool_size"] // 2))
+    if not (isinstance(r, Err) and "cannot shrink" in r):
+        st.fail("CONFIG SET pool-size smaller answered %r" % (r,))
+    want = before["pool_size"] * 2
+    r = c.cmd("CONFIG", "SET", "pool-size", str(want))
+    if r != b"OK":
+        st.fail("CONFIG SET pool-size %d answered %r" % (want, r))
+    mid = info_pool(c)
+    if mid["pool_size"] < want:
+        st.fail("INFO pool_size %d after growing to %d"
+                % (mid["pool_size"], want))
+    n1 = fill_db1(c, tmp, "g1", 4096)
+    if n1 < 100:
+        st.fail("only %d SETs fit after the growth" % n1)
+    r = c.cmd("CONFIG", "SET", "pool-auto-grow", "yes")
+    if r != b"OK":
+        st.fail("CONFIG SET pool-auto-grow yes answered %r" % (r,))
+    n2 = fill_db1(c, tmp, "g2", 65536)
+    end = info_pool(c)
+    if end["pool_size"] != end["pool_max_size"] or end["pool_auto_grow"] != 1:
+        st.fail("after auto-growth: %r" % (end,))
+    if n2 < 100:
+        st.fail("only %d SETs fit with pool-auto-grow" % n2)
+    print("pool %d: %d SETs to OOM; CONFIG SET pool-size %d: %d more; "
+          "pool-auto-grow: %d more of 64 KiB, pool %d of at most %d; "
+          "%d problems" % (before["pool_size"], n0, want, n1, n2,
+                           end["pool_size"], end["pool_max_size"], st.bad))
+    return 1 if st.bad else 0
+
+def grow_verify(port, tmp, when):
+    """Every key grow acknowledged, with its value; DBSIZE of db 1; the
+    pool at its maximum size, where the growth left it."""
+    st, c = Stats(), Conn(port)
+    c.cmd("SELECT", "1")
+    keys = [l.split() for l in open(os.path.join(tmp, "grow.log"))]
+    for j in range(0, len(keys), 64):
+        chunk = keys[j:j + 64]
+        for (k, h), v in zip(chunk, c.pipe([("GET", k) for k, _ in chunk])):
+            if not isinstance(v, bytes) or sha(v) != h:
+                st.fail("%s: %s holds %r" % (when, k, v if not
+                        isinstance(v, bytes) else "another value"))
+    r = c.cmd("DBSIZE")
+    if r != len(keys):
+        st.fail("%s: DBSIZE of db 1 %r, expected %d" % (when, r, len(keys)))
+    pool = info_pool(c)
+    if pool["pool_size"] != pool["pool_max_size"]:
+        st.fail("%s: the pool is %d bytes, it had grown to %d"
+                % (when, pool["pool_size"], pool["pool_max_size"]))
+    print("%s: %d keys written while growing verified, pool %d bytes, "
+          "%d problems" % (when, len(keys), pool["pool_size"], st.bad))
+    return 1 if st.bad else 0
+
 def shutdown(port):
     c = Conn(port)
     try:
@@ -377,6 +480,10 @@ try:
         sys.exit(verify(int(a[0]), a[1], a[2]))
     if cmd == "shutdown":
         sys.exit(shutdown(int(a[0])))
+    if cmd == "grow":
+        sys.exit(grow(int(a[0]), a[1]))
+    if cmd == "grow_verify":
+        sys.exit(grow_verify(int(a[0]), a[1], a[2]))
 except Exception as e:              # a connection lost, a timeout...
     print("    FAIL: %s: %s: %r" % (cmd, type(e).__name__, e))
     sys.exit(2)
@@ -390,7 +497,7 @@ PKV_TESTS_DIR=$(cd "$top_srcdir/tests" && pwd); export PKV_TESTS_DIR
 run_py() { $TIMEOUT "$PY" "$TMP/full.py" "$@"; }
 
 "$PY" "$TMP/full.py" client | sed 's/^/      /'
-srv_start F "$POOL" --pool-size "$POOL_SIZE" ||
+srv_start F "$POOL" --pool-size "$POOL_SIZE" --pool-max-size "$POOL_MAX" ||
 	{ bad "the server starts"; srv_finish; }
 PID=$F_pid
 ok "server up on port $F_port, pool of $POOL_SIZE"
@@ -509,13 +616,37 @@ if srv_start F "$POOL"; then
 	[ $rc -eq 0 ] &&
 		ok "after the restart: every acknowledged write is there" ||
 		bad "after the restart: writes lost or wrong (exit $rc)"
-	alive "at the end"
-	srv_stop F || bad "final stop (status $srv_rc)"
 else
 	bad "restart after SHUTDOWN"
 fi
 
-# 4. The log: no crash, and both runs ended by their own exit.
+# 4. Growth, on the same server: CONFIG SET pool-size, then
+# pool-auto-grow, filling database 1 to OOM each time; then a restart
+# keeps the size and every key of both databases.
+run_py grow "$F_port" "$TMP" >"$TMP/grow.out" 2>&1
+rc=$?
+sed 's/^/      /' "$TMP/grow.out"
+[ $rc -eq 0 ] && ok "growth: CONFIG SET pool-size and pool-auto-grow" ||
+	bad "growth (exit $rc)"
+run_py grow_verify "$F_port" "$TMP" "grown" >"$TMP/gv.out" 2>&1 ||
+	bad "grown: writes lost or wrong: $(cat "$TMP/gv.out")"
+alive "after growing"
+srv_stop F || bad "stop after growing (status $srv_rc)"
+if srv_start F "$POOL"; then
+	run_py grow_verify "$F_port" "$TMP" "grown, restarted" \
+		>"$TMP/gv.out" 2>&1
+	rc=$?
+	sed 's/^/      /' "$TMP/gv.out"
+	[ $rc -eq 0 ] && ok "after a restart: the grown pool has every key" ||
+		bad "after a restart: keys written while growing lost"
+	run_py verify "$F_port" "$TMP" "grown, restarted" >"$TMP/v.out" 2>&1 ||
+		bad "after a restart: database 0 changed: $(cat "$TMP/v.out")"
+	srv_stop F || bad "final stop (status $srv_rc)"
+else
+	bad "restart after growing"
+fi
+
+# 5. The log: no crash, and every run ended by its own exit.
 if grep -Eiq 'segmentation|sigsegv|sigabrt|assert|abort|sanitizer|runtime error|panic|core dump|killed' "$TMP/F.log"; then
 	bad "the server log tells of a crash"
 	grep -Ei 'segmentation|sigsegv|sigabrt|assert|abort|sanitizer|runtime error|panic|core dump|killed' "$TMP/F.log" | head -5 | sed 's/^/      /'
