@@ -543,6 +543,88 @@ static void heap_release_volatile(struct heap *h, const struct heap_action *act)
 	pthread_mutex_unlock(&h->chunk_mtx);
 }
 
+/*
+ * heap_run_retire -- an empty run's chunk goes back to the free chunks,
+ * so space freed in one size class serves any other, and big values.
+ * The caller released the run's last block from the limbo: every free of
+ * the run is past the watermark, so no record a recovery could replay
+ * touches its bitmap, and the persistent bitmap is all zero.  (A class
+ * that empties and fills again makes a new run: two fences, once per
+ * drain of the limbo at most.)
+ *
+ * Every block is taken first, word by word, so no thread can reserve in
+ * it any more; a word some thread took a block from meanwhile makes it
+ * give up (the run is in use again).  The run leaves its class and the
+ * lanes, but is never freed while open: a lane or a reader may still
+ * hold it, and finds every block taken.
+ */
+static void heap_run_retire(struct heap *h, struct heap_run *run)
+{
+	struct persist *p = &h->pool->persist;
+	struct heap_class *c = &h->cls[run->cls];
+	size_t k;
+	uint32_t w;
+
+	pthread_mutex_lock(&c->mtx);
+	if (atomic_load(&run->nfree) != c->nblocks) {
+		pthread_mutex_unlock(&c->mtx);
+		return;
+	}
+	for (k = 0; k < c->nruns && c->runs[k] != run; k++)
+		;
+	for (w = 0; k < c->nruns && w < c->nwords; w++) {
+		uint64_t free_bits = ~heap_tail_mask(c, w);
+		if (!atomic_compare_exchange_strong(&run->vbits[w], &free_bits,
+						    ~0ull))
+			break;
+	}
+	if (k == c->nruns || w < c->nwords) {
+		while (k < c->nruns && w-- > 0)
+			atomic_store(&run->vbits[w], ~heap_tail_mask(c, w));
+		pthread_mutex_unlock(&c->mtx);
+		return;
+	}
+	atomic_store(&run->nfree, 0);
+	c->runs[k] = c->runs[--c->nruns];
+	c->cursor = 0;
+	for (unsigned l = 0; l < h->nlanes; l++) {
+		struct heap_run *mine = run;
+		atomic_compare_exchange_strong(
+			&h->lane_run[l * h->nclasses + run->cls], &mine, NULL);
+	}
+	pthread_mutex_unlock(&c->mtx);
+	/*
+	 * Durable before the chunk can be taken again: a huge span made of
+	 * it needs its header FREE on the media (only a span's first header
+	 * says what it is), and that span's commit may be fenced by another
+	 * thread, whose fence does not order this store.
+	 */
+	persist_store64(p, &h->chunk_hdr[run->chunk], CHUNK_FREE);
+	if (!PLANTED(RUN_RETIRE_FENCE))
+		persist_fence(p);
+	pthread_mutex_lock(&h->chunk_mtx);
+	run->retired_next = h->retired;
+	h->retired = run;
+	__atomic_store_n(&h->cstate[run->chunk], CS_FREE, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&h->chunk_mtx);
+	atomic_fetch_add(&h->runs_retired, 1);
+}
+
+/* heap_release_freed -- a freed block the watermark has passed becomes
+ * free again; its run, if that leaves it empty, goes back to the free
+ * chunks. */
+static void heap_release_freed(struct heap *h, const struct heap_action *act)
+{
+	struct heap_run *run;
+
+	heap_release_volatile(h, act);
+	if (act->huge)
+		return;
+	run = h->run_of[act->chunk];
+	if (atomic_load(&run->nfree) == h->cls[run->cls].nblocks)
+		heap_run_retire(h, run);
+}
+
 /* heap_cancel -- give back an uncommitted reservation. */
 void heap_cancel(struct heap *h, const struct heap_action *act)
 {
@@ -569,13 +651,20 @@ static void heap_release_now(struct heap *h, const struct heap_limbo *l,
 	if (redo_watermark(h->redo) < newest)
 		return;   /* an I/O error: they stay taken until reopen */
 	for (size_t i = 0; i < n; i++)
-		heap_release_volatile(h, &l[i].act);
+		heap_release_freed(h, &l[i].act);
 }
 
 /* heap_free_applied -- a committed free is applied: into the limbo. */
 void heap_free_applied(struct heap *h, const struct heap_action *act,
 		       uint64_t seq)
 {
+	if (PLANTED(RUN_RETIRE_EARLY) && !act->huge &&
+	    atomic_load(&h->run_of[act->chunk]->nfree) + 1 ==
+	    h->cls[h->run_of[act->chunk]->cls].nblocks) {
+		/* the bug: the run's last block skips the limbo */
+		heap_release_freed(h, act);
+		return;
+	}
 	pthread_mutex_lock(&h->limbo_mtx);
 	if (h->nlimbo == h->limbo_cap) {
 		size_t cap = h->limbo_cap ? 2 * h->limbo_cap : HEAP_LIMBO_BATCH;
@@ -653,7 +742,7 @@ size_t heap_limbo_drain(struct heap *h)
 	w = redo_watermark(h->redo);
 	for (size_t i = 0; i < n; i++) {
 		if (l[i].seq <= w) {
-			heap_release_volatile(h, &l[i].act);
+			heap_release_freed(h, &l[i].act);
 			released++;
 		} else {
 			l[k++] = l[i];
@@ -953,6 +1042,12 @@ static void heap_free_volatile(struct heap *h)
 		}
 		free(h->cls[c].runs);
 		pthread_mutex_destroy(&h->cls[c].mtx);
+	}
+	while (h->retired) {
+		struct heap_run *next = h->retired->retired_next;
+		free(h->retired->vbits);
+		free(h->retired);
+		h->retired = next;
 	}
 	pthread_mutex_destroy(&h->chunk_mtx);
 	pthread_mutex_destroy(&h->load_mtx);

@@ -32,6 +32,9 @@ struct heap_run {
 					 until loaded) */
 	atomic_bool loaded;           /* vbits and nfree read from the
 					 persistent bitmap (heap_run_load) */
+	struct heap_run *retired_next; /* once its chunk went back to the
+					 free chunks (heap_run_retire): kept,
+					 every block taken, until close */
 };
 
 struct heap_class {
@@ -84,6 +87,10 @@ struct heap {
 	void **lane_tx;               /* per lane: the transaction layer's
 					 handle (tx.c) */
 	struct gc *gc;                /* the collector (gc.c) */
+	struct heap_run *retired;     /* runs whose chunks went back
+					 (chunk_mtx); a lane may still hold
+					 one, which gives nothing */
+	_Atomic uint64_t runs_retired; /* since open */
 };
 
 /* heap_nchunks -- chunks in the heap, read without chunk_mtx: a chunk

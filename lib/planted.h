@@ -49,6 +49,12 @@
 	  "the watermark passes the commit") \
 	X(HEAP_RUN_FENCE, "heap-run-fence", \
 	  "a new run's header may land before its cleared bitmap") \
+	X(RUN_RETIRE_EARLY, "run-retire-early", \
+	  "an empty run's chunk goes back to the free chunks before the " \
+	  "watermark passes its last free") \
+	X(RUN_RETIRE_FENCE, "run-retire-fence", \
+	  "a retired run's chunk may be taken again before its free " \
+	  "header is durable") \
 	X(GROW_PERSIST, "grow-persist", \
 	  "growth: the heap's new chunk count is stored, never written " \
 	  "back, and its chunks used at once")

@@ -1911,6 +1911,66 @@ static void test_grow(void **state)
 	close_db(f);
 }
 
+/* sizes_fill -- keys "s<phase>:<i>" with vlen-byte values until the pool
+ * is full; how many fit. */
+static unsigned sizes_fill(pkv *db, unsigned phase, size_t vlen)
+{
+	static char v[4096];
+	unsigned n = 0;
+	int rc;
+
+	memset(v, (int)('a' + phase), sizeof(v));
+	for (;; n++) {
+		char k[32];
+		size_t kl = (size_t)snprintf(k, sizeof(k), "s%u:%u", phase, n);
+		if ((rc = pkv_put(db, 0, k, kl, v, vlen, 0, 0)) != 0)
+			break;
+	}
+	if (rc != PKV_EFULL)
+		fail_msg("phase %u: %s after %u puts, expected PKV_EFULL",
+			 phase, pkv_strerror(rc), n);
+	return n;
+}
+
+/*
+ * test_sizes_change -- a 32 MiB pool filled with 64-byte values, emptied
+ * (every key deleted), filled with 4 KiB values, emptied, three times over: the runs a size
+ * leaves empty go back to the free chunks, so each fill finds the pool
+ * as usable as the first (at least 85% of the heap allocated when it is
+ * full), where the chunks used to stay with the first size for good.
+ */
+static void test_sizes_change(void **state)
+{
+	struct fixture *f = *state;
+	static const size_t sizes[2] = { 64, 4096 };
+	struct pkv_stats st;
+	pkv *db;
+
+	f->opts.size = 32 * MiB;
+	db = open_db(f);
+	for (unsigned phase = 0; phase < 6; phase++) {
+		size_t vlen = sizes[phase % 2];
+		unsigned n = sizes_fill(db, phase, vlen);
+
+		assert_int_equal(pkv_stats(db, &st), 0);
+		print_message("      %4zu B values: %u fit, %.1f%% of the heap "
+			      "allocated, %.1f%% payload\n", vlen, n,
+			      100 * st.utilization,
+			      100.0 * (double)n * vlen / (double)st.heap_bytes);
+		if (st.utilization < 0.85)
+			fail_msg("phase %u (%zu B): utilization %.3f at the "
+				 "first full, under 0.85", phase, vlen,
+				 st.utilization);
+		for (unsigned i = 0; i < n; i++) {
+			char k[32];
+			size_t kl = (size_t)snprintf(k, sizeof(k), "s%u:%u",
+						     phase, i);
+			assert_int_equal(pkv_del(db, 0, k, kl), 0);
+		}
+	}
+	close_db(f);
+}
+
 /* test_full_pool -- put values into an 8 MiB pool until PKV_EFULL: the
  * failed put changed nothing, every earlier key is intact, the message
  * says why; after deletes, puts succeed again. */
@@ -3773,6 +3833,7 @@ int main(void)
 		T(test_expire_active_same_chain),
 		T(test_full_pool),
 		T(test_grow),
+		T(test_sizes_change),
 		T(test_get_ref_basic),
 		T(test_get_ref_stable),
 		T(test_scan_full),
