@@ -971,7 +971,8 @@ static int walk_sweep_block(void *ctx, uint64_t off, uint64_t idx,
 
 	r->blocks++;
 	r->block_bytes += block_len;
-	progress_update(&w->prog, (off - s->chunks_off) / CHUNK_SIZE);
+	progress_update(&w->prog, (off - s->chunks_off) /
+			w->pool->hdr->chunk_size);
 	if (!heap_block_valid(w->heap, off, &size, &type) ||
 	    size > block_len - BLOCK_HDR_SIZE) {
 		const struct block_hdr *bh =

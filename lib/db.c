@@ -461,7 +461,7 @@ int pkv_grow(pkv *db, uint64_t size)
 		return 0;
 	err_clear(&em);
 	chunks = size > h->chunks_off ?
-		(size - h->chunks_off + CHUNK_SIZE - 1) / CHUNK_SIZE : 0;
+		(size - h->chunks_off + h->chunk_size - 1) / h->chunk_size : 0;
 	if ((err = heap_grow(db->heap, chunks, &em)))
 		return kv_err(db, err, "%s", em.text);
 	return 0;
@@ -659,7 +659,7 @@ int pkv_stats(pkv *db, struct pkv_stats *st)
 	gc_get_stats(heap_gc(db->heap), &gs);
 	st->pool_size = db->pool->size;
 	st->pool_max_size = pool_max_size(db->pool);
-	st->heap_free_bytes = hs.chunks_free * (uint64_t)CHUNK_SIZE;
+	st->heap_free_bytes = hs.chunks_free * db->pool->hdr->chunk_size;
 	st->heap_bytes = hs.heap_bytes;
 	st->allocated_bytes = hs.allocated_bytes;
 	st->utilization = hs.utilization;

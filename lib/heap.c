@@ -57,13 +57,13 @@ static void heap_classes_init(void)
 	class_count = n;
 }
 
-/* heap_class_of -- smallest class whose blocks hold `total` bytes, or -1. */
-static int heap_class_of(size_t total)
+/* class_of -- smallest of the first `count` classes whose blocks hold
+ * `total` bytes, or -1. */
+static int class_of(size_t total, unsigned count)
 {
-	unsigned lo = 0, hi = class_count;
+	unsigned lo = 0, hi = count;
 
-	pthread_once(&class_once, heap_classes_init);
-	if (total > class_sizes[class_count - 1])
+	if (total > class_sizes[count - 1])
 		return -1;
 	while (lo < hi) {
 		unsigned mid = (lo + hi) / 2;
@@ -75,10 +75,21 @@ static int heap_class_of(size_t total)
 	return (int)lo;
 }
 
-/* heap_class_size -- block size serving size bytes, 0 for a huge span. */
+/* heap_class_of -- the heap's class for `total` bytes, or -1 (a huge
+ * span): a heap of small chunks has fewer classes. */
+static int heap_class_of(const struct heap *h, size_t total)
+{
+	return class_of(total, h->nclasses);
+}
+
+/* heap_class_size -- block size serving size bytes (in a heap of
+ * CHUNK_SIZE chunks), 0 for a huge span. */
 size_t heap_class_size(size_t size)
 {
-	int c = heap_class_of(size + BLOCK_HDR_SIZE);
+	int c;
+
+	pthread_once(&class_once, heap_classes_init);
+	c = class_of(size + BLOCK_HDR_SIZE, class_count);
 	return c < 0 ? 0 : class_sizes[c];
 }
 
@@ -329,7 +340,7 @@ static struct heap_run *heap_run_create(struct heap *h, unsigned cls,
 		/* A sparse pool file: the chunk's space first (a full
 		 * file system is a full pool). */
 		if (pool_provide(h->pool, heap_chunk_off(h, (uint64_t)chunk[n]),
-				 CHUNK_SIZE)) {
+				 h->chunk_size)) {
 			heap_chunk_give_back(h, chunk[n]);
 			break;
 		}
@@ -437,7 +448,7 @@ static int heap_autogrow(struct heap *h, uint64_t need);
 static int heap_reserve_huge(struct heap *h, size_t total,
 			     struct heap_action *act)
 {
-	uint64_t n = (total + CHUNK_SIZE - 1) / CHUNK_SIZE;
+	uint64_t n = (total + h->chunk_size - 1) / h->chunk_size;
 	int64_t first;
 
 	if (n > h->cap_chunks)
@@ -459,7 +470,7 @@ static int heap_reserve_huge(struct heap *h, size_t total,
 	if (first < 0)
 		return PKV_EFULL;
 	if (pool_provide(h->pool, heap_chunk_off(h, (uint64_t)first),
-			 n * CHUNK_SIZE)) {
+			 n * h->chunk_size)) {
 		struct heap_action back = { .huge = true,
 					    .chunk = (uint32_t)first };
 		heap_release_volatile(h, &back);
@@ -472,7 +483,7 @@ static int heap_reserve_huge(struct heap *h, size_t total,
 	act->word_off = pool_off(h->pool, &h->chunk_hdr[first]);
 	act->value = CHUNK_HDR_HUGE(n);
 	act->block_off = heap_chunk_off(h, (uint64_t)first);
-	act->block_len = n * CHUNK_SIZE;
+	act->block_len = n * h->chunk_size;
 	return 0;
 }
 
@@ -508,9 +519,9 @@ int heap_reserve(struct heap *h, unsigned lane_id, size_t size, uint32_t type,
 
 	if (size == 0 || lane_id >= h->nlanes)
 		return PKV_EINVAL;
-	if (size > h->cap_chunks * (uint64_t)CHUNK_SIZE)
+	if (size > h->cap_chunks * h->chunk_size)
 		return PKV_EFULL;   /* more than the heap can ever hold */
-	c = heap_class_of(total);
+	c = heap_class_of(h, total);
 	err = heap_reserve_fit(h, lane_id, c, total, act);
 	if (err == PKV_EFULL && !epoch_thread_inside()) {
 		/* Freed blocks wait for a checkpoint to pass their free. */
@@ -818,9 +829,9 @@ static int heap_locate(const struct heap *h, uint64_t data_off,
 	uint64_t block_off = data_off - BLOCK_HDR_SIZE, chunk, hdr, rel;
 
 	if (data_off < ph->chunks_off + BLOCK_HDR_SIZE ||
-	    data_off >= ph->chunks_off + heap_nchunks(h) * (uint64_t)CHUNK_SIZE)
+	    data_off >= ph->chunks_off + heap_nchunks(h) * h->chunk_size)
 		return PKV_EINVAL;
-	chunk = (block_off - ph->chunks_off) / CHUNK_SIZE;
+	chunk = (block_off - ph->chunks_off) / h->chunk_size;
 	hdr = __atomic_load_n(&h->chunk_hdr[chunk], __ATOMIC_ACQUIRE);
 	rel = block_off - heap_chunk_off(h, chunk);
 	act->chunk = (uint32_t)chunk;
@@ -834,7 +845,7 @@ static int heap_locate(const struct heap *h, uint64_t data_off,
 		act->op = LOG_OP_SET;
 		act->word_off = pool_off(h->pool, &h->chunk_hdr[chunk]);
 		act->value = CHUNK_FREE;
-		act->block_len = (uint64_t)CHUNK_SPAN(hdr) * CHUNK_SIZE;
+		act->block_len = (uint64_t)CHUNK_SPAN(hdr) * h->chunk_size;
 		return 0;
 	}
 	if (CHUNK_KIND(hdr) == CHUNK_RUN && CHUNK_CLASS(hdr) < h->nclasses) {
@@ -882,9 +893,9 @@ uint64_t heap_block_of(const struct heap *h, uint64_t off)
 	uint64_t chunk, rel;
 
 	if (off < ph->chunks_off ||
-	    off >= ph->chunks_off + heap_nchunks(h) * (uint64_t)CHUNK_SIZE)
+	    off >= ph->chunks_off + heap_nchunks(h) * h->chunk_size)
 		return 0;
-	chunk = (off - ph->chunks_off) / CHUNK_SIZE;
+	chunk = (off - ph->chunks_off) / h->chunk_size;
 	switch (__atomic_load_n(&h->cstate[chunk], __ATOMIC_ACQUIRE)) {
 	case CS_RUN: {
 		const struct heap_run *run = h->run_of[chunk];
@@ -1097,6 +1108,7 @@ int heap_open_begin(struct pool *pool, struct heap **hp, struct errmsg *em)
 	h->pool = pool;
 	h->nchunks = pool_heap_chunks(pool);
 	h->cap_chunks = pool->hdr->nchunks;
+	h->chunk_size = pool->hdr->chunk_size;
 	h->chunk_hdr = pool_ptr(pool, pool->hdr->chunk_hdr_off);
 	h->nclasses = class_count;
 	h->nlanes = pool->hdr->nlanes;
@@ -1114,15 +1126,25 @@ int heap_open_begin(struct pool *pool, struct heap **hp, struct errmsg *em)
 	for (unsigned c = 0; c < h->nclasses; c++) {
 		struct heap_class *k = &h->cls[c];
 		k->block_size = class_sizes[c];
-		k->nblocks = (CHUNK_SIZE - CACHELINE) / k->block_size;
+		k->nblocks = (uint32_t)((h->chunk_size - CACHELINE) /
+					k->block_size);
+		if (k->nblocks == 0) {
+			/* past what a chunk holds: huge spans from here */
+			h->nclasses = c;
+			break;
+		}
 		for (;;) {
 			k->nwords = (k->nblocks + 63) / 64;
 			k->hdr_bytes = (k->nwords * 8 + CACHELINE - 1) &
 				       ~(CACHELINE - 1);
 			if (k->hdr_bytes + k->nblocks * k->block_size <=
-			    CHUNK_SIZE)
+			    h->chunk_size)
 				break;
 			k->nblocks--;
+		}
+		if (k->nblocks == 0) {
+			h->nclasses = c;
+			break;
 		}
 		pthread_mutex_init(&k->mtx, NULL);
 	}
@@ -1314,7 +1336,7 @@ int heap_check(struct heap *h, struct errmsg *em)
 void heap_get_stats(const struct heap *h, struct heap_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->heap_bytes = h->nchunks * (uint64_t)CHUNK_SIZE;
+	st->heap_bytes = h->nchunks * h->chunk_size;
 	st->chunks_total = h->nchunks;
 	st->nclasses = h->nclasses;
 	for (unsigned c = 0; c < h->nclasses; c++) {
@@ -1325,7 +1347,7 @@ void heap_get_stats(const struct heap *h, struct heap_stats *st)
 		if (CHUNK_KIND(hdr) == CHUNK_HUGE) {
 			uint32_t n = CHUNK_SPAN(hdr);
 			st->chunks_huge += n;
-			st->allocated_bytes += (uint64_t)n * CHUNK_SIZE;
+			st->allocated_bytes += (uint64_t)n * h->chunk_size;
 			st->allocated_blocks++;
 			i += n - 1;
 		} else if (CHUNK_KIND(hdr) == CHUNK_RUN) {

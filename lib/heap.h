@@ -60,7 +60,7 @@ struct heap_class_stats {
 };
 
 struct heap_stats {
-	uint64_t heap_bytes;          /* nchunks * CHUNK_SIZE */
+	uint64_t heap_bytes;          /* nchunks * hdr.chunk_size */
 	uint64_t chunks_total;
 	uint64_t chunks_free;
 	uint64_t chunks_huge;         /* chunks in allocated spans */

@@ -62,6 +62,7 @@ struct heap {
 					 unlocked with heap_nchunks) */
 	uint64_t cap_chunks;          /* the most it can have (the volatile
 					 arrays' length) */
+	uint64_t chunk_size;          /* hdr.chunk_size */
 	atomic_bool autogrow;         /* grow instead of answering full */
 	uint64_t *chunk_hdr;          /* persistent header words */
 	pthread_mutex_t chunk_mtx;    /* guards cstate, span */
@@ -103,7 +104,7 @@ static inline uint64_t heap_nchunks(const struct heap *h)
 /* heap_chunk_off -- pool offset of chunk i. */
 static inline uint64_t heap_chunk_off(const struct heap *h, uint64_t i)
 {
-	return h->pool->hdr->chunks_off + i * (uint64_t)CHUNK_SIZE;
+	return h->pool->hdr->chunks_off + i * h->chunk_size;
 }
 
 /* heap_persistent_bits -- the persistent bitmap of a run chunk. */

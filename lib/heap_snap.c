@@ -84,15 +84,16 @@ int64_t heap_snap_find(const struct heap_snap *s, uint64_t data_off,
 	uint64_t base = h->pool->hdr->chunks_off, chunk, rel, hdr;
 
 	if (data_off < base + BLOCK_HDR_SIZE || (data_off & 7) ||
-	    data_off - base >= s->nchunks * (uint64_t)CHUNK_SIZE)
+	    data_off - base >= s->nchunks * h->chunk_size)
 		return -1;
-	chunk = (data_off - BLOCK_HDR_SIZE - base) / CHUNK_SIZE;
+	chunk = (data_off - BLOCK_HDR_SIZE - base) / h->chunk_size;
 	rel = data_off - BLOCK_HDR_SIZE - heap_chunk_off(h, chunk);
 	hdr = s->hdr[chunk];
 	if (CHUNK_KIND(hdr) == CHUNK_HUGE) {
 		if (rel != 0)
 			return -1;
-		*capp = (uint64_t)CHUNK_SPAN(hdr) * CHUNK_SIZE - BLOCK_HDR_SIZE;
+		*capp = (uint64_t)CHUNK_SPAN(hdr) * h->chunk_size -
+			BLOCK_HDR_SIZE;
 		return (int64_t)(chunk << HEAP_SNAP_SHIFT);
 	}
 	if (CHUNK_KIND(hdr) == CHUNK_RUN && CHUNK_CLASS(hdr) < h->nclasses) {
@@ -126,7 +127,7 @@ int heap_snap_foreach(const struct heap_snap *s,
 		if (CHUNK_KIND(hdr) == CHUNK_HUGE) {
 			ret = fn(ctx, base + BLOCK_HDR_SIZE,
 				 i << HEAP_SNAP_SHIFT,
-				 (uint64_t)CHUNK_SPAN(hdr) * CHUNK_SIZE);
+				 (uint64_t)CHUNK_SPAN(hdr) * h->chunk_size);
 			if (ret)
 				return ret;
 			i += CHUNK_SPAN(hdr) - 1;

@@ -16,7 +16,7 @@
  *                          + nlanes ring offsets each), then nlanes log rings
  *                          of hdr.log_size bytes
  *   hdr.chunk_hdr_off      nchunks x uint64_t chunk headers
- *   hdr.chunks_off         nchunks x CHUNK_SIZE bytes of heap
+ *   hdr.chunks_off         nchunks x hdr.chunk_size bytes of heap
  *
  * A chunk is free, the first chunk of a huge span, or a run of fixed-size
  * blocks of one size class.  A run starts with its allocation bitmap
@@ -41,7 +41,12 @@
 #define POOL_MIN_SIZE (8u << 20)  /* smallest pool create accepts */
 
 #define CACHELINE 64u
-#define CHUNK_SIZE (256u << 10)   /* 256 KiB, as PMDK */
+#define CHUNK_SIZE (256u << 10)   /* 256 KiB, as PMDK: the chunks of a
+				     pool made with POOL_SMALL_BELOW bytes
+				     or more (hdr.chunk_size says which) */
+#define CHUNK_SIZE_SMALL (64u << 10) /* those of a smaller pool: a run per
+				     size class in use costs a quarter */
+#define POOL_SMALL_BELOW (32ull << 20)
 #define BLOCK_HDR_SIZE 16u        /* struct block_hdr */
 #define BLOCK_ALIGN 16u           /* every block size is a multiple of this */
 
@@ -77,7 +82,7 @@ struct pool_hdr {
 	uint64_t compat_features;     /* may be ignored if unknown */
 	uint64_t incompat_features;   /* must be refused if unknown */
 	uint64_t create_time;         /* seconds since the epoch */
-	uint64_t chunk_size;          /* CHUNK_SIZE */
+	uint64_t chunk_size;          /* CHUNK_SIZE or CHUNK_SIZE_SMALL */
 	uint64_t nchunks;             /* chunks in the heap; with
 					 POOL_FEAT_GROW, the most it can hold */
 	uint64_t chunk_hdr_off;       /* offset of the chunk header table */

@@ -74,25 +74,31 @@ static int pool_layout(struct pool_hdr *h, uint64_t *heapp, uint64_t size,
 	h->hdr_size = POOL_HDR_SIZE;
 	h->pool_size = size;
 	h->incompat_features = POOL_FEAT_GROW;
-	h->chunk_size = CHUNK_SIZE;
+	/* Every size class in use takes a chunk at least: small pools get
+	 * small chunks, so that they hold what they can. */
+	h->chunk_size = size < POOL_SMALL_BELOW ? CHUNK_SIZE_SMALL : CHUNK_SIZE;
 	h->lanes_off = POOL_HDR_SIZE;
 	h->nlanes = nlanes;
 	h->log_size = log_size;
 	h->chunk_hdr_off = pool_align_up(h->lanes_off +
 					 LANES_AREA_SIZE(nlanes, log_size));
-	if (size < h->chunk_hdr_off + POOL_ALIGN + CHUNK_SIZE)
+	if (size < h->chunk_hdr_off + POOL_ALIGN + h->chunk_size)
 		goto too_small;
 	h->nchunks = (max - h->chunk_hdr_off - POOL_ALIGN) /
-		     (CHUNK_SIZE + sizeof(uint64_t));
+		     (h->chunk_size + sizeof(uint64_t));
 	h->chunks_off = pool_align_up(h->chunk_hdr_off +
 				      h->nchunks * sizeof(uint64_t));
 	while (h->nchunks &&
-	       h->chunks_off + h->nchunks * (uint64_t)CHUNK_SIZE > max)
+	       h->chunks_off + h->nchunks * h->chunk_size > max)
 		h->nchunks--;
-	heap = size > h->chunks_off ? (size - h->chunks_off) / CHUNK_SIZE : 0;
+	heap = size > h->chunks_off ? (size - h->chunks_off) / h->chunk_size
+				    : 0;
 	if (heap > h->nchunks)
 		heap = h->nchunks;
-	if (heap == 0 || size < POOL_MIN_SIZE)
+	/* A pool is 8 MiB at least; an image in memory may start smaller
+	 * and grow into its maximum (the crash simulator's). */
+	if (heap == 0 || max < POOL_MIN_SIZE ||
+	    (size < POOL_MIN_SIZE && !(pp && pp->initial_size)))
 		goto too_small;
 	*heapp = heap;
 	if (getrandom(h->uuid, sizeof(h->uuid), 0) != sizeof(h->uuid))
@@ -113,7 +119,7 @@ too_small:
 /* pool_heap_end -- bytes a pool uses with `heap` chunks in its heap. */
 static uint64_t pool_heap_end(const struct pool_hdr *h, uint64_t heap)
 {
-	uint64_t end = h->chunks_off + heap * (uint64_t)CHUNK_SIZE;
+	uint64_t end = h->chunks_off + heap * h->chunk_size;
 	return end > h->pool_size ? end : h->pool_size;
 }
 
@@ -169,17 +175,18 @@ int pool_check_header(const void *buf, uint64_t file_size, const char *name,
 	 * size at create. */
 	cap = h.incompat_features & POOL_FEAT_GROW ? POOL_MAX_CAPACITY
 						   : h.pool_size;
-	if (h.hdr_size != POOL_HDR_SIZE || h.chunk_size != CHUNK_SIZE ||
+	if (h.hdr_size != POOL_HDR_SIZE ||
+	    (h.chunk_size != CHUNK_SIZE && h.chunk_size != CHUNK_SIZE_SMALL) ||
 	    h.lanes_off != POOL_HDR_SIZE || h.nlanes == 0 ||
 	    h.nlanes > LOG_MAX_LANES || h.log_size < LOG_MIN_SIZE ||
 	    h.log_size > LOG_MAX_SIZE ||
 	    h.log_size % CACHELINE || h.nchunks == 0 ||
-	    h.nchunks > cap / CHUNK_SIZE ||
+	    h.nchunks > cap / h.chunk_size ||
 	    h.chunk_hdr_off < h.lanes_off +
 				LANES_AREA_SIZE(h.nlanes, h.log_size) ||
 	    h.chunks_off < h.chunk_hdr_off + h.nchunks * 8 ||
 	    h.chunks_off % POOL_ALIGN ||
-	    h.chunks_off + h.nchunks * CHUNK_SIZE > cap)
+	    h.chunks_off + h.nchunks * h.chunk_size > cap)
 		return err_set(em, PKV_ECORRUPT,
 			       "%s: pool header geometry is inconsistent", name);
 	if (h.incompat_features & POOL_FEAT_GROW) {

@@ -10,10 +10,10 @@
  * helps idle stripes, as the maintenance thread would); and hashes:
  * fields set (some NX), replaced and deleted, alone and in batches, the
  * key deleted or expired whole, with enough fields that a hash's buckets
- * split into a segment; the pool starts at half its image and grows, by
- * a call now and then and whenever a write finds it full (PKV_AUTOGROW).
- * A model keeps every key's value and expiry, and
- * every hash's fields, before and after the call in flight.
+ * split into a segment; the pool starts at an eighth of its image and
+ * grows, by a call now and then and whenever a write finds it full
+ * (PKV_AUTOGROW).  A model keeps every key's value and expiry, and every
+ * hash's fields, before and after the call in flight.
  *
  * Every crash image must recover (redo recovery, then the recovery audit)
  * to the state before or after that call, exactly; and, walking the
@@ -1783,10 +1783,10 @@ int main(int argc, char **argv)
 		.seed = 1, .max_states = 0, .samples = 32,
 		.max_exhaustive = 8, .only_fence = -1, .max_print = 5,
 	};
-	/* The heap starts with half the image, and grows (op_grow, and
-	 * PKV_AUTOGROW when a write finds it full). */
+	/* The heap starts with an eighth of the image, and grows (op_grow,
+	 * and PKV_AUTOGROW when a write finds it full). */
 	struct pool_params pp = { .nlanes = 4, .log_size = 16384,
-				  .initial_size = POOL_SIZE / 2 };
+				  .initial_size = POOL_SIZE / 8 };
 	struct pkv_options po;
 	struct errmsg em;
 	struct timespec t0, t1;

@@ -1971,6 +1971,42 @@ static void test_sizes_change(void **state)
 	close_db(f);
 }
 
+/*
+ * test_small_pool -- an 8 MiB pool of values of 1 to 3000 bytes holds at
+ * least 60% of its size in keys and values before it is full.  A size
+ * class in use takes a chunk at least, and these sizes touch some forty
+ * classes: a pool under 32 MiB has 64 KiB chunks for that (with 256 KiB
+ * chunks the pool was full at 20%).
+ */
+static void test_small_pool(void **state)
+{
+	struct fixture *f = *state;
+	static char v[3000];
+	struct pkv_stats st;
+	uint64_t rng = 5, payload = 0;
+	unsigned n;
+	int rc;
+	pkv *db;
+
+	f->opts.size = 8 * MiB;
+	db = open_db(f);
+	for (n = 0;; n++) {
+		char k[KEYMAX];
+		size_t kl = mkkey(k, n), vl = 1 + tu_rand(&rng) % 3000;
+		if ((rc = pkv_put(db, 0, k, kl, v, vl, 0, 0)) != 0)
+			break;
+		payload += kl + vl;
+	}
+	assert_int_equal(rc, PKV_EFULL);
+	assert_int_equal(pkv_stats(db, &st), 0);
+	print_message("      8 MiB pool: %u values of 1-3000 B, %.1f%% of it "
+		      "payload, %.1f%% of the heap allocated\n", n,
+		      100.0 * (double)payload / (double)st.pool_size,
+		      100 * st.utilization);
+	assert_true((double)payload >= 0.60 * (double)st.pool_size);
+	close_db(f);
+}
+
 /* test_full_pool -- put values into an 8 MiB pool until PKV_EFULL: the
  * failed put changed nothing, every earlier key is intact, the message
  * says why; after deletes, puts succeed again. */
@@ -3834,6 +3870,7 @@ int main(void)
 		T(test_full_pool),
 		T(test_grow),
 		T(test_sizes_change),
+		T(test_small_pool),
 		T(test_get_ref_basic),
 		T(test_get_ref_stable),
 		T(test_scan_full),

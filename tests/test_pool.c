@@ -144,10 +144,11 @@ static void test_create_open(void **state)
 	assert_int_equal(pool->hdr->pool_size, POOL_SIZE);
 	assert_int_equal(pool->hdr->nlanes, LOG_DEFAULT_LANES);
 	assert_int_equal(pool->hdr->log_size, LOG_DEFAULT_SIZE);
-	assert_int_equal(pool->hdr->chunk_size, CHUNK_SIZE);
+	/* a pool under 32 MiB has small chunks */
+	assert_int_equal(pool->hdr->chunk_size, CHUNK_SIZE_SMALL);
 	assert_true(pool->hdr->nchunks > 0);
-	assert_true(pool->hdr->chunks_off + pool->hdr->nchunks * CHUNK_SIZE
-		    <= POOL_SIZE);
+	assert_true(pool->hdr->chunks_off + pool_heap_chunks(pool) *
+		    CHUNK_SIZE_SMALL <= POOL_SIZE);
 	assert_int_equal(pool->persist.backend, PERSIST_FILE);
 	assert_int_equal(pool->state->root, 0);
 	assert_true(pool_contains(pool, 0, POOL_SIZE));
