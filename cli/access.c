@@ -188,8 +188,15 @@ int access_open_cmd(struct access *a, const char *path, bool write,
 	int err;
 
 	err_clear(&em);
-	err = write ? access_write(a, path, NULL, &em)
-		    : access_read(a, path, how, &em);
+	if (write) {
+		struct pkv_options o;
+		pkv_options_init(&o);
+		if (how & ACCESS_AUTOGROW)
+			o.flags |= PKV_AUTOGROW;
+		err = access_write(a, path, &o, &em);
+	} else {
+		err = access_read(a, path, how, &em);
+	}
 	if (err)
 		return cli_fail_path(path, err, em.text);
 	return 0;

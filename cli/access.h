@@ -47,6 +47,8 @@ struct access {
 
 /* What access_read attaches. */
 #define ACCESS_ENGINE_TOO 0x1u    /* the key-value engine, not just the heap */
+#define ACCESS_AUTOGROW 0x2u      /* access_open_cmd for writing: the pool
+				     grows when full (PKV_AUTOGROW) */
 
 /*
  * access_read -- open the pool at path as a private image (see above).

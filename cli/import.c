@@ -708,14 +708,7 @@ int cmd_import(int argc, char **argv)
 {
 	const char *path = NULL, *v;
 	unsigned dbi = 0;
-	struct import *x;
-	struct import_in in = { .fd = STDIN_FILENO };
-	struct resp_reader_limits lim;
-	struct progress prog;
-	struct stat sb;
-	uint64_t total = 0, t0;
-	size_t n;
-	int rc, got, m;
+	int m;
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -736,10 +729,25 @@ int cmd_import(int argc, char **argv)
 	}
 	if (path == NULL)
 		return cli_usage_error("import: missing POOL argument");
+	return import_stream(path, STDIN_FILENO, dbi, 0);
+}
+
+/* import_stream -- see cmds.h. */
+int import_stream(const char *path, int fd, unsigned dbi, unsigned how)
+{
+	struct import *x;
+	struct import_in in = { .fd = fd };
+	struct resp_reader_limits lim;
+	struct progress prog;
+	struct stat sb;
+	uint64_t total = 0, t0;
+	size_t n;
+	int rc, got;
+
 	if (!(x = calloc(1, sizeof(*x))))
 		return cli_fail("out of memory");
 	x->path = path;
-	if ((rc = access_open_cmd(&x->a, path, true, 0)) != 0) {
+	if ((rc = access_open_cmd(&x->a, path, true, how)) != 0) {
 		free(x);
 		return rc;
 	}
@@ -748,8 +756,8 @@ int cmd_import(int argc, char **argv)
 	if ((rc = access_db_check(&x->a, dbi)) != 0)
 		goto out;
 
-	if (fstat(STDIN_FILENO, &sb) == 0 && S_ISREG(sb.st_mode)) {
-		off_t at = lseek(STDIN_FILENO, 0, SEEK_CUR);
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+		off_t at = lseek(fd, 0, SEEK_CUR);
 		total = (uint64_t)sb.st_size - (at > 0 ? (uint64_t)at : 0);
 	}
 	/* Redis's limits: 512 MiB an argument, 1M arguments. */

@@ -36,6 +36,9 @@ static void usage_text(FILE *f)
 		"                          create a key-value pool (SIZE: 64M, 1G...)\n"
 		"                          that may grow to --max-size (16x SIZE)\n"
 		"  grow POOL SIZE          grow the pool to SIZE (online safe)\n"
+		"  compact POOL            rewrite the pool as small as its keys\n"
+		"                          allow (crash safe: the old pool stays\n"
+		"                          until the new one is complete)\n"
 		"  info POOL [--json] [--no-gc]\n"
 		"                          header, state, utilization, keys, garbage\n"
 		"  check POOL [--json] [--repair]\n"
@@ -77,6 +80,7 @@ static const struct {
 } commands[] = {
 	{ "create", cmd_create },
 	{ "grow", cmd_grow },
+	{ "compact", cmd_compact },
 	{ "info", cmd_info },
 	{ "check", cmd_check },
 	{ "gc", cmd_gc },

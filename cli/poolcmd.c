@@ -1,6 +1,6 @@
 /*
  * poolcmd.c -- the subcommands about a pool as a whole: create, grow,
- * info, gc.
+ * compact, info, gc.
  *
  * create makes a key-value pool through pkv_open, so it gets what every
  * pool the library creates gets (the log geometry of its backend and
@@ -12,11 +12,16 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "access.h"
 #include "cmds.h"
@@ -152,6 +157,172 @@ int cmd_grow(int argc, char **argv)
 		       cli_human_size(after.pool_max_size, b2, sizeof(b2)));
 	access_close(&a);
 	return 0;
+}
+
+/* compact_sync_dir -- make a rename in path's directory durable. */
+static int compact_sync_dir(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, rc = -1;
+
+	if (!copy)
+		return -1;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		rc = fsync(fd);
+		close(fd);
+	}
+	free(copy);
+	return rc;
+}
+
+/* compact_keys -- keys over every database of an open pool. */
+static uint64_t compact_keys(pkv *db)
+{
+	uint64_t total = 0, k;
+
+	for (unsigned d = 0; d < pkv_databases(db); d++)
+		if (pkv_dbsize(db, d, &k, NULL) == 0)
+			total += k;
+	return total;
+}
+
+/*
+ * cmd_compact -- "pkv compact POOL": the pool rewritten as small as its
+ * keys allow.  Every key (all types, expiries, databases) is exported
+ * to POOL.compact.resp, imported into a new pool POOL.compact made for
+ * what the old one holds (growing as needed, up to the same maximum),
+ * whose free chunks at the end are then given back; the new file replaces
+ * the old with rename(2) only once it is complete and synced, so a crash
+ * or a failure at any point leaves the old pool as it was.  The pool
+ * stays locked (shared) throughout: no server can open it meanwhile.
+ */
+int cmd_compact(int argc, char **argv)
+{
+	const char *path = NULL;
+	char tmp[4096], resp[4096], b1[32], b2[32];
+	struct access old, nw;
+	struct pkv_options o;
+	struct heap_stats hs;
+	struct errmsg em;
+	uint64_t old_size, old_keys, max, est, new_size, new_keys;
+	int rc, fd, err;
+
+	for (int i = 1; i < argc; i++) {
+		if (cli_is_option(argv[i]))
+			return cli_usage_error("compact: unknown option '%s'",
+					       argv[i]);
+		if (path != NULL)
+			return cli_usage_error("compact: unexpected argument "
+					       "'%s'", argv[i]);
+		path = argv[i];
+	}
+	if (path == NULL)
+		return cli_usage_error("compact: missing POOL argument");
+	if (snprintf(tmp, sizeof(tmp), "%s.compact", path) >=
+	    (int)sizeof(tmp) ||
+	    snprintf(resp, sizeof(resp), "%s.compact.resp", path) >=
+	    (int)sizeof(resp))
+		return cli_fail("%s: path too long", path);
+	if (access(tmp, F_OK) == 0 || access(resp, F_OK) == 0)
+		return cli_fail("%s or %s exists (left by an interrupted "
+				"compact?): remove it first", tmp, resp);
+
+	/* The old pool, held shared until the end. */
+	if ((rc = access_open_cmd(&old, path, false, ACCESS_ENGINE_TOO)) != 0)
+		return rc;
+	old_size = old.pool->size;
+	max = pool_max_size(old.pool);
+	old_keys = compact_keys(old.db);
+	heap_get_stats(old.heap, &hs);
+
+	{
+		char *eargv[] = { "export", (char *)path, "-o", resp, NULL };
+		if ((rc = cmd_export(4, eargv)) != 0)
+			goto fail;
+	}
+	/*
+	 * The new pool's size at create is what it holds plus its own
+	 * metadata (logs and chunk table, which depend on that size): a
+	 * pool never shrinks below its size at create.  Made again, once or
+	 * twice, until the metadata is known; the import grows it if the
+	 * blocks need more.
+	 */
+	est = hs.allocated_bytes;
+	for (int round = 0;; round++) {
+		uint64_t need;
+		if (est < POOL_MIN_SIZE)
+			est = POOL_MIN_SIZE;
+		pkv_options_init(&o);
+		o.flags = PKV_CREATE | PKV_EXCL;
+		o.size = est;
+		o.max_size = max > est ? max : est;
+		o.databases = pkv_databases(old.db);
+		err_clear(&em);
+		if ((err = access_write(&nw, tmp, &o, &em))) {
+			rc = cli_fail_path(tmp, err, em.text);
+			goto fail;
+		}
+		need = hs.allocated_bytes + nw.pool->hdr->chunks_off;
+		access_close(&nw);
+		if (need <= est || round == 2)
+			break;
+		unlink(tmp);
+		est = need;
+	}
+	if ((fd = open(resp, O_RDONLY | O_CLOEXEC)) < 0) {
+		rc = cli_fail("%s: %s", resp, strerror(errno));
+		goto fail;
+	}
+	rc = import_stream(tmp, fd, 0, ACCESS_AUTOGROW);
+	close(fd);
+	if (rc != 0)
+		goto fail;
+	if ((rc = access_open_cmd(&nw, tmp, true, 0)) != 0)
+		goto fail;
+	new_keys = compact_keys(nw.db);
+	err_clear(&em);
+	if ((err = heap_shrink(nw.heap, &em)) != 0) {
+		access_close(&nw);
+		rc = cli_fail_path(tmp, err, em.text);
+		goto fail;
+	}
+	new_size = nw.pool->size;
+	access_close(&nw);
+	/* Keys that expired meanwhile are the only ones allowed to go. */
+	if (new_keys > old_keys) {
+		rc = cli_fail("%s: the copy has %" PRIu64 " keys, the pool %"
+			      PRIu64 ": left as it was", path, new_keys,
+			      old_keys);
+		goto fail;
+	}
+	if ((fd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0 || fsync(fd) != 0) {
+		rc = cli_fail("%s: cannot sync: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto fail;
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		rc = cli_fail("%s: cannot replace it with %s: %s", path, tmp,
+			      strerror(errno));
+		goto fail;
+	}
+	if (compact_sync_dir(path) != 0)
+		cli_fail("%s: the directory could not be synced: %s", path,
+			 strerror(errno));
+	unlink(resp);
+	access_close(&old);
+	printf("%s: compacted from %" PRIu64 " bytes (%s) to %" PRIu64
+	       " (%s), %" PRIu64 " keys\n", path, old_size,
+	       cli_human_size(old_size, b1, sizeof(b1)), new_size,
+	       cli_human_size(new_size, b2, sizeof(b2)), new_keys);
+	return 0;
+fail:
+	unlink(tmp);
+	unlink(resp);
+	access_close(&old);
+	return rc ? rc : EXIT_FAILURE;
 }
 
 /* uuid_text -- a 16-byte UUID as 8-4-4-4-12 lower-case hex. */

@@ -253,6 +253,30 @@ int heap_grow(struct heap *h, uint64_t nchunks, struct errmsg *em)
 	return err;
 }
 
+/* heap_shrink -- see heap.h. */
+int heap_shrink(struct heap *h, struct errmsg *em)
+{
+	uint64_t n, was;
+	int err = 0;
+
+	pthread_mutex_lock(&h->chunk_mtx);
+	was = n = h->nchunks;
+	while (n > 1 && h->cstate[n - 1] == CS_FREE &&
+	       __atomic_load_n(&h->chunk_hdr[n - 1], __ATOMIC_RELAXED) ==
+	       CHUNK_FREE)
+		n--;
+	if (n < was) {
+		/* No allocation goes there from now on. */
+		__atomic_store_n(&h->nchunks, n, __ATOMIC_RELEASE);
+		err = pool_shrink(h->pool, n, em);
+		/* Failed before its state word: the heap keeps its size. */
+		if (pool_heap_chunks(h->pool) != n)
+			__atomic_store_n(&h->nchunks, was, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&h->chunk_mtx);
+	return err;
+}
+
 #define HEAP_GROW_MIN 8u   /* chunks an automatic growth adds at least */
 
 /*
@@ -327,14 +351,6 @@ static struct heap_run *heap_run_create(struct heap *h, unsigned cls,
 		if (chunk[n] >= 0)
 			h->cstate[chunk[n]] = CS_RUN;
 		pthread_mutex_unlock(&h->chunk_mtx);
-		/* No free chunk: a heap that may grow makes some. */
-		if (chunk[n] < 0 && n == 0 && heap_autogrow(h, 1) == 0) {
-			pthread_mutex_lock(&h->chunk_mtx);
-			chunk[n] = heap_chunks_find(h, 1);
-			if (chunk[n] >= 0)
-				h->cstate[chunk[n]] = CS_RUN;
-			pthread_mutex_unlock(&h->chunk_mtx);
-		}
 		if (chunk[n] < 0)
 			break;
 		/* A sparse pool file: the chunk's space first (a full
@@ -442,7 +458,6 @@ static int heap_reserve_run(struct heap *h, unsigned lane, unsigned cls,
 
 static void heap_release_volatile(struct heap *h,
 				  const struct heap_action *act);
-static int heap_autogrow(struct heap *h, uint64_t need);
 
 /* heap_reserve_huge -- reserve a span of chunks. */
 static int heap_reserve_huge(struct heap *h, size_t total,
@@ -453,20 +468,15 @@ static int heap_reserve_huge(struct heap *h, size_t total,
 
 	if (n > h->cap_chunks)
 		return PKV_EFULL;
-	for (bool grown = false;; grown = true) {
-		pthread_mutex_lock(&h->chunk_mtx);
-		first = heap_chunks_find(h, n);
-		if (first >= 0) {
-			h->cstate[first] = CS_HUGE;
-			for (uint64_t i = 1; i < n; i++)
-				h->cstate[first + i] = CS_HUGE_INNER;
-			h->span[first] = (uint32_t)n;
-		}
-		pthread_mutex_unlock(&h->chunk_mtx);
-		/* No room: a heap that may grow takes what it lacks. */
-		if (first >= 0 || grown || heap_autogrow(h, n))
-			break;
+	pthread_mutex_lock(&h->chunk_mtx);
+	first = heap_chunks_find(h, n);
+	if (first >= 0) {
+		h->cstate[first] = CS_HUGE;
+		for (uint64_t i = 1; i < n; i++)
+			h->cstate[first + i] = CS_HUGE_INNER;
+		h->span[first] = (uint32_t)n;
 	}
+	pthread_mutex_unlock(&h->chunk_mtx);
 	if (first < 0)
 		return PKV_EFULL;
 	if (pool_provide(h->pool, heap_chunk_off(h, (uint64_t)first),
@@ -529,6 +539,12 @@ int heap_reserve(struct heap *h, unsigned lane_id, size_t size, uint32_t type,
 		if (heap_limbo_drain(h))
 			err = heap_reserve_fit(h, lane_id, c, total, act);
 	}
+	/* Still no room: a heap that may grow takes what it lacks (after
+	 * the space it had, so that growth comes last). */
+	if (err == PKV_EFULL &&
+	    heap_autogrow(h, c < 0 ? (total + h->chunk_size - 1) /
+				     h->chunk_size : 1) == 0)
+		err = heap_reserve_fit(h, lane_id, c, total, act);
 	if (err)
 		return err;
 	act->is_free = false;

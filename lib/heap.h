@@ -79,6 +79,14 @@ struct heap_stats {
 int heap_grow(struct heap *h, uint64_t nchunks, struct errmsg *em);
 
 /*
+ * heap_shrink -- give back the free chunks at the end of the heap: the
+ * pool file shrinks to its last chunk in use (pool_shrink).  For a pool
+ * nothing else uses (pkv compact); every block in those chunks is free
+ * and past its grace period, so no reader can be there.  0 or -errno.
+ */
+int heap_shrink(struct heap *h, struct errmsg *em);
+
+/*
  * heap_set_autogrow -- whether an allocation that finds no room grows the
  * heap (by a quarter, up to the pool's maximum) instead of failing.
  */

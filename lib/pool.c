@@ -615,6 +615,41 @@ int pool_grow(struct pool *pool, uint64_t heap, struct errmsg *em)
 	return persist_failed(&pool->persist);
 }
 
+/*
+ * pool_shrink -- see pool.h.  The reverse order of pool_grow: the state
+ * word first, durable, then the file; a crash between leaves a file
+ * longer than its heap, which is harmless.
+ */
+int pool_shrink(struct pool *pool, uint64_t heap, struct errmsg *em)
+{
+	const struct pool_hdr *h = pool->hdr;
+	uint64_t size = pool_heap_end(h, heap);
+	size_t map_len = pool_map_len(size);
+
+	if (!(h->incompat_features & POOL_FEAT_GROW) || heap == 0 ||
+	    heap >= pool_heap_chunks(pool))
+		return 0;
+	persist_store64(&pool->persist, &pool->state->heap_chunks, heap);
+	persist_fence(&pool->persist);
+	if (persist_failed(&pool->persist))
+		return persist_failed(&pool->persist);
+	__atomic_store_n(&pool->size, (size_t)size, __ATOMIC_RELEASE);
+	if (pool->fd < 0 || map_len >= pool->map_len)
+		return 0;
+	/* The tail goes back to the reservation, then out of the file. */
+	if (mmap(pool->base + map_len, pool->map_len - map_len, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+		 0) == MAP_FAILED)
+		return err_set(em, -errno, "%s: cannot unmap the pool's end: "
+			       "%s", pool->path, strerror(errno));
+	pool->map_len = map_len;
+	if (ftruncate(pool->fd, (off_t)size) != 0 || fsync(pool->fd) != 0)
+		return err_set(em, -errno, "%s: cannot shorten the file to "
+			       "%llu bytes: %s", pool->path,
+			       (unsigned long long)size, strerror(errno));
+	return 0;
+}
+
 /* pool_mark_open -- record durably that the pool is in use (unclean). */
 void pool_mark_open(struct pool *pool)
 {

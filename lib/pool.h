@@ -116,6 +116,14 @@ uint64_t pool_max_size(const struct pool *pool);
 int pool_grow(struct pool *pool, uint64_t heap_chunks, struct errmsg *em);
 
 /*
+ * pool_shrink -- the heap keeps only its first `heap_chunks` chunks (the
+ * caller made sure the others are free, with zero headers): the state
+ * word durably first, then the file is shortened (not below its size at
+ * create) and the end of the mapping given back.  Returns 0 or -errno.
+ */
+int pool_shrink(struct pool *pool, uint64_t heap_chunks, struct errmsg *em);
+
+/*
  * pool_image_size -- bytes a pool with this header page uses (its size
  * at create, or more once grown); only after pool_check_header passed.
  */

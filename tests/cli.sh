@@ -1,5 +1,6 @@
 #!/bin/sh
-# cli.sh -- tests of the pkv tool on whole pools: create, grow, info, check
+# cli.sh -- tests of the pkv tool on whole pools: create, grow, compact,
+# info, check
 # (healthy pools are left unchanged; a damaged header, a truncated file, a
 # damaged chunk header, a damaged key-value entry and a damaged allocation
 # bitmap are each found and reported with a non-zero exit), check --repair
@@ -86,6 +87,60 @@ run check "$TMP/g.pool"
 expect "check of a grown pool" 0 ': ok'
 run grow "$TMP/g.pool"
 expect "grow without a size is a usage error" 2 'usage' "$ERR"
+
+# --- compact ---------------------------------------------------------------
+# 24000 keys of 1000 bytes in a 64 MiB pool, every other one deleted, and a
+# key of each other type, one with an expiry, one in database 3.
+awk 'function cmd(n, a,   i, s) { s = "*" n "\r\n"
+	for (i = 1; i <= n; i++) s = s "$" length(a[i]) "\r\n" a[i] "\r\n"
+	printf "%s", s }
+BEGIN { v = sprintf("%1000s", ""); gsub(/ /, "v", v)
+	for (i = 0; i < 24000; i++) { a[1] = "SET"; a[2] = "k" i; a[3] = v; cmd(3, a) }
+	for (i = 0; i < 24000; i += 2) { a[1] = "DEL"; a[2] = "k" i; cmd(2, a) }
+	a[1] = "HSET"; a[2] = "h"; a[3] = "f"; a[4] = "x"; cmd(4, a)
+	a[1] = "RPUSH"; a[2] = "l"; a[3] = "e1"; a[4] = "e2"; cmd(4, a)
+	a[1] = "SADD"; a[2] = "s"; a[3] = "m"; cmd(3, a)
+	a[1] = "ZADD"; a[2] = "z"; a[3] = "1.5"; a[4] = "m"; cmd(4, a)
+	a[1] = "SET"; a[2] = "t"; a[3] = "x"; cmd(3, a)
+	a[1] = "PEXPIREAT"; a[2] = "t"; a[3] = "4102444800000"; cmd(3, a)
+	a[1] = "SELECT"; a[2] = "3"; cmd(2, a)
+	a[1] = "SET"; a[2] = "in3"; a[3] = "three"; cmd(3, a) }' \
+	>"$TMP/compact.resp"
+run create "$TMP/h.pool" --size 64M
+runin "$TMP/compact.resp" import "$TMP/h.pool"
+expect "compact: the pool to compact is loaded" 0 '' "$ERR"
+before=$(wc -c <"$TMP/h.pool" | tr -d ' ')
+run compact "$TMP/h.pool"
+expect "compact POOL" 0 'compacted from 67108864 bytes .* 12006 keys'
+after=$(wc -c <"$TMP/h.pool" | tr -d ' ')
+run info "$TMP/h.pool" --json --no-gc
+live=$(json_num "$OUT" allocated_bytes)
+meta=$(json_num "$OUT" chunks_off)
+if [ -n "$live" ] && [ -n "$meta" ] &&
+   [ $((after * 10)) -le $(((live + meta) * 11)) ] && [ "$after" -lt "$before" ]; then
+	ok "compact: $before -> $after bytes, within 10% of live data $live + metadata $meta"
+else
+	bad "compact: $before -> $after bytes, live data '$live' + metadata '$meta'"
+fi
+run check "$TMP/h.pool"
+expect "check of a compacted pool" 0 ': ok'
+grep -q 'types: 12002 strings, 1 hashes (1 fields), 1 lists (2 elements), 1 sets (1 members), 1 sorted sets (1 members)' "$OUT" &&
+	ok "compact: every key and type is there" ||
+	bad "compact: every key and type is there"
+run ttl "$TMP/h.pool" t --ms
+[ "$rc" -eq 0 ] && [ "$(cat "$OUT")" -gt 1000000000 ] &&
+	ok "compact keeps an expiry" || bad "compact keeps an expiry ($(cat "$OUT"))"
+run get "$TMP/h.pool" in3 --db 3 --raw
+expect "compact keeps database 3" 0 '^three$'
+run get "$TMP/h.pool" k1 --raw
+expect "compact keeps a value" 0 '^v{1000}$'
+[ ! -e "$TMP/h.pool.compact" ] && [ ! -e "$TMP/h.pool.compact.resp" ] &&
+	ok "compact leaves no temporary file" ||
+	bad "compact leaves no temporary file"
+: >"$TMP/h.pool.compact"
+run compact "$TMP/h.pool"
+expect "compact refuses when a temporary file is left" 1 'remove it first' "$ERR"
+rm -f "$TMP/h.pool.compact"
 
 # --- info --------------------------------------------------------------------
 "$PKV" set "$POOL" k1 v1 >/dev/null && "$PKV" set "$POOL" k2 v2 --db 3 \
