@@ -26,6 +26,10 @@
 # A fifth client overwrites three keys with one MSET, and two keys and a
 # counter with one MULTI/EXEC, again and again: after the kill each group
 # is whole (never half applied) and not older than its last acknowledgment.
+# The pool starts at 8 MiB with pool-auto-grow, and a sixth client grows
+# it by a chunk every 10 ms (CONFIG SET pool-size), so kills land during
+# growth as well: after each, the pool is at least as big as the last
+# growth acknowledged.
 # A last clean SHUTDOWN and restart checks everything once more.  Needs
 # python3 (its standard library only).  An automake test: exit 0 on
 # success, 1 on failure, 77 to skip.
@@ -80,6 +84,25 @@ f = s.makefile("rb")
 deadline = time.time() + 30          # in case the kill never comes
 i = 0
 try:
+    if cid == "grow":
+        # The pool a chunk bigger every 10 ms (CONFIG SET pool-size), up
+        # to its maximum; a line per acknowledged growth.
+        s.sendall(enc("CONFIG", "GET", "pool-size"))
+        for _ in range(4):           # *2, $9, pool-size, $n
+            f.readline()
+        size = int(f.readline())
+        while time.time() < deadline:
+            size += 256 * 1024
+            s.sendall(enc("CONFIG", "SET", "pool-size", str(size)))
+            line = f.readline()
+            if not line or line.startswith(b"-"):
+                break                # killed, or at its maximum
+            if line != b"+OK\r\n":
+                log.write("BAD CONFIG SET %d %r\n" % (size, line))
+                sys.exit(1)
+            log.write("G %d\n" % size)
+            time.sleep(0.01)
+        sys.exit(0)
     while cid == "tx" and time.time() < deadline:
         # Atomic groups: MSET of three keys, then MULTI/EXEC of two SETs
         # and an INCR, each overwriting the same keys with i.
@@ -403,6 +426,15 @@ print("INFO pkv: clean_shutdown_before_start:%s recovery_time_ms:%s "
 if info.get("clean_shutdown_before_start") != clean:
     bad("INFO pkv: clean_shutdown_before_start:%s, expected %s"
         % (info.get("clean_shutdown_before_start"), clean))
+grown = 0
+for r in range(1, rounds + 1):
+    for line in open("%s/grow.%d" % (tmp, r)):
+        grown = max(grown, int(line.split()[1]))
+if int(info.get("pool_size", 0)) < grown:
+    bad("the pool was grown to %d bytes (acknowledged), it is %s"
+        % (grown, info.get("pool_size")))
+print("pool_size:%s, at least the last growth acknowledged (%d)"
+      % (info.get("pool_size"), grown))
 print("checked %d acknowledged writes: %d SETs one by one, %d INCRs "
       "through their counters, %d HSETs through their hashes, %d RPUSHes "
       "and LPOPs through their lists, %d SADDs through their sets, %d "
@@ -413,8 +445,11 @@ print("checked %d acknowledged writes: %d SETs one by one, %d INCRs "
 sys.exit(1 if errors else 0)
 EOF
 
-srv_start K "$POOL" || { bad "the server starts"; srv_finish; }
-ok "server up on port $K_port in $SRV_START_MS ms (new pool)"
+# The pool starts at its smallest and grows as the writers fill it
+# (pool-auto-grow), so kills land while it grows too.
+srv_start K "$POOL" --pool-size 8mb --pool-auto-grow yes ||
+	{ bad "the server starts"; srv_finish; }
+ok "server up on port $K_port in $SRV_START_MS ms (new pool of 8 MiB)"
 # Where the pool lives decides what a kill tests: on a disk (the file
 # backend) every acknowledged write went through a sync of the log.
 BACKEND=$(grep -o 'Persistence: [a-z]* backend' "$TMP/K.log" 2>/dev/null |
@@ -432,9 +467,13 @@ while [ $round -le "$ROUNDS" ]; do
 		acks="$acks $TMP/acks.$round.$c"
 		c=$((c + 1))
 	done
-	# and one writer of MSETs and MULTI/EXEC transactions
+	# and one writer of MSETs and MULTI/EXEC transactions, and one that
+	# grows the pool
 	timeout 60 "$PY" "$TMP/writer.py" "$K_port" $round tx \
 		"$TMP/acks.$round.tx" &
+	pids="$pids $!"
+	timeout 60 "$PY" "$TMP/writer.py" "$K_port" $round grow \
+		"$TMP/grow.$round" &
 	pids="$pids $!"
 	# Until every writer has had a write acknowledged (30 s at most:
 	# longer is a hang); the server may stall for a while, as when a
@@ -503,9 +542,9 @@ while [ $round -le "$ROUNDS" ]; do
 		   head -n 30 "$TMP/pkvcheck.out" | sed 's/^/      /' ;;
 		esac
 	fi
-	if srv_start K "$POOL"; then
+	if srv_start K "$POOL" --pool-auto-grow yes; then
 		ok "round $round: restarted after SIGKILL; exec to first PONG:" \
-		   "$SRV_START_MS ms"
+		   "$SRV_START_MS ms, pool of $(wc -c <"$POOL" | tr -d ' ') bytes"
 	else
 		bad "round $round: restart after SIGKILL"
 		soak_summary
@@ -534,7 +573,7 @@ if srv_stop K; then
 else
 	bad "clean stop after the rounds (status $srv_rc)"
 fi
-if srv_start K "$POOL"; then
+if srv_start K "$POOL" --pool-auto-grow yes; then
 	ok "restarted after a clean stop in $SRV_START_MS ms"
 	"$PY" "$TMP/check.py" "$K_port" "$TMP" "$ROUNDS" "$CLIENTS" 1 \
 		>"$TMP/check.out" 2>&1
