@@ -381,6 +381,20 @@ static uint64_t info_headroom(const struct info *in)
 	       (in->max_size > in->size ? in->max_size - in->size : 0);
 }
 
+/* info_active -- bytes of the chunks that runs and spans hold. */
+static uint64_t info_active(const struct info *in)
+{
+	return (in->hs.chunks_total - in->hs.chunks_free) *
+	       in->hdr->chunk_size;
+}
+
+/* info_frag -- those per allocated byte (Redis's allocator_frag_ratio). */
+static double info_frag(const struct info *in)
+{
+	return in->hs.allocated_bytes ? (double)info_active(in) /
+					(double)in->hs.allocated_bytes : 0;
+}
+
 /* info_text -- the figures for a human reader. */
 static void info_text(const struct info *in)
 {
@@ -420,6 +434,9 @@ static void info_text(const struct info *in)
 	printf("allocated:       %" PRIu64 " bytes in %" PRIu64 " blocks\n",
 	       st->allocated_bytes, st->allocated_blocks);
 	printf("utilization:     %.2f%%\n", st->utilization * 100.0);
+	printf("fragmentation:   %.2f (%" PRIu64 " bytes of runs and spans "
+	       "for %" PRIu64 " allocated)\n", info_frag(in),
+	       info_active(in), st->allocated_bytes);
 	for (unsigned i = 0; i < st->nclasses && i < HEAP_MAX_CLASSES; i++) {
 		const struct heap_class_stats *c = &st->cls[i];
 
@@ -498,6 +515,7 @@ static void info_json(const struct info *in)
 	printf("  \"allocated_bytes\": %" PRIu64 ",\n", st->allocated_bytes);
 	printf("  \"allocated_blocks\": %" PRIu64 ",\n", st->allocated_blocks);
 	printf("  \"utilization\": %.6f,\n", st->utilization);
+	printf("  \"fragmentation_ratio\": %.6f,\n", info_frag(in));
 	printf("  \"classes\": [");
 	for (unsigned i = 0; i < st->nclasses && i < HEAP_MAX_CLASSES; i++) {
 		const struct heap_class_stats *c = &st->cls[i];

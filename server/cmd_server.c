@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -108,16 +109,37 @@ static void cmd_info(struct client *c)
 		/* every client is normal (obuf.h); O(clients), as INFO is */
 		for (struct client *k = net_clients(); k; k = k->next)
 			clients += client_mem(k);
+		/* As Redis's: the allocator's view (the chunks its runs
+		 * and spans hold, against the blocks allocated in them), and
+		 * the space the pool file takes on its file system against
+		 * the blocks allocated (the file is sparse). */
+		uint64_t active = st.heap_bytes - st.heap_free_bytes;
+		uint64_t used = st.allocated_bytes ? st.allocated_bytes : 1;
+		uint64_t file = 0;
+		struct stat sb;
+		if (stat(srv.cfg.pool, &sb) == 0)
+			file = (uint64_t)sb.st_blocks * 512;
 		human(h1, sizeof(h1), (double)st.allocated_bytes);
 		human(h2, sizeof(h2), (double)st.heap_bytes);
 		info_add(&b, "# Memory\r\nused_memory:%llu\r\n"
 			 "used_memory_human:%s\r\nmaxmemory:%llu\r\n"
 			 "maxmemory_human:%s\r\nmaxmemory_policy:noeviction\r\n"
-			 "mem_fragmentation_ratio:1.00\r\n"
+			 "allocator_allocated:%llu\r\nallocator_active:%llu\r\n"
+			 "allocator_frag_ratio:%.2f\r\n"
+			 "allocator_frag_bytes:%lld\r\n"
+			 "used_memory_rss:%llu\r\n"
+			 "mem_fragmentation_ratio:%.2f\r\n"
+			 "mem_fragmentation_bytes:%lld\r\n"
 			 "mem_clients_slaves:0\r\nmem_clients_normal:%zu\r\n"
 			 "\r\n",
 			 (unsigned long long)st.allocated_bytes, h1,
-			 (unsigned long long)st.heap_bytes, h2, clients);
+			 (unsigned long long)st.heap_bytes, h2,
+			 (unsigned long long)st.allocated_bytes,
+			 (unsigned long long)active, (double)active / used,
+			 (long long)active - (long long)st.allocated_bytes,
+			 (unsigned long long)file, (double)file / used,
+			 (long long)file - (long long)st.allocated_bytes,
+			 clients);
 	}
 	if (want(c, "persistence", true))
 		info_add(&b, "# Persistence\r\nloading:0\r\n"
