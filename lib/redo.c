@@ -1273,6 +1273,10 @@ void redo_recover_undo(struct redo *r)
 	struct persist *p = &r->pool->persist;
 	struct redo_undo *u = &r->undo;
 	size_t end = u->len;
+	/* On a file, one sync of the pages the replay dirtied, as
+	 * redo_recover_finish does: a sync per scattered page made a
+	 * refused pool take seconds to refuse. */
+	bool whole = persist_tracks_dirty(p);
 
 	while (end) {
 		uint64_t trailer[2], padded;
@@ -1285,7 +1289,13 @@ void redo_recover_undo(struct redo *r)
 		memcpy(dst, u->buf + end, trailer[1]);
 		/* The media gets the old bytes too, in case a replayed line
 		 * was written back meanwhile. */
-		persist_flush(p, dst, trailer[1]);
+		if (!whole)
+			persist_flush(p, dst, trailer[1]);
+	}
+	if (u->len && whole) {
+		uint64_t from = r->pool->hdr->chunk_hdr_off;
+		persist_flush(p, r->pool->state, sizeof(*r->pool->state));
+		persist_flush(p, pool_ptr(r->pool, from), r->pool->size - from);
 	}
 	if (u->len)
 		persist_fence(p);
