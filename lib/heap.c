@@ -259,6 +259,8 @@ int heap_shrink(struct heap *h, struct errmsg *em)
 	uint64_t n, was;
 	int err = 0;
 
+	heap_load_runs(h);    /* so that every empty run is known */
+	heap_give_back(h);
 	pthread_mutex_lock(&h->chunk_mtx);
 	was = n = h->nchunks;
 	while (n > 1 && h->cstate[n - 1] == CS_FREE &&
@@ -458,6 +460,7 @@ static int heap_reserve_run(struct heap *h, unsigned lane, unsigned cls,
 
 static void heap_release_volatile(struct heap *h,
 				  const struct heap_action *act);
+static size_t heap_retire_empty(struct heap *h);
 
 /* heap_reserve_huge -- reserve a span of chunks. */
 static int heap_reserve_huge(struct heap *h, size_t total,
@@ -510,9 +513,17 @@ static int heap_reserve_fit(struct heap *h, unsigned lane, int c,
 {
 	int err;
 
-	if (c < 0)
-		return heap_reserve_huge(h, total, act);
+	if (c < 0) {
+		err = heap_reserve_huge(h, total, act);
+		if (err == PKV_EFULL && heap_retire_empty(h))
+			err = heap_reserve_huge(h, total, act);
+		return err;
+	}
 	err = heap_reserve_run(h, lane, (unsigned)c, true, act);
+	/* Empty runs of other classes give their chunks first: a block of
+	 * a bigger class wastes more of itself. */
+	if (err == PKV_EFULL && heap_retire_empty(h))
+		err = heap_reserve_run(h, lane, (unsigned)c, true, act);
 	for (unsigned k = (unsigned)c + 1; err == PKV_EFULL && k < h->nclasses;
 	     k++)
 		err = heap_reserve_run(h, lane, k, false, act);
@@ -534,9 +545,12 @@ int heap_reserve(struct heap *h, unsigned lane_id, size_t size, uint32_t type,
 	c = heap_class_of(h, total);
 	err = heap_reserve_fit(h, lane_id, c, total, act);
 	if (err == PKV_EFULL && !epoch_thread_inside()) {
-		/* Freed blocks wait for a checkpoint to pass their free. */
+		/* Freed blocks wait for a checkpoint to pass their free;
+		 * runs that are empty then give their chunks back. */
 		redo_checkpoint(h->redo);
-		if (heap_limbo_drain(h))
+		size_t back = heap_limbo_drain(h);
+		back += heap_retire_empty(h);
+		if (back)
 			err = heap_reserve_fit(h, lane_id, c, total, act);
 	}
 	/* Still no room: a heap that may grow takes what it lacks (after
@@ -560,7 +574,11 @@ int heap_reserve(struct heap *h, unsigned lane_id, size_t size, uint32_t type,
 static void heap_release_volatile(struct heap *h, const struct heap_action *act)
 {
 	if (!act->huge) {
-		heap_run_give(h->run_of[act->chunk], act->bit);
+		struct heap_run *run = h->run_of[act->chunk];
+		heap_run_give(run, act->bit);
+		/* A hint for heap_retire_empty: some run may be empty. */
+		if (atomic_load(&run->nfree) == h->cls[run->cls].nblocks)
+			atomic_store(&h->empty_runs, true);
 		return;
 	}
 	pthread_mutex_lock(&h->chunk_mtx);
@@ -571,45 +589,31 @@ static void heap_release_volatile(struct heap *h, const struct heap_action *act)
 }
 
 /*
- * heap_run_retire -- an empty run's chunk goes back to the free chunks,
- * so space freed in one size class serves any other, and big values.
- * The caller released the run's last block from the limbo: every free of
- * the run is past the watermark, so no record a recovery could replay
- * touches its bitmap, and the persistent bitmap is all zero.  (A class
- * that empties and fills again makes a new run: two fences, once per
- * drain of the limbo at most.)
- *
- * Every block is taken first, word by word, so no thread can reserve in
- * it any more; a word some thread took a block from meanwhile makes it
- * give up (the run is in use again).  The run leaves its class and the
- * lanes, but is never freed while open: a lane or a reader may still
- * hold it, and finds every block taken.
+ * heap_run_take_all -- an empty, loaded run takes every block for itself
+ * and leaves its class and the lanes (class mutex held): true, or false
+ * when it is not empty (a thread took a block, even meanwhile: the words
+ * already taken are given back).  The run is never freed while open: a
+ * lane or a reader may still hold it, and finds every block taken.
  */
-static void heap_run_retire(struct heap *h, struct heap_run *run)
+static bool heap_run_take_all(struct heap *h, struct heap_class *c,
+			      size_t k)
 {
-	struct persist *p = &h->pool->persist;
-	struct heap_class *c = &h->cls[run->cls];
-	size_t k;
+	struct heap_run *run = c->runs[k];
 	uint32_t w;
 
-	pthread_mutex_lock(&c->mtx);
-	if (atomic_load(&run->nfree) != c->nblocks) {
-		pthread_mutex_unlock(&c->mtx);
-		return;
-	}
-	for (k = 0; k < c->nruns && c->runs[k] != run; k++)
-		;
-	for (w = 0; k < c->nruns && w < c->nwords; w++) {
+	if (!atomic_load_explicit(&run->loaded, memory_order_acquire) ||
+	    atomic_load(&run->nfree) != c->nblocks)
+		return false;
+	for (w = 0; w < c->nwords; w++) {
 		uint64_t free_bits = ~heap_tail_mask(c, w);
 		if (!atomic_compare_exchange_strong(&run->vbits[w], &free_bits,
 						    ~0ull))
 			break;
 	}
-	if (k == c->nruns || w < c->nwords) {
-		while (k < c->nruns && w-- > 0)
+	if (w < c->nwords) {
+		while (w-- > 0)
 			atomic_store(&run->vbits[w], ~heap_tail_mask(c, w));
-		pthread_mutex_unlock(&c->mtx);
-		return;
+		return false;
 	}
 	atomic_store(&run->nfree, 0);
 	c->runs[k] = c->runs[--c->nruns];
@@ -619,37 +623,66 @@ static void heap_run_retire(struct heap *h, struct heap_run *run)
 		atomic_compare_exchange_strong(
 			&h->lane_run[l * h->nclasses + run->cls], &mine, NULL);
 	}
-	pthread_mutex_unlock(&c->mtx);
-	/*
-	 * Durable before the chunk can be taken again: a huge span made of
-	 * it needs its header FREE on the media (only a span's first header
-	 * says what it is), and that span's commit may be fenced by another
-	 * thread, whose fence does not order this store.
-	 */
-	persist_store64(p, &h->chunk_hdr[run->chunk], CHUNK_FREE);
+	return true;
+}
+
+/*
+ * heap_retire_empty -- every empty run's chunk goes back to the free
+ * chunks, so space freed in one size class serves any other, and big
+ * values; returns how many.  Called when an allocation finds no room
+ * (after the limbo's drain): a run that empties and fills again while
+ * there is room is kept, since retiring one and making another costs
+ * fences (a sync each on a disk).
+ *
+ * A run is empty only once the limbo released its last block: every free
+ * of it is past the watermark, so no record a recovery could replay
+ * touches its bitmap, and the persistent bitmap is all zero.  Its header
+ * is stored FREE and made durable before the chunk can be taken again: a
+ * huge span made of it needs its header FREE on the media (only a span's
+ * first header says what it is), and that span's commit may be fenced by
+ * another thread, whose fence does not order this store.  One fence for
+ * all of them.
+ */
+static size_t heap_retire_empty(struct heap *h)
+{
+	struct persist *p = &h->pool->persist;
+	struct heap_run *list = NULL;
+	size_t n = 0;
+
+	/* Only when a release left some run empty since the last look. */
+	if (!atomic_exchange(&h->empty_runs, false))
+		return 0;
+	for (unsigned cls = 0; cls < h->nclasses; cls++) {
+		struct heap_class *c = &h->cls[cls];
+		pthread_mutex_lock(&c->mtx);
+		for (size_t k = c->nruns; k-- > 0;) {
+			struct heap_run *run = c->runs[k];
+			if (!heap_run_take_all(h, c, k))
+				continue;
+			persist_store64(p, &h->chunk_hdr[run->chunk],
+					CHUNK_FREE);
+			run->retired_next = list;
+			list = run;
+			n++;
+		}
+		pthread_mutex_unlock(&c->mtx);
+	}
+	if (!n)
+		return 0;
 	if (!PLANTED(RUN_RETIRE_FENCE))
 		persist_fence(p);
 	pthread_mutex_lock(&h->chunk_mtx);
-	run->retired_next = h->retired;
-	h->retired = run;
-	__atomic_store_n(&h->cstate[run->chunk], CS_FREE, __ATOMIC_RELEASE);
+	while (list) {
+		struct heap_run *run = list;
+		list = run->retired_next;
+		run->retired_next = h->retired;
+		h->retired = run;
+		__atomic_store_n(&h->cstate[run->chunk], CS_FREE,
+				 __ATOMIC_RELEASE);
+	}
 	pthread_mutex_unlock(&h->chunk_mtx);
-	atomic_fetch_add(&h->runs_retired, 1);
-}
-
-/* heap_release_freed -- a freed block the watermark has passed becomes
- * free again; its run, if that leaves it empty, goes back to the free
- * chunks. */
-static void heap_release_freed(struct heap *h, const struct heap_action *act)
-{
-	struct heap_run *run;
-
-	heap_release_volatile(h, act);
-	if (act->huge)
-		return;
-	run = h->run_of[act->chunk];
-	if (atomic_load(&run->nfree) == h->cls[run->cls].nblocks)
-		heap_run_retire(h, run);
+	atomic_fetch_add(&h->runs_retired, n);
+	return n;
 }
 
 /* heap_cancel -- give back an uncommitted reservation. */
@@ -678,7 +711,7 @@ static void heap_release_now(struct heap *h, const struct heap_limbo *l,
 	if (redo_watermark(h->redo) < newest)
 		return;   /* an I/O error: they stay taken until reopen */
 	for (size_t i = 0; i < n; i++)
-		heap_release_freed(h, &l[i].act);
+		heap_release_volatile(h, &l[i].act);
 }
 
 /* heap_free_applied -- a committed free is applied: into the limbo. */
@@ -688,8 +721,10 @@ void heap_free_applied(struct heap *h, const struct heap_action *act,
 	if (PLANTED(RUN_RETIRE_EARLY) && !act->huge &&
 	    atomic_load(&h->run_of[act->chunk]->nfree) + 1 ==
 	    h->cls[h->run_of[act->chunk]->cls].nblocks) {
-		/* the bug: the run's last block skips the limbo */
-		heap_release_freed(h, act);
+		/* the bug: the run's last block skips the limbo, and the
+		 * run is retired at once */
+		heap_release_volatile(h, act);
+		heap_retire_empty(h);
 		return;
 	}
 	pthread_mutex_lock(&h->limbo_mtx);
@@ -769,7 +804,7 @@ size_t heap_limbo_drain(struct heap *h)
 	w = redo_watermark(h->redo);
 	for (size_t i = 0; i < n; i++) {
 		if (l[i].seq <= w) {
-			heap_release_freed(h, &l[i].act);
+			heap_release_volatile(h, &l[i].act);
 			released++;
 		} else {
 			l[k++] = l[i];
@@ -825,6 +860,18 @@ int heap_checkpoint(struct heap *h)
 	if (!epoch_thread_inside())
 		heap_limbo_drain(h);
 	return err;
+}
+
+/* heap_give_back -- see heap.h. */
+size_t heap_give_back(struct heap *h)
+{
+	size_t n = 0;
+
+	if (heap_checkpoint(h) == 0 && !epoch_thread_inside()) {
+		atomic_store(&h->empty_runs, true);   /* look at every run */
+		n = heap_retire_empty(h);
+	}
+	return n;
 }
 
 /* heap_lane_tx -- the transaction layer's per-lane handles. */

@@ -79,6 +79,13 @@ struct heap_stats {
 int heap_grow(struct heap *h, uint64_t nchunks, struct errmsg *em);
 
 /*
+ * heap_give_back -- a checkpoint, the limbo's drain, then every empty
+ * run's chunk back to the free chunks (allocations do this themselves
+ * when they find no room).  Returns how many runs gave their chunk.
+ */
+size_t heap_give_back(struct heap *h);
+
+/*
  * heap_shrink -- give back the free chunks at the end of the heap: the
  * pool file shrinks to its last chunk in use (pool_shrink).  For a pool
  * nothing else uses (pkv compact); every block in those chunks is free

@@ -92,6 +92,8 @@ struct heap {
 					 (chunk_mtx); a lane may still hold
 					 one, which gives nothing */
 	_Atomic uint64_t runs_retired; /* since open */
+	atomic_bool empty_runs;       /* a release left a run empty since
+					 heap_retire_empty last looked */
 };
 
 /* heap_nchunks -- chunks in the heap, read without chunk_mtx: a chunk

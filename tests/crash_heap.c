@@ -897,6 +897,14 @@ static void checkpoint(void)
 		die("heap_checkpoint", err);
 }
 
+/* A checkpoint, then the empty runs' chunks back to the free chunks
+ * (heap_give_back), by the checkpointing thread. */
+static void give_back(void)
+{
+	act(CKPT_ACTOR);
+	heap_give_back(g_heap);
+}
+
 /* Collect; every sweep transaction is crashed like any other. */
 static void collect(void)
 {
@@ -1051,8 +1059,10 @@ int main(int argc, char **argv)
 			what = "leak";
 		else if (r < 90)
 			what = "lazy unlink";
-		else if (r < 95)
+		else if (r < 93)
 			what = "checkpoint";
+		else if (r < 95)
+			what = "give back";
 		else
 			what = "gc";
 		crashsim_set_op(cs, op, what);
@@ -1076,8 +1086,10 @@ int main(int argc, char **argv)
 			leak();
 		else if (r < 90)
 			unlink_slot();
-		else if (r < 95)
+		else if (r < 93)
 			checkpoint();
+		else if (r < 95)
+			give_back();
 		else
 			collect();
 	}

@@ -1937,13 +1937,15 @@ static unsigned sizes_fill(pkv *db, unsigned phase, size_t vlen)
  * (every key deleted), filled with 4 KiB values, emptied, three times over: the runs a size
  * leaves empty go back to the free chunks, so each fill finds the pool
  * as usable as the first (at least 85% of the heap allocated when it is
- * full), where the chunks used to stay with the first size for good.
+ * full, and at least 90% as many values of that size as the first time),
+ * where the chunks used to stay with the first size for good.
  */
 static void test_sizes_change(void **state)
 {
 	struct fixture *f = *state;
 	static const size_t sizes[2] = { 64, 4096 };
 	struct pkv_stats st;
+	unsigned first[2] = { 0, 0 };
 	pkv *db;
 
 	f->opts.size = 32 * MiB;
@@ -1961,6 +1963,13 @@ static void test_sizes_change(void **state)
 			fail_msg("phase %u (%zu B): utilization %.3f at the "
 				 "first full, under 0.85", phase, vlen,
 				 st.utilization);
+		/* and the values in their own size, not in blocks of the
+		 * other's: as many as the first time */
+		if (phase < 2)
+			first[phase] = n;
+		else if (n < first[phase % 2] * 9 / 10)
+			fail_msg("phase %u (%zu B): %u values, %u the first "
+				 "time", phase, vlen, n, first[phase % 2]);
 		for (unsigned i = 0; i < n; i++) {
 			char k[32];
 			size_t kl = (size_t)snprintf(k, sizeof(k), "s%u:%u",
