@@ -250,7 +250,9 @@ static void parse_args(int argc, char **argv)
 		} else if (!strcmp(a, "--sections")) {
 			ARG();
 			g_opt.sections = parse_names(a, v, section_names,
-						     section_bits, 7);
+						     section_bits,
+						     sizeof(section_bits) /
+						     sizeof(*section_bits));
 		} else if (!strcmp(a, "--server")) {
 			g_opt.sections = SEC_SERVER;
 		} else if (!strcmp(a, "--no-server")) {
