@@ -34,7 +34,7 @@ static void usage_text(FILE *f)
 		"Pools:\n"
 		"  create POOL --size SIZE [--max-size SIZE] [--databases N]\n"
 		"                          create a key-value pool (SIZE: 64M, 1G...)\n"
-		"                          that may grow to --max-size (16x SIZE)\n"
+		"                          that may grow to --max-size (SIZE)\n"
 		"  grow POOL SIZE          grow the pool to SIZE (online safe)\n"
 		"  compact POOL            rewrite the pool as small as its keys\n"
 		"                          allow (crash safe: the old pool stays\n"

@@ -111,8 +111,8 @@ struct pkv_options {
 	unsigned expire_interval_ms;  /* active expiry and resize help
 					 period (100); 0: off */
 	uint64_t max_size;            /* the most a new pool may grow to
-					 (pkv_grow, PKV_AUTOGROW); 0: 16
-					 times its size, at most 16 TiB;
+					 (pkv_grow, PKV_AUTOGROW), at most
+					 16 TiB; 0: it keeps its size;
 					 fixed when the pool is made */
 };
 

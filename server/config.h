@@ -32,7 +32,7 @@ struct config {
 					 value grows the pool (at start,
 					 or CONFIG SET) */
 	uint64_t pool_max_size;       /* the most a new pool may grow to
-					 (0: 16 times pool-size) */
+					 (0: it keeps pool-size) */
 	bool pool_auto_grow;          /* a write that finds the pool full
 					 grows it (PKV_AUTOGROW) */
 	long long databases;          /* for a new pool (16) */
