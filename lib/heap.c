@@ -681,7 +681,6 @@ static size_t heap_retire_empty(struct heap *h)
 				 __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&h->chunk_mtx);
-	atomic_fetch_add(&h->runs_retired, n);
 	return n;
 }
 

@@ -91,7 +91,6 @@ struct heap {
 	struct heap_run *retired;     /* runs whose chunks went back
 					 (chunk_mtx); a lane may still hold
 					 one, which gives nothing */
-	_Atomic uint64_t runs_retired; /* since open */
 	atomic_bool empty_runs;       /* a release left a run empty since
 					 heap_retire_empty last looked */
 };
