@@ -152,6 +152,14 @@ void persist_write(struct persist *p, void *dst, const void *src, size_t len);
 void persist_set_fd(struct persist *p, int fd);
 
 /*
+ * persist_map_pages -- [addr, addr + len) of the file is newly mapped
+ * (at open, or a pool grew): on the file backend, faults there bring in
+ * single pages, so a store dirties one page for the write-back, not a
+ * large folio.  Other backends: nothing.
+ */
+void persist_map_pages(struct persist *p, void *addr, size_t len);
+
+/*
  * persist_sync_file -- the mapping now covers len bytes (a pool grew):
  * make the file's length and allocation durable (fsync of the file
  * behind it; nothing for an image in memory).  Returns 0 or -errno.

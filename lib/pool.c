@@ -595,6 +595,8 @@ int pool_grow(struct pool *pool, uint64_t heap, struct errmsg *em)
 				return err_set(em, -errno, "%s: cannot map the "
 					       "grown pool: %s", pool->path,
 					       strerror(errno));
+			persist_map_pages(&pool->persist, want,
+					  map_len - pool->map_len);
 			pool->map_len = map_len;
 		}
 	}

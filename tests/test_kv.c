@@ -1911,6 +1911,71 @@ static void test_grow(void **state)
 	close_db(f);
 }
 
+/* mapped_random -- bytes of path's mappings in this process, and of
+ * them those whose VmFlags say random access ("rr"), from smaps. */
+static void mapped_random(const char *path, uint64_t *mapped,
+			  uint64_t *random)
+{
+	FILE *fp = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool ours = false;
+	uint64_t len = 0;
+
+	*mapped = *random = 0;
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp)) {
+		unsigned long a, b;
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		if (sscanf(line, "%lx-%lx ", &a, &b) == 2 &&
+		    strchr(line, '/')) {
+			ours = strcmp(strchr(line, '/'), path) == 0;
+			len = b - a;
+			if (ours)
+				*mapped += len;
+		} else if (sscanf(line, "%lx-%lx ", &a, &b) == 2) {
+			ours = false;
+		} else if (ours && !strncmp(line, "VmFlags:", 8) &&
+			   strstr(line, " rr")) {
+			*random += len;
+		}
+	}
+	fclose(fp);
+}
+
+/*
+ * test_file_pages -- on the file backend the pool's mapping asks for
+ * random access (no fault readahead), also over the part a growth maps:
+ * with readahead a file system with large folios tracks dirtiness per
+ * folio of up to 2 MiB, and one store makes its whole folio written back
+ * (on ext4 487 KiB per randomly dirtied page, against 4 KiB).
+ */
+static void test_file_pages(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t mapped, random;
+	char *real;
+	pkv *db;
+
+	f->opts.size = 8 * MiB;
+	f->opts.max_size = 32 * MiB;
+	f->opts.backend = PKV_BACKEND_FILE;
+	db = open_db(f);
+	assert_int_equal(pkv_put(db, 0, "k", 1, "v", 1, 0, 0), 0);
+	real = realpath(f->path, NULL);
+	assert_non_null(real);
+	mapped_random(real, &mapped, &random);
+	assert_true(mapped >= 8 * MiB);
+	assert_int_equal(random, mapped);
+	assert_int_equal(pkv_grow(db, 24 * MiB), 0);
+	mapped_random(real, &mapped, &random);
+	assert_true(mapped >= 24 * MiB);
+	assert_int_equal(random, mapped);
+	free(real);
+	close_db(f);
+}
+
 /* sizes_fill -- keys "s<phase>:<i>" with vlen-byte values until the pool
  * is full; how many fit. */
 static unsigned sizes_fill(pkv *db, unsigned phase, size_t vlen)
@@ -3878,6 +3943,7 @@ int main(void)
 		T(test_expire_active_same_chain),
 		T(test_full_pool),
 		T(test_grow),
+		T(test_file_pages),
 		T(test_sizes_change),
 		T(test_small_pool),
 		T(test_get_ref_basic),
