@@ -263,7 +263,9 @@ int kv_attach(struct heap *h, const struct pkv_options *o, pkv **dbp)
 	if (!err && !(o->flags & PKV_NOTHREADS))
 		err = gc_start(heap_gc(h), o->gc_interval_ms);
 	if (!err && !(o->flags & PKV_NOTHREADS))
-		err = ckpt_start(h, KV_CKPT_PERIOD_MS, &db->ckpt);
+		err = ckpt_start(h, persist_tracks_dirty(&db->pool->persist) ?
+				 KV_CKPT_PERIOD_DISK_MS : KV_CKPT_PERIOD_MS,
+				 &db->ckpt);
 	db->verify = (o->flags & PKV_VERIFY) != 0;
 	heap_set_autogrow(h, (o->flags & PKV_AUTOGROW) != 0);
 	db->expire_interval_ms = o->flags & PKV_NOTHREADS ? 0 :
