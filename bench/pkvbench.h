@@ -111,6 +111,7 @@ struct result {
 	double faults_op;             /* minor page faults per operation */
 	double cmiss_op;              /* cache misses per op (needs a PMU) */
 	double misses;                /* keys not found that should be */
+	double bytes_key;             /* memory the store took per key */
 };
 
 /* result_init -- every figure n/a, the names set. */

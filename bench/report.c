@@ -39,7 +39,7 @@ void result_init(struct result *r, const char *section, const char *test,
 	r->wa = r->fences_op = r->flushed_op = r->util = r->footprint = NAN;
 	r->rss_mib = r->sys_us_op = r->faults_op = r->cmiss_op = NAN;
 	r->cpu_us_op = NAN;
-	r->misses = NAN;
+	r->misses = r->bytes_key = NAN;
 }
 
 void results_add(const struct result *r)
@@ -175,9 +175,10 @@ static const struct col ratio_heap[] = {
 };
 static const struct col cols_recovery[] = {
 	C("time", 8, mean_ns, F_NS), C("RSS", 5, rss_mib, F_MIB),
+	C("B/key", 6, bytes_key, F_F0),
 };
 static const struct col ratio_recovery[] = {
-	C("time", 6, mean_ns, F_RATIO),
+	C("time", 6, mean_ns, F_RATIO), C("B/key", 6, bytes_key, F_RATIO),
 };
 static const struct col cols_fill[] = {
 	C("keys", 8, ops, F_F0), C("util", 6, util, F_PCT),
@@ -332,7 +333,8 @@ void report_table(FILE *f)
 		"util allocated/heap; space bytes the store occupies per live "
 		"key+value byte; RSS peak MiB (getrusage maxrss, VmHWM for "
 		"servers); sys/op kernel CPU us per op; flt/op minor page "
-		"faults per op.  pkv/peer = pkv's figure / the peer's: above 1 "
+		"faults per op; B/key memory the keys took per key (pool bytes in "
+		"blocks, Redis's used_memory).  pkv/peer = pkv's figure / the peer's: above 1 "
 		"is better for ops/s and util, below 1 for times and memory.\n");
 }
 
@@ -361,7 +363,7 @@ static const struct { const char *name; size_t off; } g_fields[] = {
 	FLD(fences_op), FLD(flushed_op), FLD(util), FLD(footprint),
 	FLD(rss_mib), FLD(sys_us_op), FLD(cpu_us_op), FLD(faults_op),
 	FLD(cmiss_op),
-	FLD(misses),
+	FLD(misses), FLD(bytes_key),
 #undef FLD
 };
 #define NFIELDS (sizeof(g_fields) / sizeof(g_fields[0]))

@@ -198,7 +198,7 @@ static void rdr_close(struct rdr *r)
 
 /* rdr_reply -- read one reply: its type byte ('+', '-', ':', '$'...), 'n'
  * for a nil, 0 on a broken connection or a protocol error.  *errline
- * gets an error's text. */
+ * gets an error's or a bulk string's text (cut to len). */
 static int rdr_reply(struct rdr *r, char *errline, size_t len)
 {
 	for (;;) {
@@ -211,7 +211,8 @@ static int rdr_reply(struct rdr *r, char *errline, size_t len)
 		if (rc == 1) {
 			if (v[0].type == RESP_NULL)
 				return 'n';
-			if (v[0].type == RESP_ERR && errline)
+			if ((v[0].type == RESP_ERR ||
+			     v[0].type == RESP_BULK) && errline)
 				snprintf(errline, len, "%.*s", (int)v[0].len,
 					 v[0].p);
 			return v[0].type;
@@ -238,6 +239,21 @@ static int srv_query(int port, const char *cmd, char *err, size_t len)
 		type = rdr_reply(&r, err, len);
 	rdr_close(&r);
 	return type;
+}
+
+/* srv_info -- the number after "field:" in INFO section, or -1. */
+static double srv_info(int port, const char *section, const char *field)
+{
+	char cmd[64], text[16384], *at;
+	size_t fl = strlen(field);
+
+	snprintf(cmd, sizeof(cmd), "INFO %s\r\n", section);
+	if (srv_query(port, cmd, text, sizeof(text)) != '$')
+		return -1;
+	for (at = text; (at = strstr(at, field)); at += fl)
+		if ((at == text || at[-1] == '\n') && at[fl] == ':')
+			return strtod(at + fl + 1, NULL);
+	return -1;
 }
 
 /* srv_start -- start s, wait until it answers PING (10 s at most). */
@@ -516,9 +532,46 @@ static bool srv_load(int port, uint64_t n)
 	return ok;
 }
 
-/* srv_restart -- load n keys, SIGKILL, start again: time to first GET. */
+/*
+ * srv_warm -- a million pipelined SETs over redis-benchmark's key space
+ * (-r 1000000), untimed, so the timed runs that follow write into a store
+ * already holding ~630,000 keys whose log has filled and been
+ * checkpointed, as a server that has been up a while, not a fresh one.
+ */
+static void srv_warm(struct srv *s)
+{
+	char port[16], c[16];
+	char *argv[] = {
+		"redis-benchmark", "-h", "127.0.0.1", "-p", port,
+		"-t", "set", "-n", "1000000", "-c", c, "-P", "16",
+		"-r", "1000000", "-d", "100", "-q", NULL,
+	};
+	int st;
+	pid_t pid;
+
+	snprintf(port, sizeof(port), "%d", s->port);
+	snprintf(c, sizeof(c), "%u", g_opt.srv_clients);
+	progress("  server %-11s 1M SETs first (untimed) ...", s->name);
+	pid = spawn(argv, NULL);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	progress_done();
+}
+
+/* srv_mem -- bytes the server holds for its keys now: pkv-server's pool
+ * bytes in blocks, redis-server's used_memory; -1 if unknown. */
+static double srv_mem(const struct srv *s)
+{
+	return !strcmp(s->name, "pkv-server") ?
+	       srv_info(s->port, "pkv", "heap_allocated_bytes") :
+	       srv_info(s->port, "memory", "used_memory");
+}
+
+/* srv_restart -- load n keys, SIGKILL, start again: time to first GET;
+ * and the memory the keys took. */
 static void srv_restart(struct srv *s, uint64_t n)
 {
+	double mem0, mem1;
 	char get[128], key[KEY_LEN + 1], err[256], cnt[24];
 	uint64_t t0, t1, answered = 0, loading = 0;
 	int type = 0;
@@ -526,12 +579,14 @@ static void srv_restart(struct srv *s, uint64_t n)
 
 	if (!srv_start(s))
 		return;
+	mem0 = srv_mem(s);
 	if (!srv_load(s->port, n)) {
 		fprintf(stderr, "pkvbench: %s: loading %" PRIu64 " keys "
 			"failed\n", s->name, n);
 		srv_stop(s, SIGKILL);
 		return;
 	}
+	mem1 = srv_mem(s);
 	srv_stop(s, SIGKILL);
 	key_format(key, n / 2);
 	key[KEY_LEN] = 0;
@@ -578,6 +633,21 @@ static void srv_restart(struct srv *s, uint64_t n)
 	r.rss_mib = srv_hwm(s->pid);
 	results_add(&r);
 	srv_stop(s, SIGTERM);
+	if (mem0 >= 0 && mem1 > mem0) {
+		/* What the keys took: pkv's pool bytes in blocks (entries,
+		 * their headers and the bucket array), Redis's used_memory
+		 * (its allocator's view, dictionaries included). */
+		result_init(&r, "recovery", "", s->name);
+		snprintf(r.test, sizeof(r.test), "memory per key, %.12s keys",
+			 cnt);
+		r.ref = !strcmp(s->name, "pkv-server");
+		r.ops = 1;
+		r.bytes_key = (mem1 - mem0) / (double)n;
+		snprintf(r.note, sizeof(r.note), "%s per %u-byte key and "
+			 "100-byte value", r.ref ? "pool bytes allocated" :
+			 "used_memory", KEY_LEN);
+		results_add(&r);
+	}
 }
 
 static void rm_rf(const char *dir)
@@ -674,7 +744,8 @@ void run_server(void)
  * says about persistent memory), redis-server's append-only file there
  * with appendfsync always (every write durable before its reply, as
  * pkv's) and everysec (Redis's default, which may lose the last second).
- * SET, INCR and MSET at pipeline 1 and 16.
+ * Each server first takes a million SETs (srv_warm), then SET, INCR and
+ * MSET at pipeline 1 and 16.
  */
 void run_server_disk(void)
 {
@@ -714,6 +785,7 @@ void run_server_disk(void)
 			srv_redis(&s, aof, k == 1 ? "always" : "everysec");
 		}
 		if (srv_start(&s)) {
+			srv_warm(&s);
 			for (unsigned p = 1; p <= 16; p += 15)
 				for (int i = 0; i < 3; i++)
 					srv_bench(&s, tests[i], p);

@@ -189,6 +189,50 @@ static void tgt_server(const char *test, bool p99)
 	}
 }
 
+/* tgt_memory -- memory per key at the largest count the server restart
+ * loaded: pkv-server's pool bytes against redis-server's used_memory. */
+static void tgt_memory(void)
+{
+	const struct result *p = NULL, *all;
+	const struct result *q = NULL;
+	double np = 0;
+	struct target *t;
+	size_t nres;
+
+	all = results_all(&nres);
+	for (size_t i = 0; i < nres; i++) {
+		const struct result *r = &all[i];
+		const char *c = r->test + strlen("memory per key, ");
+		double n;
+		if (strcmp(r->section, "recovery") ||
+		    strcmp(r->store, "pkv-server") ||
+		    strncmp(r->test, "memory per key, ", 16) ||
+		    isnan(r->bytes_key))
+			continue;
+		n = strtod(c, NULL) * (strchr(c, 'M') ? 1e6 : 1e3);
+		if (!p || n > np)
+			p = r, np = n;
+	}
+	t = tgt_new("memory per key vs redis", "<= 0.8x redis used_memory");
+	if (!p)
+		return;
+	q = find("recovery", p->test, "redis-aof-1s");
+	snprintf(t->pkv, sizeof(t->pkv), "%.0f B", p->bytes_key);
+	if (!q || isnan(q->bytes_key))
+		return;
+	snprintf(t->peer, sizeof(t->peer), "%.0f B", q->bytes_key);
+	snprintf(t->ratio, sizeof(t->ratio), "%.2fx",
+		 p->bytes_key / q->bytes_key);
+	snprintf(t->note, sizeof(t->note), "%s, pkv / redis (lower is "
+		 "better)", p->test);
+	t->met = p->bytes_key <= 0.8 * q->bytes_key;
+	if (!t->met)
+		snprintf(t->why, sizeof(t->why), "pkv's entry: a 16-byte "
+			 "block header, a 40-byte entry header, key and "
+			 "value rounded up to a size class, and 8 bytes of "
+			 "bucket per bucket");
+}
+
 /* tgt_restart -- every key count under 50 ms and flat in N: at most
  * twice as long at the largest count as at the smallest (when they differ
  * tenfold or more).  The peer's figure is at the largest count. */
@@ -333,7 +377,8 @@ static void build_targets(void)
 
 	tgt_restart("restart embedded pkv", "pkv", "restart ", NULL);
 	tgt_restart("restart server vs redis AOF", "pkv-server",
-		    "server restart ", "redis-aof");
+		    "server restart ", "redis-aof-1s");
+	tgt_memory();
 
 	/* Write amplification. */
 	{
