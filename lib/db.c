@@ -19,6 +19,10 @@
 #define KV_DEFAULT_SIZE (64ull << 20)
 #define KV_DEFAULT_DBS 16u
 #define KV_INITIAL_LOG2 KV_STRIPE_BITS   /* one bucket per stripe */
+/* What table_new takes for one database: table, buckets, stripes. */
+#define KV_TABLE_BYTES (sizeof(struct kv_table) + sizeof(struct kv_buckets) + \
+			(8ull << KV_INITIAL_LOG2) + \
+			KV_STRIPES * sizeof(struct kv_stripe))
 #define KV_LOG_SIZE 32768u               /* ring per lane: a record (a
 					    batch) takes at most all of it */
 #define KV_LOG_SIZE_BIG 131072u          /* ... four times more in pools of
@@ -259,6 +263,7 @@ int kv_attach(struct heap *h, const struct pkv_options *o, pkv **dbp)
 	pthread_mutex_init(&db->batch_mtx, NULL);
 	pthread_mutex_init(&db->damage_mtx, NULL);
 	table_register_types(heap_gc(h));
+	heap_set_reserve(h, (uint64_t)db->ndbs * KV_TABLE_BYTES);
 	err = gc_audit(heap_gc(h), (enum gc_audit_mode)o->audit);
 	if (!err && !(o->flags & PKV_NOTHREADS))
 		err = gc_start(heap_gc(h), o->gc_interval_ms);
@@ -504,9 +509,9 @@ int pkv_dbsize(pkv *db, unsigned dbi, uint64_t *keys, uint64_t *expires)
 	return 0;
 }
 
-/* kv_flush_locked -- give databases [a, b] new empty tables in one
+/* kv_flush_tx -- give databases [a, b] new empty tables in one
  * transaction (their locks held exclusively). */
-static int kv_flush_locked(pkv *db, unsigned a, unsigned b)
+static int kv_flush_tx(pkv *db, unsigned a, unsigned b)
 {
 	struct kvtx t;
 	uint64_t toff;
@@ -529,9 +534,31 @@ static int kv_flush_locked(pkv *db, unsigned a, unsigned b)
 	return 0;
 }
 
+/*
+ * kv_flush_locked -- kv_flush_tx; in a full pool, again with the chunks
+ * the heap keeps for this (heap_set_reserve), so that a full pool can
+ * still be emptied.  *collect is set when it took from them: the caller
+ * collects the old tables before it answers (with the locks released),
+ * so the space is back for the next write and for the reserve.
+ */
+static int kv_flush_locked(pkv *db, unsigned a, unsigned b, bool *collect)
+{
+	int err = kv_flush_tx(db, a, b);
+
+	*collect = false;
+	if (err == PKV_EFULL) {
+		heap_use_reserve(true);
+		err = kv_flush_tx(db, a, b);
+		heap_use_reserve(false);
+		*collect = err == 0;
+	}
+	return err;
+}
+
 /* pkv_flushdb -- unlink the table; the collector takes the rest. */
 int pkv_flushdb(pkv *db, unsigned dbi)
 {
+	bool collect;
 	int err;
 
 	if (dbi >= db->ndbs)
@@ -539,31 +566,38 @@ int pkv_flushdb(pkv *db, unsigned dbi)
 	/* Not beside a batch: it takes database locks in any order. */
 	pthread_mutex_lock(&db->batch_mtx);
 	pthread_rwlock_wrlock(&db->dbs[dbi].lock);
-	err = kv_flush_locked(db, dbi, dbi);
+	err = kv_flush_locked(db, dbi, dbi, &collect);
 	pthread_rwlock_unlock(&db->dbs[dbi].lock);
 	pthread_mutex_unlock(&db->batch_mtx);
 	if (err)
 		return kv_err(db, err, "flush of database %u failed: %s", dbi,
 			      pkv_strerror(err));
-	gc_request(heap_gc(db->heap));
+	if (collect && !epoch_thread_inside())
+		gc_run(heap_gc(db->heap));
+	else
+		gc_request(heap_gc(db->heap));
 	return 0;
 }
 
 /* pkv_flushall -- every database in one transaction. */
 int pkv_flushall(pkv *db)
 {
+	bool collect;
 	int err;
 
 	pthread_mutex_lock(&db->batch_mtx);
 	for (unsigned i = 0; i < db->ndbs; i++)
 		pthread_rwlock_wrlock(&db->dbs[i].lock);
-	err = kv_flush_locked(db, 0, db->ndbs - 1);
+	err = kv_flush_locked(db, 0, db->ndbs - 1, &collect);
 	for (unsigned i = db->ndbs; i-- > 0;)
 		pthread_rwlock_unlock(&db->dbs[i].lock);
 	pthread_mutex_unlock(&db->batch_mtx);
 	if (err)
 		return kv_err(db, err, "flush failed: %s", pkv_strerror(err));
-	gc_request(heap_gc(db->heap));
+	if (collect && !epoch_thread_inside())
+		gc_run(heap_gc(db->heap));
+	else
+		gc_request(heap_gc(db->heap));
 	return 0;
 }
 

@@ -303,6 +303,35 @@ static int heap_autogrow(struct heap *h, uint64_t need)
 	return heap_grow(h, cur + add, NULL) ? PKV_EFULL : 0;
 }
 
+/* Set by heap_use_reserve: this thread may take the reserved chunks. */
+static __thread bool heap_reserve_ok;
+
+/* heap_set_reserve -- see heap.h. */
+void heap_set_reserve(struct heap *h, uint64_t bytes)
+{
+	uint64_t n = 3 + (bytes + h->chunk_size - 1) / h->chunk_size;
+
+	pthread_mutex_lock(&h->chunk_mtx);
+	if (n > h->nchunks / 8)
+		n = h->nchunks / 8;
+	h->reserve_chunks = n;
+	pthread_mutex_unlock(&h->chunk_mtx);
+}
+
+/* heap_use_reserve -- see heap.h. */
+void heap_use_reserve(bool on)
+{
+	heap_reserve_ok = on;
+}
+
+/* heap_chunks_may_take -- whether n free chunks may be taken now, the
+ * reserve left to those allowed it (chunk mutex held). */
+static bool heap_chunks_may_take(const struct heap *h, uint64_t n)
+{
+	return heap_reserve_ok || !h->reserve_chunks ||
+	       heap_chunks_free_at_least(h, n + h->reserve_chunks);
+}
+
 /* heap_set_autogrow -- see heap.h. */
 void heap_set_autogrow(struct heap *h, bool on)
 {
@@ -349,7 +378,8 @@ static struct heap_run *heap_run_create(struct heap *h, unsigned cls,
 	*errp = PKV_EFULL;
 	for (n = 0; n < want; n++) {
 		pthread_mutex_lock(&h->chunk_mtx);
-		chunk[n] = heap_chunks_find(h, 1);
+		chunk[n] = heap_chunks_may_take(h, 1) ?
+			   heap_chunks_find(h, 1) : -1;
 		if (chunk[n] >= 0)
 			h->cstate[chunk[n]] = CS_RUN;
 		pthread_mutex_unlock(&h->chunk_mtx);
@@ -472,7 +502,7 @@ static int heap_reserve_huge(struct heap *h, size_t total,
 	if (n > h->cap_chunks)
 		return PKV_EFULL;
 	pthread_mutex_lock(&h->chunk_mtx);
-	first = heap_chunks_find(h, n);
+	first = heap_chunks_may_take(h, n) ? heap_chunks_find(h, n) : -1;
 	if (first >= 0) {
 		h->cstate[first] = CS_HUGE;
 		for (uint64_t i = 1; i < n; i++)

@@ -100,6 +100,21 @@ int heap_shrink(struct heap *h, struct errmsg *em);
 void heap_set_autogrow(struct heap *h, bool on);
 
 /*
+ * heap_set_reserve -- keep chunks for `bytes` of allocations (and a run
+ * for each of three classes) that ordinary allocations may not take: a
+ * full pool then still has room for what frees space, as new empty
+ * tables for FLUSHDB.  At most an eighth of the heap.
+ */
+void heap_set_reserve(struct heap *h, uint64_t bytes);
+
+/*
+ * heap_use_reserve -- whether this thread's allocations may take the
+ * reserved chunks (off by default; on only around an operation that
+ * frees far more than it takes).
+ */
+void heap_use_reserve(bool on);
+
+/*
  * heap_open -- recover the pool's redo logs and rebuild the volatile
  * allocator state from the chunk headers (the run bitmaps are read
  * later, see heap_load_runs).  The heap takes over `pool` (heap_close

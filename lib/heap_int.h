@@ -64,6 +64,8 @@ struct heap {
 					 arrays' length) */
 	uint64_t chunk_size;          /* hdr.chunk_size */
 	atomic_bool autogrow;         /* grow instead of answering full */
+	uint64_t reserve_chunks;      /* free chunks only heap_use_reserve
+					 allocations may take */
 	uint64_t *chunk_hdr;          /* persistent header words */
 	pthread_mutex_t chunk_mtx;    /* guards cstate, span */
 	uint8_t *cstate;              /* enum chunk_state per chunk */

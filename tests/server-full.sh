@@ -22,7 +22,9 @@
 #     a smaller size is refused, to twice the size makes room for more
 #     SETs (database 1, to OOM again), CONFIG SET pool-auto-grow yes lets
 #     writes grow it to its maximum (--pool-max-size); after a restart
-#     the pool keeps that size and every key of both databases;
+#     the pool keeps that size and every key of both databases; on that
+#     full pool FLUSHDB of database 1 answers OK and SETs fit again at
+#     once, database 0 untouched;
 #   - the server process stays the same, alive, throughout, and its log
 #     has no crash.
 # Uses redis-py when /usr/bin/python3 can import it, else a small RESP
@@ -453,6 +455,32 @@ def grow_verify(port, tmp, when):
           "%d problems" % (when, len(keys), pool["pool_size"], st.bad))
     return 1 if st.bad else 0
 
+def flush(port, tmp):
+    """On the full pool: a 64 KiB SET in database 1 is refused; FLUSHDB
+    answers OK, DBSIZE 0, and SETs fit again at once."""
+    st, c = Stats(), Conn(port)
+    c.cmd("SELECT", "1")
+    r = c.cmd("SET", "flush:probe", os.urandom(65536))
+    if not (isinstance(r, Err) and r == OOM):
+        st.fail("the pool is not full: a 64 KiB SET answered %r" % (r,))
+    r = c.cmd("FLUSHDB")
+    if r != b"OK":
+        st.fail("FLUSHDB on the full pool answered %r" % (r,))
+    r = c.cmd("DBSIZE")
+    if r != 0:
+        st.fail("DBSIZE after FLUSHDB: %r" % (r,))
+    n = 0
+    for j in range(200):
+        r = c.cmd("SET", "after:%d" % j, os.urandom(4096))
+        if r == b"OK":
+            n += 1
+        else:
+            st.fail("SET after FLUSHDB answered %r" % (r,))
+            break
+    print("full pool: FLUSHDB of database 1 answered OK; %d SETs of 4 KiB "
+          "after it; %d problems" % (n, st.bad))
+    return 1 if st.bad else 0
+
 def shutdown(port):
     c = Conn(port)
     try:
@@ -484,6 +512,8 @@ try:
         sys.exit(grow(int(a[0]), a[1]))
     if cmd == "grow_verify":
         sys.exit(grow_verify(int(a[0]), a[1], a[2]))
+    if cmd == "flush":
+        sys.exit(flush(int(a[0]), a[1]))
 except Exception as e:              # a connection lost, a timeout...
     print("    FAIL: %s: %s: %r" % (cmd, type(e).__name__, e))
     sys.exit(2)
@@ -641,6 +671,15 @@ if srv_start F "$POOL"; then
 		bad "after a restart: keys written while growing lost"
 	run_py verify "$F_port" "$TMP" "grown, restarted" >"$TMP/v.out" 2>&1 ||
 		bad "after a restart: database 0 changed: $(cat "$TMP/v.out")"
+	# 4b. FLUSHDB empties the full pool's database 1; database 0 stays.
+	run_py flush "$F_port" "$TMP" >"$TMP/fl.out" 2>&1
+	rc=$?
+	sed 's/^/      /' "$TMP/fl.out"
+	[ $rc -eq 0 ] && ok "FLUSHDB on the full pool, and SETs after it" ||
+		bad "FLUSHDB on the full pool (exit $rc)"
+	run_py verify "$F_port" "$TMP" "after FLUSHDB of db 1" \
+		>"$TMP/v.out" 2>&1 ||
+		bad "FLUSHDB of db 1 changed database 0: $(cat "$TMP/v.out")"
 	srv_stop F || bad "final stop (status $srv_rc)"
 else
 	bad "restart after growing"

@@ -2046,6 +2046,54 @@ static void test_sizes_change(void **state)
 }
 
 /*
+ * test_flush_full -- FLUSHDB and FLUSHALL empty a full pool (their new
+ * tables come from chunks the heap keeps for them), and the space is back
+ * for the next write at once; in a pool of 64 KiB chunks and in one of
+ * 256 KiB chunks, values of 1000 and of 40 B.
+ */
+static void test_flush_full(void **state)
+{
+	static const uint64_t sizes[] = { 8 * MiB, 48 * MiB };
+	static const size_t vlens[] = { 1000, 40 };
+	static char big[1000];
+	struct fixture *f = *state;
+
+	for (unsigned i = 0; i < 2; i++) {
+		uint64_t keys, exp;
+		unsigned n, again;
+		pkv *db;
+
+		f->opts.size = sizes[i];
+		f->opts.max_size = 0;
+		db = open_db(f);
+		n = sizes_fill(db, 1, vlens[i]);
+		assert_true(n > 0);
+		assert_int_equal(pkv_put(db, 0, "one", 3, big, vlens[i], 0, 0),
+				 PKV_EFULL);
+		assert_int_equal(pkv_flushdb(db, 0), 0);
+		assert_int_equal(pkv_dbsize(db, 0, &keys, &exp), 0);
+		assert_int_equal(keys, 0);
+		assert_int_equal(pkv_put(db, 0, "one", 3, big, vlens[i], 0, 0),
+				 0);
+		again = sizes_fill(db, 2, vlens[i]);
+		print_message("      %llu MiB pool, %zu-byte values: %u fit, "
+			      "%u again after FLUSHDB\n",
+			      (unsigned long long)(sizes[i] / MiB), vlens[i], n,
+			      again);
+		assert_true(again >= n * 9 / 10);
+		assert_int_equal(pkv_flushall(db), 0);
+		assert_int_equal(pkv_dbsize(db, 0, &keys, &exp), 0);
+		assert_int_equal(keys, 0);
+		assert_int_equal(pkv_put(db, 0, "two", 3, "y", 1, 0, 0), 0);
+		db = reopen(f);
+		assert_int_equal(pkv_dbsize(db, 0, &keys, &exp), 0);
+		assert_int_equal(keys, 1);
+		close_db(f);
+		unlink(f->path);
+	}
+}
+
+/*
  * test_small_pool -- an 8 MiB pool of values of 1 to 3000 bytes holds at
  * least 60% of its size in keys and values before it is full.  A size
  * class in use takes a chunk at least, and these sizes touch some forty
@@ -3946,6 +3994,7 @@ int main(void)
 		T(test_file_pages),
 		T(test_sizes_change),
 		T(test_small_pool),
+		T(test_flush_full),
 		T(test_get_ref_basic),
 		T(test_get_ref_stable),
 		T(test_scan_full),
