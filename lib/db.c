@@ -537,21 +537,22 @@ static int kv_flush_tx(pkv *db, unsigned a, unsigned b)
 /*
  * kv_flush_locked -- kv_flush_tx; in a full pool, again with the chunks
  * the heap keeps for this (heap_set_reserve), so that a full pool can
- * still be emptied.  *collect is set when it took from them: the caller
- * collects the old tables before it answers (with the locks released),
- * so the space is back for the next write and for the reserve.
+ * still be emptied.  *collect is set when the pool was full (a write
+ * found no room since the last flush, or this one took from the
+ * reserve): the caller collects the old tables before it answers (with
+ * the locks released), so the space is back for the next write and for
+ * the reserve.  Otherwise the collector's thread takes them in its time.
  */
 static int kv_flush_locked(pkv *db, unsigned a, unsigned b, bool *collect)
 {
 	int err = kv_flush_tx(db, a, b);
 
-	*collect = false;
 	if (err == PKV_EFULL) {
 		heap_use_reserve(true);
 		err = kv_flush_tx(db, a, b);
 		heap_use_reserve(false);
-		*collect = err == 0;
 	}
+	*collect = heap_take_was_full(db->heap) && err == 0;
 	return err;
 }
 

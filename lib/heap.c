@@ -324,6 +324,12 @@ void heap_use_reserve(bool on)
 	heap_reserve_ok = on;
 }
 
+/* heap_take_was_full -- see heap.h. */
+bool heap_take_was_full(struct heap *h)
+{
+	return atomic_exchange(&h->was_full, false);
+}
+
 /* heap_chunks_may_take -- whether n free chunks may be taken now, the
  * reserve left to those allowed it (chunk mutex held). */
 static bool heap_chunks_may_take(const struct heap *h, uint64_t n)
@@ -589,6 +595,8 @@ int heap_reserve(struct heap *h, unsigned lane_id, size_t size, uint32_t type,
 	    heap_autogrow(h, c < 0 ? (total + h->chunk_size - 1) /
 				     h->chunk_size : 1) == 0)
 		err = heap_reserve_fit(h, lane_id, c, total, act);
+	if (err == PKV_EFULL)
+		atomic_store_explicit(&h->was_full, true, memory_order_relaxed);
 	if (err)
 		return err;
 	act->is_free = false;

@@ -114,6 +114,10 @@ void heap_set_reserve(struct heap *h, uint64_t bytes);
  */
 void heap_use_reserve(bool on);
 
+/* heap_take_was_full -- whether an allocation found no room since the
+ * last call (and forget it). */
+bool heap_take_was_full(struct heap *h);
+
 /*
  * heap_open -- recover the pool's redo logs and rebuild the volatile
  * allocator state from the chunk headers (the run bitmaps are read

@@ -66,6 +66,8 @@ struct heap {
 	atomic_bool autogrow;         /* grow instead of answering full */
 	uint64_t reserve_chunks;      /* free chunks only heap_use_reserve
 					 allocations may take */
+	atomic_bool was_full;         /* an allocation found no room since
+					 heap_take_was_full */
 	uint64_t *chunk_hdr;          /* persistent header words */
 	pthread_mutex_t chunk_mtx;    /* guards cstate, span */
 	uint8_t *cstate;              /* enum chunk_state per chunk */
