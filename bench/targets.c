@@ -189,6 +189,18 @@ static void tgt_server(const char *test, bool p99)
 	}
 }
 
+/* key_count -- the key count a recovery row's test names after prefix
+ * ("100k keys", "10M keys"), or -1 if the test does not start so. */
+static double key_count(const struct result *r, const char *prefix)
+{
+	const char *c = r->test + strlen(prefix);
+
+	if (strcmp(r->section, "recovery") ||
+	    strncmp(r->test, prefix, strlen(prefix)))
+		return -1;
+	return strtod(c, NULL) * (strchr(c, 'M') ? 1e6 : 1e3);
+}
+
 /* tgt_memory -- memory per key at the largest count the server restart
  * loaded: pkv-server's pool bytes against redis-server's used_memory. */
 static void tgt_memory(void)
@@ -202,14 +214,10 @@ static void tgt_memory(void)
 	all = results_all(&nres);
 	for (size_t i = 0; i < nres; i++) {
 		const struct result *r = &all[i];
-		const char *c = r->test + strlen("memory per key, ");
-		double n;
-		if (strcmp(r->section, "recovery") ||
-		    strcmp(r->store, "pkv-server") ||
-		    strncmp(r->test, "memory per key, ", 16) ||
+		double n = key_count(r, "memory per key, ");
+		if (n < 0 || strcmp(r->store, "pkv-server") ||
 		    isnan(r->bytes_key))
 			continue;
-		n = strtod(c, NULL) * (strchr(c, 'M') ? 1e6 : 1e3);
 		if (!p || n > np)
 			p = r, np = n;
 	}
@@ -248,12 +256,9 @@ static void tgt_restart(const char *what, const char *store,
 	all = results_all(&nres);
 	for (size_t i = 0; i < nres; i++) {
 		const struct result *r = &all[i];
-		double n;
-		if (strcmp(r->section, "recovery") || strcmp(r->store, store) ||
-		    strncmp(r->test, prefix, strlen(prefix)))
+		double n = key_count(r, prefix);
+		if (n < 0 || strcmp(r->store, store))
 			continue;
-		n = strtod(r->test + strlen(prefix), NULL) *
-		    (strchr(r->test + strlen(prefix), 'M') ? 1e6 : 1e3);
 		if (!lo || n < nlo)
 			lo = r, nlo = n;
 		if (!hi || n > nhi)
