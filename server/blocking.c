@@ -170,12 +170,18 @@ bool blocking_block(struct client *c, const struct command *cmd,
 	}
 	for (size_t i = first; i <= last; i += step) {
 		struct bkey *k = bkey_wait(c->db, &c->argv[i], c);
+		size_t j = 0;
 		if (!k) {
 			b->blocked = true;     /* so unblock undoes it */
 			blocking_unblock(c);
 			return false;
 		}
-		b->keys[b->nkeys++] = k;
+		/* A key named twice (BLPOP k k 0) is waited on once: c is
+		 * among its waiters once, and unblocking drops it once. */
+		while (j < b->nkeys && b->keys[j] != k)
+			j++;
+		if (j == b->nkeys)
+			b->keys[b->nkeys++] = k;
 	}
 	b->blocked = true;
 	b->cmd = cmd;

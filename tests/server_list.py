@@ -352,6 +352,18 @@ class Blocking(Base):
         self.r.rpush("b", "1", "2", "3")
         self.assertEqual([b"b", [b"3", b"2"]], self.join(a))
 
+    def test_same_key_twice(self):
+        """A key named twice is waited on once (unblocking dropped the
+        client twice, reading freed memory: found by fuzz_server)."""
+        c = self.raw()
+        self.assertIsNone(c.call("BLPOP", "q", "q", "0.05"))
+        a = self.blocked_call("BLPOP", "q", "r", "q", "0")
+        self.wait_blocked(1)
+        self.assertEqual(1, self.r.rpush("q", "job"))
+        self.assertEqual([b"q", b"job"], self.join(a))
+        self.wait_blocked(0)
+        self.assertEqual("PONG", c.call("PING"))
+
     def test_timeout(self):
         c = self.raw()
         self.assertIsNone(c.call("BLPOP", "q", "0.05"))
