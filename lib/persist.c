@@ -7,10 +7,11 @@
  * and the crash simulator learns of every flush and fence from the hook.
  *
  * File backend: a thread's flushes are noted as page ranges in a small
- * thread-local list (merged when they touch) and synced at its next fence,
- * so "flush the record, flush the block, fence" is one msync when they
- * share pages and a few otherwise.  A list that fills up syncs its oldest
- * range early, which is always allowed: durability may come sooner.
+ * thread-local list (merged when they touch) and synced at its next fence
+ * with one device flush however many ranges there are (the others are
+ * written first, then the last is msynced).  A list that fills up syncs
+ * its oldest range early, which is always allowed: durability may come
+ * sooner.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE          /* pwritev2, RWF_DSYNC */
@@ -193,6 +194,63 @@ static void persist_sync(struct persist *p, uintptr_t start, uintptr_t end)
 	}
 }
 
+/*
+ * persist_write_range -- start (wait false) or finish (wait true) writing
+ * a page range of the mapping to the file, with no device flush.  Why it
+ * is enough to order: the msync that ends a fence writes its own range
+ * and then flushes the device's cache, which makes every write completed
+ * before it durable, on the same file (the journal commit that an fsync
+ * of the file does covers its other ranges' metadata too).  A failure is
+ * remembered as a failed msync is.
+ */
+static void persist_write_range(struct persist *p, uintptr_t start,
+				uintptr_t end, bool wait)
+{
+	unsigned flags = wait ? SYNC_FILE_RANGE_WAIT_BEFORE |
+				SYNC_FILE_RANGE_WRITE |
+				SYNC_FILE_RANGE_WAIT_AFTER :
+				SYNC_FILE_RANGE_WRITE;
+
+	if (sync_file_range(p->fd, (off64_t)(start - (uintptr_t)p->base),
+			    (off64_t)(end - start), flags)) {
+		int expected = 0;
+		atomic_compare_exchange_strong(&p->failed, &expected,
+					       errno ? -errno : -EIO);
+	}
+}
+
+/*
+ * persist_sync_pending -- make this thread's pending ranges of p durable
+ * with one device flush: the others are written first (all started, then
+ * each waited for), and the last is msynced, which flushes.  A flush per
+ * range made a fence over several scattered pages (a run's bitmap and its
+ * header, eight runs made at once) cost a disk flush each.
+ */
+static void persist_sync_pending(struct persist *p)
+{
+	unsigned k = 0, last = PERSIST_PENDING_MAX, n = 0;
+
+	for (unsigned i = 0; i < persist_npend; i++)
+		if (persist_pend[i].p == p)
+			last = i, n++;
+	if (n > 1 && p->fd >= 0) {
+		for (int wait = 0; wait < 2; wait++)
+			for (unsigned i = 0; i < last; i++)
+				if (persist_pend[i].p == p)
+					persist_write_range(p,
+						persist_pend[i].start,
+						persist_pend[i].end, wait);
+	}
+	for (unsigned i = 0; i < persist_npend; i++) {
+		struct persist_pending *q = &persist_pend[i];
+		if (q->p != p)
+			persist_pend[k++] = *q;
+		else if (i == last || p->fd < 0)
+			persist_sync(p, q->start, q->end);
+	}
+	persist_npend = k;
+}
+
 /* persist_note -- add a page range to this thread's pending list. */
 static void persist_note(struct persist *p, const void *addr, size_t len)
 {
@@ -287,18 +345,9 @@ void persist_fence(struct persist *p)
 		 * the fence still orders them (and non-temporal stores). */
 		pmem_drain();
 		break;
-	case PERSIST_FILE: {
-		unsigned k = 0;
-		for (unsigned i = 0; i < persist_npend; i++) {
-			struct persist_pending *q = &persist_pend[i];
-			if (q->p == p)
-				persist_sync(p, q->start, q->end);
-			else
-				persist_pend[k++] = *q;
-		}
-		persist_npend = k;
+	case PERSIST_FILE:
+		persist_sync_pending(p);
 		break;
-	}
 	default:
 		break;
 	}

@@ -1,7 +1,8 @@
 /*
  * test_persist.c -- unit tests of the persistence layer (persist.c) on the
  * memory backend: the counters of lines, bytes and fences, the copy and
- * fill helpers, and the hook the crash simulator relies on.
+ * fill helpers, and the hook the crash simulator relies on; and on the
+ * file backend, what a fence syncs.
  */
 #include "config.h"
 
@@ -10,6 +11,9 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "persist.h"
@@ -274,6 +278,74 @@ static void test_hook(void **state)
 	assert_int_equal(st.bytes_flushed, 100 + sizeof(src) + 8 + 64);
 }
 
+/*
+ * test_file_fence -- on the file backend a fence over ranges flushed on
+ * scattered pages syncs once (one device flush, the others written
+ * first), keeps another mapping's ranges for that mapping's fence, and
+ * leaves the file holding what was stored.
+ */
+static void test_file_fence(void **state)
+{
+	enum { PAGES = 16, PG = 4096 };
+	char *dir = tu_scratch_dir("test_persist"), *path;
+	struct persist a, b;
+	struct persist_stats st;
+	char *ma, *mb, back[8];
+	int fa, fb;
+
+	(void)state;
+	assert_non_null(dir);
+	path = tu_join(dir, "a");
+	fa = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	free(path);
+	path = tu_join(dir, "b");
+	fb = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	free(path);
+	assert_true(fa >= 0 && fb >= 0);
+	assert_int_equal(ftruncate(fa, PAGES * PG), 0);
+	assert_int_equal(ftruncate(fb, PAGES * PG), 0);
+	ma = mmap(NULL, PAGES * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fa, 0);
+	mb = mmap(NULL, PAGES * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fb, 0);
+	assert_true(ma != MAP_FAILED && mb != MAP_FAILED);
+	persist_init(&a, ma, PAGES * PG, PERSIST_FILE, 0);
+	persist_init(&b, mb, PAGES * PG, PERSIST_FILE, 0);
+	persist_set_fd(&a, fa);
+	persist_set_fd(&b, fb);
+
+	/* Three pages of a, not touching, and one of b. */
+	for (int i = 0; i < 3; i++)
+		persist_store64(&a, (uint64_t *)(ma + (1 + 5 * i) * PG),
+				0x1111111111111111ull * (i + 1));
+	persist_store64(&b, (uint64_t *)(mb + 2 * PG), 42);
+	persist_fence(&a);
+	persist_get_stats(&a, &st);
+	assert_int_equal(st.fences, 1);
+	assert_int_equal(st.syncs, 1);
+	persist_get_stats(&b, &st);
+	assert_int_equal(st.syncs, 0);
+	/* b's range was kept: its own fence syncs it. */
+	persist_fence(&b);
+	persist_get_stats(&b, &st);
+	assert_int_equal(st.syncs, 1);
+	assert_int_equal(persist_failed(&a), 0);
+	assert_int_equal(persist_failed(&b), 0);
+	/* Nothing is left pending: a fence with no flush syncs nothing. */
+	persist_fence(&a);
+	persist_get_stats(&a, &st);
+	assert_int_equal(st.syncs, 1);
+	for (int i = 0; i < 3; i++) {
+		uint64_t want = 0x1111111111111111ull * (i + 1);
+		assert_int_equal(pread(fa, back, 8, (1 + 5 * i) * PG), 8);
+		assert_memory_equal(back, &want, 8);
+	}
+
+	munmap(ma, PAGES * PG);
+	munmap(mb, PAGES * PG);
+	close(fa);
+	close(fb);
+	tu_scratch_done(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +360,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_memset_store64, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_hook, setup, teardown),
+		cmocka_unit_test(test_file_fence),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
