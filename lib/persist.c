@@ -197,10 +197,12 @@ static void persist_sync(struct persist *p, uintptr_t start, uintptr_t end)
 /*
  * persist_write_range -- start (wait false) or finish (wait true) writing
  * a page range of the mapping to the file, with no device flush.  Why it
- * is enough to order: the msync that ends a fence writes its own range
- * and then flushes the device's cache, which makes every write completed
- * before it durable, on the same file (the journal commit that an fsync
- * of the file does covers its other ranges' metadata too).  A failure is
+ * is enough: the msync that ends a fence writes its own range and then
+ * flushes the device's cache, which makes every write completed before it
+ * durable; and the fsync it amounts to writes the file's dirty metadata
+ * whatever the range (ext4, with or without a journal: the conversions of
+ * the other ranges' unwritten extents, which complete before their pages'
+ * write-back does, so before the wait here returns).  A failure is
  * remembered as a failed msync is.
  */
 static void persist_write_range(struct persist *p, uintptr_t start,
