@@ -207,18 +207,22 @@ static int zcmp(double sa, const char *ma, size_t la, double sb,
 }
 
 /* zkey_before -- whether node x sorts before (score, m): 1, 0, or
- * PKV_ECORRUPT. */
+ * PKV_ECORRUPT.  The member, a block of its own (a cache miss), is read
+ * only when the scores tie, as Redis's zslInsert does. */
 static int zkey_before(const pkv *db, const struct kvtx *t, uint64_t zoff,
 		       uint64_t x, double score, const char *m, size_t ml,
 		       bool or_equal)
 {
+	double xs = zset_score_of(db, t, x);
 	const char *xm;
 	size_t xl;
-	int err = zset_member_of(db, t, zoff, x, &xm, &xl), c;
+	int err, c;
 
-	if (err)
+	if (xs != score)
+		return xs < score;
+	if ((err = zset_member_of(db, t, zoff, x, &xm, &xl)))
 		return err;
-	c = zcmp(zset_score_of(db, t, x), xm, xl, score, m, ml);
+	c = zcmp(xs, xm, xl, score, m, ml);
 	return or_equal ? c <= 0 : c < 0;
 }
 
