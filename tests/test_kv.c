@@ -45,17 +45,8 @@
 #include "kv_int.h"
 #include "testheap.h"
 
-#define MiB (1ull << 20)
-#define POOL_SIZE (32 * MiB)
 #define KEYMAX 32
 #define VALMAX 256
-
-struct fixture {
-	char *dir;
-	char *path;                   /* dir/pool */
-	struct pkv_options opts;      /* for open_db and reopen */
-	pkv *db;
-};
 
 /*
  * With the file backend every commit is an msync (milliseconds): the
@@ -64,6 +55,16 @@ struct fixture {
  */
 static unsigned scale_div = 1;
 #define SC(n) ((n) / scale_div)
+
+/* The shared fixture: a 32 MiB pool; each clean close checks the
+ * engine's invariants first. */
+#define KVFIX_NAME "test_kv"
+#define KVFIX_POOL_SIZE (32 * (1ull << 20))
+#define KVFIX_OPENED(f) (scale_div = \
+	(f)->db->pool->persist.backend == PERSIST_FILE ? 20 : 1)
+#define KVFIX_CLOSING(f) kv_check((f)->db)
+static void kv_check(pkv *db);
+#include "kvfixture.h"
 
 /* ---- time ---- */
 
@@ -437,65 +438,7 @@ static void kv_check(pkv *db)
 	}
 }
 
-/* ---- fixture ---- */
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	char name[64];
-
-	if (f == NULL)
-		return -1;
-	setenv("PMEM_IS_PMEM_FORCE", "1", 0);
-	snprintf(name, sizeof(name), "test_kv-%p", (void *)f);
-	f->dir = tu_scratch_dir(name);
-	f->path = tu_join(f->dir, "pool");
-	pkv_options_init(&f->opts);
-	f->opts.flags = PKV_CREATE;
-	f->opts.size = POOL_SIZE;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	pkv_close(f->db);
-	free(f->path);
-	tu_scratch_done(f->dir);
-	free(f);
-	return 0;
-}
-
-/* open_db -- open (create) f->path with f->opts; must succeed. */
-static pkv *open_db(struct fixture *f)
-{
-	int rc = pkv_open(f->path, &f->opts, &f->db);
-
-	if (rc != 0)
-		fail_msg("pkv_open %s: %s (%s)", f->path, pkv_strerror(rc),
-			 pkv_errmsg(NULL));
-	scale_div = f->db->pool->persist.backend == PERSIST_FILE ? 20 : 1;
-	return f->db;
-}
-
-/* close_db -- check the invariants, then close. */
-static void close_db(struct fixture *f)
-{
-	if (f->db == NULL)
-		return;
-	kv_check(f->db);
-	pkv_close(f->db);
-	f->db = NULL;
-}
-
-/* reopen -- close cleanly and open again with the same options. */
-static pkv *reopen(struct fixture *f)
-{
-	close_db(f);
-	return open_db(f);
-}
+/* ---- helpers ---- */
 
 /* same_bucket_keys -- n keys "c:<j>" that fall in one bucket of dbi's
  * current bucket array (no resize in progress); their lengths to lens. */
@@ -550,7 +493,7 @@ static void test_open_create_reopen(void **state)
 	assert_int_equal(pkv_databases(db), 16);
 	for (unsigned i = 0; i < 16; i++)
 		assert_int_equal(dbsize(db, i), 0);
-	assert_int_equal(tu_file_size(f->path), POOL_SIZE);
+	assert_int_equal(tu_file_size(f->path), KVFIX_POOL_SIZE);
 	put_kv(db, 0, 1, 1);
 	put_kv(db, 15, 2, 7);
 	close_db(f);
@@ -566,7 +509,7 @@ static void test_open_create_reopen(void **state)
 	assert_int_equal(dbsize(db, 0), 1);
 	assert_int_equal(dbsize(db, 15), 1);
 	assert_int_equal(pkv_stats(db, &st), 0);
-	assert_int_equal(st.pool_size, POOL_SIZE);
+	assert_int_equal(st.pool_size, KVFIX_POOL_SIZE);
 	assert_true(st.clean_shutdown);
 	close_db(f);
 
@@ -577,7 +520,7 @@ static void test_open_create_reopen(void **state)
 	db = open_db(f);
 	assert_int_equal(pkv_databases(db), 16);
 	expect_kv(db, 15, 2, 7);
-	assert_int_equal(tu_file_size(f->path), POOL_SIZE);
+	assert_int_equal(tu_file_size(f->path), KVFIX_POOL_SIZE);
 	close_db(f);
 	pkv_close(NULL);
 }
@@ -3627,7 +3570,7 @@ static void test_stats(void **state)
 
 	assert_int_equal(pkv_stats(db, &s0), 0);
 	assert_int_equal(s0.keys, 0);
-	assert_int_equal(s0.pool_size, POOL_SIZE);
+	assert_int_equal(s0.pool_size, KVFIX_POOL_SIZE);
 	assert_true(s0.heap_bytes > 0 && s0.heap_bytes <= s0.pool_size);
 	assert_true(s0.utilization > 0 && s0.utilization <= 1);
 	for (unsigned i = 0; i < 500; i++) {
