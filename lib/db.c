@@ -680,6 +680,9 @@ void pkv_open_info(const pkv *db, struct pkv_open_info *oi)
 	oi->pool_max_size = pool_max_size(db->pool);
 	oi->clean_shutdown = db->pool->was_clean;
 	oi->recovery_ns = heap_recovery_stats(db->heap)->nsec;
+	oi->recovery_records = heap_recovery_stats(db->heap)->logs_replayed;
+	oi->recovery_entries =
+		heap_recovery_stats(db->heap)->entries_replayed;
 	oi->backend = persist_backend_name(db->pool->persist.backend);
 	oi->backend_why = db->pool->persist.why;
 }
@@ -715,6 +718,9 @@ int pkv_stats(pkv *db, struct pkv_stats *st)
 	st->write_amplification = st->payload_bytes ?
 		(double)st->flushed_bytes / (double)st->payload_bytes : 0;
 	st->recovery_ns = heap_recovery_stats(db->heap)->nsec;
+	st->recovery_records = heap_recovery_stats(db->heap)->logs_replayed;
+	st->recovery_entries =
+		heap_recovery_stats(db->heap)->entries_replayed;
 	st->clean_shutdown = db->pool->was_clean;
 	st->expired_keys = atomic_load(&db->expired_keys);
 	st->gc_runs = gs.runs;

@@ -691,6 +691,8 @@ struct pkv_stats {
 	uint64_t pool_max_size;       /* the most the pool may grow to */
 	uint64_t heap_free_bytes;     /* in free chunks (room for new runs
 					 and big values) */
+	uint64_t recovery_records;    /* redo records replayed at open */
+	uint64_t recovery_entries;    /* the word and block changes in them */
 };
 
 /* pkv_stats -- the figures above (walks the heap's chunk table). */
@@ -717,6 +719,7 @@ struct pkv_open_info {
 	int clean_shutdown;
 	uint64_t recovery_ns;
 	const char *backend, *backend_why;
+	uint64_t recovery_records, recovery_entries;
 };
 
 /* pkv_open_info -- those, in constant time (pkv_stats walks the heap,

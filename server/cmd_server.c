@@ -208,7 +208,10 @@ static void cmd_info(struct client *c)
 			 "flushed_bytes:%llu\r\nfences:%llu\r\n"
 			 "write_amplification:%.2f\r\n"
 			 "clean_shutdown_before_start:%d\r\n"
-			 "recovery_time_ms:%.3f\r\nopen_time_ms:%.3f\r\n",
+			 "recovery_time_ms:%.3f\r\n"
+			 "recovery_records_replayed:%llu\r\n"
+			 "recovery_entries_replayed:%llu\r\n"
+			 "open_time_ms:%.3f\r\n",
 			 srv.cfg.pool, (unsigned long long)st.pool_size,
 			 (unsigned long long)st.heap_bytes,
 			 (unsigned long long)st.allocated_bytes,
@@ -216,7 +219,10 @@ static void cmd_info(struct client *c)
 			 (unsigned long long)st.flushed_bytes,
 			 (unsigned long long)st.fences,
 			 st.write_amplification, st.clean_shutdown,
-			 st.recovery_ns / 1e6, srv.open_ns / 1e6);
+			 st.recovery_ns / 1e6,
+			 (unsigned long long)st.recovery_records,
+			 (unsigned long long)st.recovery_entries,
+			 srv.open_ns / 1e6);
 		info_add(&b, "pool_max_size:%llu\r\npool_headroom:%llu\r\n"
 			 "pool_auto_grow:%d\r\n",
 			 (unsigned long long)st.pool_max_size,

@@ -199,9 +199,13 @@ static int open_pool(void)
 		struct pkv_open_info oi;
 		pkv_open_info(srv.db, &oi);
 		srv_log(2, "Pool %s open in %.3f ms (%s shutdown before; %llu "
-			"keys, nothing to load)", srv.cfg.pool,
+			"keys, nothing to load; %llu commits replayed from the "
+			"log, %llu changes, in %.3f ms)", srv.cfg.pool,
 			srv.open_ns / 1e6, oi.clean_shutdown ? "clean" :
-			"unclean", (unsigned long long)keys);
+			"unclean", (unsigned long long)keys,
+			(unsigned long long)oi.recovery_records,
+			(unsigned long long)oi.recovery_entries,
+			oi.recovery_ns / 1e6);
 		srv_log(2, "Persistence: %s backend, because %s; every write "
 			"is durable before its reply", oi.backend,
 			oi.backend_why);

@@ -1013,6 +1013,69 @@ static void child_writes(struct fixture *f, unsigned from, unsigned to,
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/*
+ * test_recovery_counts -- pkv_stats and pkv_open_info say how much of the
+ * log an open replayed: a child without the background checkpointer
+ * commits ten puts (each its own record) and exits without pkv_close, so
+ * the next open replays exactly those ten; an open after a clean close
+ * replays nothing.
+ */
+static void test_recovery_counts(void **state)
+{
+	struct fixture *f = *state;
+	struct pkv_stats st;
+	struct pkv_open_info oi;
+	pid_t pid;
+	int status;
+
+	open_db(f);
+	close_db(f);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct pkv_options o;
+		pkv *db;
+		pkv_options_init(&o);
+		o.flags = PKV_NOTHREADS;
+		if (pkv_open(f->path, &o, &db) != 0)
+			_exit(2);
+		for (unsigned i = 0; i < 10; i++) {
+			char k[KEYMAX], v[VALMAX];
+			size_t kl = mkkey(k, i), vl = mkval(v, i, 1);
+			if (pkv_put(db, 0, k, kl, v, vl, 0, 0) != 0)
+				_exit(3);
+		}
+		_exit(0);     /* no pkv_close, no checkpoint */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	open_db(f);
+	assert_int_equal(pkv_stats(f->db, &st), 0);
+	assert_false(st.clean_shutdown);
+	assert_int_equal(st.recovery_records, 10);
+	/* Each put links its entry and sets its block's bit, at least. */
+	assert_true(st.recovery_entries >= 20);
+	pkv_open_info(f->db, &oi);
+	assert_int_equal(oi.recovery_records, st.recovery_records);
+	assert_int_equal(oi.recovery_entries, st.recovery_entries);
+	for (unsigned i = 0; i < 10; i++) {
+		char k[KEYMAX], v[VALMAX], got[VALMAX];
+		size_t kl = mkkey(k, i), vl = mkval(v, i, 1), gl = 0;
+		assert_int_equal(pkv_get(f->db, 0, k, kl, got, sizeof(got),
+					 &gl), 0);
+		assert_int_equal(gl, vl);
+		assert_memory_equal(got, v, vl);
+	}
+	reopen(f);
+	assert_int_equal(pkv_stats(f->db, &st), 0);
+	assert_true(st.clean_shutdown);
+	assert_int_equal(st.recovery_records, 0);
+	assert_int_equal(st.recovery_entries, 0);
+	close_db(f);
+}
+
 /* test_unclean_reopen -- a process that exits without pkv_close: every
  * committed write is there after the next open, which reports the
  * unclean shutdown, whatever the audit mode; the open after a clean close
@@ -3920,6 +3983,7 @@ int main(void)
 		T(test_open_corrupt_releases_lock),
 		T(test_open_refused_unmodified),
 		T(test_open_nothreads),
+		T(test_recovery_counts),
 		T(test_unclean_reopen),
 		T(test_put_get_basic),
 		T(test_put_large_value),
