@@ -374,10 +374,10 @@ static struct heap_run *heap_run_create(struct heap *h, unsigned cls,
 	struct heap_run *first = NULL;
 
 	/* Empty runs keep chunks from other classes and huge blocks: made
-	 * ahead only in a heap of 32 MiB or more, while a quarter of it is
-	 * free (eight runs are then at most a sixteenth of it). */
+	 * ahead only in a big heap (128 MiB), while a quarter of it is
+	 * free. */
 	pthread_mutex_lock(&h->chunk_mtx);
-	if (persist_tracks_dirty(p) && h->nchunks >= 16 * HEAP_RUN_BATCH_DISK &&
+	if (persist_tracks_dirty(p) && h->nchunks >= 64 * HEAP_RUN_BATCH_DISK &&
 	    heap_chunks_free_at_least(h, h->nchunks / 4))
 		want = HEAP_RUN_BATCH_DISK;
 	pthread_mutex_unlock(&h->chunk_mtx);
