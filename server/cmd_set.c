@@ -326,6 +326,35 @@ static void cmd_spop(struct client *c)
 	members_free(&m);
 }
 
+/*
+ * SRAND_DRAWS -- the most members SRANDMEMBER takes by single draws.  A
+ * draw is cheap in a dense table but walks the empty buckets of a sparse
+ * one (a set drained from a million members to ten), and distinct draws
+ * compare each new member with the ones before: more than this many come
+ * from one read of the whole set instead, O(members + count).
+ */
+#define SRAND_DRAWS 16u
+
+/* set_distinct_draws -- want distinct members of key by single draws,
+ * into m: 1; 0 when 8 x SRAND_DRAWS draws did not find them (m is then
+ * to be discarded); -1 after replying an error. */
+static int set_distinct_draws(struct client *c, const struct resp_arg *key,
+			      uint64_t want, struct members *m)
+{
+	for (unsigned tries = 0; m->n < want; tries++) {
+		bool dup = false;
+		if (tries == 8 * SRAND_DRAWS)
+			return 0;
+		if (!set_random(c, key, m))
+			return -1;
+		for (size_t i = 0; i + 1 < m->n && !dup; i++)
+			dup = !member_cmp(&m->v[i], &m->v[m->n - 1]);
+		if (dup)
+			members_drop(m, m->n - 1);
+	}
+	return 1;
+}
+
 /* cmd_srandmember -- SRANDMEMBER key [count]: one random member (nil if
  * none); with a count, that many distinct ones (all if fewer), or with a
  * negative count, that many with repeats. */
@@ -334,6 +363,7 @@ static void cmd_srandmember(struct client *c)
 	struct members m = { 0 };
 	long long count;
 	uint64_t n, want;
+	int drawn = 1;
 
 	if (c->argc > 3) {
 		reply_err_syntax(c);
@@ -364,32 +394,37 @@ static void cmd_srandmember(struct client *c)
 		reply_array(c, 0);
 		return;
 	}
-	if (count < 0) {                   /* with repeats */
+	if (count < 0 && want <= SRAND_DRAWS) {   /* with repeats */
 		for (uint64_t i = 0; i < want; i++)
 			if (!set_random(c, &c->argv[1], &m)) {
 				members_free(&m);
 				return;
 			}
-	} else if (want >= n || want * 3 > n) {
+	} else if (count < 0) {
+		/* Many with repeats: from one read of the set, not a draw
+		 * each (a draw walks empty buckets in a sparse table). */
+		struct members all = { 0 };
+		bool ok = set_all(c, &c->argv[1], &all);
+		for (uint64_t i = 0; ok && all.n && i < want; i++) {
+			const struct member *x = &all.v[srv_rand(all.n)];
+			if (!(ok = members_push(&m, x->p, x->len)))
+				reply_err_kv(c, -ENOMEM);
+		}
+		members_free(&all);
+		if (!ok) {
+			members_free(&m);
+			return;
+		}
+	} else if (want > SRAND_DRAWS || want * 3 > n ||
+		   (drawn = set_distinct_draws(c, &c->argv[1], want, &m)) <= 0) {
 		/* all, less a random few */
-		if (!set_all(c, &c->argv[1], &m)) {
+		members_free(&m);
+		if (drawn < 0 || !set_all(c, &c->argv[1], &m)) {
 			members_free(&m);
 			return;
 		}
 		while (m.n > want)
 			members_drop(&m, (size_t)srv_rand(m.n));
-	} else {                           /* distinct draws */
-		while (m.n < want) {
-			bool dup = false;
-			if (!set_random(c, &c->argv[1], &m)) {
-				members_free(&m);
-				return;
-			}
-			for (size_t i = 0; i + 1 < m.n && !dup; i++)
-				dup = !member_cmp(&m.v[i], &m.v[m.n - 1]);
-			if (dup)
-				members_drop(&m, m.n - 1);
-		}
 	}
 	reply_members(c, &m, false);
 	members_free(&m);

@@ -201,6 +201,29 @@ class Sets(Base):
         self.assertEqual(10, len(r.spop("big", 10)))
         self.assertEqual(19990, r.scard("big"))
 
+    def test_sparse_set_random(self):
+        # A set drained from 20,000 members to 9: its table keeps its
+        # buckets, and random picks must still be prompt and right.
+        r = self.r
+        p = r.pipeline(transaction=False)
+        for i in range(0, 20000, 1000):
+            p.sadd("sp", *["m%d" % j for j in range(i, i + 1000)])
+        p.execute()
+        self.assertEqual(19991, len(r.spop("sp", 19991)))
+        left = r.smembers("sp")
+        self.assertEqual(9, len(left))
+        for _ in range(5):
+            three = r.srandmember("sp", 3)
+            self.assertEqual(3, len(set(three)))
+            self.assertTrue(set(three) <= left)
+            self.assertEqual(left, set(r.srandmember("sp", 5000)))
+            rep = r.srandmember("sp", -50000)
+            self.assertEqual(50000, len(rep))
+            self.assertTrue(set(rep) <= left)
+            self.assertEqual(7, len(r.srandmember("sp", -7)))
+            self.assertIn(r.spop("sp"), left)
+            r.sadd("sp", *left)
+
     def test_multi_watch(self):
         r = self.r
         with r.pipeline() as p:
