@@ -188,12 +188,16 @@ class Sets(Base):
         self.assertTrue(r.expire("u", 100))
         self.assertEqual(1, r.delete("u"))
 
+    def fill(self, key, n):
+        """Members m0..m<n-1> into key, a thousand per SADD, pipelined."""
+        p = self.r.pipeline(transaction=False)
+        for i in range(0, n, 1000):
+            p.sadd(key, *["m%d" % j for j in range(i, min(n, i + 1000))])
+        p.execute()
+
     def test_big_set(self):
         r = self.r
-        p = r.pipeline(transaction=False)
-        for i in range(0, 20000, 1000):
-            p.sadd("big", *["m%d" % j for j in range(i, i + 1000)])
-        p.execute()
+        self.fill("big", 20000)
         self.assertEqual(20000, r.scard("big"))
         self.assertTrue(r.sismember("big", "m19999"))
         self.assertEqual(20000, len(r.smembers("big")))
@@ -205,10 +209,7 @@ class Sets(Base):
         # A set drained from 20,000 members to 9: its table keeps its
         # buckets, and random picks must still be prompt and right.
         r = self.r
-        p = r.pipeline(transaction=False)
-        for i in range(0, 20000, 1000):
-            p.sadd("sp", *["m%d" % j for j in range(i, i + 1000)])
-        p.execute()
+        self.fill("sp", 20000)
         self.assertEqual(19991, len(r.spop("sp", 19991)))
         left = r.smembers("sp")
         self.assertEqual(9, len(left))
