@@ -64,13 +64,7 @@ class Sets(Base):
         self.assertEqual([], r.spop("s", 3))
         r.sadd("s", *members)
         self.assertIn(r.srandmember("s"), members)
-        pick = r.srandmember("s", 20)
-        self.assertEqual(20, len(set(pick)))
-        self.assertTrue(set(pick) <= members)
-        self.assertEqual(members, set(r.srandmember("s", 500)))
-        rep = r.srandmember("s", -200)
-        self.assertEqual(200, len(rep))
-        self.assertTrue(set(rep) <= members)
+        self.check_random("s", members, 20, 200)
         self.assertEqual([], r.srandmember("s", 0))
         self.assertIsNone(r.srandmember("nokey"))
         self.assertEqual([], r.srandmember("nokey", 5))
@@ -188,6 +182,18 @@ class Sets(Base):
         self.assertTrue(r.expire("u", 100))
         self.assertEqual(1, r.delete("u"))
 
+    def check_random(self, key, members, distinct, repeats):
+        """SRANDMEMBER of key, whose members are `members`: `distinct`
+        distinct ones, all of them for a count past the size, and
+        `repeats` with repeats, each one of the members."""
+        pick = self.r.srandmember(key, distinct)
+        self.assertEqual(distinct, len(set(pick)))
+        self.assertTrue(set(pick) <= members)
+        self.assertEqual(members, set(self.r.srandmember(key, 500)))
+        rep = self.r.srandmember(key, -repeats)
+        self.assertEqual(repeats, len(rep))
+        self.assertTrue(set(rep) <= members)
+
     def fill(self, key, n):
         """Members m0..m<n-1> into key, a thousand per SADD, pipelined."""
         p = self.r.pipeline(transaction=False)
@@ -214,13 +220,7 @@ class Sets(Base):
         left = r.smembers("sp")
         self.assertEqual(9, len(left))
         for _ in range(5):
-            three = r.srandmember("sp", 3)
-            self.assertEqual(3, len(set(three)))
-            self.assertTrue(set(three) <= left)
-            self.assertEqual(left, set(r.srandmember("sp", 5000)))
-            rep = r.srandmember("sp", -50000)
-            self.assertEqual(50000, len(rep))
-            self.assertTrue(set(rep) <= left)
+            self.check_random("sp", left, 3, 50000)
             self.assertEqual(7, len(r.srandmember("sp", -7)))
             self.assertIn(r.spop("sp"), left)
             r.sadd("sp", *left)
