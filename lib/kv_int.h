@@ -228,6 +228,11 @@ struct kvtx {
 	uint32_t *index;              /* open addressing over w, by offset:
 					 slot = w's position + 1, 0 empty */
 	unsigned index_mask;          /* index size - 1 */
+	uint64_t *filter;             /* a bit per offset hash, set for
+					 every word in w (8 bits a word of
+					 w's capacity): a clear bit means
+					 not written, without probing */
+	unsigned filter_mask;         /* filter bits - 1 */
 	struct kvtx_undo {            /* how to take back each kvtx_set */
 		uint32_t pos;         /* in w; KVTX_INSERTED: was new */
 		uint64_t old;         /* the value before */
