@@ -2117,6 +2117,9 @@ static void test_small_pool(void **state)
 	pkv *db;
 
 	f->opts.size = 8 * MiB;
+	/* No checkpointer: when its watermark passed the old bucket arrays
+	 * of a resize decided how much was free at the end (59.5-60.9%). */
+	f->opts.flags |= PKV_NOTHREADS;
 	db = open_db(f);
 	for (n = 0;; n++) {
 		char k[KEYMAX];
