@@ -320,9 +320,11 @@ static_assert(sizeof(struct kv_entry) == 40, "kv_entry size");
  * HASH_DIR_SEGS segments, reached through one block of HASH_DIRS
  * directory offsets (`dirs`), made with the first bucket past the inline
  * ones.  The table grows one bucket at a time (a split of bucket
- * nbuckets - 2^i into itself and bucket nbuckets), so a write touches a
- * bounded number of blocks however big the hash is, and nothing is ever
- * copied whole.
+ * nbuckets - 2^i into itself and bucket nbuckets), and shrinks the same
+ * way back (bucket nbuckets - 1 appended to bucket nbuckets - 1 - 2^i,
+ * freeing a segment, directory or directory block that held no other
+ * bucket), so a write touches a bounded number of blocks however big the
+ * hash is, and nothing is ever copied whole.
  *
  *   kv_entry --value--> kv_hash_hdr --head[b]--> kv_entry (field) --next-->
  *                                   --dirs--> hdirs --[d]--> hdir --[s]-->

@@ -11,9 +11,9 @@
  * reached through directories, made (zeroed) when the first bucket that
  * needs them is split in, so a split writes a few words and, once in
  * HASH_SEG_BUCKETS splits, one 1 KiB segment.  A hash of up to eight
- * fields is one cache line of header and its fields.  The table never shrinks:
- * HDEL leaves its buckets (as Redis's dict does until a resize), and the
- * key goes with its last field.
+ * fields is one cache line of header and its fields.  A table that
+ * deletes have made sparse merges buckets back the same way, a few at
+ * each delete (hash_merge), and the key goes with its last field.
  *
  * Every change is made in the caller's kvtx (read-your-writes), so a
  * batch can set many fields of one hash and see them, and a crash keeps
@@ -298,60 +298,168 @@ int hash_replace(struct kvtx *t, const struct kv_loc *old, uint64_t entry)
 	return tx_free(t->tx, old->entry);
 }
 
-/* hash_unlink -- take loc's field out of its chain, uncount, free it. */
+/* hash_release -- the word at slot (a directory or segment pointer, or
+ * the header's dirs) let go of its block: freed, the word zeroed. */
+static int hash_release(struct kvtx *t, uint64_t slot)
+{
+	uint64_t blk = kvtx_get(t, slot);
+	int err;
+
+	if (!blk)
+		return 0;
+	if ((err = tx_free(t->tx, blk)))
+		return err;
+	return kvtx_set(t, slot, 0);
+}
+
+/*
+ * hash_merge -- take back the last bucket m = nbuckets - 1: its chain goes
+ * to the end of bucket m - 2^i's (the bucket it was split from), and a
+ * segment, directory or the directory block it was the first bucket of
+ * is freed, so a hash drained from millions of fields to a few is a small
+ * table again, in space and in what a random draw walks.
+ */
+static int hash_merge(struct kvtx *t, uint64_t hoff, uint64_t n)
+{
+	const pkv *db = t->db;
+	uint64_t m = n - 1, lo = 1ull << (63 - __builtin_clzll(m));
+	uint64_t from, to, e, i, dirs, dir;
+	unsigned k;
+	int err;
+
+	if ((err = hash_slot(db, t, hoff, m, &from)) ||
+	    (err = hash_slot(db, t, hoff, m - lo, &to)))
+		return err;
+	for (k = 0; (e = kvtx_get(t, to)) && k < KV_CHAIN_MAX &&
+	     kv_entry_ok(db, e); k++)
+		to = e + FIELD_NEXT;
+	if (e)
+		return hash_bad(db, hoff, "a field chain that cannot be "
+				"merged", to);
+	if ((e = kvtx_get(t, from)) &&
+	    ((err = kvtx_set(t, to, e)) || (err = kvtx_set(t, from, 0))))
+		return err;
+	if ((err = kvtx_set(t, hoff + HDR_NBUCKETS, m)) ||
+	    m < HASH_INLINE_BUCKETS || (m - HASH_INLINE_BUCKETS) %
+	    HASH_SEG_BUCKETS)
+		return err;
+	/* m was the first bucket of its segment: the segment goes, and so
+	 * does a directory or the directory block it was the first of. */
+	i = (m - HASH_INLINE_BUCKETS) / HASH_SEG_BUCKETS;
+	dirs = kvtx_get(t, hoff + HDR_DIRS);
+	dir = kvtx_get(t, dirs + 8 * (i / HASH_DIR_SEGS));
+	if ((err = hash_release(t, dir + 8 * (i % HASH_DIR_SEGS))) ||
+	    i % HASH_DIR_SEGS ||
+	    (err = hash_release(t, dirs + 8 * (i / HASH_DIR_SEGS))) || i)
+		return err;
+	return hash_release(t, hoff + HDR_DIRS);
+}
+
+/*
+ * HASH_SHRINK_LOAD, HASH_SHRINK_STEPS -- a hash with fewer than one field
+ * per HASH_SHRINK_LOAD buckets merges buckets back, up to
+ * HASH_SHRINK_STEPS at each delete: more than one, so that a hash being
+ * drained keeps up (buckets then stay within HASH_SHRINK_LOAD times its
+ * fields), and a bound, so that a delete costs O(1).  Between this load
+ * and HASH_LOAD (a split) there is a factor of 8: a hash that grows and
+ * shrinks about one size does not split and merge back and forth.
+ */
+#define HASH_SHRINK_LOAD 4u
+#define HASH_SHRINK_STEPS 8u
+
+/* hash_unlink -- take loc's field out of its chain, uncount, free it,
+ * and merge buckets back if the hash has become sparse. */
 int hash_unlink(struct kvtx *t, uint64_t hoff, const struct kv_loc *loc)
 {
+	uint64_t c = kvtx_get(t, hoff + HDR_COUNT) - 1, n;
 	int err;
 
 	if ((err = kvtx_set(t, loc->link,
 			    kvtx_get(t, loc->entry + FIELD_NEXT))) ||
-	    (err = tx_free(t->tx, loc->entry)))
+	    (err = tx_free(t->tx, loc->entry)) ||
+	    (err = kvtx_set(t, hoff + HDR_COUNT, c)) ||
+	    (err = hash_nbuckets(t->db, t, hoff, &n)))
 		return err;
-	return kvtx_set(t, hoff + HDR_COUNT,
-			kvtx_get(t, hoff + HDR_COUNT) - 1);
+	for (unsigned k = 0; k < HASH_SHRINK_STEPS && n > HASH_INLINE_BUCKETS &&
+	     c * HASH_SHRINK_LOAD < n; k++, n--)
+		if ((err = hash_merge(t, hoff, n)))
+			return err;
+	return 0;
+}
+
+/* hash_rev -- the bits of v in reverse order. */
+static uint64_t hash_rev(uint64_t v)
+{
+	v = (v >> 1 & 0x5555555555555555ull) | (v & 0x5555555555555555ull) << 1;
+	v = (v >> 2 & 0x3333333333333333ull) | (v & 0x3333333333333333ull) << 2;
+	v = (v >> 4 & 0x0f0f0f0f0f0f0f0full) | (v & 0x0f0f0f0f0f0f0f0full) << 4;
+	return __builtin_bswap64(v);
+}
+
+/* hash_scan_chain -- visit the fields of the chain at slot; fn's nonzero
+ * answer, PKV_ECORRUPT, or 0 with *emitted counted up. */
+static int hash_scan_chain(const pkv *db, const struct kvtx *t,
+			   uint64_t hoff, uint64_t slot, pkv_scan_fn fn,
+			   void *ctx, unsigned *emitted)
+{
+	uint64_t e = hash_word(db, t, slot);
+	unsigned k;
+
+	for (k = 0; e && k < KV_CHAIN_MAX && kv_entry_ok(db, e); k++) {
+		const struct kv_entry *E = kv_ptr(db, e);
+		struct pkv_item it = {
+			kv_entry_key(E), E->klen, kv_entry_val(E),
+			E->vlen, 0, PKV_TYPE_STRING
+		};
+		int r = fn(ctx, &it);
+		if (r)
+			return r;
+		++*emitted;
+		e = hash_word(db, t, e + FIELD_NEXT);
+	}
+	return e ? hash_bad(db, hoff, "a field chain that cannot be followed",
+			    slot) : 0;
 }
 
 /*
- * hash_scan -- visit the fields of about `count` buckets from bucket
- * `cursor`; *next is the bucket to go on from, 0 when done.  Buckets only
- * ever split forward (into a bucket past every existing one), so a field
- * present for the whole scan is visited at least once.
+ * hash_scan -- visit the fields of about `count` buckets from `cursor`;
+ * *next is the cursor to go on from, 0 when done.
+ *
+ * The table grows and shrinks between calls, so the cursor is Redis's
+ * (dictScan): with 2^i <= nbuckets < 2^(i+1), a step visits the fields
+ * whose hash mod 2^i is the cursor's low i bits -- bucket b, and b + 2^i
+ * if b is split -- and the cursor counts up in its bits' reverse order.
+ * Whatever splits and merges happen between steps, the hash values a step
+ * covers stay covered, so a field present for the whole scan is visited
+ * at least once (a field may be visited twice after a shrink).
  */
 int hash_scan(const pkv *db, const struct kvtx *t, uint64_t hoff,
 	      uint64_t cursor, unsigned count, pkv_scan_fn fn, void *ctx,
 	      uint64_t *next)
 {
-	uint64_t n, b;
-	unsigned emitted = 0;
+	uint64_t n, lo, v = cursor, slot;
+	unsigned emitted = 0, steps = 0;
 	int err;
 
 	if ((err = hash_nbuckets(db, t, hoff, &n)))
 		return err;
 	if (count == 0)
 		count = 10;
-	for (b = cursor; b < n && emitted < count; b++) {
-		uint64_t slot, e;
-		unsigned k;
-		if ((err = hash_slot(db, t, hoff, b, &slot)))
+	lo = 1ull << (63 - __builtin_clzll(n));
+	do {
+		uint64_t b = v & (lo - 1);
+		if ((err = hash_slot(db, t, hoff, b, &slot)) ||
+		    (err = hash_scan_chain(db, t, hoff, slot, fn, ctx,
+					   &emitted)))
 			return err;
-		e = hash_word(db, t, slot);
-		for (k = 0; e && k < KV_CHAIN_MAX && kv_entry_ok(db, e); k++) {
-			const struct kv_entry *E = kv_ptr(db, e);
-			struct pkv_item it = {
-				kv_entry_key(E), E->klen, kv_entry_val(E),
-				E->vlen, 0, PKV_TYPE_STRING
-			};
-			int r = fn(ctx, &it);
-			if (r)
-				return r;
-			emitted++;
-			e = hash_word(db, t, e + FIELD_NEXT);
-		}
-		if (e)
-			return hash_bad(db, hoff, "a field chain that cannot "
-					"be followed", slot);
-	}
-	*next = b < n ? b : 0;
+		if (b < n - lo &&
+		    ((err = hash_slot(db, t, hoff, b + lo, &slot)) ||
+		     (err = hash_scan_chain(db, t, hoff, slot, fn, ctx,
+					    &emitted))))
+			return err;
+		v = hash_rev(hash_rev(v | ~(lo - 1)) + 1);
+	} while (v && emitted < count && ++steps < 10 * count);
+	*next = v;
 	return 0;
 }
 
@@ -386,8 +494,8 @@ static int hash_chain_len(const pkv *db, const struct kvtx *t, uint64_t hoff,
  * Independent draws keep removals of random fields (SPOP) uniform: with
  * "the next non-empty bucket" alone, buckets after long empty runs would
  * be drained first and the runs would grow until each draw walked most
- * of the table.  The table never shrinks, so a set drained to a few
- * members of many buckets pays the walk (n / count buckets on average).
+ * of the table.  A table holds at least one field per HASH_SHRINK_LOAD
+ * buckets or so (hash_unlink), so even the walk is short.
  */
 #define HASH_RANDOM_TRIES 32u
 int hash_random(const pkv *db, const struct kvtx *t, uint64_t hoff,

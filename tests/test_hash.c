@@ -84,8 +84,9 @@ static uint64_t hlen(pkv *db, const char *key)
 }
 
 /* hash_check -- walk key's hash (internal layout) and check it: each
- * field in its bucket, blocks of the right types, count = fields. */
-static void hash_check(pkv *db, const char *key)
+ * field in its bucket, blocks of the right types, count = fields.  Its
+ * bucket count. */
+static uint64_t hash_check(pkv *db, const char *key)
 {
 	uint64_t e = 0, hoff, n, seen = 0, size;
 	uint32_t type;
@@ -141,6 +142,7 @@ static void hash_check(pkv *db, const char *key)
 		}
 	}
 	assert_int_equal(seen, H->count);
+	return n;
 }
 
 static void test_hash_basic(void **state)
@@ -276,6 +278,108 @@ static void test_hash_many(void **state)
 	scan_all(db, "big", &s);
 	for (unsigned i = 0; i < N; i++)
 		assert_int_equal(s.count[i], i % 2 ? 0u : 1u);
+	free(s.count);
+}
+
+/* segments -- the segments key's hash holds (internal layout). */
+static uint64_t segments(pkv *db, const char *key)
+{
+	uint64_t e = 0, hoff, k = 0;
+	const struct kv_hash_hdr *H;
+	const uint64_t *dirs;
+
+	assert_int_equal(table_lookup(db, 0, kv_hash(db, key, strlen(key)),
+				      key, strlen(key), &e), 1);
+	hoff = hash_of_entry(db, kv_ptr(db, e));
+	H = kv_ptr(db, hoff);
+	if (!H->dirs)
+		return 0;
+	dirs = kv_ptr(db, H->dirs);
+	for (unsigned d = 0; d < HASH_DIRS; d++) {
+		const uint64_t *dir = dirs[d] ? kv_ptr(db, dirs[d]) : NULL;
+		for (unsigned i = 0; dir && i < HASH_DIR_SEGS; i++)
+			k += dir[i] != 0;
+	}
+	return k;
+}
+
+/* deleting_scan -- a scan of key that, before each step, deletes the
+ * next `per_step` fields of those not kept (i % keep != 0), counting
+ * what it sees; returns the fields deleted. */
+static unsigned deleting_scan(pkv *db, const char *key, struct seen *s,
+			      unsigned keep, unsigned per_step)
+{
+	uint64_t cur = 0;
+	unsigned next_del = 0, deleted = 0;
+
+	memset(s->count, 0, s->n * sizeof(*s->count));
+	do {
+		for (unsigned k = 0; k < per_step && next_del < s->n;
+		     next_del++) {
+			char fl[32];
+			if (next_del % keep == 0)
+				continue;
+			assert_int_equal(pkv_hdel(db, 0, key, strlen(key), fl,
+						  fname(fl, next_del)), 0);
+			deleted++;
+			k++;
+		}
+		assert_int_equal(pkv_hscan(db, 0, key, strlen(key), cur, 50,
+					   seen_fn, s, &cur), 0);
+	} while (cur);
+	return deleted;
+}
+
+/* A hash drained from many fields to a few merges its buckets back (its
+ * segments freed), so it is as small as a hash that only ever held those;
+ * a scan running while it shrinks still sees every field present for the
+ * whole scan; it grows again afterwards. */
+static void test_hash_shrink(void **state)
+{
+	struct fixture *f = *state;
+	pkv *db = open_db(f);
+	const unsigned N = 40000, KEEP = 1000;
+	struct seen s = { calloc(N, sizeof(unsigned)), N };
+	uint64_t n;
+	unsigned deleted;
+
+	for (unsigned i = 0; i < N; i++)
+		hset_ok(db, "h", i, 1, 0);
+	n = hash_check(db, "h");
+	assert_true(n >= N / 2);
+	deleted = deleting_scan(db, "h", &s, KEEP, 200);
+	assert_int_equal(hlen(db, "h"), N - deleted);
+	for (unsigned i = 0; i < N; i += KEEP)
+		assert_true(s.count[i] >= 1);
+	/* what the scan did not reach in time goes now */
+	for (unsigned i = 0; i < N; i++) {
+		char fl[32];
+		if (i % KEEP)
+			pkv_hdel(db, 0, "h", 1, fl, fname(fl, i));
+	}
+	assert_int_equal(hlen(db, "h"), N / KEEP);
+	n = hash_check(db, "h");
+	print_message("      %u fields: %" PRIu64 " buckets after draining "
+		      "to %u\n", N, n, N / KEEP);
+	assert_true(n <= 4 * (N / KEEP) + 8);
+	db = reopen(f);
+	assert_int_equal(hash_check(db, "h"), n);
+	for (unsigned i = 0; i < N; i++)
+		expect_field(db, "h", i, i % KEEP ? -1 : 1);
+	scan_all(db, "h", &s);
+	for (unsigned i = 0; i < N; i++)
+		assert_int_equal(s.count[i], i % KEEP ? 0u : 1u);
+	/* only the segments its buckets need are left */
+	assert_int_equal(segments(db, "h"),
+			 (n - HASH_INLINE_BUCKETS + HASH_SEG_BUCKETS - 1) /
+			 HASH_SEG_BUCKETS);
+	/* and it grows again over the freed segments */
+	for (unsigned i = 0; i < N; i++)
+		if (i % KEEP)
+			hset_ok(db, "h", i, 2, 0);
+	assert_true(hash_check(db, "h") >= N / 2);
+	for (unsigned i = 0; i < N; i += 7)
+		expect_field(db, "h", i, i % KEEP ? 2 : 1);
 	free(s.count);
 }
 
@@ -588,6 +692,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_hash_basic),
 		T(test_hash_many),
+		T(test_hash_shrink),
 		T(test_hash_batch),
 		T(test_hash_rename_copy),
 		T(test_hash_reclaimed),
