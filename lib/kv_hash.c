@@ -191,6 +191,49 @@ int pkv_batch_hscan(pkv_batch *b, unsigned dbi, const void *key,
 			 next);
 }
 
+/*
+ * kv_random_field -- the field of the table at hoff (0: none) that r
+ * picks, as an item (key = the field, val = its value) valid until the
+ * batch's next call; PKV_ENOTFOUND for an empty or absent table.
+ */
+int kv_random_field(pkv_batch *b, unsigned dbi, uint64_t hoff, uint64_t r,
+		    struct pkv_item *item)
+{
+	const struct kv_entry *E;
+	struct kv_loc loc;
+	int err;
+
+	if (!hoff)
+		return PKV_ENOTFOUND;
+	err = hash_random(b->db, kv_view(b), hoff, r, &loc);
+	if (err <= 0)
+		return err ? err : PKV_ENOTFOUND;
+	E = kv_ptr(b->db, loc.entry);
+	if (kv_entry_damaged(b->db, dbi, E))
+		return PKV_ECORRUPT;
+	memset(item, 0, sizeof(*item));
+	item->key = kv_entry_key(E);
+	item->klen = E->klen;
+	item->val = kv_entry_val(E);
+	item->vlen = E->vlen;
+	item->type = PKV_TYPE_STRING;
+	return 0;
+}
+
+/* pkv_batch_hrandfield_ref -- the field r picks, with its value. */
+int pkv_batch_hrandfield_ref(pkv_batch *b, unsigned dbi, const void *key,
+			     size_t klen, uint64_t r, struct pkv_item *item)
+{
+	uint64_t hoff;
+	int err;
+
+	if (!item)
+		return kv_err(b->db, PKV_EINVAL, "NULL argument");
+	if ((err = kv_hash_read(b, dbi, key, klen, &hoff)))
+		return err;
+	return kv_random_field(b, dbi, hoff, r, item);
+}
+
 /* pkv_hset -- set a field, durably. */
 int pkv_hset(pkv *db, unsigned dbi, const void *key, size_t klen,
 	     const void *field, size_t flen, const void *val, size_t vlen,

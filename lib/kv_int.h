@@ -413,6 +413,12 @@ int hash_scan(const pkv *db, const struct kvtx *t, uint64_t hoff,
 	      uint64_t cursor, unsigned count, pkv_scan_fn fn, void *ctx,
 	      uint64_t *next);
 
+/* kv_random_field -- the field of the table at hoff (0: none) that r
+ * picks, as an item (field, value) valid until the batch's next call;
+ * PKV_ENOTFOUND for none (pkv_batch_hrandfield_ref, srandmember). */
+int kv_random_field(pkv_batch *b, unsigned dbi, uint64_t hoff, uint64_t r,
+		    struct pkv_item *item);
+
 /* hash_random -- the field random number r picks (the first non-empty
  * bucket from r mod nbuckets, then an entry of its chain): 1 with *loc,
  * 0 if the table is empty, or PKV_ECORRUPT. */

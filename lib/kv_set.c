@@ -88,8 +88,6 @@ int pkv_batch_sscan(pkv_batch *b, unsigned dbi, const void *key,
 int pkv_batch_srandmember_ref(pkv_batch *b, unsigned dbi, const void *key,
 			      size_t klen, uint64_t r, struct pkv_item *item)
 {
-	const struct kv_entry *E;
-	struct kv_loc loc;
 	uint64_t hoff;
 	int err;
 
@@ -97,20 +95,10 @@ int pkv_batch_srandmember_ref(pkv_batch *b, unsigned dbi, const void *key,
 		return kv_err(b->db, PKV_EINVAL, "NULL argument");
 	if ((err = kv_set_read(b, dbi, key, klen, &hoff)))
 		return err;
-	if (!hoff)
-		return PKV_ENOTFOUND;
-	err = hash_random(b->db, kv_view(b), hoff, r, &loc);
-	if (err <= 0)
-		return err ? err : PKV_ENOTFOUND;
-	E = kv_ptr(b->db, loc.entry);
-	if (kv_entry_damaged(b->db, dbi, E))
-		return PKV_ECORRUPT;
-	memset(item, 0, sizeof(*item));
-	item->key = kv_entry_key(E);
-	item->klen = E->klen;
-	item->val = "";
-	item->type = PKV_TYPE_STRING;
-	return 0;
+	err = kv_random_field(b, dbi, hoff, r, item);
+	if (!err)
+		item->val = "";
+	return err;
 }
 
 /* ---- single calls ---- */

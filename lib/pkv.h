@@ -395,7 +395,11 @@ int pkv_hscan(pkv *db, unsigned dbi, const void *key, size_t klen,
 	      uint64_t *next);
 
 /* The same inside a batch, which sees its own writes; a reference from
- * pkv_batch_hget_ref is valid until the batch's next call. */
+ * pkv_batch_hget_ref is valid until the batch's next call.
+ * pkv_batch_hrandfield_ref: the field that the random number r picks
+ * (about uniformly: pass a fresh random number each time), in O(1) on
+ * average, as a pkv_item (key = the field, val = its value) valid until
+ * the batch's next call; PKV_ENOTFOUND for a missing hash. */
 int pkv_batch_hset(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 		   const void *field, size_t flen, const void *val,
 		   size_t vlen, unsigned flags);
@@ -406,6 +410,8 @@ int pkv_batch_hget_ref(pkv_batch *b, unsigned dbi, const void *key,
 		       struct pkv_ref *ref);
 int pkv_batch_hlen(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 		   uint64_t *n);
+int pkv_batch_hrandfield_ref(pkv_batch *b, unsigned dbi, const void *key,
+			     size_t klen, uint64_t r, struct pkv_item *item);
 int pkv_batch_hscan(pkv_batch *b, unsigned dbi, const void *key,
 		    size_t klen, uint64_t cursor, unsigned count,
 		    pkv_scan_fn fn, void *ctx, uint64_t *next);

@@ -474,16 +474,23 @@ static void cmd_hrandfield(struct client *c)
 			reply_null(c);
 		return;
 	}
+	if (!counted) {     /* one field: a draw, O(1) on average */
+		struct ks_val fv, vv;
+		if ((err = ks_hrandfield(c->db, &c->argv[1],
+					 srv_rand(UINT64_MAX), &fv, &vv)))
+			reply_err_kv(c, err);
+		else
+			reply_bulk(c, fv.p, fv.len);
+		return;
+	}
+	/* With a count: from one read of the hash (a reply under way could
+	 * not take back a draw that failed on damage). */
 	do {
 		err = ks_hscan(c->db, &c->argv[1], cur, HASH_SCAN_STEP,
 			       hash_all_add, &a, &cur);
 	} while (!err && cur);
 	if (err || a.n == 0) {
 		reply_err_kv(c, err ? err : PKV_ECORRUPT);
-		goto out;
-	}
-	if (!counted) {
-		hash_rand_one(c, &a, (size_t)srv_rand(a.n), false);
 		goto out;
 	}
 	if (count < 0) {             /* repeats allowed */

@@ -223,6 +223,29 @@ int ks_hlen(unsigned db, const struct resp_arg *key, uint64_t *n)
 	return pkv_batch_hlen(ks.batch, db, key->p, key->len, n);
 }
 
+/* ks_hrandfield -- the field r picks and its value, in place: 0,
+ * PKV_ENOTFOUND, or an error. */
+int ks_hrandfield(unsigned db, const struct resp_arg *key, uint64_t r,
+		  struct ks_val *field, struct ks_val *val)
+{
+	struct pkv_item it;
+	int err;
+
+	memset(field, 0, sizeof(*field));
+	memset(val, 0, sizeof(*val));
+	if (!ks_batch())
+		return ks.err;
+	err = pkv_batch_hrandfield_ref(ks.batch, db, key->p, key->len, r,
+				       &it);
+	if (!err) {
+		field->p = it.key;
+		field->len = it.klen;
+		val->p = it.val;
+		val->len = it.vlen;
+	}
+	return err;
+}
+
 /* ks_hscan -- a step of a scan of a hash's fields. */
 int ks_hscan(unsigned db, const struct resp_arg *key, uint64_t cursor,
 	     unsigned count, pkv_scan_fn fn, void *ctx, uint64_t *next)

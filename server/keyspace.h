@@ -78,7 +78,8 @@ int ks_random_key(unsigned db, void *buf, size_t bufsize, size_t *klen);
 /* Hashes (pkv_batch_hset... on the turn's batch): ks_hset returns 0
  * (new field), PKV_EEXIST (it existed: replaced, or kept with PKV_NX),
  * PKV_EWRONGTYPE or an error; ks_hdel 0, PKV_ENOTFOUND, PKV_EWRONGTYPE;
- * ks_hget a field's value in place, as ks_get; ks_hlen 0 for no key. */
+ * ks_hget a field's value in place, as ks_get; ks_hlen 0 for no key;
+ * ks_hrandfield the field r picks and its value, in place. */
 int ks_hset(unsigned db, const struct resp_arg *key,
 	    const struct resp_arg *field, const struct resp_arg *val,
 	    unsigned flags);
@@ -87,6 +88,8 @@ int ks_hdel(unsigned db, const struct resp_arg *key,
 int ks_hget(unsigned db, const struct resp_arg *key,
 	    const struct resp_arg *field, struct ks_val *v);
 int ks_hlen(unsigned db, const struct resp_arg *key, uint64_t *n);
+int ks_hrandfield(unsigned db, const struct resp_arg *key, uint64_t r,
+		  struct ks_val *field, struct ks_val *val);
 int ks_hscan(unsigned db, const struct resp_arg *key, uint64_t cursor,
 	     unsigned count, pkv_scan_fn fn, void *ctx, uint64_t *next);
 

@@ -138,6 +138,35 @@ class Hashes(Base):
         self.assertEqual(b"3", c.call("HINCRBYFLOAT", "h", "n", "5"))
         self.assertEqual(b"3", r.hget("h", "n"))
 
+    def test_drained_hash(self):
+        # A hash drained from 20,000 fields to 9 while an HSCAN runs: the
+        # scan sees every field present throughout, and HRANDFIELD picks
+        # among those left, each of them in 300 draws.
+        r = self.r
+        with r.pipeline(transaction=False) as p:
+            for i in range(0, 20000, 1000):
+                p.hset("d", mapping={"f%d" % j: "v%d" % j
+                                     for j in range(i, i + 1000)})
+            p.execute()
+        keep = {("f%d" % i).encode() for i in range(0, 20000, 2300)}
+        doomed = [("f%d" % i).encode() for i in range(20000)
+                  if ("f%d" % i).encode() not in keep]
+        seen, cur = set(), 0
+        while True:
+            if doomed:
+                r.hdel("d", *doomed[:1500])
+                doomed = doomed[1500:]
+            cur, part = r.hscan("d", cur, count=100)
+            seen.update(part)
+            if cur == 0:
+                break
+        if doomed:
+            r.hdel("d", *doomed)
+        self.assertTrue(keep <= seen)
+        self.assertEqual(keep, set(r.hkeys("d")))
+        drawn = {r.hrandfield("d") for _ in range(300)}
+        self.assertEqual(keep, drawn)
+
     def test_hrandfield(self):
         r = self.r
         self.assertIsNone(r.hrandfield("nokey"))

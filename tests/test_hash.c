@@ -5,8 +5,9 @@
  * splits into segments and directories) read back, scanned and reopened,
  * batches that read their own field writes and roll them back, rename and
  * copy of a hash, its blocks reclaimed after the key goes, and the cost
- * of a write in a small and a big hash, and of a new hash; and sets, the
- * same table under a type of their own.
+ * of a write in a small and a big hash, and of a new hash; a hash drained
+ * to a few fields (buckets given back, scans and random draws while it
+ * shrinks); and sets, the same table under a type of their own.
  *
  * Every test compares against what it wrote, never the library's own
  * account; hash_check walks a hash through the internal layout and checks
@@ -369,6 +370,30 @@ static void test_hash_shrink(void **state)
 	scan_all(db, "h", &s);
 	for (unsigned i = 0; i < N; i++)
 		assert_int_equal(s.count[i], i % KEEP ? 0u : 1u);
+	/* a random field is one of those left, with its value; all of them
+	 * come up (2,000 draws of 40) */
+	{
+		unsigned hit[40] = { 0 };
+		struct pkv_item it;
+		pkv_batch *b;
+		assert_int_equal(pkv_batch_begin(db, &b), 0);
+		for (uint64_t r = 0; r < 2000; r++) {
+			char want[96];
+			unsigned i;
+			assert_int_equal(pkv_batch_hrandfield_ref(b, 0, "h", 1,
+					 r * 0x9e3779b97f4a7c15ull, &it), 0);
+			assert_true(sscanf(it.key, "field:%u", &i) == 1);
+			assert_true(i < N && i % KEEP == 0);
+			assert_int_equal(it.vlen, fval(want, i, 1));
+			assert_memory_equal(it.val, want, it.vlen);
+			hit[i / KEEP]++;
+		}
+		assert_int_equal(pkv_batch_hrandfield_ref(b, 0, "x", 1, 1,
+							  &it), PKV_ENOTFOUND);
+		pkv_batch_abort(b);
+		for (unsigned i = 0; i < N / KEEP; i++)
+			assert_true(hit[i] > 0);
+	}
 	/* only the segments its buckets need are left */
 	assert_int_equal(segments(db, "h"),
 			 (n - HASH_INLINE_BUCKETS + HASH_SEG_BUCKETS - 1) /
