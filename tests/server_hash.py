@@ -166,6 +166,15 @@ class Hashes(Base):
         self.assertEqual(keep, set(r.hkeys("d")))
         drawn = {r.hrandfield("d") for _ in range(300)}
         self.assertEqual(keep, drawn)
+        for _ in range(20):
+            got = r.hrandfield("d", 3)
+            self.assertEqual(3, len(set(got)))
+            self.assertTrue(set(got) <= keep)
+            rep = r.hrandfield("d", -5, withvalues=True)
+            self.assertEqual(10, len(rep))
+            for i in range(0, 10, 2):
+                self.assertEqual(b"v" + rep[i][1:], rep[i + 1])
+        self.assertEqual(keep, set(r.hrandfield("d", 9)))
 
     def test_hrandfield(self):
         r = self.r
