@@ -440,17 +440,8 @@ static void hash_rand_one(struct client *c, const struct hash_all *a,
 		reply_bulk(c, a->p[i].v, a->p[i].vlen);
 }
 
-/*
- * HRAND_DRAWS -- the most fields HRANDFIELD takes by single draws, O(1)
- * each on average; more (or distinct ones that are a third of the hash
- * or more) come from one read of the whole hash, O(fields): 348 ms for a
- * million, during which every other client waits.  As SRAND_DRAWS
- * (cmd_set.c).
- */
-#define HRAND_DRAWS 16u
-
 /* hash_draws -- want fields of key by single draws into a (in place, as
- * hash_all's; distinct ones when `distinct`): 1; 0 when 8 x HRAND_DRAWS
+ * hash_all's; distinct ones when `distinct`): 1; 0 when 8 x SRV_RAND_DRAWS
  * draws did not find them; or an error (negative, not replied). */
 static int hash_draws(struct client *c, const struct resp_arg *key,
 		      uint64_t want, bool distinct, struct hash_all *a)
@@ -459,7 +450,7 @@ static int hash_draws(struct client *c, const struct resp_arg *key,
 		struct ks_val fv, vv;
 		const struct hash_pair *last;
 		int err;
-		if (tries == 8 * HRAND_DRAWS)
+		if (tries == 8 * SRV_RAND_DRAWS)
 			return 0;
 		if ((err = ks_hrandfield(c->db, key, srv_rand(UINT64_MAX),
 					 &fv, &vv)) ||
@@ -481,7 +472,7 @@ static int hash_draws(struct client *c, const struct resp_arg *key,
 /* cmd_hrandfield -- HRANDFIELD key [count [WITHVALUES]]: one random field
  * (nil if none); with a count, that many distinct ones (all if fewer), or
  * with a negative count, that many with repeats.  Few come from draws,
- * many from one read of the hash (HRAND_DRAWS). */
+ * many from one read of the hash (SRV_RAND_DRAWS). */
 static void cmd_hrandfield(struct client *c)
 {
 	struct hash_all a = { 0 };
@@ -514,7 +505,7 @@ static void cmd_hrandfield(struct client *c)
 		return;
 	}
 	want = count < 0 ? (uint64_t)-count : (uint64_t)count;
-	if (want <= HRAND_DRAWS && (count < 0 || want * 3 <= n)) {
+	if (want <= SRV_RAND_DRAWS && (count < 0 || want * 3 <= n)) {
 		drawn = hash_draws(c, &c->argv[1], want, count > 0, &a);
 		if (drawn < 0) {
 			reply_err_kv(c, drawn);

@@ -326,24 +326,15 @@ static void cmd_spop(struct client *c)
 	members_free(&m);
 }
 
-/*
- * SRAND_DRAWS -- the most members SRANDMEMBER takes by single draws.  A
- * draw is cheap in a dense table but walks the empty buckets of a sparse
- * one (a set drained from a million members to ten), and distinct draws
- * compare each new member with the ones before: more than this many come
- * from one read of the whole set instead, O(members + count).
- */
-#define SRAND_DRAWS 16u
-
 /* set_distinct_draws -- want distinct members of key by single draws,
- * into m: 1; 0 when 8 x SRAND_DRAWS draws did not find them (m is then
+ * into m: 1; 0 when 8 x SRV_RAND_DRAWS draws did not find them (m is then
  * to be discarded); -1 after replying an error. */
 static int set_distinct_draws(struct client *c, const struct resp_arg *key,
 			      uint64_t want, struct members *m)
 {
 	for (unsigned tries = 0; m->n < want; tries++) {
 		bool dup = false;
-		if (tries == 8 * SRAND_DRAWS)
+		if (tries == 8 * SRV_RAND_DRAWS)
 			return 0;
 		if (!set_random(c, key, m))
 			return -1;
@@ -394,7 +385,7 @@ static void cmd_srandmember(struct client *c)
 		reply_array(c, 0);
 		return;
 	}
-	if (count < 0 && want <= SRAND_DRAWS) {   /* with repeats */
+	if (count < 0 && want <= SRV_RAND_DRAWS) {   /* with repeats */
 		for (uint64_t i = 0; i < want; i++)
 			if (!set_random(c, &c->argv[1], &m)) {
 				members_free(&m);
@@ -415,7 +406,7 @@ static void cmd_srandmember(struct client *c)
 			members_free(&m);
 			return;
 		}
-	} else if (want > SRAND_DRAWS || want * 3 > n ||
+	} else if (want > SRV_RAND_DRAWS || want * 3 > n ||
 		   (drawn = set_distinct_draws(c, &c->argv[1], want, &m)) <= 0) {
 		/* all, less a random few */
 		members_free(&m);
