@@ -695,13 +695,15 @@ int pkv_stats(pkv *db, struct pkv_stats *st)
 	struct gc_stats gs;
 	struct redo_stats rs;
 	struct ckpt_stats cs;
+	struct pkv_open_info oi;
 
 	memset(st, 0, sizeof(*st));
+	pkv_open_info(db, &oi);      /* what the open found, from one place */
 	heap_get_stats(db->heap, &hs);
 	persist_get_stats(&db->pool->persist, &ps);
 	gc_get_stats(heap_gc(db->heap), &gs);
-	st->pool_size = db->pool->size;
-	st->pool_max_size = pool_max_size(db->pool);
+	st->pool_size = oi.pool_size;
+	st->pool_max_size = oi.pool_max_size;
 	st->heap_free_bytes = hs.chunks_free * db->pool->hdr->chunk_size;
 	st->heap_bytes = hs.heap_bytes;
 	st->allocated_bytes = hs.allocated_bytes;
@@ -717,11 +719,10 @@ int pkv_stats(pkv *db, struct pkv_stats *st)
 	st->fences = ps.fences;
 	st->write_amplification = st->payload_bytes ?
 		(double)st->flushed_bytes / (double)st->payload_bytes : 0;
-	st->recovery_ns = heap_recovery_stats(db->heap)->nsec;
-	st->recovery_records = heap_recovery_stats(db->heap)->logs_replayed;
-	st->recovery_entries =
-		heap_recovery_stats(db->heap)->entries_replayed;
-	st->clean_shutdown = db->pool->was_clean;
+	st->recovery_ns = oi.recovery_ns;
+	st->recovery_records = oi.recovery_records;
+	st->recovery_entries = oi.recovery_entries;
+	st->clean_shutdown = oi.clean_shutdown;
 	st->expired_keys = atomic_load(&db->expired_keys);
 	st->gc_runs = gs.runs;
 	st->gc_last_mark_ns = gs.last_mark_ns;
@@ -735,8 +736,8 @@ int pkv_stats(pkv *db, struct pkv_stats *st)
 	st->damage_events = atomic_load(&db->damage_events);
 	redo_get_stats(heap_redo(db->heap), &rs);
 	ckpt_get_stats(db->ckpt, &cs);
-	st->backend = persist_backend_name(db->pool->persist.backend);
-	st->backend_why = db->pool->persist.why;
+	st->backend = oi.backend;
+	st->backend_why = oi.backend_why;
 	st->commits = rs.commits;
 	st->log_bytes = rs.record_bytes;
 	st->syncs = ps.syncs;
