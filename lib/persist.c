@@ -158,6 +158,36 @@ void persist_map_pages(struct persist *p, void *addr, size_t len)
 		madvise(addr, len, MADV_RANDOM);
 }
 
+/* persist_prefetch -- see persist.h.  MADV_WILLNEED on a file mapping
+ * queues the reads of the range's uncached pages and returns (the
+ * mapping's MADV_RANDOM stops only the read-around of faults). */
+void persist_prefetch(struct persist *p, const void *addr, size_t len)
+{
+	uintptr_t start = (uintptr_t)addr & ~(uintptr_t)(PERSIST_PAGE - 1);
+	uintptr_t end = ((uintptr_t)addr + len + PERSIST_PAGE - 1) &
+			~(uintptr_t)(PERSIST_PAGE - 1);
+
+	if (p->backend == PERSIST_FILE && p->fd >= 0 && len)
+		(void)madvise((void *)start, end - start, MADV_WILLNEED);
+}
+
+/* persist_populate -- see persist.h.  Kernels before 5.14 refuse the
+ * advice (EINVAL): the stores then fault the pages in as before. */
+void persist_populate(struct persist *p, void *addr, size_t len)
+{
+#ifdef MADV_POPULATE_WRITE
+	uintptr_t start = (uintptr_t)addr & ~(uintptr_t)(PERSIST_PAGE - 1);
+	uintptr_t end = ((uintptr_t)addr + len + PERSIST_PAGE - 1) &
+			~(uintptr_t)(PERSIST_PAGE - 1);
+
+	if (p->backend == PERSIST_FILE && p->fd >= 0 && len)
+		(void)madvise((void *)start, end - start,
+			      MADV_POPULATE_WRITE);
+#else
+	(void)p, (void)addr, (void)len;
+#endif
+}
+
 /* persist_slot -- this thread's counters in p. */
 static inline struct persist_slot *persist_my_slot(struct persist *p)
 {

@@ -160,6 +160,24 @@ void persist_set_fd(struct persist *p, int fd);
 void persist_map_pages(struct persist *p, void *addr, size_t len);
 
 /*
+ * persist_prefetch -- [addr, addr + len) will be read or written soon:
+ * on the file backend, start reading its pages that are not cached,
+ * without waiting.  A hint, not a persistence step: nothing is written.
+ * Other backends: nothing (their mapping is the memory itself).
+ */
+void persist_prefetch(struct persist *p, const void *addr, size_t len);
+
+/*
+ * persist_populate -- [addr, addr + len) is about to be written: on the
+ * file backend, map its pages writable now, in one call, reading those
+ * not cached (best started with persist_prefetch), instead of a fault per
+ * page at the first store.  The pages count as dirty from here on, so
+ * give only pages that will be written.  A hint: nothing is written that
+ * was not there.  Other backends: nothing.
+ */
+void persist_populate(struct persist *p, void *addr, size_t len);
+
+/*
  * persist_sync_file -- the mapping now covers len bytes (a pool grew):
  * make the file's length and allocation durable (fsync of the file
  * behind it; nothing for an image in memory).  Returns 0 or -errno.
