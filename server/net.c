@@ -485,9 +485,14 @@ static void net_process(struct client *c)
 	}
 }
 
-/* net_read -- read, run, reply; false when the client must go.  Reads
- * until the socket is dry or 1 MiB has come, so one busy client cannot
- * hold the loop. */
+/*
+ * net_read -- read, run, reply; false when the client must go.  Reads
+ * until a read comes back short (the socket had no more: epoll is
+ * level-triggered, so what arrives after is the next turn's), the socket
+ * is dry, or 1 MiB has come, so one busy client cannot hold the loop.
+ * Reading on to EAGAIN cost every client a second read per turn that
+ * found nothing (pipeline 1: 100 reads per turn of 50 clients, not 50).
+ */
 static bool net_read(struct client *c)
 {
 	size_t got = 0;
@@ -502,7 +507,8 @@ static bool net_read(struct client *c)
 			c->qbuf = q;
 			c->qcap = cap;
 		}
-		n = read(c->fd, c->qbuf + c->qlen, c->qcap - c->qlen);
+		size_t room = c->qcap - c->qlen;
+		n = read(c->fd, c->qbuf + c->qlen, room);
 		if (n == 0)
 			return false;  /* the client closed */
 		if (n < 0) {
@@ -526,7 +532,7 @@ static bool net_read(struct client *c)
 		net_process(c);
 		if (c->closing_now)
 			return false;
-		if (c->close_asap)
+		if (c->close_asap || (size_t)n < room)
 			break;
 	}
 	return true;   /* replies go out after the group commit */
