@@ -347,7 +347,7 @@ static void cmd_hincrby(struct client *c)
 		reply_err_overflow(c);
 		return;
 	}
-	len = (size_t)snprintf(buf, sizeof(buf), "%lld", val);
+	len = num_format_ll(buf, val);
 	if (hash_store(c, buf, len))
 		reply_int(c, val);
 }

@@ -387,7 +387,7 @@ static void str_incr(struct client *c, long long incr)
 		reply_err_overflow(c);
 		return;
 	}
-	n = snprintf(buf, sizeof(buf), "%lld", val);
+	n = (int)num_format_ll(buf, val);
 	err = ks_put(c->db, key, buf, (size_t)n, PKV_KEEPTTL, 0);
 	if (err) {
 		reply_err_kv(c, err);

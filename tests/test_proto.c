@@ -59,6 +59,45 @@ static void test_num(void **state)
 	assert_false(num_parse_ll("1\0" "2", 3, &v));
 }
 
+/* num_format_ll writes what printf's %lld does, and reads back: the
+ * edges, each power of ten and its neighbours, and a fixed walk. */
+static void check_format_ll(long long v)
+{
+	char got[NUM_LL_CHARS + 1], want[32];
+	size_t n = num_format_ll(got, v);
+	long long back;
+
+	assert_true(n <= NUM_LL_CHARS);
+	got[n] = '\0';
+	snprintf(want, sizeof(want), "%lld", v);
+	assert_string_equal(got, want);
+	assert_true(num_parse_ll(got, n, &back));
+	assert_true(back == v);
+}
+
+static void test_num_format(void **state)
+{
+	unsigned long long x = 0x9e3779b97f4a7c15ull;
+
+	(void)state;
+	check_format_ll(0);
+	check_format_ll(LLONG_MAX);
+	check_format_ll(LLONG_MIN);
+	check_format_ll(LLONG_MIN + 1);
+	for (long long p = 1; p <= LLONG_MAX / 10; p *= 10)
+		for (long long d = -1; d <= 1; d++) {
+			check_format_ll(p + d);
+			check_format_ll(-(p + d));
+		}
+	for (int i = 0; i < 10000; i++) {   /* xorshift, fixed seed */
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		check_format_ll((long long)(x >> (i % 64)));
+		check_format_ll(-(long long)(x >> (1 + i % 63)));
+	}
+}
+
 /* ---- glob ---- */
 
 /* Redis 7.0's answers: pattern, subject, exact, case-blind. */
@@ -1052,6 +1091,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_num),
+		cmocka_unit_test(test_num_format),
 		cmocka_unit_test(test_glob_redis_cases),
 		cmocka_unit_test(test_glob_against_reference),
 		cmocka_unit_test(test_glob_pathological),

@@ -66,6 +66,26 @@ bool num_add_ll(long long *val, long long incr)
 	return true;
 }
 
+/* num_format_ll -- see num.h.  Digits from the right into a scratch
+ * buffer; the magnitude as unsigned, so LLONG_MIN has one too. */
+size_t num_format_ll(char *buf, long long v)
+{
+	char tmp[NUM_LL_CHARS];
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v :
+			       (unsigned long long)v;
+	size_t n = 0, len;
+
+	do {
+		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[sizeof(tmp) - 1 - n++] = '-';
+	len = n;
+	memcpy(buf, tmp + sizeof(tmp) - len, len);
+	return len;
+}
+
 /* num_parse_ld -- Redis's string2ld: strtold must read every byte (a NUL
  * inside fails), no leading space, no NaN, no overflow to infinity nor
  * underflow to zero. */

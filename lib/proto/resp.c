@@ -335,9 +335,14 @@ void rbuf_free(struct rbuf *b)
 /* resp_line -- a type byte, a number and CRLF. */
 static void resp_line(struct rbuf *b, char type, int64_t n)
 {
-	char tmp[32];
-	int k = snprintf(tmp, sizeof(tmp), "%c%lld\r\n", type, (long long)n);
-	rbuf_append(b, tmp, (size_t)k);
+	char tmp[NUM_LL_CHARS + 3];
+	size_t k;
+
+	tmp[0] = type;
+	k = 1 + num_format_ll(tmp + 1, (long long)n);
+	tmp[k++] = '\r';
+	tmp[k++] = '\n';
+	rbuf_append(b, tmp, k);
 }
 
 /* resp_simple -- a simple string; s must hold no CR or LF. */
