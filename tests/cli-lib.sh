@@ -36,7 +36,9 @@ cli_setup() {
 	# Write only under the build directory (make distcheck checks it).
 	mkdir -p tests/tmp || exit 99
 	TMP=$(mktemp -d "$PWD/tests/tmp/$1.XXXXXX") || exit 99
-	trap 'cli_cleanup; rm -rf "$TMP"; rmdir tests/tmp 2>/dev/null' EXIT
+	# tests/tmp stays (a test running beside this one may be about to
+	# make its directory in it); make clean removes it.
+	trap 'cli_cleanup; rm -rf "$TMP"' EXIT
 	trap 'exit 1' HUP INT TERM
 	OUT=$TMP/out
 	ERR=$TMP/err

@@ -79,7 +79,9 @@ srv_setup() {
 	fi
 	mkdir -p tests/tmp || exit 99
 	TMP=$(mktemp -d "$PWD/tests/tmp/$1.XXXXXX") || exit 99
-	trap 'srv_cleanup; rm -rf "$TMP"; rmdir tests/tmp 2>/dev/null' EXIT
+	# tests/tmp stays (a test running beside this one may be about to
+	# make its directory in it); make clean removes it.
+	trap 'srv_cleanup; rm -rf "$TMP"' EXIT
 	trap 'exit 1' HUP INT TERM
 	# A port range of our own: from the pid, so parallel tests differ.
 	SRV_NEXT_PORT=$((20000 + ($$ * 37) % 30000))

@@ -103,8 +103,9 @@ static inline void tu_scratch_done(char *dir)
 		return;
 	assert_int_equal(tu_rm_tree(dir), 0);
 	free(dir);
-	/* tests/tmp goes too once no other test uses it (rmdir fails if so) */
-	(void)rmdir("tests/tmp");
+	/* tests/tmp stays: removed between another test's mkdir of it and
+	 * of its own directory in it, it failed that test (make clean
+	 * removes it) */
 }
 
 /* tu_read_file -- read a whole file into a malloc'd buffer (never NULL,
