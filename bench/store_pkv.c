@@ -153,9 +153,10 @@ static const char *spkv_describe(struct store *s)
 	struct pkv_stats st;
 
 	pkv_stats(s->db, &st);
-	snprintf(s->desc, sizeof(s->desc), "pool %.0f MiB, %s, redo %.2f ms",
-		 (double)st.pool_size / 1048576.0,
-		 st.clean_shutdown ? "clean" : "unclean", st.recovery_ns / 1e6);
+	snprintf(s->desc, sizeof(s->desc), "pool %.0f MiB, %s, redo %.2f ms "
+		 "(%" PRIu64 " changes)", (double)st.pool_size / 1048576.0,
+		 st.clean_shutdown ? "clean" : "unclean", st.recovery_ns / 1e6,
+		 st.recovery_entries);
 	if (st.gc_runs)
 		snprintf(s->desc + strlen(s->desc),
 			 sizeof(s->desc) - strlen(s->desc),
