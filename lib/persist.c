@@ -142,6 +142,15 @@ void persist_set_fd(struct persist *p, int fd)
 	}
 }
 
+/* persist_pages -- the whole pages around [addr, addr + len). */
+static inline void persist_pages(const void *addr, size_t len,
+				 uintptr_t *start, uintptr_t *end)
+{
+	*start = (uintptr_t)addr & ~(uintptr_t)(PERSIST_PAGE - 1);
+	*end = ((uintptr_t)addr + len + PERSIST_PAGE - 1) &
+	       ~(uintptr_t)(PERSIST_PAGE - 1);
+}
+
 /*
  * persist_map_pages -- see persist.h.  Why: the page cache tracks dirty
  * memory per folio, and on file systems with large folios (ext4 since
@@ -158,17 +167,23 @@ void persist_map_pages(struct persist *p, void *addr, size_t len)
 		madvise(addr, len, MADV_RANDOM);
 }
 
+/* persist_reads_file -- see persist.h. */
+bool persist_reads_file(const struct persist *p)
+{
+	return p->backend == PERSIST_FILE && p->fd >= 0;
+}
+
 /* persist_prefetch -- see persist.h.  MADV_WILLNEED on a file mapping
  * queues the reads of the range's uncached pages and returns (the
  * mapping's MADV_RANDOM stops only the read-around of faults). */
 void persist_prefetch(struct persist *p, const void *addr, size_t len)
 {
-	uintptr_t start = (uintptr_t)addr & ~(uintptr_t)(PERSIST_PAGE - 1);
-	uintptr_t end = ((uintptr_t)addr + len + PERSIST_PAGE - 1) &
-			~(uintptr_t)(PERSIST_PAGE - 1);
+	uintptr_t start, end;
 
-	if (p->backend == PERSIST_FILE && p->fd >= 0 && len)
-		(void)madvise((void *)start, end - start, MADV_WILLNEED);
+	if (!persist_reads_file(p) || !len)
+		return;
+	persist_pages(addr, len, &start, &end);
+	(void)madvise((void *)start, end - start, MADV_WILLNEED);
 }
 
 /* persist_populate -- see persist.h.  Kernels before 5.14 refuse the
@@ -176,13 +191,12 @@ void persist_prefetch(struct persist *p, const void *addr, size_t len)
 void persist_populate(struct persist *p, void *addr, size_t len)
 {
 #ifdef MADV_POPULATE_WRITE
-	uintptr_t start = (uintptr_t)addr & ~(uintptr_t)(PERSIST_PAGE - 1);
-	uintptr_t end = ((uintptr_t)addr + len + PERSIST_PAGE - 1) &
-			~(uintptr_t)(PERSIST_PAGE - 1);
+	uintptr_t start, end;
 
-	if (p->backend == PERSIST_FILE && p->fd >= 0 && len)
-		(void)madvise((void *)start, end - start,
-			      MADV_POPULATE_WRITE);
+	if (!persist_reads_file(p) || !len)
+		return;
+	persist_pages(addr, len, &start, &end);
+	(void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
 #else
 	(void)p, (void)addr, (void)len;
 #endif
@@ -286,9 +300,9 @@ static void persist_sync_pending(struct persist *p)
 /* persist_note -- add a page range to this thread's pending list. */
 static void persist_note(struct persist *p, const void *addr, size_t len)
 {
-	uintptr_t start = (uintptr_t)addr & ~(uintptr_t)(PERSIST_PAGE - 1);
-	uintptr_t end = ((uintptr_t)addr + len + PERSIST_PAGE - 1) &
-			~(uintptr_t)(PERSIST_PAGE - 1);
+	uintptr_t start, end;
+
+	persist_pages(addr, len, &start, &end);
 
 	for (unsigned i = 0; i < persist_npend; i++) {
 		struct persist_pending *q = &persist_pend[i];

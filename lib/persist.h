@@ -159,6 +159,11 @@ void persist_set_fd(struct persist *p, int fd);
  */
 void persist_map_pages(struct persist *p, void *addr, size_t len);
 
+/* persist_reads_file -- whether the pool is a file read through the page
+ * cache (the file backend with its file), where persist_prefetch and
+ * persist_populate act: not pmem, not an image in memory. */
+bool persist_reads_file(const struct persist *p);
+
 /*
  * persist_prefetch -- [addr, addr + len) will be read or written soon:
  * on the file backend, start reading its pages that are not cached,

@@ -1297,7 +1297,7 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 	s.logs_valid = n;
 	if (n)   /* qsort(NULL, 0) is undefined */
 		qsort(todo, n, sizeof(*todo), redo_found_cmp);
-	if (n && persist_tracks_dirty(&pool->persist))
+	if (n && persist_reads_file(&pool->persist))
 		redo_prefetch_targets(r, todo, n);
 	r->undo.on = true;
 	for (size_t i = 0; i < n; i++) {
