@@ -267,6 +267,22 @@ struct redo_entry {
 	const char *bytes;            /* COPY and BLOCK: the carried bytes */
 };
 
+/* redo_entry_len -- the bytes at en->off that replaying the entry writes
+ * in place: a word, a copy's bytes, a carried block's prefix or whole
+ * bytes (0 for a block that carries none). */
+static inline uint64_t redo_entry_len(const struct redo_entry *en)
+{
+	switch (en->op) {
+	case LOG_OP_COPY:
+	case LOG_OP_BLOCKCOPY:
+		return en->value;
+	case LOG_OP_BLOCK:
+		return en->prefix;
+	default:
+		return 8;
+	}
+}
+
 /* A record's entries: in the record, or (a chained record) in an area
  * of the heap. */
 struct redo_body {
@@ -443,16 +459,11 @@ static int redo_apply(struct redo *r, const struct redo_body *b,
 
 	if (replay) {
 		while ((got = redo_next_entry(pool, b, &pos, &en)) > 0)
-			if (en.op == LOG_OP_BLOCK && en.prefix) {
-				redo_undo_save(r, pool_ptr(pool, en.off),
-					       en.prefix);
-				memcpy(pool_ptr(pool, en.off), en.bytes,
-				       en.prefix);
-			} else if (en.op == LOG_OP_BLOCKCOPY) {
-				redo_undo_save(r, pool_ptr(pool, en.off),
-					       en.value);
-				memcpy(pool_ptr(pool, en.off), en.bytes,
-				       en.value);
+			if ((en.op == LOG_OP_BLOCK && en.prefix) ||
+			    en.op == LOG_OP_BLOCKCOPY) {
+				uint64_t len = redo_entry_len(&en);
+				redo_undo_save(r, pool_ptr(pool, en.off), len);
+				memcpy(pool_ptr(pool, en.off), en.bytes, len);
 			}
 		if (got < 0)
 			return PKV_ECORRUPT;
@@ -462,8 +473,7 @@ static int redo_apply(struct redo *r, const struct redo_body *b,
 		uint64_t *word = pool_ptr(pool, en.off);
 		if (replay && en.op != LOG_OP_BLOCK &&
 		    en.op != LOG_OP_BLOCKCOPY)
-			redo_undo_save(r, word, en.op == LOG_OP_COPY ?
-				       en.value : 8);
+			redo_undo_save(r, word, redo_entry_len(&en));
 		switch (en.op) {
 		case LOG_OP_SET:
 			__atomic_store_n(word, en.value, __ATOMIC_RELEASE);
@@ -510,18 +520,12 @@ static void redo_flush_targets(struct redo *r, const struct redo_body *b,
 	uint64_t pos = 0;
 
 	while (redo_next_entry(r->pool, b, &pos, &en) > 0) {
-		uint64_t first, last, len;
-		if (en.op == LOG_OP_BLOCK) {
-			/* written back at commit, the prefix included; a
-			 * replay wrote the prefix again */
-			if (!prefixes || !en.prefix)
-				continue;
-			len = en.prefix;
-		} else if (en.op == LOG_OP_BLOCKCOPY) {
-			len = en.value;   /* its pages were never written */
-		} else {
-			len = en.op == LOG_OP_COPY ? en.value : 8;
-		}
+		uint64_t first, last, len = redo_entry_len(&en);
+		/* A BLOCK was written back at commit, the prefix included
+		 * (a replay wrote the prefix again); a BLOCKCOPY's pages
+		 * were never written. */
+		if (en.op == LOG_OP_BLOCK && (!prefixes || !len))
+			continue;
 		first = en.off / CACHELINE;
 		last = (en.off + len - 1) / CACHELINE;
 		for (uint64_t l = first; l <= last; l++) {
@@ -1181,9 +1185,7 @@ static void redo_prefetch_targets(struct redo *r, const struct redo_found *todo,
 		if (!redo_body_of(r->pool, todo[i].rec, lh->used, &b))
 			continue;   /* the replay reports it */
 		while (redo_next_entry(r->pool, &b, &pos, &en) > 0) {
-			uint64_t len = en.op == LOG_OP_COPY ||
-				       en.op == LOG_OP_BLOCKCOPY ? en.value :
-				       en.op == LOG_OP_BLOCK ? en.prefix : 8;
+			uint64_t len = redo_entry_len(&en);
 			if (!len)
 				continue;
 			first = en.off / REDO_PAGE;
