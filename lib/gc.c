@@ -37,12 +37,7 @@
 #include "gc.h"
 #include "tx.h"
 #include "epoch.h"
-
-/* A growable stack of pool offsets. */
-struct offvec {
-	uint64_t *v;
-	size_t n, cap;
-};
+#include "offvec.h"
 
 struct gc {
 	struct heap *heap;
@@ -79,21 +74,6 @@ static uint64_t gc_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* offvec_push -- append; false when out of memory. */
-static bool offvec_push(struct offvec *o, uint64_t x)
-{
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? 2 * o->cap : 1024;
-		uint64_t *v = realloc(o->v, cap * sizeof(*v));
-		if (!v)
-			return false;
-		o->v = v;
-		o->cap = cap;
-	}
-	o->v[o->n++] = x;
-	return true;
 }
 
 /* gc_new -- a collector with no trace functions and no thread. */

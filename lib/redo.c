@@ -65,6 +65,7 @@
 #include "pkv.h"
 #include "csum.h"
 #include "planted.h"
+#include "offvec.h"
 #include "redo.h"
 
 #define REC_HDR ((uint32_t)sizeof(struct log_rec))
@@ -1174,8 +1175,9 @@ static void redo_prefetch_targets(struct redo *r, const struct redo_found *todo,
 				  size_t n)
 {
 	struct persist *p = &r->pool->persist;
-	uint64_t *pg = NULL, first, last;
-	size_t np = 0, cap = 0;
+	struct offvec pages = { 0 };
+	uint64_t *pg, first, last;
+	size_t np;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct log_rec *lh = (const void *)todo[i].rec;
@@ -1190,22 +1192,15 @@ static void redo_prefetch_targets(struct redo *r, const struct redo_found *todo,
 				continue;
 			first = en.off / REDO_PAGE;
 			last = (en.off + len - 1) / REDO_PAGE;
-			for (uint64_t g = first; g <= last; g++) {
-				if (np == cap) {
-					size_t nc = cap ? 2 * cap : 4096;
-					uint64_t *t = realloc(pg, nc *
-							      sizeof(*t));
-					if (!t) {
-						free(pg);
-						return;
-					}
-					pg = t;
-					cap = nc;
+			for (uint64_t g = first; g <= last; g++)
+				if (!offvec_push(&pages, g)) {
+					free(pages.v);
+					return;
 				}
-				pg[np++] = g;
-			}
 		}
 	}
+	pg = pages.v;
+	np = pages.n;
 	if (np)
 		qsort(pg, np, sizeof(*pg), redo_u64_cmp);
 	/* All the reads in flight, then each run of pages mapped. */
