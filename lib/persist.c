@@ -186,6 +186,12 @@ void persist_prefetch(struct persist *p, const void *addr, size_t len)
 	(void)madvise((void *)start, end - start, MADV_WILLNEED);
 }
 
+/* persist_maps_file -- see persist.h. */
+bool persist_maps_file(const struct persist *p)
+{
+	return p->backend == PERSIST_PMEM || persist_reads_file(p);
+}
+
 /* persist_populate -- see persist.h.  Kernels before 5.14 refuse the
  * advice (EINVAL): the stores then fault the pages in as before. */
 void persist_populate(struct persist *p, void *addr, size_t len)
@@ -193,7 +199,7 @@ void persist_populate(struct persist *p, void *addr, size_t len)
 #ifdef MADV_POPULATE_WRITE
 	uintptr_t start, end;
 
-	if (!persist_reads_file(p) || !len)
+	if (!persist_maps_file(p) || !len)
 		return;
 	persist_pages(addr, len, &start, &end);
 	(void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);

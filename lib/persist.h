@@ -172,13 +172,17 @@ bool persist_reads_file(const struct persist *p);
  */
 void persist_prefetch(struct persist *p, const void *addr, size_t len);
 
+/* persist_maps_file -- whether the pool is a mapped file (pmem or the
+ * file backend), where persist_populate acts: not an image in memory. */
+bool persist_maps_file(const struct persist *p);
+
 /*
- * persist_populate -- [addr, addr + len) is about to be written: on the
- * file backend, map its pages writable now, in one call, reading those
- * not cached (best started with persist_prefetch), instead of a fault per
- * page at the first store.  The pages count as dirty from here on, so
- * give only pages that will be written.  A hint: nothing is written that
- * was not there.  Other backends: nothing.
+ * persist_populate -- [addr, addr + len) is about to be written: map its
+ * pages writable now, in one call, instead of a fault per page at the
+ * first store; on the file backend, reading those not cached (best
+ * started with persist_prefetch).  There the pages count as dirty from
+ * here on, so give only pages that will be written.  A hint: nothing is
+ * written that was not there.  An image in memory: nothing.
  */
 void persist_populate(struct persist *p, void *addr, size_t len);
 

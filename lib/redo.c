@@ -1156,8 +1156,8 @@ static int redo_u64_cmp(const void *a, const void *b)
 }
 
 /*
- * redo_prefetch_targets -- before a replay on a disk, ask for every page
- * the found records change: the reads of all of them started (runs of
+ * redo_prefetch_targets -- before a replay, ask for every page the found
+ * records change: on a disk the reads of all of them started (runs of
  * neighbouring pages at once), then each run mapped writable in one call.
  * Without, the replay's stores fault the pages in one at a time, each a
  * random read the next waits for (after a power failure none is cached)
@@ -1165,8 +1165,11 @@ static int redo_u64_cmp(const void *a, const void *b)
  * pipeline 16, caches dropped, replayed 355,632-906,958 changes in
  * 4.4-7.0 s (7.7-12.2 us each); with, 440,240-1,024,269 in 2.7-4.6 s
  * (4.2-6.1 us).  What is left is mostly the mapping of the pages (about
- * 20 us a page on this virtual machine) and reading them.  Best effort:
- * without memory for the list, the replay faults them in as before.
+ * 20 us a page on this virtual machine) and reading them.  On pmem only
+ * the mapping is saved: 10M keys killed during a table resize, 11,649
+ * changes on 10,500 pages, replayed in 65-79 ms without, 48-58 ms with.
+ * Best effort: without memory for the list, the replay faults them in as
+ * before.
  */
 #define REDO_PAGE 4096u
 #define REDO_PREFETCH_GAP 8u   /* pages: a smaller hole is read too */
@@ -1203,8 +1206,9 @@ static void redo_prefetch_targets(struct redo *r, const struct redo_found *todo,
 	np = pages.n;
 	if (np)
 		qsort(pg, np, sizeof(*pg), redo_u64_cmp);
-	/* All the reads in flight, then each run of pages mapped. */
-	for (int populate = 0; populate < 2; populate++) {
+	/* All the reads in flight (a file's), then each run of pages
+	 * mapped. */
+	for (int populate = !persist_reads_file(p); populate < 2; populate++) {
 		unsigned gap = populate ? 1 : REDO_PREFETCH_GAP;
 		for (size_t i = 0; i < np;) {
 			first = last = pg[i];
@@ -1294,7 +1298,7 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 	s.logs_valid = n;
 	if (n)   /* qsort(NULL, 0) is undefined */
 		qsort(todo, n, sizeof(*todo), redo_found_cmp);
-	if (n && persist_reads_file(&pool->persist))
+	if (n && persist_maps_file(&pool->persist))
 		redo_prefetch_targets(r, todo, n);
 	r->undo.on = true;
 	for (size_t i = 0; i < n; i++) {
