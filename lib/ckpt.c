@@ -2,7 +2,8 @@
  * ckpt.c -- the background checkpointer (see ckpt.h).
  *
  * The thread sleeps on a condition variable; redo.c's nudge (a commit
- * whose ring passed half full) and the period wake it.  It runs
+ * whose ring, or the replay budget, passed half full) and the period
+ * wake it.  It runs
  * heap_checkpoint, which checkpoints and then releases the freed blocks
  * the new watermark passes.  A nudge that arrives during a checkpoint is
  * kept and runs the next one at once: the commits that raced with it may
@@ -36,7 +37,8 @@ static uint64_t ckpt_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* ckpt_nudge -- redo.c's hook: a ring passed half full. */
+/* ckpt_nudge -- redo.c's hook: a ring or the replay budget passed half
+ * full. */
 static void ckpt_nudge(void *arg)
 {
 	struct ckpt *c = arg;

@@ -7,9 +7,10 @@
  * thread, checkpoints run inline: in the commit that finds its ring full,
  * which then waits for the write-back of everything before it (on a disk,
  * a sync of every dirty page).  With it, a commit that finds its ring past
- * half full wakes the thread (redo_set_nudge), which checkpoints while the
- * other half takes commits, and the inline case is left for a ring that
- * fills faster than the thread empties it.  It also checkpoints every
+ * half full, or (on pmem) the log past half the replay budget, wakes the
+ * thread (redo_set_nudge), which checkpoints while the other half takes
+ * commits, and the inline case is left for a ring, or a budget, that fills
+ * faster than the thread empties it.  It also checkpoints every
  * period while commits are pending, so an idle pool's log is short to
  * replay and its freed blocks return to use.
  */

@@ -72,6 +72,26 @@
 #define REDO_PENDING UINT64_MAX       /* inflight: taking a seq */
 #define REDO_BUF_START 4096u          /* a lane's record buffer, at first */
 
+/*
+ * REDO_REPLAY_BUDGET -- on pmem, the most record bytes (over all lanes,
+ * chained areas included) that a crash may leave to replay: past half of
+ * it a commit asks for a checkpoint, past all of it a commit checkpoints
+ * first.  A replayed change costs a page mapped, on a fresh mapping
+ * nearly every target is a fault, and just after a kill on this virtual
+ * machine a fault took 25-35 us: an entry is 16 bytes or more, so 16 KiB
+ * is at most about 1,000 changes.  By the rings alone (a lane's 128 KiB),
+ * 10M keys killed during a table resize left 2,953-11,649 changes, 64-116
+ * ms to replay; asking at 8 KiB without the limit still left 10,400 once
+ * in three runs (during the resize a checkpoint of 16 KiB of records took
+ * 2.5-20 ms, and the writer did not wait for it); with both, 251-362
+ * changes, restart 17-25 ms.  The price: a checkpoint every ~30 puts
+ * instead of ~500 (1M puts: 1.09 fences and ~860 flushed bytes a put
+ * instead of 1.02 and ~790; the throughput within the noise).  Not on a
+ * disk, where a checkpoint writes back every dirty page and the rings are
+ * sized for that.
+ */
+#define REDO_REPLAY_BUDGET (16u << 10)
+
 /* A record in a lane's ring, from its commit to the checkpoint past it. */
 struct redo_desc {
 	uint64_t seq;
@@ -118,6 +138,10 @@ struct redo {
 	atomic_uint nhalf;            /* lanes past half full */
 	bool even_fill;               /* on a disk: fill every ring before
 					 asking for a checkpoint */
+	uint64_t replay_budget;       /* backlog bytes that ask for a
+					 checkpoint whatever the rings */
+	_Atomic uint64_t backlog;     /* bytes of the records (and areas)
+					 not yet passed by the watermark */
 	atomic_int quiesce;           /* redo_quiesce: no new transactions */
 	pthread_mutex_t ckpt_mtx;     /* one checkpoint at a time; guards
 					 what follows */
@@ -185,6 +209,7 @@ int redo_open(struct pool *pool, struct redo **rp, struct errmsg *em)
 		return err_set(em, -ENOMEM, "out of memory");
 	r->pool = pool;
 	r->even_fill = persist_tracks_dirty(&pool->persist);
+	r->replay_budget = r->even_fill ? UINT64_MAX : REDO_REPLAY_BUDGET;
 	r->nlanes = h->nlanes;
 	r->ring_size = h->log_size;
 	r->max_entries = h->log_size - CACHELINE - REC_HDR;
@@ -750,7 +775,7 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 	char *dst;
 	struct redo_desc d;
 	uint64_t used;
-	bool half;
+	bool half, over;
 
 	if (seqp)
 		*seqp = 0;
@@ -766,6 +791,11 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 		if (used > r->ring_size)
 			redo_checkpoint(r);
 	}
+	/* The checkpointer is a whole replay budget behind: catch up
+	 * first, so that what a crash leaves to replay stays bounded. */
+	if (atomic_load_explicit(&r->backlog, memory_order_relaxed) >
+	    r->replay_budget)
+		redo_checkpoint(r);
 	if (redo_area_needed(lane)) {
 		/* Too big for the ring: the entries go to the area, and the
 		 * ring gets a record that names it (in its checksum). */
@@ -823,14 +853,18 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 	lane->area_bytes += d.area;
 	used = redo_backlog(lane);
 	half = used > r->ring_size / 2;
+	over = atomic_fetch_add_explicit(&r->backlog, d.end - d.start + d.area,
+					 memory_order_relaxed) +
+	       d.end - d.start + d.area > r->replay_budget / 2;
 	if (half && !atomic_load_explicit(&lane->half, memory_order_relaxed)) {
 		atomic_store(&lane->half, true);
 		atomic_fetch_add(&r->nhalf, 1);
 	}
 	pthread_mutex_unlock(&lane->mtx);
 	/*
-	 * Past half full the background checkpointer is asked to free room
-	 * while the other half takes commits, so none waits for a
+	 * Past half the replay budget, or past half full, the background
+	 * checkpointer is asked to free room while the other half takes
+	 * commits, so none waits for a
 	 * write-back.  On a disk, where a checkpoint writes back every page
 	 * dirtied since the last and its writes slow the commits' syncs
 	 * (SET at pipeline 16: commits of 30-120 ms during one), it is asked
@@ -838,9 +872,10 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 	 * lanes that are not: redo_lane_acquire) or this one is past three
 	 * quarters: a single writer fills every ring first.
 	 */
-	if (half && !atomic_load_explicit(&r->nudged, memory_order_relaxed) &&
-	    (!r->even_fill || atomic_load(&r->nhalf) >= r->nlanes ||
-	     used > r->ring_size / 4 * 3))
+	if ((over || (half && (!r->even_fill ||
+			       atomic_load(&r->nhalf) >= r->nlanes ||
+			       used > r->ring_size / 4 * 3))) &&
+	    !atomic_load_explicit(&r->nudged, memory_order_relaxed))
 		redo_nudge(r);
 	atomic_store_explicit(&lane->inflight, 0, memory_order_release);
 	atomic_fetch_add_explicit(&r->commits, 1, memory_order_relaxed);
@@ -1030,12 +1065,17 @@ static int redo_checkpoint_to(struct redo *r, bool force)
 	atomic_store(&r->watermark, t);
 	for (unsigned i = 0; i < r->nlanes; i++) {
 		struct redo_lane *l = &r->lanes[i];
+		uint64_t passed = 0;
 		pthread_mutex_lock(&l->mtx);
 		while (l->qlen && redo_q_at(l, 0)->seq <= t) {
-			l->area_bytes -= redo_q_at(l, 0)->area;
+			const struct redo_desc *d = redo_q_at(l, 0);
+			l->area_bytes -= d->area;
+			passed += d->end - d->start + d->area;
 			l->qfirst = (l->qfirst + 1) % l->qcap;
 			l->qlen--;
 		}
+		atomic_fetch_sub_explicit(&r->backlog, passed,
+					  memory_order_relaxed);
 		if (r->tails[i] > l->tail)
 			l->tail = r->tails[i];
 		if (atomic_load(&l->half) &&

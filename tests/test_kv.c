@@ -1076,6 +1076,77 @@ static void test_recovery_counts(void **state)
 	close_db(f);
 }
 
+/*
+ * test_recovery_bounded -- what a crash leaves to replay is bounded on
+ * pmem by the replay budget, not by the log rings: a child without the
+ * background checkpointer commits puts and exits without pkv_close, at
+ * twelve points of the rings' cycle; each next open replays at most 16
+ * KiB of records (these puts' are about 130 bytes with 4-5 changes: some
+ * 125 records, 550 changes), and every put is there.  By the rings alone
+ * (32 KiB a lane in this pool) up to twice that was left.  On the file
+ * backend the rings are the bound, sized for the disk's checkpoints: only
+ * the data is checked.
+ */
+static void test_recovery_bounded(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t most_records = 0, most_entries = 0;
+	struct pkv_stats st;
+	bool pmem;
+
+	open_db(f);
+	pmem = f->db->pool->persist.backend != PERSIST_FILE;
+	close_db(f);
+	for (unsigned round = 0; round < 12; round++) {
+		const unsigned n = SC(2000 + 97 * round);
+		pid_t pid = fork();
+		int status;
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct pkv_options o;
+			pkv *db;
+			pkv_options_init(&o);
+			o.flags = PKV_NOTHREADS;
+			if (pkv_open(f->path, &o, &db) != 0)
+				_exit(2);
+			for (unsigned i = 0; i < n; i++) {
+				char k[KEYMAX], v[VALMAX];
+				size_t kl = mkkey(k, i);
+				size_t vl = mkval(v, i, round);
+				if (pkv_put(db, 0, k, kl, v, vl, 0, 0) != 0)
+					_exit(3);
+			}
+			_exit(0);     /* no pkv_close */
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+
+		open_db(f);
+		assert_int_equal(pkv_stats(f->db, &st), 0);
+		assert_false(st.clean_shutdown);
+		if (st.recovery_records > most_records)
+			most_records = st.recovery_records;
+		if (st.recovery_entries > most_entries)
+			most_entries = st.recovery_entries;
+		for (unsigned i = 0; i < n; i++) {
+			char k[KEYMAX], v[VALMAX], got[VALMAX];
+			size_t kl = mkkey(k, i), vl = mkval(v, i, round);
+			size_t gl = 0;
+			assert_int_equal(pkv_get(f->db, 0, k, kl, got,
+						 sizeof(got), &gl), 0);
+			assert_int_equal(gl, vl);
+			assert_memory_equal(got, v, vl);
+		}
+		close_db(f);
+	}
+	assert_true(most_records > 0);
+	if (pmem) {
+		assert_true(most_records <= 160);
+		assert_true(most_entries <= 700);
+	}
+}
+
 /* test_unclean_reopen -- a process that exits without pkv_close: every
  * committed write is there after the next open, which reports the
  * unclean shutdown, whatever the audit mode; the open after a clean close
@@ -3987,6 +4058,7 @@ int main(void)
 		T(test_open_refused_unmodified),
 		T(test_open_nothreads),
 		T(test_recovery_counts),
+		T(test_recovery_bounded),
 		T(test_unclean_reopen),
 		T(test_put_get_basic),
 		T(test_put_large_value),
