@@ -373,26 +373,10 @@ static int info_count_type(void *ctx, const struct pkv_item *it)
 	return 0;
 }
 
-/* info_headroom -- bytes the heap can still give to new runs and big
- * values: its free chunks, and the growth its max size allows. */
+/* info_headroom -- the heap's rule (heap_headroom), for this pool. */
 static uint64_t info_headroom(const struct info *in)
 {
-	return in->hs.chunks_free * (uint64_t)in->hdr->chunk_size +
-	       (in->max_size > in->size ? in->max_size - in->size : 0);
-}
-
-/* info_active -- bytes of the chunks that runs and spans hold. */
-static uint64_t info_active(const struct info *in)
-{
-	return (in->hs.chunks_total - in->hs.chunks_free) *
-	       in->hdr->chunk_size;
-}
-
-/* info_frag -- those per allocated byte (Redis's allocator_frag_ratio). */
-static double info_frag(const struct info *in)
-{
-	return in->hs.allocated_bytes ? (double)info_active(in) /
-					(double)in->hs.allocated_bytes : 0;
+	return heap_headroom(&in->hs, in->size, in->max_size);
 }
 
 /* info_text -- the figures for a human reader. */
@@ -435,8 +419,8 @@ static void info_text(const struct info *in)
 	       st->allocated_bytes, st->allocated_blocks);
 	printf("utilization:     %.2f%%\n", st->utilization * 100.0);
 	printf("fragmentation:   %.2f (%" PRIu64 " bytes of runs and spans "
-	       "for %" PRIu64 " allocated)\n", info_frag(in),
-	       info_active(in), st->allocated_bytes);
+	       "for %" PRIu64 " allocated)\n", st->frag_ratio,
+	       st->active_bytes, st->allocated_bytes);
 	for (unsigned i = 0; i < st->nclasses && i < HEAP_MAX_CLASSES; i++) {
 		const struct heap_class_stats *c = &st->cls[i];
 
@@ -515,7 +499,7 @@ static void info_json(const struct info *in)
 	printf("  \"allocated_bytes\": %" PRIu64 ",\n", st->allocated_bytes);
 	printf("  \"allocated_blocks\": %" PRIu64 ",\n", st->allocated_blocks);
 	printf("  \"utilization\": %.6f,\n", st->utilization);
-	printf("  \"fragmentation_ratio\": %.6f,\n", info_frag(in));
+	printf("  \"fragmentation_ratio\": %.6f,\n", in->hs.frag_ratio);
 	printf("  \"classes\": [");
 	for (unsigned i = 0; i < st->nclasses && i < HEAP_MAX_CLASSES; i++) {
 		const struct heap_class_stats *c = &st->cls[i];

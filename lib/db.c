@@ -704,7 +704,11 @@ int pkv_stats(pkv *db, struct pkv_stats *st)
 	gc_get_stats(heap_gc(db->heap), &gs);
 	st->pool_size = oi.pool_size;
 	st->pool_max_size = oi.pool_max_size;
-	st->heap_free_bytes = hs.chunks_free * db->pool->hdr->chunk_size;
+	st->heap_free_bytes = hs.free_bytes;
+	st->headroom_bytes = heap_headroom(&hs, oi.pool_size,
+					   oi.pool_max_size);
+	st->active_bytes = hs.active_bytes;
+	st->frag_ratio = hs.frag_ratio;
 	st->heap_bytes = hs.heap_bytes;
 	st->allocated_bytes = hs.allocated_bytes;
 	st->utilization = hs.utilization;

@@ -1469,4 +1469,15 @@ void heap_get_stats(const struct heap *h, struct heap_stats *st)
 	}
 	st->utilization = st->heap_bytes ?
 		(double)st->allocated_bytes / (double)st->heap_bytes : 0;
+	st->free_bytes = st->chunks_free * h->chunk_size;
+	st->active_bytes = st->heap_bytes - st->free_bytes;
+	st->frag_ratio = st->allocated_bytes ?
+		(double)st->active_bytes / (double)st->allocated_bytes : 0;
+}
+
+/* heap_headroom -- see heap.h. */
+uint64_t heap_headroom(const struct heap_stats *st, uint64_t size,
+		       uint64_t max_size)
+{
+	return st->free_bytes + (max_size > size ? max_size - size : 0);
 }

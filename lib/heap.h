@@ -67,6 +67,11 @@ struct heap_stats {
 	uint64_t allocated_bytes;     /* sum of allocated block sizes */
 	uint64_t allocated_blocks;    /* run blocks + spans */
 	double utilization;           /* allocated_bytes / heap_bytes */
+	uint64_t free_bytes;          /* in free chunks */
+	uint64_t active_bytes;        /* in the chunks runs and spans hold */
+	double frag_ratio;            /* active / allocated (Redis's
+					 allocator_frag_ratio); 0 when
+					 nothing is allocated */
 	unsigned nclasses;
 	struct heap_class_stats cls[HEAP_MAX_CLASSES];
 };
@@ -263,6 +268,12 @@ size_t heap_limbo_drain(struct heap *h);
 
 /* heap_get_stats -- utilization and per-class figures. */
 void heap_get_stats(const struct heap *h, struct heap_stats *st);
+
+/* heap_headroom -- bytes the heap can still give to new runs and big
+ * values: its free chunks, and the growth a pool of size bytes may take
+ * up to max_size. */
+uint64_t heap_headroom(const struct heap_stats *st, uint64_t size,
+		       uint64_t max_size);
 
 /* heap_recovery_stats -- what redo recovery did when the heap opened. */
 const struct redo_recovery_stats *heap_recovery_stats(const struct heap *h);

@@ -697,6 +697,12 @@ struct pkv_stats {
 	uint64_t pool_max_size;       /* the most the pool may grow to */
 	uint64_t heap_free_bytes;     /* in free chunks (room for new runs
 					 and big values) */
+	uint64_t headroom_bytes;      /* free chunks, and the growth up to
+					 pool_max_size */
+	uint64_t active_bytes;        /* in the chunks runs and spans hold */
+	double frag_ratio;            /* active / allocated (Redis's
+					 allocator_frag_ratio; 0 when
+					 nothing is allocated) */
 	uint64_t recovery_records;    /* redo records replayed at open */
 	uint64_t recovery_entries;    /* the word and block changes in them */
 };

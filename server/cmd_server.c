@@ -113,7 +113,6 @@ static void cmd_info(struct client *c)
 		 * and spans hold, against the blocks allocated in them), and
 		 * the space the pool file takes on its file system against
 		 * the blocks allocated (the file is sparse). */
-		uint64_t active = st.heap_bytes - st.heap_free_bytes;
 		uint64_t used = st.allocated_bytes ? st.allocated_bytes : 1;
 		uint64_t file = 0;
 		struct stat sb;
@@ -135,8 +134,9 @@ static void cmd_info(struct client *c)
 			 (unsigned long long)st.allocated_bytes, h1,
 			 (unsigned long long)st.heap_bytes, h2,
 			 (unsigned long long)st.allocated_bytes,
-			 (unsigned long long)active, (double)active / used,
-			 (long long)active - (long long)st.allocated_bytes,
+			 (unsigned long long)st.active_bytes, st.frag_ratio,
+			 (long long)st.active_bytes -
+			 (long long)st.allocated_bytes,
 			 (unsigned long long)file, (double)file / used,
 			 (long long)file - (long long)st.allocated_bytes,
 			 clients);
@@ -226,8 +226,7 @@ static void cmd_info(struct client *c)
 		info_add(&b, "pool_max_size:%llu\r\npool_headroom:%llu\r\n"
 			 "pool_auto_grow:%d\r\n",
 			 (unsigned long long)st.pool_max_size,
-			 (unsigned long long)(st.heap_free_bytes +
-					      st.pool_max_size - st.pool_size),
+			 (unsigned long long)st.headroom_bytes,
 			 srv.cfg.pool_auto_grow);
 		info_add(&b, "backend:%s\r\nbackend_reason:%s\r\n"
 			 "commits:%llu\r\nlog_bytes:%llu\r\nsyncs:%llu\r\n"

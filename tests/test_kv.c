@@ -1946,7 +1946,18 @@ static void test_grow(void **state)
 	assert_int_equal(st.pool_size, 8 * MiB);
 	assert_true(st.pool_max_size <= 32 * MiB);
 	assert_true(st.pool_max_size > 31 * MiB);
+	/* the headroom counts the growth the maximum allows */
+	assert_int_equal(st.headroom_bytes, st.heap_free_bytes +
+			 st.pool_max_size - st.pool_size);
 	first = grow_fill(db, &n, MAXK);
+	/* full: the fragmentation is the chunks held per allocated byte */
+	assert_int_equal(pkv_stats(db, &st), 0);
+	assert_int_equal(st.active_bytes, st.heap_bytes - st.heap_free_bytes);
+	assert_true(st.frag_ratio >= 1.0);
+	assert_true(st.frag_ratio * (double)st.allocated_bytes >
+		    (double)st.active_bytes - 1.0);
+	assert_true(st.frag_ratio * (double)st.allocated_bytes <
+		    (double)st.active_bytes + 1.0);
 
 	assert_int_equal(pkv_grow(db, 16 * MiB), 0);
 	assert_int_equal(pkv_stats(db, &st), 0);
