@@ -987,18 +987,23 @@ static void test_open_nothreads(void **state)
 	free(m.ver);
 }
 
-/* child_writes -- in a child process: open f->path, put version ver of
- * keys [from, to), delete keys [dfrom, dto), exit without pkv_close. */
-static void child_writes(struct fixture *f, unsigned from, unsigned to,
-			 unsigned ver, unsigned dfrom, unsigned dto)
+/* child_writes -- in a child process: open f->path with the pkv_open
+ * flags given, put version ver of keys [from, to), delete keys [dfrom,
+ * dto), exit without pkv_close. */
+static void child_writes(struct fixture *f, unsigned flags, unsigned from,
+			 unsigned to, unsigned ver, unsigned dfrom,
+			 unsigned dto)
 {
 	pid_t pid = fork();
 	int status;
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		struct pkv_options o;
 		pkv *db;
-		if (pkv_open(f->path, NULL, &db) != 0)
+		pkv_options_init(&o);
+		o.flags = flags;
+		if (pkv_open(f->path, &o, &db) != 0)
 			_exit(2);
 		for (unsigned i = from; i < to; i++) {
 			char k[KEYMAX], v[VALMAX];
@@ -1031,31 +1036,10 @@ static void test_recovery_counts(void **state)
 	struct fixture *f = *state;
 	struct pkv_stats st;
 	struct pkv_open_info oi;
-	pid_t pid;
-	int status;
 
 	open_db(f);
 	close_db(f);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct pkv_options o;
-		pkv *db;
-		pkv_options_init(&o);
-		o.flags = PKV_NOTHREADS;
-		if (pkv_open(f->path, &o, &db) != 0)
-			_exit(2);
-		for (unsigned i = 0; i < 10; i++) {
-			char k[KEYMAX], v[VALMAX];
-			size_t kl = mkkey(k, i), vl = mkval(v, i, 1);
-			if (pkv_put(db, 0, k, kl, v, vl, 0, 0) != 0)
-				_exit(3);
-		}
-		_exit(0);     /* no pkv_close, no checkpoint */
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	child_writes(f, PKV_NOTHREADS, 0, 10, 1, 0, 0);   /* no checkpoint */
 
 	open_db(f);
 	assert_int_equal(pkv_stats(f->db, &st), 0);
@@ -1107,29 +1091,8 @@ static void test_recovery_bounded(void **state)
 	close_db(f);
 	for (unsigned round = 0; round < 12; round++) {
 		const unsigned n = SC(2000 + 97 * round);
-		pid_t pid = fork();
-		int status;
-		assert_true(pid >= 0);
-		if (pid == 0) {
-			struct pkv_options o;
-			pkv *db;
-			pkv_options_init(&o);
-			o.flags = PKV_NOTHREADS;
-			if (pkv_open(f->path, &o, &db) != 0)
-				_exit(2);
-			for (unsigned i = 0; i < n; i++) {
-				char k[KEYMAX], v[VALMAX];
-				size_t kl = mkkey(k, i);
-				size_t vl = mkval(v, i, round);
-				if (pkv_put(db, 0, k, kl, v, vl, 0, 0) != 0)
-					_exit(3);
-			}
-			_exit(0);     /* no pkv_close */
-		}
-		assert_int_equal(waitpid(pid, &status, 0), pid);
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), 0);
 
+		child_writes(f, PKV_NOTHREADS, 0, n, round, 0, 0);
 		open_db(f);
 		assert_int_equal(pkv_stats(f->db, &st), 0);
 		assert_false(st.clean_shutdown);
@@ -1174,7 +1137,7 @@ static void test_unclean_reopen(void **state)
 		model_put(&m, f->db, 0, i, 1);
 	close_db(f);
 
-	child_writes(f, 50, 300, 2, 0, 20);
+	child_writes(f, 0, 50, 300, 2, 0, 20);
 	for (unsigned i = 0; i < 300; i++)
 		m.ver[i] = i < 20 ? -1 : i < 50 ? 1 : 2;
 	m.live = 280;
@@ -1199,7 +1162,7 @@ static void test_unclean_reopen(void **state)
 	close_db(f);
 
 	/* the audit in the background, then none at all */
-	child_writes(f, 100, 150, 3, 20, 40);
+	child_writes(f, 0, 100, 150, 3, 20, 40);
 	for (unsigned i = 100; i < 150; i++)
 		m.ver[i] = 3;
 	for (unsigned i = 20; i < 40; i++)
@@ -1211,7 +1174,7 @@ static void test_unclean_reopen(void **state)
 	assert_false(st.clean_shutdown);
 	model_verify(&m, f->db, 0);
 	close_db(f);
-	child_writes(f, 0, 10, 4, 290, 300);
+	child_writes(f, 0, 0, 10, 4, 290, 300);
 	for (unsigned i = 0; i < 10; i++)
 		m.ver[i] = 4;
 	for (unsigned i = 290; i < 300; i++)
