@@ -1,17 +1,20 @@
 /*
  * persist.c -- the persistence layer (see persist.h): flush, fence and
- * copy-and-flush over libpmem or msync, with counters and a hook.
+ * copy-and-flush over libpmem or write and fdatasync, with counters and a
+ * hook.
  *
  * The counters and the hook are the reason this file exists as a choke
  * point: write amplification and fences per operation are read from here,
  * and the crash simulator learns of every flush and fence from the hook.
  *
- * File backend: a thread's flushes are noted as page ranges in a small
- * thread-local list (merged when they touch) and synced at its next fence
- * with one device flush however many ranges there are (the others are
- * written first, then the last is msynced).  A list that fills up syncs
- * its oldest range early, which is always allowed: durability may come
- * sooner.
+ * File backend: the pool is mapped MAP_PRIVATE, and only this layer
+ * writes the file (pwrite from the mapping).  A thread's flushes are
+ * noted as page ranges in a small thread-local list (merged when they
+ * touch); its next fence writes them and makes them durable with one
+ * fdatasync however many there are.  A list that fills up writes its
+ * oldest range early, which is always allowed: durability may come
+ * sooner.  Pages that commits changed in place are marked in a bitmap
+ * (persist_mark) and written at the checkpoint (persist_flush_marked).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE          /* pwritev2, RWF_DSYNC */
@@ -39,6 +42,9 @@ struct persist_pending {
 static _Thread_local struct persist_pending persist_pend[PERSIST_PENDING_MAX];
 static _Thread_local unsigned persist_npend;
 static _Thread_local unsigned persist_tid_plus1;  /* 0: not yet assigned */
+/* A private mapping whose pages this thread wrote to the file (page
+ * cache) and did not sync yet: its next fence owes an fdatasync. */
+static _Thread_local struct persist *persist_owed;
 static atomic_uint persist_next_tid;
 
 /* persist_backend_from_env -- PKV_PERSIST override, or PERSIST_AUTO. */
@@ -118,7 +124,7 @@ const char *persist_backend_name(enum persist_backend b)
 	}
 }
 
-/* persist_tracks_dirty -- the page cache knows what is dirty. */
+/* persist_tracks_dirty -- a disk: changed pages are marked (persist.h). */
 bool persist_tracks_dirty(const struct persist *p)
 {
 	return p->backend == PERSIST_FILE || p->disk_model;
@@ -149,6 +155,72 @@ static inline void persist_pages(const void *addr, size_t len,
 	*start = (uintptr_t)addr & ~(uintptr_t)(PERSIST_PAGE - 1);
 	*end = ((uintptr_t)addr + len + PERSIST_PAGE - 1) &
 	       ~(uintptr_t)(PERSIST_PAGE - 1);
+}
+
+/* persist_marks_new -- a zeroed bitmap for npages pages (calloc: a big
+ * one is mapped lazily, so a reservation far beyond the pool costs
+ * address space only). */
+static int persist_marks_new(struct persist *p, size_t npages)
+{
+	size_t words = (npages + 63) / 64;
+
+	p->marks = calloc(words ? words : 1, sizeof(uint64_t));
+	if (!p->marks)
+		return -ENOMEM;
+	p->marks_pages = npages;
+	return 0;
+}
+
+/* persist_set_private -- see persist.h. */
+int persist_set_private(struct persist *p, size_t reslen)
+{
+	int err = persist_marks_new(p, reslen / PERSIST_PAGE);
+
+	if (!err)
+		p->private_map = true;
+	return err;
+}
+
+/* persist_set_disk_model -- see persist.h. */
+int persist_set_disk_model(struct persist *p)
+{
+	int err = p->marks ? 0 : persist_marks_new(p,
+				(p->len + PERSIST_PAGE - 1) / PERSIST_PAGE);
+
+	if (!err)
+		p->disk_model = true;
+	return err;
+}
+
+/* persist_release -- see persist.h. */
+void persist_release(struct persist *p)
+{
+	free((void *)p->marks);
+	p->marks = NULL;
+	p->marks_pages = 0;
+}
+
+/*
+ * persist_mark -- see persist.h.  Always the locked OR, even on a bit
+ * already set: a write-back may be clearing it at this moment, and the
+ * release here pairs with its acquire, so either it sees this change or
+ * the bit stays set for the next one (a plain load that skipped a set
+ * bit could lose the change to a concurrent clear).
+ */
+void persist_mark(struct persist *p, const void *addr, size_t len)
+{
+	uintptr_t start, end;
+
+	if (!p->marks || !len)
+		return;
+	persist_pages(addr, len, &start, &end);
+	for (size_t pg = (start - (uintptr_t)p->base) / PERSIST_PAGE,
+	     last = (end - (uintptr_t)p->base) / PERSIST_PAGE;
+	     pg < last && pg < p->marks_pages; pg++) {
+		_Atomic uint64_t *w = &p->marks[pg / 64];
+		atomic_fetch_or_explicit(w, 1ull << (pg % 64),
+					 memory_order_release);
+	}
 }
 
 /*
@@ -228,79 +300,81 @@ static inline void persist_bump(uint64_t *c, uint64_t n)
 			 __ATOMIC_RELAXED);
 }
 
-/* persist_sync -- msync a page range now; remember a failure. */
-static void persist_sync(struct persist *p, uintptr_t start, uintptr_t end)
+/* persist_fail -- remember the first write-back failure (sticky). */
+static void persist_fail(struct persist *p, int err)
 {
-	persist_bump(&persist_my_slot(p)->syncs, 1);
-	/*
-	 * msync is synchronous: the range is durable on return.  A failure
-	 * means the kernel may have lost the pages (EIO): remembered, and
-	 * reported by every later commit (persist_failed).
-	 */
-	if (msync((void *)start, end - start, MS_SYNC)) {
-		int expected = 0;
-		atomic_compare_exchange_strong(&p->failed, &expected,
-					       errno ? -errno : -EIO);
-	}
+	int expected = 0;
+
+	atomic_compare_exchange_strong(&p->failed, &expected,
+				       err < 0 ? err : -EIO);
 }
 
 /*
- * persist_write_range -- start (wait false) or finish (wait true) writing
- * a page range of the mapping to the file, with no device flush.  Why it
- * is enough: the msync that ends a fence writes its own range and then
- * flushes the device's cache, which makes every write completed before it
- * durable; and the fsync it amounts to writes the file's dirty metadata
- * whatever the range (ext4, with or without a journal: the conversions of
- * the other ranges' unwritten extents, which complete before their pages'
- * write-back does, so before the wait here returns).  A failure is
- * remembered as a failed msync is.
+ * persist_pwrite -- a private mapping: copy a page range of it to the
+ * file (the page cache), with no sync; this thread's next fence owes the
+ * fdatasync that makes it durable.  A store racing with the copy is
+ * covered as a racing write-back is on a shared mapping: the change's own
+ * record stays replayable until a later write-back (the checkpoint that
+ * passes it) finishes.
  */
-static void persist_write_range(struct persist *p, uintptr_t start,
-				uintptr_t end, bool wait)
+static void persist_pwrite(struct persist *p, uintptr_t start, uintptr_t end)
 {
-	unsigned flags = wait ? SYNC_FILE_RANGE_WAIT_BEFORE |
-				SYNC_FILE_RANGE_WRITE |
-				SYNC_FILE_RANGE_WAIT_AFTER :
-				SYNC_FILE_RANGE_WRITE;
+	const char *src = (const char *)start;
+	off_t off = (off_t)(start - (uintptr_t)p->base);
+	size_t len = end - start;
 
-	if (sync_file_range(p->fd, (off64_t)(start - (uintptr_t)p->base),
-			    (off64_t)(end - start), flags)) {
-		int expected = 0;
-		atomic_compare_exchange_strong(&p->failed, &expected,
-					       errno ? -errno : -EIO);
+	if (persist_owed && persist_owed != p) {
+		struct persist *q = persist_owed;
+		persist_bump(&persist_my_slot(q)->syncs, 1);
+		if (fdatasync(q->fd))
+			persist_fail(q, -errno);
+	}
+	persist_owed = p;
+	while (len) {
+		ssize_t n = pwrite(p->fd, src, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			persist_fail(p, n < 0 ? -errno : -EIO);
+			return;
+		}
+		src += n, off += n, len -= (size_t)n;
 	}
 }
 
+/* persist_pay_sync -- a private mapping: the fdatasync this thread owes
+ * for p, if any (it makes every page it wrote durable, with one device
+ * flush however many there were). */
+static void persist_pay_sync(struct persist *p)
+{
+	if (persist_owed != p)
+		return;
+	persist_owed = NULL;
+	persist_bump(&persist_my_slot(p)->syncs, 1);
+	if (fdatasync(p->fd))
+		persist_fail(p, -errno);
+}
+
 /*
- * persist_sync_pending -- make this thread's pending ranges of p durable
- * with one device flush: the others are written first (all started, then
- * each waited for), and the last is msynced, which flushes.  A flush per
- * range made a fence over several scattered pages (a run's bitmap and its
- * header, eight runs made at once) cost a disk flush each.
+ * persist_sync_pending -- make this thread's pending ranges of p durable:
+ * each written to the file, then one fdatasync for all of them (a device
+ * flush per range made a fence over several scattered pages, a run's
+ * bitmap and its header, eight runs made at once, cost a disk flush
+ * each).
  */
 static void persist_sync_pending(struct persist *p)
 {
-	unsigned k = 0, last = PERSIST_PENDING_MAX, n = 0;
+	unsigned k = 0;
 
-	for (unsigned i = 0; i < persist_npend; i++)
-		if (persist_pend[i].p == p)
-			last = i, n++;
-	if (n > 1 && p->fd >= 0) {
-		for (int wait = 0; wait < 2; wait++)
-			for (unsigned i = 0; i < last; i++)
-				if (persist_pend[i].p == p)
-					persist_write_range(p,
-						persist_pend[i].start,
-						persist_pend[i].end, wait);
-	}
 	for (unsigned i = 0; i < persist_npend; i++) {
 		struct persist_pending *q = &persist_pend[i];
 		if (q->p != p)
 			persist_pend[k++] = *q;
-		else if (i == last || p->fd < 0)
-			persist_sync(p, q->start, q->end);
+		else
+			persist_pwrite(p, q->start, q->end);
 	}
 	persist_npend = k;
+	persist_pay_sync(p);
 }
 
 /* persist_note -- add a page range to this thread's pending list. */
@@ -321,9 +395,10 @@ static void persist_note(struct persist *p, const void *addr, size_t len)
 		}
 	}
 	if (persist_npend == PERSIST_PENDING_MAX) {
-		/* Full: sync the oldest now (durable early is allowed). */
-		persist_sync(persist_pend[0].p, persist_pend[0].start,
-			     persist_pend[0].end);
+		/* Full: write the oldest to the file now (early is
+		 * allowed); its sync is owed to the next fence. */
+		persist_pwrite(persist_pend[0].p, persist_pend[0].start,
+			       persist_pend[0].end);
 		memmove(persist_pend, persist_pend + 1,
 			(PERSIST_PENDING_MAX - 1) * sizeof(persist_pend[0]));
 		persist_npend--;
@@ -358,6 +433,70 @@ void persist_flush(struct persist *p, const void *addr, size_t len)
 		break;
 	default:
 		break;
+	}
+}
+
+/*
+ * persist_flush_marked -- see persist.h.  The bits are taken (exchanged
+ * for zero, acquire: paired with persist_mark's release) before their
+ * pages are copied, so a change marked meanwhile is either in the copy or
+ * still marked.  A private mapping writes each run of marked pages to the
+ * page cache now and owes one fdatasync to the next fence; the disk model
+ * shows them to the hook as flushes.
+ */
+void persist_flush_marked(struct persist *p, const void *addr, size_t len)
+{
+	uintptr_t start, end, base = (uintptr_t)p->base;
+	size_t pg, last, run = 0;
+
+	if (!p->marks) {
+		persist_flush(p, addr, len);
+		return;
+	}
+	if (!len)
+		return;
+	persist_pages(addr, len, &start, &end);
+	pg = (start - base) / PERSIST_PAGE;
+	last = (end - base) / PERSIST_PAGE;
+	if (last > p->marks_pages)
+		last = p->marks_pages;
+	for (; pg <= last; pg++) {
+		bool marked = false;
+		if (pg < last) {
+			_Atomic uint64_t *w = &p->marks[pg / 64];
+			uint64_t bit = 1ull << (pg % 64);
+			if (!atomic_load_explicit(w, memory_order_relaxed)) {
+				/* a clean word: skip to its end */
+				if (run == 0 && pg % 64 == 0 && pg + 64 <= last) {
+					pg += 63;
+					continue;
+				}
+			} else {
+				marked = atomic_fetch_and_explicit(w, ~bit,
+						memory_order_acquire) & bit;
+			}
+		}
+		if (marked) {
+			run++;
+			continue;
+		}
+		if (run) {
+			uintptr_t rs = base + (pg - run) * PERSIST_PAGE;
+			uintptr_t re = base + pg * PERSIST_PAGE;
+			if (p->private_map) {
+				struct persist_slot *s = persist_my_slot(p);
+				persist_bump(&s->lines_flushed,
+					     (re - rs) / 64);
+				persist_bump(&s->bytes_flushed, re - rs);
+				if (p->hook)
+					p->hook->flush(p->hook->ctx, rs - base,
+						       re - rs);
+				persist_pwrite(p, rs, re);
+			} else {
+				persist_flush(p, (void *)rs, re - rs);
+			}
+			run = 0;
+		}
 	}
 }
 
@@ -422,21 +561,17 @@ void persist_write(struct persist *p, void *dst, const void *src, size_t len)
 		persist_bump(&s->bytes_flushed, len);
 		persist_bump(&s->syncs, 1);
 		/*
-		 * The page cache is shared with the mapping, so readers of
-		 * the pool see the bytes at once; RWF_DSYNC makes just this
-		 * range durable before the call returns.  A short or failed
-		 * write is a sticky failure, as a failed msync is.
+		 * The private mapping does not see the file's page cache
+		 * once a page is its own: the bytes go to both.  RWF_DSYNC
+		 * makes just this range durable before the call returns.  A
+		 * short or failed write is a sticky failure.
 		 */
+		memcpy(dst, src, len);
 		do
 			n = pwritev2(p->fd, &v, 1, off, RWF_DSYNC);
 		while (n < 0 && errno == EINTR);
-		if (n != (ssize_t)len) {
-			int expected = 0;
-			atomic_compare_exchange_strong(&p->failed, &expected,
-						       n < 0 && errno ? -errno
-						       : -EIO);
-			memcpy(dst, src, len);   /* as if written */
-		}
+		if (n != (ssize_t)len)
+			persist_fail(p, n < 0 ? -errno : -EIO);
 		if (p->hook)
 			p->hook->flush(p->hook->ctx, (uint64_t)off, len);
 		return;

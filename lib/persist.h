@@ -6,8 +6,8 @@
  * persist_flush() (write the cache lines back, unordered) followed by
  * persist_fence() (wait until every earlier flush of this thread is
  * durable), or persist_memcpy()/persist_memset() (store + flush).  Nothing
- * else in pkv calls libpmem, msync or a flush instruction.  Because this is
- * the only way to durability, the crash simulator (tests/crashsim.c) can
+ * else in pkv calls libpmem, fdatasync or a flush instruction.  Because
+ * this is the only way to durability, the crash simulator (tests/crashsim.c) can
  * see every persistence event through a hook and model what a power
  * failure at any instant would leave behind.
  *
@@ -19,15 +19,18 @@
  *    (eADR, CXL global persistent flush: libpmem's pmem_has_auto_flush()),
  *    flushes are skipped and only the fences remain, for ordering; the
  *    environment variable PKV_AUTO_FLUSH=0|1 forces either mode.
- *  - PERSIST_FILE: the page cache of an ordinary file system.  A flush
- *    only notes the pages of its range; the fence writes the noted pages
- *    back with msync(MS_SYNC) (a data sync of just that range on Linux),
- *    merged, so a commit that flushes a few neighbouring ranges costs one
- *    sync.  persist_write, for a commit record, is one pwritev2 with
- *    RWF_DSYNC: one write and one sync of just those bytes, cheaper than
- *    storing through the mapping and syncing its pages.  Pages the kernel
- *    writes back on its own may reach the disk earlier, in any order,
- *    possibly torn at sector size.
+ *  - PERSIST_FILE: an ordinary file, mapped MAP_PRIVATE, so that only
+ *    this layer writes it (pwrite from the mapping, then fdatasync) and a
+ *    write-back never write-protects a page.  A flush only notes the
+ *    pages of its range; the fence writes the noted pages and syncs once,
+ *    so a commit that flushes a few neighbouring ranges costs one sync.
+ *    persist_write, for a commit record, is one pwritev2 with RWF_DSYNC
+ *    (and a copy into the mapping): one write and one sync of just those
+ *    bytes.  Changes made in place after their record is durable are
+ *    only marked (persist_mark) and reach the file at the checkpoint
+ *    (persist_flush_marked).  The crash simulator's disk model also lets
+ *    any changed page reach the disk early, torn at sector size, which a
+ *    shared mapping's kernel write-back could do.
  *  - PERSIST_MEMORY: no device at all (in-memory images in tests): flushes
  *    and fences are only counted and shown to the hook.
  * The pool records nothing about the backend: one file opens with either.
@@ -62,7 +65,7 @@ struct persist_stats {
 	uint64_t lines_flushed;  /* cache lines written back */
 	uint64_t fences;         /* ordering points */
 	uint64_t bytes_flushed;  /* bytes the callers asked to make durable */
-	uint64_t syncs;          /* msync calls (file backend) */
+	uint64_t syncs;          /* data syncs (file backend) */
 };
 
 #define PERSIST_SLOTS 64       /* counter slots: threads beyond share */
@@ -87,8 +90,16 @@ struct persist {
 					     (the crash simulator's --disk) */
 	int fd;                           /* the mapped file (file backend),
 					     or -1 */
+	bool private_map;                 /* file backend, mapped MAP_PRIVATE:
+					     pages reach the file only by
+					     this layer's pwrite */
+	_Atomic uint64_t *marks;          /* a bit per page changed in place
+					     and not yet written back
+					     (persist_mark), or NULL */
+	size_t marks_pages;               /* pages the bitmap covers */
 	const struct persist_hook *hook;  /* NULL unless a test installs one */
-	atomic_int failed;                /* -errno of the first failed msync */
+	atomic_int failed;                /* -errno of the first failed
+					     write-back */
 	struct persist_slot slot[PERSIST_SLOTS];
 };
 
@@ -118,12 +129,50 @@ int persist_is_pmem(const void *addr, size_t len);
 const char *persist_backend_name(enum persist_backend b);
 
 /*
- * persist_tracks_dirty -- whether the backend knows by itself which parts
- * of a range were written (the page cache does): then flushing a whole
- * region costs only its dirty part, and a caller may flush the region
- * instead of listing the words it changed.
+ * persist_tracks_dirty -- whether the backend is a disk that keeps track
+ * of the pages changed in place (persist_mark): then a checkpoint writes
+ * back the marked pages of a whole region (persist_flush_marked) instead
+ * of listing the words each record changed, and a commit's cost is its
+ * record's write and sync.
  */
 bool persist_tracks_dirty(const struct persist *p);
+
+/*
+ * persist_mark -- [addr, addr + len) was changed in place by a commit
+ * whose record is durable: its pages reach the media at the next
+ * persist_flush_marked over them (a checkpoint), not at once.  Where the
+ * layer keeps its own record of changed pages (a private file mapping,
+ * the crash simulator's disk model) it notes the pages; elsewhere nothing.
+ */
+void persist_mark(struct persist *p, const void *addr, size_t len);
+
+/*
+ * persist_flush_marked -- start writing back every page of [addr, addr +
+ * len) marked since it was last written back; durable after the next
+ * fence of this thread.  Only on a backend that tracks dirty pages
+ * (persist_tracks_dirty); with no bitmap of its own the page cache knows
+ * the dirty pages and the whole range is flushed.
+ */
+void persist_flush_marked(struct persist *p, const void *addr, size_t len);
+
+/*
+ * persist_set_private -- the file backend's mapping of [base, base +
+ * len) was just replaced by a MAP_PRIVATE one of the same file (pool.c):
+ * from here on the layer writes pages to the file itself (flushed ranges
+ * at a fence, marked pages at a checkpoint, each with pwrite, then one
+ * fdatasync), so a write-back never write-protects a page and the next
+ * store never faults for it.  `reslen`: the most the mapping may grow
+ * to.  Returns 0 or -ENOMEM.
+ */
+int persist_set_private(struct persist *p, size_t reslen);
+
+/*
+ * persist_set_disk_model -- a memory image plays the file backend for the
+ * crash simulator (persist_tracks_dirty true, its own bitmap of marked
+ * pages, so a change that was not marked is lost as it would be on a
+ * private mapping).  Returns 0 or -ENOMEM.
+ */
+int persist_set_disk_model(struct persist *p);
 
 /*
  * persist_flush -- start writing back the lines covering [addr, addr+len);
@@ -147,6 +196,9 @@ void persist_range(struct persist *p, const void *addr, size_t len);
  * range (durable on return).  For commit records.
  */
 void persist_write(struct persist *p, void *dst, const void *src, size_t len);
+
+/* persist_release -- free what the layer allocated (the page bitmap). */
+void persist_release(struct persist *p);
 
 /* persist_set_fd -- the file behind the mapping (file backend). */
 void persist_set_fd(struct persist *p, int fd);

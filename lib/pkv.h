@@ -67,7 +67,8 @@ enum pkv_backend {
 					 with PMEM_IS_PMEM_FORCE=1) */
 	PKV_BACKEND_FILE,             /* any file system: a commit is one
 					 write of its log record with
-					 RWF_DSYNC; checkpoints msync */
+					 RWF_DSYNC; checkpoints write the
+					 changed pages and fdatasync */
 };
 
 /* What pkv_open does after an unclean shutdown (a crash, SIGKILL). */

@@ -28,6 +28,9 @@
 	  "commit: applied in place before the record is durable") \
 	X(REDO_NO_CHECKSUM, "redo-no-checksum", \
 	  "recovery trusts any record whose header looks right") \
+	X(DISK_APPLY_MARK, "disk-apply-mark", \
+	  "on a disk: a commit's changes in place are never marked, so no " \
+	  "checkpoint writes their pages back") \
 	X(CKPT_FLUSH_TARGETS, "ckpt-flush-targets", \
 	  "checkpoint: the words records changed are never written back") \
 	X(CKPT_TARGET_FENCE, "ckpt-target-fence", \

@@ -473,7 +473,8 @@ static void redo_undo_save(struct redo *r, const void *dst, uint64_t len)
  * blocks are written back too (at commit the block already holds them),
  * before anything else: a block's prefix is what it held when it was
  * made, and the record's stores into it came later.  Nothing is written
- * back here.  Returns 0 or PKV_ECORRUPT.
+ * back here; the changed pages are marked for the checkpoint
+ * (persist_mark).  Returns 0 or PKV_ECORRUPT.
  */
 static int redo_apply(struct redo *r, const struct redo_body *b,
 		      bool atomic, bool replay, uint64_t *nentries)
@@ -525,10 +526,32 @@ static int redo_apply(struct redo *r, const struct redo_body *b,
 		case LOG_OP_BLOCKCOPY:
 			break;
 		}
+		/* Written back at the checkpoint that passes the record; a
+		 * BLOCK was written back at commit, but not its replayed
+		 * prefix. */
+		if ((en.op != LOG_OP_BLOCK || replay) &&
+		    !PLANTED(DISK_APPLY_MARK))
+			persist_mark(&pool->persist, word,
+				     redo_entry_len(&en));
 		if (nentries)
 			(*nentries)++;
 	}
 	return got < 0 ? PKV_ECORRUPT : 0;
+}
+
+/*
+ * redo_flush_marked -- on a backend that tracks dirty pages: write back
+ * every page of the state words and the heap that a record's apply (or a
+ * replay, or its undo) marked, instead of listing the words each record
+ * changed.
+ */
+static void redo_flush_marked(struct redo *r)
+{
+	struct persist *p = &r->pool->persist;
+	uint64_t from = r->pool->hdr->chunk_hdr_off;
+
+	persist_flush_marked(p, r->pool->state, sizeof(*r->pool->state));
+	persist_flush_marked(p, pool_ptr(r->pool, from), r->pool->size - from);
 }
 
 /*
@@ -1033,11 +1056,9 @@ static int redo_checkpoint_to(struct redo *r, bool force)
 	if (PLANTED(CKPT_FLUSH_TARGETS)) {
 		/* nothing written back */
 	} else if (persist_tracks_dirty(p)) {
-		/* The page cache knows what changed: the heap and the state
-		 * words, whole, cost only their dirty pages. */
-		uint64_t from = r->pool->hdr->chunk_hdr_off;
-		persist_flush(p, r->pool->state, sizeof(*r->pool->state));
-		persist_flush(p, pool_ptr(r->pool, from), r->pool->size - from);
+		/* The pages the records changed are marked: written back
+		 * at the cost of those pages only. */
+		redo_flush_marked(r);
 	} else {
 		redo_lineset_reset(&r->lines);
 		for (unsigned i = 0; i < r->nlanes; i++)
@@ -1392,10 +1413,7 @@ void redo_recover_finish(struct redo *r)
 		 * and replaying again is harmless. */
 		uint64_t lines = 0;
 		if (persist_tracks_dirty(p)) {
-			uint64_t from = pool->hdr->chunk_hdr_off;
-			persist_flush(p, pool->state, sizeof(*pool->state));
-			persist_flush(p, pool_ptr(pool, from),
-				      pool->size - from);
+			redo_flush_marked(r);
 		} else {
 			redo_lineset_reset(&r->lines);
 			for (size_t i = 0; i < r->nfound; i++) {
@@ -1441,12 +1459,11 @@ void redo_recover_undo(struct redo *r)
 		 * was written back meanwhile. */
 		if (!whole)
 			persist_flush(p, dst, trailer[1]);
+		else
+			persist_mark(p, dst, trailer[1]);
 	}
-	if (u->len && whole) {
-		uint64_t from = r->pool->hdr->chunk_hdr_off;
-		persist_flush(p, r->pool->state, sizeof(*r->pool->state));
-		persist_flush(p, pool_ptr(r->pool, from), r->pool->size - from);
-	}
+	if (u->len && whole)
+		redo_flush_marked(r);
 	if (u->len)
 		persist_fence(p);
 	redo_recover_forget(r);

@@ -418,7 +418,7 @@ static struct heap *open_image(void *image, size_t len, char *why,
 			 pkv_strerror(err), em.text);
 		return NULL;
 	}
-	pool->persist.disk_model = g_disk;
+	crashsim_disk_model(pool, g_disk);
 	if (nested) {
 		/* simulate crashes at every fence of this recovery */
 		g_in_nested = 1;
@@ -990,7 +990,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	g_disk = o.disk;
-	g_pool->persist.disk_model = g_disk;
+	crashsim_disk_model(g_pool, g_disk);
 	if ((err = heap_open(g_pool, &g_heap, &em))) {
 		fprintf(stderr, "crashsim: heap_open: %s\n", em.text);
 		return 2;

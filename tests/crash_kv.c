@@ -859,7 +859,7 @@ static pkv *open_image(void *image, size_t len, struct heap **hp, char *why,
 		snprintf(why, whylen, "pool_open_memory: %s", em.text);
 		return NULL;
 	}
-	pool->persist.disk_model = g_disk;
+	crashsim_disk_model(pool, g_disk);
 	if ((err = heap_open(pool, hp, &em))) {
 		snprintf(why, whylen, "heap_open: %s", em.text);
 		pool_close(pool);
@@ -1824,7 +1824,7 @@ int main(int argc, char **argv)
 	g_disk = o.disk;
 	if ((err = pool_format_memory(buf, POOL_SIZE, &pp, &em)) ||
 	    (err = pool_open_memory(buf, POOL_SIZE, &g_pool, &em)) ||
-	    ((g_pool->persist.disk_model = g_disk),
+	    (crashsim_disk_model(g_pool, g_disk),
 	     (err = heap_open(g_pool, &g_heap, &em)))) {
 		fprintf(stderr, "crashkv: %s\n", em.text);
 		return 2;

@@ -23,6 +23,15 @@
 #include "csum.h"
 #include "persist.h"
 
+/* crashsim_disk_model -- see crashsim.h. */
+void crashsim_disk_model(struct pool *pool, bool on)
+{
+	if (on && persist_set_disk_model(&pool->persist)) {
+		fprintf(stderr, "crash-sim: out of memory\n");
+		exit(2);
+	}
+}
+
 /* A line flushed by an actor and not yet fenced by it. */
 struct pend {
 	uint32_t line;

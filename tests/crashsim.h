@@ -62,6 +62,12 @@ struct crashsim *crashsim_new(const struct crashsim_opts *opts,
 void crashsim_free(struct crashsim *cs);
 
 /*
+ * crashsim_disk_model -- with `on` (--disk), make the pool's persistence
+ * layer play the file backend (persist_set_disk_model); exits on failure.
+ */
+void crashsim_disk_model(struct pool *pool, bool on);
+
+/*
  * crashsim_attach -- start watching `pool`: the current contents of its
  * buffer are taken as durable.  May be called again for another pool of
  * the same size once the previous one is detached or forgotten.
