@@ -344,9 +344,15 @@ void heap_set_autogrow(struct heap *h, bool on)
 	atomic_store_explicit(&h->autogrow, on, memory_order_relaxed);
 }
 
-/* Runs made at once when a class needs one on a disk, where each of the
- * two fences of a run's creation is a sync of its own. */
-#define HEAP_RUN_BATCH_DISK 8
+/*
+ * Runs made at once when a class needs one on a disk, where each of the
+ * two fences of a run's creation is a sync of its own: a 64th of the
+ * heap's chunks, at most HEAP_RUN_BATCH_DISK.  Why so many: each of those
+ * syncs waits in the device queue behind a running checkpoint's writes
+ * (30-50 ms each under MSET at pipeline 16, where 8 at a time made 72
+ * pairs of syncs in the event loop for 500k new keys).
+ */
+#define HEAP_RUN_BATCH_DISK 32
 
 /* heap_chunk_give_back -- a chunk taken for a run returns to free
  * (volatile state only). */
@@ -375,11 +381,12 @@ static struct heap_run *heap_run_create(struct heap *h, unsigned cls,
 
 	/* Empty runs keep chunks from other classes and huge blocks: made
 	 * ahead only in a big heap (128 MiB), while a quarter of it is
-	 * free. */
+	 * free, and a 64th of it at most. */
 	pthread_mutex_lock(&h->chunk_mtx);
-	if (persist_tracks_dirty(p) && h->nchunks >= 64 * HEAP_RUN_BATCH_DISK &&
+	if (persist_tracks_dirty(p) && h->nchunks >= 64 * 8 &&
 	    heap_chunks_free_at_least(h, h->nchunks / 4))
-		want = HEAP_RUN_BATCH_DISK;
+		want = h->nchunks / 64 < HEAP_RUN_BATCH_DISK ?
+		       (unsigned)(h->nchunks / 64) : HEAP_RUN_BATCH_DISK;
 	pthread_mutex_unlock(&h->chunk_mtx);
 	*errp = PKV_EFULL;
 	for (n = 0; n < want; n++) {
