@@ -311,6 +311,8 @@ static void persist_fail(struct persist *p, int err)
 				       err < 0 ? err : -EIO);
 }
 
+static void persist_pay_sync(struct persist *p);
+
 /*
  * persist_pwrite -- a private mapping: copy a page range of it to the
  * file (the page cache), with no sync; this thread's next fence owes the
@@ -325,12 +327,13 @@ static void persist_pwrite(struct persist *p, uintptr_t start, uintptr_t end)
 	off_t off = (off_t)(start - (uintptr_t)p->base);
 	size_t len = end - start;
 
-	if (persist_owed && persist_owed != p) {
-		struct persist *q = persist_owed;
-		persist_bump(&persist_my_slot(q)->syncs, 1);
-		if (fdatasync(q->fd))
-			persist_fail(q, -errno);
-	}
+	if (persist_owed && persist_owed != p)
+		persist_pay_sync(persist_owed);
+	/* After a failed write the file stays as a crash at that moment
+	 * would leave it: nothing later (a watermark past pages that did not
+	 * reach it, a clean-shutdown flag) may land. */
+	if (persist_failed(p))
+		return;
 	persist_owed = p;
 	while (len) {
 		ssize_t n = pwrite(p->fd, src, len, off);
@@ -352,6 +355,8 @@ static void persist_pay_sync(struct persist *p)
 	if (persist_owed != p)
 		return;
 	persist_owed = NULL;
+	if (persist_failed(p))
+		return;
 	persist_bump(&persist_my_slot(p)->syncs, 1);
 	if (fdatasync(p->fd))
 		persist_fail(p, -errno);
@@ -453,6 +458,8 @@ void persist_flush(struct persist *p, const void *addr, size_t len)
  */
 static void persist_pace(struct persist *p, uintptr_t start, uintptr_t end)
 {
+	if (persist_failed(p))
+		return;
 	if (sync_file_range(p->fd, (off64_t)(start - (uintptr_t)p->base),
 			    (off64_t)(end - start),
 			    SYNC_FILE_RANGE_WAIT_BEFORE |
@@ -608,9 +615,11 @@ void persist_write(struct persist *p, void *dst, const void *src, size_t len)
 		 * short or failed write is a sticky failure.
 		 */
 		memcpy(dst, src, len);
-		do
-			n = pwritev2(p->fd, &v, 1, off, RWF_DSYNC);
-		while (n < 0 && errno == EINTR);
+		n = (ssize_t)len;
+		if (!persist_failed(p))   /* frozen: see persist_pwrite */
+			do
+				n = pwritev2(p->fd, &v, 1, off, RWF_DSYNC);
+			while (n < 0 && errno == EINTR);
 		if (n != (ssize_t)len)
 			persist_fail(p, n < 0 ? -errno : -EIO);
 		if (p->hook)

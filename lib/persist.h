@@ -107,7 +107,9 @@ struct persist {
  * persist_failed -- 0, or the -errno of the first write-back that failed
  * (file backend).  Sticky: after an I/O error the kernel may have dropped
  * the data, and later successes do not bring it back, so every durable
- * write of this mapping must from then on report failure.
+ * write of this mapping must from then on report failure.  On the file
+ * backend nothing more is written to the file after it: the file stays
+ * as a crash at that moment would leave it, which recovery handles.
  */
 int persist_failed(const struct persist *p);
 

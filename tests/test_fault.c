@@ -1,7 +1,9 @@
 /*
  * test_fault.c -- fault injection: failing allocations, open, flock,
  * fstat, pread, posix_fallocate, ftruncate, mmap, getrandom,
- * pthread_create and msync inside the library must give errors,
+ * pthread_create and the file backend's writes and syncs (pwrite,
+ * pwritev2, sync_file_range, fdatasync) inside the library must give
+ * errors,
  * never crashes, aborts or leaks, and lose nothing.
  *
  * The program is linked with GNU ld's --wrap for each of those names (see
@@ -13,8 +15,8 @@
  * inside libc or libpmem (the malloc behind strdup) are not references
  * of our objects: strdup is wrapped itself.  Calls fall into three
  * classes, injected separately: allocations (malloc, calloc, realloc,
- * strdup), system calls (the rest but msync) and msync, which is the file
- * backend's whole durability.
+ * strdup), system calls (the rest but the file backend's) and the file
+ * backend's writes and syncs, its whole durability.
  *
  * Every scenario runs one operation with the Nth call of its class
  * failing (or, "sticky", the Nth and every later one), for N = 1, 2, 3
@@ -32,12 +34,12 @@
  *     and the key counts are right, before and after a close and reopen;
  *   - pkv_gc and pkv_scan: the same, and garbage that a failed collection
  *     left is taken by the next one.
- * A call that succeeds although a msync under it failed has told its
+ * A call that succeeds although a write or sync under it failed has told its
  * caller that unflushed data is durable: that is a failure too.
  *
  * The file backend (PKV_PERSIST=file) and the pmem one (PKV_PERSIST=pmem,
- * cache flushes, which cannot fail) are both run.  A msync that is
- * not failed returns 0 without calling msync: see __wrap_msync.
+ * cache flushes, which cannot fail) are both run.  A sync that is not
+ * failed returns 0 without syncing: see __wrap_fdatasync.
  *
  * Each scenario runs in a child process, so a crash or an abort is
  * reported with the scenario and the N that caused it, and the other
@@ -49,7 +51,7 @@
  * Usage: test_fault [SUBSTRING]   (only the scenarios whose name has it)
  * Environment: PKV_FAULT_VERBOSE=1 prints every message, notes on calls
  * that succeeded over an injected failure, and the callers of each failed
- * call; PKV_FAULT_REAL_MSYNC=1 makes the msync calls not failed real.
+ * call; PKV_FAULT_REAL_SYNC=1 makes the syncs not failed real.
  * Exit status: 0 pass, 1 fail, 77 skip.
  */
 #include "config.h"
@@ -73,6 +75,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -94,13 +97,13 @@ enum fault_kind {
 	FK_MALLOC, FK_CALLOC, FK_REALLOC, FK_STRDUP,
 	FK_OPEN, FK_FLOCK, FK_FSTAT, FK_PREAD, FK_FALLOCATE, FK_FTRUNCATE,
 	FK_MMAP, FK_GETRANDOM, FK_THREAD,
-	FK_MSYNC,
+	FK_PWRITE, FK_PWRITEV2, FK_SYNC_RANGE, FK_FDATASYNC,
 	FK_COUNT
 };
 
 #define FC_ALLOC 1u
 #define FC_SYS 2u
-#define FC_MSYNC 4u
+#define FC_SYNC 4u
 
 static const struct {
 	const char *name;
@@ -119,7 +122,10 @@ static const struct {
 	[FK_MMAP] = { "mmap", FC_SYS },
 	[FK_GETRANDOM] = { "getrandom", FC_SYS },
 	[FK_THREAD] = { "pthread_create", FC_SYS },
-	[FK_MSYNC] = { "msync", FC_MSYNC },
+	[FK_PWRITE] = { "pwrite", FC_SYNC },
+	[FK_PWRITEV2] = { "pwritev2", FC_SYNC },
+	[FK_SYNC_RANGE] = { "sync_file_range", FC_SYNC },
+	[FK_FDATASYNC] = { "fdatasync", FC_SYNC },
 };
 
 /* What the armed thread's wrappers do; written only while disarmed. */
@@ -264,7 +270,11 @@ void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd,
 ssize_t __real_getrandom(void *buf, size_t n, unsigned flags);
 int __real_pthread_create(pthread_t *t, const pthread_attr_t *a,
 			  void *(*fn)(void *), void *arg);
-int __real_msync(void *addr, size_t len, int flags);
+ssize_t __real_pwrite(int fd, const void *buf, size_t n, off_t off);
+ssize_t __real_pwritev2(int fd, const struct iovec *v, int cnt, off_t off,
+			int flags);
+int __real_sync_file_range(int fd, off64_t off, off64_t n, unsigned flags);
+int __real_fdatasync(int fd);
 
 void *__wrap_malloc(size_t n);
 void *__wrap_calloc(size_t n, size_t size);
@@ -282,7 +292,11 @@ void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd,
 ssize_t __wrap_getrandom(void *buf, size_t n, unsigned flags);
 int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a,
 			  void *(*fn)(void *), void *arg);
-int __wrap_msync(void *addr, size_t len, int flags);
+ssize_t __wrap_pwrite(int fd, const void *buf, size_t n, off_t off);
+ssize_t __wrap_pwritev2(int fd, const struct iovec *v, int cnt, off_t off,
+			int flags);
+int __wrap_sync_file_range(int fd, off64_t off, off64_t n, unsigned flags);
+int __wrap_fdatasync(int fd);
 
 void *__wrap_malloc(size_t n)
 {
@@ -436,21 +450,52 @@ int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a,
 }
 
 /*
- * A real msync writes the pages to the disk: thousands of them make the
+ * A real sync writes the pages to the disk: thousands of them make the
  * file-backend runs fifty times slower, and whether they reached the disk
  * is nothing this process can observe (it never loses its page cache).
- * So a call that is not failed succeeds without msync, unless
- * PKV_FAULT_REAL_MSYNC=1.
+ * So a sync that is not failed succeeds without syncing (a record's
+ * pwritev2 is written without RWF_DSYNC), unless PKV_FAULT_REAL_SYNC=1;
+ * the writes themselves are real: the pool file gets its pages only
+ * through them.
  */
-static bool fault_real_msync;
+static bool fault_real_sync;
 
-int __wrap_msync(void *addr, size_t len, int flags)
+ssize_t __wrap_pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-	if (fault_hit(FK_MSYNC, __builtin_return_address(0))) {
+	if (fault_hit(FK_PWRITE, __builtin_return_address(0))) {
 		errno = EIO;
 		return -1;
 	}
-	return fault_real_msync ? __real_msync(addr, len, flags) : 0;
+	return __real_pwrite(fd, buf, n, off);
+}
+
+ssize_t __wrap_pwritev2(int fd, const struct iovec *v, int cnt, off_t off,
+			int flags)
+{
+	if (fault_hit(FK_PWRITEV2, __builtin_return_address(0))) {
+		errno = EIO;
+		return -1;
+	}
+	return __real_pwritev2(fd, v, cnt, off,
+			       fault_real_sync ? flags : flags & ~RWF_DSYNC);
+}
+
+int __wrap_sync_file_range(int fd, off64_t off, off64_t n, unsigned flags)
+{
+	if (fault_hit(FK_SYNC_RANGE, __builtin_return_address(0))) {
+		errno = EIO;
+		return -1;
+	}
+	return fault_real_sync ? __real_sync_file_range(fd, off, n, flags) : 0;
+}
+
+int __wrap_fdatasync(int fd)
+{
+	if (fault_hit(FK_FDATASYNC, __builtin_return_address(0))) {
+		errno = EIO;
+		return -1;
+	}
+	return fault_real_sync ? __real_fdatasync(fd) : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -917,15 +962,15 @@ static void check_code(const struct scen *s, const char *call, int r)
 
 /*
  * succeeded_over -- a call succeeded although a call under it failed:
- * fine for an allocation it could do without, a failure for msync
+ * fine for an allocation it could do without, a failure for a write or sync
  * (the caller is told that data is durable which may not be).
  */
 static void succeeded_over(const struct scen *s, const char *call,
 			   unsigned long *succeeded)
 {
 	(*succeeded)++;
-	if (s->cls == FC_MSYNC)
-		report(true, "msync failure ignored",
+	if (s->cls == FC_SYNC)
+		report(true, "write or sync failure ignored",
 		       "%s returned success although %s (EIO)", call,
 		       fired_text());
 	else if (g_verbose)
@@ -1475,6 +1520,14 @@ static int scen_ops(const struct scen *s)
 				 op_names[kind], fired_text());
 			if (!(db = reopen(s, db, path, when)))
 				return 1;
+			/* A failed write or sync: from there the library wrote
+			 * nothing more (persist_failed), so the file is as a
+			 * crash at that moment leaves it, and the reopen may
+			 * undo the failed call, wholly, never in part. */
+			if (r && s->cls == FC_SYNC) {
+				unsigned long undone = 0;
+				op_check(db, &m, &d, r, &undone);
+			}
 			check_db(db, &m, when);
 			if (loop_end(n, &pt, op_names[kind]))
 				break;
@@ -1673,36 +1726,36 @@ static const struct scen g_scens[] = {
 	{ "create/file/alloc-sticky", scen_create, "file", FC_ALLOC, true, false, false },
 	{ "create/file/sys", scen_create, "file", FC_SYS, false, true, false },
 	{ "create/file/sys-nofallocate", scen_create, "file", FC_SYS, false, false, true },
-	{ "create/file/msync", scen_create, "file", FC_MSYNC, false, false, false },
+	{ "create/file/sync", scen_create, "file", FC_SYNC, false, false, false },
 	{ "create/pmem/alloc", scen_create, "pmem", FC_ALLOC, false, false, false },
 	{ "create/pmem/sys", scen_create, "pmem", FC_SYS, false, true, false },
 	{ "open/file/alloc", scen_open, "file", FC_ALLOC, false, false, false },
 	{ "open/file/alloc-sticky", scen_open, "file", FC_ALLOC, true, false, false },
 	{ "open/file/sys", scen_open, "file", FC_SYS, false, true, false },
-	{ "open/file/msync", scen_open, "file", FC_MSYNC, false, false, false },
+	{ "open/file/sync", scen_open, "file", FC_SYNC, false, false, false },
 	{ "open/pmem/alloc", scen_open, "pmem", FC_ALLOC, false, false, false },
 	{ "open/pmem/sys", scen_open, "pmem", FC_SYS, false, true, false },
 	{ "unclean/file/alloc", scen_unclean, "file", FC_ALLOC, false, false, false },
 	{ "unclean/file/sys", scen_unclean, "file", FC_SYS, false, true, false },
-	{ "unclean/file/msync", scen_unclean, "file", FC_MSYNC, false, false, false },
+	{ "unclean/file/sync", scen_unclean, "file", FC_SYNC, false, false, false },
 	{ "unclean/pmem/alloc", scen_unclean, "pmem", FC_ALLOC, false, false, false },
 	{ "ops/file/alloc", scen_ops, "file", FC_ALLOC, false, false, false },
 	{ "ops/file/alloc-sticky", scen_ops, "file", FC_ALLOC, true, false, false },
-	{ "ops/file/msync", scen_ops, "file", FC_MSYNC, false, false, false },
+	{ "ops/file/sync", scen_ops, "file", FC_SYNC, false, false, false },
 	{ "ops/pmem/alloc", scen_ops, "pmem", FC_ALLOC, false, false, false },
 	{ "gc-scan/file/alloc", scen_gc, "file", FC_ALLOC, false, false, false },
-	{ "gc-scan/file/msync", scen_gc, "file", FC_MSYNC, false, false, false },
+	{ "gc-scan/file/sync", scen_gc, "file", FC_SYNC, false, false, false },
 	{ "gc-scan/pmem/alloc", scen_gc, "pmem", FC_ALLOC, false, false, false },
 };
 
 /* run_child -- one scenario in this (child) process; exit status. */
 static int run_child(const struct scen *s)
 {
-	const char *real = getenv("PKV_FAULT_REAL_MSYNC");
+	const char *real = getenv("PKV_FAULT_REAL_SYNC");
 	const char *verbose = getenv("PKV_FAULT_VERBOSE");
 	int rc;
 
-	fault_real_msync = real && strcmp(real, "1") == 0;
+	fault_real_sync = real && strcmp(real, "1") == 0;
 	g_verbose = verbose && strcmp(verbose, "1") == 0;
 	setenv("PKV_PERSIST", s->backend, 1);
 	rc = s->fn(s);
