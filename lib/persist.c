@@ -47,6 +47,9 @@ static _Thread_local unsigned persist_tid_plus1;  /* 0: not yet assigned */
 /* A private mapping whose pages this thread wrote to the file (page
  * cache) and did not sync yet: its next fence owes an fdatasync. */
 static _Thread_local struct persist *persist_owed;
+/* This thread's owed sync covers a checkpoint's pages: once they are
+ * durable, the page cache's copies may go (persist_pay_sync). */
+static _Thread_local bool persist_owed_bulk;
 static atomic_uint persist_next_tid;
 
 /* persist_backend_from_env -- PKV_PERSIST override, or PERSIST_AUTO. */
@@ -360,6 +363,13 @@ static void persist_pay_sync(struct persist *p)
 	persist_bump(&persist_my_slot(p)->syncs, 1);
 	if (fdatasync(p->fd))
 		persist_fail(p, -errno);
+	else if (persist_owed_bulk)
+		/* A written page is the mapping's own copy, so the page
+		 * cache's is never read again before a restart: dropped
+		 * (clean ones only; the kernel keeps any still dirty), a
+		 * changed page is held once, not twice. */
+		(void)posix_fadvise(p->fd, 0, 0, POSIX_FADV_DONTNEED);
+	persist_owed_bulk = false;
 }
 
 /*
@@ -532,6 +542,7 @@ void persist_flush_marked(struct persist *p, const void *addr, size_t len)
 					b = re - a > PERSIST_PIECE ?
 					    a + PERSIST_PIECE : re;
 					persist_pwrite(p, a, b);
+					persist_owed_bulk = true;
 					if (!paced)
 						paced = a;
 					unpaced += b - a;

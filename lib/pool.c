@@ -305,8 +305,8 @@ static int pool_map(int fd, size_t size, size_t reslen, char **basep,
  * store faults to make it writable again; under SET at pipeline 16 on a
  * disk that page-table work was about a third of the server's CPU.  A
  * private page, once copied at its first store, stays writable.  The
- * price: a page the pool changed is held twice (the private copy and the
- * page cache's, which the kernel may drop once it is written).
+ * page cache's copy of a written page is dropped after the checkpoint's
+ * sync (persist_pay_sync), so it is not held twice.
  */
 static int pool_map_private(struct pool *pool)
 {
