@@ -424,22 +424,29 @@ static void persist_note(struct persist *p, const void *addr, size_t len)
 								 end };
 }
 
-/* persist_flush -- write back the lines of a range, unordered. */
-void persist_flush(struct persist *p, const void *addr, size_t len)
+/* persist_count_only -- account for a write-back and show it to the
+ * hook: the flush's own, or one the caller does itself (libpmem's
+ * non-temporal copies, a private mapping's pwrite). */
+static void persist_count_only(struct persist *p, const void *addr,
+			       size_t len)
 {
-	struct persist_slot *s;
-	uintptr_t first, end;
+	struct persist_slot *s = persist_my_slot(p);
+	uintptr_t first = (uintptr_t)addr & ~(uintptr_t)63;
+	uintptr_t end = (uintptr_t)addr + len;
 
-	if (len == 0)
-		return;
-	s = persist_my_slot(p);
-	first = (uintptr_t)addr & ~(uintptr_t)63;
-	end = (uintptr_t)addr + len;
 	persist_bump(&s->lines_flushed, (end - first + 63) / 64);
 	persist_bump(&s->bytes_flushed, len);
 	if (p->hook)
 		p->hook->flush(p->hook->ctx,
 			       (uint64_t)((const char *)addr - p->base), len);
+}
+
+/* persist_flush -- write back the lines of a range, unordered. */
+void persist_flush(struct persist *p, const void *addr, size_t len)
+{
+	if (len == 0)
+		return;
+	persist_count_only(p, addr, len);
 	switch (p->backend) {
 	case PERSIST_PMEM:
 		if (!p->auto_flush)
@@ -478,6 +485,35 @@ static void persist_pace(struct persist *p, uintptr_t start, uintptr_t end)
 		persist_fail(p, -errno);
 }
 
+/* What a write-back of many pages wrote since its last pace. */
+struct persist_paced {
+	uintptr_t from;               /* first byte written, or 0 */
+	size_t bytes;
+};
+
+/*
+ * persist_write_run -- a private mapping: write a run of marked pages
+ * [rs, re) to the file, in pieces (a write holds the file's lock, which
+ * a commit's record write needs too), pacing every PERSIST_PACE bytes.
+ */
+static void persist_write_run(struct persist *p, uintptr_t rs, uintptr_t re,
+			      struct persist_paced *pc)
+{
+	persist_count_only(p, (const void *)rs, re - rs);
+	for (uintptr_t a = rs, b; a < re; a = b) {
+		b = re - a > PERSIST_PIECE ? a + PERSIST_PIECE : re;
+		persist_pwrite(p, a, b);
+		persist_owed_bulk = true;
+		if (!pc->from)
+			pc->from = a;
+		pc->bytes += b - a;
+		if (pc->bytes >= PERSIST_PACE) {
+			persist_pace(p, pc->from, b);
+			pc->from = 0, pc->bytes = 0;
+		}
+	}
+}
+
 /*
  * persist_flush_marked -- see persist.h.  The bits are taken (exchanged
  * for zero, acquire: paired with persist_mark's release) before their
@@ -490,9 +526,7 @@ void persist_flush_marked(struct persist *p, const void *addr, size_t len)
 {
 	uintptr_t start, end, base = (uintptr_t)p->base;
 	size_t pg, last, run = 0;
-	uintptr_t paced = 0;          /* first byte written since the last
-					 pace, or 0 */
-	size_t unpaced = 0;           /* bytes written since then */
+	struct persist_paced pc = { 0, 0 };
 
 	if (!p->marks) {
 		persist_flush(p, addr, len);
@@ -528,32 +562,10 @@ void persist_flush_marked(struct persist *p, const void *addr, size_t len)
 		if (run) {
 			uintptr_t rs = base + (pg - run) * PERSIST_PAGE;
 			uintptr_t re = base + pg * PERSIST_PAGE;
-			if (p->private_map) {
-				struct persist_slot *s = persist_my_slot(p);
-				persist_bump(&s->lines_flushed,
-					     (re - rs) / 64);
-				persist_bump(&s->bytes_flushed, re - rs);
-				if (p->hook)
-					p->hook->flush(p->hook->ctx, rs - base,
-						       re - rs);
-				/* In pieces: a write holds the file's lock,
-				 * which a commit's record write needs too. */
-				for (uintptr_t a = rs, b; a < re; a = b) {
-					b = re - a > PERSIST_PIECE ?
-					    a + PERSIST_PIECE : re;
-					persist_pwrite(p, a, b);
-					persist_owed_bulk = true;
-					if (!paced)
-						paced = a;
-					unpaced += b - a;
-					if (unpaced >= PERSIST_PACE) {
-						persist_pace(p, paced, b);
-						paced = 0, unpaced = 0;
-					}
-				}
-			} else {
+			if (p->private_map)
+				persist_write_run(p, rs, re, &pc);
+			else
 				persist_flush(p, (void *)rs, re - rs);
-			}
 			run = 0;
 		}
 	}
@@ -646,22 +658,6 @@ void persist_range(struct persist *p, const void *addr, size_t len)
 {
 	persist_flush(p, addr, len);
 	persist_fence(p);
-}
-
-/* persist_count_only -- account for and show a write-back that the
- * caller does itself (libpmem's non-temporal copies). */
-static void persist_count_only(struct persist *p, const void *addr,
-			       size_t len)
-{
-	struct persist_slot *s = persist_my_slot(p);
-	uintptr_t first = (uintptr_t)addr & ~(uintptr_t)63;
-	uintptr_t end = (uintptr_t)addr + len;
-
-	persist_bump(&s->lines_flushed, (end - first + 63) / 64);
-	persist_bump(&s->bytes_flushed, len);
-	if (p->hook)
-		p->hook->flush(p->hook->ctx,
-			       (uint64_t)((const char *)addr - p->base), len);
 }
 
 /*
