@@ -347,11 +347,13 @@ void heap_set_autogrow(struct heap *h, bool on)
 /*
  * Runs made at once when a class needs one on a disk, where each of the
  * two fences of a run's creation is a sync of its own: a 64th of the
- * heap's chunks, at most HEAP_RUN_BATCH_DISK.  Why so many: each of those
+ * heap's chunks, from HEAP_RUN_BATCH_DISK_MIN (a heap smaller than 64
+ * times that makes one at a time) to HEAP_RUN_BATCH_DISK.  Why so many: each of those
  * syncs waits in the device queue behind a running checkpoint's writes
  * (30-50 ms each under MSET at pipeline 16, where 8 at a time made 72
  * pairs of syncs in the event loop for 500k new keys).
  */
+#define HEAP_RUN_BATCH_DISK_MIN 8
 #define HEAP_RUN_BATCH_DISK 32
 
 /* heap_chunk_give_back -- a chunk taken for a run returns to free
@@ -376,6 +378,7 @@ static struct heap_run *heap_run_create(struct heap *h, unsigned cls,
 	struct persist *p = &h->pool->persist;
 	struct heap_class *c = &h->cls[cls];
 	unsigned want = 1, n;
+	uint64_t ahead;
 	int64_t chunk[HEAP_RUN_BATCH_DISK];
 	struct heap_run *first = NULL;
 
@@ -383,10 +386,11 @@ static struct heap_run *heap_run_create(struct heap *h, unsigned cls,
 	 * ahead only in a big heap (128 MiB), while a quarter of it is
 	 * free, and a 64th of it at most. */
 	pthread_mutex_lock(&h->chunk_mtx);
-	if (persist_tracks_dirty(p) && h->nchunks >= 64 * 8 &&
+	ahead = h->nchunks / 64;
+	if (persist_tracks_dirty(p) && ahead >= HEAP_RUN_BATCH_DISK_MIN &&
 	    heap_chunks_free_at_least(h, h->nchunks / 4))
-		want = h->nchunks / 64 < HEAP_RUN_BATCH_DISK ?
-		       (unsigned)(h->nchunks / 64) : HEAP_RUN_BATCH_DISK;
+		want = ahead < HEAP_RUN_BATCH_DISK ? (unsigned)ahead
+						   : HEAP_RUN_BATCH_DISK;
 	pthread_mutex_unlock(&h->chunk_mtx);
 	*errp = PKV_EFULL;
 	for (n = 0; n < want; n++) {
