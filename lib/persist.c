@@ -9,7 +9,7 @@
  *
  * File backend: the pool is mapped MAP_PRIVATE, and only this layer
  * writes the file (pwrite from the mapping).  A thread's flushes are
- * noted as page ranges in a small thread-local list (merged when they
+ * noted as line ranges in a small thread-local list (merged when they
  * touch); its next fence writes them and makes them durable with one
  * fdatasync however many there are.  A list that fills up writes its
  * oldest range early, which is always allowed: durability may come
@@ -34,11 +34,12 @@
 #define PERSIST_PENDING_MAX 16
 #define PERSIST_PACE (1u << 20)   /* checkpoint bytes queued at once */
 #define PERSIST_PIECE (256u << 10) /* checkpoint bytes per write call */
+#define PERSIST_BOUNCE (4u << 20)  /* checkpoint bytes copied per gate */
 
-/* A page range this thread flushed on the file backend, not synced yet. */
+/* A range of lines this thread flushed on the file backend, not synced yet. */
 struct persist_pending {
 	struct persist *p;
-	uintptr_t start, end;             /* page aligned */
+	uintptr_t start, end;             /* line aligned */
 };
 
 static _Thread_local struct persist_pending persist_pend[PERSIST_PENDING_MAX];
@@ -203,6 +204,20 @@ void persist_release(struct persist *p)
 	free((void *)p->marks);
 	p->marks = NULL;
 	p->marks_pages = 0;
+	free(p->bounce);
+	p->bounce = NULL;
+	p->gate = NULL;
+}
+
+/* persist_set_gate -- see persist.h. */
+int persist_set_gate(struct persist *p, void (*gate)(void *arg), void *arg)
+{
+	if (p->private_map && !p->bounce &&
+	    !(p->bounce = malloc(PERSIST_BOUNCE)))
+		return -ENOMEM;
+	p->gate_arg = arg;
+	p->gate = gate;
+	return 0;
 }
 
 /*
@@ -316,20 +331,10 @@ static void persist_fail(struct persist *p, int err)
 
 static void persist_pay_sync(struct persist *p);
 
-/*
- * persist_pwrite -- a private mapping: copy a page range of it to the
- * file (the page cache), with no sync; this thread's next fence owes the
- * fdatasync that makes it durable.  A store racing with the copy is
- * covered as a racing write-back is on a shared mapping: the change's own
- * record stays replayable until a later write-back (the checkpoint that
- * passes it) finishes.
- */
-static void persist_pwrite(struct persist *p, uintptr_t start, uintptr_t end)
+/* persist_pwrite_from -- persist_pwrite of a copy of the range (src). */
+static void persist_pwrite_from(struct persist *p, const char *src, off_t off,
+				size_t len)
 {
-	const char *src = (const char *)start;
-	off_t off = (off_t)(start - (uintptr_t)p->base);
-	size_t len = end - start;
-
 	if (persist_owed && persist_owed != p)
 		persist_pay_sync(persist_owed);
 	/* After a failed write the file stays as a crash at that moment
@@ -348,6 +353,20 @@ static void persist_pwrite(struct persist *p, uintptr_t start, uintptr_t end)
 		}
 		src += n, off += n, len -= (size_t)n;
 	}
+}
+
+/*
+ * persist_pwrite -- a private mapping: copy a range of it (lines) to the
+ * file (the page cache), with no sync; this thread's next fence owes the
+ * fdatasync that makes it durable.  A store racing with the copy is
+ * covered as a racing write-back is on a shared mapping: the change's own
+ * record stays replayable until a later write-back (the checkpoint that
+ * passes it) finishes.
+ */
+static void persist_pwrite(struct persist *p, uintptr_t start, uintptr_t end)
+{
+	persist_pwrite_from(p, (const char *)start,
+			    (off_t)(start - (uintptr_t)p->base), end - start);
 }
 
 /* persist_pay_sync -- a private mapping: the fdatasync this thread owes
@@ -394,12 +413,17 @@ static void persist_sync_pending(struct persist *p)
 	persist_pay_sync(p);
 }
 
-/* persist_note -- add a page range to this thread's pending list. */
+/*
+ * persist_note -- add the lines of a range to this thread's pending list.
+ * Lines, not pages: the rest of a page in the mapping may hold changes
+ * that must not reach the file yet (a pipelined commit's, applied before
+ * its record is durable); the file's own copy of it is what the layer
+ * wrote before.  The crash simulator's disk model flushes lines too.
+ */
 static void persist_note(struct persist *p, const void *addr, size_t len)
 {
-	uintptr_t start, end;
-
-	persist_pages(addr, len, &start, &end);
+	uintptr_t start = (uintptr_t)addr & ~(uintptr_t)63;
+	uintptr_t end = ((uintptr_t)addr + len + 63) & ~(uintptr_t)63;
 
 	for (unsigned i = 0; i < persist_npend; i++) {
 		struct persist_pending *q = &persist_pend[i];
@@ -500,16 +524,29 @@ static void persist_write_run(struct persist *p, uintptr_t rs, uintptr_t re,
 			      struct persist_paced *pc)
 {
 	persist_count_only(p, (const void *)rs, re - rs);
-	for (uintptr_t a = rs, b; a < re; a = b) {
-		b = re - a > PERSIST_PIECE ? a + PERSIST_PIECE : re;
-		persist_pwrite(p, a, b);
-		persist_owed_bulk = true;
-		if (!pc->from)
-			pc->from = a;
-		pc->bytes += b - a;
-		if (pc->bytes >= PERSIST_PACE) {
-			persist_pace(p, pc->from, b);
-			pc->from = 0, pc->bytes = 0;
+	for (uintptr_t c = rs, ce; c < re; c = ce) {
+		const char *src = (const char *)c;
+		ce = re - c > PERSIST_BOUNCE ? c + PERSIST_BOUNCE : re;
+		if (p->gate) {
+			/* What is written is this copy, once every commit
+			 * it may hold a change of is durable. */
+			memcpy(p->bounce, src, ce - c);
+			src = p->bounce;
+			p->gate(p->gate_arg);
+		}
+		for (uintptr_t a = c, b; a < ce; a = b) {
+			b = ce - a > PERSIST_PIECE ? a + PERSIST_PIECE : ce;
+			persist_pwrite_from(p, src + (a - c),
+					    (off_t)(a - (uintptr_t)p->base),
+					    b - a);
+			persist_owed_bulk = true;
+			if (!pc->from)
+				pc->from = a;
+			pc->bytes += b - a;
+			if (pc->bytes >= PERSIST_PACE) {
+				persist_pace(p, pc->from, b);
+				pc->from = 0, pc->bytes = 0;
+			}
 		}
 	}
 }
@@ -562,10 +599,13 @@ void persist_flush_marked(struct persist *p, const void *addr, size_t len)
 		if (run) {
 			uintptr_t rs = base + (pg - run) * PERSIST_PAGE;
 			uintptr_t re = base + pg * PERSIST_PAGE;
-			if (p->private_map)
+			if (p->private_map) {
 				persist_write_run(p, rs, re, &pc);
-			else
+			} else {
+				if (p->gate)
+					p->gate(p->gate_arg);
 				persist_flush(p, (void *)rs, re - rs);
+			}
 			run = 0;
 		}
 	}
@@ -620,24 +660,29 @@ void persist_write(struct persist *p, void *dst, const void *src, size_t len)
 {
 	if (len == 0)
 		return;
+	memcpy(dst, src, len);
+	persist_write_mapped(p, dst, len);
+}
+
+/* persist_write_mapped -- see persist.h. */
+void persist_write_mapped(struct persist *p, const void *addr, size_t len)
+{
+	if (len == 0)
+		return;
 	if (p->backend == PERSIST_FILE && p->fd >= 0) {
 		struct persist_slot *s = persist_my_slot(p);
-		uintptr_t first = (uintptr_t)dst & ~(uintptr_t)63;
-		struct iovec v = { (void *)src, len };
-		off_t off = (off_t)((char *)dst - p->base);
+		struct iovec v = { (void *)addr, len };
+		off_t off = (off_t)((const char *)addr - p->base);
 		ssize_t n;
 
-		persist_bump(&s->lines_flushed,
-			     ((uintptr_t)dst + len - first + 63) / 64);
-		persist_bump(&s->bytes_flushed, len);
 		persist_bump(&s->syncs, 1);
 		/*
 		 * The private mapping does not see the file's page cache
-		 * once a page is its own: the bytes go to both.  RWF_DSYNC
-		 * makes just this range durable before the call returns.  A
+		 * once a page is its own: the bytes are written from it.
+		 * RWF_DSYNC makes just this range durable before the call
+		 * returns (not the checkpoint's pages written meanwhile).  A
 		 * short or failed write is a sticky failure.
 		 */
-		memcpy(dst, src, len);
 		n = (ssize_t)len;
 		if (!persist_failed(p))   /* frozen: see persist_pwrite */
 			do
@@ -645,12 +690,10 @@ void persist_write(struct persist *p, void *dst, const void *src, size_t len)
 			while (n < 0 && errno == EINTR);
 		if (n != (ssize_t)len)
 			persist_fail(p, n < 0 ? -errno : -EIO);
-		if (p->hook)
-			p->hook->flush(p->hook->ctx, (uint64_t)off, len);
+		persist_count_only(p, addr, len);
 		return;
 	}
-	memcpy(dst, src, len);
-	persist_flush(p, dst, len);
+	persist_flush(p, addr, len);
 }
 
 /* persist_range -- flush and fence one range. */

@@ -98,6 +98,10 @@ struct persist {
 					     (persist_mark), or NULL */
 	size_t marks_pages;               /* pages the bitmap covers */
 	const struct persist_hook *hook;  /* NULL unless a test installs one */
+	void (*gate)(void *);             /* persist_set_gate, or NULL */
+	void *gate_arg;
+	char *bounce;                     /* PERSIST_BOUNCE bytes (gate set,
+					     private mapping) */
 	atomic_int failed;                /* -errno of the first failed
 					     write-back */
 	struct persist_slot slot[PERSIST_SLOTS];
@@ -198,6 +202,23 @@ void persist_range(struct persist *p, const void *addr, size_t len);
  * range (durable on return).  For commit records.
  */
 void persist_write(struct persist *p, void *dst, const void *src, size_t len);
+
+/*
+ * persist_write_mapped -- persist_write of bytes already in place: the
+ * pipelined commits' syncer writing records the committer copied into
+ * their ring (commitq.c).
+ */
+void persist_write_mapped(struct persist *p, const void *addr, size_t len);
+
+/*
+ * persist_set_gate -- a private mapping or the disk model: call gate(arg)
+ * before each checkpoint write-back of marked pages, after their content
+ * is taken (into a bounce buffer on the file backend, whose copy is what
+ * is written): it returns once every commit whose changes the content may
+ * hold is durable (pipelined commits apply before they are).  Returns 0
+ * or -ENOMEM.
+ */
+int persist_set_gate(struct persist *p, void (*gate)(void *arg), void *arg);
 
 /* persist_release -- free what the layer allocated (the page bitmap). */
 void persist_release(struct persist *p);
