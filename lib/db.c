@@ -268,6 +268,8 @@ int kv_attach(struct heap *h, const struct pkv_options *o, pkv **dbp)
 	if (!err && !(o->flags & PKV_NOTHREADS))
 		err = gc_start(heap_gc(h), o->gc_interval_ms);
 	if (!err && !(o->flags & PKV_NOTHREADS))
+		err = redo_syncer(heap_redo(h), true);
+	if (!err && !(o->flags & PKV_NOTHREADS))
 		err = ckpt_start(h, persist_tracks_dirty(&db->pool->persist) ?
 				 KV_CKPT_PERIOD_DISK_MS : KV_CKPT_PERIOD_MS,
 				 &db->ckpt);
@@ -300,8 +302,10 @@ void kv_detach(pkv *db)
 		db->thread_running = false;
 	}
 	gc_stop(heap_gc(db->heap));
-	ckpt_stop(db->ckpt);          /* last: the others commit */
+	ckpt_stop(db->ckpt);          /* the others commit */
 	db->ckpt = NULL;
+	redo_syncer(heap_redo(db->heap), false);   /* last: it writes the
+						      commits of them all */
 	for (unsigned i = 0; i < db->ndbs; i++) {
 		pthread_rwlock_destroy(&db->dbs[i].lock);
 		for (unsigned s = 0; s < KV_STRIPES; s++)

@@ -698,7 +698,7 @@ static void kv_maybe_resize(pkv *db, unsigned dbi, bool finish,
 
 /* kv_commit -- commit the batch, help resizes, unlock, free.  Returns 0
  * or the failure that made nothing of it durable. */
-static int kv_commit(pkv_batch *b, int *results)
+static int kv_commit(pkv_batch *b, int *results, bool async)
 {
 	pkv *db = b->db;
 	bool *finish = NULL, *touched = NULL, drops = false;
@@ -713,6 +713,8 @@ static int kv_commit(pkv_batch *b, int *results)
 	}
 	if (b->open) {
 		uint64_t seq = 0;
+		if (async)
+			tx_set_async(b->t.tx);
 		err = kvtx_commit_seq(&b->t, &seq);
 		/* A failed write-back comes after the changes were applied
 		 * in memory (the commit has a seq): count them.  Without a
@@ -769,7 +771,7 @@ int kv_apply(pkv *db, const struct kv_op *ops, size_t n, int *results)
 		return err;
 	for (size_t i = 0; i < n; i++)
 		kv_exec(b, &ops[i]);
-	return kv_commit(b, results);
+	return kv_commit(b, results, false);
 }
 
 /* ---- single writes ---- */
@@ -1126,7 +1128,41 @@ void pkv_batch_abort(pkv_batch *b)
 /* pkv_batch_commit -- make it durable, then free it. */
 int pkv_batch_commit(pkv_batch *b, int *results)
 {
-	return kv_commit(b, results);
+	return kv_commit(b, results, false);
+}
+
+/* pkv_batch_submit -- see pkv.h. */
+int pkv_batch_submit(pkv_batch *b, uint64_t *ticket)
+{
+	pkv *db = b->db;
+	int err = kv_commit(b, NULL, true);
+
+	if (ticket)
+		*ticket = redo_ticket(heap_redo(db->heap));
+	return err;
+}
+
+/* pkv_ticket -- see pkv.h. */
+uint64_t pkv_ticket(pkv *db)
+{
+	return redo_ticket(heap_redo(db->heap));
+}
+
+/* pkv_durable -- see pkv.h. */
+int pkv_durable(pkv *db, uint64_t ticket, bool wait)
+{
+	int r = redo_durable(heap_redo(db->heap), ticket, wait);
+
+	if (r < 0)
+		kv_err(db, r, "I/O error: the pool can no longer make writes "
+		       "durable (%s); reopen it", strerror(-r));
+	return r;
+}
+
+/* pkv_durable_fd -- see pkv.h. */
+int pkv_durable_fd(pkv *db)
+{
+	return redo_durable_fd(heap_redo(db->heap));
 }
 
 /* ---- active expiry ---- */

@@ -343,6 +343,33 @@ int pkv_batch_failed(const pkv_batch *b);
  */
 int pkv_batch_commit(pkv_batch *b, int *results);
 
+/*
+ * Pipelined commits, for a loop that has other work while a disk syncs
+ * (pkv-server's group commit).  pkv_batch_submit commits the batch as
+ * pkv_batch_commit does, with the same errors, but on a pool on a disk
+ * (the file backend) it returns once the batch is applied and visible,
+ * before it is durable: its record is written by a background thread (or
+ * by the next call that waits, with PKV_NOTHREADS).  *ticket (may be
+ * NULL) then covers this batch and every write visible to the caller
+ * (pkv_ticket takes one without committing): do not acknowledge anything
+ * that read or wrote them until pkv_durable says they are durable.  On
+ * persistent memory every commit is durable on return and tickets are
+ * durable at once.
+ *
+ * pkv_durable -- 1 when everything the ticket covers is durable, 0 not
+ * yet, or the -errno of a failed write-back (then it never will be, and
+ * every later write fails); with `wait`, 0 is never returned.
+ * pkv_durable_fd -- a descriptor (an eventfd) that becomes readable each
+ * time more commits are durable, for poll or epoll (read 8 bytes to clear
+ * it); -1 when commits are always durable on return.  A commit that does
+ * not use pkv_batch_submit (pkv_put, pkv_batch_commit) still returns
+ * durable, after every submitted batch before it.
+ */
+int pkv_batch_submit(pkv_batch *b, uint64_t *ticket);
+uint64_t pkv_ticket(pkv *db);
+int pkv_durable(pkv *db, uint64_t ticket, bool wait);
+int pkv_durable_fd(pkv *db);
+
 /* pkv_batch_abort -- drop the batch; nothing is applied. */
 void pkv_batch_abort(pkv_batch *b);
 

@@ -31,6 +31,12 @@
 	X(DISK_APPLY_MARK, "disk-apply-mark", \
 	  "on a disk: a commit's changes in place are never marked, so no " \
 	  "checkpoint writes their pages back") \
+	X(DISK_QUEUE_GATE, "disk-queue-gate", \
+	  "on a disk: a checkpoint writes back pages that a pipelined " \
+	  "commit not yet durable changed") \
+	X(DISK_QUEUE_ORDER, "disk-queue-order", \
+	  "on a disk: recovery replays a pipelined commit whatever it " \
+	  "found missing before it") \
 	X(CKPT_FLUSH_TARGETS, "ckpt-flush-targets", \
 	  "checkpoint: the words records changed are never written back") \
 	X(CKPT_TARGET_FENCE, "ckpt-target-fence", \

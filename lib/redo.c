@@ -63,6 +63,7 @@
 #include <time.h>
 
 #include "pkv.h"
+#include "commitq.h"
 #include "csum.h"
 #include "planted.h"
 #include "offvec.h"
@@ -105,6 +106,8 @@ struct redo_lane {
 	unsigned id;
 	char *ring;                   /* persistent: log_size bytes */
 	atomic_int busy;              /* held by a transaction */
+	bool async;                   /* owner: commit pipelined
+					 (redo_lane_async) */
 	atomic_bool half;             /* its ring is past half full (set by
 					 a commit, cleared by a checkpoint) */
 	_Atomic uint64_t inflight;    /* seq being committed, REDO_PENDING,
@@ -172,6 +175,11 @@ struct redo {
 	void (*_Atomic nudge)(void *);
 	void *nudge_arg;
 	atomic_bool nudged;
+	/* On a disk: commits applied before they are durable (commitq.h),
+	 * and whether the checkpoint's gate is set (from the first one on,
+	 * under ckpt_mtx) */
+	struct commitq *cq;
+	bool gated;
 };
 
 static _Thread_local unsigned redo_tls_hint = ~0u;
@@ -197,6 +205,9 @@ static inline uint64_t redo_slot_size(const struct redo *r)
 }
 
 /* ---- opening and the lanes ---- */
+
+static void redo_settle(void *arg, uint64_t seq);
+static void redo_gate(void *arg);
 
 /* redo_open -- attach to the redo area of an open pool. */
 int redo_open(struct pool *pool, struct redo **rp, struct errmsg *em)
@@ -234,6 +245,9 @@ int redo_open(struct pool *pool, struct redo **rp, struct errmsg *em)
 		if (!l->buf)
 			goto fail;
 	}
+	if (persist_tracks_dirty(&pool->persist) &&
+	    commitq_new(&pool->persist, redo_settle, r, &r->cq))
+		goto fail;
 	*rp = r;
 	return 0;
 fail:
@@ -246,6 +260,7 @@ void redo_free(struct redo *r)
 {
 	if (!r)
 		return;
+	commitq_free(r->cq);          /* writes what is still queued */
 	for (unsigned i = 0; r->lanes && i < r->nlanes; i++) {
 		free(r->lanes[i].buf);
 		free(r->lanes[i].q);
@@ -798,12 +813,14 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 	char *dst;
 	struct redo_desc d;
 	uint64_t used;
-	bool half, over;
+	bool half, over, behind, queued;
 
 	if (seqp)
 		*seqp = 0;
-	if (lane->used == 0)
+	if (lane->used == 0) {
+		lane->async = false;
 		return 0;
+	}
 	if (!redo_has_nudge(r)) {
 		/* No one checkpoints in the background, and chained areas
 		 * have piled up past the allowance and a ring's worth:
@@ -840,30 +857,71 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 	if (redo_reserve(r, lane, len, &pos))
 		return -ENOMEM;
 
-	/* The seq is taken last, under the caller's locks: conflict order.
-	 * A checkpointer reading the pending mark waits for the seq. */
+	if (lane->async && !r->gated) {
+		/* Before the first pipelined commit is applied, every
+		 * checkpoint from now on gates its write-backs on them. */
+		pthread_mutex_lock(&r->ckpt_mtx);
+		if (!PLANTED(DISK_QUEUE_GATE) &&
+		    persist_set_gate(p, redo_gate, r))
+			lane->async = false;      /* no memory: commit now */
+		else
+			r->gated = true;
+		pthread_mutex_unlock(&r->ckpt_mtx);
+	}
+	/* The seq is taken last, under the caller's locks: conflict order;
+	 * on a disk also under the queue's lock, so that the queue is in
+	 * seq order.  A checkpointer reading the pending mark waits for the
+	 * seq. */
+	if (r->cq)
+		commitq_lock(r->cq);
 	atomic_store(&lane->inflight, REDO_PENDING);
 	seq = atomic_fetch_add(&r->seq, 1) + 1;
 	atomic_store(&lane->inflight, seq);
+	/* Behind a queued commit, this one may have read what it changed:
+	 * queued too, and flagged for recovery (commitq.h). */
+	behind = r->cq && commitq_queued(r->cq);
+	queued = behind || (r->cq && lane->async);
 
 	lh->seq = seq;
 	lh->used = (uint32_t)rec_used;
 	lh->lane = (uint16_t)lane->id;
-	lh->flags = 0;
+	lh->flags = behind ? LOG_REC_QUEUED : 0;
 	lh->checksum = 0;
 	redo_checksum(r->pool, rec, rec_used, &lh->checksum);
 	dst = lane->ring + pos % r->ring_size;
-	if (PLANTED(REDO_FLUSH_RECORD))
-		memcpy(dst, rec, REC_HDR + rec_used);
-	else
-		persist_write(p, dst, rec, REC_HDR + rec_used);
-	/*
-	 * The commit point: the record, its checksum, a chained record's
-	 * area and the new blocks (written back by tx.c) are durable before
-	 * any in-place change.
-	 */
-	if (!PLANTED(REDO_COMMIT_FENCE))
+	if (queued) {
+		/* Applied now, written by the syncer (or the next waiter),
+		 * which fences only its own writes: what this thread wrote
+		 * for the record (a chained record's area, new blocks) is
+		 * made durable first. */
 		persist_fence(p);
+		memcpy(dst, rec, REC_HDR + rec_used);
+		if (commitq_push(r->cq, seq, dst, REC_HDR + rec_used)) {
+			/* No memory to queue it: once everything before it
+			 * is written, write it here. */
+			commitq_unlock(r->cq);
+			commitq_wait(r->cq, seq - 1);
+			persist_write_mapped(p, dst, REC_HDR + rec_used);
+			persist_fence(p);
+			queued = false;
+		} else {
+			commitq_unlock(r->cq);
+		}
+	} else {
+		if (r->cq)
+			commitq_unlock(r->cq);
+		if (PLANTED(REDO_FLUSH_RECORD))
+			memcpy(dst, rec, REC_HDR + rec_used);
+		else
+			persist_write(p, dst, rec, REC_HDR + rec_used);
+		/*
+		 * The commit point: the record, its checksum, a chained
+		 * record's area and the new blocks (written back by tx.c)
+		 * are durable before any in-place change.
+		 */
+		if (!PLANTED(REDO_COMMIT_FENCE))
+			persist_fence(p);
+	}
 	redo_apply(r, &body, true, false, NULL);
 
 	d.seq = seq;
@@ -907,9 +965,92 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 	lane->used = 0;
 	if (seqp)
 		*seqp = seq;
+	/* Queued without being asked to: durable on return all the same. */
+	if (queued && !lane->async)
+		commitq_wait(r->cq, seq);
+	lane->async = false;
 	/* Applied in memory either way; durable only if no write-back
 	 * failed (the caller must not acknowledge it otherwise). */
 	return persist_failed(p);
+}
+
+/* ---- pipelined commits (the disk mode; commitq.h) ---- */
+
+/*
+ * redo_settle -- the queue's records up to seq are durable: wait until no
+ * commit with a lower seq is still in flight on another lane (its record
+ * being written; it applies only once durable), so that acknowledging
+ * seq means every seq below it is durable too.  A lane taking a seq
+ * (REDO_PENDING) takes one above seq.
+ */
+static void redo_settle(void *arg, uint64_t seq)
+{
+	struct redo *r = arg;
+
+	for (unsigned i = 0; i < r->nlanes; i++) {
+		uint64_t v;
+		while ((v = atomic_load(&r->lanes[i].inflight)) &&
+		       v != REDO_PENDING && v < seq)
+			sched_yield();
+	}
+}
+
+/*
+ * redo_gate -- the persistence layer's gate before a checkpoint writes
+ * back content it has just taken: every change in it comes from a seq
+ * already handed out (the seq is taken before a commit applies), so once
+ * the queue holds none of them the content is durable-safe.
+ */
+static void redo_gate(void *arg)
+{
+	struct redo *r = arg;
+
+	atomic_thread_fence(memory_order_seq_cst);
+	commitq_wait(r->cq, atomic_load(&r->seq));
+}
+
+/* redo_lane_async -- see redo.h. */
+void redo_lane_async(struct redo_lane *lane)
+{
+	lane->async = lane->redo->cq != NULL;
+}
+
+/* redo_ticket -- see redo.h. */
+uint64_t redo_ticket(struct redo *r)
+{
+	return atomic_load(&r->seq);
+}
+
+/* redo_durable -- see redo.h. */
+int redo_durable(struct redo *r, uint64_t ticket, bool wait)
+{
+	int err;
+
+	if (!r->cq) {
+		err = persist_failed(&r->pool->persist);
+		return err ? err : 1;
+	}
+	if (!wait)
+		return commitq_done(r->cq, ticket);
+	err = commitq_wait(r->cq, ticket);
+	return err ? err : 1;
+}
+
+/* redo_durable_fd -- see redo.h. */
+int redo_durable_fd(const struct redo *r)
+{
+	return commitq_fd(r->cq);
+}
+
+/* redo_syncer -- see redo.h. */
+int redo_syncer(struct redo *r, bool on)
+{
+	if (!r->cq)
+		return 0;
+	if (on)
+		return commitq_start(r->cq);
+	commitq_stop(r->cq);
+	return 0;
 }
 
 /* ---- checkpoint ---- */
@@ -918,7 +1059,11 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
  * applied in place (ckpt_mtx held). */
 static uint64_t redo_safe_point(struct redo *r)
 {
-	uint64_t t = atomic_load(&r->seq);
+	uint64_t t = atomic_load(&r->seq), q;
+
+	/* not past a queued commit: it is applied but not durable */
+	if (r->cq && (q = commitq_first(r->cq)) && q - 1 < t)
+		t = q - 1;
 
 	for (unsigned i = 0; i < r->nlanes; i++) {
 		uint64_t v;
@@ -1198,7 +1343,8 @@ static const struct log_rec *redo_record_at(const struct redo *r,
 
 	if (off + REC_HDR > r->ring_size)
 		return NULL;
-	if (lh->seq <= after || lh->lane != l->id || lh->flags ||
+	if (lh->seq <= after || lh->lane != l->id ||
+	    (lh->flags & ~LOG_REC_QUEUED) ||
 	    lh->used % 8 || lh->used > r->ring_size - off - REC_HDR)
 		return NULL;
 	if (PLANTED(REDO_NO_CHECKSUM))
@@ -1298,9 +1444,10 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 	struct redo_recovery_stats s = {0};
 	struct redo_found *todo = NULL;
 	size_t n = 0, cap = 0;
-	uint64_t w, maxseq, t0 = redo_now();
+	uint64_t w, maxseq, next, t0 = redo_now();
 	const struct ckpt_hdr *c;
-	bool v0, v1;
+	bool v0, v1, gap = false;
+	size_t kept = 0;
 	int err = 0;
 
 	v0 = redo_slot_valid(r, r->slot[0]);
@@ -1362,9 +1509,21 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 	if (n && persist_maps_file(&pool->persist))
 		redo_prefetch_targets(r, todo, n);
 	r->undo.on = true;
+	next = w + 1;
 	for (size_t i = 0; i < n; i++) {
 		const struct log_rec *lh = (const void *)todo[i].rec;
 		struct redo_body b;
+		/* A record committed behind queued ones may depend on one a
+		 * crash lost: replayed only with every seq before it (and
+		 * then not kept in the list of those replayed). */
+		gap |= lh->seq != next;
+		next = lh->seq + 1;
+		if (gap && (lh->flags & LOG_REC_QUEUED) &&
+		    !PLANTED(DISK_QUEUE_ORDER)) {
+			s.logs_dropped++;
+			continue;
+		}
+		todo[kept++] = todo[i];
 		if (!redo_body_of(pool, todo[i].rec, lh->used, &b) ||
 		    redo_apply(r, &b, false, true, &s.entries_replayed)) {
 			err = err_set(em, PKV_ECORRUPT,
@@ -1376,6 +1535,7 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 		}
 		s.logs_replayed++;
 	}
+	n = kept;
 	r->undo.on = false;
 	if (!err && r->undo.failed)
 		err = err_set(em, -ENOMEM, "out of memory");
@@ -1523,6 +1683,7 @@ struct redo_lane *redo_lane_acquire(struct redo *r)
 	}
 	redo_tls_hint = l->id;
 	l->used = 0;
+	l->async = false;
 	return l;
 }
 

@@ -33,6 +33,8 @@ struct redo_lane;
 struct redo_recovery_stats {
 	uint64_t logs_valid;          /* records above the watermark, valid */
 	uint64_t logs_replayed;       /* of those, replayed */
+	uint64_t logs_dropped;        /* of those, pipelined commits after
+					 a lost one: not replayed */
 	uint64_t entries_replayed;
 	uint64_t nsec;                /* wall time of redo_recover */
 };
@@ -202,6 +204,22 @@ int redo_commit(struct redo *r, struct redo_lane *lane, uint64_t *seqp);
 size_t redo_area_needed(const struct redo_lane *lane);
 int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 		     uint64_t *seqp);
+
+/*
+ * Pipelined commits (a disk only; commitq.h).  redo_lane_async asks the
+ * lane's next commit to return once applied, before its record is
+ * durable (elsewhere it commits as usual).  A ticket (redo_ticket) covers
+ * every commit visible at the time it is taken; redo_durable says whether
+ * they are all durable (1), not yet (0), or cannot be (-errno), waiting
+ * first with `wait`.  redo_durable_fd becomes readable after each step
+ * (-1: commits are always durable on return).  redo_syncer starts or
+ * stops the thread that writes them (without it, a waiter does).
+ */
+void redo_lane_async(struct redo_lane *lane);
+uint64_t redo_ticket(struct redo *r);
+int redo_durable(struct redo *r, uint64_t ticket, bool wait);
+int redo_durable_fd(const struct redo *r);
+int redo_syncer(struct redo *r, bool on);
 
 /*
  * redo_checkpoint -- write back what every completed transaction changed

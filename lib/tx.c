@@ -535,6 +535,12 @@ int tx_commit_seq(struct tx *tx, uint64_t *seqp)
 	return err;
 }
 
+/* tx_set_async -- see tx.h. */
+void tx_set_async(struct tx *tx)
+{
+	redo_lane_async(tx->lane);
+}
+
 /* tx_commit -- commit, without asking for the seq. */
 int tx_commit(struct tx *tx)
 {

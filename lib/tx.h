@@ -90,6 +90,10 @@ int tx_commit(struct tx *tx);
  */
 int tx_commit_seq(struct tx *tx, uint64_t *seqp);
 
+/* tx_set_async -- the commit returns once applied, its record queued to
+ * become durable later (redo_lane_async; a disk only). */
+void tx_set_async(struct tx *tx);
+
 /*
  * Savepoints.  tx_mark notes how far the transaction has come;
  * tx_rollback undoes everything after it: allocations are given back,

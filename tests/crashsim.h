@@ -35,10 +35,10 @@ struct crashsim_opts {
 	bool torn;                /* persist a random subset of each line's words */
 	bool evict;               /* also persist random dirty, unflushed lines */
 	bool disk;                /* the file backend's model: the library
-				     runs its disk paths (persist disk_model),
-				     and what a crash may keep early is whole
-				     4 KiB pages written back on their own,
-				     torn at 512-byte sectors with --torn */
+				     runs its disk paths (persist disk_model);
+				     the pool is mapped privately, so only
+				     what it wrote (flushed) may reach the
+				     file early, and --evict adds nothing */
 	bool verbose;
 	int64_t only_fence;       /* check only this fence number (-1 = all) */
 	unsigned max_print;       /* failures printed in full */

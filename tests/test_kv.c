@@ -35,6 +35,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/wait.h>
@@ -3680,6 +3681,80 @@ static void test_batch_abort(void **state)
 	close_db(f);
 }
 
+/*
+ * submit_puts -- n pipelined batches of one put each (keys from..from+n
+ * of database 0, value generation g); the last ticket.
+ */
+static uint64_t submit_puts(pkv *db, unsigned from, unsigned n, unsigned g)
+{
+	uint64_t t = 0;
+
+	for (unsigned i = from; i < from + n; i++) {
+		char k[KEYMAX], v[VALMAX];
+		size_t kl = mkkey(k, i), vl = mkval(v, i, g);
+		pkv_batch *b;
+		assert_int_equal(pkv_batch_begin(db, &b), 0);
+		assert_int_equal(pkv_batch_put(b, 0, k, kl, v, vl, 0, 0), 0);
+		assert_int_equal(pkv_batch_submit(b, &t), 0);
+		expect_kv(db, 0, i, g);          /* visible at once */
+	}
+	return t;
+}
+
+/*
+ * test_batch_submit -- pipelined commits: on a disk (the file backend) a
+ * submitted batch is visible at once and durable once its ticket says so,
+ * with the syncer thread or (PKV_NOTHREADS) by the call that waits; the
+ * descriptor wakes a poll; a plain commit returns durable after them;
+ * everything is there after a reopen.  On persistent memory a ticket is
+ * durable at once and there is no descriptor.
+ */
+static void test_batch_submit(void **state)
+{
+	struct fixture *f = *state;
+	struct pollfd pfd;
+	uint64_t t;
+	pkv *db;
+
+	db = open_db(f);                /* persistent memory (emulated) */
+	assert_int_equal(pkv_durable_fd(db), -1);
+	t = submit_puts(db, 0, 3, 1);
+	assert_int_equal(pkv_durable(db, t, false), 1);
+	close_db(f);
+
+	setenv("PKV_PERSIST", "file", 1);
+	db = open_db(f);
+	pfd.fd = pkv_durable_fd(db);
+	assert_true(pfd.fd >= 0);
+	pfd.events = POLLIN;
+	t = submit_puts(db, 0, 200, 2);
+	assert_int_equal(pkv_durable(db, t, true), 1);
+	assert_int_equal(poll(&pfd, 1, 0), 1);  /* a drain wrote it */
+	/* a plain commit behind submitted ones: all durable on return */
+	t = submit_puts(db, 200, 50, 2);
+	put_kv(db, 0, 250, 2);
+	assert_int_equal(pkv_durable(db, t, false), 1);
+	assert_int_equal(pkv_durable(db, pkv_ticket(db), false), 1);
+	db = reopen(f);
+	for (unsigned i = 0; i <= 250; i++)
+		expect_kv(db, 0, i, 2);
+	close_db(f);
+
+	f->opts.flags |= PKV_NOTHREADS;  /* no syncer: the waiter writes */
+	db = open_db(f);
+	t = submit_puts(db, 0, 1, 3);    /* an overwrite: no resize step
+					    commits (and waits) behind it */
+	assert_int_equal(pkv_durable(db, t, false), 0);
+	assert_int_equal(pkv_durable(db, t, true), 1);
+	assert_int_equal(pkv_durable(db, t, false), 1);
+	t = submit_puts(db, 1, 24, 3);   /* written by the close */
+	db = reopen(f);
+	for (unsigned i = 0; i < 25; i++)
+		expect_kv(db, 0, i, 3);
+	close_db(f);
+	unsetenv("PKV_PERSIST");
+}
+
 /* ================================================================== */
 /* statistics, misc                                                    */
 /* ================================================================== */
@@ -4086,6 +4161,7 @@ int main(void)
 		T(test_batch_reads),
 		T(test_batch_savepoint),
 		T(test_batch_abort),
+		T(test_batch_submit),
 		T(test_stats),
 		T(test_misc),
 		T(test_threads),
