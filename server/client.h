@@ -44,6 +44,13 @@ struct client {
 	size_t group_mark;            /* out.len before the group's first
 					 command of this client */
 	size_t group_cmds;            /* commands it ran in the group */
+	/* Held (net.c): its replies from hold_at on (where its group's
+	 * start) are not sent before the group's sync; pnext links the
+	 * submitted group, held_cmds counts its commands (for errors if the
+	 * sync fails). */
+	struct client *pnext;
+	bool held;
+	size_t hold_at, held_cmds;
 	int64_t obuf_soft_since;      /* second its output was first seen
 					 over the soft limit; 0 not (obuf.c) */
 

@@ -624,6 +624,33 @@ int ks_group_end(void)
 	return err;
 }
 
+/* ks_group_submit -- ks_group_end, pipelined: the turn's writes are
+ * applied and visible on return, durable once *ticket is (ks_durable);
+ * the ticket also covers whatever the turn's reads saw. */
+int ks_group_submit(uint64_t *ticket)
+{
+	int err = 0;
+
+	if (ks.batch)
+		err = pkv_batch_submit(ks.batch, NULL);
+	ks.batch = NULL;
+	ks.err = 0;
+	*ticket = pkv_ticket(srv.db);
+	return err;
+}
+
+/* ks_durable -- see keyspace.h. */
+int ks_durable(uint64_t ticket, bool wait)
+{
+	return pkv_durable(srv.db, ticket, wait);
+}
+
+/* ks_durable_fd -- see keyspace.h. */
+int ks_durable_fd(void)
+{
+	return pkv_durable_fd(srv.db);
+}
+
 /* ks_cmd_begin -- a savepoint before one command. */
 void ks_cmd_begin(struct ks_cmd *cmd)
 {

@@ -159,6 +159,13 @@ int ks_copy(unsigned db, const struct resp_arg *key, unsigned ddb,
 /* The loop's turn (see above). */
 void ks_group_begin(void);
 int ks_group_end(void);
+/* ks_group_submit -- end the turn without waiting for its sync (on a
+ * disk): its replies wait until ks_durable(ticket) says 1 (or an error:
+ * they become errors).  ks_durable_fd is readable whenever more is
+ * durable (-1: always durable at once). */
+int ks_group_submit(uint64_t *ticket);
+int ks_durable(uint64_t ticket, bool wait);
+int ks_durable_fd(void);
 
 /* One command of the turn (see above): ks_cmd_end returns 0, or the
  * error its writes failed with (they are all undone).  They nest (EXEC

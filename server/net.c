@@ -37,6 +37,11 @@
 #define MAX_EVENTS 128
 
 static struct client *group;   /* clients that ran commands this turn */
+/* The previous turn's group, submitted and not yet durable (on a disk):
+ * its replies wait for held_ticket (net_held_release). */
+static struct client *held;
+static uint64_t held_ticket;
+static char durable_tag;       /* epoll's mark for the library's fd */
 
 /* net_nonblock -- O_NONBLOCK on fd. */
 static int net_nonblock(int fd)
@@ -111,6 +116,12 @@ struct client *net_clients(void)
 /* net_client_free -- unlink, close and free a client. */
 static void net_client_free(struct client *c)
 {
+	if (c->held)
+		for (struct client **pp = &held; *pp; pp = &(*pp)->pnext)
+			if (*pp == c) {
+				*pp = c->pnext;
+				break;
+			}
 	epoll_ctl(srv.epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	if (c->prev)
@@ -211,12 +222,20 @@ static void net_want_write(struct client *c, bool on)
 	epoll_ctl(srv.epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
-/* net_write -- send what is pending; false when the client is gone. */
+/* net_write -- send what may be sent; false when the client is gone. */
 static bool net_write(struct client *c)
 {
-	while (c->sent < c->out.len) {
-		ssize_t n = write(c->fd, c->out.p + c->sent,
-				  c->out.len - c->sent);
+	size_t end = c->out.len;
+
+	/* Nothing of a group before its commit (this turn's, if c runs
+	 * commands in it), nor of a held one before its sync. */
+	if (c->in_group && c->group_mark < end)
+		end = c->group_mark;
+	if (c->held && c->hold_at < end)
+		end = c->hold_at;
+
+	while (c->sent < end) {
+		ssize_t n = write(c->fd, c->out.p + c->sent, end - c->sent);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -230,6 +249,10 @@ static bool net_write(struct client *c)
 		srv.net_output_bytes += (uint64_t)n;
 		obuf_sent(c);
 	}
+	if (c->sent < c->out.len)     /* the rest waits for a commit or a
+					 sync; a client closing (QUIT) goes
+					 once it is sent */
+		return true;
 	c->out.len = c->sent = 0;
 	if (c->out.cap > (1u << 20)) {   /* give a big reply's memory back */
 		rbuf_free(&c->out);
@@ -259,10 +282,10 @@ static void group_add(struct client *c, size_t mark)
  * by one error per command.  The log line is limited to one a second.
  * Membership ends; replies are sent by the caller.
  */
+static void net_commit_failed(int err);
+
 static void net_group_commit(void)
 {
-	static int64_t last_log;
-	static uint64_t unlogged;
 	int err = ks_group_end();
 
 	for (struct client *c = group; c; c = c->gnext) {
@@ -273,17 +296,101 @@ static void net_group_commit(void)
 		}
 		c->in_group = false;
 	}
-	if (err) {
-		int64_t now = pkv_now_ms();
-		if (now - last_log >= 1000) {
-			srv_log(3, "Group commit failed: %s (%llu more such "
-				"failures not logged)", pkv_strerror(err),
-				(unsigned long long)unlogged);
-			last_log = now;
-			unlogged = 0;
-		} else {
-			unlogged++;
+	if (err)
+		net_commit_failed(err);
+}
+
+/*
+ * net_group_submit -- net_group_commit, pipelined on a disk: the turn's
+ * writes are applied, and unless they (and what the turn read) are
+ * durable already, its clients are held: their replies so far wait for
+ * the sync, which runs while the next turn's commands do
+ * (net_held_release, before the next submit).  Only one group waits at a
+ * time.
+ */
+static void net_group_submit(void)
+{
+	uint64_t ticket;
+	int err = ks_group_submit(&ticket);
+
+	if (err || ks_durable(ticket, false) != 0) {
+		/* failed at once, or durable already: as a commit */
+		for (struct client *c = group; c; c = c->gnext) {
+			c->held = false;
+			if (err) {
+				reply_rewind(c, c->group_mark);
+				for (size_t i = 0; i < c->group_cmds; i++)
+					reply_err_kv(c, err);
+			}
+			c->in_group = false;
 		}
+		if (err)
+			net_commit_failed(err);
+		return;
+	}
+	held_ticket = ticket;
+	for (struct client *c = group; c; c = c->gnext) {
+		c->held = true;
+		c->hold_at = c->group_mark;
+		c->held_cmds = c->group_cmds;
+		c->pnext = held;
+		held = c;
+		c->in_group = false;
+	}
+}
+
+/*
+ * net_held_release -- wait until the held group is durable and send its
+ * replies.  If its sync failed, nothing since is durable either: each
+ * held client's replies from its held group on (this turn's included,
+ * which may have read what was lost) become one error per command.
+ */
+static void net_held_release(void)
+{
+	int r;
+
+	if (!held)
+		return;
+	r = ks_durable(held_ticket, true);
+	for (struct client *c = held, *n; c; c = n) {
+		n = c->pnext;
+		c->pnext = NULL;
+		if (r < 0) {
+			size_t cmds = c->held_cmds +
+				      (c->in_group ? c->group_cmds : 0);
+			reply_rewind(c, c->hold_at);
+			for (size_t i = 0; i < cmds; i++)
+				reply_err_kv(c, r);
+			if (c->in_group) {
+				c->group_mark = reply_mark(c);
+				c->group_cmds = 0;
+			}
+		}
+		c->held = false;   /* (this turn's replies still wait) */
+		if (!c->closing_now && c->out.len > c->sent && !net_write(c))
+			c->closing_now = true;
+	}
+	held = NULL;
+	if (r < 0)
+		net_commit_failed(r);
+}
+
+/* net_commit_failed -- log a failed group commit, at most once a
+ * second. */
+static void net_commit_failed(int err)
+{
+	static int64_t last_log;
+	static uint64_t unlogged;
+	int64_t now = pkv_now_ms();
+
+	if (now - last_log >= 1000) {
+		srv_log(3, "Group commit failed: %s (%llu more such failures "
+			"not logged)", pkv_strerror(err),
+			(unsigned long long)unlogged);
+		last_log = now;
+		unlogged = 0;
+	} else {
+		unlogged++;
 	}
 }
 
@@ -581,11 +688,17 @@ void net_run(void)
 {
 	struct epoll_event ev, events[MAX_EVENTS];
 	int64_t last_cron = 0;
+	int dfd = ks_durable_fd();
 
 	srv.epfd = epoll_create1(EPOLL_CLOEXEC);
 	ev.events = EPOLLIN;
 	ev.data.ptr = NULL;
 	epoll_ctl(srv.epfd, EPOLL_CTL_ADD, srv.listen_fd, &ev);
+	if (dfd >= 0) {   /* wakes the loop when a held group is durable */
+		ev.events = EPOLLIN;
+		ev.data.ptr = &durable_tag;
+		epoll_ctl(srv.epfd, EPOLL_CTL_ADD, dfd, &ev);
+	}
 	ks_set_group_flush(net_group_flush);
 	while (!srv.shutdown_asap) {
 		int timeout = (int)(1000 / srv.cfg.hz);
@@ -607,6 +720,12 @@ void net_run(void)
 				net_accept();
 				continue;
 			}
+			if ((void *)c == &durable_tag) {
+				uint64_t v;
+				if (read(dfd, &v, sizeof(v)) < 0)
+					v = 0;   /* cleared already */
+				continue;
+			}
 			if (c->closing_now)
 				continue;
 			if ((events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
@@ -617,8 +736,11 @@ void net_run(void)
 				c->closing_now = true;
 		}
 		net_resume();
-		/* One commit for the turn, then the replies. */
-		net_group_commit();
+		/* The last turn's replies, once its sync (which ran while
+		 * this turn's commands did) is done; then one commit for this
+		 * turn, and the replies it need not wait for. */
+		net_held_release();
+		net_group_submit();
 		for (struct client *c = group; c; c = c->gnext)
 			if (!c->closing_now && c->out.len > c->sent &&
 			    !net_write(c))
@@ -626,7 +748,7 @@ void net_run(void)
 		group = NULL;
 		for (int i = 0; i < n; i++) {
 			struct client *c = events[i].data.ptr;
-			if (c && c->closing_now)
+			if (c && (void *)c != &durable_tag && c->closing_now)
 				net_client_free(c);
 		}
 		now = pkv_now_ms();
@@ -635,6 +757,7 @@ void net_run(void)
 			last_cron = now;
 		}
 	}
+	net_held_release();
 	while (srv.clients)
 		net_client_free(srv.clients);
 	close(srv.listen_fd);
