@@ -34,7 +34,12 @@
 #define PERSIST_PENDING_MAX 16
 #define PERSIST_PACE (1u << 20)   /* checkpoint bytes queued at once */
 #define PERSIST_PIECE (256u << 10) /* checkpoint bytes per write call */
-#define PERSIST_BOUNCE (4u << 20)  /* checkpoint bytes copied per gate */
+/* Checkpoint bytes copied per gate: each gate may wait for a sync of the
+ * pipelined commits (MSET at pipeline 16: ~2 MB records, 10+ ms), and
+ * with 4 MiB a checkpoint of ~200 MB took long enough that the log rings
+ * filled and commits waited for it (twice in 200k MSETs; max 255 ms);
+ * with 16 MiB none did (max 79-128 ms). */
+#define PERSIST_BOUNCE (16u << 20)
 
 /* A range of lines this thread flushed on the file backend, not synced yet. */
 struct persist_pending {
