@@ -122,6 +122,12 @@ static void net_client_free(struct client *c)
 				*pp = c->pnext;
 				break;
 			}
+	if (c->in_group)     /* the open group outlives a turn */
+		for (struct client **pp = &group; *pp; pp = &(*pp)->gnext)
+			if (*pp == c) {
+				*pp = c->gnext;
+				break;
+			}
 	epoll_ctl(srv.epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	if (c->prev)
@@ -304,9 +310,8 @@ static void net_group_commit(void)
  * net_group_submit -- net_group_commit, pipelined on a disk: the turn's
  * writes are applied, and unless they (and what the turn read) are
  * durable already, its clients are held: their replies so far wait for
- * the sync, which runs while the next turn's commands do
- * (net_held_release, before the next submit).  Only one group waits at a
- * time.
+ * the sync, which runs while the next turns' commands do
+ * (net_group_turn).  Only one group waits at a time.
  */
 static void net_group_submit(void)
 {
@@ -373,6 +378,27 @@ static void net_held_release(void)
 	held = NULL;
 	if (r < 0)
 		net_commit_failed(r);
+}
+
+/*
+ * net_group_turn -- the end of a turn.  While the last group's sync still
+ * runs (and `wait` is false), this turn's commands stay in the open group,
+ * which goes on gathering the next turns' (one sync for all of them, as
+ * Redis's write of its AOF buffer covers every client of a turn; waiting
+ * instead would leave each sync the half of the clients a turn has).
+ * Otherwise: the last group's replies go, the open group is submitted,
+ * and the replies it need not wait for go too.
+ */
+static void net_group_turn(bool wait)
+{
+	if (held && !wait && ks_durable(held_ticket, false) == 0)
+		return;
+	net_held_release();
+	net_group_submit();
+	for (struct client *c = group; c; c = c->gnext)
+		if (!c->closing_now && c->out.len > c->sent && !net_write(c))
+			c->closing_now = true;
+	group = NULL;
 }
 
 /* net_commit_failed -- log a failed group commit, at most once a
@@ -736,16 +762,7 @@ void net_run(void)
 				c->closing_now = true;
 		}
 		net_resume();
-		/* The last turn's replies, once its sync (which ran while
-		 * this turn's commands did) is done; then one commit for this
-		 * turn, and the replies it need not wait for. */
-		net_held_release();
-		net_group_submit();
-		for (struct client *c = group; c; c = c->gnext)
-			if (!c->closing_now && c->out.len > c->sent &&
-			    !net_write(c))
-				c->closing_now = true;
-		group = NULL;
+		net_group_turn(false);
 		for (int i = 0; i < n; i++) {
 			struct client *c = events[i].data.ptr;
 			if (c && (void *)c != &durable_tag && c->closing_now)
@@ -757,6 +774,7 @@ void net_run(void)
 			last_cron = now;
 		}
 	}
+	net_group_turn(true);
 	net_held_release();
 	while (srv.clients)
 		net_client_free(srv.clients);
