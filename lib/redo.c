@@ -162,6 +162,7 @@ struct redo {
 	/* redo_recover's replay, until redo_recover_finish or _undo */
 	struct redo_found *found;     /* the records replayed, seq order */
 	size_t nfound;
+	size_t ndropped;              /* records found and not replayed */
 	uint64_t found_maxseq;        /* the watermark they raise it to */
 	struct redo_undo {            /* the bytes the replay overwrote */
 		char *buf;            /* records: bytes (padded to 8), then
@@ -1552,6 +1553,7 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 		err = err_set(em, -ENOMEM, "out of memory");
 	r->found = todo;
 	r->nfound = n;
+	r->ndropped = s.logs_dropped;
 	r->found_maxseq = maxseq;
 	if (err)
 		redo_recover_undo(r);
@@ -1567,7 +1569,7 @@ static void redo_recover_forget(struct redo *r)
 {
 	free(r->found);
 	r->found = NULL;
-	r->nfound = 0;
+	r->nfound = r->ndropped = 0;
 	free(r->undo.buf);
 	memset(&r->undo, 0, sizeof(r->undo));
 }
@@ -1578,10 +1580,11 @@ void redo_recover_finish(struct redo *r)
 	struct pool *pool = r->pool;
 	struct persist *p = &pool->persist;
 
-	if (r->nfound) {
+	if (r->nfound || r->ndropped) {
 		/* The replayed changes are durable before the watermark says
 		 * they need no replay; a crash before leaves the old slot,
-		 * and replaying again is harmless. */
+		 * and replaying again is harmless.  (Records dropped are
+		 * passed too: never replayed later.) */
 		uint64_t lines = 0;
 		if (persist_tracks_dirty(p)) {
 			redo_flush_marked(r);
