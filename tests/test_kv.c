@@ -3712,10 +3712,13 @@ static uint64_t submit_puts(pkv *db, unsigned from, unsigned n, unsigned g)
 static void test_batch_submit(void **state)
 {
 	struct fixture *f = *state;
+	const char *env = getenv("PKV_PERSIST");
+	char *saved = env ? strdup(env) : NULL;
 	struct pollfd pfd;
 	uint64_t t;
 	pkv *db;
 
+	setenv("PKV_PERSIST", "pmem", 1);
 	db = open_db(f);                /* persistent memory (emulated) */
 	assert_int_equal(pkv_durable_fd(db), -1);
 	t = submit_puts(db, 0, 3, 1);
@@ -3752,7 +3755,11 @@ static void test_batch_submit(void **state)
 	for (unsigned i = 0; i < 25; i++)
 		expect_kv(db, 0, i, 3);
 	close_db(f);
-	unsetenv("PKV_PERSIST");
+	if (saved)
+		setenv("PKV_PERSIST", saved, 1);
+	else
+		unsetenv("PKV_PERSIST");
+	free(saved);
 }
 
 /* ================================================================== */
