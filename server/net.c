@@ -280,20 +280,13 @@ static void group_add(struct client *c, size_t mark)
 	group = c;
 }
 
-/*
- * net_group_commit -- commit the turn's writes.  A command whose writes
- * did not fit was taken back already (net_process), so the commit fails
- * only for what fails every write (an I/O error): then nothing of the
- * turn is durable, and each client's replies since its mark are replaced
- * by one error per command.  The log line is limited to one a second.
- * Membership ends; replies are sent by the caller.
- */
 static void net_commit_failed(int err);
 
-static void net_group_commit(void)
+/* net_group_end -- the group's commit returned err: membership ends; on
+ * an error each client's replies since its mark become one error per
+ * command. */
+static void net_group_end(int err)
 {
-	int err = ks_group_end();
-
 	for (struct client *c = group; c; c = c->gnext) {
 		if (err) {
 			reply_rewind(c, c->group_mark);
@@ -304,6 +297,19 @@ static void net_group_commit(void)
 	}
 	if (err)
 		net_commit_failed(err);
+}
+
+/*
+ * net_group_commit -- commit the turn's writes.  A command whose writes
+ * did not fit was taken back already (net_process), so the commit fails
+ * only for what fails every write (an I/O error): then nothing of the
+ * turn is durable, and each client's replies since its mark are replaced
+ * by one error per command.  The log line is limited to one a second.
+ * Membership ends; replies are sent by the caller.
+ */
+static void net_group_commit(void)
+{
+	net_group_end(ks_group_end());
 }
 
 /*
@@ -320,17 +326,7 @@ static void net_group_submit(void)
 
 	if (err || ks_durable(ticket, false) != 0) {
 		/* failed at once, or durable already: as a commit */
-		for (struct client *c = group; c; c = c->gnext) {
-			c->held = false;
-			if (err) {
-				reply_rewind(c, c->group_mark);
-				for (size_t i = 0; i < c->group_cmds; i++)
-					reply_err_kv(c, err);
-			}
-			c->in_group = false;
-		}
-		if (err)
-			net_commit_failed(err);
+		net_group_end(err);
 		return;
 	}
 	held_ticket = ticket;
