@@ -2,12 +2,13 @@
  * commitq.c -- the disk mode's pipelined commits (see commitq.h).
  *
  * The queue is a circular array of {seq, range} in seq order.  A drain
- * takes what is queued when it starts, writes each run of records that
- * lie end to end in the mapping with one persist_write_mapped (RWF_DSYNC:
- * only those bytes, not a checkpoint's pages written meanwhile), fences
- * (the crash simulator's point), settles (no lower seq still in flight)
- * and only then pops and acknowledges them.  One drain at a time: the
- * syncer thread, or a waiter when there is none.
+ * takes what is queued when it starts, writes each record with one
+ * persist_write_mapped (RWF_DSYNC: only those bytes, not a checkpoint's
+ * pages written meanwhile) and a fence (the crash simulator's point),
+ * settles (no lower seq still in flight) and only then pops and
+ * acknowledges them.  One drain at a time: the syncer thread, or a waiter
+ * when there is none.  (The server submits its next group only once the
+ * last is durable, so a drain rarely holds more than one record.)
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "commitq.h"
+#include "planted.h"
 
 struct commitq_ent {
 	uint64_t seq;
@@ -128,31 +130,26 @@ static void commitq_drain(struct commitq *q)
 	pthread_mutex_unlock(&q->mtx);
 	/* The n entries taken stay at the front (only a drain pops, one
 	 * at a time), but a push may move the array: each is read under
-	 * the lock. */
-	for (size_t i = 0; i < n;) {
+	 * the lock.  Each record is durable before the next is written: a
+	 * later record may depend on an earlier one, and one that reached
+	 * the file without it would be replayed without it (or, lying past
+	 * where its lane's chain breaks, once a new record takes the lost
+	 * one's seq and place). */
+	for (size_t i = 0; i < n; i++) {
+		const struct commitq_ent *x;
 		const char *a;
 		size_t len;
 		pthread_mutex_lock(&q->mtx);
-		{
-			const struct commitq_ent *x =
-				&q->e[(q->first + i) % q->cap];
-			a = x->addr, len = x->len;
-			/* a run of records end to end: one write */
-			while (++i < n) {
-				const struct commitq_ent *y =
-					&q->e[(q->first + i) % q->cap];
-				if (y->addr != a + len)
-					break;
-				len += y->len;
-			}
-			q->st.writes++;
-		}
+		x = &q->e[(q->first + i) % q->cap];
+		a = x->addr, len = x->len;
+		q->st.writes++;
 		pthread_mutex_unlock(&q->mtx);
 		persist_write_mapped(q->p, a, len);
+		if (!PLANTED(DISK_QUEUE_FENCE))
+			persist_fence(q->p);
 	}
-	/* The commit point of every record taken (the crash simulator
-	 * builds its states here). */
-	persist_fence(q->p);
+	if (PLANTED(DISK_QUEUE_FENCE))
+		persist_fence(q->p);
 	/* Acknowledged only once no lower seq is still being written. */
 	q->settle(q->settle_arg, last);
 	pthread_mutex_lock(&q->mtx);

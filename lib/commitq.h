@@ -6,20 +6,21 @@
  * event loop would wait for it with nothing to do.  A record submitted
  * here (redo.c, for pkv_batch_submit) is copied into its ring and applied
  * at once, so the next turn's commands can run and read it; the syncer
- * thread writes the queued records to the file, oldest first, each
- * contiguous run with one RWF_DSYNC write, and then acknowledges them.
+ * thread writes the queued records to the file, oldest first, each with
+ * its own RWF_DSYNC write, and then acknowledges them.
  * Whoever acted on what a queued record changed (the server: every reply
  * of the turns that saw it) waits for that acknowledgement.
  *
  * What keeps a crash consistent (redo.c has the other half):
  *   - A record is acknowledged only once it and every record with a lower
  *     seq are durable (the settle callback waits for commits in flight on
- *     other lanes), and recovery replays a record that was queued (flag
- *     LOG_REC_QUEUED) only if every seq between the watermark and it was
- *     found: a queued record may depend on one a crash lost.
+ *     other lanes).
  *   - While anything is queued, every commit is queued too (in seq order:
- *     the seq is taken under the queue's lock), so nothing that may have
- *     read a queued record becomes durable before it.
+ *     the seq is taken under the queue's lock), and each queued record is
+ *     durable before the next is written, so nothing that may have read
+ *     a queued record becomes durable before it.  (A commit that is not
+ *     queued read nothing of one: it applies only once durable, and took
+ *     its seq while the queue was empty.)
  *   - A checkpoint writes no page content and no watermark that a queued
  *     record not yet acknowledged may have changed (commitq_first, and
  *     the persistence layer's gate before each write-back).

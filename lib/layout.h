@@ -179,12 +179,8 @@ struct log_rec {
 	uint64_t seq;                 /* global commit order, from 1 */
 	uint32_t used;                /* bytes of entries after the header */
 	uint16_t lane;                /* lane that wrote it (sanity check) */
-	uint16_t flags;               /* LOG_REC_QUEUED or zero */
+	uint16_t flags;               /* zero */
 };
-/* The record was committed behind pipelined commits not yet durable
- * (commitq.h): it may depend on them, so recovery replays it only if
- * every seq between the watermark and its own was found. */
-#define LOG_REC_QUEUED 1u
 static_assert(sizeof(struct log_rec) == 24, "log_rec size");
 
 struct log_word_entry {

@@ -34,9 +34,9 @@
 	X(DISK_QUEUE_GATE, "disk-queue-gate", \
 	  "on a disk: a checkpoint writes back pages that a pipelined " \
 	  "commit not yet durable changed") \
-	X(DISK_QUEUE_ORDER, "disk-queue-order", \
-	  "on a disk: recovery replays a pipelined commit whatever it " \
-	  "found missing before it") \
+	X(DISK_QUEUE_FENCE, "disk-queue-fence", \
+	  "on a disk: pipelined commits written together with one fence, " \
+	  "so a later one may be durable without an earlier one") \
 	X(CKPT_FLUSH_TARGETS, "ckpt-flush-targets", \
 	  "checkpoint: the words records changed are never written back") \
 	X(CKPT_TARGET_FENCE, "ckpt-target-fence", \

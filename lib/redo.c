@@ -162,7 +162,6 @@ struct redo {
 	/* redo_recover's replay, until redo_recover_finish or _undo */
 	struct redo_found *found;     /* the records replayed, seq order */
 	size_t nfound;
-	size_t ndropped;              /* records found and not replayed */
 	uint64_t found_maxseq;        /* the watermark they raise it to */
 	struct redo_undo {            /* the bytes the replay overwrote */
 		char *buf;            /* records: bytes (padded to 8), then
@@ -825,7 +824,7 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 	char *dst;
 	struct redo_desc d;
 	uint64_t used;
-	bool half, over, behind, queued;
+	bool half, over, queued;
 
 	if (seqp)
 		*seqp = 0;
@@ -890,14 +889,13 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 	seq = atomic_fetch_add(&r->seq, 1) + 1;
 	atomic_store(&lane->inflight, seq);
 	/* Behind a queued commit, this one may have read what it changed:
-	 * queued too, and flagged for recovery (commitq.h). */
-	behind = r->cq && commitq_queued(r->cq);
-	queued = behind || (r->cq && lane->async);
+	 * queued too, durable only after it (commitq.h). */
+	queued = r->cq && (lane->async || commitq_queued(r->cq));
 
 	lh->seq = seq;
 	lh->used = (uint32_t)rec_used;
 	lh->lane = (uint16_t)lane->id;
-	lh->flags = behind ? LOG_REC_QUEUED : 0;
+	lh->flags = 0;
 	lh->checksum = 0;
 	redo_checksum(r->pool, rec, rec_used, &lh->checksum);
 	dst = lane->ring + pos % r->ring_size;
@@ -1355,8 +1353,7 @@ static const struct log_rec *redo_record_at(const struct redo *r,
 
 	if (off + REC_HDR > r->ring_size)
 		return NULL;
-	if (lh->seq <= after || lh->lane != l->id ||
-	    (lh->flags & ~LOG_REC_QUEUED) ||
+	if (lh->seq <= after || lh->lane != l->id || lh->flags ||
 	    lh->used % 8 || lh->used > r->ring_size - off - REC_HDR)
 		return NULL;
 	if (PLANTED(REDO_NO_CHECKSUM))
@@ -1456,10 +1453,9 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 	struct redo_recovery_stats s = {0};
 	struct redo_found *todo = NULL;
 	size_t n = 0, cap = 0;
-	uint64_t w, maxseq, next, t0 = redo_now();
+	uint64_t w, maxseq, t0 = redo_now();
 	const struct ckpt_hdr *c;
-	bool v0, v1, gap = false;
-	size_t kept = 0;
+	bool v0, v1;
 	int err = 0;
 
 	v0 = redo_slot_valid(r, r->slot[0]);
@@ -1521,21 +1517,9 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 	if (n && persist_maps_file(&pool->persist))
 		redo_prefetch_targets(r, todo, n);
 	r->undo.on = true;
-	next = w + 1;
 	for (size_t i = 0; i < n; i++) {
 		const struct log_rec *lh = (const void *)todo[i].rec;
 		struct redo_body b;
-		/* A record committed behind queued ones may depend on one a
-		 * crash lost: replayed only with every seq before it (and
-		 * then not kept in the list of those replayed). */
-		gap |= lh->seq != next;
-		next = lh->seq + 1;
-		if (gap && (lh->flags & LOG_REC_QUEUED) &&
-		    !PLANTED(DISK_QUEUE_ORDER)) {
-			s.logs_dropped++;
-			continue;
-		}
-		todo[kept++] = todo[i];
 		if (!redo_body_of(pool, todo[i].rec, lh->used, &b) ||
 		    redo_apply(r, &b, false, true, &s.entries_replayed)) {
 			err = err_set(em, PKV_ECORRUPT,
@@ -1547,13 +1531,11 @@ int redo_recover(struct redo *r, struct redo_recovery_stats *st,
 		}
 		s.logs_replayed++;
 	}
-	n = kept;
 	r->undo.on = false;
 	if (!err && r->undo.failed)
 		err = err_set(em, -ENOMEM, "out of memory");
 	r->found = todo;
 	r->nfound = n;
-	r->ndropped = s.logs_dropped;
 	r->found_maxseq = maxseq;
 	if (err)
 		redo_recover_undo(r);
@@ -1569,7 +1551,7 @@ static void redo_recover_forget(struct redo *r)
 {
 	free(r->found);
 	r->found = NULL;
-	r->nfound = r->ndropped = 0;
+	r->nfound = 0;
 	free(r->undo.buf);
 	memset(&r->undo, 0, sizeof(r->undo));
 }
@@ -1580,11 +1562,10 @@ void redo_recover_finish(struct redo *r)
 	struct pool *pool = r->pool;
 	struct persist *p = &pool->persist;
 
-	if (r->nfound || r->ndropped) {
+	if (r->nfound) {
 		/* The replayed changes are durable before the watermark says
 		 * they need no replay; a crash before leaves the old slot,
-		 * and replaying again is harmless.  (Records dropped are
-		 * passed too: never replayed later.) */
+		 * and replaying again is harmless. */
 		uint64_t lines = 0;
 		if (persist_tracks_dirty(p)) {
 			redo_flush_marked(r);

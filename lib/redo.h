@@ -33,8 +33,6 @@ struct redo_lane;
 struct redo_recovery_stats {
 	uint64_t logs_valid;          /* records above the watermark, valid */
 	uint64_t logs_replayed;       /* of those, replayed */
-	uint64_t logs_dropped;        /* of those, pipelined commits after
-					 a lost one: not replayed */
 	uint64_t entries_replayed;
 	uint64_t nsec;                /* wall time of redo_recover */
 };
