@@ -42,7 +42,6 @@ struct commitq {
 	bool thread_on, stop;
 	pthread_t thread;
 	int efd;
-	struct commitq_stats st;
 };
 
 int commitq_new(struct persist *p, void (*settle)(void *arg, uint64_t seq),
@@ -97,7 +96,6 @@ int commitq_push(struct commitq *q, uint64_t seq, const void *addr,
 								   len };
 	if (q->len++ == 0)
 		atomic_store(&q->oldest, seq);
-	q->st.records++;
 	if (q->thread_on)
 		pthread_cond_signal(&q->work);
 	return 0;
@@ -126,7 +124,6 @@ static void commitq_drain(struct commitq *q)
 	q->draining = true;
 	n = q->len;
 	last = q->e[(q->first + n - 1) % q->cap].seq;
-	q->st.drains++;
 	pthread_mutex_unlock(&q->mtx);
 	/* The n entries taken stay at the front (only a drain pops, one
 	 * at a time), but a push may move the array: each is read under
@@ -142,7 +139,6 @@ static void commitq_drain(struct commitq *q)
 		pthread_mutex_lock(&q->mtx);
 		x = &q->e[(q->first + i) % q->cap];
 		a = x->addr, len = x->len;
-		q->st.writes++;
 		pthread_mutex_unlock(&q->mtx);
 		persist_write_mapped(q->p, a, len);
 		if (!PLANTED(DISK_QUEUE_FENCE))
@@ -248,13 +244,6 @@ int commitq_done(struct commitq *q, uint64_t seq)
 int commitq_fd(const struct commitq *q)
 {
 	return q ? q->efd : -1;
-}
-
-void commitq_get_stats(struct commitq *q, struct commitq_stats *st)
-{
-	pthread_mutex_lock(&q->mtx);
-	*st = q->st;
-	pthread_mutex_unlock(&q->mtx);
 }
 
 void commitq_free(struct commitq *q)

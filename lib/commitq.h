@@ -88,11 +88,4 @@ int commitq_done(struct commitq *q, uint64_t seq);
  * to clear it), or -1. */
 int commitq_fd(const struct commitq *q);
 
-/* What the queue has done: records and writes, and how many commits had
- * to wait behind it. */
-struct commitq_stats {
-	uint64_t records, writes, drains;
-};
-void commitq_get_stats(struct commitq *q, struct commitq_stats *st);
-
 #endif /* PKV_COMMITQ_H */
