@@ -179,7 +179,7 @@ struct redo {
 	 * and whether the checkpoint's gate is set (from the first one on,
 	 * under ckpt_mtx) */
 	struct commitq *cq;
-	bool gated;
+	atomic_bool gated;
 };
 
 static _Thread_local unsigned redo_tls_hint = ~0u;
@@ -868,7 +868,7 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 	if (redo_reserve(r, lane, len, &pos))
 		return -ENOMEM;
 
-	if (lane->async && !r->gated) {
+	if (lane->async && !atomic_load(&r->gated)) {
 		/* Before the first pipelined commit is applied, every
 		 * checkpoint from now on gates its write-backs on them. */
 		pthread_mutex_lock(&r->ckpt_mtx);
@@ -876,7 +876,7 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 		    persist_set_gate(p, redo_gate, r))
 			lane->async = false;      /* no memory: commit now */
 		else
-			r->gated = true;
+			atomic_store(&r->gated, true);
 		pthread_mutex_unlock(&r->ckpt_mtx);
 	}
 	/* The seq is taken last, under the caller's locks: conflict order;
