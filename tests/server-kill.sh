@@ -26,8 +26,12 @@
 # A fifth client overwrites three keys with one MSET, and two keys and a
 # counter with one MULTI/EXEC, again and again: after the kill each group
 # is whole (never half applied) and not older than its last acknowledgment.
+# A sixth sends SETs of 1000 keys over and over, 100 at a time,
+# pipelined: a turn that big is submitted and synced while the next turns
+# run (the others' turns are committed in the loop); after the kill each
+# key holds its last acknowledged value or a later one sent.
 # The pool starts at 8 MiB (256 MiB at most) with pool-auto-grow, and a
-# sixth client grows it by a chunk every 10 ms (CONFIG SET pool-size), so
+# seventh client grows it by a chunk every 10 ms (CONFIG SET pool-size), so
 # kills land during growth as well: after each, the pool is at least as
 # big as the last growth acknowledged.
 # A last clean SHUTDOWN and restart checks everything once more.  Needs
@@ -103,6 +107,21 @@ try:
             log.write("G %d\n" % size)
             time.sleep(0.01)
         sys.exit(0)
+    while cid == "pipe" and time.time() < deadline:
+        # SETs pipelined 100 at a time (what a turn the server submits
+        # without waiting for its sync is made of); a line per reply.
+        s.sendall(b"".join(enc("SET", "p:%s:%d" % (rnd, j % 1000),
+                               "pv%d-%s" % (j, "x" * (j % 200)))
+                           for j in range(i, i + 100)))
+        for j in range(i, i + 100):
+            line = f.readline()
+            if not line:
+                raise OSError("closed")
+            if line != b"+OK\r\n":
+                log.write("BAD PIPE %d %r\n" % (j, line))
+                sys.exit(1)
+            log.write("Q %d\n" % j)
+        i += 100
     while cid == "tx" and time.time() < deadline:
         # Atomic groups: MSET of three keys, then MULTI/EXEC of two SETs
         # and an INCR, each overwriting the same keys with i.
@@ -393,6 +412,29 @@ for r in range(1, rounds + 1):
                 "ZADDs acknowledged (last %s)" % (r, c, len(got) // 2, nz,
                                                   last))
         nzadd += nz
+# The pipelining writer (1000 keys, SET p:R:(j % 1000) for j = 0, 1, ...):
+# each key holds its last acknowledged value or a later one, sent before
+# the kill.
+npipe = 0
+for r in range(1, rounds + 1):
+    acked = [int(l.split()[1]) for l in open("%s/acks.%d.pipe" % (tmp, r))]
+    if acked != list(range(len(acked))):
+        bad("pipe writer %d: acknowledged SETs not in order" % r)
+    n = len(acked)
+    sent = (n // 100 + 1) * 100          # the batch in flight ends here
+    vals = mget(["p:%d:%d" % (r, k) for k in range(1000)])
+    for k in range(1000):
+        last = max([j for j in range(k, n, 1000)], default=-1)
+        got = -1
+        if vals[k] is not None:
+            got = int(vals[k].split(b"-")[0][2:])
+            if vals[k] != ("pv%d-%s" % (got, "x" * (got % 200))).encode() \
+               or got % 1000 != k:
+                bad("round %d: p:%d:%d = %r" % (r, r, k, vals[k]))
+        if got < last or got >= sent:
+            bad("round %d: p:%d:%d holds SET %d; acknowledged %d, sent "
+                "below %d" % (r, r, k, got, last, sent))
+    npipe += n
 # The transactional writer: all or nothing, and nothing acknowledged lost.
 for r in range(1, rounds + 1):
     m = t = -1
@@ -439,9 +481,9 @@ print("checked %d acknowledged writes: %d SETs one by one, %d INCRs "
       "through their counters, %d HSETs through their hashes, %d RPUSHes "
       "and LPOPs through their lists, %d SADDs through their sets, %d "
       "ZADDs through their sorted sets, %d MSETs and EXECs through their "
-      "keys; %d problems"
-      % (nsets + nincr + nhset + nlist + nsadd + nzadd + ntx, nsets, nincr,
-         nhset, nlist, nsadd, nzadd, ntx, errors))
+      "keys, %d pipelined SETs; %d problems"
+      % (nsets + nincr + nhset + nlist + nsadd + nzadd + ntx + npipe, nsets,
+         nincr, nhset, nlist, nsadd, nzadd, ntx, npipe, errors))
 sys.exit(1 if errors else 0)
 EOF
 
@@ -472,6 +514,10 @@ while [ $round -le "$ROUNDS" ]; do
 	timeout 60 "$PY" "$TMP/writer.py" "$K_port" $round tx \
 		"$TMP/acks.$round.tx" &
 	pids="$pids $!"
+	timeout 60 "$PY" "$TMP/writer.py" "$K_port" $round pipe \
+		"$TMP/acks.$round.pipe" &
+	pids="$pids $!"
+	acks="$acks $TMP/acks.$round.pipe"
 	timeout 60 "$PY" "$TMP/writer.py" "$K_port" $round grow \
 		"$TMP/grow.$round" &
 	pids="$pids $!"
