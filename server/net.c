@@ -377,6 +377,27 @@ static void net_held_release(void)
 }
 
 /*
+ * A group of fewer commands than this is committed in the loop, as
+ * Redis's turn: its sync is not worth a hand-off.  Pipelining pays when
+ * the next turns have work to do while the sync runs; with a few commands
+ * per turn (pipeline 1) they have little, and the loop would spin through
+ * many small turns while it waits: measured under SET at pipeline 1 with
+ * 50 clients on a disk, 18-23 us of server CPU a request against 14-18
+ * committing in the loop, and fewer requests a second.
+ */
+#define PIPELINE_MIN_CMDS 64
+
+/* net_group_cmds -- commands the open group's clients ran. */
+static size_t net_group_cmds(void)
+{
+	size_t n = 0;
+
+	for (struct client *c = group; c; c = c->gnext)
+		n += c->group_cmds;
+	return n;
+}
+
+/*
  * net_group_turn -- the end of a turn.  While the last group's sync still
  * runs (and `wait` is false), this turn's commands stay in the open group,
  * which goes on gathering the next turns' (one sync for all of them, as
@@ -390,7 +411,10 @@ static void net_group_turn(bool wait)
 	if (held && !wait && ks_durable(held_ticket, false) == 0)
 		return;
 	net_held_release();
-	net_group_submit();
+	if (net_group_cmds() < PIPELINE_MIN_CMDS)
+		net_group_commit();
+	else
+		net_group_submit();
 	for (struct client *c = group; c; c = c->gnext)
 		if (!c->closing_now && c->out.len > c->sent && !net_write(c))
 			c->closing_now = true;
