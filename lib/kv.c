@@ -850,6 +850,25 @@ static int kv_find_live(pkv *db, unsigned dbi, const void *key,
 			      "damaged (see pkv_damage)", dbi) : 0;
 }
 
+/* pkv_prefetch -- see pkv.h; the hashes are taken 16 at a time. */
+void pkv_prefetch(pkv *db, unsigned dbi, size_t n, const void *const *keys,
+		  const size_t *klens)
+{
+	uint64_t hash[16];
+	struct epoch_ticket tk;
+
+	if (dbi >= db->ndbs)
+		return;
+	tk = epoch_enter(heap_epoch(db->heap));
+	for (size_t i = 0; i < n; i += 16) {
+		size_t m = n - i < 16 ? n - i : 16;
+		for (size_t j = 0; j < m; j++)
+			hash[j] = kv_hash(db, keys[i + j], klens[i + j]);
+		table_prefetch(db, dbi, hash, m);
+	}
+	epoch_exit(tk);
+}
+
 /* pkv_get_ref -- find a value and hold it in place. */
 int pkv_get_ref(pkv *db, unsigned dbi, const void *key, size_t klen,
 		struct pkv_ref *ref)

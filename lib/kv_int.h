@@ -125,6 +125,14 @@ static inline const char *kv_entry_val(const struct kv_entry *e)
 /* Longest chain followed; a damaged pool could hold a cycle. */
 #define KV_CHAIN_MAX (1u << 20)
 
+/* kv_entry_placed -- whether an entry's header can be at e: aligned,
+ * inside the heap (nothing of it read). */
+static inline bool kv_entry_placed(const pkv *db, uint64_t e)
+{
+	return !(e & 7) && e >= db->pool->hdr->chunks_off + BLOCK_HDR_SIZE &&
+	       e <= db->pool->size - sizeof(struct kv_entry);
+}
+
 /*
  * kv_entry_ok -- whether e can be an entry: aligned, inside the heap, its
  * key and value inside the pool.  Chains are followed only through
@@ -136,8 +144,7 @@ static inline bool kv_entry_ok(const pkv *db, uint64_t e)
 	uint64_t size = db->pool->size;
 	const struct kv_entry *E;
 
-	if ((e & 7) || e < db->pool->hdr->chunks_off + BLOCK_HDR_SIZE ||
-	    e > size - sizeof(*E))
+	if (!kv_entry_placed(db, e))
 		return false;
 	E = kv_ptr(db, e);
 	return (uint64_t)E->klen + E->vlen <= size - e - sizeof(*E);
@@ -283,6 +290,12 @@ int table_find(const pkv *db, const struct kvtx *t, const struct kv_table *tab,
  */
 int table_lookup(const pkv *db, unsigned dbi, uint64_t hash, const void *key,
 		 size_t klen, uint64_t *entry);
+
+/* table_prefetch -- start loading the buckets of hash[0..n) in dbi's
+ * table (its current array), then the entries at their heads (caller
+ * inside an epoch section). */
+void table_prefetch(const pkv *db, unsigned dbi, const uint64_t *hash,
+		    size_t n);
 
 /* table_insert -- link a new entry (filled, not yet published) at the
  * head of its chain and count it.  Stripe held. */

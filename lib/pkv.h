@@ -204,6 +204,19 @@ void pkv_ref_release(struct pkv_ref *ref);
  * PKV_ENOTFOUND; PKV_EINVAL for a bad dbi, PKV_ECORRUPT as pkv_get. */
 int pkv_exists(pkv *db, unsigned dbi, const void *key, size_t klen);
 
+/*
+ * pkv_prefetch -- a hint that keys[0..n) (klens[i] bytes each) of
+ * database dbi are about to be read or written, inside a batch or not:
+ * their buckets and the entries at the heads of their chains start
+ * loading into the CPU's cache together, so that the cache misses of n
+ * lookups overlap instead of following one another.  Nothing is read
+ * for the caller and nothing changes; a bad dbi is ignored.  Worth it
+ * for a handful of keys known in advance (MSET, MGET); more than about
+ * 16 at a time may evict each other.
+ */
+void pkv_prefetch(pkv *db, unsigned dbi, size_t n, const void *const *keys,
+		  const size_t *klens);
+
 /* pkv_del -- remove key, durably.  Returns 0, PKV_ENOTFOUND, PKV_EINVAL,
  * PKV_ECORRUPT or a write-back's -errno (as pkv_put). */
 int pkv_del(pkv *db, unsigned dbi, const void *key, size_t klen);

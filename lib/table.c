@@ -393,6 +393,25 @@ int table_lookup(const pkv *db, unsigned dbi, uint64_t hash, const void *key,
 	}
 }
 
+/* table_prefetch -- see kv_int.h.  Two passes: every bucket's line is
+ * asked for before any is read, then each head word (by now arriving
+ * together) names the entry to ask for.  A resize's other array is left
+ * alone: the hint is for the common case. */
+void table_prefetch(const pkv *db, unsigned dbi, const uint64_t *hash,
+		    size_t n)
+{
+	uint64_t cur = kv_load(&kv_table_of(db, dbi)->cur);
+	uint64_t mask = kv_mask(kv_ptr(db, cur));
+
+	for (size_t i = 0; i < n; i++)
+		__builtin_prefetch(kv_ptr(db, head_off(cur, hash[i] & mask)));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t e = kv_load(kv_ptr(db, head_off(cur, hash[i] & mask)));
+		if (kv_entry_placed(db, e))
+			__builtin_prefetch(kv_ptr(db, e));
+	}
+}
+
 /* table_insert -- publish a new entry at the head of its chain. */
 int table_insert(struct kvtx *t, const struct kv_table *tab,
 		 uint64_t entry_off)

@@ -222,7 +222,10 @@ static void cmd_del(struct client *c)
 	int64_t n = 0;
 
 	for (size_t j = 1; j < c->argc; j++) {
-		int err = ks_del(c->db, &c->argv[j]);
+		int err;
+
+		ks_prefetch(c->db, &c->argv[1], 1, j - 1, c->argc - 1);
+		err = ks_del(c->db, &c->argv[j]);
 		if (err == 0) {
 			n++;
 		} else if (err != PKV_ENOTFOUND) {
@@ -239,7 +242,10 @@ static void cmd_exists(struct client *c)
 	int64_t n = 0;
 
 	for (size_t j = 1; j < c->argc; j++) {
-		bool hit = ks_exists(c->db, &c->argv[j]);
+		bool hit;
+
+		ks_prefetch(c->db, &c->argv[1], 1, j - 1, c->argc - 1);
+		hit = ks_exists(c->db, &c->argv[j]);
 		ks_count_read(hit);
 		n += hit;
 	}

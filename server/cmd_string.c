@@ -294,7 +294,10 @@ static void cmd_mget(struct client *c)
 	reply_array(c, (int64_t)(c->argc - 1));
 	for (size_t j = 1; j < c->argc; j++) {
 		struct ks_val v;
-		int err = ks_get(c->db, &c->argv[j], &v);
+		int err;
+
+		ks_prefetch(c->db, &c->argv[1], 1, j - 1, c->argc - 1);
+		err = ks_get(c->db, &c->argv[j], &v);
 
 		ks_count_read(err == 0);
 		if (err) {
@@ -335,9 +338,11 @@ static void str_mset(struct client *c, bool nx)
 			}
 		}
 	}
-	for (size_t j = 1; j < c->argc && !err; j += 2)
+	for (size_t j = 1; j < c->argc && !err; j += 2) {
+		ks_prefetch(c->db, &c->argv[1], 2, j / 2, c->argc / 2);
 		err = ks_put(c->db, &c->argv[j], c->argv[j + 1].p,
 			     c->argv[j + 1].len, 0, 0);
+	}
 	/* A key that does not fit fails the command, and the loop takes
 	 * its other writes back: never half an MSET. */
 	if (err) {

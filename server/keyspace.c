@@ -32,6 +32,23 @@ static pkv_batch *ks_batch(void)
 	return ks.batch;
 }
 
+/* ks_prefetch -- see keyspace.h. */
+void ks_prefetch(unsigned db, const struct resp_arg *args, size_t step,
+		 size_t i, size_t n)
+{
+	const void *keys[KS_PREFETCH];
+	size_t klens[KS_PREFETCH], m = 0;
+
+	if (i % KS_PREFETCH)
+		return;
+	for (; i < n && m < KS_PREFETCH; i++, m++) {
+		keys[m] = args[i * step].p;
+		klens[m] = args[i * step].len;
+	}
+	if (m > 1)   /* one key alone: nothing to overlap */
+		pkv_prefetch(srv.db, db, m, keys, klens);
+}
+
 /* ks_get -- through the batch (in place). */
 int ks_get(unsigned db, const struct resp_arg *key, struct ks_val *v)
 {

@@ -50,6 +50,15 @@ void ks_release(struct ks_val *v);
  * keyspace_hits or keyspace_misses, as Redis's lookupKeyRead does. */
 void ks_count_read(bool hit);
 
+#define KS_PREFETCH 16   /* keys a ks_prefetch covers */
+
+/* ks_prefetch -- a hint before a command's loop over keys: at i = 0, 16,
+ * 32..., the keys args[i * step], args[(i + 1) * step]... (16 of them, or
+ * to the n-th) are about to be used: their lookups' cache misses overlap
+ * (pkv_prefetch). */
+void ks_prefetch(unsigned db, const struct resp_arg *args, size_t step,
+		 size_t i, size_t n);
+
 /* ks_exists -- whether key is live in db. */
 bool ks_exists(unsigned db, const struct resp_arg *key);
 

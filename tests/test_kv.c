@@ -3608,6 +3608,44 @@ static void test_batch_reads(void **state)
 	close_db(f);
 }
 
+/* test_prefetch -- a hint: over present and absent keys, more than one
+ * chunk of them, inside a batch or not, with a bad dbi or none at all, it
+ * neither changes nor writes anything. */
+static void test_prefetch(void **state)
+{
+	struct fixture *f = *state;
+	char k[40][KEYMAX];
+	const void *keys[40];
+	size_t klens[40];
+	struct pkv_stats st0, st1;
+	pkv_batch *b;
+	pkv *db = open_db(f);
+
+	for (unsigned i = 0; i < 40; i += 2)
+		put_kv(db, 0, i, 1);
+	for (unsigned i = 0; i < 40; i++) {
+		klens[i] = mkkey(k[i], i);
+		keys[i] = k[i];
+	}
+	assert_int_equal(pkv_stats(db, &st0), 0);
+	pkv_prefetch(db, 0, 40, keys, klens);
+	pkv_prefetch(db, 0, 0, NULL, NULL);
+	pkv_prefetch(db, 99, 40, keys, klens);
+	assert_int_equal(pkv_batch_begin(db, &b), 0);
+	assert_int_equal(pkv_batch_del(b, 0, k[0], klens[0]), 0);
+	pkv_prefetch(db, 0, 40, keys, klens);
+	assert_int_equal(pkv_batch_exists(b, 0, k[0], klens[0]),
+			 PKV_ENOTFOUND);
+	pkv_batch_abort(b);
+	assert_int_equal(pkv_stats(db, &st1), 0);
+	assert_int_equal(st1.flushed_bytes, st0.flushed_bytes);
+	assert_int_equal(st1.fences, st0.fences);
+	assert_int_equal(dbsize(db, 0), 20);
+	for (unsigned i = 0; i < 40; i++)
+		expect_kv(db, 0, i, i % 2 ? -1 : 1);
+	close_db(f);
+}
+
 /* test_batch_savepoint -- a rollback undoes what came after its
  * savepoint, and a failure that came after it: the rest commits. */
 static void test_batch_savepoint(void **state)
@@ -4169,6 +4207,7 @@ int main(void)
 		T(test_batch_savepoint),
 		T(test_batch_abort),
 		T(test_batch_submit),
+		T(test_prefetch),
 		T(test_stats),
 		T(test_misc),
 		T(test_threads),
