@@ -578,6 +578,37 @@ static void net_block_timeouts(int64_t now)
 	}
 }
 
+/*
+ * net_prefetch -- c's request just parsed is followed by more (a
+ * pipeline): start loading the entries of its key and of the next
+ * requests' (their second arguments, up to KS_PREFETCH keys), so that
+ * their lookups' cache misses overlap (ks_prefetch).  The requests ahead
+ * are parsed a first time here, and again when they run: a parse costs
+ * less than the misses it hides.  Inline requests are skipped (their
+ * arguments live in the parser's own buffer).
+ */
+static void net_prefetch(struct client *c, size_t pos,
+			 const struct resp_limits *lim)
+{
+	static struct resp_req ahead;
+	struct resp_arg keys[KS_PREFETCH];
+	size_t n = 0;
+
+	if (c->req.argc >= 2)
+		keys[n++] = c->req.argv[1];
+	while (n < KS_PREFETCH && pos < c->qlen && c->qbuf[pos] == '*') {
+		char err[64];
+		size_t used = 0;
+		if (resp_parse(&ahead, c->qbuf + pos, c->qlen - pos, lim,
+			       c->authed, &used, err, sizeof(err)) != RESP_OK)
+			break;
+		pos += used;
+		if (ahead.argc >= 2)
+			keys[n++] = ahead.argv[1];
+	}
+	ks_prefetch(c->db, keys, 1, 0, n);
+}
+
 /* net_process -- run every whole request in the query buffer. */
 static void net_process(struct client *c)
 {
@@ -586,7 +617,7 @@ static void net_process(struct client *c)
 		.max_args = (uint64_t)srv.cfg.max_args,
 		.max_inline = 64 * 1024,
 	};
-	size_t pos = 0;
+	size_t pos = 0, ran = 0;
 
 	while (pos < c->qlen && !c->close_asap && !c->closing_now &&
 	       !c->block.blocked) {
@@ -608,6 +639,8 @@ static void net_process(struct client *c)
 			break;
 		}
 		pos += used;
+		if (ran++ % KS_PREFETCH == 0 && pos < c->qlen)
+			net_prefetch(c, pos, &lim);
 		c->argc = c->req.argc;
 		c->argv = c->req.argv;
 		c->last_ms = pkv_now_ms();
