@@ -101,6 +101,13 @@ struct redo_desc {
 					 entries in the heap, or 0 */
 };
 
+/* redo_desc_bytes -- what record d leaves to replay until a checkpoint
+ * passes it: its bytes in the ring and its chained area's. */
+static inline uint64_t redo_desc_bytes(const struct redo_desc *d)
+{
+	return d->end - d->start + d->area;
+}
+
 struct redo_lane {
 	struct redo *redo;
 	unsigned id;
@@ -944,9 +951,9 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 	lane->area_bytes += d.area;
 	used = redo_backlog(lane);
 	half = used > r->ring_size / 2;
-	over = atomic_fetch_add_explicit(&r->backlog, d.end - d.start + d.area,
+	over = atomic_fetch_add_explicit(&r->backlog, redo_desc_bytes(&d),
 					 memory_order_relaxed) +
-	       d.end - d.start + d.area > r->replay_budget / 2;
+	       redo_desc_bytes(&d) > r->replay_budget / 2;
 	if (half && !atomic_load_explicit(&lane->half, memory_order_relaxed)) {
 		atomic_store(&lane->half, true);
 		atomic_fetch_add(&r->nhalf, 1);
@@ -1246,7 +1253,7 @@ static int redo_checkpoint_to(struct redo *r, bool force)
 		while (l->qlen && redo_q_at(l, 0)->seq <= t) {
 			const struct redo_desc *d = redo_q_at(l, 0);
 			l->area_bytes -= d->area;
-			passed += d->end - d->start + d->area;
+			passed += redo_desc_bytes(d);
 			l->qfirst = (l->qfirst + 1) % l->qcap;
 			l->qlen--;
 		}
