@@ -173,6 +173,21 @@ void reply_err_kv(struct client *c, int err)
 		reply_error(c, "ERR %s", pkv_strerror(err));
 }
 
+/* reply_err_commit -- see client.h.  A commit fails only for what fails
+ * every write: a write-back the file refused (the library then refuses
+ * every later commit, and every later turn's replies wait for one), or
+ * no memory.  Named as Redis names a failed write of its AOF. */
+void reply_err_commit(struct client *c, int err)
+{
+	if (err < 0 && err > PKV_EFIRST && err != -ENOMEM)
+		reply_error(c, "MISCONF Errors writing to the pool: %s "
+			    "(nothing is durable since, so no command is "
+			    "answered; restart the server once the disk is "
+			    "fixed)", pkv_strerror(err));
+	else
+		reply_err_kv(c, err);
+}
+
 /* reply_err_subcmd -- unknown subcommand, or its arity. */
 void reply_err_subcmd(struct client *c, const char *cmd,
 		      const char *const *subs)

@@ -119,6 +119,10 @@ void reply_err_int(struct client *c);     /* not an integer or out of range */
 void reply_err_float(struct client *c);   /* not a valid float */
 void reply_err_overflow(struct client *c);  /* an increment would overflow */
 void reply_err_kv(struct client *c, int err); /* a libpkv failure */
+/* reply_err_commit -- a group commit failed with err: the reply that
+ * takes the place of each of its commands' (MISCONF for the disk's
+ * failure, which is sticky). */
+void reply_err_commit(struct client *c, int err);
 /* reply_err_subcmd -- a container command (CLIENT, CONFIG...) called with
  * argv[1] not in subs (NULL-terminated, lowercase) or with the wrong
  * number of arguments for it, worded as Redis 7 does. */

@@ -291,7 +291,7 @@ static void net_group_end(int err)
 		if (err) {
 			reply_rewind(c, c->group_mark);
 			for (size_t i = 0; i < c->group_cmds; i++)
-				reply_err_kv(c, err);
+				reply_err_commit(c, err);
 		}
 		c->in_group = false;
 	}
@@ -361,7 +361,7 @@ static void net_held_release(void)
 				      (c->in_group ? c->group_cmds : 0);
 			reply_rewind(c, c->hold_at);
 			for (size_t i = 0; i < cmds; i++)
-				reply_err_kv(c, r);
+				reply_err_commit(c, r);
 			if (c->in_group) {
 				c->group_mark = reply_mark(c);
 				c->group_cmds = 0;

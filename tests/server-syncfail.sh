@@ -1,0 +1,181 @@
+#!/bin/sh
+# server-syncfail.sh -- when the disk fails under the server, no write is
+# acknowledged that is not durable, and the server stays up.
+#
+# The server runs on a pool in the build tree (a disk: the file backend)
+# with tests/libfailwrite.so preloaded, which fails every pwritev2 (the
+# write and sync of a commit's log record) while a trigger file exists.
+# A client pipelines SETs 300 at a time, so its turns are submitted and
+# held until their sync (the server's pipelined group commit), and a
+# second client sends one SET at a time (committed in the loop).  Before
+# the trigger every reply is +OK; after it every reply is an error (a
+# write's, a read's and PING's: memory may hold what is not durable, so
+# nothing is answered from it; MISCONF, as Redis's failed AOF write),
+# the server stays up, and writes keep failing once the trigger is gone
+# (a failed write-back is sticky: the server does not pretend).  Then SIGKILL, `pkv check`, a restart without the preload,
+# and every acknowledged SET must be there.  An automake test: exit 0 on
+# success, 1 on failure, 77 to skip (no python3, or not the file
+# backend).
+
+top_builddir=${top_builddir:-.}
+top_srcdir=${top_srcdir:-.}
+lib=$top_srcdir/tests/server-lib.sh
+[ -f "$lib" ] || lib=$(dirname "$0")/server-lib.sh
+. "$lib" || exit 99
+
+PY=$(srv_python)
+if [ -z "$PY" ]; then
+	echo "server-syncfail.sh: python3 not found; skipping"
+	exit 77
+fi
+SHIM=$top_builddir/tests/.libs/libfailwrite.so
+if [ ! -f "$SHIM" ]; then
+	echo "server-syncfail.sh: $SHIM not built; skipping"
+	exit 77
+fi
+srv_setup server-syncfail
+POOL=$TMP/sf.pool
+TRIGGER=$TMP/fail-now
+PKV=$top_builddir/cli/pkv
+
+LD_PRELOAD=$(cd "$(dirname "$SHIM")" && pwd)/libfailwrite.so
+FAILWRITE_TRIGGER=$TRIGGER
+export LD_PRELOAD FAILWRITE_TRIGGER
+srv_start F "$POOL"
+up=$?
+unset LD_PRELOAD
+[ $up -eq 0 ] || { bad "the server starts"; srv_finish; }
+if ! grep -q 'Persistence: file backend' "$TMP/F.log"; then
+	echo "server-syncfail.sh: the pool is not on the file backend here" \
+	     "($(grep -o 'Persistence: [a-z]* backend' "$TMP/F.log" | head -1));" \
+	     "skipping"
+	srv_kill9 F
+	exit 77
+fi
+ok "server up on port $F_port, file backend, failing writes preloaded"
+
+cat >"$TMP/client.py" <<'PYEOF'
+import os, socket, sys
+port, trigger, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+def enc(*args):
+    b = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a.encode()
+        b.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(b)
+
+def conn():
+    s = socket.create_connection(("127.0.0.1", port), 5)
+    s.settimeout(30)
+    return s, s.makefile("rb")
+
+def reply(f):
+    line = f.readline()
+    if line.startswith(b"$") and int(line[1:]) >= 0:
+        return f.read(int(line[1:]) + 2)[:-2]
+    return line.rstrip(b"\r\n")
+
+a, fa = conn()
+b, fb = conn()
+log = open(out, "w")
+fails = 0
+def check(what, ok):
+    global fails
+    print("ok:  " if ok else "FAIL:", what)
+    fails += 0 if ok else 1
+
+# Before: every write acknowledged.
+a.sendall(b"".join(enc("SET", "k:%d" % i, "v%d" % i) for i in range(300)))
+got = [reply(fa) for _ in range(300)]
+for i, r in enumerate(got):
+    if r == b"+OK":
+        log.write("k:%d v%d\n" % (i, i))
+check("300 pipelined SETs before the failure: all +OK",
+      got == [b"+OK"] * 300)
+b.sendall(enc("SET", "s:0", "one"))
+r = reply(fb)
+if r == b"+OK":
+    log.write("s:0 one\n")
+check("a single SET before the failure: +OK (%r)" % r, r == b"+OK")
+log.flush()
+
+# The disk fails.
+open(trigger, "w").close()
+a.sendall(b"".join(enc("SET", "p:%d" % i, "w%d" % i) for i in range(300)))
+got = [reply(fa) for _ in range(300)]
+oks = sum(1 for r in got if r == b"+OK")
+errs = [r for r in got if r.startswith(b"-")]
+check("300 pipelined SETs after the failure: all errors (%d +OK, %d "
+      "errors, first %r)" % (oks, len(errs), errs[:1]), len(errs) == 300
+      and errs[0].startswith(b"-MISCONF"))
+b.sendall(enc("SET", "s:1", "two"))
+r = reply(fb)
+check("a single SET after the failure: an error (%r)" % r,
+      r.startswith(b"-"))
+# Memory may hold a write that is not durable: nothing is answered from
+# it, nor anything else, but with an error that says why.
+b.sendall(enc("PING") + enc("GET", "k:7"))
+r = [reply(fb), reply(fb)]
+check("PING and GET answer MISCONF, the server up (%r)" % r[1],
+      all(x.startswith(b"-MISCONF Errors writing to the pool: "
+                       b"Input/output error") for x in r))
+
+# The failure is sticky: the disk is back, the server does not pretend.
+os.unlink(trigger)
+b.sendall(enc("SET", "s:2", "three"))
+r = reply(fb)
+check("a SET once the disk is back: still an error (%r)" % r,
+      r.startswith(b"-"))
+log.close()
+sys.exit(1 if fails else 0)
+PYEOF
+
+"$PY" "$TMP/client.py" "$F_port" "$TRIGGER" "$TMP/acked" >"$TMP/client.out" 2>&1
+rc=$?
+sed 's/^/      /' "$TMP/client.out"
+[ $rc -eq 0 ] && ok "the writes failed, none acknowledged" ||
+	bad "client checks (exit $rc)"
+if grep -q "Group commit failed" "$TMP/F.log"; then
+	ok "the failure is in the server's log"
+else
+	bad "no 'Group commit failed' in the server's log"
+fi
+srv_alive F && ok "the server is still up" || bad "the server died"
+srv_kill9 F
+
+if [ -x "$PKV" ]; then
+	"$PKV" check "$POOL" >"$TMP/check.out" 2>&1
+	rc=$?
+	case $rc in
+	0|3) ok "pkv check after the kill: exit $rc" ;;
+	*) bad "pkv check after the kill: exit $rc"
+	   head -n 20 "$TMP/check.out" | sed 's/^/      /' ;;
+	esac
+fi
+
+srv_start F "$POOL" || { bad "restart without the failing writes"; srv_finish; }
+ok "restarted without the failing writes"
+"$PY" - "$F_port" "$TMP/acked" <<'PYEOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+s.settimeout(30)
+f = s.makefile("rb")
+want = [l.split() for l in open(sys.argv[2])]
+lost = 0
+for k, v in want:
+    s.sendall(b"GET %s\r\n" % k.encode())
+    line = f.readline()
+    got = f.read(int(line[1:]) + 2)[:-2] if line[:1] == b"$" and \
+        int(line[1:]) >= 0 else None
+    if got != v.encode():
+        lost += 1
+        if lost <= 5:
+            print("FAIL: acknowledged %s = %s, found %r" % (k, v, got))
+print("checked %d acknowledged SETs, %d lost" % (len(want), lost))
+sys.exit(1 if lost or len(want) != 301 else 0)
+PYEOF
+[ $? -eq 0 ] && ok "every acknowledged SET is there after the restart" ||
+	bad "acknowledged SETs lost (or not 301 acknowledged)"
+srv_stop F || bad "clean stop"
+srv_finish
