@@ -40,7 +40,10 @@ PKV=$top_builddir/cli/pkv
 
 LD_PRELOAD=$(cd "$(dirname "$SHIM")" && pwd)/libfailwrite.so
 FAILWRITE_TRIGGER=$TRIGGER
-export LD_PRELOAD FAILWRITE_TRIGGER
+# (in a sanitizer build the shim comes before ASan's runtime in the
+# list of libraries, which ASan would otherwise refuse)
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+export LD_PRELOAD FAILWRITE_TRIGGER ASAN_OPTIONS
 srv_start F "$POOL"
 up=$?
 unset LD_PRELOAD
