@@ -18,9 +18,9 @@
 #
 # Pools are ordinary files in the build tree.  The tests never cut the
 # power, only kill processes, and for that the page cache is durable
-# enough: PKV_PERSIST=pmem (cache flushes, as on emulated persistent
-# memory) runs them in seconds where the file backend's msync of every
-# flush takes minutes.  Set PKV_PERSIST=file to run them on that backend.
+# enough: they run with PKV_PERSIST=pmem (cache flushes, as on emulated
+# persistent memory) unless PKV_PERSIST says otherwise; cli-file.sh runs
+# cli.sh again with PKV_PERSIST=file, the backend of a pool on a disk.
 
 top_builddir=${top_builddir:-.}
 top_srcdir=${top_srcdir:-.}
