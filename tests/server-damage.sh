@@ -15,11 +15,7 @@ lib=$top_srcdir/tests/server-lib.sh
 [ -f "$lib" ] || lib=$(dirname "$0")/server-lib.sh
 . "$lib" || exit 99
 
-PY=$(srv_python)
-if [ -z "$PY" ]; then
-	echo "server-damage.sh: python3 not found; skipping"
-	exit 77
-fi
+srv_need_python server-damage.sh
 test_py=$(srv_test_py server_damage.py)
 srv_setup server-damage
 

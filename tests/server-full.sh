@@ -37,11 +37,7 @@ lib=$top_srcdir/tests/server-lib.sh
 [ -f "$lib" ] || lib=$(dirname "$0")/server-lib.sh
 . "$lib" || exit 99
 
-PY=$(srv_python)
-if [ -z "$PY" ]; then
-	echo "server-full.sh: python3 not found; skipping"
-	exit 77
-fi
+srv_need_python server-full.sh
 srv_setup server-full
 
 CLIENTS=${CLIENTS:-4}

@@ -44,11 +44,7 @@ lib=$top_srcdir/tests/server-lib.sh
 [ -f "$lib" ] || lib=$(dirname "$0")/server-lib.sh
 . "$lib" || exit 99
 
-PY=$(srv_python)
-if [ -z "$PY" ]; then
-	echo "server-kill.sh: python3 not found; skipping"
-	exit 77
-fi
+srv_need_python server-kill.sh
 srv_setup server-kill
 
 ROUNDS=${SOAK_ROUNDS:-${ROUNDS:-3}}

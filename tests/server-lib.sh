@@ -11,6 +11,7 @@
 #     srv_alive S              whether the server process is still running
 #     srv_ping PORT            whether PING answers PONG (redis-cli, or python)
 #     srv_test_py NAME         the path of tests/NAME (a Python test script)
+#     srv_need_python TEST     PY=python3, or skip TEST (exit 77)
 #     ok TEXT / bad TEXT       report a check; bad counts $failures
 #     srv_finish               print the summary; exit 0 or 1
 #
@@ -55,6 +56,16 @@ srv_python() {
 		echo /usr/bin/python3
 	elif command -v python3 >/dev/null 2>&1; then
 		command -v python3
+	fi
+}
+
+# srv_need_python TEST -- PY is a python3; without one, TEST is skipped
+# (exit 77).
+srv_need_python() {
+	PY=$(srv_python)
+	if [ -z "$PY" ]; then
+		echo "$1: python3 not found; skipping"
+		exit 77
 	fi
 }
 

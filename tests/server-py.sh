@@ -17,11 +17,7 @@ lib=$top_srcdir/tests/server-lib.sh
 [ -f "$lib" ] || lib=$(dirname "$0")/server-lib.sh
 . "$lib" || exit 99
 
-PY=$(srv_python)
-if [ -z "$PY" ]; then
-	echo "server-py.sh: python3 not found; skipping"
-	exit 77
-fi
+srv_need_python server-py.sh
 if ! "$PY" -c 'import redis' 2>/dev/null; then
 	echo "server-py.sh: $PY cannot import redis (python3-redis); skipping"
 	exit 77
