@@ -23,11 +23,7 @@ lib=$top_srcdir/tests/server-lib.sh
 [ -f "$lib" ] || lib=$(dirname "$0")/server-lib.sh
 . "$lib" || exit 99
 
-PY=$(srv_python)
-if [ -z "$PY" ]; then
-	echo "server-syncfail.sh: python3 not found; skipping"
-	exit 77
-fi
+srv_need_python server-syncfail.sh
 SHIM=$top_builddir/tests/.libs/libfailwrite.so
 if [ ! -f "$SHIM" ]; then
 	echo "server-syncfail.sh: $SHIM not built; skipping"
@@ -58,82 +54,59 @@ fi
 ok "server up on port $F_port, file backend, failing writes preloaded"
 
 cat >"$TMP/client.py" <<'PYEOF'
-import os, socket, sys
+import os, sys
 port, trigger, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+sys.path.insert(0, os.environ["PKV_TESTS_DIR"])
+from resp_client import Conn, Err
 
-def enc(*args):
-    b = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a.encode()
-        b.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(b)
-
-def conn():
-    s = socket.create_connection(("127.0.0.1", port), 5)
-    s.settimeout(30)
-    return s, s.makefile("rb")
-
-def reply(f):
-    line = f.readline()
-    if line.startswith(b"$") and int(line[1:]) >= 0:
-        return f.read(int(line[1:]) + 2)[:-2]
-    return line.rstrip(b"\r\n")
-
-a, fa = conn()
-b, fb = conn()
+a, b = Conn(port), Conn(port)
 log = open(out, "w")
 fails = 0
 def check(what, ok):
     global fails
     print("ok:  " if ok else "FAIL:", what)
     fails += 0 if ok else 1
+MISCONF = "MISCONF Errors writing to the pool: Input/output error"
 
 # Before: every write acknowledged.
-a.sendall(b"".join(enc("SET", "k:%d" % i, "v%d" % i) for i in range(300)))
-got = [reply(fa) for _ in range(300)]
+got = a.pipe([("SET", "k:%d" % i, "v%d" % i) for i in range(300)])
 for i, r in enumerate(got):
-    if r == b"+OK":
+    if r == "OK" and not isinstance(r, Err):
         log.write("k:%d v%d\n" % (i, i))
-check("300 pipelined SETs before the failure: all +OK",
-      got == [b"+OK"] * 300)
-b.sendall(enc("SET", "s:0", "one"))
-r = reply(fb)
-if r == b"+OK":
+check("300 pipelined SETs before the failure: all +OK", got == ["OK"] * 300)
+r = b.call("SET", "s:0", "one")
+if r == "OK" and not isinstance(r, Err):
     log.write("s:0 one\n")
-check("a single SET before the failure: +OK (%r)" % r, r == b"+OK")
+check("a single SET before the failure: +OK (%r)" % r, r == "OK")
 log.flush()
 
 # The disk fails.
 open(trigger, "w").close()
-a.sendall(b"".join(enc("SET", "p:%d" % i, "w%d" % i) for i in range(300)))
-got = [reply(fa) for _ in range(300)]
-oks = sum(1 for r in got if r == b"+OK")
-errs = [r for r in got if r.startswith(b"-")]
-check("300 pipelined SETs after the failure: all errors (%d +OK, %d "
-      "errors, first %r)" % (oks, len(errs), errs[:1]), len(errs) == 300
-      and errs[0].startswith(b"-MISCONF"))
-b.sendall(enc("SET", "s:1", "two"))
-r = reply(fb)
+got = a.pipe([("SET", "p:%d" % i, "w%d" % i) for i in range(300)])
+errs = [r for r in got if isinstance(r, Err)]
+check("300 pipelined SETs after the failure: all errors (%d errors, "
+      "first %r)" % (len(errs), errs[:1]),
+      len(errs) == 300 and errs[0].startswith(MISCONF))
+r = b.call("SET", "s:1", "two")
 check("a single SET after the failure: an error (%r)" % r,
-      r.startswith(b"-"))
+      isinstance(r, Err))
 # Memory may hold a write that is not durable: nothing is answered from
 # it, nor anything else, but with an error that says why.
-b.sendall(enc("PING") + enc("GET", "k:7"))
-r = [reply(fb), reply(fb)]
+r = b.pipe([("PING",), ("GET", "k:7")])
 check("PING and GET answer MISCONF, the server up (%r)" % r[1],
-      all(x.startswith(b"-MISCONF Errors writing to the pool: "
-                       b"Input/output error") for x in r))
+      all(isinstance(x, Err) and x.startswith(MISCONF) for x in r))
 
 # The failure is sticky: the disk is back, the server does not pretend.
 os.unlink(trigger)
-b.sendall(enc("SET", "s:2", "three"))
-r = reply(fb)
+r = b.call("SET", "s:2", "three")
 check("a SET once the disk is back: still an error (%r)" % r,
-      r.startswith(b"-"))
+      isinstance(r, Err))
 log.close()
 sys.exit(1 if fails else 0)
 PYEOF
 
+PKV_TESTS_DIR=$(dirname "$(srv_test_py resp_client.py)")
+export PKV_TESTS_DIR
 "$PY" "$TMP/client.py" "$F_port" "$TRIGGER" "$TMP/acked" >"$TMP/client.out" 2>&1
 rc=$?
 sed 's/^/      /' "$TMP/client.out"
@@ -160,22 +133,16 @@ fi
 srv_start F "$POOL" || { bad "restart without the failing writes"; srv_finish; }
 ok "restarted without the failing writes"
 "$PY" - "$F_port" "$TMP/acked" <<'PYEOF'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
-s.settimeout(30)
-f = s.makefile("rb")
+import os, sys
+sys.path.insert(0, os.environ["PKV_TESTS_DIR"])
+from resp_client import Conn
+c = Conn(int(sys.argv[1]))
 want = [l.split() for l in open(sys.argv[2])]
-lost = 0
-for k, v in want:
-    s.sendall(b"GET %s\r\n" % k.encode())
-    line = f.readline()
-    got = f.read(int(line[1:]) + 2)[:-2] if line[:1] == b"$" and \
-        int(line[1:]) >= 0 else None
-    if got != v.encode():
-        lost += 1
-        if lost <= 5:
-            print("FAIL: acknowledged %s = %s, found %r" % (k, v, got))
-print("checked %d acknowledged SETs, %d lost" % (len(want), lost))
+got = c.pipe([("GET", k) for k, v in want])
+lost = [(k, v, g) for (k, v), g in zip(want, got) if g != v.encode()]
+for k, v, g in lost[:5]:
+    print("FAIL: acknowledged %s = %s, found %r" % (k, v, g))
+print("checked %d acknowledged SETs, %d lost" % (len(want), len(lost)))
 sys.exit(1 if lost or len(want) != 301 else 0)
 PYEOF
 [ $? -eq 0 ] && ok "every acknowledged SET is there after the restart" ||
