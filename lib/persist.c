@@ -54,9 +54,8 @@ static _Thread_local unsigned persist_tid_plus1;  /* 0: not yet assigned */
  * cache) and did not sync yet: its next fence owes an fdatasync. */
 static _Thread_local struct persist *persist_owed;
 /* This thread's owed sync covers a checkpoint's pages, in [lo, hi) of
- * the file: once they are durable, the page cache's copies may go
- * (persist_pay_sync). */
-static _Thread_local bool persist_owed_bulk;
+ * the mapping (hi 0: none): once they are durable, the page cache's
+ * copies may go (persist_pay_sync). */
 static _Thread_local uintptr_t persist_bulk_lo, persist_bulk_hi;
 static atomic_uint persist_next_tid;
 
@@ -389,7 +388,7 @@ static void persist_pay_sync(struct persist *p)
 	persist_bump(&persist_my_slot(p)->syncs, 1);
 	if (fdatasync(p->fd))
 		persist_fail(p, -errno);
-	else if (persist_owed_bulk)
+	else if (persist_bulk_hi)
 		/* A written page is the mapping's own copy, so the page
 		 * cache's is never read again before a restart: dropped
 		 * (clean ones only; the kernel keeps any still dirty), a
@@ -404,7 +403,6 @@ static void persist_pay_sync(struct persist *p)
 				    (off_t)(persist_bulk_lo - (uintptr_t)p->base),
 				    (off_t)(persist_bulk_hi - persist_bulk_lo),
 				    POSIX_FADV_DONTNEED);
-	persist_owed_bulk = false;
 	persist_bulk_lo = persist_bulk_hi = 0;
 }
 
@@ -556,11 +554,10 @@ static void persist_write_run(struct persist *p, uintptr_t rs, uintptr_t re,
 			persist_pwrite_from(p, src + (a - c),
 					    (off_t)(a - (uintptr_t)p->base),
 					    b - a);
-			if (!persist_owed_bulk || a < persist_bulk_lo)
+			if (!persist_bulk_hi || a < persist_bulk_lo)
 				persist_bulk_lo = a;
-			if (!persist_owed_bulk || b > persist_bulk_hi)
+			if (b > persist_bulk_hi)
 				persist_bulk_hi = b;
-			persist_owed_bulk = true;
 			if (!pc->from)
 				pc->from = a;
 			pc->bytes += b - a;
