@@ -850,18 +850,20 @@ static int kv_find_live(pkv *db, unsigned dbi, const void *key,
 			      "damaged (see pkv_damage)", dbi) : 0;
 }
 
-/* pkv_prefetch -- see pkv.h; the hashes are taken 16 at a time. */
+#define KV_PREFETCH_CHUNK 16   /* hashes pkv_prefetch takes at a time */
+
+/* pkv_prefetch -- see pkv.h. */
 void pkv_prefetch(pkv *db, unsigned dbi, size_t n, const void *const *keys,
 		  const size_t *klens)
 {
-	uint64_t hash[16];
+	uint64_t hash[KV_PREFETCH_CHUNK];
 	struct epoch_ticket tk;
 
 	if (dbi >= db->ndbs)
 		return;
 	tk = epoch_enter(heap_epoch(db->heap));
-	for (size_t i = 0; i < n; i += 16) {
-		size_t m = n - i < 16 ? n - i : 16;
+	for (size_t i = 0; i < n; i += KV_PREFETCH_CHUNK) {
+		size_t m = n - i < KV_PREFETCH_CHUNK ? n - i : KV_PREFETCH_CHUNK;
 		for (size_t j = 0; j < m; j++)
 			hash[j] = kv_hash(db, keys[i + j], klens[i + j]);
 		table_prefetch(db, dbi, hash, m);
