@@ -403,8 +403,9 @@ static size_t net_group_cmds(void)
  * which goes on gathering the next turns' (one sync for all of them, as
  * Redis's write of its AOF buffer covers every client of a turn; waiting
  * instead would leave each sync the half of the clients a turn has).
- * Otherwise: the last group's replies go, the open group is submitted,
- * and the replies it need not wait for go too.
+ * Otherwise: the last group's replies go, the open group is submitted
+ * (or, under PIPELINE_MIN_CMDS commands, committed here), and the
+ * replies it need not wait for go too.
  */
 static void net_group_turn(bool wait)
 {
@@ -578,6 +579,9 @@ static void net_block_timeouts(int64_t now)
 	}
 }
 
+/* net_prefetch's parse of the requests ahead (freed by net_run's end). */
+static struct resp_req ahead;
+
 /*
  * net_prefetch -- c's request just parsed is followed by more (a
  * pipeline): start loading the entries of its key and of the next
@@ -590,7 +594,6 @@ static void net_block_timeouts(int64_t now)
 static void net_prefetch(struct client *c, size_t pos,
 			 const struct resp_limits *lim)
 {
-	static struct resp_req ahead;
 	struct resp_arg keys[KS_PREFETCH];
 	size_t n = 0;
 
@@ -831,6 +834,7 @@ void net_run(void)
 	net_held_release();
 	while (srv.clients)
 		net_client_free(srv.clients);
+	resp_req_free(&ahead);
 	close(srv.listen_fd);
 	close(srv.epfd);
 }
