@@ -117,6 +117,8 @@ struct redo_lane {
 					 (redo_lane_async) */
 	atomic_bool half;             /* its ring is past half full (set by
 					 a commit, cleared by a checkpoint) */
+	_Atomic uint64_t fill;        /* redo_backlog as of its last change,
+					 read unlocked to choose a lane */
 	_Atomic uint64_t inflight;    /* seq being committed, REDO_PENDING,
 					 or 0 */
 	/* Owner-only while busy: the record being built. */
@@ -950,6 +952,7 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 	redo_q_push(lane, &d);        /* room was made by redo_reserve */
 	lane->area_bytes += d.area;
 	used = redo_backlog(lane);
+	atomic_store_explicit(&lane->fill, used, memory_order_relaxed);
 	half = used > r->ring_size / 2;
 	over = atomic_fetch_add_explicit(&r->backlog, redo_desc_bytes(&d),
 					 memory_order_relaxed) +
@@ -967,7 +970,7 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 	 * dirtied since the last and its writes slow the commits' syncs
 	 * (SET at pipeline 16: commits of 30-120 ms during one), it is asked
 	 * only once every lane is past half full (new transactions take
-	 * lanes that are not: redo_lane_acquire) or this one is past three
+	 * the least full lane: redo_lane_pick) or this one is past three
 	 * quarters: a single writer fills every ring first.
 	 */
 	if ((over || (half && (!r->even_fill ||
@@ -1261,6 +1264,8 @@ static int redo_checkpoint_to(struct redo *r, bool force)
 					  memory_order_relaxed);
 		if (r->tails[i] > l->tail)
 			l->tail = r->tails[i];
+		atomic_store_explicit(&l->fill, redo_backlog(l),
+				      memory_order_relaxed);
 		if (atomic_load(&l->half) &&
 		    redo_backlog(l) <= r->ring_size / 2) {
 			atomic_store(&l->half, false);
@@ -1655,9 +1660,51 @@ void redo_thread_lane(unsigned lane)
 	redo_tls_hint = lane;
 }
 
-/* redo_lane_acquire -- take a lane: the thread's usual one if free (on a
- * disk: and not past half full, else the next free one that is not, so
- * lanes fill evenly whatever the number of threads), else any free one. */
+/*
+ * redo_lane_fill_level -- how full lane l's ring is, in eighths (read
+ * unlocked: a hint).
+ */
+static unsigned redo_lane_fill_level(const struct redo *r,
+				     const struct redo_lane *l)
+{
+	uint64_t f = atomic_load_explicit(&l->fill, memory_order_relaxed);
+
+	return f >= r->ring_size ? 8 : (unsigned)(f * 8 / r->ring_size);
+}
+
+/*
+ * redo_lane_pick -- the lane to try first: the thread's usual one, but on
+ * a disk the free one whose ring is the least full (in eighths, the usual
+ * one on a tie), so rings fill evenly whatever the number of threads.
+ * Why: the checkpointer is asked for once every ring is past half full,
+ * and the commits made while it writes back must fit in what is left of
+ * all of them.  Filling each ring to half in turn left a single writer
+ * the rest of the last one only, a quarter of that room: MSET at
+ * pipeline 16 (2 GiB pool, four rings) filled it 4 times in 400k
+ * commands, none with the least full ring.
+ */
+static unsigned redo_lane_pick(struct redo *r, unsigned start)
+{
+	unsigned best = start, best_level = 9;
+
+	if (!r->even_fill)
+		return start;
+	for (unsigned k = 0; k < r->nlanes; k++) {
+		unsigned i = (start + k) % r->nlanes;
+		unsigned level;
+		if (atomic_load_explicit(&r->lanes[i].busy,
+					 memory_order_relaxed))
+			continue;
+		level = redo_lane_fill_level(r, &r->lanes[i]);
+		if (level < best_level) {
+			best = i;
+			best_level = level;
+		}
+	}
+	return best;
+}
+
+/* redo_lane_acquire -- take a lane: redo_lane_pick's, else any free one. */
 struct redo_lane *redo_lane_acquire(struct redo *r)
 {
 	unsigned start = redo_tls_hint;
@@ -1668,16 +1715,12 @@ struct redo_lane *redo_lane_acquire(struct redo *r)
 	for (;;) {
 		while (atomic_load(&r->quiesce))
 			sched_yield();
-		for (unsigned pass = 0; pass < 2 && !l; pass++) {
-			for (unsigned k = 0; k < r->nlanes && !l; k++) {
-				struct redo_lane *c =
-					&r->lanes[(start + k) % r->nlanes];
-				if ((pass || !r->even_fill ||
-				     !atomic_load_explicit(&c->half,
-						memory_order_relaxed)) &&
-				    redo_lane_try(c))
-					l = c;
-			}
+		start = redo_lane_pick(r, start);
+		for (unsigned k = 0; k < r->nlanes && !l; k++) {
+			struct redo_lane *c =
+				&r->lanes[(start + k) % r->nlanes];
+			if (redo_lane_try(c))
+				l = c;
 		}
 		if (l)
 			break;
