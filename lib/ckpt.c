@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
@@ -77,6 +78,7 @@ static void *ckpt_thread(void *arg)
 {
 	struct ckpt *c = arg;
 
+	prctl(PR_SET_NAME, "pkv-ckpt");     /* in top -H, perf, gdb */
 	pthread_mutex_lock(&c->mtx);
 	while (!c->stop) {
 		bool nudged = ckpt_wait(c);

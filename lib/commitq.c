@@ -15,6 +15,7 @@
 #endif
 #include <errno.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -166,6 +167,7 @@ static void *commitq_thread(void *arg)
 {
 	struct commitq *q = arg;
 
+	prctl(PR_SET_NAME, "pkv-sync");     /* in top -H, perf, gdb */
 	pthread_mutex_lock(&q->mtx);
 	for (;;) {
 		while (!q->len && !q->stop)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -796,6 +797,7 @@ static void *kv_thread(void *arg)
 	bool help_idle_only = persist_tracks_dirty(&db->pool->persist);
 	uint64_t commits = 0;
 
+	prctl(PR_SET_NAME, "pkv-kv");       /* in top -H, perf, gdb */
 	pthread_mutex_lock(&db->thread_mtx);
 	while (!db->thread_stop) {
 		struct timespec ts;

@@ -28,6 +28,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -463,6 +464,7 @@ static void *gc_thread(void *arg)
 {
 	struct gc *gc = arg;
 
+	prctl(PR_SET_NAME, "pkv-gc");       /* in top -H, perf, gdb */
 	/* The allocator's bitmaps, left unread by the open (heap.h). */
 	heap_load_runs(gc->heap);
 	pthread_mutex_lock(&gc->bg_mtx);
