@@ -332,6 +332,8 @@ static void str_mset(struct client *c, bool nx)
 	}
 	if (nx) {
 		for (size_t j = 1; j < c->argc; j += 2) {
+			ks_prefetch(c->db, &c->argv[1], 2, j / 2,
+				    c->argc / 2);
 			if (ks_exists(c->db, &c->argv[j])) {
 				reply_int(c, 0);
 				return;
@@ -339,7 +341,9 @@ static void str_mset(struct client *c, bool nx)
 		}
 	}
 	for (size_t j = 1; j < c->argc && !err; j += 2) {
-		ks_prefetch(c->db, &c->argv[1], 2, j / 2, c->argc / 2);
+		if (!nx)     /* (MSETNX's checks brought the keys' lines) */
+			ks_prefetch(c->db, &c->argv[1], 2, j / 2,
+				    c->argc / 2);
 		err = ks_put(c->db, &c->argv[j], c->argv[j + 1].p,
 			     c->argv[j + 1].len, 0, 0);
 	}
