@@ -80,6 +80,7 @@ srv_test_py() {
 
 # srv_setup NAME -- scratch directory and traps.
 srv_setup() {
+	SRV_TEST=$1
 	if [ ! -x "$PKV_SERVER" ]; then
 		echo "$1: $PKV_SERVER not built; skipping"
 		exit 77
@@ -195,6 +196,52 @@ srv_start() {
 	done
 	echo "srv_start $_s: no free port found"
 	return 1
+}
+
+# srv_start_failwrite S POOL -- start server S on POOL with
+# tests/libfailwrite.so preloaded (what it fails: the FAILWRITE_* the
+# caller exported), and only it: the tools run later do not get the
+# shim.  Skips the test (exit 77) without the shim or when the pool is
+# not on the file backend; ends it (srv_finish) if the server does not
+# start.
+srv_start_failwrite() {
+	_shim=$top_builddir/tests/.libs/libfailwrite.so
+	if [ ! -f "$_shim" ]; then
+		echo "$SRV_TEST.sh: $_shim not built; skipping"
+		exit 77
+	fi
+	LD_PRELOAD=$(cd "$(dirname "$_shim")" && pwd)/libfailwrite.so
+	# (in a sanitizer build the shim comes before ASan's runtime in
+	# the list of libraries, which ASan would otherwise refuse)
+	_asan=${ASAN_OPTIONS-}
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+	export LD_PRELOAD ASAN_OPTIONS
+	srv_start "$1" "$2"
+	_up=$?
+	unset LD_PRELOAD
+	ASAN_OPTIONS=$_asan
+	[ $_up -eq 0 ] || { bad "the server starts"; srv_finish; }
+	if ! grep -q 'Persistence: file backend' "$TMP/$1.log"; then
+		echo "$SRV_TEST.sh: the pool is not on the file backend here" \
+		     "($(grep -o 'Persistence: [a-z]* backend' "$TMP/$1.log" |
+			 head -1)); skipping"
+		srv_kill9 "$1"
+		exit 77
+	fi
+}
+
+# srv_pkv_check POOL -- `pkv check` of a pool a kill left: exit 0 (clean)
+# or 3 (repairable leaks) passes.
+srv_pkv_check() {
+	_pkv=$top_builddir/cli/pkv
+	[ -x "$_pkv" ] || return 0
+	"$_pkv" check "$1" >"$TMP/check.out" 2>&1
+	_rc=$?
+	case $_rc in
+	0|3) ok "pkv check after the kill: exit $_rc" ;;
+	*) bad "pkv check after the kill: exit $_rc"
+	   head -n 20 "$TMP/check.out" | sed 's/^/      /' ;;
+	esac
 }
 
 # srv_alive S -- whether the server process runs.

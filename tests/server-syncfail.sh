@@ -24,33 +24,13 @@ lib=$top_srcdir/tests/server-lib.sh
 . "$lib" || exit 99
 
 srv_need_python server-syncfail.sh
-SHIM=$top_builddir/tests/.libs/libfailwrite.so
-if [ ! -f "$SHIM" ]; then
-	echo "server-syncfail.sh: $SHIM not built; skipping"
-	exit 77
-fi
 srv_setup server-syncfail
 POOL=$TMP/sf.pool
 TRIGGER=$TMP/fail-now
-PKV=$top_builddir/cli/pkv
 
-LD_PRELOAD=$(cd "$(dirname "$SHIM")" && pwd)/libfailwrite.so
 FAILWRITE_TRIGGER=$TRIGGER
-# (in a sanitizer build the shim comes before ASan's runtime in the
-# list of libraries, which ASan would otherwise refuse)
-ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
-export LD_PRELOAD FAILWRITE_TRIGGER ASAN_OPTIONS
-srv_start F "$POOL"
-up=$?
-unset LD_PRELOAD
-[ $up -eq 0 ] || { bad "the server starts"; srv_finish; }
-if ! grep -q 'Persistence: file backend' "$TMP/F.log"; then
-	echo "server-syncfail.sh: the pool is not on the file backend here" \
-	     "($(grep -o 'Persistence: [a-z]* backend' "$TMP/F.log" | head -1));" \
-	     "skipping"
-	srv_kill9 F
-	exit 77
-fi
+export FAILWRITE_TRIGGER
+srv_start_failwrite F "$POOL"
 ok "server up on port $F_port, file backend, failing writes preloaded"
 
 cat >"$TMP/client.py" <<'PYEOF'
@@ -120,15 +100,7 @@ fi
 srv_alive F && ok "the server is still up" || bad "the server died"
 srv_kill9 F
 
-if [ -x "$PKV" ]; then
-	"$PKV" check "$POOL" >"$TMP/check.out" 2>&1
-	rc=$?
-	case $rc in
-	0|3) ok "pkv check after the kill: exit $rc" ;;
-	*) bad "pkv check after the kill: exit $rc"
-	   head -n 20 "$TMP/check.out" | sed 's/^/      /' ;;
-	esac
-fi
+srv_pkv_check "$POOL"
 
 srv_start F "$POOL" || { bad "restart without the failing writes"; srv_finish; }
 ok "restarted without the failing writes"
