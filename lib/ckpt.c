@@ -11,9 +11,9 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <sys/prctl.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "ckpt.h"

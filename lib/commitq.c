@@ -15,9 +15,9 @@
 #endif
 #include <errno.h>
 #include <pthread.h>
-#include <sys/prctl.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "commitq.h"

@@ -343,12 +343,14 @@ static uint64_t kv_max_size(uint64_t size, uint64_t asked)
  * each page write carries (a 1 GiB pool: 32 MiB, a checkpoint every
  * 16 MiB of records, about 60,000 small writes).
  */
+#define KV_DISK_RING_MIN (256u << 10)
+
 static uint32_t kv_disk_log_size(uint64_t pool_size)
 {
 	uint64_t r = (pool_size / 32) & ~(uint64_t)(CACHELINE - 1);
 
-	if (r < (256u << 10))
-		r = 256u << 10;
+	if (r < KV_DISK_RING_MIN)
+		r = KV_DISK_RING_MIN;
 	if (r > (64u << 20))
 		r = 64u << 20;
 	return (uint32_t)r;
@@ -368,7 +370,7 @@ static uint32_t kv_disk_log_size(uint64_t pool_size)
  */
 static unsigned kv_disk_nlanes(uint64_t pool_size)
 {
-	uint64_t n = pool_size / 16 / (256u << 10);
+	uint64_t n = pool_size / 16 / KV_DISK_RING_MIN;
 
 	return n < 2 ? 2 : n > 4 ? 4 : (unsigned)n;
 }

@@ -28,10 +28,10 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <sys/prctl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "pkv.h"

@@ -1251,7 +1251,7 @@ static int redo_checkpoint_to(struct redo *r, bool force)
 	atomic_store(&r->watermark, t);
 	for (unsigned i = 0; i < r->nlanes; i++) {
 		struct redo_lane *l = &r->lanes[i];
-		uint64_t passed = 0;
+		uint64_t passed = 0, used;
 		pthread_mutex_lock(&l->mtx);
 		while (l->qlen && redo_q_at(l, 0)->seq <= t) {
 			const struct redo_desc *d = redo_q_at(l, 0);
@@ -1264,10 +1264,9 @@ static int redo_checkpoint_to(struct redo *r, bool force)
 					  memory_order_relaxed);
 		if (r->tails[i] > l->tail)
 			l->tail = r->tails[i];
-		atomic_store_explicit(&l->fill, redo_backlog(l),
-				      memory_order_relaxed);
-		if (atomic_load(&l->half) &&
-		    redo_backlog(l) <= r->ring_size / 2) {
+		used = redo_backlog(l);
+		atomic_store_explicit(&l->fill, used, memory_order_relaxed);
+		if (atomic_load(&l->half) && used <= r->ring_size / 2) {
 			atomic_store(&l->half, false);
 			atomic_fetch_sub(&r->nhalf, 1);
 		}
