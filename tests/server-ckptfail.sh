@@ -113,7 +113,7 @@ srv_alive F && ok "the server is still up" || bad "the server died"
 srv_kill9 F
 rm -f "$TRIGGER"
 
-srv_pkv_check "$POOL"
+srv_pkv_check "$POOL" "pkv check after the kill"
 
 srv_start F "$POOL" || { bad "restart without the failing writes"; srv_finish; }
 ok "restarted without the failing writes"

@@ -46,7 +46,6 @@ POOL_MAX=${FULL_POOL_MAX:-64mb}   # what section 4 grows it to at most
 MIN_OOM=${FULL_MIN_OOM:-25}     # OOM errors each client must see
 REFILL=${FULL_REFILL:-150}      # SETs each client must get through after
 POOL=$TMP/full.pool
-PKV=$top_builddir/cli/pkv
 
 cat >"$TMP/full.py" <<'EOF'
 import glob, hashlib, os, random, sys, time
@@ -622,17 +621,8 @@ else
 	bad "SHUTDOWN: exit status $srv_rc"
 	srv_kill9 F
 fi
-if [ -x "$PKV" ]; then
-	"$PKV" check "$POOL" >"$TMP/check.out" 2>&1
-	rc=$?
-	case $rc in
-	0) ok "pkv check after SHUTDOWN: clean (exit 0)" ;;
-	3) ok "pkv check after SHUTDOWN: only garbage (exit 3)" ;;
-	*) bad "pkv check after SHUTDOWN: exit $rc"
-	   sed 's/^/      /' "$TMP/check.out" | head -20 ;;
-	esac
-	tail -n 1 "$TMP/check.out" | sed 's/^/      /'
-fi
+srv_pkv_check "$POOL" "pkv check after SHUTDOWN"
+[ -n "$SRV_PKV_RC" ] && tail -n 1 "$TMP/check.out" | sed 's/^/      /'
 if srv_start F "$POOL"; then
 	PID=$F_pid
 	ok "restarted in $SRV_START_MS ms"

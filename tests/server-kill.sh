@@ -49,7 +49,6 @@ srv_setup server-kill
 
 ROUNDS=${SOAK_ROUNDS:-${ROUNDS:-3}}
 SEED=${SOAK_SEED:-1}
-PKV=$top_builddir/cli/pkv
 pkv_clean=0 pkv_garbage=0 survived=0 checked_total=0
 echo "      $ROUNDS rounds, SOAK_SEED=$SEED"
 # soak_summary -- one line for `make soak`.
@@ -567,23 +566,16 @@ while [ $round -le "$ROUNDS" ]; do
 	[ "$n" -gt 0 ] || bad "round $round: no write was acknowledged"
 	# The pool as the crash left it: consistent, garbage at most.
 	healthy=1
-	if [ -x "$PKV" ]; then
-		"$PKV" check "$POOL" >"$TMP/pkvcheck.out" 2>&1
-		rc=$?
-		case $rc in
-		0) pkv_clean=$((pkv_clean + 1))
-		   ok "round $round: pkv check after the kill: clean (exit 0)" ;;
-		3) pkv_garbage=$((pkv_garbage + 1))
-		   ok "round $round: pkv check after the kill: only" \
-		      "reclaimable garbage (exit 3)" ;;
-		*) healthy=0
-		   bad "round $round: pkv check after the kill: exit $rc"
-		   cp "$POOL" "$TMP/../server-kill-round$round.pool" 2>/dev/null &&
-			echo "      the pool is kept in" \
-			     "tests/tmp/server-kill-round$round.pool"
-		   head -n 30 "$TMP/pkvcheck.out" | sed 's/^/      /' ;;
-		esac
-	fi
+	srv_pkv_check "$POOL" "round $round: pkv check after the kill"
+	case $SRV_PKV_RC in
+	'') ;;
+	0) pkv_clean=$((pkv_clean + 1)) ;;
+	3) pkv_garbage=$((pkv_garbage + 1)) ;;
+	*) healthy=0
+	   cp "$POOL" "$TMP/../server-kill-round$round.pool" 2>/dev/null &&
+		echo "      the pool is kept in" \
+		     "tests/tmp/server-kill-round$round.pool" ;;
+	esac
 	if srv_start K "$POOL" --pool-auto-grow yes; then
 		ok "round $round: restarted after SIGKILL; exec to first PONG:" \
 		   "$SRV_START_MS ms, pool of $(wc -c <"$POOL" | tr -d ' ') bytes"

@@ -12,6 +12,10 @@
 #     srv_ping PORT            whether PING answers PONG (redis-cli, or python)
 #     srv_test_py NAME         the path of tests/NAME (a Python test script)
 #     srv_need_python TEST     PY=python3, or skip TEST (exit 77)
+#     srv_start_failwrite S POOL
+#                              srv_start with tests/libfailwrite.so
+#                              preloaded (skip if not the file backend)
+#     srv_pkv_check POOL WHAT  `pkv check` of POOL, reported as WHAT
 #     ok TEXT / bad TEXT       report a check; bad counts $failures
 #     srv_finish               print the summary; exit 0 or 1
 #
@@ -230,17 +234,21 @@ srv_start_failwrite() {
 	fi
 }
 
-# srv_pkv_check POOL -- `pkv check` of a pool a kill left: exit 0 (clean)
-# or 3 (repairable leaks) passes.
+# srv_pkv_check POOL WHAT -- `pkv check` of a pool no server holds,
+# reported as WHAT: exit 0 (clean) or 3 (only reclaimable garbage)
+# passes, anything else fails with the start of its output.  Its exit
+# status to SRV_PKV_RC (empty: no pkv tool built, nothing checked), its
+# output to $TMP/check.out.
 srv_pkv_check() {
-	_pkv=$top_builddir/cli/pkv
-	[ -x "$_pkv" ] || return 0
-	"$_pkv" check "$1" >"$TMP/check.out" 2>&1
-	_rc=$?
-	case $_rc in
-	0|3) ok "pkv check after the kill: exit $_rc" ;;
-	*) bad "pkv check after the kill: exit $_rc"
-	   head -n 20 "$TMP/check.out" | sed 's/^/      /' ;;
+	SRV_PKV_RC=
+	[ -x "$top_builddir/cli/pkv" ] || return 0
+	"$top_builddir/cli/pkv" check "$1" >"$TMP/check.out" 2>&1
+	SRV_PKV_RC=$?
+	case $SRV_PKV_RC in
+	0) ok "$2: clean (exit 0)" ;;
+	3) ok "$2: only reclaimable garbage (exit 3)" ;;
+	*) bad "$2: exit $SRV_PKV_RC"
+	   head -n 30 "$TMP/check.out" | sed 's/^/      /' ;;
 	esac
 }
 
