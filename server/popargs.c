@@ -14,7 +14,9 @@ bool pop_args_parse(struct client *c, size_t at, const char *one,
 		reply_error(c, "ERR numkeys should be greater than 0");
 		return false;
 	}
-	if ((unsigned long long)numkeys >= c->argc - at) {
+	/* The keys, then MIN/MAX or LEFT/RIGHT after them: both must be
+	 * there (argv holds argc arguments, no more). */
+	if ((unsigned long long)numkeys >= c->argc - at - 1) {
 		reply_err_syntax(c);
 		return false;
 	}

@@ -88,6 +88,9 @@ class ZSets(Base):
                        "ZPOPMIN", "z", "-1", conn=c)
         self.assertErr("ERR numkeys should be greater than 0", "ZMPOP", "0",
                        "z", "MIN", conn=c)
+        # numkeys that leaves no room for MIN/MAX (once read past argv)
+        self.assertErr("ERR syntax error", "ZMPOP", "2", "a", "b", conn=c)
+        self.assertErr("ERR syntax error", "LMPOP", "2", "a", "b", conn=c)
         self.assertErr("ERR at least 1 input key is needed for 'zunionstore' "
                        "command", "ZUNIONSTORE", "d", "0", "z", conn=c)
         self.assertErr("ERR weight value is not a float", "ZUNION", "1", "z",
