@@ -242,8 +242,9 @@ static const struct section sections[] = {
 	S("flushes", "Where pkv's flushed bytes go (untimed, flush observer "
 	  "on; log: redo logs, blocks: heap flushes > 16 B, words: <= 16 B)",
 	  cols_flushes, ratio_flushes),
-	S("types", "Hashes: one field written in a hash of 10 fields and "
-	  "in a big one (no peer has the type: compare the rows)",
+	S("types", "Hashes: one field written in a hash of 10 fields (one "
+	  "hot hash; as many as the big one has fields, at random) and in "
+	  "a big one (no peer has the type: compare the rows)",
 	  cols_types, ratio_heap),
 	S("server", "Server (redis-benchmark)", cols_server, ratio_server),
 	S("disk", "On a disk, embedded (every call durable unless said)",
@@ -266,7 +267,7 @@ static void print_section(FILE *f, const struct section *s)
 	if (s->cols == cols_embedded && !miss)
 		ncols--;
 	fprintf(f, "\n== %s\n", s->title);
-	fprintf(f, "%-22s %-13s", "test", "store");
+	fprintf(f, "%-24s %-13s", "test", "store");
 	for (size_t c = 0; c < ncols; c++)
 		fprintf(f, " %*s", s->cols[c].width, s->cols[c].hdr);
 	fprintf(f, " | pkv/peer:");
@@ -293,7 +294,7 @@ static void print_section(FILE *f, const struct section *s)
 				    strcmp(r->test, g->test) ||
 				    (pass == 0) != (r == ref))
 					continue;
-				fprintf(f, "%-22s %-13s", first ? r->test : "",
+				fprintf(f, "%-24s %-13s", first ? r->test : "",
 					r->store);
 				first = false;
 				for (size_t c = 0; c < ncols; c++)
