@@ -520,7 +520,7 @@ static void walk_hash(struct walk *w, unsigned db, const struct kv_entry *K,
 	struct check_report *r = w->r;
 	const struct kv_hash_hdr *H;
 	const uint64_t *dirs = NULL;
-	uint64_t size, n, fields = 0;
+	uint64_t size, n, fields = 0, ndirs = 0;
 	uint64_t *saved = w->chain;
 	size_t saved_cap = w->chain_cap;
 	check_entry_fn emit = w->emit;
@@ -556,33 +556,42 @@ static void walk_hash(struct walk *w, unsigned db, const struct kv_entry *K,
 				     "not empty", hoff, b, n);
 	snprintf(what, sizeof(what), "hash 0x%" PRIx64 "'s directories",
 		 hoff);
-	if (H->dirs && walk_reach(w, H->dirs, KV_TYPE_HDIRS, 8ull * HASH_DIRS,
-				  &size, what, 0))
+	/* Arrays hold HASH_ARRAY_MIN words or more, up to their most
+	 * (type_hash.c grows them): their blocks' sizes say how many. */
+	if (H->dirs && walk_reach(w, H->dirs, KV_TYPE_HDIRS,
+				  8ull * HASH_ARRAY_MIN, &size, what, 0)) {
 		dirs = pool_ptr(w->pool, H->dirs);
-	for (unsigned d = 0; dirs && d < HASH_DIRS && !w->emit_err; d++) {
+		ndirs = size / 8 < HASH_DIRS ? size / 8 : HASH_DIRS;
+	}
+	for (unsigned d = 0; dirs && d < ndirs && !w->emit_err; d++) {
 		const uint64_t *dir;
+		uint64_t nsegs;
 		if (!dirs[d])
 			continue;
 		snprintf(what, sizeof(what), "hash 0x%" PRIx64 ", directory "
 			 "%u", hoff, d);
 		if (!walk_reach(w, dirs[d], KV_TYPE_HDIR,
-				8ull * HASH_DIR_SEGS, &size, what, 0))
+				8ull * HASH_ARRAY_MIN, &size, what, 0))
 			continue;
 		dir = pool_ptr(w->pool, dirs[d]);
-		for (unsigned s = 0; s < HASH_DIR_SEGS && !w->emit_err; s++) {
+		nsegs = size / 8 < HASH_DIR_SEGS ? size / 8 : HASH_DIR_SEGS;
+		for (unsigned s = 0; s < nsegs && !w->emit_err; s++) {
 			uint64_t first = HASH_INLINE_BUCKETS + ((uint64_t)d *
 					 HASH_DIR_SEGS + s) * HASH_SEG_BUCKETS;
 			const uint64_t *seg;
+			uint64_t nheads;
 			if (!dir[s])
 				continue;
 			snprintf(what, sizeof(what), "hash 0x%" PRIx64 ", "
 				 "segment %u.%u", hoff, d, s);
 			if (!walk_reach(w, dir[s], KV_TYPE_HSEG,
-					8ull * HASH_SEG_BUCKETS, &size, what,
+					8ull * HASH_ARRAY_MIN, &size, what,
 					0))
 				continue;
 			seg = pool_ptr(w->pool, dir[s]);
-			for (unsigned i = 0; i < HASH_SEG_BUCKETS &&
+			nheads = size / 8 < HASH_SEG_BUCKETS ? size / 8 :
+				 HASH_SEG_BUCKETS;
+			for (unsigned i = 0; i < nheads &&
 			     !w->emit_err; i++) {
 				if (first + i < n)
 					fields += walk_hash_chain(w, db, K,

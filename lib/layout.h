@@ -316,10 +316,14 @@ static_assert(sizeof(struct kv_entry) == 40, "kv_entry size");
  * kv_entry blocks (type KV_TYPE_FIELD: key = the field, value = its
  * value, expire_ms 0).  The first HASH_INLINE_BUCKETS heads are in the
  * header, so a small hash is its header and its fields; the others are
- * in segments of HASH_SEG_BUCKETS heads, reached through directories of
- * HASH_DIR_SEGS segments, reached through one block of HASH_DIRS
- * directory offsets (`dirs`), made with the first bucket past the inline
- * ones.  The table grows one bucket at a time (a split of bucket
+ * in segments of up to HASH_SEG_BUCKETS heads, reached through
+ * directories of up to HASH_DIR_SEGS segments, reached through one block
+ * of up to HASH_DIRS directory offsets (`dirs`), made with the first
+ * bucket past the inline ones.  Each of these arrays is made with
+ * HASH_ARRAY_MIN words and doubled when a bucket first needs a word past
+ * its end (its block's size says how many it holds; an array made by an
+ * older build is whole), so a small table takes a few small blocks.  The
+ * table grows one bucket at a time (a split of bucket
  * nbuckets - 2^i into itself and bucket nbuckets), and shrinks the same
  * way back (bucket nbuckets - 1 appended to bucket nbuckets - 1 - 2^i,
  * freeing a segment, directory or directory block that held no other
@@ -333,7 +337,7 @@ static_assert(sizeof(struct kv_entry) == 40, "kv_entry size");
  * A field's bucket, with 2^i <= nbuckets < 2^(i+1): b = hash mod 2^i, or
  * hash mod 2^(i+1) if that b < nbuckets - 2^i (already split).  Heads of
  * buckets >= nbuckets are zero.  Directory blocks and segments are zeroed
- * when made.
+ * when made, and so are the words a doubled array adds.
  *
  * A set (vtype PKV_TYPE_SET) is the same table: its members are the
  * fields, each with an empty value.
@@ -345,6 +349,7 @@ static_assert(sizeof(struct kv_entry) == 40, "kv_entry size");
 #define KV_TYPE_HDIRS 25u   /* HASH_DIRS directory offsets */
 
 #define HASH_INLINE_BUCKETS 4u
+#define HASH_ARRAY_MIN 4u           /* words an array is made with */
 #define HASH_SEG_BUCKETS 128u
 #define HASH_DIR_SEGS 512u
 #define HASH_DIRS 64u

@@ -124,14 +124,15 @@ static int hash_slot(const pkv *db, const struct kvtx *t, uint64_t hoff,
 	seg = b / HASH_SEG_BUCKETS;
 	if (seg / HASH_DIR_SEGS >= HASH_DIRS)
 		goto bad;
+	/* Each array holds at least the word asked for (hash_array). */
 	dirs = hash_word(db, t, hoff + HDR_DIRS);
-	if (!kv_area_ok(db, dirs, 8ull * HASH_DIRS))
+	if (!kv_area_ok(db, dirs, 8 * (seg / HASH_DIR_SEGS + 1)))
 		goto bad;
 	dir = hash_word(db, t, dirs + 8 * (seg / HASH_DIR_SEGS));
-	if (!kv_area_ok(db, dir, 8ull * HASH_DIR_SEGS))
+	if (!kv_area_ok(db, dir, 8 * (seg % HASH_DIR_SEGS + 1)))
 		goto bad;
 	sg = hash_word(db, t, dir + 8 * (seg % HASH_DIR_SEGS));
-	if (!kv_area_ok(db, sg, 8ull * HASH_SEG_BUCKETS))
+	if (!kv_area_ok(db, sg, 8 * (b % HASH_SEG_BUCKETS + 1)))
 		goto bad;
 	*slot = sg + 8 * (b % HASH_SEG_BUCKETS);
 	return 0;
@@ -181,41 +182,94 @@ static int hash_zeroed(struct kvtx *t, size_t len, uint32_t type,
 }
 
 /*
+ * hash_array -- the array (directory block, directory or segment: `type`,
+ * at most max words) that the word at pslot points to, made or grown so
+ * that it holds word j; its offset to *offp.  grow says whether this split
+ * may be the first to need word j (else the array already holds it).
+ *
+ * Why arrays grow.  Made whole, the first bucket past the inline ones
+ * took a directory block, a directory and a segment, 5.6 KiB, so a hash,
+ * set or sorted set of ten members took four times what Redis does.  An
+ * array is made with HASH_ARRAY_MIN words and doubled when a split first
+ * needs a word past its end: the words are copied (at most max / 2, read
+ * through t), the parent word moved, the old block freed, all in the
+ * split's transaction.  A write still touches a bounded number of blocks.
+ * Arrays are never made smaller (hash_merge frees one whose first word
+ * goes), and an array's size is its block's: arrays made whole by an
+ * older build are simply never grown.
+ */
+static int hash_array(struct kvtx *t, uint64_t hoff, uint64_t pslot,
+		      uint64_t j, uint64_t max, uint32_t type, bool grow,
+		      uint64_t *offp)
+{
+	const pkv *db = t->db;
+	uint64_t old = kvtx_get(t, pslot), size = 0, want, nw;
+	uint64_t *W;
+	int err;
+
+	*offp = old;
+	/* Sizes are powers of two and words are needed in order, so only
+	 * a power-of-two j can be past the end. */
+	if (old && (!grow || j < HASH_ARRAY_MIN || (j & (j - 1))))
+		return 0;
+	if (old) {
+		/* Its header, read directly: the block may be one this
+		 * transaction made (reserved, not yet allocated). */
+		const struct block_hdr *B = kv_ptr(db, old - BLOCK_HDR_SIZE);
+		if (heap_block_of(db->heap, old) != old - BLOCK_HDR_SIZE ||
+		    B->type != type || B->size > 8ull * max)
+			return hash_bad(db, hoff, "a directory or segment "
+					"pointer that cannot be right", pslot);
+		size = B->size;
+		if (j < size / 8)
+			return 0;
+	}
+	for (want = HASH_ARRAY_MIN; want <= j && want < max; want *= 2)
+		;
+	if ((err = hash_zeroed(t, 8 * want, type, &nw)))
+		return err;
+	W = kv_ptr(db, nw);
+	for (uint64_t i = 0; i < size / 8 && i < want; i++)
+		W[i] = kvtx_get(t, old + 8 * i);  /* new block: direct */
+	if ((err = kvtx_set(t, pslot, nw)) ||
+	    (old && (err = tx_free(t->tx, old))))
+		return err;
+	*offp = nw;
+	return 0;
+}
+
+/*
  * hash_grow_slot -- the head word of bucket b (the bucket a split is
- * about to add), making its directory and segment if they do not exist.
+ * about to add), making or growing its directory block, directory and
+ * segment as it needs.
  */
 static int hash_grow_slot(struct kvtx *t, uint64_t hoff, uint64_t b,
 			  uint64_t *slot)
 {
-	const pkv *db = t->db;
-	uint64_t i, seg, dirs, dslot, dir, sslot, sg;
+	uint64_t i, seg, dirs, dir, sg;
+	bool new_seg, new_dir;
 	int err;
 
 	if (b < HASH_INLINE_BUCKETS)
-		return hash_slot(db, t, hoff, b, slot);
+		return hash_slot(t->db, t, hoff, b, slot);
 	i = b - HASH_INLINE_BUCKETS;
 	seg = i / HASH_SEG_BUCKETS;
-	if (!(dirs = kvtx_get(t, hoff + HDR_DIRS))) {
-		if ((err = hash_zeroed(t, 8ull * HASH_DIRS, KV_TYPE_HDIRS,
-				       &dirs)) ||
-		    (err = kvtx_set(t, hoff + HDR_DIRS, dirs)))
-			return err;
-	}
-	dslot = dirs + 8 * (seg / HASH_DIR_SEGS);
-	if (!(dir = kvtx_get(t, dslot))) {
-		if ((err = hash_zeroed(t, 8ull * HASH_DIR_SEGS, KV_TYPE_HDIR,
-				       &dir)) ||
-		    (err = kvtx_set(t, dslot, dir)))
-			return err;
-	}
-	sslot = dir + 8 * (seg % HASH_DIR_SEGS);
-	if (!(sg = kvtx_get(t, sslot))) {
-		if ((err = hash_zeroed(t, 8ull * HASH_SEG_BUCKETS,
-				       KV_TYPE_HSEG, &sg)) ||
-		    (err = kvtx_set(t, sslot, sg)))
-			return err;
-	}
-	return hash_slot(db, t, hoff, b, slot);
+	if (seg / HASH_DIR_SEGS >= HASH_DIRS)
+		return hash_bad(t->db, hoff, "a bucket past the largest table",
+				hoff);
+	new_seg = i % HASH_SEG_BUCKETS == 0;
+	new_dir = new_seg && seg % HASH_DIR_SEGS == 0;
+	if ((err = hash_array(t, hoff, hoff + HDR_DIRS, seg / HASH_DIR_SEGS,
+			      HASH_DIRS, KV_TYPE_HDIRS, new_dir, &dirs)) ||
+	    (err = hash_array(t, hoff, dirs + 8 * (seg / HASH_DIR_SEGS),
+			      seg % HASH_DIR_SEGS, HASH_DIR_SEGS, KV_TYPE_HDIR,
+			      new_seg, &dir)) ||
+	    (err = hash_array(t, hoff, dir + 8 * (seg % HASH_DIR_SEGS),
+			      i % HASH_SEG_BUCKETS, HASH_SEG_BUCKETS,
+			      KV_TYPE_HSEG, true, &sg)))
+		return err;
+	*slot = sg + 8 * (i % HASH_SEG_BUCKETS);
+	return 0;
 }
 
 /* hash_relink -- set the word at link to e unless it already holds it. */

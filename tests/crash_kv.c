@@ -437,6 +437,16 @@ static int walk_fields(pkv *db, struct heap *h, uint64_t head, uint64_t b,
 	return 0;
 }
 
+/* array_words -- the words a hash's array block at off holds (its
+ * block's size; type_hash.c grows arrays), at most max. */
+static uint64_t array_words(struct heap *h, uint64_t off, uint64_t max)
+{
+	uint64_t size = 0;
+
+	heap_block_valid(h, off, &size, NULL);
+	return size / 8 < max ? size / 8 : max;
+}
+
 /* walk_table -- a hash table's structure (a hash's, or with lh NULL a
  * sorted set's member table), independently of type_hash.c; its fields
  * to *count. */
@@ -465,7 +475,8 @@ static int walk_table(pkv *db, struct heap *h, uint64_t hoff,
 	if (H->dirs && want_block(h, H->dirs, KV_TYPE_HDIRS, reach,
 				  "directory block", why, whylen))
 		return 1;
-	for (unsigned d = 0; H->dirs && d < HASH_DIRS; d++) {
+	for (unsigned d = 0; H->dirs && d < array_words(h, H->dirs, HASH_DIRS);
+	     d++) {
 		const uint64_t *dirs = kv_ptr(db, H->dirs), *dir;
 		if (!dirs[d])
 			continue;
@@ -473,7 +484,8 @@ static int walk_table(pkv *db, struct heap *h, uint64_t hoff,
 			       why, whylen))
 			return 1;
 		dir = kv_ptr(db, dirs[d]);
-		for (unsigned sg = 0; sg < HASH_DIR_SEGS; sg++) {
+		for (unsigned sg = 0;
+		     sg < array_words(h, dirs[d], HASH_DIR_SEGS); sg++) {
 			uint64_t first = HASH_INLINE_BUCKETS + ((uint64_t)d *
 					 HASH_DIR_SEGS + sg) * HASH_SEG_BUCKETS;
 			const uint64_t *seg;
@@ -483,7 +495,9 @@ static int walk_table(pkv *db, struct heap *h, uint64_t hoff,
 				       "segment", why, whylen))
 				return 1;
 			seg = kv_ptr(db, dir[sg]);
-			for (unsigned i = 0; i < HASH_SEG_BUCKETS; i++) {
+			for (unsigned i = 0;
+			     i < array_words(h, dir[sg], HASH_SEG_BUCKETS);
+			     i++) {
 				if (first + i >= n) {
 					if (seg[i])
 						FAIL("hash 0x%" PRIx64 ": bucket "

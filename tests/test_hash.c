@@ -84,6 +84,15 @@ static uint64_t hlen(pkv *db, const char *key)
 	return n;
 }
 
+/* array_words -- the words of a hash's array block (they grow). */
+static uint64_t array_words(pkv *db, uint64_t off)
+{
+	uint64_t size = 0;
+
+	assert_true(heap_block_valid(db->heap, off, &size, NULL));
+	return size / 8;
+}
+
 /* hash_check -- walk key's hash (internal layout) and check it: each
  * field in its bucket, blocks of the right types, count = fields.  Its
  * bucket count. */
@@ -115,14 +124,20 @@ static uint64_t hash_check(pkv *db, const char *key)
 						     &type));
 			assert_int_equal(type, KV_TYPE_HDIRS);
 			dirs = kv_ptr(db, H->dirs);
+			assert_true(s / HASH_DIR_SEGS <
+				    array_words(db, H->dirs));
 			assert_true(heap_block_valid(db->heap,
 				    dirs[s / HASH_DIR_SEGS], NULL, &type));
 			assert_int_equal(type, KV_TYPE_HDIR);
 			dir = kv_ptr(db, dirs[s / HASH_DIR_SEGS]);
+			assert_true(s % HASH_DIR_SEGS <
+				    array_words(db, dirs[s / HASH_DIR_SEGS]));
 			assert_true(heap_block_valid(db->heap,
 				    dir[s % HASH_DIR_SEGS], NULL, &type));
 			assert_int_equal(type, KV_TYPE_HSEG);
 			seg = kv_ptr(db, dir[s % HASH_DIR_SEGS]);
+			assert_true(i % HASH_SEG_BUCKETS <
+				    array_words(db, dir[s % HASH_DIR_SEGS]));
 			head = seg[i % HASH_SEG_BUCKETS];
 		}
 		for (uint64_t f = head; f; ) {
@@ -296,9 +311,9 @@ static uint64_t segments(pkv *db, const char *key)
 	if (!H->dirs)
 		return 0;
 	dirs = kv_ptr(db, H->dirs);
-	for (unsigned d = 0; d < HASH_DIRS; d++) {
+	for (unsigned d = 0; d < array_words(db, H->dirs); d++) {
 		const uint64_t *dir = dirs[d] ? kv_ptr(db, dirs[d]) : NULL;
-		for (unsigned i = 0; dir && i < HASH_DIR_SEGS; i++)
+		for (unsigned i = 0; dir && i < array_words(db, dirs[d]); i++)
 			k += dir[i] != 0;
 	}
 	return k;
@@ -630,6 +645,96 @@ static void test_hash_new_cost(void **state)
 	}
 }
 
+/* array_total -- the words of all key's hash's arrays (directory block,
+ * directories, segments) to *words; its bucket count. */
+static uint64_t array_total(pkv *db, const char *key, uint64_t *words)
+{
+	uint64_t e = 0, hoff;
+	const struct kv_hash_hdr *H;
+
+	assert_int_equal(table_lookup(db, 0, kv_hash(db, key, strlen(key)),
+				      key, strlen(key), &e), 1);
+	hoff = hash_of_entry(db, kv_ptr(db, e));
+	H = kv_ptr(db, hoff);
+	*words = 0;
+	if (H->dirs) {
+		const uint64_t *dirs = kv_ptr(db, H->dirs);
+		*words += array_words(db, H->dirs);
+		for (unsigned d = 0; d < array_words(db, H->dirs); d++) {
+			const uint64_t *dir = dirs[d] ? kv_ptr(db, dirs[d]) :
+						  NULL;
+			if (!dir)
+				continue;
+			*words += array_words(db, dirs[d]);
+			for (unsigned i = 0; i < array_words(db, dirs[d]); i++)
+				if (dir[i])
+					*words += array_words(db, dir[i]);
+		}
+	}
+	return H->nbuckets;
+}
+
+/* pow2_words -- the words an array made to hold `need` words has. */
+static uint64_t pow2_words(uint64_t need)
+{
+	uint64_t w = HASH_ARRAY_MIN;
+
+	while (w < need)
+		w *= 2;
+	return w;
+}
+
+/* A small table takes small arrays: a hash grown field by field (or in
+ * one batch) holds exactly the words its buckets need, rounded up to a
+ * power of two, and not the whole 4 KiB directory and 1 KiB segment the
+ * first bucket past the inline ones used to take. */
+static void test_hash_small_arrays(void **state)
+{
+	struct fixture *f = *state;
+	pkv *db = open_db(f);
+	pkv_batch *b;
+	char fl[32], val[96];
+	uint64_t n, words, want, last;
+
+	for (unsigned i = 0; i < 700; i++) {
+		hset_ok(db, "h", i, 1, 0);
+		n = array_total(db, "h", &words);
+		if (n <= HASH_INLINE_BUCKETS) {
+			assert_int_equal(words, 0);
+			continue;
+		}
+		last = n - 1 - HASH_INLINE_BUCKETS;
+		want = HASH_ARRAY_MIN +
+		       pow2_words(last / HASH_SEG_BUCKETS + 1) +
+		       last / HASH_SEG_BUCKETS * HASH_SEG_BUCKETS +
+		       pow2_words(last % HASH_SEG_BUCKETS + 1);
+		assert_int_equal(words, want);
+	}
+	/* a hash of ten fields: its header, a few small arrays, fields */
+	for (unsigned i = 0; i < 10; i++)
+		hset_ok(db, "ten", i, 1, 0);
+	n = array_total(db, "ten", &words);
+	assert_true(n > HASH_INLINE_BUCKETS);
+	assert_int_equal(words, 3 * HASH_ARRAY_MIN);
+	/* grown inside one batch: arrays made and doubled by the same
+	 * transaction, and read back through it */
+	assert_int_equal(pkv_batch_begin(db, &b), 0);
+	for (unsigned i = 0; i < 700; i++)
+		assert_int_equal(pkv_batch_hset(b, 0, "bt", 2, fl, fname(fl, i),
+						val, fval(val, i, 3), 0), 0);
+	assert_int_equal(pkv_batch_commit(b, NULL), 0);
+	hash_check(db, "bt");
+	assert_int_equal(hlen(db, "bt"), 700);
+	db = reopen(f);
+	hash_check(db, "h");
+	hash_check(db, "bt");
+	assert_int_equal(hlen(db, "h"), 700);
+	for (unsigned i = 0; i < 700; i += 13) {
+		expect_field(db, "h", i, 1);
+		expect_field(db, "bt", i, 3);
+	}
+}
+
 /* Sets: the hash table with empty values under a key of its own type. */
 static int count_member(void *ctx, const struct pkv_item *it)
 {
@@ -723,6 +828,7 @@ int main(void)
 		T(test_hash_reclaimed),
 		T(test_hash_cost),
 		T(test_hash_new_cost),
+		T(test_hash_small_arrays),
 		T(test_set),
 	};
 
