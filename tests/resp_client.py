@@ -1,6 +1,6 @@
 """resp_client.py -- the one raw RESP client of the server tests
-(server_test.py, server_obuf.py, server_damage.py), for what a client
-library hides: bytes sent exactly as written, pipelines of any length, a
+(server_test.py, server_obuf.py, server_damage.py, the failing-disk
+tests), for what a client library hides: bytes sent exactly as written, pipelines of any length, a
 client that stops reading, a connection the server closes.
 
 Commands go out as RESP2 arrays of bulk strings; replies, RESP2 or RESP3,
@@ -175,3 +175,19 @@ class Conn:
             v.fmt = data[:3].decode()
             return v
         raise ValueError("unexpected reply line %r" % line)
+
+
+class Checks:
+    """A test script's checks: check(what, ok[, detail]) prints an "ok:" or
+    "FAIL:" line; .checks and .failures count them."""
+
+    def __init__(self):
+        self.checks = self.failures = 0
+
+    def __call__(self, what, ok, detail=""):
+        self.checks += 1
+        if ok:
+            print("ok:   " + what)
+        else:
+            self.failures += 1
+            print("FAIL: " + what + ("\n    " + detail if detail else ""))

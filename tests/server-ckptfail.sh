@@ -40,17 +40,13 @@ cat >"$TMP/client.py" <<'PYEOF'
 import os, sys
 port, trigger, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 sys.path.insert(0, os.environ["PKV_TESTS_DIR"])
-from resp_client import Conn, Err
+from resp_client import Checks, Conn, Err
 
 KEYS, PIPE, ROUNDS = 1000, 500, 400
 c = Conn(port)
 acked = {}                      # key -> last acknowledged n
 sent = {}                       # key -> last n sent
-fails = 0
-def check(what, ok):
-    global fails
-    print("ok:  " if ok else "FAIL:", what)
-    fails += 0 if ok else 1
+check = Checks()
 MISCONF = "MISCONF Errors writing to the pool: Input/output error"
 pad = "x" * 90
 
@@ -98,7 +94,7 @@ with open(out, "w") as f:
     for k in sorted(acked):
         f.write("%s %d %d\n" % (k, acked[k], sent[k]))
 print("%d keys acknowledged, %d sent" % (len(acked), len(sent)))
-sys.exit(1 if fails else 0)
+sys.exit(1 if check.failures else 0)
 PYEOF
 
 PKV_TESTS_DIR=$(dirname "$(srv_test_py resp_client.py)")

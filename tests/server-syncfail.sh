@@ -37,15 +37,11 @@ cat >"$TMP/client.py" <<'PYEOF'
 import os, sys
 port, trigger, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 sys.path.insert(0, os.environ["PKV_TESTS_DIR"])
-from resp_client import Conn, Err
+from resp_client import Checks, Conn, Err
 
 a, b = Conn(port), Conn(port)
 log = open(out, "w")
-fails = 0
-def check(what, ok):
-    global fails
-    print("ok:  " if ok else "FAIL:", what)
-    fails += 0 if ok else 1
+check = Checks()
 MISCONF = "MISCONF Errors writing to the pool: Input/output error"
 
 # Before: every write acknowledged.
@@ -82,7 +78,7 @@ r = b.call("SET", "s:2", "three")
 check("a SET once the disk is back: still an error (%r)" % r,
       isinstance(r, Err))
 log.close()
-sys.exit(1 if fails else 0)
+sys.exit(1 if check.failures else 0)
 PYEOF
 
 PKV_TESTS_DIR=$(dirname "$(srv_test_py resp_client.py)")

@@ -31,17 +31,7 @@ HANG = 120          # seconds: only a hang takes this long
 
 MB = 1024 * 1024
 BIG = 10 * MB       # the testers' value
-checks = failures = 0
-
-
-def check(name, cond, detail=""):
-    global checks, failures
-    checks += 1
-    if cond:
-        print("ok:   " + name)
-    else:
-        failures += 1
-        print("FAIL: " + name + ("\n    " + detail if detail else ""))
+check = resp_client.Checks()
 
 
 def Conn(small_window=False):
@@ -357,9 +347,9 @@ def main():
     test_flood(c)
     c.call("DEL", "obuf:big", "obuf:1m", "obuf:20k")
     c.close()
-    print("%d of %d checks failed" % (failures, checks) if failures else
-          "all %d checks passed" % checks)
-    return 1 if failures else 0
+    print("%d of %d checks failed" % (check.failures, check.checks)
+          if check.failures else "all %d checks passed" % check.checks)
+    return 1 if check.failures else 0
 
 
 if __name__ == "__main__":
