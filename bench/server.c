@@ -46,6 +46,9 @@
 #include "proto/resp.h"
 
 #define SRV_ARGS 32
+#define HSET_FIELDS_MAX 16    /* fields a key gets from srv_load */
+#define HMEM_KEYS 10000u      /* hashes of srv_hash_mem */
+#define HMEM_FIELDS 10u
 
 struct srv {
 	const char *name;             /* in the results */
@@ -493,37 +496,51 @@ static void srv_bench(struct srv *s, const char *t, unsigned p)
 	progress_done();
 }
 
-/* srv_load -- n pipelined SETs of key:%010d with 100-byte values. */
-static bool srv_load(int port, uint64_t n)
+/*
+ * srv_load -- n keys key:%010d, pipelined: with fields 0, SETs of
+ * 100-byte values; else HSETs of that many fields f0, f1, ... of 100-byte
+ * values each (a hash per key).
+ */
+static bool srv_load(int port, uint64_t n, unsigned fields)
 {
 	struct rbuf out = { 0 };
 	struct rdr r;
-	char val[100];
+	char val[100], key[KEY_LEN], names[HSET_FIELDS_MAX][8];
+	struct resp_arg args[2 + 2 * HSET_FIELDS_MAX];
+	size_t argc = 2;
 	bool ok = rdr_open(&r, port);
 
+	if (fields > HSET_FIELDS_MAX)
+		die("srv_load: %u fields, at most %d", fields,
+		    HSET_FIELDS_MAX);
 	memset(val, 'x', sizeof(val));
+	args[0] = fields ? (struct resp_arg){ "HSET", 4 } :
+			   (struct resp_arg){ "SET", 3 };
+	args[1] = (struct resp_arg){ key, KEY_LEN };
+	for (unsigned f = 0; f < fields; f++) {
+		args[argc++] = (struct resp_arg){
+			names[f], (size_t)sprintf(names[f], "f%u", f) };
+		args[argc++] = (struct resp_arg){ val, sizeof(val) };
+	}
+	if (!fields)
+		args[argc++] = (struct resp_arg){ val, sizeof(val) };
 	for (uint64_t i = 0; ok && i < n; i += 1000) {
 		uint64_t m = n - i < 1000 ? n - i : 1000;
 
 		out.len = 0;
 		for (uint64_t k = i; k < i + m; k++) {
-			char key[KEY_LEN];
-			struct resp_arg set[3] = {
-				{ "SET", 3 }, { key, KEY_LEN },
-				{ val, sizeof(val) },
-			};
 			key_format(key, k);
-			resp_command(&out, 3, set);
+			resp_command(&out, argc, args);
 		}
 		if (out.nomem)
 			die("out of memory");
 		if (!send_all(r.fd, out.p, out.len))
 			ok = false;
 		for (uint64_t k = 0; ok && k < m; k++)
-			if (rdr_reply(&r, NULL, 0) != '+')
+			if (rdr_reply(&r, NULL, 0) != (fields ? ':' : '+'))
 				ok = false;
 		if ((i & 65535) == 0)
-			progress("  restart loading %3.0f%%",
+			progress("  loading %3.0f%%",
 				 100.0 * (double)i / (double)n);
 	}
 	progress_done();
@@ -580,7 +597,7 @@ static void srv_restart(struct srv *s, uint64_t n)
 	if (!srv_start(s))
 		return;
 	mem0 = srv_mem(s);
-	if (!srv_load(s->port, n)) {
+	if (!srv_load(s->port, n, 0)) {
 		fprintf(stderr, "pkvbench: %s: loading %" PRIu64 " keys "
 			"failed\n", s->name, n);
 		srv_stop(s, SIGKILL);
@@ -648,6 +665,43 @@ static void srv_restart(struct srv *s, uint64_t n)
 			 "used_memory", KEY_LEN);
 		results_add(&r);
 	}
+}
+
+/*
+ * srv_hash_mem -- what a hash of HMEM_FIELDS fields of 100 bytes takes in
+ * a fresh server: HMEM_KEYS of them loaded, pkv-server's pool bytes in
+ * blocks (the key's entry, the hash's header, bucket arrays and fields)
+ * or redis-server's used_memory, per hash.
+ */
+static void srv_hash_mem(struct srv *s)
+{
+	struct result r;
+	double mem0, mem1;
+	bool ok;
+
+	if (!srv_start(s))
+		return;
+	mem0 = srv_mem(s);
+	ok = srv_load(s->port, HMEM_KEYS, HMEM_FIELDS);
+	mem1 = srv_mem(s);
+	srv_stop(s, SIGTERM);
+	if (!ok || mem0 < 0 || mem1 <= mem0) {
+		fprintf(stderr, "pkvbench: %s: loading %u hashes failed\n",
+			s->name, HMEM_KEYS);
+		return;
+	}
+	result_init(&r, "recovery", "", s->name);
+	snprintf(r.test, sizeof(r.test), "memory per %u-field hash",
+		 HMEM_FIELDS);
+	r.ref = !strcmp(s->name, "pkv-server");
+	r.ops = 1;
+	r.bytes_key = (mem1 - mem0) / HMEM_KEYS;
+	snprintf(r.note, sizeof(r.note), "%s per hash of %u fields f0..f%u "
+		 "with 100-byte values, %u hashes", r.ref ?
+		 "pool bytes allocated" : "used_memory (hashtable: values "
+		 "past listpack's 64 B)", HMEM_FIELDS, HMEM_FIELDS - 1,
+		 HMEM_KEYS);
+	results_add(&r);
 }
 
 static void rm_rf(const char *dir)
@@ -718,6 +772,18 @@ void run_server(void)
 	}
 	rm_rf(aof);
 	mkdir(aof, 0755);
+
+	/* Memory of small hashes, each server fresh. */
+	for (int k = 0; k < 2; k++) {
+		if (k == 0)
+			srv_pkv(&s, pool, size);
+		else
+			srv_redis(&s, NULL, "always");
+		unlink(pool);
+		srv_hash_mem(&s);
+		srv_free(&s);
+		unlink(pool);
+	}
 
 	/* Restart after SIGKILL. */
 	for (unsigned i = 0; i < g_opt.nsrv_rec_counts; i++) {
