@@ -47,28 +47,6 @@ static void hb_stats(pkv *db, struct pkv_stats *st)
 		die("pkv_stats: %s", pkv_errmsg(db));
 }
 
-/* hb_load -- key gets fields 0..n-1 with 100-byte values. */
-static void hb_load(pkv *db, const char *key, uint64_t n, const char *val)
-{
-	char f[32];
-
-	for (uint64_t i = 0; i < n; i += HB_LOAD_BATCH) {
-		pkv_batch *b;
-		int err = pkv_batch_begin(db, &b);
-		for (uint64_t j = i; !err && j < n && j < i + HB_LOAD_BATCH;
-		     j++)
-			err = pkv_batch_hset(b, 0, key, strlen(key), f,
-					     hb_field(f, j), val, 100, 0);
-		if (err < 0 && err != PKV_EEXIST)
-			die("loading %s: %s", key, pkv_errmsg(db));
-		if ((err = pkv_batch_commit(b, NULL)))
-			die("loading %s: %s", key, pkv_errmsg(db));
-		if ((i & 0xffff) == 0)
-			progress("  types: loading %s, %" PRIu64 " fields", key,
-				 i);
-	}
-}
-
 /*
  * struct hb_set -- the hashes one row writes: nhash hashes of `size`
  * fields each, named prefix (one hash) or prefix:N (several).
@@ -87,30 +65,28 @@ static size_t hb_key(char *buf, const struct hb_set *s, uint64_t i)
 	return (size_t)sprintf(buf, "%s:%08" PRIu64, s->prefix, i);
 }
 
-/* hb_load_set -- every hash of s gets its fields. */
+/* hb_load_set -- every hash of s gets fields 0..size-1 with 100-byte
+ * values, in batches of HB_LOAD_BATCH fields. */
 static void hb_load_set(pkv *db, const struct hb_set *s, const char *val)
 {
+	uint64_t total = s->nhash * s->size;
 	char k[64], f[32];
 
-	if (s->nhash == 1) {
-		hb_load(db, s->prefix, s->size, val);
-		return;
-	}
-	for (uint64_t i = 0; i < s->nhash;) {
+	for (uint64_t i = 0; i < total; i += HB_LOAD_BATCH) {
 		pkv_batch *b;
 		int err = pkv_batch_begin(db, &b);
-		for (uint64_t n = 0; !err && i < s->nhash &&
-		     n < HB_LOAD_BATCH; i++) {
-			size_t kl = hb_key(k, s, i);
-			for (uint64_t j = 0; !err && j < s->size; j++, n++)
-				err = pkv_batch_hset(b, 0, k, kl, f,
-						     hb_field(f, j), val, 100,
-						     0);
-		}
+		for (uint64_t x = i; !err && x < total &&
+		     x < i + HB_LOAD_BATCH; x++)
+			err = pkv_batch_hset(b, 0, k, hb_key(k, s, x / s->size),
+					     f, hb_field(f, x % s->size), val,
+					     100, 0);
 		if (err < 0 && err != PKV_EEXIST)
-			die("loading %s: %s", k, pkv_errmsg(db));
+			die("loading %s: %s", s->prefix, pkv_errmsg(db));
 		if ((err = pkv_batch_commit(b, NULL)))
-			die("loading %s: %s", k, pkv_errmsg(db));
+			die("loading %s: %s", s->prefix, pkv_errmsg(db));
+		if ((i & 0xffff) == 0)
+			progress("  types: loading %s, %" PRIu64 " fields",
+				 s->prefix, i);
 	}
 }
 
@@ -199,7 +175,8 @@ static void hb_set_run(const struct hb_set *s, const char *val)
 	unlink(path);
 	pkv_options_init(&o);
 	o.flags = PKV_CREATE;
-	o.size = (fields * 512 + s->nhash * 4096 + (256ull << 20)) & ~((1ull << 20) - 1);
+	o.size = (fields * 512 + s->nhash * 4096 + (256ull << 20)) &
+		 ~((1ull << 20) - 1);
 	if (pkv_open(path, &o, &db))
 		die("pkv_open %s: %s", path, pkv_errmsg(NULL));
 	hb_load_set(db, s, val);
