@@ -505,6 +505,13 @@ static void walk_list(struct walk *w, unsigned db, const struct kv_entry *K,
 	}
 }
 
+/* array_words -- the words a hash array of `size` bytes holds, at most
+ * max (type_hash.c grows arrays up to their most). */
+static uint64_t array_words(uint64_t size, uint64_t max)
+{
+	return size / 8 < max ? size / 8 : max;
+}
+
 /*
  * walk_hash -- the table at hoff of key entry K (at e): a hash's or a
  * set's (the entry's value), or a sorted set's member table: its header,
@@ -561,7 +568,7 @@ static void walk_hash(struct walk *w, unsigned db, const struct kv_entry *K,
 	if (H->dirs && walk_reach(w, H->dirs, KV_TYPE_HDIRS,
 				  8ull * HASH_ARRAY_MIN, &size, what, 0)) {
 		dirs = pool_ptr(w->pool, H->dirs);
-		ndirs = size / 8 < HASH_DIRS ? size / 8 : HASH_DIRS;
+		ndirs = array_words(size, HASH_DIRS);
 	}
 	for (unsigned d = 0; dirs && d < ndirs && !w->emit_err; d++) {
 		const uint64_t *dir;
@@ -574,7 +581,7 @@ static void walk_hash(struct walk *w, unsigned db, const struct kv_entry *K,
 				8ull * HASH_ARRAY_MIN, &size, what, 0))
 			continue;
 		dir = pool_ptr(w->pool, dirs[d]);
-		nsegs = size / 8 < HASH_DIR_SEGS ? size / 8 : HASH_DIR_SEGS;
+		nsegs = array_words(size, HASH_DIR_SEGS);
 		for (unsigned s = 0; s < nsegs && !w->emit_err; s++) {
 			uint64_t first = HASH_INLINE_BUCKETS + ((uint64_t)d *
 					 HASH_DIR_SEGS + s) * HASH_SEG_BUCKETS;
@@ -589,8 +596,7 @@ static void walk_hash(struct walk *w, unsigned db, const struct kv_entry *K,
 					0))
 				continue;
 			seg = pool_ptr(w->pool, dir[s]);
-			nheads = size / 8 < HASH_SEG_BUCKETS ? size / 8 :
-				 HASH_SEG_BUCKETS;
+			nheads = array_words(size, HASH_SEG_BUCKETS);
 			for (unsigned i = 0; i < nheads &&
 			     !w->emit_err; i++) {
 				if (first + i < n)

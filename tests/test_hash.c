@@ -297,26 +297,49 @@ static void test_hash_many(void **state)
 	free(s.count);
 }
 
-/* segments -- the segments key's hash holds (internal layout). */
-static uint64_t segments(pkv *db, const char *key)
+/* hash_arrays -- key's hash's segments to *segs and the words of all its
+ * arrays (directory block, directories, segments) to *words (internal
+ * layout); its bucket count. */
+static uint64_t hash_arrays(pkv *db, const char *key, uint64_t *segs,
+			    uint64_t *words)
 {
-	uint64_t e = 0, hoff, k = 0;
+	uint64_t e = 0, hoff;
 	const struct kv_hash_hdr *H;
-	const uint64_t *dirs;
 
 	assert_int_equal(table_lookup(db, 0, kv_hash(db, key, strlen(key)),
 				      key, strlen(key), &e), 1);
 	hoff = hash_of_entry(db, kv_ptr(db, e));
 	H = kv_ptr(db, hoff);
-	if (!H->dirs)
-		return 0;
-	dirs = kv_ptr(db, H->dirs);
-	for (unsigned d = 0; d < array_words(db, H->dirs); d++) {
-		const uint64_t *dir = dirs[d] ? kv_ptr(db, dirs[d]) : NULL;
-		for (unsigned i = 0; dir && i < array_words(db, dirs[d]); i++)
-			k += dir[i] != 0;
+	*segs = *words = 0;
+	if (H->dirs) {
+		const uint64_t *dirs = kv_ptr(db, H->dirs);
+		uint64_t nd = array_words(db, H->dirs);
+		*words += nd;
+		for (uint64_t d = 0; d < nd; d++) {
+			const uint64_t *dir;
+			uint64_t ns;
+			if (!dirs[d])
+				continue;
+			dir = kv_ptr(db, dirs[d]);
+			ns = array_words(db, dirs[d]);
+			*words += ns;
+			for (uint64_t i = 0; i < ns; i++)
+				if (dir[i]) {
+					++*segs;
+					*words += array_words(db, dir[i]);
+				}
+		}
 	}
-	return k;
+	return H->nbuckets;
+}
+
+/* segments -- the segments key's hash holds. */
+static uint64_t segments(pkv *db, const char *key)
+{
+	uint64_t segs, words;
+
+	hash_arrays(db, key, &segs, &words);
+	return segs;
 }
 
 /* deleting_scan -- a scan of key that, before each step, deletes the
@@ -645,35 +668,6 @@ static void test_hash_new_cost(void **state)
 	}
 }
 
-/* array_total -- the words of all key's hash's arrays (directory block,
- * directories, segments) to *words; its bucket count. */
-static uint64_t array_total(pkv *db, const char *key, uint64_t *words)
-{
-	uint64_t e = 0, hoff;
-	const struct kv_hash_hdr *H;
-
-	assert_int_equal(table_lookup(db, 0, kv_hash(db, key, strlen(key)),
-				      key, strlen(key), &e), 1);
-	hoff = hash_of_entry(db, kv_ptr(db, e));
-	H = kv_ptr(db, hoff);
-	*words = 0;
-	if (H->dirs) {
-		const uint64_t *dirs = kv_ptr(db, H->dirs);
-		*words += array_words(db, H->dirs);
-		for (unsigned d = 0; d < array_words(db, H->dirs); d++) {
-			const uint64_t *dir = dirs[d] ? kv_ptr(db, dirs[d]) :
-						  NULL;
-			if (!dir)
-				continue;
-			*words += array_words(db, dirs[d]);
-			for (unsigned i = 0; i < array_words(db, dirs[d]); i++)
-				if (dir[i])
-					*words += array_words(db, dir[i]);
-		}
-	}
-	return H->nbuckets;
-}
-
 /* pow2_words -- the words an array made to hold `need` words has. */
 static uint64_t pow2_words(uint64_t need)
 {
@@ -694,11 +688,11 @@ static void test_hash_small_arrays(void **state)
 	pkv *db = open_db(f);
 	pkv_batch *b;
 	char fl[32], val[96];
-	uint64_t n, words, want, last;
+	uint64_t n, segs, words, want, last;
 
 	for (unsigned i = 0; i < 700; i++) {
 		hset_ok(db, "h", i, 1, 0);
-		n = array_total(db, "h", &words);
+		n = hash_arrays(db, "h", &segs, &words);
 		if (n <= HASH_INLINE_BUCKETS) {
 			assert_int_equal(words, 0);
 			continue;
@@ -713,7 +707,7 @@ static void test_hash_small_arrays(void **state)
 	/* a hash of ten fields: its header, a few small arrays, fields */
 	for (unsigned i = 0; i < 10; i++)
 		hset_ok(db, "ten", i, 1, 0);
-	n = array_total(db, "ten", &words);
+	n = hash_arrays(db, "ten", &segs, &words);
 	assert_true(n > HASH_INLINE_BUCKETS);
 	assert_int_equal(words, 3 * HASH_ARRAY_MIN);
 	/* grown inside one batch: arrays made and doubled by the same
