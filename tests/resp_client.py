@@ -1,7 +1,8 @@
 """resp_client.py -- the one raw RESP client of the server tests
 (server_test.py, server_obuf.py, server_damage.py, the failing-disk
-tests), for what a client library hides: bytes sent exactly as written, pipelines of any length, a
-client that stops reading, a connection the server closes.
+tests), for what a client library hides: bytes sent exactly as written,
+pipelines of any length, a client that stops reading, a connection the
+server closes.
 
 Commands go out as RESP2 arrays of bulk strings; replies, RESP2 or RESP3,
 come back as Python values: Simple (+), Err (-, its text), int (:),
