@@ -842,6 +842,13 @@ static int redo_reserve(struct redo *r, struct redo_lane *l, uint64_t len,
 			continue;
 		}
 		pthread_mutex_unlock(&r->ckpt_mtx);
+		/* A pipelined record still queued is applied but not durable,
+		 * so no checkpoint may pass it (redo_safe_point): write the
+		 * queue first.  Without a syncer thread (PKV_NOTHREADS) no
+		 * one else would, and this loop spun for ever on a ring
+		 * filled by pipelined commits (crashkv --disk, seed 23). */
+		if (r->cq && commitq_first(r->cq))
+			commitq_wait(r->cq, atomic_load(&r->seq));
 		/* Records of this lane are all complete: a checkpoint frees
 		 * them, unless a slower transaction holds the watermark
 		 * back, which never takes long (it is past taking locks). */
