@@ -46,6 +46,7 @@
 #include <time.h>
 
 #include "kv_int.h"
+#include "kv_batch.h"
 #include "hash.h"
 #include "planted.h"
 #include "crashsim.h"
