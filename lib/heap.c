@@ -185,7 +185,8 @@ static int64_t heap_run_take(const struct heap *h, struct heap_run *run)
 	const struct heap_class *c = &h->cls[run->cls];
 
 	if (!atomic_load_explicit(&run->loaded, memory_order_acquire) ||
-	    atomic_load_explicit(&run->nfree, memory_order_relaxed) == 0)
+	    atomic_load_explicit(&run->nfree, memory_order_relaxed) == 0 ||
+	    atomic_load_explicit(&run->evacuating, memory_order_relaxed))
 		return -1;
 	for (uint32_t w = 0; w < c->nwords; w++) {
 		uint64_t v = atomic_load_explicit(&run->vbits[w],
@@ -922,6 +923,122 @@ size_t heap_give_back(struct heap *h)
 	return n;
 }
 
+/* heap_run_taken -- blocks of a loaded run that are taken (reserved,
+ * allocated or waiting in the limbo). */
+static uint32_t heap_run_taken(const struct heap *h, struct heap_run *run)
+{
+	return h->cls[run->cls].nblocks -
+	       atomic_load_explicit(&run->nfree, memory_order_relaxed);
+}
+
+/* A run and its blocks taken when the evacuation looked. */
+struct heap_evac {
+	struct heap_run *run;
+	uint32_t taken;
+};
+
+/* heap_evac_cmp -- qsort: fewest blocks taken first. */
+static int heap_evac_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct heap_evac *)a)->taken;
+	uint32_t y = ((const struct heap_evac *)b)->taken;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * heap_evacuate_class -- (evac_mtx and the class's lock held) mark the
+ * sparsest runs of class c (at most max_pct full) evacuating, while the blocks they hold fit in
+ * the free blocks of the class's other runs (so that moving them makes
+ * no new run); their chunks appended to v.  Returns how many, or -ENOMEM.
+ */
+static ssize_t heap_evacuate_class(struct heap *h, struct heap_class *c,
+				   unsigned max_pct, uint32_t **v, size_t *n,
+				   size_t *cap)
+{
+	struct heap_evac *e;
+	uint64_t free_out = 0, need = 0;
+	size_t k, m = 0;
+
+	if (c->nruns < 2 && max_pct < 100)
+		return 0;
+	e = malloc(c->nruns * sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	for (k = 0; k < c->nruns; k++) {
+		struct heap_run *run = c->runs[k];
+		if (!atomic_load_explicit(&run->loaded, memory_order_acquire))
+			continue;
+		e[m].run = run;
+		e[m].taken = heap_run_taken(h, run);
+		free_out += c->nblocks - e[m].taken;
+		m++;
+	}
+	qsort(e, m, sizeof(*e), heap_evac_cmp);
+	for (k = 0; k < m; k++) {
+		uint32_t taken = e[k].taken, nfree = c->nblocks - taken;
+		/* At most max_pct full, and room for its blocks in the
+		 * runs left (with an eighth of a run to spare for the
+		 * writes made meanwhile); at 100, every run, even if the
+		 * moves make new ones (the crash simulator's churn). */
+		if (max_pct < 100 &&
+		    ((uint64_t)taken * 100 > (uint64_t)c->nblocks * max_pct ||
+		     need + taken + c->nblocks / 8 > free_out - nfree))
+			break;
+		if (*n == *cap) {
+			size_t nc = *cap ? 2 * *cap : 64;
+			uint32_t *nv = realloc(*v, nc * sizeof(*nv));
+			if (!nv)
+				break;
+			*v = nv;
+			*cap = nc;
+		}
+		need += taken;
+		free_out -= nfree;
+		atomic_store(&e[k].run->evacuating, true);
+		(*v)[(*n)++] = e[k].run->chunk;
+	}
+	free(e);
+	return (ssize_t)k;
+}
+
+/* heap_evacuate_begin -- see heap.h. */
+ssize_t heap_evacuate_begin(struct heap *h, unsigned max_pct,
+			    uint32_t **chunksp)
+{
+	uint32_t *v = NULL;
+	size_t n = 0, cap = 0;
+
+	*chunksp = NULL;
+	pthread_mutex_lock(&h->evac_mtx);
+	for (unsigned cls = 0; cls < h->nclasses; cls++) {
+		struct heap_class *c = &h->cls[cls];
+		ssize_t r;
+		pthread_mutex_lock(&c->mtx);
+		r = heap_evacuate_class(h, c, max_pct, &v, &n, &cap);
+		pthread_mutex_unlock(&c->mtx);
+		if (r < 0) {
+			heap_evacuate_end(h, v, n);
+			return r;
+		}
+	}
+	*chunksp = v;
+	return (ssize_t)n;
+}
+
+/* heap_evacuate_end -- see heap.h. */
+void heap_evacuate_end(struct heap *h, uint32_t *chunks, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct heap_run *run = __atomic_load_n(&h->run_of[chunks[i]],
+						       __ATOMIC_ACQUIRE);
+		if (run)
+			atomic_store(&run->evacuating, false);
+	}
+	free(chunks);
+	pthread_mutex_unlock(&h->evac_mtx);
+}
+
 /* heap_lane_tx -- the transaction layer's per-lane handles. */
 void **heap_lane_tx(struct heap *h)
 {
@@ -1078,21 +1195,38 @@ int heap_foreach_block(const struct heap *h,
 				return ret;
 			i += CHUNK_SPAN(hdr) - 1;
 		} else if (CHUNK_KIND(hdr) == CHUNK_RUN) {
-			const struct heap_class *c = &h->cls[CHUNK_CLASS(hdr)];
-			const uint64_t *bits = heap_persistent_bits(h, i);
-			for (uint32_t b = 0; b < c->nblocks; b++) {
-				uint64_t off;
-				if (!(bits[b / 64] & (1ull << (b % 64))))
-					continue;
-				off = base + c->hdr_bytes +
-				      (uint64_t)b * c->block_size;
-				bh = pool_ptr(h->pool, off);
-				ret = fn(ctx, off + BLOCK_HDR_SIZE, bh->size,
-					 bh->type);
-				if (ret)
-					return ret;
-			}
+			ret = heap_run_foreach_block(h, (uint32_t)i, fn, ctx);
+			if (ret)
+				return ret;
 		}
+	}
+	return 0;
+}
+
+/* heap_run_foreach_block -- see heap.h. */
+int heap_run_foreach_block(const struct heap *h, uint32_t chunk,
+			   int (*fn)(void *ctx, uint64_t data_off,
+				     uint64_t size, uint32_t type),
+			   void *ctx)
+{
+	uint64_t hdr = h->chunk_hdr[chunk], base = heap_chunk_off(h, chunk);
+	const struct heap_class *c;
+	const uint64_t *bits;
+
+	if (CHUNK_KIND(hdr) != CHUNK_RUN || CHUNK_CLASS(hdr) >= h->nclasses)
+		return 0;
+	c = &h->cls[CHUNK_CLASS(hdr)];
+	bits = heap_persistent_bits(h, chunk);
+	for (uint32_t b = 0; b < c->nblocks; b++) {
+		uint64_t off = base + c->hdr_bytes + (uint64_t)b * c->block_size;
+		const struct block_hdr *bh = pool_ptr(h->pool, off);
+		int ret;
+		if (!(__atomic_load_n(&bits[b / 64], __ATOMIC_RELAXED) &
+		      (1ull << (b % 64))))
+			continue;
+		ret = fn(ctx, off + BLOCK_HDR_SIZE, bh->size, bh->type);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -1176,6 +1310,7 @@ static void heap_free_volatile(struct heap *h)
 	gc_free(h->gc);
 	epoch_destroy(&h->epoch);
 	pthread_mutex_destroy(&h->limbo_mtx);
+	pthread_mutex_destroy(&h->evac_mtx);
 	free(h->limbo);
 	for (unsigned i = 0; h->lane_tx && i < h->nlanes; i++)
 		free(h->lane_tx[i]);
@@ -1234,6 +1369,7 @@ int heap_open_begin(struct pool *pool, struct heap **hp, struct errmsg *em)
 	pthread_mutex_init(&h->load_mtx, NULL);
 	epoch_init(&h->epoch);
 	pthread_mutex_init(&h->limbo_mtx, NULL);
+	pthread_mutex_init(&h->evac_mtx, NULL);
 	for (unsigned c = 0; c < h->nclasses; c++) {
 		struct heap_class *k = &h->cls[c];
 		k->block_size = class_sizes[c];

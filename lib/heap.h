@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "pool.h"
 #include "redo.h"
@@ -89,6 +90,21 @@ int heap_grow(struct heap *h, uint64_t nchunks, struct errmsg *em);
  * when they find no room).  Returns how many runs gave their chunk.
  */
 size_t heap_give_back(struct heap *h);
+
+/*
+ * heap_evacuate_begin -- in each size class, the sparsest runs, at most
+ * max_pct percent full, whose blocks the class's other runs have room
+ * for, stop handing out blocks, so that once their live blocks are moved
+ * (a new block elsewhere, the old one freed) they can go back to the
+ * free chunks (heap_give_back).  max_pct 100: every run, room or not
+ * (the moves then make new runs; for the crash simulator).  Their chunks
+ * to *chunksp, their number returned (or -ENOMEM).  One evacuation at a
+ * time: the next waits for heap_evacuate_end, which lets them hand out
+ * blocks again (if they are still runs) and frees the array.
+ */
+ssize_t heap_evacuate_begin(struct heap *h, unsigned max_pct,
+			    uint32_t **chunksp);
+void heap_evacuate_end(struct heap *h, uint32_t *chunks, size_t n);
 
 /*
  * heap_shrink -- give back the free chunks at the end of the heap: the
@@ -243,6 +259,16 @@ int heap_foreach_block(const struct heap *h,
 		       int (*fn)(void *ctx, uint64_t data_off, uint64_t size,
 				 uint32_t type),
 		       void *ctx);
+
+/*
+ * heap_run_foreach_block -- heap_foreach_block over the run in one chunk
+ * (nothing if it is not a run).  Safe beside writers: what it reads may
+ * be stale by the time fn looks (the caller checks under its locks).
+ */
+int heap_run_foreach_block(const struct heap *h, uint32_t chunk,
+			   int (*fn)(void *ctx, uint64_t data_off,
+				     uint64_t size, uint32_t type),
+			   void *ctx);
 
 /*
  * heap_check -- verify that the volatile state agrees with the persistent

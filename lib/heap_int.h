@@ -32,6 +32,9 @@ struct heap_run {
 					 until loaded) */
 	atomic_bool loaded;           /* vbits and nfree read from the
 					 persistent bitmap (heap_run_load) */
+	atomic_bool evacuating;       /* no new block here: its live ones
+					 are being moved out
+					 (heap_evacuate_begin) */
 	struct heap_run *retired_next; /* once its chunk went back to the
 					 free chunks (heap_run_retire): kept,
 					 every block taken, until close */
@@ -82,6 +85,8 @@ struct heap {
 	struct redo_recovery_stats rstats;
 	struct epoch epoch;           /* readers of blocks in place */
 	pthread_mutex_t limbo_mtx;    /* guards limbo */
+	pthread_mutex_t evac_mtx;     /* held from heap_evacuate_begin to
+					 heap_evacuate_end: one at a time */
 	struct heap_limbo *limbo;     /* freed, not reusable until a grace
 					 period and a checkpoint have passed */
 	size_t nlimbo, limbo_cap;

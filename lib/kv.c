@@ -463,6 +463,36 @@ int kv_coll_make(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 	return kv_delta(b, op->dbi, 1);
 }
 
+/*
+ * kv_move -- KV_OP_MOVE on the key found as k: its entry, if it is still
+ * the block at op->index, replaced by a copy in a new block (a block the
+ * heap hands out outside the runs being evacuated); a collection's
+ * header stays where it is, named by the copy.  Not a write of the
+ * user's: no payload counted.
+ */
+static int kv_move(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
+		   int *result)
+{
+	struct kvtx *t = &b->t;
+	const struct kv_entry *E = kv_ptr(b->db, k->loc.entry);
+	uint64_t payload = b->payload, off;
+	int err;
+
+	if (!k->found || k->loc.entry != (uint64_t)op->index) {
+		*result = PKV_ENOTFOUND;   /* changed meanwhile: let be */
+		return 0;
+	}
+	struct kv_newent n = {
+		KV_TYPE_ENTRY, E->vtype, kv_entry_key(E), kv_entry_val(E),
+		E->klen, E->vlen, k->hash,
+		(int64_t)kvtx_get(t, k->loc.entry + offsetof(struct kv_entry,
+							     expire_ms)) };
+	if ((err = kv_new_entry(b, &n, &off)))
+		return err;
+	b->payload = payload;
+	return table_replace(t, k->tab, &k->loc, off);
+}
+
 /* kv_write -- the writes of one decided operation (see kv_exec). */
 static int kv_write(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 		    int64_t now, int *result)
@@ -546,6 +576,8 @@ static int kv_write(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 	case KV_OP_LREM:
 	case KV_OP_LTRIM:
 		return kv_list_write(b, op, k, result);
+	case KV_OP_MOVE:
+		return kv_move(b, op, k, result);
 	}
 	/* The key goes (if there is an entry at all). */
 	if (!k->found)

@@ -533,6 +533,9 @@ enum kv_opcode {
 					 XX GT LT ZINCR) */
 	KV_OP_ZREM,                   /* remove member `field` */
 	KV_OP_ZREMRANGE,              /* remove the members of *zq */
+	KV_OP_MOVE,                   /* the key's entry, if it is still the
+					 block at `index`, copied to a new
+					 block (pkv_defrag) */
 };
 
 struct kv_op {
@@ -558,6 +561,10 @@ struct kv_op {
 
 /* kv_apply -- apply ops in order as one transaction (see pkv_batch_commit). */
 int kv_apply(pkv *db, const struct kv_op *ops, size_t n, int *results);
+
+/* kv_defrag -- pkv_defrag over the runs at most max_pct percent full
+ * (the crash simulator moves entries out of fuller ones too). */
+int kv_defrag(pkv *db, unsigned max_pct, struct pkv_defrag_stats *st);
 
 /* kv_expire_cycle -- remove expired keys of dbi for up to budget_ns. */
 void kv_expire_cycle(pkv *db, unsigned dbi, uint64_t budget_ns);

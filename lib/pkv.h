@@ -792,6 +792,30 @@ int pkv_damage(pkv *db, char *buf, size_t len);
 /* pkv_gc -- run a whole collection now; 0 or an error. */
 int pkv_gc(pkv *db);
 
+/* What pkv_defrag did. */
+struct pkv_defrag_stats {
+	uint64_t runs;                /* sparse runs it emptied out */
+	uint64_t moved;               /* keys' entries moved out of them */
+	uint64_t skipped;             /* blocks left there: a collection's
+					 fields, elements or nodes, or an
+					 entry changed meanwhile */
+	uint64_t runs_freed;          /* runs whose chunk went back to the
+					 free chunks */
+};
+
+/*
+ * pkv_defrag -- online defragmentation: in each size class the runs at
+ * most half full, as many as the class's fuller runs have room for, stop
+ * taking new blocks; each key's entry in them moves to a new block (one
+ * durable transaction per 32 keys, beside readers and writers); the runs
+ * left empty go back to the free chunks, for any size.  After deleting
+ * keys at random, this is what lets values of another size use the room
+ * (pkv compact does it offline, shrinking the file).  Blocks inside
+ * collections do not move.  st (may be NULL) says what it did.  Returns
+ * 0, PKV_EFULL (no room to move to: what moved stays moved) or an error.
+ */
+int pkv_defrag(pkv *db, struct pkv_defrag_stats *st);
+
 #ifdef __cplusplus
 }
 #endif

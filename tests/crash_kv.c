@@ -123,6 +123,7 @@ static int g_verbose;
 static uint64_t g_full;             /* writes refused: pool full */
 static uint64_t g_list_ops;         /* list operations made */
 static uint64_t g_grown;            /* explicit growths */
+static uint64_t g_defrag_moved;     /* entries pkv_defrag moved */
 
 static bool g_disk;                 /* --disk: the file backend's model */
 static uint64_t rnd(void) { return crashsim_rand(&g_rng); }
@@ -1757,6 +1758,21 @@ static void op_gc(void)
 		die("pkv_gc", err);
 }
 
+/* op_defrag -- keys' entries moved out of sparse runs, each batch of
+ * moves a transaction: what a key holds never changes, so a crash at any
+ * point must show the model as it is. */
+static void op_defrag(void)
+{
+	struct pkv_defrag_stats ds;
+	int err;
+
+	act(GC_ACTOR);
+	err = kv_defrag(g_db, 100, &ds);  /* not only the sparse runs */
+	if (err && err != PKV_EFULL)
+		die("pkv_defrag", err);
+	g_defrag_moved += ds.moved;
+}
+
 /* op_grow -- the pool grows by one to three chunks, while it may: the
  * keys stay as they are (writes that found it full grew it too:
  * PKV_AUTOGROW). */
@@ -1982,7 +1998,7 @@ int main(int argc, char **argv)
 				   r < 76 ? "big batch" :
 				   r < 84 ? "resize step" : r < 87 ? "flush" :
 				   r < 90 ? "swap" : r < 94 ? "checkpoint" :
-				   r < 95 ? "grow" : "gc";
+				   r < 95 ? "grow" : r < 99 ? "gc" : "defrag";
 		if (crashsim_done(cs))
 			break;
 		crashsim_set_op(cs, op, what);
@@ -2008,14 +2024,17 @@ int main(int argc, char **argv)
 			op_checkpoint();
 		else if (r < 95)
 			op_grow();
-		else
+		else if (r < 99)
 			op_gc();
+		else
+			op_defrag();
 	}
 	if (o.verbose || getenv("CRASHSIM_STATS"))
 		fprintf(stderr, "crash-sim-kv: %u and %u keys, %" PRIu64
 			" writes refused for a full pool, %" PRIu64
-			" growths asked, pool %zu of %u bytes\n", count(0),
-			count(1), g_full, g_grown, g_pool->size, POOL_SIZE);
+			" growths asked, %" PRIu64 " entries moved by defrag, "
+			"pool %zu of %u bytes\n", count(0), count(1), g_full,
+			g_grown, g_defrag_moved, g_pool->size, POOL_SIZE);
 	if (o.verbose || getenv("CRASHSIM_STATS"))
 		for (unsigned d = 0; d < NDBS; d++) {
 			uint64_t n = 0;

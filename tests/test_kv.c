@@ -35,6 +35,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -2105,6 +2106,80 @@ static void test_sizes_change(void **state)
 			assert_int_equal(pkv_del(db, 0, k, kl), 0);
 		}
 	}
+	close_db(f);
+}
+
+/* defrag_expect -- keys s0:i of a 64-byte fill: every fourth there with
+ * its value, the others gone. */
+static void defrag_expect(pkv *db, unsigned n)
+{
+	char v[64], want[64];
+
+	memset(want, 'a', sizeof(want));
+	for (unsigned i = 0; i < n; i++) {
+		char k[32];
+		size_t kl = (size_t)snprintf(k, sizeof(k), "s0:%u", i), vl = 0;
+		int rc = pkv_get(db, 0, k, kl, v, sizeof(v), &vl);
+		if (i % 4) {
+			assert_int_equal(rc, PKV_ENOTFOUND);
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		assert_int_equal(vl, sizeof(v));
+		assert_memory_equal(v, want, sizeof(v));
+	}
+}
+
+/*
+ * test_defrag -- a 32 MiB pool filled with 64-byte values, three of every
+ * four deleted: every run of the class is a quarter full and 4 KiB values
+ * find almost no room.  pkv_defrag moves the keys out of the sparsest
+ * runs, which go back to the free chunks: many more 4 KiB values fit, the
+ * allocator's fragmentation falls, and every key kept has its value, also
+ * after a reopen.
+ */
+static void test_defrag(void **state)
+{
+	struct fixture *f = *state;
+	struct pkv_defrag_stats ds;
+	struct pkv_stats s0, s1;
+	unsigned n, before, after;
+	pkv *db;
+
+	f->opts.size = 32 * MiB;
+	db = open_db(f);
+	n = sizes_fill(db, 0, 64);
+	for (unsigned i = 0; i < n; i++) {
+		char k[32];
+		size_t kl = (size_t)snprintf(k, sizeof(k), "s0:%u", i);
+		if (i % 4)
+			assert_int_equal(pkv_del(db, 0, k, kl), 0);
+	}
+	before = sizes_fill(db, 1, 4096);
+	for (unsigned i = 0; i < before; i++) {
+		char k[32];
+		size_t kl = (size_t)snprintf(k, sizeof(k), "s1:%u", i);
+		assert_int_equal(pkv_del(db, 0, k, kl), 0);
+	}
+	assert_int_equal(pkv_stats(db, &s0), 0);
+	assert_int_equal(pkv_defrag(db, &ds), 0);
+	assert_int_equal(pkv_stats(db, &s1), 0);
+	print_message("      %u keys of 64 B, 3/4 deleted: %u of 4 KiB fit; "
+		      "defrag: %" PRIu64 " runs, %" PRIu64 " moved, %" PRIu64
+		      " left, %" PRIu64 " runs freed; frag %.2f -> %.2f\n",
+		      n, before, ds.runs, ds.moved, ds.skipped, ds.runs_freed,
+		      s0.frag_ratio, s1.frag_ratio);
+	assert_true(ds.runs > 0);
+	assert_true(ds.moved > 0);
+	assert_true(ds.runs_freed >= ds.runs / 2);
+	assert_true(s1.frag_ratio < s0.frag_ratio);
+	assert_int_equal(s1.keys, (n + 3) / 4);
+	defrag_expect(db, n);
+	after = sizes_fill(db, 2, 4096);
+	print_message("      after: %u of 4 KiB fit\n", after);
+	assert_true(after > before + (unsigned)(ds.runs_freed / 2));
+	db = reopen(f);
+	defrag_expect(db, n);
 	close_db(f);
 }
 
@@ -4196,6 +4271,7 @@ int main(void)
 		T(test_grow),
 		T(test_file_pages),
 		T(test_sizes_change),
+		T(test_defrag),
 		T(test_small_pool),
 		T(test_flush_full),
 		T(test_get_ref_basic),
