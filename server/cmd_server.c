@@ -14,6 +14,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "bgdefrag.h"
 #include "blocking.h"
 #include "client.h"
 #include "cmd.h"
@@ -71,12 +72,14 @@ static bool want(struct client *c, const char *s, bool in_default)
 static void cmd_info(struct client *c)
 {
 	struct rbuf b = { 0 };
+	struct bgdefrag_stats dg;
 	struct pkv_stats st;
 	int64_t now = pkv_now_ms();
 	int64_t up = (now - srv.start_ms) / 1000;
 	char h1[32], h2[32];
 
 	pkv_stats(srv.db, &st);
+	bgdefrag_stats(&dg);
 	if (want(c, "server", true)) {
 		struct utsname u;
 		uname(&u);
@@ -130,6 +133,7 @@ static void cmd_info(struct client *c)
 			 "mem_fragmentation_ratio:%.2f\r\n"
 			 "mem_fragmentation_bytes:%lld\r\n"
 			 "mem_clients_slaves:0\r\nmem_clients_normal:%zu\r\n"
+			 "active_defrag_running:%d\r\n"
 			 "\r\n",
 			 (unsigned long long)st.allocated_bytes, h1,
 			 (unsigned long long)st.heap_bytes, h2,
@@ -139,7 +143,7 @@ static void cmd_info(struct client *c)
 			 (long long)st.allocated_bytes,
 			 (unsigned long long)file, (double)file / used,
 			 (long long)file - (long long)st.allocated_bytes,
-			 clients);
+			 clients, dg.running);
 	}
 	if (want(c, "persistence", true))
 		info_add(&b, "# Persistence\r\nloading:0\r\n"
@@ -163,6 +167,10 @@ static void cmd_info(struct client *c)
 			 "client_query_buffer_limit_disconnections:%llu\r\n"
 			 "client_output_buffer_limit_disconnections:%llu\r\n"
 			 "pubsub_channels:%llu\r\npubsub_patterns:%llu\r\n"
+			 "active_defrag_hits:%llu\r\n"
+			 "active_defrag_misses:%llu\r\n"
+			 "active_defrag_key_hits:%llu\r\n"
+			 "active_defrag_key_misses:%llu\r\n"
 			 "\r\n",
 			 (unsigned long long)srv.total_connections,
 			 (unsigned long long)srv.total_commands,
@@ -175,7 +183,11 @@ static void cmd_info(struct client *c)
 			 (unsigned long long)srv.errors_total,
 			 (unsigned long long)srv.qbuf_limit_disconnections,
 			 (unsigned long long)srv.obuf_limit_disconnections,
-			 (unsigned long long)chans, (unsigned long long)pats);
+			 (unsigned long long)chans, (unsigned long long)pats,
+			 (unsigned long long)dg.moved,
+			 (unsigned long long)dg.skipped,
+			 (unsigned long long)dg.moved,
+			 (unsigned long long)dg.skipped);
 	}
 	if (want(c, "replication", true))
 		info_add(&b, "# Replication\r\nrole:master\r\n"
@@ -586,6 +598,43 @@ static void cmd_gc(struct client *c)
 	reply_simple(c, buf);
 }
 
+/*
+ * MEMORY PURGE|HELP -- PURGE starts a defragmentation of the pool in the
+ * background (pkv_defrag: keys move out of sparse runs, which go back to
+ * the free chunks for values of any size) and answers OK at once, as
+ * Redis's purge of its allocator's pages; INFO memory says while it runs
+ * and INFO stats what it moved.
+ */
+static void cmd_memory(struct client *c)
+{
+	const struct resp_arg *sub = &c->argv[1];
+
+	if (arg_is(sub, "purge") && c->argc == 2) {
+		if (bgdefrag_start())
+			reply_ok(c);
+		else
+			reply_error(c, "ERR could not start the "
+				    "defragmentation (no thread)");
+	} else if (arg_is(sub, "help") && c->argc == 2) {
+		static const char *const help[] = {
+			"MEMORY <subcommand> [<arg> [value] [opt] ...]. "
+			"Subcommands are:",
+			"PURGE",
+			"    Move keys out of sparse runs of the pool, in the "
+			"background, so that",
+			"    their space serves values of any size.",
+			"HELP",
+			"    Prints this help.",
+		};
+		reply_array(c, sizeof(help) / sizeof(*help));
+		for (size_t i = 0; i < sizeof(help) / sizeof(*help); i++)
+			reply_simple(c, help[i]);
+	} else {
+		static const char *const subs[] = { "purge", "help", NULL };
+		reply_err_subcmd(c, "memory", subs);
+	}
+}
+
 const struct command server_commands[] = {
 	{ "info", -1, 0, 0, 0, 0, cmd_info, "server", "1.0.0",
 	  "Returns information and statistics about the server." },
@@ -604,6 +653,8 @@ const struct command server_commands[] = {
 	  "Does nothing: every write is already durable." },
 	{ "bgsave", -1, CMD_ADMIN, 0, 0, 0, cmd_bgsave, "server", "1.0.0",
 	  "Does nothing: every write is already durable." },
+	{ "memory", -2, 0, 0, 0, 0, cmd_memory, "server", "4.0.0",
+	  "A container for memory diagnostics commands." },
 	{ "gc", 1, CMD_ADMIN, 0, 0, 0, cmd_gc, "server", "0.1.0",
 	  "Runs the pool's garbage collector now (pkv)." },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL },

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bgdefrag.h"
 #include "net.h"
 #include "srv.h"
 
@@ -286,6 +287,7 @@ int main(int argc, char **argv)
 	if (got_signal)
 		srv_log(3, "Received %s scheduling shutdown...",
 			got_signal == SIGINT ? "SIGINT" : "SIGTERM");
+	bgdefrag_wait();
 	pkv_close(srv.db);
 	if (srv.cfg.pidfile && srv.cfg.pidfile[0])
 		unlink(srv.cfg.pidfile);

@@ -903,6 +903,40 @@ class Server(Base):
         self.assertIn(b"summary", d)
         self.assertEqual(b"string", d[b"group"])
 
+    def test_memory_purge(self):
+        # 64-byte values, three of every four deleted: their runs are a
+        # quarter full; MEMORY PURGE moves the rest out in the background
+        r = self.r
+        val = b"v" * 64
+        p = r.pipeline(transaction=False)
+        for i in range(20000):
+            p.set("mp:%d" % i, val)
+        p.execute()
+        p = r.pipeline(transaction=False)
+        for i in range(20000):
+            if i % 4:
+                p.delete("mp:%d" % i)
+        p.execute()
+        before = r.info("stats").get("active_defrag_key_hits", 0)
+        self.assertTrue(r.execute_command("MEMORY", "PURGE"))
+        for _ in range(600):
+            if not r.info("memory")["active_defrag_running"]:
+                break
+            time.sleep(0.1)
+        self.assertEqual(0, r.info("memory")["active_defrag_running"])
+        if PKV:
+            self.assertGreater(r.info("stats")["active_defrag_key_hits"],
+                               before)
+        got = r.mget(["mp:%d" % i for i in range(20000)])
+        for i, v in enumerate(got):
+            self.assertEqual(None if i % 4 else val, v, i)
+        helptext = " ".join(x.decode() if isinstance(x, bytes) else x
+                            for x in r.execute_command("MEMORY", "HELP"))
+        self.assertIn("PURGE", helptext)
+        with self.assertRaises(redis.ResponseError) as e:
+            r.execute_command("MEMORY", "NOSUCH")
+        self.assertIn("unknown subcommand", str(e.exception))
+
     def test_info(self):
         r = self.r
         r.set("a", 1)

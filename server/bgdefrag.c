@@ -1,0 +1,81 @@
+/*
+ * bgdefrag.c -- MEMORY PURGE's pkv_defrag in a thread (see bgdefrag.h).
+ * The library serializes the moves with every other write (each key's
+ * stripe), so the thread needs nothing from the event loop; the loop
+ * only starts it, reads its figures for INFO and joins it at shutdown.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "bgdefrag.h"
+#include "srv.h"
+
+static pthread_mutex_t bg_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t bg_thread;
+static bool bg_started;               /* a thread to join */
+static bool bg_running;
+static struct bgdefrag_stats bg_st;
+
+/* bgdefrag_main -- one pass, its figures added up. */
+static void *bgdefrag_main(void *arg)
+{
+	struct pkv_defrag_stats d;
+	int err;
+
+	(void)arg;
+	err = pkv_defrag(srv.db, &d);
+	pthread_mutex_lock(&bg_mtx);
+	bg_st.passes++;
+	bg_st.moved += d.moved;
+	bg_st.skipped += d.skipped;
+	bg_st.runs_freed += d.runs_freed;
+	bg_running = false;
+	pthread_mutex_unlock(&bg_mtx);
+	if (err)
+		srv_log(3, "MEMORY PURGE: defragmentation stopped: %s",
+			pkv_errmsg(srv.db));
+	else
+		srv_log(1, "MEMORY PURGE: %llu entries moved out of %llu "
+			"sparse runs, %llu runs freed",
+			(unsigned long long)d.moved,
+			(unsigned long long)d.runs,
+			(unsigned long long)d.runs_freed);
+	return NULL;
+}
+
+/* bgdefrag_start -- see bgdefrag.h. */
+bool bgdefrag_start(void)
+{
+	bool ok = true;
+
+	pthread_mutex_lock(&bg_mtx);
+	if (!bg_running) {
+		if (bg_started)
+			pthread_join(bg_thread, NULL);   /* it has ended */
+		bg_started = pthread_create(&bg_thread, NULL, bgdefrag_main,
+					    NULL) == 0;
+		bg_running = ok = bg_started;
+	}
+	pthread_mutex_unlock(&bg_mtx);
+	return ok;
+}
+
+/* bgdefrag_wait -- see bgdefrag.h. */
+void bgdefrag_wait(void)
+{
+	pthread_mutex_lock(&bg_mtx);
+	bool join = bg_started;
+	bg_started = false;
+	pthread_mutex_unlock(&bg_mtx);
+	if (join)
+		pthread_join(bg_thread, NULL);
+}
+
+/* bgdefrag_stats -- see bgdefrag.h. */
+void bgdefrag_stats(struct bgdefrag_stats *st)
+{
+	pthread_mutex_lock(&bg_mtx);
+	*st = bg_st;
+	st->running = bg_running;
+	pthread_mutex_unlock(&bg_mtx);
+}

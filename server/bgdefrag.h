@@ -1,0 +1,27 @@
+/*
+ * bgdefrag.h -- MEMORY PURGE's defragmentation (pkv_defrag), in a thread
+ * of its own so that the event loop goes on serving while entries move
+ * (on a disk each batch of moves is a synced commit).
+ */
+#ifndef PKV_BGDEFRAG_H
+#define PKV_BGDEFRAG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* bgdefrag_start -- start a pass unless one is running; false if the
+ * thread could not be made. */
+bool bgdefrag_start(void);
+
+/* bgdefrag_wait -- until the pass running (if any) ends (before the pool
+ * closes). */
+void bgdefrag_wait(void);
+
+/* What the passes did: whether one runs, entries moved, blocks left. */
+struct bgdefrag_stats {
+	bool running;
+	uint64_t passes, moved, skipped, runs_freed;
+};
+void bgdefrag_stats(struct bgdefrag_stats *st);
+
+#endif /* PKV_BGDEFRAG_H */
