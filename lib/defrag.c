@@ -167,8 +167,10 @@ int kv_defrag(pkv *db, unsigned max_pct, struct pkv_defrag_stats *st)
 	if (!err)
 		err = defrag_move(db, &l, st);
 	/* The old blocks wait for a checkpoint and the readers; then the
-	 * runs they emptied go back to the free chunks. */
-	st->runs_freed = heap_give_back(db->heap);
+	 * runs they emptied go back to the free chunks.  (Nothing moved:
+	 * no checkpoint, which on a disk writes every dirty page.) */
+	if (st->moved)
+		st->runs_freed = heap_give_back(db->heap);
 	heap_evacuate_end(db->heap, chunks, (size_t)n);
 	free(l.off);
 	if (err == -ENOMEM)
