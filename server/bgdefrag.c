@@ -15,6 +15,10 @@ static pthread_t bg_thread;
 static bool bg_started;               /* a thread to join */
 static bool bg_running;
 static struct bgdefrag_stats bg_st;
+static bool bg_last_idle;             /* the last pass moved nothing */
+static uint64_t bg_last_frag;         /* fragmentation bytes it began at */
+static uint64_t bg_start_frag;        /* those of the pass running */
+static int64_t bg_last_ms;            /* when the cron last looked */
 
 /* bgdefrag_main -- one pass, its figures added up. */
 static void *bgdefrag_main(void *arg)
@@ -29,13 +33,15 @@ static void *bgdefrag_main(void *arg)
 	bg_st.moved += d.moved;
 	bg_st.skipped += d.skipped;
 	bg_st.runs_freed += d.runs_freed;
+	bg_last_idle = d.moved == 0;
+	bg_last_frag = bg_start_frag;
 	bg_running = false;
 	pthread_mutex_unlock(&bg_mtx);
 	if (err)
-		srv_log(3, "MEMORY PURGE: defragmentation stopped: %s",
+		srv_log(3, "defragmentation stopped: %s",
 			pkv_errmsg(srv.db));
 	else
-		srv_log(1, "MEMORY PURGE: %llu entries moved out of %llu "
+		srv_log(1, "defragmentation: %llu entries moved out of %llu "
 			"sparse runs, %llu runs freed",
 			(unsigned long long)d.moved,
 			(unsigned long long)d.runs,
@@ -58,6 +64,37 @@ bool bgdefrag_start(void)
 	}
 	pthread_mutex_unlock(&bg_mtx);
 	return ok;
+}
+
+/* bgdefrag_cron -- see bgdefrag.h. */
+void bgdefrag_cron(int64_t now_ms)
+{
+	struct pkv_stats st;
+	uint64_t frag;
+	bool idle;
+
+	if (!srv.cfg.activedefrag || now_ms - bg_last_ms < 1000)
+		return;
+	bg_last_ms = now_ms;
+	pthread_mutex_lock(&bg_mtx);
+	idle = bg_last_idle;
+	bool running = bg_running;
+	pthread_mutex_unlock(&bg_mtx);
+	if (running || pkv_stats(srv.db, &st))
+		return;
+	frag = st.active_bytes > st.allocated_bytes ?
+	       st.active_bytes - st.allocated_bytes : 0;
+	if (frag <= srv.cfg.active_defrag_ignore_bytes ||
+	    frag * 100 <= st.allocated_bytes *
+			  (uint64_t)srv.cfg.active_defrag_threshold_lower)
+		return;
+	/* Nothing moved last time: only once an eighth more (or less)
+	 * fragmentation says the runs have changed. */
+	if (idle && frag < bg_last_frag + bg_last_frag / 8 &&
+	    frag + bg_last_frag / 8 > bg_last_frag)
+		return;
+	bg_start_frag = frag;
+	bgdefrag_start();
 }
 
 /* bgdefrag_wait -- see bgdefrag.h. */

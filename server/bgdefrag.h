@@ -13,6 +13,15 @@
  * thread could not be made. */
 bool bgdefrag_start(void);
 
+/*
+ * bgdefrag_cron -- with activedefrag on, start a pass when the pool's
+ * allocator holds more than active-defrag-ignore-bytes and
+ * active-defrag-threshold-lower percent beyond its allocated blocks; at
+ * most once a second, and after a pass that moved nothing only once the
+ * fragmentation has changed (the same runs would be found again).
+ */
+void bgdefrag_cron(int64_t now_ms);
+
 /* bgdefrag_wait -- until the pass running (if any) ends (before the pool
  * closes). */
 void bgdefrag_wait(void);

@@ -54,6 +54,11 @@ static const struct opt opts[] = {
 	{ "pidfile", OPT_STR, O(pidfile), true, 0, 0, NULL },
 	{ "gc-interval", OPT_LL, O(gc_interval_ms), true, 0, 1ll << 31, NULL },
 	{ "hz", OPT_LL, O(hz), true, 1, 500, NULL },
+	{ "activedefrag", OPT_BOOL, O(activedefrag), false, 0, 0, NULL },
+	{ "active-defrag-ignore-bytes", OPT_SIZE,
+	  O(active_defrag_ignore_bytes), false, 0, 1ll << 44, NULL },
+	{ "active-defrag-threshold-lower", OPT_LL,
+	  O(active_defrag_threshold_lower), false, 0, 1000, NULL },
 	{ "dir", OPT_STR, O(dir), true, 0, 0, NULL },
 	/* Accepted so redis.conf files and tools work; persistence is
 	 * always on in pkv, so they change nothing. */
@@ -93,6 +98,8 @@ void config_defaults(struct config *cfg)
 	cfg->loglevel = 2;
 	cfg->pidfile = strdup("");
 	cfg->hz = 10;
+	cfg->active_defrag_ignore_bytes = 100ull << 20;
+	cfg->active_defrag_threshold_lower = 10;
 	cfg->dir = strdup(".");
 }
 

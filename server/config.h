@@ -53,6 +53,12 @@ struct config {
 	bool verify_checksums;        /* PKV_VERIFY: reads check checksums */
 	char *pidfile;                /* "" = none */
 	long long gc_interval_ms;     /* background collection (0: on demand) */
+	bool activedefrag;            /* MEMORY PURGE's defragmentation by
+					 itself when fragmented (no) */
+	uint64_t active_defrag_ignore_bytes;  /* not below this much
+					 fragmentation (100mb) */
+	long long active_defrag_threshold_lower;  /* nor below this percent
+					 (10) */
 	long long hz;                 /* expiry sweeps per second (10) */
 	char *dir;                    /* working directory (".") */
 };

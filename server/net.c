@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bgdefrag.h"
 #include "blocking.h"
 #include "client.h"
 #include "cmd.h"
@@ -754,6 +755,7 @@ static void net_cron(void)
 	struct client *c = srv.clients, *next;
 
 	net_damage_log(now);
+	bgdefrag_cron(now);
 
 	for (; c; c = next) {
 		next = c->next;

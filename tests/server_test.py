@@ -937,6 +937,55 @@ class Server(Base):
             r.execute_command("MEMORY", "NOSUCH")
         self.assertIn("unknown subcommand", str(e.exception))
 
+    def test_activedefrag(self):
+        # with activedefrag on, the server defragments by itself once
+        # the allocator holds enough more than what is allocated
+        r = self.r
+        val = b"w" * 64
+        p = r.pipeline(transaction=False)
+        for i in range(20000):
+            p.set("ad:%d" % i, val)
+        p.execute()
+        p = r.pipeline(transaction=False)
+        for i in range(20000):
+            if i % 4:
+                p.delete("ad:%d" % i)
+        p.execute()
+        before = r.info("stats").get("active_defrag_key_hits", 0)
+        old = r.config_get("active-defrag-*")
+        try:
+            r.config_set("active-defrag-ignore-bytes", "100kb")
+            r.config_set("active-defrag-threshold-lower", "5")
+            self.assertEqual({"active-defrag-ignore-bytes": "102400",
+                              "active-defrag-threshold-lower": "5"},
+                             {k: v for k, v in
+                              r.config_get("active-defrag-*").items()
+                              if k in ("active-defrag-ignore-bytes",
+                                       "active-defrag-threshold-lower")})
+            if not PKV:
+                return      # Redis's own thresholds are not pkv's
+            r.config_set("activedefrag", "yes")
+            for _ in range(300):
+                if r.info("stats")["active_defrag_key_hits"] > before:
+                    break
+                time.sleep(0.1)
+            self.assertGreater(r.info("stats")["active_defrag_key_hits"],
+                               before)
+        finally:
+            if PKV:
+                r.config_set("activedefrag", "no")
+            for k, v in old.items():
+                if k in ("active-defrag-ignore-bytes",
+                         "active-defrag-threshold-lower"):
+                    r.config_set(k, v)
+        for _ in range(600):
+            if not r.info("memory")["active_defrag_running"]:
+                break
+            time.sleep(0.1)
+        got = r.mget(["ad:%d" % i for i in range(20000)])
+        for i, v in enumerate(got):
+            self.assertEqual(None if i % 4 else val, v, i)
+
     def test_info(self):
         r = self.r
         r.set("a", 1)
