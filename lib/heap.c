@@ -950,7 +950,7 @@ static int heap_evac_cmp(const void *a, const void *b)
  * heap_evacuate_class -- (evac_mtx and the class's lock held) mark the
  * sparsest runs of class c (at most max_pct full) evacuating, while the blocks they hold fit in
  * the free blocks of the class's other runs (so that moving them makes
- * no new run); their chunks appended to v.  Returns how many, or -ENOMEM.
+ * no new run); their chunks appended to v.  Returns 0 or -ENOMEM.
  */
 static ssize_t heap_evacuate_class(struct heap *h, struct heap_class *c,
 				   unsigned max_pct, uint32_t **v, size_t *n,
@@ -977,6 +977,10 @@ static ssize_t heap_evacuate_class(struct heap *h, struct heap_class *c,
 	qsort(e, m, sizeof(*e), heap_evac_cmp);
 	for (k = 0; k < m; k++) {
 		uint32_t taken = e[k].taken, nfree = c->nblocks - taken;
+		/* An empty run has nothing to move, and is where the moves
+		 * can go (on a disk runs are made ahead, dozens at once). */
+		if (!taken)
+			continue;
 		/* At most max_pct full, and room for its blocks in the
 		 * runs left (with an eighth of a run to spare for the
 		 * writes made meanwhile); at 100, every run, even if the
@@ -999,7 +1003,7 @@ static ssize_t heap_evacuate_class(struct heap *h, struct heap_class *c,
 		(*v)[(*n)++] = e[k].run->chunk;
 	}
 	free(e);
-	return (ssize_t)k;
+	return 0;
 }
 
 /* heap_evacuate_begin -- see heap.h. */
