@@ -156,6 +156,12 @@ int kv_defrag(pkv *db, unsigned max_pct, struct pkv_defrag_stats *st)
 	if (!st)
 		st = &mine;
 	memset(st, 0, sizeof(*st));
+	/* Blocks freed since the last checkpoint still count as taken (the
+	 * limbo): on a disk, where checkpoints are far apart, every run of
+	 * keys just deleted would look full. */
+	if ((err = heap_checkpoint(db->heap)))
+		return kv_err(db, err, "defrag: checkpoint failed: %s",
+			      pkv_strerror(err));
 	n = heap_evacuate_begin(db->heap, max_pct, &chunks);
 	if (n < 0)
 		return kv_err(db, (int)n, "defrag: out of memory");

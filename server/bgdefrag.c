@@ -42,9 +42,10 @@ static void *bgdefrag_main(void *arg)
 			pkv_errmsg(srv.db));
 	else
 		srv_log(1, "defragmentation: %llu entries moved out of %llu "
-			"sparse runs, %llu runs freed",
+			"sparse runs (%llu blocks left), %llu runs freed",
 			(unsigned long long)d.moved,
 			(unsigned long long)d.runs,
+			(unsigned long long)d.skipped,
 			(unsigned long long)d.runs_freed);
 	return NULL;
 }
