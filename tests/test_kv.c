@@ -2922,6 +2922,96 @@ static void test_scan_concurrent(void **state)
 	close_db(f);
 }
 
+/* A thread reading stable keys by reference until told to stop. */
+struct defrag_reader {
+	pkv *db;
+	unsigned n;                   /* keys 0..n-1, generation 1 */
+	atomic_bool stop;
+	atomic_int bad;               /* a key not found as it was put */
+	unsigned reads;
+};
+
+/* defrag_reader_main -- references taken, checked and released. */
+static void *defrag_reader_main(void *arg)
+{
+	struct defrag_reader *r = arg;
+	uint64_t rng = 11;
+
+	while (!atomic_load(&r->stop) && !r->bad) {
+		unsigned i = (unsigned)(tu_rand(&rng) % r->n);
+		char k[KEYMAX];
+		size_t kl = mkkey(k, i);
+		struct pkv_ref ref;
+		if (pkv_get_ref(r->db, 0, k, kl, &ref) != 0) {
+			r->bad = (int)i + 1;
+			break;
+		}
+		if (!val_ok(ref.val, ref.vlen, i, 1))
+			r->bad = (int)i + 1;
+		pkv_ref_release(&ref);
+		r->reads++;
+	}
+	return NULL;
+}
+
+/*
+ * test_defrag_concurrent -- entries moved out of every run (kv_defrag at
+ * 100%, as the crash simulator does) twenty times, while one thread
+ * inserts and deletes other keys and another reads the stable keys by
+ * reference: every read and every check after a pass finds each stable
+ * key with its value, and the table checks out at the end.
+ */
+static void test_defrag_concurrent(void **state)
+{
+	struct fixture *f = *state;
+	struct churn c;
+	struct defrag_reader rd;
+	uint64_t moved = 0;
+	pthread_t th, rt;
+	pkv *db = open_db(f);
+	const unsigned STABLE = scale_div > 1 ? 500 : 3000;
+	int rc = 0;
+
+	for (unsigned j = 0; j < STABLE; j++)
+		put_kv(db, 0, j, 1);
+	memset(&c, 0, sizeof(c));
+	c.db = db;
+	c.base = STABLE;
+	c.n = 5000;
+	memset(&rd, 0, sizeof(rd));
+	rd.db = db;
+	rd.n = STABLE;
+	assert_int_equal(pthread_create(&th, NULL, churn_main, &c), 0);
+	assert_int_equal(pthread_create(&rt, NULL, defrag_reader_main, &rd),
+			 0);
+	for (unsigned pass = 0; pass < 20 && !rc && !c.err && !rd.bad;
+	     pass++) {
+		struct pkv_defrag_stats ds;
+		if ((rc = kv_defrag(db, 100, &ds)))
+			break;
+		moved += ds.moved;
+		for (unsigned j = 0; j < STABLE && !rc; j++) {
+			char k[KEYMAX], v[VALMAX];
+			size_t kl = mkkey(k, j), n = 0;
+			rc = pkv_get(db, 0, k, kl, v, sizeof(v), &n);
+			if (!rc && !val_ok(v, n, j, 1))
+				rc = PKV_ECORRUPT;
+		}
+	}
+	atomic_store(&c.stop, true);
+	atomic_store(&rd.stop, true);
+	pthread_join(th, NULL);
+	pthread_join(rt, NULL);
+	assert_int_equal(rc, 0);
+	assert_int_equal(c.err, 0);
+	assert_int_equal(rd.bad, 0);
+	print_message("      20 passes: %" PRIu64 " entries moved, %u churn "
+		      "rounds, %u reads\n", moved, c.rounds, rd.reads);
+	assert_true(moved >= STABLE);
+	kv_check(db);
+	close_db(f);
+}
+
 /*
  * test_get_during_resize -- lock-free gets, references and exists of
  * keys nobody touches, while another thread inserts and deletes other
@@ -4272,6 +4362,7 @@ int main(void)
 		T(test_file_pages),
 		T(test_sizes_change),
 		T(test_defrag),
+		T(test_defrag_concurrent),
 		T(test_small_pool),
 		T(test_flush_full),
 		T(test_get_ref_basic),
