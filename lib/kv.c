@@ -1168,6 +1168,12 @@ int pkv_batch_failed(const pkv_batch *b)
 	return b->err;
 }
 
+/* pkv_batch_big -- see pkv.h. */
+int pkv_batch_big(const pkv_batch *b)
+{
+	return b->open && tx_log_half_full(b->t.tx);
+}
+
 /* pkv_batch_abort -- drop the batch. */
 void pkv_batch_abort(pkv_batch *b)
 {

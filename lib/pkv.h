@@ -346,6 +346,16 @@ void pkv_batch_rollback(pkv_batch *b, const struct pkv_savepoint *sp);
 int pkv_batch_failed(const pkv_batch *b);
 
 /*
+ * pkv_batch_big -- 1 when the batch's log record has passed half of what
+ * a log ring holds, else 0.  A record bigger than a ring is committed
+ * through an area of free space in the heap, which a full pool does not
+ * have: the commit then fails whole with PKV_EFULL, even if it only
+ * deletes.  A caller that gathers independent writes in one batch (as
+ * pkv-server gathers a turn's commands) commits it when this says so.
+ */
+int pkv_batch_big(const pkv_batch *b);
+
+/*
  * pkv_batch_commit -- make the batch durable and free it.  results, if
  * not NULL, gets each write's result again, in order (those no rollback
  * took back).  Returns 0; or the error that made the whole batch fail,

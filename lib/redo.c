@@ -858,6 +858,12 @@ static int redo_reserve(struct redo *r, struct redo_lane *l, uint64_t len,
 
 /* ---- commit ---- */
 
+/* redo_lane_half_full -- see redo.h. */
+bool redo_lane_half_full(const struct redo_lane *lane)
+{
+	return lane->used > lane->redo->max_entries / 2;
+}
+
 /* redo_area_needed -- bytes of heap a chained commit of the lane's
  * record needs, or 0 when it fits its ring. */
 size_t redo_area_needed(const struct redo_lane *lane)

@@ -556,6 +556,12 @@ void tx_set_async(struct tx *tx)
 	redo_lane_async(tx->lane);
 }
 
+/* tx_log_half_full -- see tx.h. */
+bool tx_log_half_full(const struct tx *tx)
+{
+	return redo_lane_half_full(tx->lane);
+}
+
 /* tx_commit -- commit, without asking for the seq. */
 int tx_commit(struct tx *tx)
 {

@@ -94,6 +94,9 @@ int tx_commit_seq(struct tx *tx, uint64_t *seqp);
  * become durable later (redo_lane_async; a disk only). */
 void tx_set_async(struct tx *tx);
 
+/* tx_log_half_full -- redo_lane_half_full of the transaction's record. */
+bool tx_log_half_full(const struct tx *tx);
+
 /*
  * Savepoints.  tx_mark notes how far the transaction has come;
  * tx_rollback undoes everything after it: allocations are given back,
