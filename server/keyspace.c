@@ -693,6 +693,12 @@ int ks_cmd_end(struct ks_cmd *cmd)
 	return err;
 }
 
+/* ks_group_big -- see keyspace.h. */
+bool ks_group_big(void)
+{
+	return ks.batch && pkv_batch_big(ks.batch);
+}
+
 void ks_set_group_flush(void (*fn)(void))
 {
 	ks.group_flush = fn;

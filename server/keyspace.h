@@ -186,6 +186,12 @@ struct ks_cmd {
 void ks_cmd_begin(struct ks_cmd *cmd);
 int ks_cmd_end(struct ks_cmd *cmd);
 
+/* ks_group_big -- whether the turn's batch should be committed now,
+ * before its next command (pkv_batch_big: a record bigger than a log
+ * ring needs heap space to commit, which a full pool does not have, and
+ * the whole group would fail). */
+bool ks_group_big(void);
+
 /* ks_set_group_flush -- what a database-wide operation calls first, so
  * the writes before it are committed before it runs. */
 void ks_set_group_flush(void (*fn)(void));

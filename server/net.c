@@ -668,6 +668,11 @@ static void net_process(struct client *c)
 		c->argc = 0;
 		c->argv = NULL;
 		net_serve_blocked();
+		/* A turn's record past half a log ring: committed now, so
+		 * that no group needs heap space to commit (a full pool
+		 * has none, and every command of the group would fail). */
+		if (ks_group_big())
+			net_group_flush();
 	}
 	if (pos) {
 		memmove(c->qbuf, c->qbuf + pos, c->qlen - pos);
