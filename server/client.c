@@ -41,6 +41,14 @@ void reply_simple(struct client *c, const char *s)
 	REPLY(c, strlen(s), resp_simple(&c->out, s));
 }
 
+/* reply_help -- see client.h. */
+void reply_help(struct client *c, const char *const *lines, size_t n)
+{
+	reply_array(c, n);
+	for (size_t i = 0; i < n; i++)
+		reply_simple(c, lines[i]);
+}
+
 /* reply_error -- an error reply; counted for INFO. */
 void reply_error(struct client *c, const char *fmt, ...)
 {

@@ -87,6 +87,8 @@ struct client {
 /* Replies, in the client's protocol. */
 void reply_ok(struct client *c);
 void reply_simple(struct client *c, const char *s);
+/* reply_help -- a HELP subcommand's answer: n lines, each a status. */
+void reply_help(struct client *c, const char *const *lines, size_t n);
 void reply_error(struct client *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void reply_int(struct client *c, int64_t n);

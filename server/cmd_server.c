@@ -626,9 +626,7 @@ static void cmd_memory(struct client *c)
 			"HELP",
 			"    Prints this help.",
 		};
-		reply_array(c, sizeof(help) / sizeof(*help));
-		for (size_t i = 0; i < sizeof(help) / sizeof(*help); i++)
-			reply_simple(c, help[i]);
+		reply_help(c, help, sizeof(help) / sizeof(*help));
 	} else {
 		static const char *const subs[] = { "purge", "help", NULL };
 		reply_err_subcmd(c, "memory", subs);

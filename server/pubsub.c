@@ -443,9 +443,7 @@ static void cmd_pubsub(struct client *c)
 			"HELP",
 			"    Prints this help.",
 		};
-		reply_array(c, sizeof(help) / sizeof(*help));
-		for (size_t i = 0; i < sizeof(help) / sizeof(*help); i++)
-			reply_simple(c, help[i]);
+		reply_help(c, help, sizeof(help) / sizeof(*help));
 	} else {
 		reply_err_subcmd(c, "pubsub", subs);
 	}

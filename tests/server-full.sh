@@ -12,7 +12,8 @@
 #     not the others of its turn); PING, INFO and DBSIZE answer normally;
 #     one pipeline of a 1 MiB SET (refused), a 10-byte SET, PING and a GET
 #     -- all in one turn of the server -- gets OOM, OK, PONG and the value;
-#   - a third of the acknowledged keys are deleted (DEL answers 1, never
+#   - a third of the acknowledged keys are deleted, 4096 DELs to a
+#     pipeline (DEL answers 1, never
 #     OOM), and after that new SETs succeed again;
 #   - everything (GET of every acknowledged key not deleted, deleted and
 #     refused keys absent, DBSIZE exact) before and after a SHUTDOWN and a
@@ -278,14 +279,17 @@ def probe(port, tmp):
     return 1 if st.bad else 0
 
 def delete(port, tmp, every):
-    """DEL every `every`-th acknowledged key, 64 per pipeline."""
+    """DEL every `every`-th acknowledged key, 4096 per pipeline: a turn of
+    the server holds thousands of them, more than a log ring's record,
+    and none may answer OOM (one group's record too big for a ring once
+    needed heap space to commit, and every DEL of the group failed)."""
     st, c = Stats(), Conn(port)
     acked, _, _ = load_acks(tmp)
     keys = sorted(acked)[::every]
     oom = 0
     with open(tmp + "/deleted", "w") as out:
-        for j in range(0, len(keys), 64):
-            chunk = keys[j:j + 64]
+        for j in range(0, len(keys), 4096):
+            chunk = keys[j:j + 4096]
             for k, r in zip(chunk, c.pipe([("DEL", k) for k in chunk])):
                 if r == 1:
                     out.write(k + "\n")

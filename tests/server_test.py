@@ -903,20 +903,30 @@ class Server(Base):
         self.assertIn(b"summary", d)
         self.assertEqual(b"string", d[b"group"])
 
+    def quarter_left(self, prefix, val, n=20000):
+        """n keys prefix:i of value val, three of every four deleted: the
+        runs that hold them are left a quarter full."""
+        p = self.r.pipeline(transaction=False)
+        for i in range(n):
+            p.set("%s:%d" % (prefix, i), val)
+        p.execute()
+        p = self.r.pipeline(transaction=False)
+        for i in range(n):
+            if i % 4:
+                p.delete("%s:%d" % (prefix, i))
+        p.execute()
+
+    def assert_quarter_left(self, prefix, val, n=20000):
+        got = self.r.mget(["%s:%d" % (prefix, i) for i in range(n)])
+        for i, v in enumerate(got):
+            self.assertEqual(None if i % 4 else val, v, i)
+
     def test_memory_purge(self):
         # 64-byte values, three of every four deleted: their runs are a
         # quarter full; MEMORY PURGE moves the rest out in the background
         r = self.r
         val = b"v" * 64
-        p = r.pipeline(transaction=False)
-        for i in range(20000):
-            p.set("mp:%d" % i, val)
-        p.execute()
-        p = r.pipeline(transaction=False)
-        for i in range(20000):
-            if i % 4:
-                p.delete("mp:%d" % i)
-        p.execute()
+        self.quarter_left("mp", val)
         before = r.info("stats").get("active_defrag_key_hits", 0)
         self.assertTrue(r.execute_command("MEMORY", "PURGE"))
         for _ in range(600):
@@ -927,9 +937,7 @@ class Server(Base):
         if PKV:
             self.assertGreater(r.info("stats")["active_defrag_key_hits"],
                                before)
-        got = r.mget(["mp:%d" % i for i in range(20000)])
-        for i, v in enumerate(got):
-            self.assertEqual(None if i % 4 else val, v, i)
+        self.assert_quarter_left("mp", val)
         helptext = " ".join(x.decode() if isinstance(x, bytes) else x
                             for x in r.execute_command("MEMORY", "HELP"))
         self.assertIn("PURGE", helptext)
@@ -942,15 +950,7 @@ class Server(Base):
         # the allocator holds enough more than what is allocated
         r = self.r
         val = b"w" * 64
-        p = r.pipeline(transaction=False)
-        for i in range(20000):
-            p.set("ad:%d" % i, val)
-        p.execute()
-        p = r.pipeline(transaction=False)
-        for i in range(20000):
-            if i % 4:
-                p.delete("ad:%d" % i)
-        p.execute()
+        self.quarter_left("ad", val)
         before = r.info("stats").get("active_defrag_key_hits", 0)
         old = r.config_get("active-defrag-*")
         try:
@@ -982,9 +982,7 @@ class Server(Base):
             if not r.info("memory")["active_defrag_running"]:
                 break
             time.sleep(0.1)
-        got = r.mget(["ad:%d" % i for i in range(20000)])
-        for i, v in enumerate(got):
-            self.assertEqual(None if i % 4 else val, v, i)
+        self.assert_quarter_left("ad", val)
 
     def test_info(self):
         r = self.r
