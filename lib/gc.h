@@ -107,6 +107,16 @@ void gc_free(struct gc *gc);
 int gc_register(struct gc *gc, uint32_t type, gc_trace_fn trace);
 
 /*
+ * gc_usage -- the blocks reachable from the block whose data is at off
+ * (it included), each counted once, by the registered trace functions:
+ * their heap bytes (heap_block_len) to *bytes and their number to
+ * *blocks.  The caller keeps them from changing meanwhile (a key's
+ * collection: its stripe held).  Returns 0 or -ENOMEM.
+ */
+int gc_usage(struct gc *gc, uint64_t off, uint64_t *bytes,
+	     uint64_t *blocks);
+
+/*
  * gc_run -- one whole collection; concurrent calls run one after another.
  * Returns 0, -ENOMEM, or the error of a sweep transaction (the blocks not
  * freed stay allocated for the next run).

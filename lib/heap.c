@@ -1180,6 +1180,14 @@ bool heap_block_valid(const struct heap *h, uint64_t data_off,
 	return true;
 }
 
+/* heap_block_len -- see heap.h. */
+uint64_t heap_block_len(const struct heap *h, uint64_t data_off)
+{
+	struct heap_action act;
+
+	return heap_locate(h, data_off, &act) ? 0 : act.block_len;
+}
+
 /* heap_foreach_block -- visit allocated blocks in offset order. */
 int heap_foreach_block(const struct heap *h,
 		       int (*fn)(void *ctx, uint64_t data_off, uint64_t size,

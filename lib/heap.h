@@ -251,6 +251,11 @@ bool heap_block_valid(const struct heap *h, uint64_t data_off,
  */
 uint64_t heap_block_of(const struct heap *h, uint64_t off);
 
+/* heap_block_len -- the heap bytes the allocated block whose data is at
+ * data_off takes (its run's block, or its span's chunks), header
+ * included; 0 if it is no such block (persistent state). */
+uint64_t heap_block_len(const struct heap *h, uint64_t data_off);
+
 /*
  * heap_foreach_block -- call fn for every allocated block (persistent
  * state), in offset order; stops and returns fn's value when it is not 0.

@@ -1016,6 +1016,37 @@ int pkv_type(pkv *db, unsigned dbi, const void *key, size_t klen,
 	return 0;
 }
 
+/* pkv_memory_usage -- see pkv.h. */
+int pkv_memory_usage(pkv *db, unsigned dbi, const void *key, size_t klen,
+		     uint64_t *bytes)
+{
+	pkv_batch *b;
+	struct kv_key k;
+	int err = kv_read_check(db, dbi, key, klen);
+
+	if (err || (err = kv_batch_new(db, false, &b)))
+		return err;
+	err = kv_find(b, dbi, key, klen, true, &k);
+	if (!err && !k.present)
+		err = PKV_ENOTFOUND;
+	if (!err) {
+		const struct kv_entry *E = kv_ptr(db, k.loc.entry);
+		uint64_t hoff = 0, more = 0, n = 0;
+		*bytes = heap_block_len(db->heap, k.loc.entry);
+		if (E->vtype != PKV_TYPE_STRING && E->vlen == sizeof(hoff))
+			memcpy(&hoff, kv_entry_val(E), sizeof(hoff));
+		/* the collection: its header and all it holds (not the
+		 * entry's chain: it leads to other keys) */
+		if (hoff && (err = gc_usage(heap_gc(db->heap), hoff, &more,
+					    &n)) == 0)
+			*bytes += more;
+		if (err)
+			err = kv_err(db, err, "out of memory");
+	}
+	pkv_batch_abort(b);
+	return err;
+}
+
 /* ---- batches ---- */
 
 /* pkv_batch_begin -- an empty batch (it runs alone among batches). */

@@ -799,6 +799,17 @@ void pkv_open_info(const pkv *db, struct pkv_open_info *oi);
  */
 int pkv_damage(pkv *db, char *buf, size_t len);
 
+/*
+ * pkv_memory_usage -- the pool bytes a key takes: its entry's block (key
+ * and value, or a collection's header offset), and for a hash, set,
+ * list or sorted set every block of the collection (fields, elements,
+ * nodes, tables), each in its size class's block or whole chunks.  Walks
+ * the whole collection, holding the key's stripe.  Returns 0 with
+ * *bytes, PKV_ENOTFOUND, or an error.
+ */
+int pkv_memory_usage(pkv *db, unsigned dbi, const void *key, size_t klen,
+		     uint64_t *bytes);
+
 /* pkv_gc -- run a whole collection now; 0 or an error. */
 int pkv_gc(pkv *db);
 

@@ -2183,6 +2183,63 @@ static void test_defrag(void **state)
 	close_db(f);
 }
 
+/* usage_delta -- allocated bytes now, after a checkpoint has let the
+ * blocks freed meanwhile go. */
+static uint64_t usage_allocated(pkv *db)
+{
+	struct pkv_stats st;
+
+	assert_int_equal(heap_checkpoint(db->heap), 0);
+	assert_int_equal(pkv_stats(db, &st), 0);
+	return st.allocated_bytes;
+}
+
+/*
+ * test_memory_usage -- pkv_memory_usage of a string is its entry's
+ * block; of a hash, set, list and sorted set of 1000 members, exactly
+ * the bytes the pool's allocation grew by when it was made; a missing
+ * key is PKV_ENOTFOUND.
+ */
+static void test_memory_usage(void **state)
+{
+	struct fixture *f = *state;
+	static char v[100];
+	uint64_t a0, a1, u;
+	pkv *db = open_db(f);
+
+	assert_int_equal(pkv_memory_usage(db, 0, "none", 4, &u),
+			 PKV_ENOTFOUND);
+	a0 = usage_allocated(db);
+	assert_int_equal(pkv_put(db, 0, "str", 3, v, sizeof(v), 0, 0), 0);
+	a1 = usage_allocated(db);
+	assert_int_equal(pkv_memory_usage(db, 0, "str", 3, &u), 0);
+	assert_int_equal(u, a1 - a0);
+	assert_true(u >= 16 + 40 + 3 + sizeof(v));
+	for (unsigned t = 0; t < 4; t++) {
+		static const char *const names[] = { "hash", "set", "list",
+						     "zset" };
+		const char *key = names[t];
+		a0 = usage_allocated(db);
+		for (unsigned i = 0; i < 1000; i++) {
+			char m[16];
+			size_t ml = (size_t)snprintf(m, sizeof(m), "m%u", i);
+			int rc = t == 0 ? pkv_hset(db, 0, key, 4, m, ml, v, 20,
+						   0) :
+				 t == 1 ? pkv_sadd(db, 0, key, 3, m, ml) :
+				 t == 2 ? pkv_lpush(db, 0, key, 4, m, ml, 0,
+						    NULL) :
+				 pkv_zadd(db, 0, key, 4, m, ml, i, 0);
+			assert_int_equal(rc, 0);
+		}
+		a1 = usage_allocated(db);
+		assert_int_equal(pkv_memory_usage(db, 0, key, strlen(key), &u),
+				 0);
+		print_message("      %s of 1000: %" PRIu64 " bytes\n", key, u);
+		assert_int_equal(u, a1 - a0);
+	}
+	close_db(f);
+}
+
 /*
  * test_flush_full -- FLUSHDB and FLUSHALL empty a full pool (their new
  * tables come from chunks the heap keeps for them), and the space is back
@@ -4363,6 +4420,7 @@ int main(void)
 		T(test_sizes_change),
 		T(test_defrag),
 		T(test_defrag_concurrent),
+		T(test_memory_usage),
 		T(test_small_pool),
 		T(test_flush_full),
 		T(test_get_ref_basic),
