@@ -19,6 +19,7 @@
 #include "client.h"
 #include "cmd.h"
 #include "config.h"
+#include "keyspace.h"
 #include "net.h"
 #include "obuf.h"
 #include "srv.h"
@@ -599,7 +600,8 @@ static void cmd_gc(struct client *c)
 }
 
 /*
- * MEMORY PURGE|HELP -- PURGE starts a defragmentation of the pool in the
+ * MEMORY USAGE|PURGE|HELP -- USAGE answers pkv_memory_usage (nil for a
+ * missing key).  PURGE starts a defragmentation of the pool in the
  * background (pkv_defrag: keys move out of sparse runs, which go back to
  * the free chunks for values of any size) and answers OK at once, as
  * Redis's purge of its allocator's pages; INFO memory says while it runs
@@ -615,10 +617,35 @@ static void cmd_memory(struct client *c)
 		else
 			reply_error(c, "ERR could not start the "
 				    "defragmentation (no thread)");
+	} else if (arg_is(sub, "usage") && (c->argc == 3 || c->argc == 5)) {
+		long long samples;
+		uint64_t bytes;
+		int err;
+		if (c->argc == 5 && !arg_is(&c->argv[3], "samples")) {
+			reply_error(c, "ERR syntax error");
+			return;
+		}
+		if (c->argc == 5 && !arg_ll(&c->argv[4], &samples)) {
+			reply_error(c, "ERR value is not an integer or out of "
+				    "range");
+			return;
+		}
+		/* every element is counted: SAMPLES changes nothing */
+		err = ks_memory_usage(c->db, &c->argv[2], &bytes);
+		if (err == PKV_ENOTFOUND)
+			reply_null(c);
+		else if (err)
+			reply_err_kv(c, err);
+		else
+			reply_int(c, (int64_t)bytes);
 	} else if (arg_is(sub, "help") && c->argc == 2) {
 		static const char *const help[] = {
 			"MEMORY <subcommand> [<arg> [value] [opt] ...]. "
 			"Subcommands are:",
+			"USAGE <key> [SAMPLES <count>]",
+			"    Return the pool bytes a key and its value take (every",
+			"    element of a collection counted: SAMPLES is accepted",
+			"    and changes nothing).",
 			"PURGE",
 			"    Move keys out of sparse runs of the pool, in the "
 			"background, so that",
@@ -628,7 +655,8 @@ static void cmd_memory(struct client *c)
 		};
 		reply_help(c, help, sizeof(help) / sizeof(*help));
 	} else {
-		static const char *const subs[] = { "purge", "help", NULL };
+		static const char *const subs[] = { "purge", "usage", "help",
+						    NULL };
 		reply_err_subcmd(c, "memory", subs);
 	}
 }

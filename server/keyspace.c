@@ -716,6 +716,14 @@ static void ks_before_dbwide(void)
 	}
 }
 
+/* ks_memory_usage -- see keyspace.h. */
+int ks_memory_usage(unsigned db, const struct resp_arg *key,
+		    uint64_t *bytes)
+{
+	ks_before_dbwide();
+	return pkv_memory_usage(srv.db, db, key->p, key->len, bytes);
+}
+
 /* ks_flushdb -- empty one database. */
 int ks_flushdb(unsigned db)
 {

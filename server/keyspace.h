@@ -198,6 +198,12 @@ void ks_set_group_flush(void (*fn)(void));
 
 /* Database-wide operations (they commit the turn so far first). */
 int ks_flushdb(unsigned db);
+
+/* ks_memory_usage -- the pool bytes key takes (pkv_memory_usage), after
+ * the turn's writes are committed (its walk holds the key's stripe, as
+ * the turn's batch may). */
+int ks_memory_usage(unsigned db, const struct resp_arg *key,
+		    uint64_t *bytes);
 int ks_flushall(void);
 int ks_swapdb(unsigned a, unsigned b);
 

@@ -945,6 +945,29 @@ class Server(Base):
             r.execute_command("MEMORY", "NOSUCH")
         self.assertIn("unknown subcommand", str(e.exception))
 
+    def test_memory_usage(self):
+        r = self.r
+        self.assertIsNone(r.memory_usage("nokey"))
+        r.set("mu", b"x" * 100)
+        small = r.memory_usage("mu")
+        self.assertGreater(small, 100)
+        self.assertEqual(small, r.memory_usage("mu", samples=5))
+        r.hset("muh", mapping={"f%d" % i: "v" * 20 for i in range(100)})
+        self.assertGreater(r.memory_usage("muh"), 100 * 20)
+        # a write and the usage of its key in one turn
+        p = r.pipeline(transaction=False)
+        p.set("mu2", b"y" * 1000)
+        p.memory_usage("mu2")
+        ok, n = p.execute()
+        self.assertTrue(ok)
+        self.assertGreater(n, 1000)
+        with self.assertRaises(redis.ResponseError) as e:
+            r.execute_command("MEMORY", "USAGE", "mu", "SAMPLES", "x")
+        self.assertIn("not an integer", str(e.exception))
+        with self.assertRaises(redis.ResponseError) as e:
+            r.execute_command("MEMORY", "USAGE", "mu", "NOPE", "1")
+        self.assertIn("syntax error", str(e.exception))
+
     def test_activedefrag(self):
         # with activedefrag on, the server defragments by itself once
         # the allocator holds enough more than what is allocated
