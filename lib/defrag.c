@@ -31,6 +31,7 @@
 #include "kv_int.h"
 #include "heap.h"
 #include "epoch.h"
+#include "offvec.h"
 
 /* Moves per transaction: a batch holds one stripe per key. */
 #define DEFRAG_BATCH 32u
@@ -39,8 +40,7 @@
 
 /* The key entries found in the runs being evacuated. */
 struct defrag_list {
-	uint64_t *off;                /* their data offsets */
-	size_t n, cap;
+	struct offvec off;            /* their data offsets */
 	uint64_t others;              /* other blocks there (not moved) */
 };
 
@@ -51,19 +51,10 @@ static int defrag_note(void *ctx, uint64_t data_off, uint64_t size,
 	struct defrag_list *l = ctx;
 
 	(void)size;
-	if (type != KV_TYPE_ENTRY) {
+	if (type != KV_TYPE_ENTRY)
 		l->others++;
-		return 0;
-	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 1024;
-		uint64_t *v = realloc(l->off, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		l->off = v;
-		l->cap = cap;
-	}
-	l->off[l->n++] = data_off;
+	else if (!offvec_push(&l->off, data_off))
+		return -ENOMEM;
 	return 0;
 }
 
@@ -113,14 +104,14 @@ static int defrag_move(pkv *db, const struct defrag_list *l,
 
 	if (!keys)
 		return -ENOMEM;
-	for (size_t i = 0; i <= l->n && !err; i++) {
-		if (i < l->n && n < DEFRAG_BATCH) {
-			if (defrag_op(db, l->off[i], keys + n * room, room,
+	for (size_t i = 0; i <= l->off.n && !err; i++) {
+		if (i < l->off.n) {
+			if (defrag_op(db, l->off.v[i], keys + n * room, room,
 				      &ops[n]))
 				n++;
 			else
 				st->skipped++;
-			if (i + 1 < l->n && n < DEFRAG_BATCH)
+			if (i + 1 < l->off.n && n < DEFRAG_BATCH)
 				continue;
 		}
 		if (!n)
@@ -148,7 +139,7 @@ int pkv_defrag(pkv *db, struct pkv_defrag_stats *st)
 int kv_defrag(pkv *db, unsigned max_pct, struct pkv_defrag_stats *st)
 {
 	struct pkv_defrag_stats mine;
-	struct defrag_list l = { NULL, 0, 0, 0 };
+	struct defrag_list l = { { NULL, 0, 0 }, 0 };
 	uint32_t *chunks;
 	ssize_t n;
 	int err = 0;
@@ -178,7 +169,7 @@ int kv_defrag(pkv *db, unsigned max_pct, struct pkv_defrag_stats *st)
 	if (st->moved)
 		st->runs_freed = heap_give_back(db->heap);
 	heap_evacuate_end(db->heap, chunks, (size_t)n);
-	free(l.off);
+	free(l.off.v);
 	if (err == -ENOMEM)
 		return kv_err(db, err, "defrag: out of memory");
 	return err;

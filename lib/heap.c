@@ -948,9 +948,10 @@ static int heap_evac_cmp(const void *a, const void *b)
 
 /*
  * heap_evacuate_class -- (evac_mtx and the class's lock held) mark the
- * sparsest runs of class c (at most max_pct full) evacuating, while the blocks they hold fit in
- * the free blocks of the class's other runs (so that moving them makes
- * no new run); their chunks appended to v.  Returns 0 or -ENOMEM.
+ * sparsest runs of class c (at most max_pct full) evacuating, while the
+ * blocks they hold fit in the free blocks of the class's other runs (so
+ * that moving them makes no new run); their chunks appended to v.
+ * Returns 0 or -ENOMEM.
  */
 static ssize_t heap_evacuate_class(struct heap *h, struct heap_class *c,
 				   unsigned max_pct, uint32_t **v, size_t *n,
