@@ -16,11 +16,7 @@ lib=$top_srcdir/tests/server-lib.sh
 [ -f "$lib" ] || lib=$(dirname "$0")/server-lib.sh
 . "$lib" || exit 99
 
-srv_need_python server-bigturn.sh
-if ! "$PY" -c 'import redis' 2>/dev/null; then
-	echo "server-bigturn.sh: $PY cannot import redis (python3-redis); skipping"
-	exit 77
-fi
+srv_need_redis_py server-bigturn.sh
 srv_setup server-bigturn
 
 srv_start B "$TMP/b.pool" --pool-size 32mb ||

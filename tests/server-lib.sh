@@ -73,6 +73,16 @@ srv_need_python() {
 	fi
 }
 
+# srv_need_redis_py NAME -- srv_need_python, and redis-py (Debian's
+# python3-redis) importable by it, or the test NAME is skipped.
+srv_need_redis_py() {
+	srv_need_python "$1"
+	if ! "$PY" -c 'import redis' 2>/dev/null; then
+		echo "$1: $PY cannot import redis (python3-redis); skipping"
+		exit 77
+	fi
+}
+
 # srv_test_py NAME -- tests/NAME in the source tree (or beside this test).
 srv_test_py() {
 	if [ -f "$top_srcdir/tests/$1" ]; then

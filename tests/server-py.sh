@@ -17,11 +17,7 @@ lib=$top_srcdir/tests/server-lib.sh
 [ -f "$lib" ] || lib=$(dirname "$0")/server-lib.sh
 . "$lib" || exit 99
 
-srv_need_python server-py.sh
-if ! "$PY" -c 'import redis' 2>/dev/null; then
-	echo "server-py.sh: $PY cannot import redis (python3-redis); skipping"
-	exit 77
-fi
+srv_need_redis_py server-py.sh
 test_py=$(srv_test_py server_test.py)
 srv_setup server-py
 
