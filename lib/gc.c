@@ -123,50 +123,12 @@ int gc_register(struct gc *gc, uint32_t type, gc_trace_fn trace)
 
 /* ---- what a collection holds (MEMORY USAGE) ---- */
 
-/* The blocks a usage walk has counted (open addressing, offsets + 1),
- * and those still to trace. */
+/* The blocks a usage walk has counted, and those still to trace. */
 struct gc_walk {
-	uint64_t *seen;
-	size_t cap, n;
+	struct offset_set seen;
 	struct offvec todo;
 	bool nomem;
 };
-
-/* gc_walk_add -- whether off is new to the walk (and now counted). */
-static bool gc_walk_add(struct gc_walk *w, uint64_t off)
-{
-	size_t i;
-
-	if (2 * (w->n + 1) > w->cap) {
-		size_t cap = w->cap ? 2 * w->cap : 1024;
-		uint64_t *s = calloc(cap, sizeof(*s));
-		if (!s) {
-			w->nomem = true;
-			return false;
-		}
-		for (size_t k = 0; k < w->cap; k++) {
-			if (!w->seen[k])
-				continue;
-			i = (size_t)(w->seen[k] * 0x9e3779b97f4a7c15ull >> 20) &
-			    (cap - 1);
-			while (s[i])
-				i = (i + 1) & (cap - 1);
-			s[i] = w->seen[k];
-		}
-		free(w->seen);
-		w->seen = s;
-		w->cap = cap;
-	}
-	i = (size_t)((off + 1) * 0x9e3779b97f4a7c15ull >> 20) & (w->cap - 1);
-	while (w->seen[i]) {
-		if (w->seen[i] == off + 1)
-			return false;
-		i = (i + 1) & (w->cap - 1);
-	}
-	w->seen[i] = off + 1;
-	w->n++;
-	return true;
-}
 
 /* gc_walk_visit -- a trace function's report: traced later. */
 static void gc_walk_visit(void *vctx, uint64_t off)
@@ -181,23 +143,27 @@ static void gc_walk_visit(void *vctx, uint64_t off)
 int gc_usage(struct gc *gc, uint64_t off, uint64_t *bytes, uint64_t *blocks)
 {
 	struct pool *pool = heap_pool(gc->heap);
-	struct gc_walk w = { NULL, 0, 0, { NULL, 0, 0 }, false };
+	struct gc_walk w = { { NULL, 0, 0 }, { NULL, 0, 0 }, false };
 
 	*bytes = *blocks = 0;
 	gc_walk_visit(&w, off);
 	while (w.todo.n && !w.nomem) {
 		uint64_t x = w.todo.v[--w.todo.n], size;
 		uint32_t type;
-		if (!heap_block_valid(gc->heap, x, &size, &type) ||
-		    !gc_walk_add(&w, x))
+		int added;
+		if (!heap_block_valid(gc->heap, x, &size, &type))
 			continue;
+		if ((added = offset_set_add(&w.seen, x)) <= 0) {
+			w.nomem |= added < 0;
+			continue;
+		}
 		*bytes += heap_block_len(gc->heap, x);
 		(*blocks)++;
 		if (type < GC_MAX_TYPES && gc->trace[type])
 			gc->trace[type](pool_ptr(pool, x), size, gc_walk_visit,
 					&w);
 	}
-	free(w.seen);
+	free(w.seen.v);
 	free(w.todo.v);
 	return w.nomem ? -ENOMEM : 0;
 }

@@ -183,11 +183,8 @@ struct redo {
 	int cur_slot;                 /* the current one */
 	uint64_t gen;                 /* its generation */
 	uint64_t *tails;              /* scratch: nlanes new tails */
-	struct redo_lineset {         /* scratch: lines written back by a
-					 checkpoint (line + 1; 0 empty) */
-		uint64_t *v;
-		size_t cap, n;        /* cap a power of two, n <= cap / 2 */
-	} lines;
+	struct offset_set lines;      /* scratch: lines written back by a
+					 checkpoint */
 	_Atomic uint64_t commits, record_bytes, ring_waits;
 	_Atomic uint64_t checkpoints, checkpoint_lines, checkpoint_ns;
 	/* redo_recover's replay, until redo_recover_finish or _undo */
@@ -627,8 +624,6 @@ static void redo_flush_marked(struct redo *r)
  * line once per checkpoint (lines already in `set` are skipped).  With
  * `prefixes`, the carried prefixes of new blocks too (after a replay).
  */
-static int redo_lineset_add(struct redo_lineset *ls, uint64_t l);
-
 static void redo_flush_targets(struct redo *r, const struct redo_body *b,
 			       bool prefixes, uint64_t *nlines)
 {
@@ -646,7 +641,9 @@ static void redo_flush_targets(struct redo *r, const struct redo_body *b,
 		first = en.off / CACHELINE;
 		last = (en.off + len - 1) / CACHELINE;
 		for (uint64_t l = first; l <= last; l++) {
-			if (!redo_lineset_add(&r->lines, l))
+			/* Without memory to grow the set, every line counts
+			 * as new (written back twice at worst). */
+			if (offset_set_add(&r->lines, l) == 0)
 				continue;
 			persist_flush(p, pool_ptr(r->pool, l * CACHELINE),
 				      CACHELINE);
@@ -1153,55 +1150,6 @@ static uint64_t redo_safe_point(struct redo *r)
 	return t;
 }
 
-/* redo_lineset_reset -- an empty set of lines. */
-static void redo_lineset_reset(struct redo_lineset *ls)
-{
-	if (ls->v)
-		memset(ls->v, 0, ls->cap * sizeof(*ls->v));
-	ls->n = 0;
-}
-
-/* redo_lineset_slot -- where line l is, or would go. */
-static size_t redo_lineset_slot(const struct redo_lineset *ls, uint64_t l)
-{
-	size_t i = (size_t)((l * 0x9e3779b97f4a7c15ull) >> 20) & (ls->cap - 1);
-
-	while (ls->v[i] && ls->v[i] != l + 1)
-		i = (i + 1) & (ls->cap - 1);
-	return i;
-}
-
-/*
- * redo_lineset_add -- add line l: 1 if it was not in the set, 0 if it
- * was.  Without memory to grow the set, every line counts as new (written
- * back twice at worst).
- */
-static int redo_lineset_add(struct redo_lineset *ls, uint64_t l)
-{
-	size_t i;
-
-	if (2 * (ls->n + 1) > ls->cap) {
-		size_t cap = ls->cap ? 2 * ls->cap : 1024;
-		uint64_t *v = calloc(cap, sizeof(*v)), *old = ls->v;
-		size_t oldcap = ls->cap;
-		if (!v)
-			return 1;
-		ls->v = v;
-		ls->cap = cap;
-		for (size_t k = 0; k < oldcap; k++)
-			if (old[k])
-				ls->v[redo_lineset_slot(ls, old[k] - 1)] =
-					old[k];
-		free(old);
-	}
-	i = redo_lineset_slot(ls, l);
-	if (ls->v[i])
-		return 0;
-	ls->v[i] = l + 1;
-	ls->n++;
-	return 1;
-}
-
 /* redo_checkpoint -- write back, then raise the watermark. */
 int redo_checkpoint(struct redo *r)
 {
@@ -1283,7 +1231,7 @@ static int redo_checkpoint_to(struct redo *r, bool force)
 		 * at the cost of those pages only. */
 		redo_flush_marked(r);
 	} else {
-		redo_lineset_reset(&r->lines);
+		offset_set_clear(&r->lines);
 		for (unsigned i = 0; i < r->nlanes; i++)
 			redo_flush_lane(r, &r->lanes[i], t, &lines);
 	}
@@ -1639,7 +1587,7 @@ void redo_recover_finish(struct redo *r)
 		if (persist_tracks_dirty(p)) {
 			redo_flush_marked(r);
 		} else {
-			redo_lineset_reset(&r->lines);
+			offset_set_clear(&r->lines);
 			for (size_t i = 0; i < r->nfound; i++) {
 				const struct log_rec *lh =
 					(const void *)r->found[i].rec;

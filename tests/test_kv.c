@@ -263,27 +263,6 @@ static void expire_keys(pkv *db, unsigned dbi, unsigned first, unsigned step,
 
 /* ---- the engine's invariants ---- */
 
-/* A set of pool offsets (open addressing; 0 is never an entry). */
-struct offset_set {
-	uint64_t *slot;
-	uint64_t mask;
-};
-
-static bool set_add(struct offset_set *s, uint64_t off)
-{
-	uint64_t i = (off * 0x9e3779b97f4a7c15ull) >> 7;
-
-	for (;; i++) {
-		uint64_t *p = &s->slot[i & s->mask];
-		if (*p == off)
-			return false;
-		if (*p == 0) {
-			*p = off;
-			return true;
-		}
-	}
-}
-
 /*
  * kv_check_db -- walk every chain of dbi with its lock held exclusively
  * (no writer, no resize step, no maintenance work on it meanwhile); the
@@ -294,10 +273,10 @@ static void kv_check_db(pkv *db, unsigned dbi, char *msg, size_t msgsize)
 {
 	struct kv_db *d = &db->dbs[dbi];
 	uint64_t cnt[KV_STRIPES] = { 0 }, exp[KV_STRIPES] = { 0 };
-	uint64_t total = 0, tab_off, arrs[2], limit, nent;
+	uint64_t total = 0, tab_off, arrs[2], nent;
 	const struct kv_table *tab;
 	const struct kv_stripe *st;
-	struct offset_set seen = { NULL, 0 };
+	struct offset_set seen = { NULL, 0, 0 };  /* entries reached */
 	uint64_t version, gen;
 	uint32_t type;
 
@@ -328,14 +307,6 @@ static void kv_check_db(pkv *db, unsigned dbi, char *msg, size_t msgsize)
 	nent = 0;
 	for (unsigned s = 0; s < KV_STRIPES; s++)
 		nent += kv_load(&st[s].count);
-	for (limit = 1024; limit < 4 * nent + 1024; limit *= 2)
-		;
-	seen.slot = calloc(limit, sizeof(uint64_t));
-	seen.mask = limit - 1;
-	if (!seen.slot) {
-		snprintf(msg, msgsize, "out of memory");
-		goto out;
-	}
 	for (unsigned a = 0; a < 2; a++) {
 		const struct kv_buckets *b;
 		uint64_t mask;
@@ -389,7 +360,12 @@ static void kv_check_db(pkv *db, unsigned dbi, char *msg, size_t msgsize)
 						 (unsigned long long)e);
 					goto out;
 				}
-				if (!set_add(&seen, e) || ++steps > nent + 1 ||
+				int added = offset_set_add(&seen, e);
+				if (added < 0) {
+					snprintf(msg, msgsize, "out of memory");
+					goto out;
+				}
+				if (!added || ++steps > nent + 1 ||
 				    ++total > nent + 1) {
 					snprintf(msg, msgsize, "db %u: entry "
 						 "%llu reached twice (cycle or "
@@ -424,7 +400,7 @@ static void kv_check_db(pkv *db, unsigned dbi, char *msg, size_t msgsize)
 			 "hold %llu", dbi, (long long)atomic_load(&d->count),
 			 (unsigned long long)total);
 out:
-	free(seen.slot);
+	free(seen.v);
 	pthread_rwlock_unlock(&d->lock);
 }
 
