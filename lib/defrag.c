@@ -140,8 +140,7 @@ int kv_defrag(pkv *db, unsigned max_pct, struct pkv_defrag_stats *st)
 {
 	struct pkv_defrag_stats mine;
 	struct defrag_list l = { { NULL, 0, 0 }, 0 };
-	uint32_t *chunks;
-	ssize_t n;
+	struct offvec chunks;
 	int err = 0;
 
 	if (!st)
@@ -153,13 +152,12 @@ int kv_defrag(pkv *db, unsigned max_pct, struct pkv_defrag_stats *st)
 	if ((err = heap_checkpoint(db->heap)))
 		return kv_err(db, err, "defrag: checkpoint failed: %s",
 			      pkv_strerror(err));
-	n = heap_evacuate_begin(db->heap, max_pct, &chunks);
-	if (n < 0)
-		return kv_err(db, (int)n, "defrag: out of memory");
-	st->runs = (uint64_t)n;
-	for (ssize_t i = 0; i < n && !err; i++)
-		err = heap_run_foreach_block(db->heap, chunks[i], defrag_note,
-					     &l);
+	if ((err = heap_evacuate_begin(db->heap, max_pct, &chunks)))
+		return kv_err(db, err, "defrag: out of memory");
+	st->runs = chunks.n;
+	for (size_t i = 0; i < chunks.n && !err; i++)
+		err = heap_run_foreach_block(db->heap, (uint32_t)chunks.v[i],
+					     defrag_note, &l);
 	st->skipped = l.others;
 	if (!err)
 		err = defrag_move(db, &l, st);
@@ -168,7 +166,7 @@ int kv_defrag(pkv *db, unsigned max_pct, struct pkv_defrag_stats *st)
 	 * no checkpoint, which on a disk writes every dirty page.) */
 	if (st->moved)
 		st->runs_freed = heap_give_back(db->heap);
-	heap_evacuate_end(db->heap, chunks, (size_t)n);
+	heap_evacuate_end(db->heap, &chunks);
 	free(l.off.v);
 	if (err == -ENOMEM)
 		return kv_err(db, err, "defrag: out of memory");

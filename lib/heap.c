@@ -950,12 +950,11 @@ static int heap_evac_cmp(const void *a, const void *b)
  * heap_evacuate_class -- (evac_mtx and the class's lock held) mark the
  * sparsest runs of class c (at most max_pct full) evacuating, while the
  * blocks they hold fit in the free blocks of the class's other runs (so
- * that moving them makes no new run); their chunks appended to v.
+ * that moving them makes no new run); their chunks appended to chunks.
  * Returns 0 or -ENOMEM.
  */
-static ssize_t heap_evacuate_class(struct heap *h, struct heap_class *c,
-				   unsigned max_pct, uint32_t **v, size_t *n,
-				   size_t *cap)
+static int heap_evacuate_class(struct heap *h, struct heap_class *c,
+			       unsigned max_pct, struct offvec *chunks)
 {
 	struct heap_evac *e;
 	uint64_t free_out = 0, need = 0;
@@ -990,57 +989,47 @@ static ssize_t heap_evacuate_class(struct heap *h, struct heap_class *c,
 		    ((uint64_t)taken * 100 > (uint64_t)c->nblocks * max_pct ||
 		     need + taken + c->nblocks / 8 > free_out - nfree))
 			break;
-		if (*n == *cap) {
-			size_t nc = *cap ? 2 * *cap : 64;
-			uint32_t *nv = realloc(*v, nc * sizeof(*nv));
-			if (!nv)
-				break;
-			*v = nv;
-			*cap = nc;
-		}
+		if (!offvec_push(chunks, e[k].run->chunk))
+			break;
 		need += taken;
 		free_out -= nfree;
 		atomic_store(&e[k].run->evacuating, true);
-		(*v)[(*n)++] = e[k].run->chunk;
 	}
 	free(e);
 	return 0;
 }
 
 /* heap_evacuate_begin -- see heap.h. */
-ssize_t heap_evacuate_begin(struct heap *h, unsigned max_pct,
-			    uint32_t **chunksp)
+int heap_evacuate_begin(struct heap *h, unsigned max_pct,
+			struct offvec *chunks)
 {
-	uint32_t *v = NULL;
-	size_t n = 0, cap = 0;
-
-	*chunksp = NULL;
+	*chunks = (struct offvec){ NULL, 0, 0 };
 	pthread_mutex_lock(&h->evac_mtx);
 	for (unsigned cls = 0; cls < h->nclasses; cls++) {
 		struct heap_class *c = &h->cls[cls];
-		ssize_t r;
+		int r;
 		pthread_mutex_lock(&c->mtx);
-		r = heap_evacuate_class(h, c, max_pct, &v, &n, &cap);
+		r = heap_evacuate_class(h, c, max_pct, chunks);
 		pthread_mutex_unlock(&c->mtx);
 		if (r < 0) {
-			heap_evacuate_end(h, v, n);
+			heap_evacuate_end(h, chunks);
 			return r;
 		}
 	}
-	*chunksp = v;
-	return (ssize_t)n;
+	return 0;
 }
 
 /* heap_evacuate_end -- see heap.h. */
-void heap_evacuate_end(struct heap *h, uint32_t *chunks, size_t n)
+void heap_evacuate_end(struct heap *h, struct offvec *chunks)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct heap_run *run = __atomic_load_n(&h->run_of[chunks[i]],
-						       __ATOMIC_ACQUIRE);
+	for (size_t i = 0; i < chunks->n; i++) {
+		struct heap_run *run = __atomic_load_n(
+			&h->run_of[chunks->v[i]], __ATOMIC_ACQUIRE);
 		if (run)
 			atomic_store(&run->evacuating, false);
 	}
-	free(chunks);
+	free(chunks->v);
+	*chunks = (struct offvec){ NULL, 0, 0 };
 	pthread_mutex_unlock(&h->evac_mtx);
 }
 

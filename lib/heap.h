@@ -29,8 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
-#include <sys/types.h>
 
+#include "offvec.h"
 #include "pool.h"
 #include "redo.h"
 #include "errmsg.h"
@@ -98,13 +98,13 @@ size_t heap_give_back(struct heap *h);
  * (a new block elsewhere, the old one freed) they can go back to the
  * free chunks (heap_give_back).  max_pct 100: every run, room or not
  * (the moves then make new runs; for the crash simulator).  Their chunks
- * to *chunksp, their number returned (or -ENOMEM).  One evacuation at a
- * time: the next waits for heap_evacuate_end, which lets them hand out
- * blocks again (if they are still runs) and frees the array.
+ * to *chunks; returns 0 or -ENOMEM.  One evacuation at a time: the next
+ * waits for heap_evacuate_end, which lets them hand out blocks again (if
+ * they are still runs) and frees the list.
  */
-ssize_t heap_evacuate_begin(struct heap *h, unsigned max_pct,
-			    uint32_t **chunksp);
-void heap_evacuate_end(struct heap *h, uint32_t *chunks, size_t n);
+int heap_evacuate_begin(struct heap *h, unsigned max_pct,
+			struct offvec *chunks);
+void heap_evacuate_end(struct heap *h, struct offvec *chunks);
 
 /*
  * heap_shrink -- give back the free chunks at the end of the heap: the
