@@ -200,13 +200,13 @@ int redo_commit(struct redo *r, struct redo_lane *lane, uint64_t *seqp);
  * before anything is allocated.
  */
 size_t redo_area_needed(const struct redo_lane *lane);
+int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
+		     uint64_t *seqp);
 
 /* redo_lane_half_full -- whether the lane's record has passed half of
  * what its ring holds (a caller that may commit early does, so that the
  * commit needs no area: none may be left in a full pool). */
 bool redo_lane_half_full(const struct redo_lane *lane);
-int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
-		     uint64_t *seqp);
 
 /*
  * Pipelined commits (a disk only; commitq.h).  redo_lane_async asks the
