@@ -16,8 +16,9 @@ static bool bg_started;               /* a thread to join */
 static bool bg_running;
 static struct bgdefrag_stats bg_st;
 static bool bg_last_idle;             /* the last pass moved nothing */
-static uint64_t bg_last_frag;         /* fragmentation bytes it began at */
-static uint64_t bg_start_frag;        /* those of the pass running */
+static uint64_t bg_last_frag;         /* fragmentation bytes the last pass
+					 the cron started began at (the
+					 loop's own: no lock) */
 static int64_t bg_last_ms;            /* when the cron last looked */
 
 /* bgdefrag_main -- one pass, its figures added up. */
@@ -29,12 +30,9 @@ static void *bgdefrag_main(void *arg)
 	(void)arg;
 	err = pkv_defrag(srv.db, &d);
 	pthread_mutex_lock(&bg_mtx);
-	bg_st.passes++;
 	bg_st.moved += d.moved;
 	bg_st.skipped += d.skipped;
-	bg_st.runs_freed += d.runs_freed;
 	bg_last_idle = d.moved == 0;
-	bg_last_frag = bg_start_frag;
 	bg_running = false;
 	pthread_mutex_unlock(&bg_mtx);
 	if (err)
@@ -94,7 +92,7 @@ void bgdefrag_cron(int64_t now_ms)
 	if (idle && frag < bg_last_frag + bg_last_frag / 8 &&
 	    frag + bg_last_frag / 8 > bg_last_frag)
 		return;
-	bg_start_frag = frag;
+	bg_last_frag = frag;
 	bgdefrag_start();
 }
 

@@ -29,7 +29,7 @@ void bgdefrag_wait(void);
 /* What the passes did: whether one runs, entries moved, blocks left. */
 struct bgdefrag_stats {
 	bool running;
-	uint64_t passes, moved, skipped, runs_freed;
+	uint64_t moved, skipped;
 };
 void bgdefrag_stats(struct bgdefrag_stats *st);
 
