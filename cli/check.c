@@ -26,6 +26,7 @@
 #include "check.h"
 #include "hash.h"
 #include "progress.h"
+#include "proto/num.h"
 #include "proto/resp.h"
 
 #define CHECK_MAX_LOG2 40u            /* larger bucket arrays are damage */
@@ -699,7 +700,8 @@ static void walk_chain(struct walk *w, struct walk_table *t, uint64_t arr,
 				     E->expire_ms);
 			sound = false;
 		}
-		if (E->vtype > PKV_TYPE_ZSET || E->flags != 0 ||
+		if (E->vtype > PKV_TYPE_ZSET ||
+		    (E->flags != 0 && !kv_entry_is_int(E)) ||
 		    (E->vtype != PKV_TYPE_STRING && E->vlen != 8)) {
 			check_damage(r, "entry 0x%" PRIx64 " (%s): unknown "
 				     "value type %u or flags 0x%x", e, what,
@@ -757,10 +759,19 @@ static void walk_chain(struct walk *w, struct walk_table *t, uint64_t arr,
 		else if (sound && E->vtype == PKV_TYPE_LIST)
 			walk_list(w, t->db, E, e);
 		else if (w->emit) {
+			char text[KV_INT_TEXT];
 			struct check_entry ce = {
 				t->db, E->vtype, kv_entry_key(E), E->klen,
 				NULL, 0, kv_entry_val(E), E->vlen, E->expire_ms
 			};
+			if (kv_entry_is_int(E)) {
+				/* as pkv_get reads it: its text */
+				int64_t v;
+				memcpy(&v, (const char *)E +
+				       kv_int_at(E->klen), sizeof(v));
+				ce.vlen = num_format_ll(text, v);
+				ce.val = text;
+			}
 			if (!sound)
 				r->salvage_skipped++;
 			else if (!(E->expire_ms && E->expire_ms <= w->now)) {

@@ -29,6 +29,8 @@ static const char *const error_texts[] = {
 	"invalid argument",                            /* PKV_EINVAL */
 	"value of the wrong type for the operation",   /* PKV_EWRONGTYPE */
 	"index out of range",                          /* PKV_ERANGE */
+	"value is not an integer or out of range",     /* PKV_ENOTINT */
+	"increment or decrement would overflow",       /* PKV_EOVERFLOW */
 };
 
 /* pkv_strerror -- text of 0, a negative errno, or a PKV_E* code. */

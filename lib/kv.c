@@ -34,6 +34,8 @@
 
 #include "kv_int.h"
 #include "kv_batch.h"
+#include "planted.h"
+#include "proto/num.h"
 
 #define KV_BUCKETS_PER_WRITE 2  /* resize work a write does on its stripe,
 				   in its own transaction: the table doubles
@@ -199,7 +201,27 @@ void kv_batch_free(pkv_batch *b)
 	free(b->results);
 	free(b->deltas);
 	free(b->finish);
+	while (b->texts) {
+		struct kv_texts *next = b->texts->next;
+		free(b->texts);
+		b->texts = next;
+	}
 	free(b);
+}
+
+/* kv_text -- see kv_batch.h. */
+char *kv_text(pkv_batch *b)
+{
+	struct kv_texts *c = b->texts;
+
+	if (!c || c->used == KV_TEXTS) {
+		if (!(c = malloc(sizeof(*c))))
+			return NULL;
+		c->next = b->texts;
+		c->used = 0;
+		b->texts = c;
+	}
+	return c->text[c->used++];
 }
 
 /* kv_tx -- the batch's transaction, begun on first use. */
@@ -312,18 +334,45 @@ int kv_find(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 }
 
 /* kv_new_entry -- a new entry (a key's, or a hash field's) in the
- * transaction, written straight into its block; its offset to *offp. */
+ * transaction, written straight into its block; its offset to *offp.  An
+ * integer string whose entry would pass KV_INT_MAX_ENTRY (a long key) is
+ * made as its text. */
 int kv_new_entry(pkv_batch *b, const struct kv_newent *n,
 			uint64_t *offp)
 {
 	pkv *db = b->db;
 	struct kv_entry *E;
+	char text[KV_INT_TEXT];
+	const void *val = n->val;
+	size_t vlen = n->vlen, tlen = 0;
+	unsigned vtype = n->vtype, prefix = KV_ENTRY_MUTABLE;
+	bool is_int = n->is_int &&
+		      kv_int_at(n->klen) + 8 <= KV_INT_MAX_ENTRY;
 	int err;
 
-	/* Only next and expire_ms change in place later: the rest is fixed,
-	 * so the commit checksum covers it and it needs no fence. */
-	err = tx_alloc_fixed(b->t.tx, sizeof(*E) + n->klen + n->vlen,
-			     n->block_type, KV_ENTRY_MUTABLE, offp);
+	if (n->is_int) {
+		tlen = num_format_ll(text, n->ival);
+		val = text;
+		vlen = tlen;
+		vtype = PKV_TYPE_STRING;
+	}
+	if (is_int) {
+		/* The value changes in place too, and only the prefix of a
+		 * block may: the whole entry is.  A pool's first one tells
+		 * older libraries, which would read the word as text. */
+		uint64_t voff = pool_off(db->pool, &db->root->version);
+		if (kvtx_get(&b->t, voff) < KV_LAYOUT_VERSION_INTS &&
+		    (err = kvtx_set(&b->t, voff, KV_LAYOUT_VERSION_INTS)))
+			return err;
+		vlen = kv_int_vlen(n->klen);
+		if (!PLANTED(KV_INT_PREFIX))
+			prefix = (unsigned)(sizeof(*E) + n->klen + vlen);
+	}
+	/* Otherwise only next and expire_ms change in place later: the rest
+	 * is fixed, so the commit checksum covers it and it needs no
+	 * fence. */
+	err = tx_alloc_fixed(b->t.tx, sizeof(*E) + n->klen + vlen,
+			     n->block_type, prefix, offp);
 	if (err)
 		return err;
 	E = kv_ptr(db, *offp);
@@ -331,18 +380,37 @@ int kv_new_entry(pkv_batch *b, const struct kv_newent *n,
 	E->expire_ms = n->expire_ms;
 	E->hash = n->hash;
 	E->klen = (uint32_t)n->klen;
-	E->vlen = (uint32_t)n->vlen;
-	E->vtype = (uint16_t)n->vtype;
-	E->flags = 0;
+	E->vlen = (uint32_t)vlen;
+	E->vtype = (uint16_t)vtype;
+	E->flags = is_int ? KV_ENTRY_INT : 0;
 	if (n->klen)
 		memcpy((char *)(E + 1), n->key, n->klen);
-	if (n->vlen)
-		memcpy((char *)(E + 1) + n->klen, n->val, n->vlen);
+	if (is_int) {
+		char *v = (char *)(E + 1) + n->klen;
+		memset(v, 0, vlen - 8);
+		memcpy(v + vlen - 8, &n->ival, 8);
+	} else if (vlen) {
+		memcpy((char *)(E + 1) + n->klen, val, vlen);
+	}
 	E->csum = kv_entry_csum(E);
 	/* Payload is what the caller wrote: a collection's value is our
 	 * own offset, its contents count as their entries are written. */
-	b->payload += n->klen + (n->vtype == PKV_TYPE_STRING ? n->vlen : 0);
+	b->payload += n->klen + (n->is_int ? tlen :
+				 vtype == PKV_TYPE_STRING ? vlen : 0);
 	return 0;
+}
+
+/* kv_newent_value -- see kv_batch.h. */
+void kv_newent_value(const pkv *db, const struct kvtx *t, uint64_t e,
+		     struct kv_newent *n)
+{
+	const struct kv_entry *E = kv_ptr(db, e);
+
+	n->vtype = E->vtype;
+	n->val = kv_entry_val(E);
+	n->vlen = E->vlen;
+	n->is_int = kv_entry_is_int(E);
+	n->ival = n->is_int ? kv_entry_int(db, t, e) : 0;
 }
 
 /* kv_new_string -- a string key's new entry. */
@@ -350,7 +418,8 @@ static int kv_new_string(pkv_batch *b, const struct kv_op *op, uint64_t hash,
 			 int64_t expire_ms, uint64_t *offp)
 {
 	struct kv_newent n = { KV_TYPE_ENTRY, PKV_TYPE_STRING, op->key,
-			       op->val, op->klen, op->vlen, hash, expire_ms };
+			       op->val, op->klen, op->vlen, hash, expire_ms,
+			       false, 0 };
 	return kv_new_entry(b, &n, offp);
 }
 
@@ -447,7 +516,7 @@ int kv_coll_make(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 	struct kvtx *t = &b->t;
 	uint64_t voff = pool_off(b->db->pool, &b->db->root->version), off;
 	struct kv_newent n = { KV_TYPE_ENTRY, vtype, op->key, &hdr, op->klen,
-			       sizeof(hdr), k->hash, 0 };
+			       sizeof(hdr), k->hash, 0, false, 0 };
 	int err;
 
 	if (kvtx_get(t, voff) < version && (err = kvtx_set(t, voff, version)))
@@ -483,14 +552,65 @@ static int kv_move(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 		return 0;
 	}
 	struct kv_newent n = {
-		KV_TYPE_ENTRY, E->vtype, kv_entry_key(E), kv_entry_val(E),
-		E->klen, E->vlen, k->hash,
+		KV_TYPE_ENTRY, 0, kv_entry_key(E), NULL, E->klen, 0, k->hash,
 		(int64_t)kvtx_get(t, k->loc.entry + offsetof(struct kv_entry,
-							     expire_ms)) };
+							     expire_ms)),
+		false, 0 };
+	kv_newent_value(b->db, t, k->loc.entry, &n);
 	if ((err = kv_new_entry(b, &n, &off)))
 		return err;
 	b->payload = payload;
 	return table_replace(t, k->tab, &k->loc, off);
+}
+
+/*
+ * kv_incr -- KV_OP_INCR on the key found as k: an integer string gets the
+ * sum in place (one word in the record); a text that reads as an integer
+ * (num_parse_ll: Redis's string2ll), or no key, becomes an integer string
+ * holding the sum, keeping the expiry.  Results: PKV_EWRONGTYPE, PKV_ENOTINT
+ * (not an integer), PKV_EOVERFLOW (the sum would not fit).
+ */
+static int kv_incr(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
+		   int *result)
+{
+	struct kvtx *t = &b->t;
+	const struct kv_entry *E = k->present ? kv_ptr(b->db, k->loc.entry)
+					      : NULL;
+	struct kv_newent n = { KV_TYPE_ENTRY, PKV_TYPE_STRING, op->key, NULL,
+			       op->klen, 0, k->hash,
+			       k->present ? k->expire_ms : 0, true, 0 };
+	long long v = 0;
+	uint64_t off;
+	int err;
+
+	if (E && E->vtype != PKV_TYPE_STRING) {
+		*result = PKV_EWRONGTYPE;
+		return 0;
+	}
+	if (E && kv_entry_is_int(E))
+		v = kv_entry_int(b->db, t, k->loc.entry);
+	else if (E && !num_parse_ll(kv_entry_val(E), E->vlen, &v)) {
+		*result = PKV_ENOTINT;
+		return 0;
+	}
+	if (!num_add_ll(&v, op->index)) {
+		*result = PKV_EOVERFLOW;
+		return 0;
+	}
+	*op->num = v;
+	if (E && kv_entry_is_int(E))
+		return kvtx_set(t, k->loc.entry + kv_int_at(E->klen),
+				(uint64_t)v);
+	n.ival = v;
+	if ((err = kv_new_entry(b, &n, &off)))
+		return err;
+	if (k->found) {
+		kv_note_drop(b, k);
+		return table_replace(t, k->tab, &k->loc, off);
+	}
+	if ((err = table_insert(t, k->tab, off)))
+		return err;
+	return kv_delta(b, op->dbi, 1);
 }
 
 /* kv_write -- the writes of one decided operation (see kv_exec). */
@@ -578,6 +698,8 @@ static int kv_write(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 		return kv_list_write(b, op, k, result);
 	case KV_OP_MOVE:
 		return kv_move(b, op, k, result);
+	case KV_OP_INCR:
+		return kv_incr(b, op, k, result);
 	}
 	/* The key goes (if there is an entry at all). */
 	if (!k->found)
@@ -868,6 +990,19 @@ void kv_ref_value(const struct kv_entry *E, struct pkv_ref *ref)
 	ref->type = E->vtype;
 }
 
+/* kv_ref_key_value -- see kv_batch.h. */
+void kv_ref_key_value(const pkv *db, const struct kvtx *t, uint64_t e,
+		      struct pkv_ref *ref, char *text)
+{
+	const struct kv_entry *E = kv_ptr(db, e);
+
+	kv_ref_value(E, ref);
+	if (kv_entry_is_int(E)) {
+		ref->val = text;
+		ref->vlen = num_format_ll(text, kv_entry_int(db, t, e));
+	}
+}
+
 /* kv_find_live -- inside a section: the live entry of key to *ep (NULL
  * if none); 0 or PKV_ECORRUPT (a damaged chain). */
 static int kv_find_live(pkv *db, unsigned dbi, const void *key,
@@ -921,7 +1056,7 @@ int pkv_get_ref(pkv *db, unsigned dbi, const void *key, size_t klen,
 		epoch_exit(tk);
 		return err ? err : PKV_ENOTFOUND;
 	}
-	kv_ref_value(E, ref);
+	kv_ref_key_value(db, NULL, pool_off(db->pool, E), ref, ref->text_);
 	ref->expire_ms = kv_entry_expire(E);
 	ref->priv_[0] = tk.slot;
 	ref->priv_[1] = (void *)(uintptr_t)tk.phase;
@@ -1056,6 +1191,24 @@ int pkv_batch_begin(pkv *db, pkv_batch **bp)
 }
 
 /* pkv_batch_put -- a put, now. */
+int pkv_incr(pkv *db, unsigned dbi, const void *key, size_t klen,
+	     int64_t delta, int64_t *value)
+{
+	int64_t v;
+	struct kv_op op = { .op = KV_OP_INCR, .dbi = dbi, .key = key,
+			    .klen = klen, .index = delta,
+			    .num = value ? value : &v };
+	return kv_one(db, &op);
+}
+int pkv_batch_incr(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		   int64_t delta, int64_t *value)
+{
+	int64_t v;
+	struct kv_op op = { .op = KV_OP_INCR, .dbi = dbi, .key = key,
+			    .klen = klen, .index = delta,
+			    .num = value ? value : &v };
+	return kv_exec(b, &op);
+}
 int pkv_batch_put(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 		  const void *val, size_t vlen, unsigned flags,
 		  int64_t expire_ms)
@@ -1088,6 +1241,7 @@ int pkv_batch_get_ref(pkv_batch *b, unsigned dbi, const void *key,
 		      size_t klen, struct pkv_ref *ref)
 {
 	const struct kv_entry *E;
+	char *text = NULL;
 	struct kv_key k;
 	int err = kv_read_check(b->db, dbi, key, klen);
 
@@ -1098,7 +1252,9 @@ int pkv_batch_get_ref(pkv_batch *b, unsigned dbi, const void *key,
 	E = kv_ptr(b->db, k.loc.entry);
 	if (kv_entry_damaged(b->db, dbi, E))
 		return PKV_ECORRUPT;
-	kv_ref_value(E, ref);
+	if (kv_entry_is_int(E) && !(text = kv_text(b)))
+		return kv_err(b->db, -ENOMEM, "out of memory");
+	kv_ref_key_value(b->db, kv_view(b), k.loc.entry, ref, text);
 	ref->expire_ms = k.expire_ms;
 	ref->priv_[0] = NULL;         /* the batch's lock keeps it */
 	ref->priv_[1] = NULL;

@@ -40,6 +40,16 @@ struct pkv_batch {
 					 (ndbs), or NULL */
 	bool drops;                   /* a key of a collection type went:
 					 the collector reclaims the rest */
+	struct kv_texts *texts;       /* integer strings read as text */
+};
+
+/* Integer strings the batch read, as text: a reference's value lasts as
+ * long as the batch (kv_text). */
+#define KV_TEXTS 48
+struct kv_texts {
+	struct kv_texts *next;
+	unsigned used;
+	char text[KV_TEXTS][KV_INT_TEXT];
 };
 
 /* What a savepoint remembers (struct pkv_savepoint holds it). */
@@ -70,6 +80,9 @@ struct kv_newent {
 	size_t klen, vlen;
 	uint64_t hash;
 	int64_t expire_ms;
+	bool is_int;                  /* an integer string of value ival
+					 (vtype, val and vlen not read) */
+	int64_t ival;
 };
 
 /* ---- the batch object (kv.c) ---- */
@@ -123,6 +136,15 @@ int kv_one(pkv *db, const struct kv_op *op);
 int kv_read_check(const pkv *db, unsigned dbi, const void *key,
 		  size_t klen);
 void kv_ref_value(const struct kv_entry *E, struct pkv_ref *ref);
+
+/* kv_text -- room for one integer's text that lasts as long as the
+ * batch, or NULL (no memory). */
+char *kv_text(pkv_batch *b);
+
+/* kv_newent_value -- what a copy of the key entry at e holds as its value
+ * (read through t): the same bytes, or the same integer. */
+void kv_newent_value(const pkv *db, const struct kvtx *t, uint64_t e,
+		     struct kv_newent *n);
 
 /* kv_coll_at -- the header of k's collection of type vtype (hsize bytes)
  * to *offp: 0, or PKV_ENOTFOUND (no key), PKV_EWRONGTYPE, PKV_ECORRUPT.

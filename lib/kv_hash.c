@@ -37,7 +37,7 @@ int kv_hset(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 {
 	struct kvtx *t = &b->t;
 	struct kv_newent n = { KV_TYPE_FIELD, PKV_TYPE_STRING, op->field,
-			       op->val, op->flen, op->vlen, 0, 0 };
+			       op->val, op->flen, op->vlen, 0, 0, false, 0 };
 	struct kv_loc loc;
 	unsigned vtype = kv_op_vtype(op);
 	uint64_t hoff, off;
@@ -327,7 +327,8 @@ static int kv_copy_field(void *vctx, const struct pkv_item *it)
 	struct kv_copy *c = vctx;
 	struct kv_newent n = { KV_TYPE_FIELD, PKV_TYPE_STRING, it->key,
 			       it->val, it->klen, it->vlen,
-			       kv_hash(c->b->db, it->key, it->klen), 0 };
+			       kv_hash(c->b->db, it->key, it->klen), 0, false,
+			       0 };
 	uint64_t off;
 	int err = kv_new_entry(c->b, &n, &off);
 
@@ -373,9 +374,7 @@ static int kv_copy_value(pkv_batch *b, const struct kv_entry *S,
 	uint64_t src, cur = 0;
 	int err;
 
-	n->vtype = S->vtype;
-	n->val = kv_entry_val(S);
-	n->vlen = S->vlen;
+	kv_newent_value(b->db, &b->t, pool_off(b->db->pool, S), n);
 	if (S->vtype == PKV_TYPE_STRING)
 		return 0;
 	n->val = hoffp;
@@ -406,7 +405,7 @@ static int kv_move(pkv_batch *b, const struct kv_key *src,
 {
 	const struct kv_entry *S = kv_ptr(b->db, src->loc.entry);
 	struct kv_newent n = { KV_TYPE_ENTRY, 0, dkey, NULL, dklen, 0,
-			       dst->hash, src->expire_ms };
+			       dst->hash, src->expire_ms, false, 0 };
 	struct kv_key again;
 	uint64_t hoff, off;
 	int err;
@@ -414,9 +413,7 @@ static int kv_move(pkv_batch *b, const struct kv_key *src,
 	if (copy)
 		err = kv_copy_value(b, S, &n, &hoff);
 	else {
-		n.vtype = S->vtype;
-		n.val = kv_entry_val(S);
-		n.vlen = S->vlen;
+		kv_newent_value(b->db, &b->t, src->loc.entry, &n);
 		err = 0;
 	}
 	if (err || (err = kv_new_entry(b, &n, &off)))

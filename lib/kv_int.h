@@ -110,6 +110,36 @@ static inline const char *kv_entry_val(const struct kv_entry *e)
 	return (const char *)(e + 1) + e->klen;
 }
 
+/* kv_int_at -- where an integer string's word is, in bytes from its
+ * entry's start: 8-byte aligned after a klen-byte key (layout.h).
+ * kv_int_vlen -- the vlen of such an entry: padding and word. */
+static inline uint64_t kv_int_at(uint64_t klen)
+{
+	return (sizeof(struct kv_entry) + klen + 7) & ~(uint64_t)7;
+}
+
+static inline uint64_t kv_int_vlen(uint64_t klen)
+{
+	return kv_int_at(klen) + 8 - sizeof(struct kv_entry) - klen;
+}
+
+/* KV_INT_TEXT -- room for an integer string's text (num.h's NUM_LL_CHARS,
+ * rounded up). */
+#define KV_INT_TEXT 24u
+
+/* KV_INT_MAX_ENTRY -- the largest integer string's entry: all of it is
+ * its block's prefix, which a record names in 16 bits (a longer key
+ * gets a text value). */
+#define KV_INT_MAX_ENTRY (LOG_BLOCK_PREFIX_MAX & ~7u)
+
+/* kv_entry_is_int -- whether e is an integer string (flag, type and
+ * length agree, so its word is inside it). */
+static inline bool kv_entry_is_int(const struct kv_entry *e)
+{
+	return (e->flags & KV_ENTRY_INT) && e->vtype == PKV_TYPE_STRING &&
+	       e->vlen == kv_int_vlen(e->klen);
+}
+
 /* The checkpointer's period while commits are pending (it also runs as
  * soon as a log ring passes half full): bounds what a restart replays
  * and how long freed blocks wait. */
@@ -152,17 +182,19 @@ static inline bool kv_entry_ok(const pkv *db, uint64_t e)
 
 /*
  * kv_entry_csum -- the checksum an entry stores: its hash, lengths, type,
- * key and value (not the words that change in place), so damage to the
- * fixed part is found by pkv check and, optionally, by every read.  The
- * caller knows klen and vlen fit the pool (kv_entry_ok).
+ * key and value (not the words that change in place, an integer string's
+ * value among them), so damage to the fixed part is found by pkv check
+ * and, optionally, by every read.  The caller knows klen and vlen fit the
+ * pool (kv_entry_ok).
  */
 static inline uint32_t kv_entry_csum(const struct kv_entry *e)
 {
 	uint64_t h = csum64(&e->hash, offsetof(struct kv_entry, csum) -
 			    offsetof(struct kv_entry, hash), ~(size_t)0);
+	size_t fixed = (size_t)e->klen + e->vlen -
+		       (kv_entry_is_int(e) ? 8 : 0);
 
-	h = h * 0x9e3779b97f4a7c15ull ^
-	    csum64(e + 1, (size_t)e->klen + e->vlen, ~(size_t)0);
+	h = h * 0x9e3779b97f4a7c15ull ^ csum64(e + 1, fixed, ~(size_t)0);
 	return (uint32_t)(h ^ h >> 32);
 }
 
@@ -261,6 +293,26 @@ void kvtx_mark(const struct kvtx *t, struct kvtx_mark *m);
 void kvtx_rollback(struct kvtx *t, const struct kvtx_mark *m);
 int kvtx_commit(struct kvtx *t);
 int kvtx_commit_seq(struct kvtx *t, uint64_t *seqp);
+
+/* kv_entry_int -- the value of the integer string at e, through t when
+ * given (a batch reads its own INCRs), else as stored (one aligned word:
+ * a lock-free reader sees the old value or the new). */
+static inline int64_t kv_entry_int(const pkv *db, const struct kvtx *t,
+				   uint64_t e)
+{
+	const struct kv_entry *E = kv_ptr(db, e);
+	uint64_t w = e + kv_int_at(E->klen);
+
+	return (int64_t)(t ? kvtx_get(t, w)
+			   : __atomic_load_n((uint64_t *)kv_ptr(db, w),
+					     __ATOMIC_RELAXED));
+}
+
+/* kv_ref_key_value -- a key's entry at e into a reference, read through
+ * t when given: as kv_ref_value (kv_batch.h), an integer string as its
+ * text, written to `text` (KV_INT_TEXT bytes). */
+void kv_ref_key_value(const pkv *db, const struct kvtx *t, uint64_t e,
+		      struct pkv_ref *ref, char *text);
 void kvtx_abort(struct kvtx *t);
 
 /* ---- tables (table.c) ---- */
@@ -536,6 +588,9 @@ enum kv_opcode {
 	KV_OP_MOVE,                   /* the key's entry, if it is still the
 					 block at `index`, copied to a new
 					 block (pkv_defrag) */
+	KV_OP_INCR,                   /* add `index` to an integer string
+					 (made 0 if missing); the sum to
+					 *num */
 };
 
 struct kv_op {
@@ -552,6 +607,7 @@ struct kv_op {
 	size_t flen;
 	int64_t index, index2;        /* list ops (see enum kv_opcode) */
 	struct pkv_ref *ref;          /* KV_OP_LPOP: the element popped */
+	int64_t *num;                 /* KV_OP_INCR: the value after */
 	uint64_t *n;                  /* list ops: the length after, or
 					 KV_OP_LREM's removed count (or
 					 NULL); KV_OP_ZREMRANGE's count */

@@ -96,7 +96,7 @@ static int kv_zset_add_new(pkv_batch *b, uint64_t zoff, const void *m,
 	struct kvtx *t = &b->t;
 	uint64_t h = kv_hash(b->db, m, ml), node, field;
 	struct kv_newent n = { KV_TYPE_FIELD, PKV_TYPE_STRING, m, &node, ml,
-			       sizeof(node), h, 0 };
+			       sizeof(node), h, 0, false, 0 };
 	int r;
 
 	if ((r = zset_node_new(t, zset_level_for(h), score, 0, &node)) ||
@@ -147,8 +147,8 @@ static int kv_zadd(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 
 	if (r == PKV_ENOTFOUND && !(op->flags & PKV_XX) &&
 	    !(r = zset_new(t, &zoff)))
-		r = kv_coll_make(b, op, k, PKV_TYPE_ZSET, KV_LAYOUT_VERSION,
-				 zoff);
+		r = kv_coll_make(b, op, k, PKV_TYPE_ZSET,
+				 KV_LAYOUT_VERSION_ZSETS, zoff);
 	if (r == PKV_ENOTFOUND || r == PKV_EWRONGTYPE) {
 		*result = r;
 		return 0;

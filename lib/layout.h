@@ -233,21 +233,24 @@ static_assert(sizeof(struct ckpt_hdr) == CACHELINE, "ckpt_hdr size");
 #define KV_TYPE_ENTRY 20u
 
 #define KV_MAGIC 0x31305654564b5650ull   /* "PVKVTV01" little-endian */
-#define KV_LAYOUT_VERSION 6u   /* 2: mutable words first, checksum;
+#define KV_LAYOUT_VERSION 7u   /* 2: mutable words first, checksum;
 				  3: hashes; 4: lists; 5: sets; 6: sorted
-				  sets */
+				  sets; 7: integer strings */
 #define KV_LAYOUT_VERSION_STRINGS 2u  /* what a pool holding only strings
 				  says: a root is made at 2 and is raised
 				  in the transaction that makes the pool's
 				  first collection of a newer type (3 for
 				  a hash, 4 for a list, 5 for a set, 6 for
-				  a sorted set), so a
+				  a sorted set, 7 for the first integer
+				  string), so a
 				  library that
 				  cannot trace a type refuses only pools
 				  that hold it */
 #define KV_LAYOUT_VERSION_HASHES 3u
 #define KV_LAYOUT_VERSION_LISTS 4u
 #define KV_LAYOUT_VERSION_SETS 5u
+#define KV_LAYOUT_VERSION_ZSETS 6u
+#define KV_LAYOUT_VERSION_INTS 7u
 #define KV_STRIPES 256u
 #define KV_STRIPE_BITS 8u
 #define KV_MAX_DBS 128u   /* all created, or flushed, in one transaction */
@@ -300,13 +303,25 @@ struct kv_entry {
 	uint16_t vtype;               /* value type (PKV_TYPE_*): a string
 					 is the value; a hash's value is the
 					 8-byte offset of its kv_hash */
-	uint16_t flags;               /* zero */
+	uint16_t flags;               /* KV_ENTRY_INT, or zero */
 	uint32_t csum;                /* kv_entry_csum: hash, lengths, type,
 					 key and value, so damage is found */
 	/* then klen bytes of key and vlen bytes of value */
 };
 static_assert(sizeof(struct kv_entry) == 40, "kv_entry size");
 #define KV_ENTRY_MUTABLE 16u          /* next and expire_ms */
+
+/*
+ * An integer string (flags KV_ENTRY_INT, vtype PKV_TYPE_STRING; what
+ * INCR and its kin make, as Redis's "int" encoding): its value is an
+ * int64_t, 8-byte aligned after the key (zero bytes pad the value up to
+ * it; vlen counts them), read as its decimal text.  INCR changes the
+ * word in place, so it is a mutable word as next and expire_ms are: the
+ * whole entry is its block's prefix (carried in the record that makes
+ * it, outside the checksums), and kv_entry_csum leaves the word out.
+ * A pool's first one raises the root to KV_LAYOUT_VERSION_INTS.
+ */
+#define KV_ENTRY_INT 0x1u
 
 
 /*

@@ -35,7 +35,9 @@ extern "C" {
 #define PKV_EINVAL     (-30910) /* an argument is out of range */
 #define PKV_EWRONGTYPE (-30911) /* the key holds a value of another type */
 #define PKV_ERANGE     (-30912) /* an index out of range (pkv_batch_lset) */
-#define PKV_ELAST      (-30912)
+#define PKV_ENOTINT    (-30913) /* the value is not an integer (pkv_incr) */
+#define PKV_EOVERFLOW  (-30914) /* the sum would overflow (pkv_incr) */
+#define PKV_ELAST      (-30914)
 
 /*
  * pkv_strerror -- describe an error code returned by any pkv function:
@@ -169,6 +171,20 @@ int pkv_put(pkv *db, unsigned dbi, const void *key, size_t klen,
 int pkv_get(pkv *db, unsigned dbi, const void *key, size_t klen, void *buf,
 	    size_t bufsize, size_t *vlen);
 
+/*
+ * pkv_incr -- add delta to the integer that key's value spells, durably,
+ * as Redis's INCRBY: a missing key counts as 0; the value must be a
+ * canonical decimal in int64_t range ("12", "-3"; not "012", "+1", " 1"
+ * or "1.0"); the expiry stays.  The sum goes to *value (may be NULL)
+ * and is stored as an integer string: the key reads as its decimal text
+ * everywhere, and the next pkv_incr changes it in place (one word logged,
+ * no new block), as Redis's "int" encoding.  Returns 0, PKV_EWRONGTYPE,
+ * PKV_ENOTINT (a value that is not such an integer), PKV_EOVERFLOW (the
+ * sum would not fit; nothing changed), or an error as pkv_put.
+ */
+int pkv_incr(pkv *db, unsigned dbi, const void *key, size_t klen,
+	     int64_t delta, int64_t *value);
+
 /* Value types: what an entry holds.  A read of a key as a string
  * (pkv_get) fails with PKV_EWRONGTYPE on any other type; references and
  * scans give a non-string value as NULL, length 0, with its type. */
@@ -185,11 +201,13 @@ int pkv_get(pkv *db, unsigned dbi, const void *key, size_t klen, void *buf,
  * no write call on any pool while holding one (writers may wait for it).
  */
 struct pkv_ref {
-	const void *val;              /* the value, in place */
+	const void *val;              /* the value, in place (an integer
+					 string's text: in text_) */
 	size_t vlen;
 	int64_t expire_ms;            /* 0: none */
 	unsigned type;                /* PKV_TYPE_* */
 	void *priv_[2];               /* the library's */
+	char text_[24];               /* the library's */
 };
 
 /* pkv_get_ref -- find key; on 0 the reference is held.  Returns 0,
@@ -316,6 +334,8 @@ int pkv_batch_put(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 int pkv_batch_del(pkv_batch *b, unsigned dbi, const void *key, size_t klen);
 int pkv_batch_expire(pkv_batch *b, unsigned dbi, const void *key,
 		     size_t klen, int64_t expire_ms);
+int pkv_batch_incr(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
+		   int64_t delta, int64_t *value);
 
 /*
  * Reads of a batch: as pkv_get_ref, pkv_exists, pkv_dbsize, pkv_scan and

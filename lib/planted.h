@@ -53,6 +53,10 @@
 	X(TX_MUTABLE_FENCE, "tx-mutable-fence", \
 	  "commit: a new block that later transactions change in place is " \
 	  "published before it is durable") \
+	X(KV_INT_PREFIX, "kv-int-prefix", \
+	  "an integer string's value word is left out of its block's " \
+	  "prefix, so a record that made it fails its checksum once INCR " \
+	  "changed it") \
 	X(TX_UNALLOC_AT_ONCE, "tx-unalloc-at-once", \
 	  "a block allocated and freed in one transaction is reused before " \
 	  "the watermark passes the commit") \

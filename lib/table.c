@@ -760,11 +760,11 @@ static int emit_bucket(pkv *db, const struct kvtx *t, unsigned dbi,
 		int r;
 		if (expired == want_expired &&
 		    !kv_entry_damaged(db, dbi, E)) {
-			bool str = E->vtype == PKV_TYPE_STRING;
+			struct pkv_ref ref;
+			kv_ref_key_value(db, t, e, &ref, ref.text_);
 			struct pkv_item it = {
-				kv_entry_key(E), E->klen,
-				str ? kv_entry_val(E) : NULL,
-				str ? E->vlen : 0, x, E->vtype
+				kv_entry_key(E), E->klen, ref.val, ref.vlen,
+				x, E->vtype
 			};
 			r = fn(ctx, &it);
 			if (r)

@@ -50,6 +50,7 @@
 #include "hash.h"
 #include "planted.h"
 #include "crashsim.h"
+#include "proto/num.h"
 
 #define POOL_SIZE (16u << 20)
 #define NDBS 2
@@ -64,6 +65,8 @@ struct mkey {
 	uint64_t tag;                 /* the value derives from it */
 	uint32_t vlen;
 	int64_t exp;
+	bool is_num;                  /* an integer string (pkv_incr's) */
+	int64_t num;                  /* its value */
 };
 
 #define NHASH 6                   /* hash keys "hash:<i>" per database */
@@ -177,6 +180,8 @@ struct lkey {
 	const uint8_t *val;
 	uint32_t vlen;
 	int64_t exp;
+	bool is_int;                  /* an integer string of value num */
+	int64_t num;
 };
 
 struct lfield {
@@ -221,7 +226,11 @@ static bool matches(const struct lkey *l, const struct mkey *m)
 		return false;
 	if (!m->present)
 		return true;
-	if (l->vlen != m->vlen || l->exp != m->exp)
+	if (l->exp != m->exp || l->is_int != m->is_num)
+		return false;
+	if (m->is_num)
+		return l->num == m->num;
+	if (l->vlen != m->vlen)
 		return false;
 	for (uint32_t i = 0; i < l->vlen; i++)
 		if (l->val[i] != value_byte(m->tag, i))
@@ -774,10 +783,17 @@ static int walk_chain(pkv *db, struct heap *h, const struct kv_table *tab,
 			     "wrote", e);
 		if (st->k[d][idx].present)
 			FAIL("db %u: key:%u is in the table twice", d, idx);
+		if (kv_entry_csum(E) != E->csum)
+			FAIL("entry 0x%" PRIx64 " (key:%u): checksum mismatch",
+			     e, idx);
 		st->k[d][idx].present = true;
 		st->k[d][idx].val = (const uint8_t *)kv_entry_val(E);
 		st->k[d][idx].vlen = E->vlen;
 		st->k[d][idx].exp = E->expire_ms;
+		st->k[d][idx].is_int = kv_entry_is_int(E);
+		if (st->k[d][idx].is_int)
+			memcpy(&st->k[d][idx].num, (const char *)E +
+			       kv_int_at(E->klen), sizeof(int64_t));
 		e = E->next;
 	}
 	return 0;
@@ -970,16 +986,20 @@ static int check_image_(void *ctx, void *image, size_t len, char *why,
 	/* the engine's own reads agree with the walk */
 	for (unsigned d = 0; d < NDBS; d++) {
 		for (unsigned i = 0; i < NKEYS; i++) {
-			char name[32];
-			size_t kl = key_name(name, i), vl = 0;
-			err = pkv_get(db, d, name, kl, NULL, 0, &vl);
-			if ((err == 0) != st1.k[d][i].present ||
-			    (err == 0 && vl != st1.k[d][i].vlen)) {
+			const struct lkey *lk = &st1.k[d][i];
+			char name[32], text[KV_INT_TEXT], got[KV_INT_TEXT];
+			size_t kl = key_name(name, i), vl = 0,
+			       want = lk->vlen;
+			if (lk->is_int)    /* read as its text */
+				want = num_format_ll(text, lk->num);
+			err = pkv_get(db, d, name, kl, got, sizeof(got), &vl);
+			if ((err == 0) != lk->present ||
+			    (err == 0 && (vl != want || (lk->is_int &&
+				memcmp(got, text, want))))) {
 				snprintf(why, whylen, "pkv_get(db %u, key:%u) "
 					 "says %s, the table walk says %s", d,
 					 i, pkv_strerror(err),
-					 st1.k[d][i].present ? "present" :
-					 "absent");
+					 lk->present ? "present" : "absent");
 				goto bad;
 			}
 		}
@@ -1203,7 +1223,40 @@ static void make_put(struct pending *p, struct model *m, unsigned d,
 		exp = k->exp;
 	else if (flags & PKV_KEEPTTL)
 		exp = 0;
-	*k = (struct mkey){ true, tag, vlen, exp };
+	*k = (struct mkey){ true, tag, vlen, exp, false, 0 };
+}
+
+/* make_incr -- KV_OP_INCR of key i by a small delta: the model's number
+ * changes (a missing key counts as 0), or, on a value that is not an
+ * integer, nothing does. */
+static void make_incr(struct pending *p, struct model *m, unsigned d,
+		      unsigned i)
+{
+	static int64_t out;
+	struct mkey *k = &m->k[d][i];
+	int64_t delta = (int64_t)rndn(2001) - 1000;
+	size_t kl = key_name(p->key, i);
+	long long v = 0;
+
+	p->val = NULL;
+	p->op = (struct kv_op){ .op = KV_OP_INCR, .dbi = d, .key = p->key,
+				.klen = kl, .index = delta, .num = &out };
+	if (k->present && k->is_num) {
+		v = k->num;
+	} else if (k->present) {
+		uint8_t *buf = malloc(k->vlen ? k->vlen : 1);
+		bool num;
+		fill_value(buf, k->tag, k->vlen);
+		num = num_parse_ll((const char *)buf, k->vlen, &v);
+		free(buf);
+		if (!num)
+			return;            /* PKV_ENOTINT: unchanged */
+	}
+	if (!k->present)
+		k->exp = 0;
+	k->present = true;
+	k->is_num = true;
+	k->num = v + delta;
 }
 
 static void make_del(struct pending *p, struct model *m, unsigned d,
@@ -1639,10 +1692,12 @@ static void op_single(void)
 			make_list_op(&p, &next, (unsigned)rndn(NDBS));
 		else
 			make_zset_op(&p, &next, (unsigned)rndn(NDBS));
-	} else if (r < 55) {
+	} else if (r < 47) {
 		static const unsigned fl[] = { 0, 0, 0, 0, PKV_NX, PKV_XX,
 					       PKV_KEEPTTL };
 		make_put(&p, &next, d, i, fl[rndn(7)]);
+	} else if (r < 57) {
+		make_incr(&p, &next, d, i);
 	} else if (r < 80) {
 		make_del(&p, &next, d, i);
 	} else {
@@ -1674,8 +1729,10 @@ static void op_batch(void)
 				make_list_op(&p[k], &next, d);
 			else
 				make_zset_op(&p[k], &next, d);
-		} else if (r < 6)
+		} else if (r < 5)
 			make_put(&p[k], &next, d, i, rndn(6) == 0 ? PKV_NX : 0);
+		else if (r < 7)
+			make_incr(&p[k], &next, d, i);
 		else if (r < 9)
 			make_del(&p[k], &next, d, i);
 		else
@@ -1685,6 +1742,7 @@ static void op_batch(void)
 		for (size_t k = 0; k < n; k++)
 			fprintf(stderr, "  batch op %zu: %s db %u %s\n", k,
 				p[k].op.op == KV_OP_PUT ? "put" :
+				p[k].op.op == KV_OP_INCR ? "incr" :
 				p[k].op.op == KV_OP_DEL ? "del" :
 				p[k].op.op == KV_OP_HSET ? "hset" :
 				p[k].op.op == KV_OP_HDEL ? "hdel" :

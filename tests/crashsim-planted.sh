@@ -6,7 +6,10 @@
 # failure.  Runs are tried in a fixed order -- the heap workload with a
 # few seeds, then the key-value workload, then evicted lines -- until one
 # catches the bug (a bug of the disk paths only, disk-*, in the disk
-# model's runs alone), each stopping at its first failure.  Prints, per bug,
+# model's runs alone; one of the engine's integer strings, kv-int-*, in
+# the key-value workload alone, with evicted lines: it needs an INCR of
+# an integer string made since the last checkpoint, that line evicted),
+# each stopping at its first failure.  Prints, per bug,
 # which run caught it and after how many crash states.  Passes only when
 # every bug is caught.
 top_builddir=${top_builddir:-.}
@@ -28,10 +31,13 @@ $heap|--seed 2 --torn
 $heap|--seed 5 --disk --torn"
 	# A barrier of the disk paths only (disk-*) can fail only in the
 	# disk model: its runs alone, the engine's first (only it pipelines
-	# commits).
+	# commits).  One of integer strings (kv-int-*) only where INCR runs:
+	# the engine's workload.
 	case $bug in
 	disk-*) runs="$kv|--seed 5 --disk
 $heap|--seed 5 --disk" ;;
+	kv-int-*) runs="$kv|--seed 3 --evict
+$kv|--seed 1 --evict" ;;
 	esac
 	IFS='
 '

@@ -2216,6 +2216,199 @@ static void test_memory_usage(void **state)
 	close_db(f);
 }
 
+/* incr_expect -- key's value reads as the text of want: pkv_get, a
+ * reference, and a scan's item. */
+struct incr_find {
+	const char *key;
+	size_t klen;
+	char val[32];
+	size_t vlen;
+	bool seen;
+};
+
+static int incr_scan(void *ctx, const struct pkv_item *it)
+{
+	struct incr_find *fi = ctx;
+
+	if (it->klen == fi->klen && !memcmp(it->key, fi->key, it->klen) &&
+	    it->vlen < sizeof(fi->val)) {
+		memcpy(fi->val, it->val, it->vlen);
+		fi->vlen = it->vlen;
+		fi->seen = true;
+	}
+	return 0;
+}
+
+static void incr_expect(pkv *db, const char *key, long long want)
+{
+	char buf[32], text[32];
+	size_t n = 0, tl = (size_t)snprintf(text, sizeof(text), "%lld", want);
+	struct incr_find fi = { key, strlen(key), "", 0, false };
+	struct pkv_ref ref;
+	uint64_t cur = 0;
+
+	assert_int_equal(pkv_get(db, 0, key, strlen(key), buf, sizeof(buf),
+				 &n), 0);
+	assert_int_equal(n, tl);
+	assert_memory_equal(buf, text, tl);
+	assert_int_equal(pkv_get_ref(db, 0, key, strlen(key), &ref), 0);
+	assert_int_equal(ref.type, PKV_TYPE_STRING);
+	assert_int_equal(ref.vlen, tl);
+	assert_memory_equal(ref.val, text, tl);
+	pkv_ref_release(&ref);
+	do {
+		assert_int_equal(pkv_scan(db, 0, cur, 100, incr_scan, &fi,
+					  &cur), 0);
+	} while (cur);
+	assert_true(fi.seen);
+	assert_int_equal(fi.vlen, tl);
+	assert_memory_equal(fi.val, text, tl);
+}
+
+/*
+ * test_incr -- pkv_incr as Redis's INCRBY: a missing key counts as 0, a
+ * canonical decimal text is read, anything else is PKV_ENOTINT, a sum
+ * out of range PKV_EOVERFLOW, another type PKV_EWRONGTYPE (each leaving
+ * the value as it was); the expiry stays; the value reads as its text
+ * everywhere; an integer string's next increment allocates nothing (it
+ * changes the word in place); a batch reads its own increments; rename,
+ * copy, a put over it, a key too long for the integer form, a move by the
+ * defragmenter, and a reopen.
+ */
+static void test_incr(void **state)
+{
+	static const char *const bad[] = { " 1", "01", "1 ", "+1", "-0", "",
+					   "1.0", "abc",
+					   "9223372036854775808" };
+	struct fixture *f = *state;
+	pkv *db = open_db(f);
+	pkv_batch *b;
+	struct pkv_ref r1, r2;
+	int64_t v = 0, exp;
+	uint64_t a0, a1, e0, e1;
+	struct pkv_defrag_stats ds;
+	char *longkey;
+	const size_t longlen = 70000;
+
+	assert_int_equal(pkv_incr(db, 0, "n", 1, 5, &v), 0);
+	assert_int_equal(v, 5);
+	incr_expect(db, "n", 5);
+	assert_int_equal(db->root->version, KV_LAYOUT_VERSION_INTS);
+	assert_int_equal(pkv_incr(db, 0, "n", 1, -7, &v), 0);
+	assert_int_equal(v, -2);
+	incr_expect(db, "n", -2);
+	/* in place: the same entry, no block allocated or freed */
+	assert_int_equal(table_lookup(db, 0, kv_hash(db, "n", 1), "n", 1,
+				      &e0), 1);
+	a0 = usage_allocated(db);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(pkv_incr(db, 0, "n", 1, 1, NULL), 0);
+	a1 = usage_allocated(db);
+	assert_int_equal(table_lookup(db, 0, kv_hash(db, "n", 1), "n", 1,
+				      &e1), 1);
+	assert_int_equal(e0, e1);
+	assert_int_equal(a0, a1);
+	incr_expect(db, "n", 98);
+
+	/* a text that reads as an integer; ones that do not */
+	assert_int_equal(pkv_put(db, 0, "t", 1, "41", 2, 0, 0), 0);
+	assert_int_equal(pkv_incr(db, 0, "t", 1, 1, &v), 0);
+	assert_int_equal(v, 42);
+	incr_expect(db, "t", 42);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char buf[32];
+		size_t n = 0;
+		assert_int_equal(pkv_put(db, 0, "x", 1, bad[i], strlen(bad[i]),
+					 0, 0), 0);
+		assert_int_equal(pkv_incr(db, 0, "x", 1, 1, &v), PKV_ENOTINT);
+		assert_int_equal(pkv_get(db, 0, "x", 1, buf, sizeof(buf), &n),
+				 0);
+		assert_int_equal(n, strlen(bad[i]));
+		assert_memory_equal(buf, bad[i], n);
+	}
+	/* overflow both ways, from the integer form and from text */
+	assert_int_equal(pkv_incr(db, 0, "max", 3, INT64_MAX, &v), 0);
+	assert_int_equal(pkv_incr(db, 0, "max", 3, 1, &v), PKV_EOVERFLOW);
+	incr_expect(db, "max", INT64_MAX);
+	assert_int_equal(pkv_put(db, 0, "min", 3, "-9223372036854775808", 20,
+				 0, 0), 0);
+	assert_int_equal(pkv_incr(db, 0, "min", 3, -1, &v), PKV_EOVERFLOW);
+	assert_int_equal(pkv_incr(db, 0, "min", 3, 0, &v), 0);
+	assert_int_equal(v, INT64_MIN);
+	incr_expect(db, "min", INT64_MIN);
+	assert_int_equal(pkv_incr(db, 0, "min", 3, -1, &v), PKV_EOVERFLOW);
+	/* another type */
+	assert_int_equal(pkv_hset(db, 0, "h", 1, "f", 1, "1", 1, 0), 0);
+	assert_int_equal(pkv_incr(db, 0, "h", 1, 1, &v), PKV_EWRONGTYPE);
+	/* the expiry stays, through the text form and the integer form */
+	exp = pkv_now_ms() + 3600000;
+	assert_int_equal(pkv_put(db, 0, "e", 1, "7", 1, 0, exp), 0);
+	assert_int_equal(pkv_incr(db, 0, "e", 1, 1, &v), 0);
+	assert_int_equal(pkv_incr(db, 0, "e", 1, 1, &v), 0);
+	assert_int_equal(pkv_ttl(db, 0, "e", 1, &v), 0);
+	assert_int_equal(v, exp);
+	incr_expect(db, "e", 9);
+
+	/* a batch reads its own increments; each reference lasts as long
+	 * as the batch */
+	assert_int_equal(pkv_batch_begin(db, &b), 0);
+	assert_int_equal(pkv_batch_incr(b, 0, "b", 1, 1, &v), 0);
+	assert_int_equal(pkv_batch_incr(b, 0, "b", 1, 1, &v), 0);
+	assert_int_equal(pkv_batch_get_ref(b, 0, "b", 1, &r1), 0);
+	assert_int_equal(pkv_batch_incr(b, 0, "b", 1, 10, &v), 0);
+	assert_int_equal(v, 12);
+	assert_int_equal(pkv_batch_get_ref(b, 0, "b", 1, &r2), 0);
+	assert_int_equal(r1.vlen, 1);
+	assert_memory_equal(r1.val, "2", 1);
+	assert_int_equal(r2.vlen, 2);
+	assert_memory_equal(r2.val, "12", 2);
+	assert_int_equal(pkv_batch_incr(b, 0, "n", 1, 2, &v), 0);
+	assert_int_equal(pkv_batch_get_ref(b, 0, "n", 1, &r1), 0);
+	assert_memory_equal(r1.val, "100", 3);
+	/* rename and copy carry the value as the batch left it */
+	assert_int_equal(pkv_batch_copy(b, 0, "b", 1, 0, "c", 1, 0), 0);
+	assert_int_equal(pkv_batch_rename(b, 0, "n", 1, 0, "m", 1, 0), 0);
+	assert_int_equal(pkv_batch_commit(b, NULL), 0);
+	incr_expect(db, "b", 12);
+	incr_expect(db, "c", 12);
+	incr_expect(db, "m", 100);
+	assert_int_equal(pkv_exists(db, 0, "n", 1), PKV_ENOTFOUND);
+	assert_int_equal(pkv_incr(db, 0, "c", 1, 1, &v), 0);
+	incr_expect(db, "b", 12);
+	incr_expect(db, "c", 13);
+	/* a put over an integer string */
+	assert_int_equal(pkv_put(db, 0, "c", 1, "zz", 2, 0, 0), 0);
+	assert_int_equal(pkv_incr(db, 0, "c", 1, 1, &v), PKV_ENOTINT);
+	/* a key too long for the integer form: its text, read back */
+	longkey = malloc(longlen + 1);
+	assert_non_null(longkey);
+	memset(longkey, 'k', longlen);
+	longkey[longlen] = 0;
+	assert_int_equal(pkv_incr(db, 0, longkey, longlen, 3, &v), 0);
+	assert_int_equal(pkv_incr(db, 0, longkey, longlen, 4, &v), 0);
+	assert_int_equal(v, 7);
+	incr_expect(db, longkey, 7);
+	/* moved by the defragmenter (every run): the number moves along,
+	 * and changes in place at its new place */
+	assert_int_equal(kv_defrag(db, 100, &ds), 0);
+	assert_true(ds.moved > 0);
+	incr_expect(db, "m", 100);
+	assert_int_equal(pkv_incr(db, 0, "b", 1, 1, &v), 0);
+	assert_int_equal(pkv_incr(db, 0, "b", 1, -1, &v), 0);
+	incr_expect(db, "b", 12);
+
+	db = reopen(f);
+	incr_expect(db, "m", 100);
+	incr_expect(db, "b", 12);
+	incr_expect(db, "e", 9);
+	incr_expect(db, "max", INT64_MAX);
+	incr_expect(db, longkey, 7);
+	assert_int_equal(pkv_incr(db, 0, "m", 1, 1, &v), 0);
+	assert_int_equal(v, 101);
+	free(longkey);
+	close_db(f);
+}
+
 /*
  * test_flush_full -- FLUSHDB and FLUSHALL empty a full pool (their new
  * tables come from chunks the heap keeps for them), and the space is back
@@ -4397,6 +4590,7 @@ int main(void)
 		T(test_defrag),
 		T(test_defrag_concurrent),
 		T(test_memory_usage),
+		T(test_incr),
 		T(test_small_pool),
 		T(test_flush_full),
 		T(test_get_ref_basic),
