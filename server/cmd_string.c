@@ -61,12 +61,6 @@ static int str_read(struct client *c, const struct resp_arg *key,
 	return 1;
 }
 
-/* str_ll -- Redis's string2ll on a stored value (num.h). */
-static bool str_ll(const char *s, size_t len, long long *out)
-{
-	return num_parse_ll(s, len, out);
-}
-
 /* str_check_len -- Redis's checkStringLength: a value of size + append
  * bytes must not exceed proto-max-bulk-len (nor overflow). */
 static bool str_check_len(struct client *c, unsigned long long size,
@@ -372,32 +366,12 @@ static void cmd_msetnx(struct client *c)
 }
 
 /* str_incr -- Redis's incrDecrCommand: add incr to the integer at key
- * (0 if missing), keeping its expiry. */
+ * (0 if missing), keeping its expiry; the library decides (pkv_incr). */
 static void str_incr(struct client *c, long long incr)
 {
-	const struct resp_arg *key = &c->argv[1];
-	long long val = 0;
-	struct ks_val v;
-	char buf[32];
-	int n, r, err;
+	long long val;
+	int err = ks_incr(c->db, &c->argv[1], incr, &val);
 
-	r = str_read(c, key, &v, false);
-	if (r < 0)
-		return;
-	if (r) {
-		bool ok = str_ll(v.p, v.len, &val);
-		ks_release(&v);
-		if (!ok) {
-			reply_err_int(c);
-			return;
-		}
-	}
-	if (!num_add_ll(&val, incr)) {
-		reply_err_overflow(c);
-		return;
-	}
-	n = (int)num_format_ll(buf, val);
-	err = ks_put(c->db, key, buf, (size_t)n, PKV_KEEPTTL, 0);
 	if (err) {
 		reply_err_kv(c, err);
 		return;

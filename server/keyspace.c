@@ -125,6 +125,23 @@ int ks_put(unsigned db, const struct resp_arg *key, const void *val,
 	return r;
 }
 
+/* ks_incr -- an increment in the batch. */
+int ks_incr(unsigned db, const struct resp_arg *key, long long incr,
+	    long long *val)
+{
+	int64_t v;
+	int r;
+
+	if (!ks_batch())
+		return ks.err;
+	r = pkv_batch_incr(ks.batch, db, key->p, key->len, incr, &v);
+	if (r == 0) {
+		*val = v;
+		ks_wrote(db, key);
+	}
+	return r;
+}
+
 /* ks_del -- a delete in the batch. */
 int ks_del(unsigned db, const struct resp_arg *key)
 {

@@ -68,6 +68,11 @@ bool ks_exists(unsigned db, const struct resp_arg *key);
 int ks_put(unsigned db, const struct resp_arg *key, const void *val,
 	   size_t vlen, unsigned flags, int64_t expire_ms);
 
+/* ks_incr -- add incr to key's integer (pkv_batch_incr), the sum to
+ * *val: 0, PKV_EWRONGTYPE, PKV_ENOTINT, PKV_EOVERFLOW, or an error. */
+int ks_incr(unsigned db, const struct resp_arg *key, long long incr,
+	    long long *val);
+
 /* ks_del -- 0 or PKV_ENOTFOUND (or an error). */
 int ks_del(unsigned db, const struct resp_arg *key);
 

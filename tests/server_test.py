@@ -266,6 +266,22 @@ class Strings(Base):
                        "DECRBY", "x", "-9223372036854775808", conn=c)
         self.assertErr("ERR wrong number of arguments for 'incr' command",
                        "INCR", conn=c)
+        # the sum reads as its text everywhere, and keeps counting
+        self.assertEqual(5, r.incrby("i", 5))
+        self.assertEqual(1, r.strlen("i"))
+        self.assertIn(r.object("encoding", "i"), ("int", b"int"))
+        self.assertEqual(2, r.append("i", "7"))
+        self.assertEqual(b"57", r.get("i"))
+        self.assertEqual(58, r.incr("i"))
+        self.assertEqual(b"5", r.getrange("i", 0, 0))
+        self.assertTrue(r.copy("i", "i2"))
+        self.assertEqual(59, r.incr("i2"))
+        r.rename("i2", "i3")
+        self.assertEqual([b"58", None, b"59"], r.mget("i", "i2", "i3"))
+        self.assertEqual([b"i", b"i3"], sorted(r.keys("i*")))
+        r.hset("h", "f", "1")
+        self.assertErr("WRONGTYPE Operation against a key holding the "
+                       "wrong kind of value", "INCR", "h", conn=c)
 
     def test_incrbyfloat(self):
         r = self.r
