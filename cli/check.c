@@ -234,6 +234,22 @@ static bool walk_chain_has(const struct walk *w, uint64_t arr, uint64_t b,
 	return false;
 }
 
+/* entry_value -- a string's value as pkv_get reads it: its bytes, or an
+ * integer string's text (written to text). */
+static void entry_value(const struct kv_entry *E, char text[KV_INT_TEXT],
+			const void **val, size_t *vlen)
+{
+	int64_t v;
+
+	*val = kv_entry_val(E);
+	*vlen = E->vlen;
+	if (!kv_entry_is_int(E))
+		return;
+	memcpy(&v, (const char *)E + kv_int_at(E->klen), sizeof(v));
+	*vlen = num_format_ll(text, v);
+	*val = text;
+}
+
 /*
  * walk_hash_chain -- the fields of bucket b of the hash at hoff (n
  * buckets): each a sound field block, in this bucket, not twice.  Sound
@@ -270,7 +286,8 @@ static uint64_t walk_hash_chain(struct walk *w, unsigned db,
 		want = fh & (lo - 1);
 		if (want < n - lo)
 			want = fh & (2 * lo - 1);
-		if (fh != F->hash || want != b || F->vtype || F->flags ||
+		if (fh != F->hash || want != b || F->vtype ||
+		    (F->flags && !kv_entry_is_int(F)) ||
 		    F->expire_ms || kv_entry_csum(F) != F->csum) {
 			check_damage(r, "field 0x%" PRIx64 " (%s): %s", f, what,
 				     fh != F->hash ? "its stored hash is not "
@@ -296,11 +313,13 @@ static uint64_t walk_hash_chain(struct walk *w, unsigned db,
 		}
 		if (w->emit && sound &&
 		    !(K->expire_ms && K->expire_ms <= w->now)) {
+			char text[KV_INT_TEXT];
 			struct check_entry ce = {
 				db, K->vtype, kv_entry_key(K), K->klen,
-				kv_entry_key(F), F->klen, kv_entry_val(F),
-				F->vlen, K->expire_ms
+				kv_entry_key(F), F->klen, NULL, 0,
+				K->expire_ms
 			};
+			entry_value(F, text, &ce.val, &ce.vlen);
 			w->emit_err = w->emit(w->emit_ctx, &ce);
 		} else if (w->emit && !sound) {
 			r->salvage_skipped++;
@@ -762,16 +781,9 @@ static void walk_chain(struct walk *w, struct walk_table *t, uint64_t arr,
 			char text[KV_INT_TEXT];
 			struct check_entry ce = {
 				t->db, E->vtype, kv_entry_key(E), E->klen,
-				NULL, 0, kv_entry_val(E), E->vlen, E->expire_ms
+				NULL, 0, NULL, 0, E->expire_ms
 			};
-			if (kv_entry_is_int(E)) {
-				/* as pkv_get reads it: its text */
-				int64_t v;
-				memcpy(&v, (const char *)E +
-				       kv_int_at(E->klen), sizeof(v));
-				ce.vlen = num_format_ll(text, v);
-				ce.val = text;
-			}
+			entry_value(E, text, &ce.val, &ce.vlen);
 			if (!sound)
 				r->salvage_skipped++;
 			else if (!(E->expire_ms && E->expire_ms <= w->now)) {

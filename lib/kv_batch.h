@@ -141,6 +141,15 @@ void kv_ref_value(const struct kv_entry *E, struct pkv_ref *ref);
  * batch, or NULL (no memory). */
 char *kv_text(pkv_batch *b);
 
+/* A scan of a batch: fn sees each item with a value that lasts as long
+ * as the batch (kv_lasting_item), as a reference's does. */
+struct kv_lasting {
+	pkv_batch *b;
+	pkv_scan_fn fn;
+	void *ctx;
+};
+int kv_lasting_item(void *vctx, const struct pkv_item *it);
+
 /* kv_newent_value -- what a copy of the key entry at e holds as its value
  * (read through t): the same bytes, or the same integer. */
 void kv_newent_value(const pkv *db, const struct kvtx *t, uint64_t e,
@@ -171,6 +180,12 @@ int kv_hset(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 	    int *result);
 int kv_hdel(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 	    int *result);
+
+/* kv_hincr -- KV_OP_HINCR on the key found as k (as kv_incr on a field,
+ * the hash made if missing): its result (0, PKV_EWRONGTYPE, PKV_ENOTINT,
+ * PKV_EOVERFLOW) to *result, or an error. */
+int kv_hincr(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
+	     int *result);
 
 /* ---- list writes (kv_list.c), decided by kv_write ---- */
 

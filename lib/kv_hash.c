@@ -9,10 +9,12 @@
  * not lock-free, unlike string reads): a single read is a batch of one
  * stripe that writes nothing.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kv_batch.h"
+#include "proto/num.h"
 
 /* kv_hash_at -- the header of k's hash (vtype PKV_TYPE_HASH) or set
  * (PKV_TYPE_SET: the same table, its fields' values empty), or a result
@@ -64,6 +66,57 @@ int kv_hset(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 	if ((r = kv_new_entry(b, &n, &off)))
 		return r;
 	return *result ? hash_replace(t, &loc, off) : hash_insert(t, hoff, off);
+}
+
+/* kv_hincr -- see kv_batch.h.  A field that is an integer string gets
+ * the sum in place (one word in the record); a text that reads as an
+ * integer, or no field, becomes one. */
+int kv_hincr(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
+	     int *result)
+{
+	struct kvtx *t = &b->t;
+	struct kv_newent n = { KV_TYPE_FIELD, PKV_TYPE_STRING, op->field,
+			       NULL, op->flen, 0, 0, 0, true, 0 };
+	const struct kv_entry *F = NULL;
+	struct kv_loc loc;
+	uint64_t hoff, off;
+	long long v = 0;
+	int r = kv_hash_at(b, k, PKV_TYPE_HASH, &hoff);
+
+	if (r == PKV_ENOTFOUND && !(r = hash_new(t, &hoff)))
+		r = kv_coll_make(b, op, k, PKV_TYPE_HASH,
+				 KV_LAYOUT_VERSION_HASHES, hoff);
+	if (r == PKV_EWRONGTYPE) {
+		*result = r;
+		return 0;
+	}
+	if (r)
+		return r;
+	n.hash = kv_hash(b->db, op->field, op->flen);
+	if ((r = hash_find(b->db, t, hoff, n.hash, op->field, op->flen,
+			   &loc)) < 0)
+		return r;
+	if (r)
+		F = kv_ptr(b->db, loc.entry);
+	if (F && kv_entry_is_int(F))
+		v = kv_entry_int(b->db, t, loc.entry);
+	else if (F && !num_parse_ll(kv_entry_val(F), F->vlen, &v)) {
+		*result = PKV_ENOTINT;
+		return 0;
+	}
+	/* (a hash made just now has no field: these cannot fail then) */
+	if (!num_add_ll(&v, op->index)) {
+		*result = PKV_EOVERFLOW;
+		return 0;
+	}
+	*op->num = v;
+	if (F && kv_entry_is_int(F))
+		return kvtx_set(t, loc.entry + kv_int_at(F->klen),
+				(uint64_t)v);
+	n.ival = v;
+	if ((r = kv_new_entry(b, &n, &off)))
+		return r;
+	return F ? hash_replace(t, &loc, off) : hash_insert(t, hoff, off);
 }
 
 /* kv_hdel -- KV_OP_HDEL and KV_OP_SREM: the field goes, and the key with
@@ -123,6 +176,18 @@ int pkv_batch_hset(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 	return kv_exec(b, &op);
 }
 
+/* pkv_batch_hincr -- add to a field's integer, now. */
+int pkv_batch_hincr(pkv_batch *b, unsigned dbi, const void *key,
+		    size_t klen, const void *field, size_t flen,
+		    int64_t delta, int64_t *value)
+{
+	int64_t v;
+	struct kv_op op = { .op = KV_OP_HINCR, .dbi = dbi, .key = key,
+			    .klen = klen, .field = field, .flen = flen,
+			    .index = delta, .num = value ? value : &v };
+	return kv_exec(b, &op);
+}
+
 /* pkv_batch_hdel -- delete a field, now. */
 int pkv_batch_hdel(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 		   const void *field, size_t flen)
@@ -140,6 +205,7 @@ int pkv_batch_hget_ref(pkv_batch *b, unsigned dbi, const void *key,
 	const struct kv_entry *E;
 	struct kv_loc loc;
 	uint64_t hoff;
+	char *text = NULL;
 	int r;
 
 	if (!field && flen)
@@ -155,7 +221,9 @@ int pkv_batch_hget_ref(pkv_batch *b, unsigned dbi, const void *key,
 	E = kv_ptr(b->db, loc.entry);
 	if (kv_entry_damaged(b->db, dbi, E))
 		return PKV_ECORRUPT;
-	kv_ref_value(E, ref);
+	if (kv_entry_is_int(E) && !(text = kv_text(b)))
+		return kv_err(b->db, -ENOMEM, "out of memory");
+	kv_ref_entry(b->db, kv_view(b), loc.entry, ref, text);
 	ref->expire_ms = 0;
 	ref->priv_[0] = NULL;         /* the batch's lock keeps it */
 	ref->priv_[1] = NULL;
@@ -179,6 +247,7 @@ int pkv_batch_hscan(pkv_batch *b, unsigned dbi, const void *key,
 		    size_t klen, uint64_t cursor, unsigned count,
 		    pkv_scan_fn fn, void *ctx, uint64_t *next)
 {
+	struct kv_lasting l = { b, fn, ctx };
 	uint64_t hoff;
 	int r;
 
@@ -187,8 +256,8 @@ int pkv_batch_hscan(pkv_batch *b, unsigned dbi, const void *key,
 	*next = 0;
 	if ((r = kv_hash_read(b, dbi, key, klen, &hoff)) || !hoff)
 		return r;
-	return hash_scan(b->db, kv_view(b), hoff, cursor, count, fn, ctx,
-			 next);
+	return hash_scan(b->db, kv_view(b), hoff, cursor, count,
+			 kv_lasting_item, &l, next);
 }
 
 /*
@@ -217,6 +286,15 @@ int kv_random_field(pkv_batch *b, unsigned dbi, uint64_t hoff, uint64_t r,
 	item->val = kv_entry_val(E);
 	item->vlen = E->vlen;
 	item->type = PKV_TYPE_STRING;
+	if (kv_entry_is_int(E)) {
+		struct pkv_ref ref;
+		char *text = kv_text(b);
+		if (!text)
+			return kv_err(b->db, -ENOMEM, "out of memory");
+		kv_ref_entry(b->db, kv_view(b), loc.entry, &ref, text);
+		item->val = ref.val;
+		item->vlen = ref.vlen;
+	}
 	return 0;
 }
 
@@ -242,6 +320,17 @@ int pkv_hset(pkv *db, unsigned dbi, const void *key, size_t klen,
 	struct kv_op op = { .op = KV_OP_HSET, .dbi = dbi, .key = key,
 			    .klen = klen, .val = val, .vlen = vlen,
 			    .flags = flags, .field = field, .flen = flen };
+	return kv_one(db, &op);
+}
+
+/* pkv_hincr -- add to a field's integer, durably. */
+int pkv_hincr(pkv *db, unsigned dbi, const void *key, size_t klen,
+	      const void *field, size_t flen, int64_t delta, int64_t *value)
+{
+	int64_t v;
+	struct kv_op op = { .op = KV_OP_HINCR, .dbi = dbi, .key = key,
+			    .klen = klen, .field = field, .flen = flen,
+			    .index = delta, .num = value ? value : &v };
 	return kv_one(db, &op);
 }
 

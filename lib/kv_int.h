@@ -308,11 +308,11 @@ static inline int64_t kv_entry_int(const pkv *db, const struct kvtx *t,
 					     __ATOMIC_RELAXED));
 }
 
-/* kv_ref_key_value -- a key's entry at e into a reference, read through
- * t when given: as kv_ref_value (kv_batch.h), an integer string as its
- * text, written to `text` (KV_INT_TEXT bytes). */
-void kv_ref_key_value(const pkv *db, const struct kvtx *t, uint64_t e,
-		      struct pkv_ref *ref, char *text);
+/* kv_ref_entry -- the entry at e (a key's or a field's) into a
+ * reference, read through t when given: as kv_ref_value (kv_batch.h), an
+ * integer string as its text, written to `text` (KV_INT_TEXT bytes). */
+void kv_ref_entry(const pkv *db, const struct kvtx *t, uint64_t e,
+		  struct pkv_ref *ref, char *text);
 void kvtx_abort(struct kvtx *t);
 
 /* ---- tables (table.c) ---- */
@@ -591,6 +591,7 @@ enum kv_opcode {
 	KV_OP_INCR,                   /* add `index` to an integer string
 					 (made 0 if missing); the sum to
 					 *num */
+	KV_OP_HINCR,                  /* KV_OP_INCR on hash field `field` */
 };
 
 struct kv_op {

@@ -439,6 +439,12 @@ int pkv_hset(pkv *db, unsigned dbi, const void *key, size_t klen,
 int pkv_hdel(pkv *db, unsigned dbi, const void *key, size_t klen,
 	     const void *field, size_t flen);
 
+/* pkv_hincr -- pkv_incr on field (Redis's HINCRBY): the hash is made if
+ * missing, the field counts as 0 if missing, and keeps its number in
+ * place for the next increment.  Returns as pkv_incr. */
+int pkv_hincr(pkv *db, unsigned dbi, const void *key, size_t klen,
+	      const void *field, size_t flen, int64_t delta, int64_t *value);
+
 /* pkv_hget -- copy up to bufsize bytes of field's value to buf and its
  * length to *vlen: 0, PKV_ENOTFOUND, PKV_EWRONGTYPE, PKV_EINVAL or
  * PKV_ECORRUPT. */
@@ -476,6 +482,9 @@ int pkv_batch_hset(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 		   size_t vlen, unsigned flags);
 int pkv_batch_hdel(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 		   const void *field, size_t flen);
+int pkv_batch_hincr(pkv_batch *b, unsigned dbi, const void *key,
+		    size_t klen, const void *field, size_t flen,
+		    int64_t delta, int64_t *value);
 int pkv_batch_hget_ref(pkv_batch *b, unsigned dbi, const void *key,
 		       size_t klen, const void *field, size_t flen,
 		       struct pkv_ref *ref);

@@ -761,7 +761,7 @@ static int emit_bucket(pkv *db, const struct kvtx *t, unsigned dbi,
 		if (expired == want_expired &&
 		    !kv_entry_damaged(db, dbi, E)) {
 			struct pkv_ref ref;
-			kv_ref_key_value(db, t, e, &ref, ref.text_);
+			kv_ref_entry(db, t, e, &ref, ref.text_);
 			struct pkv_item it = {
 				kv_entry_key(E), E->klen, ref.val, ref.vlen,
 				x, E->vtype

@@ -461,9 +461,11 @@ static int hash_scan_chain(const pkv *db, const struct kvtx *t,
 
 	for (k = 0; e && k < KV_CHAIN_MAX && kv_entry_ok(db, e); k++) {
 		const struct kv_entry *E = kv_ptr(db, e);
+		struct pkv_ref ref;
+		kv_ref_entry(db, t, e, &ref, ref.text_);
 		struct pkv_item it = {
-			kv_entry_key(E), E->klen, kv_entry_val(E),
-			E->vlen, 0, PKV_TYPE_STRING
+			kv_entry_key(E), E->klen, ref.val, ref.vlen, 0,
+			PKV_TYPE_STRING
 		};
 		int r = fn(ctx, &it);
 		if (r)

@@ -77,6 +77,8 @@ struct mfield {
 	bool present;
 	uint64_t tag;
 	uint32_t vlen;
+	bool is_num;                  /* an integer string (pkv_hincr's) */
+	int64_t num;
 };
 
 struct mhash {
@@ -188,6 +190,8 @@ struct lfield {
 	bool present;
 	const uint8_t *val;
 	uint32_t vlen;
+	bool is_int;                  /* an integer string of value num */
+	int64_t num;
 };
 
 struct lhash {
@@ -251,7 +255,14 @@ static bool hash_matches(const struct lhash *l, const struct mhash *m,
 		const struct mfield *mf = &m->f[j];
 		*bad = (int)j;
 		if (lf->present != mf->present ||
-		    (mf->present && lf->vlen != mf->vlen))
+		    (mf->present && lf->is_int != mf->is_num))
+			return false;
+		if (mf->present && mf->is_num) {
+			if (lf->num != mf->num)
+				return false;
+			continue;
+		}
+		if (mf->present && lf->vlen != mf->vlen)
 			return false;
 		for (uint32_t i = 0; mf->present && i < mf->vlen; i++)
 			if (lf->val[i] != value_byte(mf->tag, i))
@@ -441,9 +452,16 @@ static int walk_fields(pkv *db, struct heap *h, uint64_t head, uint64_t b,
 			FAIL("field 0x%" PRIx64 ": a name never written", f);
 		if (lh->f[j].present)
 			FAIL("field f:%u is in its hash twice", j);
+		if (kv_entry_csum(F) != F->csum)
+			FAIL("field 0x%" PRIx64 " (f:%u): checksum mismatch", f,
+			     j);
 		lh->f[j].present = true;
 		lh->f[j].val = (const uint8_t *)kv_entry_val(F);
 		lh->f[j].vlen = F->vlen;
+		lh->f[j].is_int = kv_entry_is_int(F);
+		if (lh->f[j].is_int)
+			memcpy(&lh->f[j].num, (const char *)F +
+			       kv_int_at(F->klen), sizeof(int64_t));
 	}
 	return 0;
 }
@@ -1020,12 +1038,18 @@ static int check_image_(void *ctx, void *image, size_t len, char *why,
 				goto bad;
 			}
 			for (unsigned j = 0; lh->present && j < NFIELDS; j++) {
-				size_t fl = (size_t)sprintf(f, "f:%u", j);
+				const struct lfield *lf = &lh->f[j];
+				size_t fl = (size_t)sprintf(f, "f:%u", j),
+				       wl = lf->vlen;
+				char text[KV_INT_TEXT], got[KV_INT_TEXT];
+				if (lf->is_int)    /* read as its text */
+					wl = num_format_ll(text, lf->num);
 				vl = 0;
-				err = pkv_hget(db, d, name, kl, f, fl, NULL, 0,
-					       &vl);
-				if ((err == 0) != lh->f[j].present ||
-				    (!err && vl != lh->f[j].vlen)) {
+				err = pkv_hget(db, d, name, kl, f, fl, got,
+					       sizeof(got), &vl);
+				if ((err == 0) != lf->present ||
+				    (!err && (vl != wl || (lf->is_int &&
+					memcmp(got, text, wl))))) {
 					snprintf(why, whylen, "pkv_hget(db %u, "
 						 "hash:%u, f:%u) says %s, the "
 						 "walk %s", d, i, j,
@@ -1309,7 +1333,39 @@ static void make_hset(struct pending *p, struct model *m, unsigned d,
 		return;
 	if (!hh->present)
 		*hh = (struct mhash){ .present = true };
-	hh->f[j] = (struct mfield){ true, tag, vlen };
+	hh->f[j] = (struct mfield){ true, tag, vlen, false, 0 };
+}
+
+/* make_hincr -- KV_OP_HINCR of field j of hash:<i>: as make_incr. */
+static void make_hincr(struct pending *p, struct model *m, unsigned d,
+		       unsigned i, unsigned j)
+{
+	static int64_t out;
+	struct mhash *hh = &m->h[d][i];
+	struct mfield *mf = &hh->f[j];
+	int64_t delta = (int64_t)rndn(2001) - 1000;
+	size_t kl = (size_t)sprintf(p->key, "hash:%u", i);
+	size_t fl = (size_t)sprintf(p->field, "f:%u", j);
+	long long v = 0;
+
+	p->val = NULL;
+	p->op = (struct kv_op){ .op = KV_OP_HINCR, .dbi = d, .key = p->key,
+				.klen = kl, .field = p->field, .flen = fl,
+				.index = delta, .num = &out };
+	if (hh->present && mf->present && mf->is_num) {
+		v = mf->num;
+	} else if (hh->present && mf->present) {
+		uint8_t *buf = malloc(mf->vlen ? mf->vlen : 1);
+		bool num;
+		fill_value(buf, mf->tag, mf->vlen);
+		num = num_parse_ll((const char *)buf, mf->vlen, &v);
+		free(buf);
+		if (!num)
+			return;            /* PKV_ENOTINT: unchanged */
+	}
+	if (!hh->present)
+		*hh = (struct mhash){ .present = true };
+	*mf = (struct mfield){ true, 0, 0, true, v + delta };
 }
 
 static void make_hdel(struct pending *p, struct model *m, unsigned d,
@@ -1367,8 +1423,10 @@ static void make_hash_op(struct pending *p, struct model *m, unsigned d)
 	unsigned j = (unsigned)rndn(NFIELDS);
 	uint64_t r = rndn(100);
 
-	if (r < 70)
+	if (r < 60)
 		make_hset(p, m, d, i, j, rndn(6) == 0 ? PKV_NX : 0);
+	else if (r < 72)
+		make_hincr(p, m, d, i, j);
 	else if (r < 96)
 		make_hdel(p, m, d, i, j);
 	else   /* not hash:0, which keeps growing */

@@ -740,6 +740,128 @@ static int count_member(void *ctx, const struct pkv_item *it)
 	return 0;
 }
 
+/* field_text -- field's value as pkv_hget reads it equals want. */
+static void field_is(pkv *db, const char *key, const char *field,
+		     const char *want)
+{
+	char buf[64];
+	size_t n = 0;
+
+	assert_int_equal(pkv_hget(db, 0, key, strlen(key), field,
+				  strlen(field), buf, sizeof(buf), &n), 0);
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(buf, want, n);
+}
+
+/* field_at -- the entry of a field (internal), for in-place checks. */
+static uint64_t field_at(pkv *db, const char *key, const char *field)
+{
+	uint64_t e = 0;
+	struct kv_loc loc;
+
+	assert_int_equal(table_lookup(db, 0, kv_hash(db, key, strlen(key)),
+				      key, strlen(key), &e), 1);
+	assert_int_equal(hash_find(db, NULL, hash_of_entry(db, kv_ptr(db, e)),
+				   kv_hash(db, field, strlen(field)), field,
+				   strlen(field), &loc), 1);
+	return loc.entry;
+}
+
+struct hincr_seen {
+	char val[32];
+	size_t vlen;
+	unsigned n;
+};
+
+static int hincr_scan(void *ctx, const struct pkv_item *it)
+{
+	struct hincr_seen *s = ctx;
+
+	if (it->klen == 1 && *(const char *)it->key == 'n' &&
+	    it->vlen < sizeof(s->val)) {
+		memcpy(s->val, it->val, it->vlen);
+		s->vlen = it->vlen;
+	}
+	s->n++;
+	return 0;
+}
+
+/*
+ * test_hincr -- pkv_hincr as HINCRBY: a missing hash and field count as
+ * 0; the sum is an integer string that the next increment changes in
+ * place (the same entry); a text field is read, one that is not an
+ * integer or a sum out of range fails and changes nothing; a string key
+ * is PKV_EWRONGTYPE; the value reads as its text through pkv_hget, a
+ * batch's reference and scan (which last as long as the batch), a copy
+ * of the hash, and after a reopen.
+ */
+static void test_hincr(void **state)
+{
+	struct fixture *f = *state;
+	pkv *db = open_db(f);
+	struct hincr_seen seen = { "", 0, 0 };
+	struct pkv_ref r1, r2;
+	pkv_batch *b;
+	uint64_t e0, cur;
+	int64_t v;
+
+	assert_int_equal(pkv_hincr(db, 0, "h", 1, "n", 1, 7, &v), 0);
+	assert_int_equal(v, 7);
+	field_is(db, "h", "n", "7");
+	e0 = field_at(db, "h", "n");
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(pkv_hincr(db, 0, "h", 1, "n", 1, -1, &v), 0);
+	assert_int_equal(v, -43);
+	assert_int_equal(field_at(db, "h", "n"), e0);
+	field_is(db, "h", "n", "-43");
+	assert_int_equal(pkv_hset(db, 0, "h", 1, "t", 1, "10", 2, 0), 0);
+	assert_int_equal(pkv_hincr(db, 0, "h", 1, "t", 1, 5, &v), 0);
+	assert_int_equal(v, 15);
+	field_is(db, "h", "t", "15");
+	assert_int_equal(pkv_hset(db, 0, "h", 1, "x", 1, "1.5", 3, 0), 0);
+	assert_int_equal(pkv_hincr(db, 0, "h", 1, "x", 1, 1, &v), PKV_ENOTINT);
+	field_is(db, "h", "x", "1.5");
+	assert_int_equal(pkv_hincr(db, 0, "h", 1, "n", 1, INT64_MIN, &v),
+			 PKV_EOVERFLOW);
+	field_is(db, "h", "n", "-43");
+	assert_int_equal(pkv_put(db, 0, "s", 1, "1", 1, 0, 0), 0);
+	assert_int_equal(pkv_hincr(db, 0, "s", 1, "n", 1, 1, &v),
+			 PKV_EWRONGTYPE);
+	assert_int_equal(hlen(db, "h"), 3);
+
+	/* a batch: its references and scan items last as long as it */
+	assert_int_equal(pkv_batch_begin(db, &b), 0);
+	assert_int_equal(pkv_batch_hincr(b, 0, "h", 1, "n", 1, 3, &v), 0);
+	assert_int_equal(pkv_batch_hget_ref(b, 0, "h", 1, "n", 1, &r1), 0);
+	assert_int_equal(pkv_batch_hincr(b, 0, "h", 1, "n", 1, 100, &v), 0);
+	assert_int_equal(pkv_batch_hget_ref(b, 0, "h", 1, "n", 1, &r2), 0);
+	assert_int_equal(pkv_batch_hscan(b, 0, "h", 1, 0, 100, hincr_scan,
+					 &seen, &cur), 0);
+	assert_int_equal(r1.vlen, 3);
+	assert_memory_equal(r1.val, "-40", 3);
+	assert_int_equal(r2.vlen, 2);
+	assert_memory_equal(r2.val, "60", 2);
+	assert_int_equal(seen.n, 3);
+	assert_int_equal(seen.vlen, 2);
+	assert_memory_equal(seen.val, "60", 2);
+	assert_int_equal(pkv_batch_copy(b, 0, "h", 1, 0, "h2", 2, 0), 0);
+	assert_int_equal(pkv_batch_commit(b, NULL), 0);
+	assert_int_equal(pkv_hincr(db, 0, "h2", 2, "n", 1, 1, &v), 0);
+	assert_int_equal(v, 61);
+	field_is(db, "h", "n", "60");
+	field_is(db, "h2", "n", "61");
+	field_is(db, "h2", "t", "15");
+	hash_check(db, "h");
+	hash_check(db, "h2");
+
+	db = reopen(f);
+	field_is(db, "h", "n", "60");
+	field_is(db, "h", "t", "15");
+	field_is(db, "h2", "n", "61");
+	assert_int_equal(pkv_hincr(db, 0, "h", 1, "n", 1, 1, &v), 0);
+	field_is(db, "h", "n", "61");
+}
+
 static void test_set(void **state)
 {
 	struct fixture *f = *state;
@@ -823,6 +945,7 @@ int main(void)
 		T(test_hash_cost),
 		T(test_hash_new_cost),
 		T(test_hash_small_arrays),
+		T(test_hincr),
 		T(test_set),
 	};
 
