@@ -323,32 +323,23 @@ static bool hash_store(struct client *c, const char *val, size_t len)
 	return true;
 }
 
-/* cmd_hincrby -- HINCRBY key field increment: the new value. */
+/* cmd_hincrby -- HINCRBY key field increment: the new value (the
+ * library decides, and keeps the number in place: pkv_hincr). */
 static void cmd_hincrby(struct client *c)
 {
-	char buf[32];
-	size_t len = 0;
-	long long incr, val = 0;
+	long long incr, val;
 	int r;
 
 	if (!arg_ll(&c->argv[3], &incr)) {
 		reply_err_int(c);
 		return;
 	}
-	r = hash_copy_value(c, buf, sizeof(buf), &len,
-			    "ERR hash value is not an integer");
-	if (r < 0)
-		return;
-	if (r && !num_parse_ll(buf, len, &val)) {
+	r = ks_hincr(c->db, &c->argv[1], &c->argv[2], incr, &val);
+	if (r == PKV_ENOTINT)
 		reply_error(c, "ERR hash value is not an integer");
-		return;
-	}
-	if (!num_add_ll(&val, incr)) {
-		reply_err_overflow(c);
-		return;
-	}
-	len = num_format_ll(buf, val);
-	if (hash_store(c, buf, len))
+	else if (r)
+		reply_err_kv(c, r);
+	else
 		reply_int(c, val);
 }
 

@@ -212,6 +212,24 @@ int ks_hset(unsigned db, const struct resp_arg *key,
 	return r;
 }
 
+/* ks_hincr -- add incr to a field's integer (pkv_batch_hincr). */
+int ks_hincr(unsigned db, const struct resp_arg *key,
+	     const struct resp_arg *field, long long incr, long long *val)
+{
+	int64_t v;
+	int r;
+
+	if (!ks_batch())
+		return ks.err;
+	r = pkv_batch_hincr(ks.batch, db, key->p, key->len, field->p,
+			    field->len, incr, &v);
+	if (r == 0) {
+		*val = v;
+		ks_wrote(db, key);
+	}
+	return r;
+}
+
 /* ks_hdel -- delete a field: 0, PKV_ENOTFOUND, PKV_EWRONGTYPE, or an
  * error. */
 int ks_hdel(unsigned db, const struct resp_arg *key,

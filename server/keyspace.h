@@ -89,6 +89,11 @@ int ks_scan(unsigned db, uint64_t cursor, unsigned count, pkv_scan_fn fn,
 	    void *ctx, uint64_t *next);
 int ks_random_key(unsigned db, void *buf, size_t bufsize, size_t *klen);
 
+/* ks_hincr -- add incr to a field's integer (pkv_batch_hincr), the sum
+ * to *val: 0, PKV_EWRONGTYPE, PKV_ENOTINT, PKV_EOVERFLOW, or an error. */
+int ks_hincr(unsigned db, const struct resp_arg *key,
+	     const struct resp_arg *field, long long incr, long long *val);
+
 /* Hashes (pkv_batch_hset... on the turn's batch): ks_hset returns 0
  * (new field), PKV_EEXIST (it existed: replaced, or kept with PKV_NX),
  * PKV_EWRONGTYPE or an error; ks_hdel 0, PKV_ENOTFOUND, PKV_EWRONGTYPE;

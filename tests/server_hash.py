@@ -137,6 +137,22 @@ class Hashes(Base):
                                            "5.0e3"))
         self.assertEqual(b"3", c.call("HINCRBYFLOAT", "h", "n", "5"))
         self.assertEqual(b"3", r.hget("h", "n"))
+        # the sums read as text everywhere, and keep counting
+        self.assertEqual(4, r.hincrby("h", "n", 1))
+        self.assertEqual(1, r.hincrby("h", "m", 1))
+        self.assertEqual(1, r.hstrlen("h", "n"))
+        self.assertEqual({b"n": b"4", b"f": b"5010.5", b"m": b"1"},
+                         r.hgetall("h"))
+        self.assertEqual([b"4", b"1"], r.hmget("h", "n", "m"))
+        self.assertEqual((0, {b"n": b"4", b"f": b"5010.5", b"m": b"1"}),
+                         r.hscan("h", 0, count=100))
+        self.assertTrue(r.copy("h", "h2"))
+        self.assertEqual(14, r.hincrby("h2", "n", 10))
+        self.assertEqual([b"4", b"14"], [r.hget("h", "n"),
+                                           r.hget("h2", "n")])
+        self.assertEqual(5, r.hincrby("one", "k", 5))
+        self.assertEqual([b"k", b"5", b"k", b"5"],
+                         r.hrandfield("one", -2, withvalues=True))
 
     def test_drained_hash(self):
         # A hash drained from 20,000 fields to 9 while an HSCAN runs: the
