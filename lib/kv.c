@@ -1212,25 +1212,38 @@ int pkv_batch_begin(pkv *db, pkv_batch **bp)
 	return kv_batch_new(db, true, bp);
 }
 
-/* pkv_batch_put -- a put, now. */
+/* kv_incr_op -- the KV_OP_INCR of pkv_incr and pkv_batch_incr: the sum
+ * to *value, or to *spare when value is NULL. */
+static struct kv_op kv_incr_op(unsigned dbi, const void *key, size_t klen,
+			       int64_t delta, int64_t *value, int64_t *spare)
+{
+	struct kv_op op = { .op = KV_OP_INCR, .dbi = dbi, .key = key,
+			    .klen = klen, .index = delta,
+			    .num = value ? value : spare };
+	return op;
+}
+
+/* pkv_incr -- an increment, durably. */
 int pkv_incr(pkv *db, unsigned dbi, const void *key, size_t klen,
 	     int64_t delta, int64_t *value)
 {
 	int64_t v;
-	struct kv_op op = { .op = KV_OP_INCR, .dbi = dbi, .key = key,
-			    .klen = klen, .index = delta,
-			    .num = value ? value : &v };
+	struct kv_op op = kv_incr_op(dbi, key, klen, delta, value, &v);
+
 	return kv_one(db, &op);
 }
+
+/* pkv_batch_incr -- an increment, now. */
 int pkv_batch_incr(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 		   int64_t delta, int64_t *value)
 {
 	int64_t v;
-	struct kv_op op = { .op = KV_OP_INCR, .dbi = dbi, .key = key,
-			    .klen = klen, .index = delta,
-			    .num = value ? value : &v };
+	struct kv_op op = kv_incr_op(dbi, key, klen, delta, value, &v);
+
 	return kv_exec(b, &op);
 }
+
+/* pkv_batch_put -- a put, now. */
 int pkv_batch_put(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 		  const void *val, size_t vlen, unsigned flags,
 		  int64_t expire_ms)

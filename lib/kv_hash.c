@@ -32,6 +32,21 @@ static unsigned kv_op_vtype(const struct kv_op *op)
 							    : PKV_TYPE_HASH;
 }
 
+/* kv_hash_made -- the header of k's hash or set (vtype), made now if
+ * the key is missing, or a result (kv_coll_at). */
+static int kv_hash_made(pkv_batch *b, const struct kv_op *op,
+			struct kv_key *k, unsigned vtype, uint64_t *hoffp)
+{
+	int r = kv_hash_at(b, k, vtype, hoffp);
+
+	if (r == PKV_ENOTFOUND && !(r = hash_new(&b->t, hoffp)))
+		r = kv_coll_make(b, op, k, vtype,
+				 vtype == PKV_TYPE_SET ? KV_LAYOUT_VERSION_SETS
+						       : KV_LAYOUT_VERSION_HASHES,
+				 *hoffp);
+	return r;
+}
+
 /* kv_hset -- KV_OP_HSET and KV_OP_SADD, decided and written (see
  * kv_write). */
 int kv_hset(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
@@ -43,13 +58,8 @@ int kv_hset(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 	struct kv_loc loc;
 	unsigned vtype = kv_op_vtype(op);
 	uint64_t hoff, off;
-	int r = kv_hash_at(b, k, vtype, &hoff);
+	int r = kv_hash_made(b, op, k, vtype, &hoff);
 
-	if (r == PKV_ENOTFOUND && !(r = hash_new(t, &hoff)))
-		r = kv_coll_make(b, op, k, vtype,
-				 vtype == PKV_TYPE_SET ? KV_LAYOUT_VERSION_SETS
-						       : KV_LAYOUT_VERSION_HASHES,
-				 hoff);
 	if (r == PKV_EWRONGTYPE) {
 		*result = r;
 		return 0;
@@ -81,11 +91,8 @@ int kv_hincr(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 	struct kv_loc loc;
 	uint64_t hoff, off;
 	long long v = 0;
-	int r = kv_hash_at(b, k, PKV_TYPE_HASH, &hoff);
+	int r = kv_hash_made(b, op, k, PKV_TYPE_HASH, &hoff);
 
-	if (r == PKV_ENOTFOUND && !(r = hash_new(t, &hoff)))
-		r = kv_coll_make(b, op, k, PKV_TYPE_HASH,
-				 KV_LAYOUT_VERSION_HASHES, hoff);
 	if (r == PKV_EWRONGTYPE) {
 		*result = r;
 		return 0;

@@ -1250,6 +1250,25 @@ static void make_put(struct pending *p, struct model *m, unsigned d,
 	*k = (struct mkey){ true, tag, vlen, exp, false, 0 };
 }
 
+/* model_number -- the number a present value of the model holds (an
+ * increment's, or a value of tag that reads as one): false if none. */
+static bool model_number(bool is_num, int64_t num, uint64_t tag,
+			 uint32_t vlen, long long *v)
+{
+	uint8_t *buf;
+	bool ok;
+
+	if (is_num) {
+		*v = num;
+		return true;
+	}
+	buf = malloc(vlen ? vlen : 1);
+	fill_value(buf, tag, vlen);
+	ok = num_parse_ll((const char *)buf, vlen, v);
+	free(buf);
+	return ok;
+}
+
 /* make_incr -- KV_OP_INCR of key i by a small delta: the model's number
  * changes (a missing key counts as 0), or, on a value that is not an
  * integer, nothing does. */
@@ -1265,17 +1284,9 @@ static void make_incr(struct pending *p, struct model *m, unsigned d,
 	p->val = NULL;
 	p->op = (struct kv_op){ .op = KV_OP_INCR, .dbi = d, .key = p->key,
 				.klen = kl, .index = delta, .num = &out };
-	if (k->present && k->is_num) {
-		v = k->num;
-	} else if (k->present) {
-		uint8_t *buf = malloc(k->vlen ? k->vlen : 1);
-		bool num;
-		fill_value(buf, k->tag, k->vlen);
-		num = num_parse_ll((const char *)buf, k->vlen, &v);
-		free(buf);
-		if (!num)
-			return;            /* PKV_ENOTINT: unchanged */
-	}
+	if (k->present && !model_number(k->is_num, k->num, k->tag, k->vlen,
+					&v))
+		return;                    /* PKV_ENOTINT: unchanged */
 	if (!k->present)
 		k->exp = 0;
 	k->present = true;
@@ -1352,17 +1363,9 @@ static void make_hincr(struct pending *p, struct model *m, unsigned d,
 	p->op = (struct kv_op){ .op = KV_OP_HINCR, .dbi = d, .key = p->key,
 				.klen = kl, .field = p->field, .flen = fl,
 				.index = delta, .num = &out };
-	if (hh->present && mf->present && mf->is_num) {
-		v = mf->num;
-	} else if (hh->present && mf->present) {
-		uint8_t *buf = malloc(mf->vlen ? mf->vlen : 1);
-		bool num;
-		fill_value(buf, mf->tag, mf->vlen);
-		num = num_parse_ll((const char *)buf, mf->vlen, &v);
-		free(buf);
-		if (!num)
-			return;            /* PKV_ENOTINT: unchanged */
-	}
+	if (hh->present && mf->present &&
+	    !model_number(mf->is_num, mf->num, mf->tag, mf->vlen, &v))
+		return;                    /* PKV_ENOTINT: unchanged */
 	if (!hh->present)
 		*hh = (struct mhash){ .present = true };
 	*mf = (struct mfield){ true, 0, 0, true, v + delta };
