@@ -69,6 +69,10 @@ struct mkey {
 	int64_t num;                  /* its value */
 };
 
+/* Increments go to the first keys (and fields) only, as counters do: one
+ * is incremented again, in place, soon after the one that made it. */
+#define NCOUNTERS 8
+
 #define NHASH 6                   /* hash keys "hash:<i>" per database */
 #define NFIELDS 160               /* fields "f:<j>" per hash: enough to
 				     split buckets into a segment */
@@ -1429,7 +1433,7 @@ static void make_hash_op(struct pending *p, struct model *m, unsigned d)
 	if (r < 60)
 		make_hset(p, m, d, i, j, rndn(6) == 0 ? PKV_NX : 0);
 	else if (r < 72)
-		make_hincr(p, m, d, i, j);
+		make_hincr(p, m, d, i, j % NCOUNTERS);
 	else if (r < 96)
 		make_hdel(p, m, d, i, j);
 	else   /* not hash:0, which keeps growing */
@@ -1758,7 +1762,7 @@ static void op_single(void)
 					       PKV_KEEPTTL };
 		make_put(&p, &next, d, i, fl[rndn(7)]);
 	} else if (r < 57) {
-		make_incr(&p, &next, d, i);
+		make_incr(&p, &next, d, i % NCOUNTERS);
 	} else if (r < 80) {
 		make_del(&p, &next, d, i);
 	} else {
@@ -1793,7 +1797,7 @@ static void op_batch(void)
 		} else if (r < 5)
 			make_put(&p[k], &next, d, i, rndn(6) == 0 ? PKV_NX : 0);
 		else if (r < 7)
-			make_incr(&p[k], &next, d, i);
+			make_incr(&p[k], &next, d, i % NCOUNTERS);
 		else if (r < 9)
 			make_del(&p[k], &next, d, i);
 		else

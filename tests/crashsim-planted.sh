@@ -36,8 +36,8 @@ $heap|--seed 5 --disk --torn"
 	case $bug in
 	disk-*) runs="$kv|--seed 5 --disk
 $heap|--seed 5 --disk" ;;
-	kv-int-*) runs="$kv|--seed 3 --evict
-$kv|--seed 1 --evict" ;;
+	kv-int-*) runs="$kv|--seed 1 --evict
+$kv|--seed 2 --evict" ;;
 	esac
 	IFS='
 '
