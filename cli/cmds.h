@@ -20,6 +20,7 @@ int cmd_check(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_set(int argc, char **argv);
 int cmd_del(int argc, char **argv);
+int cmd_incr(int argc, char **argv);
 int cmd_ttl(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_export(int argc, char **argv);

@@ -1,11 +1,11 @@
 /*
  * keys.c -- the subcommands on single keys and key listings: get, set,
- * del, ttl, scan, with the semantics of the Redis commands of the same
- * names.
+ * del, incr, ttl, scan, with the semantics of the Redis commands of the
+ * same names.
  *
  * Reads (get, ttl, scan) go through a private image (access.h), so they
  * never write the pool, not even to remove a key that has expired; writes
- * (set, del) open it with pkv_open and are durable when the tool exits 0.
+ * (set, del, incr) open it with pkv_open and are durable when the tool exits 0.
  * Keys and values are byte strings: a key is an argument (any bytes but
  * NUL), a value an argument or, with -x, all of standard input; get
  * --raw writes a value's exact bytes.
@@ -22,6 +22,7 @@
 #include "access.h"
 #include "cmds.h"
 #include "proto/glob.h"
+#include "proto/num.h"
 #include "json.h"
 #include "util.h"
 
@@ -334,6 +335,43 @@ out_close:
 	access_close(&a);
 out:
 	free(k.rest);
+	return rc;
+}
+
+/* cmd_incr -- "pkv incr POOL KEY [DELTA] [--db N]": Redis's INCRBY (1 by
+ * default; a negative DELTA after "--"), durably; prints the new value. */
+int cmd_incr(int argc, char **argv)
+{
+	struct keyopts k = { .cmd = "incr", .maxpos = 3 };
+	bool operands = false;
+	long long delta = 1;
+	int64_t v = 0;
+	struct access a;
+	int rc, err;
+
+	for (int i = 1; i < argc; i++)
+		if (keys_opt(&k, argc, argv, &i, &operands) != KEYS_TAKEN)
+			return EXIT_USAGE;
+	if (k.npos < 2)
+		return cli_usage_error("incr: usage: pkv incr POOL KEY [DELTA]");
+	if (k.npos == 3 &&
+	    !num_parse_ll(k.pos[2], strlen(k.pos[2]), &delta))
+		return cli_usage_error("incr: '%s' is not an integer",
+				       k.pos[2]);
+	if ((rc = access_open_cmd(&a, k.pos[0], true, 0)) != 0)
+		return rc;
+	if ((rc = access_db_check(&a, k.dbi)) != 0) {
+		access_close(&a);
+		return rc;
+	}
+	err = pkv_incr(a.db, k.dbi, k.pos[1], strlen(k.pos[1]), delta, &v);
+	if (err)
+		rc = cli_fail("%s: %s", k.pos[0], err == PKV_ENOTINT ||
+			      err == PKV_EOVERFLOW || err == PKV_EWRONGTYPE ?
+			      pkv_strerror(err) : pkv_errmsg(a.db));
+	else
+		printf("%" PRId64 "\n", v);
+	access_close(&a);
 	return rc;
 }
 

@@ -52,6 +52,7 @@ static void usage_text(FILE *f)
 		"  set POOL KEY VALUE|-x [--ex S|--px MS|--exat T|--pxat T|--keepttl]\n"
 		"                        [--nx|--xx]    (-x: the value from stdin)\n"
 		"  del POOL KEY...\n"
+		"  incr POOL KEY [DELTA]                (INCRBY: prints the sum)\n"
 		"  ttl POOL KEY [--ms] [--json]         (-2: no key, -1: no expiry)\n"
 		"  scan POOL [--match GLOB] [--count N] [--cursor C] [--json]\n"
 		"\n"
@@ -87,6 +88,7 @@ static const struct {
 	{ "get", cmd_get },
 	{ "set", cmd_set },
 	{ "del", cmd_del },
+	{ "incr", cmd_incr },
 	{ "ttl", cmd_ttl },
 	{ "scan", cmd_scan },
 	{ "export", cmd_export },

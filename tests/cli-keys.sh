@@ -142,6 +142,27 @@ expect "del of a missing key" 0 '^0$'
 run del "$POOL" k5 --db 5
 expect "del --db 5" 0 '^1$'
 
+# --- incr --------------------------------------------------------------------
+run incr "$POOL" counter
+expect "incr of a missing key" 0 '^1$'
+run incr "$POOL" counter 41
+expect "incr by 41" 0 '^42$'
+run incr "$POOL" -- counter -50
+expect "incr by a negative delta after --" 0 '^-8$'
+run get "$POOL" counter
+expect "the sum reads as its text" 0 '^-8$'
+run set "$POOL" word abc
+run incr "$POOL" word
+expect "incr of a value that is not an integer fails" 1
+grep -q 'not an integer' "$ERR" && ok "with Redis's message" ||
+	bad "with Redis's message"
+run get "$POOL" word
+expect "and leaves the value" 0 '^abc$'
+run incr "$POOL" counter x
+expect "a delta that is not an integer is a usage error" 2
+run del "$POOL" counter word
+expect "incr'd keys delete" 0 '^2$'
+
 # --- scan (keys loaded through import) ---------------------------------------
 S=$TMP/scan.resp
 {
