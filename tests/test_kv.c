@@ -67,6 +67,7 @@ static unsigned scale_div = 1;
 #define KVFIX_CLOSING(f) kv_check((f)->db)
 static void kv_check(pkv *db);
 #include "kvfixture.h"
+#include "proto/num.h"
 
 /* ---- time ---- */
 
@@ -2409,6 +2410,71 @@ static void test_incr(void **state)
 	close_db(f);
 }
 
+/* Threads incrementing one counter (test_incr_concurrent). */
+struct incr_thread {
+	pkv *db;
+	unsigned n;
+	int err;
+	atomic_uint *finished;
+};
+
+static void *incr_thread_main(void *arg)
+{
+	struct incr_thread *t = arg;
+
+	for (unsigned i = 0; i < t->n && !t->err; i++)
+		t->err = pkv_incr(t->db, 0, "ctr", 3, 1, NULL);
+	atomic_fetch_add(t->finished, 1);
+	return NULL;
+}
+
+/*
+ * test_incr_concurrent -- three threads increment one counter in place
+ * while the main thread reads it without locks: every read is the text
+ * of a whole number no smaller than the one before (a reader never sees
+ * a word half written), and no increment is lost.
+ */
+static void test_incr_concurrent(void **state)
+{
+	struct fixture *f = *state;
+	struct incr_thread t[3];
+	pthread_t th[3];
+	unsigned n = scale_div > 1 ? 2000 : 10000, reads = 0;
+	long long last = 0, v;
+	int64_t final;
+	atomic_uint finished = 0;
+	bool running = true;
+	pkv *db = open_db(f);
+
+	assert_int_equal(pkv_incr(db, 0, "ctr", 3, 0, NULL), 0);
+	for (unsigned i = 0; i < 3; i++) {
+		t[i] = (struct incr_thread){ db, n, 0, &finished };
+		assert_int_equal(pthread_create(&th[i], NULL, incr_thread_main,
+						&t[i]), 0);
+	}
+	while (running) {
+		char buf[32];
+		size_t len = 0;
+		assert_int_equal(pkv_get(db, 0, "ctr", 3, buf, sizeof(buf),
+					 &len), 0);
+		assert_true(len > 0 && len < sizeof(buf));
+		assert_true(num_parse_ll(buf, len, &v));
+		assert_true(v >= last && v <= 3 * (long long)n);
+		last = v;
+		reads++;
+		running = v < 3 * (long long)n && atomic_load(&finished) < 3;
+	}
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(t[i].err, 0);
+	}
+	assert_int_equal(pkv_incr(db, 0, "ctr", 3, 0, &final), 0);
+	assert_int_equal(final, 3 * (int64_t)n);
+	print_message("      %u reads while 3 threads made %u increments\n",
+		      reads, 3 * n);
+	close_db(f);
+}
+
 /*
  * test_flush_full -- FLUSHDB and FLUSHALL empty a full pool (their new
  * tables come from chunks the heap keeps for them), and the space is back
@@ -4591,6 +4657,7 @@ int main(void)
 		T(test_defrag_concurrent),
 		T(test_memory_usage),
 		T(test_incr),
+		T(test_incr_concurrent),
 		T(test_small_pool),
 		T(test_flush_full),
 		T(test_get_ref_basic),
