@@ -524,6 +524,22 @@ int kv_coll_read(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 	return err;
 }
 
+/* kv_set_entry -- the new entry at off becomes op's key: it replaces
+ * the entry found as k (whose value goes), or is inserted and counted. */
+static int kv_set_entry(pkv_batch *b, const struct kv_op *op,
+			struct kv_key *k, uint64_t off)
+{
+	int err;
+
+	if (k->found) {
+		kv_note_drop(b, k);
+		return table_replace(&b->t, k->tab, &k->loc, off);
+	}
+	if ((err = table_insert(&b->t, k->tab, off)))
+		return err;
+	return kv_delta(b, op->dbi, 1);
+}
+
 /*
  * kv_coll_make -- make op's key (found as k) a collection of type vtype
  * whose header the caller made at hdr, replacing an expired entry if one
@@ -543,13 +559,7 @@ int kv_coll_make(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 		return err;
 	if ((err = kv_new_entry(b, &n, &off)))
 		return err;
-	if (k->found) {
-		kv_note_drop(b, k);
-		return table_replace(t, k->tab, &k->loc, off);
-	}
-	if ((err = table_insert(t, k->tab, off)))
-		return err;
-	return kv_delta(b, op->dbi, 1);
+	return kv_set_entry(b, op, k, off);
 }
 
 /*
@@ -624,13 +634,7 @@ static int kv_incr(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 	n.ival = v;
 	if ((err = kv_new_entry(b, &n, &off)))
 		return err;
-	if (k->found) {
-		kv_note_drop(b, k);
-		return table_replace(t, k->tab, &k->loc, off);
-	}
-	if ((err = table_insert(t, k->tab, off)))
-		return err;
-	return kv_delta(b, op->dbi, 1);
+	return kv_set_entry(b, op, k, off);
 }
 
 /* kv_write -- the writes of one decided operation (see kv_exec). */
@@ -660,13 +664,7 @@ static int kv_write(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 			break;
 		if ((err = kv_new_string(b, op, k->hash, exp, &off)))
 			return err;
-		if (k->found) {
-			kv_note_drop(b, k);
-			return table_replace(t, k->tab, &k->loc, off);
-		}
-		if ((err = table_insert(t, k->tab, off)))
-			return err;
-		return kv_delta(b, op->dbi, 1);
+		return kv_set_entry(b, op, k, off);
 	case KV_OP_DEL:
 		if (!k->present)
 			*result = PKV_ENOTFOUND;   /* an expired one goes */

@@ -47,6 +47,22 @@ static int kv_hash_made(pkv_batch *b, const struct kv_op *op,
 	return r;
 }
 
+/* kv_field_at -- op's field in k's hash or set (vtype), the table made
+ * if the key is missing: 1 found (at *loc), 0 not, PKV_EWRONGTYPE, or an
+ * error; the header to *hoffp and the field's hash to *fhash. */
+static int kv_field_at(pkv_batch *b, const struct kv_op *op,
+		       struct kv_key *k, unsigned vtype, uint64_t *hoffp,
+		       uint64_t *fhash, struct kv_loc *loc)
+{
+	int r = kv_hash_made(b, op, k, vtype, hoffp);
+
+	if (r)
+		return r;
+	*fhash = kv_hash(b->db, op->field, op->flen);
+	return hash_find(b->db, &b->t, *hoffp, *fhash, op->field, op->flen,
+			 loc);
+}
+
 /* kv_hset -- KV_OP_HSET and KV_OP_SADD, decided and written (see
  * kv_write). */
 int kv_hset(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
@@ -58,17 +74,13 @@ int kv_hset(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 	struct kv_loc loc;
 	unsigned vtype = kv_op_vtype(op);
 	uint64_t hoff, off;
-	int r = kv_hash_made(b, op, k, vtype, &hoff);
+	int r = kv_field_at(b, op, k, vtype, &hoff, &n.hash, &loc);
 
 	if (r == PKV_EWRONGTYPE) {
 		*result = r;
 		return 0;
 	}
-	if (r)
-		return r;
-	n.hash = kv_hash(b->db, op->field, op->flen);
-	if ((r = hash_find(b->db, t, hoff, n.hash, op->field, op->flen,
-			   &loc)) < 0)
+	if (r < 0)
 		return r;
 	*result = r ? PKV_EEXIST : 0;
 	if (r && (op->flags & PKV_NX || vtype == PKV_TYPE_SET))
@@ -91,17 +103,13 @@ int kv_hincr(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 	struct kv_loc loc;
 	uint64_t hoff, off;
 	long long v = 0;
-	int r = kv_hash_made(b, op, k, PKV_TYPE_HASH, &hoff);
+	int r = kv_field_at(b, op, k, PKV_TYPE_HASH, &hoff, &n.hash, &loc);
 
 	if (r == PKV_EWRONGTYPE) {
 		*result = r;
 		return 0;
 	}
-	if (r)
-		return r;
-	n.hash = kv_hash(b->db, op->field, op->flen);
-	if ((r = hash_find(b->db, t, hoff, n.hash, op->field, op->flen,
-			   &loc)) < 0)
+	if (r < 0)
 		return r;
 	if (r)
 		F = kv_ptr(b->db, loc.entry);
