@@ -47,9 +47,12 @@ fi
 flags="-std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
  -fno-sanitize-recover=undefined -I$top_srcdir/lib -I$top_srcdir/server
  -I$top_builddir"
-libsrc=$(ls "$top_srcdir"/lib/*.c)
+# The engine compiles lib/proto/num.c too (Makefile.am): it is in libsrc,
+# and numsrc goes with protosrc where libsrc does not.
+numsrc="$top_srcdir/lib/proto/num.c"
+libsrc="$(ls "$top_srcdir"/lib/*.c) $numsrc"
 srvsrc=$(ls "$top_srcdir"/server/*.c | grep -v -e /main.c -e /net.c)
-protosrc=$(ls "$top_srcdir"/lib/proto/*.c)
+protosrc=$(ls "$top_srcdir"/lib/proto/*.c | grep -v /num.c)
 libs="-lpmem -lpthread -lm -Wl,--wrap=getrandom,--wrap=clock_gettime,--wrap=time"
 # getrandom (pool UUIDs, hash keys) and the clocks are replaced in the
 # targets by a fixed stream and a clock that ticks per call, so the same
@@ -110,7 +113,8 @@ run() {  # run NAME
 build fuzz_server "$top_srcdir/tests/fuzz_server.c" $srvsrc $protosrc $libsrc &&
 	run fuzz_server
 # shellcheck disable=SC2086
-build fuzz_resp "$top_srcdir/tests/fuzz_resp.c" $protosrc && run fuzz_resp
+build fuzz_resp "$top_srcdir/tests/fuzz_resp.c" $protosrc $numsrc &&
+	run fuzz_resp
 # shellcheck disable=SC2086
 build fuzz_pool "$top_srcdir/tests/fuzz_pool.c" $libsrc && run fuzz_pool
 
