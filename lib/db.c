@@ -684,7 +684,7 @@ int pkv_scan(pkv *db, unsigned dbi, uint64_t cursor, unsigned count,
 		return kv_err(db, PKV_EINVAL, dbi >= db->ndbs ?
 			      "database out of range" : "NULL argument");
 	tk = epoch_enter(heap_epoch(db->heap));
-	r = table_scan(db, NULL, dbi, cursor, count, fn, ctx, next);
+	r = table_scan(db, NULL, NULL, dbi, cursor, count, fn, ctx, next);
 	epoch_exit(tk);
 	return r;
 }

@@ -224,26 +224,6 @@ char *kv_text(pkv_batch *b)
 	return c->text[c->used++];
 }
 
-/* kv_lasting_item -- see kv_batch.h.  A value outside the pool is an
- * integer string's text, which the scan wrote in its own frame: copied
- * to the batch's texts first. */
-int kv_lasting_item(void *vctx, const struct pkv_item *it)
-{
-	const struct kv_lasting *l = vctx;
-	const struct pool *pool = l->b->db->pool;
-	struct pkv_item copy = *it;
-	char *text;
-
-	if (it->val && it->vlen <= KV_INT_TEXT &&
-	    (uintptr_t)it->val - (uintptr_t)pool->base >= pool->size) {
-		if (!(text = kv_text(l->b)))
-			return kv_err(l->b->db, -ENOMEM, "out of memory");
-		memcpy(text, it->val, it->vlen);
-		copy.val = text;
-	}
-	return l->fn(l->ctx, &copy);
-}
-
 /* kv_tx -- the batch's transaction, begun on first use. */
 int kv_tx(pkv_batch *b)
 {
@@ -1010,17 +990,21 @@ void kv_ref_value(const struct kv_entry *E, struct pkv_ref *ref)
 	ref->type = E->vtype;
 }
 
-/* kv_ref_entry -- see kv_batch.h. */
-void kv_ref_entry(const pkv *db, const struct kvtx *t, uint64_t e,
-		  struct pkv_ref *ref, char *text)
+/* kv_ref_kept -- see kv_int.h. */
+int kv_ref_kept(const pkv *db, const struct kvtx *t, pkv_batch *keep,
+		uint64_t e, struct pkv_ref *ref)
 {
 	const struct kv_entry *E = kv_ptr(db, e);
+	char *text;
 
 	kv_ref_value(E, ref);
-	if (kv_entry_is_int(E)) {
-		ref->val = text;
-		ref->vlen = num_format_ll(text, kv_entry_int(db, t, e));
-	}
+	if (!kv_entry_is_int(E))
+		return 0;
+	if (!(text = keep ? kv_text(keep) : ref->text_))
+		return kv_err(db, -ENOMEM, "out of memory");
+	ref->val = text;
+	ref->vlen = num_format_ll(text, kv_entry_int(db, t, e));
+	return 0;
 }
 
 /* kv_find_live -- inside a section: the live entry of key to *ep (NULL
@@ -1076,7 +1060,7 @@ int pkv_get_ref(pkv *db, unsigned dbi, const void *key, size_t klen,
 		epoch_exit(tk);
 		return err ? err : PKV_ENOTFOUND;
 	}
-	kv_ref_entry(db, NULL, pool_off(db->pool, E), ref, ref->text_);
+	kv_ref_kept(db, NULL, NULL, pool_off(db->pool, E), ref);
 	ref->expire_ms = kv_entry_expire(E);
 	ref->priv_[0] = tk.slot;
 	ref->priv_[1] = (void *)(uintptr_t)tk.phase;
@@ -1274,7 +1258,6 @@ int pkv_batch_get_ref(pkv_batch *b, unsigned dbi, const void *key,
 		      size_t klen, struct pkv_ref *ref)
 {
 	const struct kv_entry *E;
-	char *text = NULL;
 	struct kv_key k;
 	int err = kv_read_check(b->db, dbi, key, klen);
 
@@ -1285,9 +1268,8 @@ int pkv_batch_get_ref(pkv_batch *b, unsigned dbi, const void *key,
 	E = kv_ptr(b->db, k.loc.entry);
 	if (kv_entry_damaged(b->db, dbi, E))
 		return PKV_ECORRUPT;
-	if (kv_entry_is_int(E) && !(text = kv_text(b)))
-		return kv_err(b->db, -ENOMEM, "out of memory");
-	kv_ref_entry(b->db, kv_view(b), k.loc.entry, ref, text);
+	if ((err = kv_ref_kept(b->db, kv_view(b), b, k.loc.entry, ref)))
+		return err;
 	ref->expire_ms = k.expire_ms;
 	ref->priv_[0] = NULL;         /* the batch's lock keeps it */
 	ref->priv_[1] = NULL;
@@ -1322,7 +1304,6 @@ int pkv_batch_scan(pkv_batch *b, unsigned dbi, uint64_t cursor,
 		   unsigned count, pkv_scan_fn fn, void *ctx, uint64_t *next)
 {
 	pkv *db = b->db;
-	struct kv_lasting l = { b, fn, ctx };
 	struct epoch_ticket tk;
 	int r;
 
@@ -1330,8 +1311,7 @@ int pkv_batch_scan(pkv_batch *b, unsigned dbi, uint64_t cursor,
 		return kv_err(db, PKV_EINVAL, dbi >= db->ndbs ?
 			      "database out of range" : "NULL argument");
 	tk = epoch_enter(heap_epoch(db->heap));
-	r = table_scan(db, kv_view(b), dbi, cursor, count, kv_lasting_item,
-		       &l, next);
+	r = table_scan(db, kv_view(b), b, dbi, cursor, count, fn, ctx, next);
 	epoch_exit(tk);
 	return r;
 }

@@ -141,15 +141,6 @@ void kv_ref_value(const struct kv_entry *E, struct pkv_ref *ref);
  * batch, or NULL (no memory). */
 char *kv_text(pkv_batch *b);
 
-/* A scan of a batch: fn sees each item with a value that lasts as long
- * as the batch (kv_lasting_item), as a reference's does. */
-struct kv_lasting {
-	pkv_batch *b;
-	pkv_scan_fn fn;
-	void *ctx;
-};
-int kv_lasting_item(void *vctx, const struct pkv_item *it);
-
 /* kv_newent_value -- what a copy of the key entry at e holds as its value
  * (read through t): the same bytes, or the same integer. */
 void kv_newent_value(const pkv *db, const struct kvtx *t, uint64_t e,

@@ -220,7 +220,6 @@ int pkv_batch_hget_ref(pkv_batch *b, unsigned dbi, const void *key,
 	const struct kv_entry *E;
 	struct kv_loc loc;
 	uint64_t hoff;
-	char *text = NULL;
 	int r;
 
 	if (!field && flen)
@@ -236,9 +235,8 @@ int pkv_batch_hget_ref(pkv_batch *b, unsigned dbi, const void *key,
 	E = kv_ptr(b->db, loc.entry);
 	if (kv_entry_damaged(b->db, dbi, E))
 		return PKV_ECORRUPT;
-	if (kv_entry_is_int(E) && !(text = kv_text(b)))
-		return kv_err(b->db, -ENOMEM, "out of memory");
-	kv_ref_entry(b->db, kv_view(b), loc.entry, ref, text);
+	if ((r = kv_ref_kept(b->db, kv_view(b), b, loc.entry, ref)))
+		return r;
 	ref->expire_ms = 0;
 	ref->priv_[0] = NULL;         /* the batch's lock keeps it */
 	ref->priv_[1] = NULL;
@@ -262,7 +260,6 @@ int pkv_batch_hscan(pkv_batch *b, unsigned dbi, const void *key,
 		    size_t klen, uint64_t cursor, unsigned count,
 		    pkv_scan_fn fn, void *ctx, uint64_t *next)
 {
-	struct kv_lasting l = { b, fn, ctx };
 	uint64_t hoff;
 	int r;
 
@@ -271,8 +268,8 @@ int pkv_batch_hscan(pkv_batch *b, unsigned dbi, const void *key,
 	*next = 0;
 	if ((r = kv_hash_read(b, dbi, key, klen, &hoff)) || !hoff)
 		return r;
-	return hash_scan(b->db, kv_view(b), hoff, cursor, count,
-			 kv_lasting_item, &l, next);
+	return hash_scan(b->db, kv_view(b), b, hoff, cursor, count, fn, ctx,
+			 next);
 }
 
 /*
@@ -284,6 +281,7 @@ int kv_random_field(pkv_batch *b, unsigned dbi, uint64_t hoff, uint64_t r,
 		    struct pkv_item *item)
 {
 	const struct kv_entry *E;
+	struct pkv_ref ref;
 	struct kv_loc loc;
 	int err;
 
@@ -295,21 +293,14 @@ int kv_random_field(pkv_batch *b, unsigned dbi, uint64_t hoff, uint64_t r,
 	E = kv_ptr(b->db, loc.entry);
 	if (kv_entry_damaged(b->db, dbi, E))
 		return PKV_ECORRUPT;
+	if ((err = kv_ref_kept(b->db, kv_view(b), b, loc.entry, &ref)))
+		return err;
 	memset(item, 0, sizeof(*item));
 	item->key = kv_entry_key(E);
 	item->klen = E->klen;
-	item->val = kv_entry_val(E);
-	item->vlen = E->vlen;
+	item->val = ref.val;
+	item->vlen = ref.vlen;
 	item->type = PKV_TYPE_STRING;
-	if (kv_entry_is_int(E)) {
-		struct pkv_ref ref;
-		char *text = kv_text(b);
-		if (!text)
-			return kv_err(b->db, -ENOMEM, "out of memory");
-		kv_ref_entry(b->db, kv_view(b), loc.entry, &ref, text);
-		item->val = ref.val;
-		item->vlen = ref.vlen;
-	}
 	return 0;
 }
 
@@ -493,8 +484,8 @@ static int kv_copy_value(pkv_batch *b, const struct kv_entry *S,
 	if ((err = hash_new(&b->t, &c.hoff)))
 		return err;
 	do {
-		err = hash_scan(b->db, &b->t, src, cur, 1024, kv_copy_field,
-				&c, &cur);
+		err = hash_scan(b->db, &b->t, NULL, src, cur, 1024,
+				kv_copy_field, &c, &cur);
 	} while (!err && cur);
 	*hoffp = c.hoff;
 	return err;

@@ -308,11 +308,12 @@ static inline int64_t kv_entry_int(const pkv *db, const struct kvtx *t,
 					     __ATOMIC_RELAXED));
 }
 
-/* kv_ref_entry -- the entry at e (a key's or a field's) into a
- * reference, read through t when given: as kv_ref_value (kv_batch.h), an
- * integer string as its text, written to `text` (KV_INT_TEXT bytes). */
-void kv_ref_entry(const pkv *db, const struct kvtx *t, uint64_t e,
-		  struct pkv_ref *ref, char *text);
+/* kv_ref_kept -- the entry at e (a key's or a field's) into a reference,
+ * read through t when given: as kv_ref_value (kv_batch.h), an integer
+ * string as its text, kept in the batch `keep` (as long as it lasts) or,
+ * with keep NULL, in ref->text_.  0, or -ENOMEM (reported). */
+int kv_ref_kept(const pkv *db, const struct kvtx *t, pkv_batch *keep,
+		uint64_t e, struct pkv_ref *ref);
 void kvtx_abort(struct kvtx *t);
 
 /* ---- tables (table.c) ---- */
@@ -410,9 +411,11 @@ static inline bool table_resizing(const struct kv_table *tab)
 }
 
 /* table_scan -- one pkv_scan step (see pkv.h), through t when given;
- * inside a section. */
-int table_scan(pkv *db, const struct kvtx *t, unsigned dbi, uint64_t cursor,
-	       unsigned count, pkv_scan_fn fn, void *ctx, uint64_t *next);
+ * inside a section; an integer's text kept in the batch `keep`, or for
+ * the callback only with keep NULL (kv_ref_kept). */
+int table_scan(pkv *db, const struct kvtx *t, pkv_batch *keep, unsigned dbi,
+	       uint64_t cursor, unsigned count, pkv_scan_fn fn, void *ctx,
+	       uint64_t *next);
 
 /* table_scan_expired -- the same walk, visiting only expired entries. */
 int table_scan_expired(pkv *db, unsigned dbi, uint64_t cursor,
@@ -473,10 +476,10 @@ int hash_replace(struct kvtx *t, const struct kv_loc *old, uint64_t entry);
 int hash_unlink(struct kvtx *t, uint64_t hoff, const struct kv_loc *loc);
 
 /* hash_scan -- visit the fields of about count buckets from cursor (as
- * pkv_hscan). */
-int hash_scan(const pkv *db, const struct kvtx *t, uint64_t hoff,
-	      uint64_t cursor, unsigned count, pkv_scan_fn fn, void *ctx,
-	      uint64_t *next);
+ * pkv_hscan); an integer's text kept in the batch `keep` (kv_ref_kept). */
+int hash_scan(const pkv *db, const struct kvtx *t, pkv_batch *keep,
+	      uint64_t hoff, uint64_t cursor, unsigned count, pkv_scan_fn fn,
+	      void *ctx, uint64_t *next);
 
 /* kv_random_field -- the field of the table at hoff (0: none) that r
  * picks, as an item (field, value) valid until the batch's next call;

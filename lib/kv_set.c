@@ -80,7 +80,7 @@ int pkv_batch_sscan(pkv_batch *b, unsigned dbi, const void *key,
 	*next = 0;
 	if ((r = kv_set_read(b, dbi, key, klen, &hoff)) || !hoff)
 		return r;
-	return hash_scan(b->db, kv_view(b), hoff, cursor, count, fn, ctx,
+	return hash_scan(b->db, kv_view(b), b, hoff, cursor, count, fn, ctx,
 			 next);
 }
 

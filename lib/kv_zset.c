@@ -504,8 +504,8 @@ int pkv_batch_zscan(pkv_batch *b, unsigned dbi, const void *key,
 	if ((r = kv_zset_read(b, dbi, key, klen, &zoff)) || !zoff)
 		return r;
 	z.t = kv_view(b);
-	return hash_scan(b->db, z.t, zset_members(b->db, z.t, zoff), cursor,
-			 count, kv_zscan_one, &z, next);
+	return hash_scan(b->db, z.t, b, zset_members(b->db, z.t, zoff),
+			 cursor, count, kv_zscan_one, &z, next);
 }
 
 /* ---- single calls ---- */

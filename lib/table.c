@@ -743,9 +743,9 @@ static uint64_t next_cursor(uint64_t v, uint64_t m)
 /* emit_bucket -- call fn for each live (or, with now < 0, each expired
  * as of -now) entry of one chain, read through t when given; with
  * PKV_VERIFY, not for an entry whose checksum fails (reported). */
-static int emit_bucket(pkv *db, const struct kvtx *t, unsigned dbi,
-		       uint64_t arr, uint64_t b, int64_t now, pkv_scan_fn fn,
-		       void *ctx, unsigned *emitted)
+static int emit_bucket(pkv *db, const struct kvtx *t, pkv_batch *keep,
+		       unsigned dbi, uint64_t arr, uint64_t b, int64_t now,
+		       pkv_scan_fn fn, void *ctx, unsigned *emitted)
 {
 	bool want_expired = now < 0;
 
@@ -761,7 +761,8 @@ static int emit_bucket(pkv *db, const struct kvtx *t, unsigned dbi,
 		if (expired == want_expired &&
 		    !kv_entry_damaged(db, dbi, E)) {
 			struct pkv_ref ref;
-			kv_ref_entry(db, t, e, &ref, ref.text_);
+			if ((r = kv_ref_kept(db, t, keep, e, &ref)))
+				return r;
 			struct pkv_item it = {
 				kv_entry_key(E), E->klen, ref.val, ref.vlen,
 				x, E->vtype
@@ -782,8 +783,8 @@ static int emit_bucket(pkv *db, const struct kvtx *t, unsigned dbi,
 
 /* scan_walk -- Redis's scan over one or, mid-resize, two arrays; now < 0
  * asks for expired entries (emit_bucket). */
-static int scan_walk(pkv *db, const struct kvtx *t, unsigned dbi,
-		     uint64_t cursor, unsigned count, int64_t now,
+static int scan_walk(pkv *db, const struct kvtx *t, pkv_batch *keep,
+		     unsigned dbi, uint64_t cursor, unsigned count, int64_t now,
 		     pkv_scan_fn fn, void *ctx, uint64_t *next)
 {
 	unsigned emitted = 0;
@@ -807,19 +808,20 @@ static int scan_walk(pkv *db, const struct kvtx *t, unsigned dbi,
 			v = start;
 			if (nxt && nxt != cur) {
 				uint64_t m1 = kv_mask(kv_ptr(db, nxt));
-				r = emit_bucket(db, t, dbi, cur, v & m0, now,
-						fn, ctx, &emitted);
+				r = emit_bucket(db, t, keep, dbi, cur, v & m0,
+						now, fn, ctx, &emitted);
 				do {
 					if (!r)
-						r = emit_bucket(db, t, dbi, nxt,
+						r = emit_bucket(db, t, keep,
+								dbi, nxt,
 								v & m1, now,
 								fn, ctx,
 								&emitted);
 					v = next_cursor(v, m1);
 				} while (v & (m0 ^ m1));
 			} else {
-				r = emit_bucket(db, t, dbi, cur, v & m0, now,
-						fn, ctx, &emitted);
+				r = emit_bucket(db, t, keep, dbi, cur, v & m0,
+						now, fn, ctx, &emitted);
 				v = next_cursor(v, m0);
 			}
 			if (r)
@@ -848,11 +850,12 @@ static int scan_walk(pkv *db, const struct kvtx *t, unsigned dbi,
 }
 
 /* table_scan -- live entries. */
-int table_scan(pkv *db, const struct kvtx *t, unsigned dbi, uint64_t cursor,
-	       unsigned count, pkv_scan_fn fn, void *ctx, uint64_t *next)
+int table_scan(pkv *db, const struct kvtx *t, pkv_batch *keep, unsigned dbi,
+	       uint64_t cursor, unsigned count, pkv_scan_fn fn, void *ctx,
+	       uint64_t *next)
 {
-	return scan_walk(db, t, dbi, cursor, count, pkv_now_ms(), fn, ctx,
-			 next);
+	return scan_walk(db, t, keep, dbi, cursor, count, pkv_now_ms(), fn,
+			 ctx, next);
 }
 
 /* table_scan_expired -- expired entries. */
@@ -860,8 +863,8 @@ int table_scan_expired(pkv *db, unsigned dbi, uint64_t cursor,
 		       unsigned count, pkv_scan_fn fn, void *ctx,
 		       uint64_t *next)
 {
-	return scan_walk(db, NULL, dbi, cursor, count, -pkv_now_ms(), fn, ctx,
-			 next);
+	return scan_walk(db, NULL, NULL, dbi, cursor, count, -pkv_now_ms(),
+			 fn, ctx, next);
 }
 
 /* table_random -- a random live entry, or 0 when none is found. */

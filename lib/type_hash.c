@@ -453,8 +453,8 @@ static uint64_t hash_rev(uint64_t v)
 /* hash_scan_chain -- visit the fields of the chain at slot; fn's nonzero
  * answer, PKV_ECORRUPT, or 0 with *emitted counted up. */
 static int hash_scan_chain(const pkv *db, const struct kvtx *t,
-			   uint64_t hoff, uint64_t slot, pkv_scan_fn fn,
-			   void *ctx, unsigned *emitted)
+			   pkv_batch *keep, uint64_t hoff, uint64_t slot,
+			   pkv_scan_fn fn, void *ctx, unsigned *emitted)
 {
 	uint64_t e = hash_word(db, t, slot);
 	unsigned k;
@@ -462,13 +462,14 @@ static int hash_scan_chain(const pkv *db, const struct kvtx *t,
 	for (k = 0; e && k < KV_CHAIN_MAX && kv_entry_ok(db, e); k++) {
 		const struct kv_entry *E = kv_ptr(db, e);
 		struct pkv_ref ref;
-		kv_ref_entry(db, t, e, &ref, ref.text_);
+		int r = kv_ref_kept(db, t, keep, e, &ref);
+		if (r)
+			return r;
 		struct pkv_item it = {
 			kv_entry_key(E), E->klen, ref.val, ref.vlen, 0,
 			PKV_TYPE_STRING
 		};
-		int r = fn(ctx, &it);
-		if (r)
+		if ((r = fn(ctx, &it)))
 			return r;
 		++*emitted;
 		e = hash_word(db, t, e + FIELD_NEXT);
@@ -489,9 +490,9 @@ static int hash_scan_chain(const pkv *db, const struct kvtx *t,
  * covers stay covered, so a field present for the whole scan is visited
  * at least once (a field may be visited twice after a shrink).
  */
-int hash_scan(const pkv *db, const struct kvtx *t, uint64_t hoff,
-	      uint64_t cursor, unsigned count, pkv_scan_fn fn, void *ctx,
-	      uint64_t *next)
+int hash_scan(const pkv *db, const struct kvtx *t, pkv_batch *keep,
+	      uint64_t hoff, uint64_t cursor, unsigned count, pkv_scan_fn fn,
+	      void *ctx, uint64_t *next)
 {
 	uint64_t n, lo, v = cursor, slot;
 	unsigned emitted = 0, steps = 0;
@@ -505,12 +506,12 @@ int hash_scan(const pkv *db, const struct kvtx *t, uint64_t hoff,
 	do {
 		uint64_t b = v & (lo - 1);
 		if ((err = hash_slot(db, t, hoff, b, &slot)) ||
-		    (err = hash_scan_chain(db, t, hoff, slot, fn, ctx,
+		    (err = hash_scan_chain(db, t, keep, hoff, slot, fn, ctx,
 					   &emitted)))
 			return err;
 		if (b < n - lo &&
 		    ((err = hash_slot(db, t, hoff, b + lo, &slot)) ||
-		     (err = hash_scan_chain(db, t, hoff, slot, fn, ctx,
+		     (err = hash_scan_chain(db, t, keep, hoff, slot, fn, ctx,
 					    &emitted))))
 			return err;
 		v = hash_rev(hash_rev(v | ~(lo - 1)) + 1);
