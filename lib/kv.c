@@ -573,6 +573,19 @@ static int kv_move(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 	return table_replace(t, k->tab, &k->loc, off);
 }
 
+/* kv_int_sum -- see kv_batch.h. */
+int kv_int_sum(pkv_batch *b, uint64_t e, int64_t delta, long long *v)
+{
+	const struct kv_entry *E = e ? kv_ptr(b->db, e) : NULL;
+
+	*v = 0;
+	if (E && kv_entry_is_int(E))
+		*v = kv_entry_int(b->db, &b->t, e);
+	else if (E && !num_parse_ll(kv_entry_val(E), E->vlen, v))
+		return PKV_ENOTINT;
+	return num_add_ll(v, delta) ? 0 : PKV_EOVERFLOW;
+}
+
 /*
  * kv_incr -- KV_OP_INCR on the key found as k: an integer string gets the
  * sum in place (one word in the record); a text that reads as an integer
@@ -589,7 +602,7 @@ static int kv_incr(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 	struct kv_newent n = { KV_TYPE_ENTRY, PKV_TYPE_STRING, op->key, NULL,
 			       op->klen, 0, k->hash,
 			       k->present ? k->expire_ms : 0, true, 0 };
-	long long v = 0;
+	long long v;
 	uint64_t off;
 	int err;
 
@@ -597,16 +610,8 @@ static int kv_incr(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 		*result = PKV_EWRONGTYPE;
 		return 0;
 	}
-	if (E && kv_entry_is_int(E))
-		v = kv_entry_int(b->db, t, k->loc.entry);
-	else if (E && !num_parse_ll(kv_entry_val(E), E->vlen, &v)) {
-		*result = PKV_ENOTINT;
+	if ((*result = kv_int_sum(b, E ? k->loc.entry : 0, op->index, &v)))
 		return 0;
-	}
-	if (!num_add_ll(&v, op->index)) {
-		*result = PKV_EOVERFLOW;
-		return 0;
-	}
 	*op->num = v;
 	if (E && kv_entry_is_int(E))
 		return kvtx_set(t, k->loc.entry + kv_int_at(E->klen),

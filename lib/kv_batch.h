@@ -172,6 +172,12 @@ int kv_hset(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 int kv_hdel(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 	    int *result);
 
+/* kv_int_sum -- delta added to the number the string entry at e holds
+ * (through the batch: an integer string's word, or a text read by
+ * num_parse_ll), e 0 counting as 0: 0 with the sum in *v, or the result
+ * PKV_ENOTINT or PKV_EOVERFLOW.  kv_incr's and kv_hincr's rule. */
+int kv_int_sum(pkv_batch *b, uint64_t e, int64_t delta, long long *v);
+
 /* kv_hincr -- KV_OP_HINCR on the key found as k (as kv_incr on a field,
  * the hash made if missing): its result (0, PKV_EWRONGTYPE, PKV_ENOTINT,
  * PKV_EOVERFLOW) to *result, or an error. */

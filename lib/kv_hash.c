@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "kv_batch.h"
-#include "proto/num.h"
 
 /* kv_hash_at -- the header of k's hash (vtype PKV_TYPE_HASH) or set
  * (PKV_TYPE_SET: the same table, its fields' values empty), or a result
@@ -102,7 +101,7 @@ int kv_hincr(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 	const struct kv_entry *F = NULL;
 	struct kv_loc loc;
 	uint64_t hoff, off;
-	long long v = 0;
+	long long v;
 	int r = kv_field_at(b, op, k, PKV_TYPE_HASH, &hoff, &n.hash, &loc);
 
 	if (r == PKV_EWRONGTYPE) {
@@ -113,17 +112,9 @@ int kv_hincr(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 		return r;
 	if (r)
 		F = kv_ptr(b->db, loc.entry);
-	if (F && kv_entry_is_int(F))
-		v = kv_entry_int(b->db, t, loc.entry);
-	else if (F && !num_parse_ll(kv_entry_val(F), F->vlen, &v)) {
-		*result = PKV_ENOTINT;
+	/* (a hash made just now has no field: this cannot fail then) */
+	if ((*result = kv_int_sum(b, F ? loc.entry : 0, op->index, &v)))
 		return 0;
-	}
-	/* (a hash made just now has no field: these cannot fail then) */
-	if (!num_add_ll(&v, op->index)) {
-		*result = PKV_EOVERFLOW;
-		return 0;
-	}
 	*op->num = v;
 	if (F && kv_entry_is_int(F))
 		return kvtx_set(t, loc.entry + kv_int_at(F->klen),
