@@ -164,7 +164,9 @@ static_assert(sizeof(struct block_hdr) == BLOCK_HDR_SIZE, "block_hdr size");
 			   covers it.  The record's only entry. */
 #define LOG_OP_BLOCKCOPY 7u /* a block the transaction filled, carried whole
 			   (the disk mode, where the block's pages are not
-			   written before the commit): target = its struct
+			   written before the commit, and a small block
+			   that may change anywhere on persistent memory,
+			   not fenced before it): target = its struct
 			   block_hdr, value = bytes, header included; the
 			   bytes follow, padded to 8, and are written back at
 			   replay before the record's other entries */

@@ -53,6 +53,9 @@
 	X(TX_MUTABLE_FENCE, "tx-mutable-fence", \
 	  "commit: a new block that later transactions change in place is " \
 	  "published before it is durable") \
+	X(TX_CARRY_MUTABLE, "tx-carry-mutable", \
+	  "commit: a small new block that later transactions change in " \
+	  "place is neither carried in the record nor made durable first") \
 	X(KV_INT_PREFIX, "kv-int-prefix", \
 	  "an integer string's value word is left out of its block's " \
 	  "prefix, so a record that made it fails its checksum once INCR " \

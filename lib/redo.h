@@ -159,8 +159,11 @@ int redo_log_block(struct redo_lane *lane, uint64_t data_off, uint64_t size,
  * redo_log_blockcopy -- carry a block the transaction allocated and
  * filled, whole (its struct block_hdr at block_off, len bytes with it),
  * in the record: the disk mode's way to make a new block durable without
- * writing its pages before the commit.  Replay writes it back before the
- * record's other entries.  Returns 0, PKV_EINVAL or -ENOMEM.
+ * writing its pages before the commit, and on persistent memory the way
+ * for a small block whose bytes may all change later (no fence before
+ * the record).  Replay writes it back before the record's other entries;
+ * the checkpoint that passes the record writes its lines back.  Returns
+ * 0, PKV_EINVAL or -ENOMEM.
  */
 int redo_log_blockcopy(struct redo_lane *lane, uint64_t block_off,
 		       uint64_t len);

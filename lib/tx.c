@@ -27,6 +27,10 @@
 #define TX_INDEX_FROM 16     /* actions from which new blocks are hashed */
 #define TX_CARRY_MAX (64u << 10)  /* disk mode: blocks up to this are
 				     carried in the record */
+#define TX_CARRY_MUTABLE_MAX 256u /* persistent memory: a block any of
+				     whose bytes may change, of up to this
+				     (header included), is carried in the
+				     record rather than fenced */
 
 /* An allocation or free, and what may change of a new block later. */
 struct tx_action {
@@ -428,7 +432,11 @@ void tx_abort(struct tx *tx)
  * tx_name_blocks -- make every new block part of the commit.  On
  * persistent memory a block is written back and named in the record (its
  * fixed bytes in the checksum, its changeable ones carried), and one that
- * may change anywhere is fenced here, before the record can publish it.
+ * may change anywhere is fenced here, before the record can publish it,
+ * unless it is small: then it is carried whole in the record, as on a
+ * disk, which costs a few of the record's lines instead of a second
+ * fence (a durable tx_alloc of 100 bytes: 2 fences before, 1 after), and
+ * the checkpoint that passes the record writes its lines back.
  * On a disk (a backend that tracks dirty pages) a block of up to
  * TX_CARRY_MAX is carried whole in the record instead, so the commit
  * writes one sequential record and syncs once; its pages reach the disk
@@ -456,7 +464,11 @@ static int tx_name_blocks(struct tx *tx)
 		a->flush = false;
 		if (a->h.is_free || tx_find(tx, a->h.block_off, true))
 			continue;   /* a free, or a block freed again */
-		if (carry && len <= TX_CARRY_MAX) {
+		if ((carry && len <= TX_CARRY_MAX) ||
+		    (a->prefix == TX_PREFIX_ALL &&
+		     len <= TX_CARRY_MUTABLE_MAX)) {
+			if (PLANTED(TX_CARRY_MUTABLE) && !carry)
+				continue;
 			if ((err = redo_log_blockcopy(tx->lane, a->h.block_off,
 						      len)))
 				return err;

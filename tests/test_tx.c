@@ -390,16 +390,19 @@ static uint64_t fixed1(struct fixture *f, uint64_t slot, size_t size,
 
 /* test_fences -- a commit costs one fence (the commit point; see
  * lib/redo.c), plus one when it publishes a block whose every byte may
- * change later; an empty one costs none. */
+ * change later and that is too big to carry in the record (a small one
+ * is carried: lib/tx.c); an empty one costs none. */
 static void test_fences(void **state)
 {
 	struct fixture *f = *state;
 	struct tx *tx;
 	uint64_t f0, off, slot = alloc1(f, 64, 0);
+	char buf[48];
 
 	memset(pool_ptr(f->pool, slot), 0, 64);
 	for (int i = 0; i < 5; i++)     /* warm up: runs exist */
 		alloc1(f, 48, 0);
+	alloc1(f, 1000, 0);
 	fixed1(f, slot, 48, 0);
 	for (int i = 0; i < 10; i++) {
 		f0 = fences(f);
@@ -413,6 +416,17 @@ static void test_fences(void **state)
 		assert_int_equal(tx_alloc(tx, 48, 1, &off), 0);
 		memset(pool_ptr(f->pool, off), i, 48);
 		assert_int_equal(tx_set(tx, slot + 8, off), 0);
+		assert_int_equal(tx_commit(tx), 0);
+		assert_int_equal(fences(f) - f0, 1);
+		assert_memory_equal(pool_ptr(f->pool, off), memset(buf, i, 48),
+				    48);
+	}
+	for (int i = 0; i < 10; i++) {   /* 1,000 bytes: not carried */
+		f0 = fences(f);
+		assert_int_equal(tx_begin(f->heap, &tx), 0);
+		assert_int_equal(tx_alloc(tx, 1000, 1, &off), 0);
+		memset(pool_ptr(f->pool, off), i, 1000);
+		assert_int_equal(tx_set(tx, slot + 16, off), 0);
 		assert_int_equal(tx_commit(tx), 0);
 		assert_int_equal(fences(f) - f0, 2);
 	}
