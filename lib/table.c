@@ -552,6 +552,12 @@ int table_migrate_tx(struct kvtx *t, const struct kv_table *tab, unsigned s,
 	j = (migr >> 32) == gen ? (migr & 0xffffffffu) : 0;
 	if (j >= nb)
 		return 1;
+	/* The heads this call moves are 2 KiB apart (one stripe's buckets
+	 * are KV_STRIPES apart) and their chains cold: ask for them all
+	 * first, so their misses overlap. */
+	for (uint64_t k = j; k < nb && k < j + max_buckets; k++)
+		__builtin_prefetch(kv_ptr(db, head_off(cur, s +
+					  (k << KV_STRIPE_BITS))));
 	while (j < nb && done < max_buckets) {
 		uint64_t head = head_off(cur, s + (j << KV_STRIPE_BITS));
 		uint64_t e = kvtx_get(t, head);
@@ -588,8 +594,13 @@ int table_migrate_tx(struct kvtx *t, const struct kv_table *tab, unsigned s,
 			const struct kv_entry *E = kv_ptr(db, last);
 			uint64_t h1 = head_off(nxt, E->hash &
 					       kv_mask(kv_ptr(db, nxt)));
-			if ((err = kvtx_set(t, last + ENTRY_NEXT,
-					    kvtx_get(t, h1))) ||
+			uint64_t h1v = kvtx_get(t, h1);
+			/* E is its chain's last, so its next is 0 now (the
+			 * store before cut it off); into an empty new
+			 * bucket, the usual case, it stays 0: not logged,
+			 * and the checkpoint has no line of E to write. */
+			if ((kvtx_get(t, last + ENTRY_NEXT) != h1v &&
+			     (err = kvtx_set(t, last + ENTRY_NEXT, h1v))) ||
 			    (err = kvtx_set(t, h1, last)) ||
 			    (err = kvtx_set(t, link, 0)))
 				goto out;
