@@ -41,6 +41,7 @@ struct pkv_batch {
 	bool drops;                   /* a key of a collection type went:
 					 the collector reclaims the rest */
 	struct kv_texts *texts;       /* integer strings read as text */
+	unsigned dbcap;               /* dbheld's length (>= db->ndbs) */
 };
 
 /* Integer strings the batch read, as text: a reference's value lasts as

@@ -277,6 +277,8 @@ struct kvtx {
 		uint64_t old;         /* the value before */
 	} *undo;
 	size_t nundo, undocap;
+	bool keep;                    /* the arrays outlive the transaction
+					 (kvtx_keep: a batch reused) */
 };
 
 /* A savepoint of a kvtx (kvtx_mark, kvtx_rollback). */
@@ -286,6 +288,12 @@ struct kvtx_mark {
 };
 
 int kvtx_begin(pkv *db, struct kvtx *t);
+/* kvtx_keep -- t, begun, keeps its arrays when it ends (up to a size), so
+ * that kvtx_rebegin starts the next transaction without allocating;
+ * kvtx_release frees them. */
+void kvtx_keep(struct kvtx *t);
+int kvtx_rebegin(struct kvtx *t);
+void kvtx_release(struct kvtx *t);
 uint64_t kvtx_get(const struct kvtx *t, uint64_t off);
 int kvtx_set(struct kvtx *t, uint64_t off, uint64_t val);
 int kvtx_add(struct kvtx *t, uint64_t off, int64_t delta);

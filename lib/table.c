@@ -217,8 +217,24 @@ void kvtx_rollback(struct kvtx *t, const struct kvtx_mark *m)
 	tx_rollback(t->tx, &m->tx);
 }
 
-/* kvtx_free -- forget the write set. */
-static void kvtx_free(struct kvtx *t)
+#define KVTX_KEEP_CAP 64u   /* words of w a kept write set holds on to */
+
+/* kvtx_keep -- see kv_int.h. */
+void kvtx_keep(struct kvtx *t)
+{
+	t->keep = true;
+}
+
+/* kvtx_rebegin -- start a transaction on a kvtx that kept its (empty)
+ * write set from the one before. */
+int kvtx_rebegin(struct kvtx *t)
+{
+	t->tx = NULL;
+	return tx_begin(t->db->heap, &t->tx);
+}
+
+/* kvtx_release -- forget the write set and free its arrays. */
+void kvtx_release(struct kvtx *t)
 {
 	free(t->w);
 	free(t->index);
@@ -230,6 +246,25 @@ static void kvtx_free(struct kvtx *t)
 	t->undo = NULL;
 	t->n = t->cap = 0;
 	t->nundo = t->undocap = 0;
+	t->tx = NULL;
+}
+
+/* kvtx_free -- forget the write set; a kept one that stayed small keeps
+ * its arrays, emptied (kvtx_keep). */
+static void kvtx_free(struct kvtx *t)
+{
+	if (!t->keep || t->cap > KVTX_KEEP_CAP) {
+		kvtx_release(t);
+		return;
+	}
+	if (t->n) {
+		memset(t->index, 0, (size_t)(t->index_mask + 1) *
+		       sizeof(*t->index));
+		memset(t->filter, 0, (size_t)(t->filter_mask + 1) / 8);
+	}
+	t->n = 0;
+	t->nundo = 0;
+	t->tx = NULL;
 }
 
 /* kvtx_commit -- commit (durable on return) and forget the write set. */
