@@ -96,6 +96,16 @@ static bool znode_ok(const pkv *db, const struct kvtx *t, uint64_t off)
 			  lv * sizeof(struct kv_zlevel));
 }
 
+/* zprefetch -- ask for node's first line (score, level), unchecked: a
+ * hint only, so a damaged link costs nothing. */
+static inline void zprefetch(const pkv *db, const struct kvtx *t,
+			     uint64_t node)
+{
+	(void)t;
+	if (node && kv_area_ok(db, node, sizeof(struct kv_zset_node)))
+		__builtin_prefetch(kv_ptr(db, node));
+}
+
 /* znext -- level i's forward link of x (0 past the end), checked. */
 static int znext(const pkv *db, const struct kvtx *t, uint64_t zoff,
 		 uint64_t x, unsigned i, uint64_t *fwd)
@@ -246,6 +256,12 @@ static int zpath(const pkv *db, const struct kvtx *t, uint64_t zoff,
 			if ((err = znext(db, t, zoff, x, (unsigned)i, &fwd)) ||
 			    !fwd)
 				break;
+			/* Where the walk goes if fwd is not before: asked for
+			 * now, its miss overlaps fwd's. */
+			if (i > 0)
+				zprefetch(db, t, zw(db, t, zlvl(zoff, x,
+							 (unsigned)i - 1) +
+						    ZL_FWD));
 			before = zkey_before(db, t, zoff, fwd, score, m, ml,
 					     false);
 			if (before < 0) {
