@@ -388,6 +388,22 @@ static uint64_t fixed1(struct fixture *f, uint64_t slot, size_t size,
 	return off;
 }
 
+/* mutable1 -- commit one block any of whose bytes may change later,
+ * filled with c, published in the word at slot. */
+static uint64_t mutable1(struct fixture *f, uint64_t slot, size_t size,
+			 int c)
+{
+	struct tx *tx;
+	uint64_t off;
+
+	assert_int_equal(tx_begin(f->heap, &tx), 0);
+	assert_int_equal(tx_alloc(tx, size, 1, &off), 0);
+	memset(pool_ptr(f->pool, off), c, size);
+	assert_int_equal(tx_set(tx, slot, off), 0);
+	assert_int_equal(tx_commit(tx), 0);
+	return off;
+}
+
 /* test_fences -- a commit costs one fence (the commit point; see
  * lib/redo.c), plus one when it publishes a block whose every byte may
  * change later and that is too big to carry in the record (a small one
@@ -412,22 +428,14 @@ static void test_fences(void **state)
 	}
 	for (int i = 0; i < 10; i++) {
 		f0 = fences(f);
-		assert_int_equal(tx_begin(f->heap, &tx), 0);
-		assert_int_equal(tx_alloc(tx, 48, 1, &off), 0);
-		memset(pool_ptr(f->pool, off), i, 48);
-		assert_int_equal(tx_set(tx, slot + 8, off), 0);
-		assert_int_equal(tx_commit(tx), 0);
+		off = mutable1(f, slot + 8, 48, i);
 		assert_int_equal(fences(f) - f0, 1);
 		assert_memory_equal(pool_ptr(f->pool, off), memset(buf, i, 48),
 				    48);
 	}
 	for (int i = 0; i < 10; i++) {   /* 1,000 bytes: not carried */
 		f0 = fences(f);
-		assert_int_equal(tx_begin(f->heap, &tx), 0);
-		assert_int_equal(tx_alloc(tx, 1000, 1, &off), 0);
-		memset(pool_ptr(f->pool, off), i, 1000);
-		assert_int_equal(tx_set(tx, slot + 16, off), 0);
-		assert_int_equal(tx_commit(tx), 0);
+		mutable1(f, slot + 16, 1000, i);
 		assert_int_equal(fences(f) - f0, 2);
 	}
 	f0 = fences(f);
@@ -495,7 +503,7 @@ static void test_crash_after_commit(void **state)
 {
 	struct fixture *f = *state;
 	char *img = aligned_alloc(4096, f->size);
-	uint64_t a = alloc1(f, 1000, 0x12), b;
+	uint64_t a = alloc1(f, 1000, 0x12), b, c;
 	char msg[64] = "committed, then the power went out";
 	struct pool *pool;
 	struct heap *h;
@@ -507,6 +515,10 @@ static void test_crash_after_commit(void **state)
 	assert_int_equal(tx_begin(f->heap, &tx), 0);
 	assert_int_equal(tx_alloc(tx, 300, 9, &b), 0);
 	memset(pool_ptr(f->pool, b), 0x34, 300);
+	/* small, and may change anywhere: carried in the record */
+	assert_int_equal(tx_alloc(tx, 100, 9, &c), 0);
+	memset(pool_ptr(f->pool, c), 0x56, 100);
+	assert_int_equal(tx_set(tx, a + 8, c), 0);
 	assert_int_equal(tx_set(tx, a, b), 0);
 	assert_int_equal(tx_write(tx, a + 64, msg, sizeof(msg)), 0);
 	assert_int_equal(tx_set(tx, ROOT_OFF, a), 0);
@@ -529,14 +541,21 @@ static void test_crash_after_commit(void **state)
 
 	/* 2: a crash right after the commit fence: the record is durable,
 	 * no checkpoint has passed it, and the in-place writes never reached
-	 * the media: the record must bring them back */
+	 * the media, nor any of the carried block: the record must bring
+	 * them back */
 	memcpy(img, f->buf, f->size);
 	memset((char *)img + a, 0x12, 1000);
 	memset((char *)img + ROOT_OFF, 0, 8);
+	memset((char *)img + c - BLOCK_HDR_SIZE, 0, BLOCK_HDR_SIZE + 100);
 	still_replayable(img);
 	open_image(img, f->size, &pool, &h);
 	assert_true(heap_recovery_stats(h)->logs_replayed >= 1);
 	check(h);
+	assert_int_equal(*(uint64_t *)pool_ptr(pool, a + 8), c);
+	assert_true(heap_block_valid(h, c, &sz, &type));
+	assert_int_equal(sz, 100);
+	assert_int_equal(type, 9);
+	assert_int_equal(((unsigned char *)pool_ptr(pool, c))[99], 0x56);
 	assert_int_equal(*(uint64_t *)pool_ptr(pool, a), b);
 	assert_memory_equal((char *)pool_ptr(pool, a) + 64, msg, sizeof(msg));
 	assert_int_equal(pool->state->root, a);
