@@ -698,7 +698,7 @@ static int kv_incr(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 
 /* kv_write -- the writes of one decided operation (see kv_exec). */
 static int kv_write(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
-		    int64_t now, int *result)
+		    int *result)
 {
 	struct kvtx *t = &b->t;
 	uint64_t off;
@@ -718,8 +718,8 @@ static int kv_write(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 		}
 		exp = !(op->flags & PKV_KEEPTTL) ? op->expire_ms :
 		      k->present ? k->expire_ms : 0;
-		if (exp && exp <= now)   /* already past: the key goes, as
-					    in Redis */
+		if (exp && exp <= pkv_now_ms())  /* already past: the key
+						    goes, as in Redis */
 			break;
 		if ((err = kv_new_string(b, op, k->hash, exp, &off)))
 			return err;
@@ -739,7 +739,7 @@ static int kv_write(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 			*result = PKV_ENOTFOUND;
 			break;
 		}
-		if (op->expire_ms && op->expire_ms <= now)
+		if (op->expire_ms && op->expire_ms <= pkv_now_ms())
 			break;             /* a time already past deletes */
 		if (op->expire_ms == k->expire_ms)
 			return 0;
@@ -835,7 +835,7 @@ int kv_exec(pkv_batch *b, const struct kv_op *op)
 	    (err = kv_tx(b)))
 		goto fail;
 	kv_save(b, &s);
-	err = kv_write(b, op, &k, pkv_now_ms(), &r);
+	err = kv_write(b, op, &k, &r);
 	if (!err && table_resizing(k.tab))
 		kv_help_resize_tx(b, op->dbi, &k);
 	if (err) {
@@ -1095,7 +1095,7 @@ static int kv_find_live(pkv *db, unsigned dbi, const void *key,
 	int r = table_lookup(db, dbi, kv_hash(db, key, klen), key, klen, &e);
 	const struct kv_entry *E = r > 0 ? kv_ptr(db, e) : NULL;
 
-	*ep = E && !kv_expired(E, pkv_now_ms()) ? E : NULL;
+	*ep = E && !kv_expired_now(E) ? E : NULL;
 	return r < 0 ? kv_err(db, r, "database %u: the key's chain is "
 			      "damaged (see pkv_damage)", dbi) : 0;
 }
