@@ -43,6 +43,10 @@ static struct client *group;   /* clients that ran commands this turn */
 static struct client *held;
 static uint64_t held_ticket;
 static char durable_tag;       /* epoll's mark for the library's fd */
+/* When this turn of the loop began (Unix ms): a client's last command
+ * time, which only idle times and timeouts read, is the turn's, not a
+ * clock read per command. */
+static int64_t turn_ms;
 
 /* net_nonblock -- O_NONBLOCK on fd. */
 static int net_nonblock(int fd)
@@ -533,7 +537,7 @@ static void net_rerun(struct client *c)
 	if (reply_mark(c) != mark || c->closing_now) {
 		blocking_unblock(c);
 		c->group_cmds++;
-		c->last_ms = pkv_now_ms();
+		c->last_ms = turn_ms;
 		net_resume_add(c);
 	}
 }
@@ -647,7 +651,7 @@ static void net_process(struct client *c)
 			net_prefetch(c, pos, &lim);
 		c->argc = c->req.argc;
 		c->argv = c->req.argv;
-		c->last_ms = pkv_now_ms();
+		c->last_ms = turn_ms;
 		/* A command whose writes fail (the pool is full) is taken
 		 * back whole and answers the error; the other commands of
 		 * the turn, this client's and everyone's, are unaffected. */
@@ -800,9 +804,10 @@ void net_run(void)
 				timeout = wait < 0 ? 0 : (int)wait;
 		}
 		n = epoll_wait(srv.epfd, events, MAX_EVENTS, timeout);
+		turn_ms = pkv_now_ms();
 		ks_group_begin();
 		if (next)
-			net_block_timeouts(pkv_now_ms());
+			net_block_timeouts(turn_ms);
 		for (int i = 0; i < n; i++) {
 			struct client *c = events[i].data.ptr;
 			if (!c) {
