@@ -265,7 +265,11 @@ struct kvtx {
 	struct tx *tx;
 	pkv *db;
 	unsigned n, cap;
-	struct kvtx_word { uint64_t off, val; } *w;
+	struct kvtx_word {
+		uint64_t off, val;
+		uint32_t logpos;      /* its newest entry in the record (for
+					 kvtx_set), or TX_NO_POS */
+	} *w;
 	uint32_t *index;              /* open addressing over w, by offset:
 					 slot = w's position + 1, 0 empty */
 	unsigned index_mask;          /* index size - 1 */
@@ -275,7 +279,9 @@ struct kvtx {
 					 not written, without probing */
 	unsigned filter_mask;         /* filter bits - 1 */
 	struct kvtx_undo {            /* how to take back each kvtx_set */
-		uint32_t pos;         /* in w; KVTX_INSERTED: was new */
+		uint32_t pos;         /* in w; KVTX_INSERTED: was new;
+					 KVTX_REWROTE: its entry was reset */
+		uint32_t logpos;      /* the word's logpos before */
 		uint64_t old;         /* the value before */
 	} *undo;
 	size_t nundo, undocap;
@@ -298,6 +304,7 @@ int kvtx_rebegin(struct kvtx *t);
 void kvtx_release(struct kvtx *t);
 uint64_t kvtx_get(const struct kvtx *t, uint64_t off);
 int kvtx_set(struct kvtx *t, uint64_t off, uint64_t val);
+int kvtx_set_ordered(struct kvtx *t, uint64_t off, uint64_t val);
 int kvtx_add(struct kvtx *t, uint64_t off, int64_t delta);
 void kvtx_mark(const struct kvtx *t, struct kvtx_mark *m);
 void kvtx_rollback(struct kvtx *t, const struct kvtx_mark *m);

@@ -1834,6 +1834,16 @@ int redo_log_word(struct redo_lane *lane, unsigned op, uint64_t off,
 	return redo_log_append(lane, op, off, value, 0) ? 0 : -ENOMEM;
 }
 
+/* redo_log_reset -- see redo.h. */
+void redo_log_reset(struct redo_lane *lane, size_t pos, uint64_t value)
+{
+	struct log_word_entry *w = (void *)(lane->buf + REC_HDR + pos);
+
+	if (pos + sizeof(*w) <= lane->used &&
+	    LOG_ENTRY_OP(w->op_off) == LOG_OP_SET)
+		w->value = value;
+}
+
 /* redo_log_copy -- add a range entry, bytes included. */
 int redo_log_copy(struct redo_lane *lane, uint64_t off, const void *src,
 		  size_t len)

@@ -132,6 +132,14 @@ int redo_log_word(struct redo_lane *lane, unsigned op, uint64_t off,
 		  uint64_t value);
 
 /*
+ * redo_log_reset -- the LOG_OP_SET entry at pos (redo_log_used just
+ * before redo_log_word added it) sets value instead: a word set again in
+ * the same record, where the order of its stores among the record's
+ * others does not matter (tx_reset).
+ */
+void redo_log_reset(struct redo_lane *lane, size_t pos, uint64_t value);
+
+/*
  * redo_log_copy -- add "copy len bytes from src to off", off 8-byte aligned
  * (the bytes are copied into the record now).  Returns 0, PKV_EINVAL or
  * -ENOMEM.

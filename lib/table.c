@@ -36,6 +36,7 @@
 
 #define ENTRY_NEXT 0  /* offset of kv_entry.next in the entry */
 #define ENTRY_EXPIRE offsetof(struct kv_entry, expire_ms)
+#define TABLE_WORD(toff, f) ((toff) + offsetof(struct kv_table, f))
 
 /* table_drop -- an entry leaves its chain: free it (one this transaction
  * made, in a batch that sets a key twice, is given back at commit). */
@@ -47,6 +48,7 @@ static int table_drop(struct kvtx *t, uint64_t entry)
 /* ---- kvtx: a transaction that reads its own writes ---- */
 
 #define KVTX_INSERTED (1u << 31)  /* undo: the word was new */
+#define KVTX_REWROTE (1u << 30)   /* undo: its entry in the record was reset */
 
 /* kvtx_begin -- start a transaction with an empty write set. */
 int kvtx_begin(pkv *db, struct kvtx *t)
@@ -157,33 +159,80 @@ static int kvtx_undo_room(struct kvtx *t)
 	return 0;
 }
 
-/* kvtx_set -- set a word at commit, and remember it (and how to take it
- * back).  Memory is found first, so a failure leaves nothing half done. */
-int kvtx_set(struct kvtx *t, uint64_t off, uint64_t val)
+/*
+ * kvtx_store -- set a word at commit, and remember it (and how to take it
+ * back).  Memory is found first, so a failure leaves nothing half done.
+ *
+ * A word set again in the transaction only changes its entry's value in
+ * the record (kvtx_set): a group commit that pushes 800 elements to one
+ * list logs and applies the list's head and count once, not 800 times.
+ * Its final value then lands where its first store was, not after the
+ * stores made in between, which only a reader without the transaction's
+ * locks could tell, and only by following one word to another:
+ * collections are read under their key's stripe, and a counter, an
+ * expiry or an integer string's value is one word read alone.  The words
+ * lock-free readers follow, the key table's chains and its resize
+ * progress (this file's argument at the top), are stored in order
+ * (kvtx_set_ordered): each store an entry of its own, applied in the
+ * order made.
+ */
+static int kvtx_store(struct kvtx *t, uint64_t off, uint64_t val,
+		      bool ordered)
 {
 	struct kvtx_undo *u;
+	uint32_t pos;
 	int err;
 	unsigned i;
 
 	if ((t->n == t->cap && (err = kvtx_grow(t))) ||
-	    (err = kvtx_undo_room(t)) || (err = tx_set(t->tx, off, val)))
+	    (err = kvtx_undo_room(t)))
 		return err;
 	i = kvtx_slot(t, off);
+	if (!ordered && t->index[i] &&
+	    t->w[t->index[i] - 1].logpos != TX_NO_POS) {
+		struct kvtx_word *w = &t->w[t->index[i] - 1];
+		tx_reset(t->tx, w->logpos, off, val);
+		u = &t->undo[t->nundo++];
+		u->pos = (t->index[i] - 1) | KVTX_REWROTE;
+		u->logpos = w->logpos;
+		u->old = w->val;
+		w->val = val;
+		return 0;
+	}
+	if ((err = tx_set_pos(t->tx, off, val, &pos)))
+		return err;
 	u = &t->undo[t->nundo++];
 	if (t->index[i]) {
-		uint32_t pos = t->index[i] - 1;
-		u->pos = pos;
-		u->old = t->w[pos].val;
-		t->w[pos].val = val;
+		struct kvtx_word *w = &t->w[t->index[i] - 1];
+		u->pos = t->index[i] - 1;
+		u->logpos = w->logpos;
+		u->old = w->val;
+		w->val = val;
+		w->logpos = pos;
 		return 0;
 	}
 	u->pos = t->n | KVTX_INSERTED;
+	u->logpos = TX_NO_POS;
 	u->old = 0;
 	t->w[t->n].off = off;
 	t->w[t->n].val = val;
+	t->w[t->n].logpos = pos;
 	t->index[i] = ++t->n;
 	kvtx_filter_add(t, off);
 	return 0;
+}
+
+/* kvtx_set -- a store of a word no reader follows to another without
+ * the transaction's locks (kvtx_store). */
+int kvtx_set(struct kvtx *t, uint64_t off, uint64_t val)
+{
+	return kvtx_store(t, off, val, false);
+}
+
+/* kvtx_set_ordered -- a store applied in the order made (kvtx_store). */
+int kvtx_set_ordered(struct kvtx *t, uint64_t off, uint64_t val)
+{
+	return kvtx_store(t, off, val, true);
 }
 
 /* kvtx_add -- add delta to a counter word at commit. */
@@ -210,8 +259,15 @@ void kvtx_rollback(struct kvtx *t, const struct kvtx_mark *m)
 			 * bit only costs a probe). */
 			t->n--;
 			t->index[kvtx_slot(t, t->w[t->n].off)] = 0;
+		} else if (u->pos & KVTX_REWROTE) {
+			/* Its entry may be before the mark: it gets the
+			 * old value back (one after is dropped anyway). */
+			struct kvtx_word *w = &t->w[u->pos & ~KVTX_REWROTE];
+			w->val = u->old;
+			tx_reset(t->tx, w->logpos, w->off, u->old);
 		} else {
 			t->w[u->pos].val = u->old;
+			t->w[u->pos].logpos = u->logpos;
 		}
 	}
 	tx_rollback(t->tx, &m->tx);
@@ -461,7 +517,7 @@ int table_insert(struct kvtx *t, const struct kv_table *tab,
 	int err;
 
 	E->next = kvtx_get(t, head);   /* new block: a direct store */
-	if ((err = kvtx_set(t, head, entry_off)) ||
+	if ((err = kvtx_set_ordered(t, head, entry_off)) ||
 	    (err = kvtx_add(t, st + offsetof(struct kv_stripe, count), 1)))
 		return err;
 	if (E->expire_ms)
@@ -481,7 +537,7 @@ int table_replace(struct kvtx *t, const struct kv_table *tab,
 	int err;
 
 	N->next = kvtx_get(t, old->entry + ENTRY_NEXT);
-	if ((err = kvtx_set(t, old->link, entry_off)) ||
+	if ((err = kvtx_set_ordered(t, old->link, entry_off)) ||
 	    (err = table_drop(t, old->entry)))
 		return err;
 	if (dexp)
@@ -500,7 +556,7 @@ int table_unlink(struct kvtx *t, const struct kv_table *tab,
 	bool expiring = kvtx_get(t, loc->entry + ENTRY_EXPIRE) != 0;
 	int err;
 
-	if ((err = kvtx_set(t, loc->link,
+	if ((err = kvtx_set_ordered(t, loc->link,
 			    kvtx_get(t, loc->entry + ENTRY_NEXT))) ||
 	    (err = table_drop(t, loc->entry)) ||
 	    (err = kvtx_add(t, st + offsetof(struct kv_stripe, count), -1)))
@@ -635,16 +691,17 @@ int table_migrate_tx(struct kvtx *t, const struct kv_table *tab, unsigned s,
 			 * bucket, the usual case, it stays 0: not logged,
 			 * and the checkpoint has no line of E to write. */
 			if ((kvtx_get(t, last + ENTRY_NEXT) != h1v &&
-			     (err = kvtx_set(t, last + ENTRY_NEXT, h1v))) ||
-			    (err = kvtx_set(t, h1, last)) ||
-			    (err = kvtx_set(t, link, 0)))
+			     (err = kvtx_set_ordered(t, last + ENTRY_NEXT,
+						     h1v))) ||
+			    (err = kvtx_set_ordered(t, h1, last)) ||
+			    (err = kvtx_set_ordered(t, link, 0)))
 				goto out;
 		}
 		j++;
 		done++;
 	}
 	/* After the moves it counts, in log order. */
-	err = kvtx_set(t, mword, (gen << 32) | j);
+	err = kvtx_set_ordered(t, mword, (gen << 32) | j);
 out:
 	if (ent != inline_ent)
 		free(ent);
@@ -699,8 +756,7 @@ int table_resize_prepare(pkv *db, struct kv_table *tab)
 	if ((err = kvtx_begin(db, &t)))
 		return err;
 	if ((err = buckets_new(&t, (unsigned)cur->log2 + 1, &boff)) ||
-	    (err = kvtx_set(&t, toff + offsetof(struct kv_table, prepared),
-			    boff)) ||
+	    (err = kvtx_set_ordered(&t, TABLE_WORD(toff, prepared), boff)) ||
 	    (have && (err = tx_free(t.tx, have)))) {
 		kvtx_abort(&t);
 		return err;
@@ -725,11 +781,10 @@ int table_resize_start(pkv *db, struct kv_table *tab)
 		return PKV_ENOTFOUND;
 	if ((err = kvtx_begin(db, &t)))
 		return err;
-	if ((err = kvtx_set(&t, toff + offsetof(struct kv_table, next), boff)) ||
-	    (err = kvtx_set(&t, toff + offsetof(struct kv_table, prepared),
-			    0)) ||
-	    (err = kvtx_set(&t, toff + offsetof(struct kv_table, version),
-			    kv_load(&tab->version) + 1))) {
+	if ((err = kvtx_set_ordered(&t, TABLE_WORD(toff, next), boff)) ||
+	    (err = kvtx_set_ordered(&t, TABLE_WORD(toff, prepared), 0)) ||
+	    (err = kvtx_set_ordered(&t, TABLE_WORD(toff, version),
+				    kv_load(&tab->version) + 1))) {
 		kvtx_abort(&t);
 		return err;
 	}
@@ -755,10 +810,9 @@ int table_resize_finish(pkv *db, struct kv_table *tab)
 			return 0;
 	if ((err = kvtx_begin(db, &t)))
 		return err;
-	if ((err = kvtx_set(&t, toff + offsetof(struct kv_table, version),
-			    v + 1)) ||
-	    (err = kvtx_set(&t, toff + offsetof(struct kv_table, cur), nxt)) ||
-	    (err = kvtx_set(&t, toff + offsetof(struct kv_table, next), 0)) ||
+	if ((err = kvtx_set_ordered(&t, TABLE_WORD(toff, version), v + 1)) ||
+	    (err = kvtx_set_ordered(&t, TABLE_WORD(toff, cur), nxt)) ||
+	    (err = kvtx_set_ordered(&t, TABLE_WORD(toff, next), 0)) ||
 	    (err = tx_free(t.tx, cur))) {
 		kvtx_abort(&t);
 		return err;

@@ -384,8 +384,18 @@ static bool tx_own_fixed(const struct tx *tx, uint64_t off, size_t len)
 /* tx_set -- log a word store (or make it, in the transaction's own block). */
 int tx_set(struct tx *tx, uint64_t off, uint64_t value)
 {
+	uint32_t pos;
+
+	return tx_set_pos(tx, off, value, &pos);
+}
+
+/* tx_set_pos -- see tx.h. */
+int tx_set_pos(struct tx *tx, uint64_t off, uint64_t value, uint32_t *pos)
+{
+	size_t at = redo_log_used(tx->lane);
 	int err;
 
+	*pos = TX_NO_POS;
 	if (tx_own_fixed(tx, off, 8)) {
 		*(uint64_t *)pool_ptr(heap_pool(tx->heap), off) = value;
 		return 0;
@@ -394,7 +404,16 @@ int tx_set(struct tx *tx, uint64_t off, uint64_t value)
 	if (err)
 		return tx_fail(tx, err);
 	tx_barrier_words(tx, off, &value, 8);
+	*pos = (uint32_t)at;
 	return 0;
+}
+
+/* tx_reset -- see tx.h.  The collector is told of the new value as of
+ * any store. */
+void tx_reset(struct tx *tx, uint32_t pos, uint64_t off, uint64_t value)
+{
+	redo_log_reset(tx->lane, pos, value);
+	tx_barrier_words(tx, off, &value, 8);
 }
 
 /* tx_write -- log a range store (or make it, in the transaction's own block). */

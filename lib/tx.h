@@ -71,6 +71,17 @@ int tx_free(struct tx *tx, uint64_t off);
 int tx_set(struct tx *tx, uint64_t off, uint64_t value);
 
 /*
+ * tx_set_pos -- tx_set, and where its entry is in the record (for
+ * tx_reset), or TX_NO_POS when the store was made at once.  tx_reset --
+ * the entry at pos, of a word at off, sets value instead: the same word
+ * set again, when the order of its stores among the transaction's others
+ * does not matter (no reader follows it without the transaction's locks).
+ */
+#define TX_NO_POS UINT32_MAX
+int tx_set_pos(struct tx *tx, uint64_t off, uint64_t value, uint32_t *pos);
+void tx_reset(struct tx *tx, uint32_t pos, uint64_t off, uint64_t value);
+
+/*
  * tx_write -- copy len bytes from src to off at commit; off must be 8-byte
  * aligned (the log packs its opcode into the offset's low bits).  Returns
  * 0, PKV_EINVAL or -ENOMEM.
