@@ -29,6 +29,9 @@
 #define KV_LOG_SIZE_BIG 131072u          /* ... four times more in pools of
 					    256 MiB and up (64 lanes x 128
 					    KiB = 8 MiB, 3% or less) */
+#define KV_FEW_LANES_BELOW (16ull << 20)  /* pools under this get 4
+					    lanes, not 16: an 8 MiB pool's
+					    16 rings took 6% of it */
 #define ROOT_WORD (POOL_STATE_OFF + offsetof(struct pool_state, root))
 
 /* ---- error details ---- */
@@ -423,7 +426,8 @@ int pkv_open(const char *path, const struct pkv_options *o, pkv **dbp)
 	if ((o->flags & PKV_CREATE) && stat(path, &sb) != 0 && errno == ENOENT) {
 		uint64_t size = o->size ? o->size : KV_DEFAULT_SIZE;
 		struct pool_params pp = {
-			.nlanes = size >= (256ull << 20) ? 64 : 16,
+			.nlanes = size >= (256ull << 20) ? 64 :
+				  size >= KV_FEW_LANES_BELOW ? 16 : 4,
 			.log_size = size >= (256ull << 20) ?
 				    KV_LOG_SIZE_BIG : KV_LOG_SIZE,
 			.disk_nlanes = kv_disk_nlanes(size),

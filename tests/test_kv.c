@@ -2495,6 +2495,11 @@ static void test_flush_full(void **state)
 
 		f->opts.size = sizes[i];
 		f->opts.max_size = 0;
+		/* No maintenance thread: whether it had made the next
+		 * bucket array ready (8 MiB at 48 MiB) when the pool filled
+		 * decided how many keys fit the first time (363,603 or, once
+		 * in a busy run, 403,332). */
+		f->opts.flags |= PKV_NOTHREADS;
 		db = open_db(f);
 		n = sizes_fill(db, 1, vlens[i]);
 		assert_true(n > 0);
@@ -2525,13 +2530,12 @@ static void test_flush_full(void **state)
 
 /*
  * test_small_pool -- an 8 MiB pool of values of 1 to 3000 bytes holds at
- * least 58% of its size in keys and values before it is full.  A size
+ * least 60% of its size in keys and values before it is full.  A size
  * class in use takes a chunk at least, and these sizes touch some forty
  * classes: a pool under 32 MiB has 64 KiB chunks for that (with 256 KiB
- * chunks the pool was full at 20%).  Why 58, not the 60 it once was: the
- * pool's hash seed is random, and it decides how far the last table
- * resize has moved when the pool fills; 100 runs gave 60.9% (51), 60.7%
- * (45) and 59.5% (4), so 60 failed one run in 25.
+ * chunks the pool was full at 20%), and one under 16 MiB 4 log rings, not
+ * 16 (65.4% in three runs; 59.5-60.9% with 16, as the pool's random hash
+ * seed decides how far the last table resize has moved when it fills).
  */
 static void test_small_pool(void **state)
 {
@@ -2561,7 +2565,7 @@ static void test_small_pool(void **state)
 		      "payload, %.1f%% of the heap allocated\n", n,
 		      100.0 * (double)payload / (double)st.pool_size,
 		      100 * st.utilization);
-	assert_true((double)payload >= 0.58 * (double)st.pool_size);
+	assert_true((double)payload >= 0.60 * (double)st.pool_size);
 	close_db(f);
 }
 
