@@ -202,6 +202,16 @@ static void kv_spare_init(void)
 	kv_spare_ok = pthread_key_create(&kv_spare_key, kv_batch_destroy) == 0;
 }
 
+/* kv_spare_fini -- the library is unloaded (dlclose): no thread's exit
+ * may call kv_batch_destroy after this (its spare is left). */
+__attribute__((destructor)) static void kv_spare_fini(void)
+{
+	if (kv_spare_ok) {
+		kv_spare_ok = false;
+		pthread_key_delete(kv_spare_key);
+	}
+}
+
 /* kv_spare_take -- this thread's spare batch, emptied, if it has one
  * with room for db's databases. */
 static pkv_batch *kv_spare_take(const pkv *db)
