@@ -645,10 +645,18 @@ int table_migrate_tx(struct kvtx *t, const struct kv_table *tab, unsigned s,
 		return 1;
 	/* The heads this call moves are 2 KiB apart (one stripe's buckets
 	 * are KV_STRIPES apart) and their chains cold: ask for them all
-	 * first, so their misses overlap. */
+	 * first, then for the first entry of each, so that their misses
+	 * overlap instead of coming one after another (as table_prefetch
+	 * does for lookups). */
 	for (uint64_t k = j; k < nb && k < j + max_buckets; k++)
 		__builtin_prefetch(kv_ptr(db, head_off(cur, s +
 					  (k << KV_STRIPE_BITS))));
+	for (uint64_t k = j; k < nb && k < j + max_buckets; k++) {
+		uint64_t e = kv_load(kv_ptr(db, head_off(cur, s +
+					    (k << KV_STRIPE_BITS))));
+		if (kv_entry_placed(db, e))
+			__builtin_prefetch(kv_ptr(db, e));
+	}
 	while (j < nb && done < max_buckets) {
 		uint64_t head = head_off(cur, s + (j << KV_STRIPE_BITS));
 		uint64_t e = kvtx_get(t, head);
