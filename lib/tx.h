@@ -12,9 +12,11 @@
  * tx_set()/tx_write(), never by plain stores.
  *
  * What a new block may become after its commit decides its cost:
- *   - tx_alloc: any byte may change later (through tx_set/tx_write): the
- *     block is written back and fenced before the commit -- a second
- *     fence, for blocks written rarely (tables, roots);
+ *   - tx_alloc: any byte may change later (through tx_set/tx_write): on
+ *     persistent memory a block of up to 256 bytes (header included) is
+ *     carried whole in the record, as every new block is on a disk; a
+ *     bigger one is written back and fenced before the commit -- a second
+ *     fence, for blocks written rarely (bucket arrays);
  *   - tx_alloc_fixed: only its first `prefix` bytes may change later; the
  *     rest is fixed until it is freed.  The commit checksum covers the
  *     fixed part and the record carries the prefix, so the block costs no
