@@ -249,6 +249,7 @@ int kv_batch_new(pkv *db, bool serial, pkv_batch **bp)
 			return kv_err(db, -ENOMEM, "out of memory");
 		}
 		b->dbcap = db->ndbs;
+		kvtx_keep(&b->t);     /* its write set outlives each tx */
 	}
 	b->db = db;
 	b->t.db = db;
@@ -309,14 +310,8 @@ int kv_tx(pkv_batch *b)
 
 	if (b->open)
 		return 0;
-	if (b->t.keep) {              /* a spare's: its arrays are kept */
-		if ((err = kvtx_rebegin(&b->t)))
-			return kv_err(b->db, err, "out of memory");
-	} else {
-		if ((err = kvtx_begin(b->db, &b->t)))
-			return kv_err(b->db, err, "out of memory");
-		kvtx_keep(&b->t);
-	}
+	if ((err = kvtx_rebegin(&b->t)))
+		return kv_err(b->db, err, "out of memory");
 	b->open = true;
 	return 0;
 }
@@ -944,7 +939,7 @@ static void kv_maybe_resize(pkv *db, unsigned dbi, bool finish,
 static int kv_commit(pkv_batch *b, int *results, bool async)
 {
 	pkv *db = b->db;
-	bool *finish = NULL, touched[KV_MAX_DBS], any = false, drops = false;
+	bool *finish = NULL, touched[KV_MAX_DBS], drops = false;
 	int err = b->err;
 
 
@@ -978,16 +973,15 @@ static int kv_commit(pkv_batch *b, int *results, bool async)
 	if (results && b->nres)
 		memcpy(results, b->results, b->nres * sizeof(*results));
 	drops = !err && b->drops;
+	memset(touched, 0, db->ndbs * sizeof(bool));
 	if (!err && b->nholds) {
 		finish = b->finish;
 		b->finish = NULL;
-		any = true;
-		memset(touched, 0, db->ndbs * sizeof(bool));
 		for (size_t i = 0; i < b->nholds; i++)
 			touched[b->holds[i].dbi] = true;
 	}
 	kv_batch_free(b);
-	for (unsigned d = 0; any && d < db->ndbs; d++)
+	for (unsigned d = 0; d < db->ndbs; d++)
 		if (touched[d])
 			kv_maybe_resize(db, d, finish && finish[d],
 					!db->thread_running);

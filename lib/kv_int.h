@@ -296,9 +296,9 @@ struct kvtx_mark {
 };
 
 int kvtx_begin(pkv *db, struct kvtx *t);
-/* kvtx_keep -- t, begun, keeps its arrays when it ends (up to a size), so
- * that kvtx_rebegin starts the next transaction without allocating;
- * kvtx_release frees them. */
+/* kvtx_keep -- t (zeroed, or begun) keeps its arrays when a transaction
+ * ends (up to a size), so that kvtx_rebegin starts the next one without
+ * allocating; kvtx_release frees them. */
 void kvtx_keep(struct kvtx *t);
 int kvtx_rebegin(struct kvtx *t);
 void kvtx_release(struct kvtx *t);

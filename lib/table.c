@@ -180,7 +180,8 @@ static int kvtx_store(struct kvtx *t, uint64_t off, uint64_t val,
 		      bool ordered)
 {
 	struct kvtx_undo *u;
-	uint32_t pos;
+	struct kvtx_word *w;
+	uint32_t pos, rewrote = 0;
 	int err;
 	unsigned i;
 
@@ -188,23 +189,17 @@ static int kvtx_store(struct kvtx *t, uint64_t off, uint64_t val,
 	    (err = kvtx_undo_room(t)))
 		return err;
 	i = kvtx_slot(t, off);
-	if (!ordered && t->index[i] &&
-	    t->w[t->index[i] - 1].logpos != TX_NO_POS) {
-		struct kvtx_word *w = &t->w[t->index[i] - 1];
-		tx_reset(t->tx, w->logpos, off, val);
-		u = &t->undo[t->nundo++];
-		u->pos = (t->index[i] - 1) | KVTX_REWROTE;
-		u->logpos = w->logpos;
-		u->old = w->val;
-		w->val = val;
-		return 0;
-	}
-	if ((err = tx_set_pos(t->tx, off, val, &pos)))
+	w = t->index[i] ? &t->w[t->index[i] - 1] : NULL;
+	if (w && !ordered && w->logpos != TX_NO_POS) {
+		pos = w->logpos;
+		rewrote = KVTX_REWROTE;
+		tx_reset(t->tx, pos, off, val);
+	} else if ((err = tx_set_pos(t->tx, off, val, &pos))) {
 		return err;
+	}
 	u = &t->undo[t->nundo++];
-	if (t->index[i]) {
-		struct kvtx_word *w = &t->w[t->index[i] - 1];
-		u->pos = t->index[i] - 1;
+	if (w) {
+		u->pos = (uint32_t)(w - t->w) | rewrote;
 		u->logpos = w->logpos;
 		u->old = w->val;
 		w->val = val;
@@ -282,7 +277,8 @@ void kvtx_keep(struct kvtx *t)
 }
 
 /* kvtx_rebegin -- start a transaction on a kvtx that kept its (empty)
- * write set from the one before. */
+ * write set from the one before, or that is all zero (as kvtx_begin would
+ * leave it) but for db and keep. */
 int kvtx_rebegin(struct kvtx *t)
 {
 	t->tx = NULL;

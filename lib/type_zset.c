@@ -98,10 +98,8 @@ static bool znode_ok(const pkv *db, const struct kvtx *t, uint64_t off)
 
 /* zprefetch -- ask for node's first line (score, level), unchecked: a
  * hint only, so a damaged link costs nothing. */
-static inline void zprefetch(const pkv *db, const struct kvtx *t,
-			     uint64_t node)
+static inline void zprefetch(const pkv *db, uint64_t node)
 {
-	(void)t;
 	if (node && kv_area_ok(db, node, sizeof(struct kv_zset_node)))
 		__builtin_prefetch(kv_ptr(db, node));
 }
@@ -259,9 +257,9 @@ static int zpath(const pkv *db, const struct kvtx *t, uint64_t zoff,
 			/* Where the walk goes if fwd is not before: asked for
 			 * now, its miss overlaps fwd's. */
 			if (i > 0)
-				zprefetch(db, t, zw(db, t, zlvl(zoff, x,
-							 (unsigned)i - 1) +
-						    ZL_FWD));
+				zprefetch(db, zw(db, t, zlvl(zoff, x,
+						      (unsigned)i - 1) +
+						 ZL_FWD));
 			before = zkey_before(db, t, zoff, fwd, score, m, ml,
 					     false);
 			if (before < 0) {
