@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,48 +49,62 @@ static struct target *tgt_new(const char *what, const char *goal)
 	return t;
 }
 
+/* why_add -- append a piece to t->why: after ", " (sep 0) or "; " (sep
+ * 1), or after a space if it is the first piece after the colon. */
+static void why_add(struct target *t, int sep, const char *fmt, ...)
+{
+	size_t n = strlen(t->why), len = sizeof(t->why);
+	va_list ap;
+
+	if (n + 2 >= len)
+		return;
+	if (t->why[n - 1] == ':')
+		t->why[n++] = ' ';
+	else
+		n += (size_t)snprintf(t->why + n, len - n, sep ? "; " : ", ");
+	va_start(ap, fmt);
+	vsnprintf(t->why + n, len - n, fmt, ap);
+	va_end(ap);
+}
+
 /* why_pkv -- where a pkv operation's time goes, from its row: the
- * persistence work per operation, and what its fences cost at the
- * floor's price (medians, which the machine's noise disturbs least). */
+ * persistence work per operation (fences and flushed bytes are not
+ * counted on a disk), and what its fences cost at the floor's price
+ * (medians, which the machine's noise disturbs least). */
 static void why_pkv(struct target *t, const struct result *p,
 		    const struct result *floor)
 {
 	char b1[16], b2[16];
-	size_t n, len = sizeof(t->why);
 	double fl, op;
 
 	if (!p)
 		return;
-	n = (size_t)snprintf(t->why, len, "pkv %s: %.2f fences/op, %.0f B "
-			     "flushed/op", p->test, p->fences_op, p->flushed_op);
-	if (!isnan(p->wa) && n < len)
-		n += (size_t)snprintf(t->why + n, len - n, ", WA %.2f", p->wa);
-	if (!isnan(p->sys_us_op) && n < len)
-		n += (size_t)snprintf(t->why + n, len - n, ", %.2f us sys/op "
-				      "(no syscall on the path if ~0), %.2f "
-				      "page faults/op", p->sys_us_op,
-				      p->faults_op);
-	if (n < len && isnan(p->cmiss_op))
-		n += (size_t)snprintf(t->why + n, len - n,
-				      ", cache misses n/a (no PMU)");
-	else if (n < len)
-		n += (size_t)snprintf(t->why + n, len - n,
-				      ", %.1f cache misses/op", p->cmiss_op);
+	snprintf(t->why, sizeof(t->why), "pkv %s:", p->test);
+	if (!isnan(p->fences_op))
+		why_add(t, 0, "%.2f fences/op, %.0f B flushed/op",
+			p->fences_op, p->flushed_op);
+	if (!isnan(p->wa))
+		why_add(t, 0, "WA %.2f", p->wa);
+	if (!isnan(p->sys_us_op))
+		why_add(t, 0, "%.2f us sys/op (no syscall on the path if ~0), "
+			"%.2f page faults/op", p->sys_us_op, p->faults_op);
+	if (isnan(p->cmiss_op))
+		why_add(t, 0, "cache misses n/a (no PMU)");
+	else
+		why_add(t, 0, "%.1f cache misses/op", p->cmiss_op);
 	fl = floor ? (isnan(floor->p50_ns) ? floor->mean_ns : floor->p50_ns)
 		   : NAN;
 	op = isnan(p->p50_ns) ? p->mean_ns : p->p50_ns;
-	if (!isnan(fl) && !isnan(p->fences_op) && n < len)
-		n += (size_t)snprintf(t->why + n, len - n, "; fences x floor "
-				      "= %s of %s %s",
-				      fmt_ns(b1, sizeof(b1), p->fences_op * fl),
-				      isnan(p->p50_ns) ? "mean" : "p50",
-				      fmt_ns(b2, sizeof(b2), op));
-	if (!isnan(p->p50_ns) && p->mean_ns > 1.5 * p->p50_ns && n < len)
-		snprintf(t->why + n, len - n, "; mean %.1fx the median: rare "
-			 "long operations (p99.9 %s, max %s)",
-			 p->mean_ns / p->p50_ns,
-			 fmt_ns(b1, sizeof(b1), p->p999_ns),
-			 fmt_ns(b2, sizeof(b2), p->max_ns));
+	if (!isnan(fl) && !isnan(p->fences_op))
+		why_add(t, 1, "fences x floor = %s of %s %s",
+			fmt_ns(b1, sizeof(b1), p->fences_op * fl),
+			isnan(p->p50_ns) ? "mean" : "p50",
+			fmt_ns(b2, sizeof(b2), op));
+	if (!isnan(p->p50_ns) && p->mean_ns > 1.5 * p->p50_ns)
+		why_add(t, 1, "mean %.1fx the median: rare long operations "
+			"(p99.9 %s, max %s)", p->mean_ns / p->p50_ns,
+			fmt_ns(b1, sizeof(b1), p->p999_ns),
+			fmt_ns(b2, sizeof(b2), p->max_ns));
 }
 
 /* floor_row -- the floor of TARGETS.md: libpmem alone if measured. */
