@@ -14,7 +14,10 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ckpt.h"
 #include "heap_int.h"
@@ -23,6 +26,7 @@
 struct ckpt {
 	struct heap *h;
 	unsigned period_ms;
+	int nice;
 	pthread_t thread;
 	pthread_mutex_t mtx;          /* guards what follows */
 	pthread_cond_t cond;
@@ -79,6 +83,9 @@ static void *ckpt_thread(void *arg)
 	struct ckpt *c = arg;
 
 	prctl(PR_SET_NAME, "pkv-ckpt");     /* in top -H, perf, gdb */
+	if (c->nice)   /* this thread only (Linux: a tid is a process id) */
+		(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+				  c->nice);
 	pthread_mutex_lock(&c->mtx);
 	while (!c->stop) {
 		bool nudged = ckpt_wait(c);
@@ -105,7 +112,8 @@ static void *ckpt_thread(void *arg)
 }
 
 /* ckpt_start -- see ckpt.h. */
-int ckpt_start(struct heap *h, unsigned period_ms, struct ckpt **cp)
+int ckpt_start(struct heap *h, unsigned period_ms, int nice,
+	       struct ckpt **cp)
 {
 	struct ckpt *c = calloc(1, sizeof(*c));
 	pthread_condattr_t a;
@@ -116,6 +124,7 @@ int ckpt_start(struct heap *h, unsigned period_ms, struct ckpt **cp)
 		return -ENOMEM;
 	c->h = h;
 	c->period_ms = period_ms;
+	c->nice = nice;
 	pthread_mutex_init(&c->mtx, NULL);
 	pthread_condattr_init(&a);
 	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);

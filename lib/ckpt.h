@@ -32,10 +32,13 @@ struct ckpt_stats {
 
 /*
  * ckpt_start -- start the thread on h, checkpointing when nudged and
- * every period_ms (0: only when nudged) while commits are pending.
- * Returns 0, -ENOMEM or -errno of pthread_create.
+ * every period_ms (0: only when nudged) while commits are pending, at
+ * scheduling priority `nice` (0: the caller's; a positive value lowers
+ * it, which needs no privilege).  Returns 0, -ENOMEM or -errno of
+ * pthread_create.
  */
-int ckpt_start(struct heap *h, unsigned period_ms, struct ckpt **cp);
+int ckpt_start(struct heap *h, unsigned period_ms, int nice,
+	       struct ckpt **cp);
 
 /* ckpt_stop -- stop and join the thread (NULL: nothing); commits then
  * checkpoint inline again. */

@@ -274,9 +274,10 @@ int kv_attach(struct heap *h, const struct pkv_options *o, pkv **dbp)
 	if (!err && !(o->flags & PKV_NOTHREADS))
 		err = redo_syncer(heap_redo(h), true);
 	if (!err && !(o->flags & PKV_NOTHREADS))
-		err = ckpt_start(h, persist_tracks_dirty(&db->pool->persist) ?
-				 KV_CKPT_PERIOD_DISK_MS : KV_CKPT_PERIOD_MS,
-				 &db->ckpt);
+		err = persist_tracks_dirty(&db->pool->persist) ?
+		      ckpt_start(h, KV_CKPT_PERIOD_DISK_MS, KV_CKPT_NICE_DISK,
+				 &db->ckpt) :
+		      ckpt_start(h, KV_CKPT_PERIOD_MS, 0, &db->ckpt);
 	db->verify = (o->flags & PKV_VERIFY) != 0;
 	heap_set_autogrow(h, (o->flags & PKV_AUTOGROW) != 0);
 	db->expire_interval_ms = o->flags & PKV_NOTHREADS ? 0 :

@@ -35,10 +35,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -2014,6 +2017,74 @@ static void test_file_pages(void **state)
 	assert_true(mapped >= 24 * MiB);
 	assert_int_equal(random, mapped);
 	free(real);
+	close_db(f);
+}
+
+/* thread_nice -- the nice value of this process's thread named `name`,
+ * or INT_MIN if it has none (yet). */
+static int thread_nice(const char *name)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int nice = INT_MIN;
+
+	assert_non_null(d);
+	while (nice == INT_MIN && (e = readdir(d))) {
+		char path[300], buf[1024], *p;
+		FILE *fp;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 e->d_name);
+		if (!(fp = fopen(path, "r")))
+			continue;   /* the thread ended */
+		if (!fgets(buf, sizeof(buf), fp))
+			buf[0] = 0;
+		fclose(fp);
+		buf[strcspn(buf, "\n")] = 0;
+		if (strcmp(buf, name))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat",
+			 e->d_name);
+		if (!(fp = fopen(path, "r")))
+			continue;
+		if (!fgets(buf, sizeof(buf), fp))
+			buf[0] = 0;
+		fclose(fp);
+		/* after "(comm) ": state is field 3, nice field 19 */
+		p = strrchr(buf, ')');
+		assert_non_null(p);
+		p += 2;
+		for (int field = 3; field < 19 && p; field++)
+			if ((p = strchr(p, ' ')))
+				p++;
+		assert_non_null(p);
+		nice = atoi(p);
+	}
+	closedir(d);
+	return nice;
+}
+
+/*
+ * test_ckpt_priority -- on a disk the checkpointer runs 10 nice levels
+ * below the process (KV_CKPT_NICE_DISK), and only that thread: the
+ * caller's own priority is unchanged.  (The thread names itself, then
+ * lowers its priority: waited for, at most 10 s.)
+ */
+static void test_ckpt_priority(void **state)
+{
+	struct fixture *f = *state;
+	int before = getpriority(PRIO_PROCESS, 0), want, nice = INT_MIN;
+
+	f->opts.backend = PKV_BACKEND_FILE;
+	open_db(f);
+	want = before + KV_CKPT_NICE_DISK > 19 ? 19 :
+	       before + KV_CKPT_NICE_DISK;
+	for (int i = 0; i < 1000 && (nice = thread_nice("pkv-ckpt")) != want;
+	     i++)
+		usleep(10000);
+	assert_int_equal(nice, want);
+	assert_int_equal(getpriority(PRIO_PROCESS, 0), before);
 	close_db(f);
 }
 
@@ -4662,6 +4733,7 @@ int main(void)
 		T(test_full_pool),
 		T(test_grow),
 		T(test_file_pages),
+		T(test_ckpt_priority),
 		T(test_sizes_change),
 		T(test_defrag),
 		T(test_defrag_concurrent),
