@@ -332,11 +332,15 @@ bool blocking_timeout_parse(struct client *c, const struct resp_arg *a,
 		reply_error(c, "ERR timeout is out of range");
 		return false;
 	}
-	ms = (long long)ceill(t);
-	if (ms < 0) {
+	/* Negative before the cast, which a value below LLONG_MIN (-inf,
+	 * -1e30) would overflow: Redis's x86 cast makes those LLONG_MIN,
+	 * so it answers the same. */
+	t = ceill(t);
+	if (t < 0) {
 		reply_error(c, "ERR timeout is negative");
 		return false;
 	}
+	ms = (long long)t;
 	if (ms > 0) {
 		int64_t now = pkv_now_ms();
 		if (ms > LLONG_MAX - now) {

@@ -202,6 +202,13 @@ class Lists(Base):
         self.assertErr("ERR timeout is not a float or out of range",
                        "BLPOP", "l", "soon", conn=c)
         self.assertErr("ERR timeout is negative", "BLPOP", "l", "-1", conn=c)
+        # below LLONG_MIN milliseconds: negative, not an overflowing cast
+        # (the server fuzzer's find)
+        for t in ("-inf", "-1e30"):
+            self.assertErr("ERR timeout is negative", "BLPOP", "l", t,
+                           conn=c)
+        self.assertErr("ERR timeout is out of range", "BLPOP", "l", "inf",
+                       conn=c)
         self.assertErr("ERR wrong number of arguments for 'lpush' command",
                        "LPUSH", "l", conn=c)
         self.assertEqual(2, c.call("LLEN", "l"))
