@@ -584,7 +584,7 @@ static void cmd_gc(struct client *c)
 {
 	struct pkv_stats st;
 	char buf[256];
-	int err = pkv_gc(srv.db);
+	int err = ks_gc();
 
 	if (err) {
 		reply_err_kv(c, err);

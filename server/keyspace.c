@@ -751,6 +751,13 @@ static void ks_before_dbwide(void)
 	}
 }
 
+/* ks_gc -- see keyspace.h. */
+int ks_gc(void)
+{
+	ks_before_dbwide();
+	return pkv_gc(srv.db);
+}
+
 /* ks_memory_usage -- see keyspace.h. */
 int ks_memory_usage(unsigned db, const struct resp_arg *key,
 		    uint64_t *bytes)

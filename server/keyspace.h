@@ -209,6 +209,12 @@ void ks_set_group_flush(void (*fn)(void));
 /* Database-wide operations (they commit the turn so far first). */
 int ks_flushdb(unsigned db);
 
+/* ks_gc -- collect the pool's garbage now (pkv_gc), after the turn's
+ * writes are committed: the collection waits until no transaction is in
+ * flight, and the turn's open batch, in this very thread, would be one
+ * forever (one client's "SET a 1\r\nGC\r\n" froze the server). */
+int ks_gc(void);
+
 /* ks_memory_usage -- the pool bytes key takes (pkv_memory_usage), after
  * the turn's writes are committed (its walk holds the key's stripe, as
  * the turn's batch may). */

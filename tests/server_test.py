@@ -1057,6 +1057,14 @@ class Server(Base):
         self.assertTrue(out.startswith(b"live_blocks="), out)
         self.assertGreaterEqual(r.info("pkv")["gc_runs"], 1)
         self.assertTrue(r.ping())
+        # GC after a write in the same turn (one read): the turn's writes
+        # are committed first; the collection waited for the turn's own
+        # open transaction, and the server froze (make fuzz found it).
+        got = self.raw().pipe([("SET", "a", "1"), ("GC",), ("PING",)])
+        self.assertEqual(Simple("OK"), got[0])
+        self.assertTrue(got[1].startswith("live_blocks="), got)
+        self.assertEqual(Simple("PONG"), got[2])
+        self.assertEqual(b"1", r.get("a"))
 
     def test_errors(self):
         c = self.raw()
