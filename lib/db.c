@@ -786,7 +786,14 @@ int pkv_stats(pkv *db, struct pkv_stats *st)
 /* pkv_gc -- collect now. */
 int pkv_gc(pkv *db)
 {
-	int err = gc_run(heap_gc(db->heap));
+	int err;
+
+	/* A collection waits until no transaction is in flight: with one
+	 * of this thread's open, it would wait forever. */
+	if (redo_held_here(heap_redo(db->heap)))
+		return kv_err(db, PKV_EBUSY, "cannot collect: this thread has "
+			      "a batch open (commit or abort it first)");
+	err = gc_run(heap_gc(db->heap));
 	return err ? kv_err(db, err, "collection failed: %s",
 			    pkv_strerror(err)) : 0;
 }

@@ -29,7 +29,8 @@ extern "C" {
 #define PKV_ETRUNCATED (-30905) /* the file is shorter than its header says */
 #define PKV_ECHECKSUM  (-30906) /* the pool header checksum does not match */
 #define PKV_ECORRUPT   (-30907) /* the pool's metadata is inconsistent */
-#define PKV_EBUSY      (-30908) /* the pool is open in another process */
+#define PKV_EBUSY      (-30908) /* the pool is open in another process (or
+				   pkv_gc with this thread's batch open) */
 #define PKV_ETXTOOBIG  (-30909) /* (no longer returned: a transaction has
 				   no size limit but the pool's room) */
 #define PKV_EINVAL     (-30910) /* an argument is out of range */
@@ -839,7 +840,9 @@ int pkv_damage(pkv *db, char *buf, size_t len);
 int pkv_memory_usage(pkv *db, unsigned dbi, const void *key, size_t klen,
 		     uint64_t *bytes);
 
-/* pkv_gc -- run a whole collection now; 0 or an error. */
+/* pkv_gc -- run a whole collection now; 0 or an error (PKV_EBUSY if
+ * the calling thread has a batch open: the collection waits until no
+ * transaction is in flight). */
 int pkv_gc(pkv *db);
 
 /* What pkv_defrag did. */

@@ -113,6 +113,8 @@ struct redo_lane {
 	unsigned id;
 	char *ring;                   /* persistent: log_size bytes */
 	atomic_int busy;              /* held by a transaction */
+	_Atomic(const void *) owner;  /* &redo_me of the thread that took it
+					 for a transaction, or NULL */
 	bool async;                   /* owner: commit pipelined
 					 (redo_lane_async) */
 	atomic_bool half;             /* its ring is past half full (set by
@@ -1709,6 +1711,9 @@ static unsigned redo_lane_pick(struct redo *r, unsigned start)
 	return best;
 }
 
+/* This thread's token: its address names the thread in a lane's owner. */
+static _Thread_local char redo_me;
+
 /* redo_lane_acquire -- take a lane: redo_lane_pick's, else any free one. */
 struct redo_lane *redo_lane_acquire(struct redo *r)
 {
@@ -1735,7 +1740,18 @@ struct redo_lane *redo_lane_acquire(struct redo *r)
 	l->used = 0;
 	l->nbsum = 0;
 	l->async = false;
+	atomic_store_explicit(&l->owner, &redo_me, memory_order_relaxed);
 	return l;
+}
+
+/* redo_held_here -- see redo.h. */
+bool redo_held_here(const struct redo *r)
+{
+	for (unsigned i = 0; i < r->nlanes; i++)
+		if (atomic_load_explicit(&r->lanes[i].owner,
+					 memory_order_relaxed) == &redo_me)
+			return true;
+	return false;
 }
 
 /*
@@ -1765,6 +1781,7 @@ void redo_lane_release(struct redo *r, struct redo_lane *lane)
 	(void)r;
 	lane->used = 0;
 	lane->nbsum = 0;
+	atomic_store_explicit(&lane->owner, NULL, memory_order_relaxed);
 	atomic_store(&lane->busy, 0);
 }
 

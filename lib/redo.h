@@ -111,6 +111,10 @@ void redo_thread_lane(unsigned lane);
 void redo_quiesce(struct redo *r);
 void redo_resume(struct redo *r);
 
+/* redo_held_here -- whether the calling thread holds a lane for a
+ * transaction (its redo_quiesce would wait for itself forever). */
+bool redo_held_here(const struct redo *r);
+
 /* redo_lane_id -- index of the lane, 0 .. nlanes-1. */
 unsigned redo_lane_id(const struct redo_lane *lane);
 

@@ -4225,6 +4225,31 @@ static void test_batch_savepoint(void **state)
 
 /* test_batch_abort -- an aborted batch applies nothing; so does a batch
  * with an invalid operation, whose commit reports it. */
+/*
+ * test_gc_in_batch -- pkv_gc from a thread whose batch is open answers
+ * PKV_EBUSY at once: the collection waits until no transaction is in
+ * flight, and waited for this thread's own, forever (pkv-server's GC
+ * after a write in the same turn froze the server).  The batch is then
+ * committed whole, and a collection runs.
+ */
+static void test_gc_in_batch(void **state)
+{
+	struct fixture *f = *state;
+	pkv_batch *b;
+	pkv *db = open_db(f);
+
+	assert_int_equal(pkv_batch_begin(db, &b), 0);
+	assert_int_equal(pkv_batch_put(b, 0, "x", 1, "y", 1, 0, 0), 0);
+	assert_int_equal(pkv_gc(db), PKV_EBUSY);
+	assert_non_null(strstr(pkv_errmsg(db), "batch open"));
+	assert_int_equal(pkv_batch_put(b, 0, "z", 1, "w", 1, 0, 0), 0);
+	assert_int_equal(pkv_batch_commit(b, NULL), 0);
+	assert_int_equal(pkv_gc(db), 0);
+	assert_int_equal(pkv_exists(db, 0, "x", 1), 0);
+	assert_int_equal(pkv_exists(db, 0, "z", 1), 0);
+	close_db(f);
+}
+
 static void test_batch_abort(void **state)
 {
 	struct fixture *f = *state;
@@ -4763,6 +4788,7 @@ int main(void)
 		T(test_batch_reads),
 		T(test_batch_savepoint),
 		T(test_batch_abort),
+		T(test_gc_in_batch),
 		T(test_batch_submit),
 		T(test_prefetch),
 		T(test_stats),
