@@ -589,14 +589,12 @@ static int kv_flush_locked(pkv *db, unsigned a, unsigned b, bool *collect)
 }
 
 /* kv_flush_reclaim -- after a flush, the old tables' space: collected now
- * when kv_flush_locked says so (and no read-side section of this thread
- * would make the collection wait for itself), else asked of the
- * collector's thread. */
+ * when kv_flush_locked says so (unless the collection would wait for this
+ * thread itself: gc_run's -EDEADLK), else asked of the collector's
+ * thread. */
 static void kv_flush_reclaim(pkv *db, bool collect)
 {
-	if (collect && !epoch_thread_inside())
-		gc_run(heap_gc(db->heap));
-	else
+	if (!collect || gc_run(heap_gc(db->heap)) == -EDEADLK)
 		gc_request(heap_gc(db->heap));
 }
 
@@ -786,14 +784,12 @@ int pkv_stats(pkv *db, struct pkv_stats *st)
 /* pkv_gc -- collect now. */
 int pkv_gc(pkv *db)
 {
-	int err;
+	int err = gc_run(heap_gc(db->heap));
 
-	/* A collection waits until no transaction is in flight: with one
-	 * of this thread's open, it would wait forever. */
-	if (redo_held_here(heap_redo(db->heap)))
+	if (err == -EDEADLK)   /* it would wait for this thread itself */
 		return kv_err(db, PKV_EBUSY, "cannot collect: this thread has "
-			      "a batch open (commit or abort it first)");
-	err = gc_run(heap_gc(db->heap));
+			      "a batch open or is inside a read (end it "
+			      "first)");
 	return err ? kv_err(db, err, "collection failed: %s",
 			    pkv_strerror(err)) : 0;
 }

@@ -486,6 +486,8 @@ int gc_run(struct gc *gc)
 {
 	int err;
 
+	if (epoch_thread_inside() || redo_held_here(heap_redo(gc->heap)))
+		return -EDEADLK;
 	pthread_mutex_lock(&gc->run_mtx);
 	err = gc_cycle(gc);
 	pthread_mutex_unlock(&gc->run_mtx);

@@ -118,8 +118,11 @@ int gc_usage(struct gc *gc, uint64_t off, uint64_t *bytes,
 
 /*
  * gc_run -- one whole collection; concurrent calls run one after another.
- * Returns 0, -ENOMEM, or the error of a sweep transaction (the blocks not
- * freed stay allocated for the next run).
+ * Returns 0, -ENOMEM, the error of a sweep transaction (the blocks not
+ * freed stay allocated for the next run), or -EDEADLK at once if the
+ * calling thread is in a read-side section or holds a transaction's lane:
+ * the collection waits for every reader and every transaction in flight,
+ * and would wait for its own caller forever.
  */
 int gc_run(struct gc *gc);
 

@@ -30,7 +30,8 @@ extern "C" {
 #define PKV_ECHECKSUM  (-30906) /* the pool header checksum does not match */
 #define PKV_ECORRUPT   (-30907) /* the pool's metadata is inconsistent */
 #define PKV_EBUSY      (-30908) /* the pool is open in another process (or
-				   pkv_gc with this thread's batch open) */
+				   pkv_gc with this thread's batch or read
+				   open) */
 #define PKV_ETXTOOBIG  (-30909) /* (no longer returned: a transaction has
 				   no size limit but the pool's room) */
 #define PKV_EINVAL     (-30910) /* an argument is out of range */
@@ -841,8 +842,9 @@ int pkv_memory_usage(pkv *db, unsigned dbi, const void *key, size_t klen,
 		     uint64_t *bytes);
 
 /* pkv_gc -- run a whole collection now; 0 or an error (PKV_EBUSY if
- * the calling thread has a batch open: the collection waits until no
- * transaction is in flight). */
+ * the calling thread has a batch open or is inside a read, a scan's
+ * callback: the collection waits until no transaction or read is in
+ * flight). */
 int pkv_gc(pkv *db);
 
 /* What pkv_defrag did. */

@@ -4225,12 +4225,24 @@ static void test_batch_savepoint(void **state)
 
 /* test_batch_abort -- an aborted batch applies nothing; so does a batch
  * with an invalid operation, whose commit reports it. */
+/* gc_from_scan -- a scan callback that calls pkv_gc (which pkv.3 forbids)
+ * and keeps its answer. */
+static int gc_from_scan(void *ctx, const struct pkv_item *it)
+{
+	void **a = ctx;
+
+	(void)it;
+	*(int *)a[1] = pkv_gc(a[0]);
+	return 1;
+}
+
 /*
  * test_gc_in_batch -- pkv_gc from a thread whose batch is open answers
  * PKV_EBUSY at once: the collection waits until no transaction is in
  * flight, and waited for this thread's own, forever (pkv-server's GC
  * after a write in the same turn froze the server).  The batch is then
- * committed whole, and a collection runs.
+ * committed whole, and a collection runs.  Likewise from inside a read
+ * (a scan's callback): the collection waits for every reader.
  */
 static void test_gc_in_batch(void **state)
 {
@@ -4247,6 +4259,15 @@ static void test_gc_in_batch(void **state)
 	assert_int_equal(pkv_gc(db), 0);
 	assert_int_equal(pkv_exists(db, 0, "x", 1), 0);
 	assert_int_equal(pkv_exists(db, 0, "z", 1), 0);
+	{
+		int r = 0;
+		uint64_t next;
+		void *a[2] = { db, &r };
+		assert_int_equal(pkv_scan(db, 0, 0, 10, gc_from_scan, a,
+					  &next), 1);
+		assert_int_equal(r, PKV_EBUSY);
+	}
+	assert_int_equal(pkv_gc(db), 0);
 	close_db(f);
 }
 
