@@ -4223,8 +4223,6 @@ static void test_batch_savepoint(void **state)
 	close_db(f);
 }
 
-/* test_batch_abort -- an aborted batch applies nothing; so does a batch
- * with an invalid operation, whose commit reports it. */
 /* gc_from_scan -- a scan callback that calls pkv_gc (which pkv.3 forbids)
  * and keeps its answer. */
 static int gc_from_scan(void *ctx, const struct pkv_item *it)
@@ -4271,6 +4269,8 @@ static void test_gc_in_batch(void **state)
 	close_db(f);
 }
 
+/* test_batch_abort -- an aborted batch applies nothing; so does a batch
+ * with an invalid operation, whose commit reports it. */
 static void test_batch_abort(void **state)
 {
 	struct fixture *f = *state;
