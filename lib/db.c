@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "kv_int.h"
+#include "kv_batch.h"
+#include "planted.h"
 
 #define KV_DEFAULT_SIZE (64ull << 20)
 #define KV_DEFAULT_DBS 16u
@@ -541,23 +543,32 @@ int pkv_dbsize(pkv *db, unsigned dbi, uint64_t *keys, uint64_t *expires)
 	return 0;
 }
 
+/* kv_tables_new -- databases [a, b] get new empty tables in t. */
+static int kv_tables_new(struct kvtx *t, unsigned a, unsigned b)
+{
+	uint64_t toff;
+	int err = 0;
+
+	for (unsigned i = a; i <= b && !err; i++)
+		if (!(err = table_new(t, KV_INITIAL_LOG2, &toff)))
+			err = kvtx_set(t, pool_off(t->db->pool,
+						   &t->db->root->table[i]),
+				       toff);
+	return err;
+}
+
 /* kv_flush_tx -- give databases [a, b] new empty tables in one
  * transaction (their locks held exclusively). */
 static int kv_flush_tx(pkv *db, unsigned a, unsigned b)
 {
 	struct kvtx t;
-	uint64_t toff;
 	int err;
 
 	if ((err = kvtx_begin(db, &t)))
 		return err;
-	for (unsigned i = a; i <= b; i++) {
-		if ((err = table_new(&t, KV_INITIAL_LOG2, &toff)) ||
-		    (err = kvtx_set(&t, pool_off(db->pool, &db->root->table[i]),
-				    toff))) {
-			kvtx_abort(&t);
-			return err;
-		}
+	if ((err = kv_tables_new(&t, a, b))) {
+		kvtx_abort(&t);
+		return err;
 	}
 	if ((err = kvtx_commit(&t)))
 		return err;
@@ -588,11 +599,10 @@ static int kv_flush_locked(pkv *db, unsigned a, unsigned b, bool *collect)
 	return err;
 }
 
-/* kv_flush_reclaim -- after a flush, the old tables' space: collected now
- * when kv_flush_locked says so (unless the collection would wait for this
- * thread itself: gc_run's -EDEADLK), else asked of the collector's
- * thread. */
-static void kv_flush_reclaim(pkv *db, bool collect)
+/* kv_flush_reclaim -- see kv_batch.h: collected now when kv_flush_locked
+ * says so (unless the collection would wait for this thread itself:
+ * gc_run's -EDEADLK), else asked of the collector's thread. */
+void kv_flush_reclaim(pkv *db, bool collect)
 {
 	if (!collect || gc_run(heap_gc(db->heap)) == -EDEADLK)
 		gc_request(heap_gc(db->heap));
@@ -674,6 +684,135 @@ int pkv_swapdb(pkv *db, unsigned a, unsigned b)
 	pthread_rwlock_unlock(&db->dbs[lo].lock);
 	pthread_mutex_unlock(&db->batch_mtx);
 	return err ? kv_err(db, err, "swap failed: %s", pkv_strerror(err)) : 0;
+}
+
+/* ---- whole databases in a batch ---- */
+
+/* kv_batch_flush -- new tables for databases [a, z] in the batch's
+ * transaction, as kv_flush_locked makes them alone: from the heap's
+ * reserve if the pool is full, and then the old tables are collected
+ * when the batch commits. */
+static int kv_batch_flush(pkv_batch *b, unsigned a, unsigned z)
+{
+	struct kv_save s;
+	int err;
+
+	kv_save(b, &s);
+	err = kv_tables_new(&b->t, a, z);
+	if (err == PKV_EFULL) {
+		kv_restore(b, &s);
+		heap_use_reserve(true);
+		err = kv_tables_new(&b->t, a, z);
+		heap_use_reserve(false);
+	}
+	for (unsigned i = a; i <= z && !err; i++)
+		err = kv_count_change(b, KV_COUNT_ZERO, i, i, 0);
+	if (err) {
+		kv_restore(b, &s);
+		return err;
+	}
+	b->drops = true;              /* the old tables' blocks */
+	if (heap_take_was_full(b->db->heap))
+		b->reclaim = true;
+	return 0;
+}
+
+/* kv_batch_swap -- databases a and c exchange tables in the batch's
+ * transaction (their tables as the batch sees them: it may have flushed
+ * or swapped them already). */
+static int kv_batch_swap(pkv_batch *b, unsigned a, unsigned c)
+{
+	pkv *db = b->db;
+	uint64_t ta = pool_off(db->pool, kv_table_at(db, &b->t, a));
+	uint64_t tc = pool_off(db->pool, kv_table_at(db, &b->t, c));
+	struct kv_save s;
+	int err;
+
+	kv_save(b, &s);
+	if ((err = kvtx_set(&b->t, pool_off(db->pool, &db->root->table[a]),
+			    tc)) ||
+	    (err = kvtx_set(&b->t, pool_off(db->pool, &db->root->table[c]),
+			    ta)) ||
+	    (err = kv_count_change(b, KV_COUNT_SWAP, a, c, 0)))
+		kv_restore(b, &s);
+	return err;
+}
+
+/*
+ * kv_dbwide -- see kv_batch.h.  The batch holds every stripe of the
+ * databases first: a single write that found a database's table before
+ * the batch changed the root word must end before it does (and the
+ * count it adds to must be the old table's), and none may start after
+ * (it would write to a table the commit unlinks).  Lock-free readers
+ * need nothing: they see the old root word or the committed one, and
+ * the collector takes an unlinked table only when no reader can be in
+ * it.  From here on the batch finds every table through its
+ * transaction (b->retabled).
+ */
+int kv_dbwide(pkv_batch *b, const struct kv_op *op)
+{
+	pkv *db = b->db;
+	unsigned a = op->dbi, z = (unsigned)op->index;
+	int err = 0;
+
+	if (op->dbi >= db->ndbs || op->index < 0 ||
+	    op->index >= (int64_t)db->ndbs)
+		return kv_err(db, PKV_EINVAL, "database %u out of range "
+			      "(the pool has %u)", op->dbi >= db->ndbs ?
+			      op->dbi : (unsigned)op->index, db->ndbs);
+	if (!b->serial)               /* it holds many stripes */
+		return kv_err(db, PKV_EINVAL, "a whole database in a "
+			      "batch of one operation");
+	if (op->op == KV_OP_SWAPDB) {
+		if (a == z)
+			return 0;
+		err = kv_hold_db(b, a < z ? a : z);
+		if (!err)
+			err = kv_hold_db(b, a < z ? z : a);
+	} else {
+		if (a > z)
+			return kv_err(db, PKV_EINVAL, "no databases to flush");
+		for (unsigned i = a; i <= z && !err; i++)
+			err = kv_hold_db(b, i);
+	}
+	if (err || (err = kv_tx(b)))
+		return kv_err(db, err, "out of memory");
+	b->retabled = true;
+	if (op->op == KV_OP_SWAPDB)
+		err = kv_batch_swap(b, a, z);
+	else if (PLANTED(KV_DBWIDE_APART))  /* its own transaction */
+		err = kv_flush_tx(db, a, z);
+	else
+		err = kv_batch_flush(b, a, z);
+	if (err == PKV_EFULL)
+		return kv_err(db, err, "pool is full: no room for the new "
+			      "empty table");
+	if (err)
+		return kv_err(db, err, "%s failed: %s", op->op == KV_OP_SWAPDB ?
+			      "swap" : "flush", pkv_strerror(err));
+	return 0;
+}
+
+/* pkv_batch_flushdb -- see pkv.h. */
+int pkv_batch_flushdb(pkv_batch *b, unsigned dbi)
+{
+	struct kv_op op = { .op = KV_OP_FLUSH, .dbi = dbi, .index = dbi };
+	return kv_exec(b, &op);
+}
+
+/* pkv_batch_flushall -- see pkv.h. */
+int pkv_batch_flushall(pkv_batch *b)
+{
+	struct kv_op op = { .op = KV_OP_FLUSH, .dbi = 0,
+			    .index = b->db->ndbs - 1 };
+	return kv_exec(b, &op);
+}
+
+/* pkv_batch_swapdb -- see pkv.h. */
+int pkv_batch_swapdb(pkv_batch *b, unsigned a, unsigned c)
+{
+	struct kv_op op = { .op = KV_OP_SWAPDB, .dbi = a, .index = c };
+	return kv_exec(b, &op);
 }
 
 /* pkv_scan -- one step of a scan, inside a read section. */

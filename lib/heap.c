@@ -1178,6 +1178,23 @@ uint64_t heap_block_len(const struct heap *h, uint64_t data_off)
 	return heap_locate(h, data_off, &act) ? 0 : act.block_len;
 }
 
+/* heap_block_len_reserved -- see heap.h. */
+uint64_t heap_block_len_reserved(const struct heap *h, uint64_t data_off)
+{
+	uint64_t blk = heap_block_of(h, data_off), chunk, n = 1;
+
+	if (!blk || blk + BLOCK_HDR_SIZE != data_off)
+		return 0;
+	chunk = (blk - h->pool->hdr->chunks_off) / h->chunk_size;
+	if (__atomic_load_n(&h->cstate[chunk], __ATOMIC_ACQUIRE) == CS_RUN)
+		return h->cls[h->run_of[chunk]->cls].block_size;
+	while (chunk + n < heap_nchunks(h) &&
+	       __atomic_load_n(&h->cstate[chunk + n], __ATOMIC_ACQUIRE) ==
+	       CS_HUGE_INNER)
+		n++;
+	return n * h->chunk_size;
+}
+
 /* heap_foreach_block -- visit allocated blocks in offset order. */
 int heap_foreach_block(const struct heap *h,
 		       int (*fn)(void *ctx, uint64_t data_off, uint64_t size,

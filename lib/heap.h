@@ -256,6 +256,11 @@ uint64_t heap_block_of(const struct heap *h, uint64_t off);
  * included; 0 if it is no such block (persistent state). */
 uint64_t heap_block_len(const struct heap *h, uint64_t data_off);
 
+/* heap_block_len_reserved -- heap_block_len from the volatile state: right
+ * also for a block the caller has reserved and not yet committed (a
+ * batch's new entry); for any other offset, some length or 0. */
+uint64_t heap_block_len_reserved(const struct heap *h, uint64_t data_off);
+
 /*
  * heap_foreach_block -- call fn for every allocated block (persistent
  * state), in offset order; stops and returns fn's value when it is not 0.

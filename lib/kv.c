@@ -152,6 +152,16 @@ static int kv_hold(pkv_batch *b, unsigned dbi, unsigned stripe)
 	return 0;
 }
 
+/* kv_hold_db -- see kv_batch.h. */
+int kv_hold_db(pkv_batch *b, unsigned dbi)
+{
+	int err = 0;
+
+	for (unsigned s = 0; s < KV_STRIPES && !err; s++)
+		err = kv_hold(b, dbi, s);
+	return err;
+}
+
 /* kv_release -- unlock everything the batch holds, newest first. */
 static void kv_release(pkv_batch *b)
 {
@@ -232,7 +242,7 @@ static pkv_batch *kv_spare_take(const pkv *db)
 	b->err_at = 0;
 	b->nholds = b->nres = b->ndeltas = 0;
 	b->payload = 0;
-	b->drops = false;
+	b->drops = b->retabled = b->reclaim = false;
 	return b;
 }
 
@@ -331,8 +341,9 @@ int kv_result(pkv_batch *b, int r)
 	return 0;
 }
 
-/* kv_delta -- the operation changed dbi's key count by delta. */
-int kv_delta(pkv_batch *b, unsigned dbi, int delta)
+/* kv_count_change -- see kv_batch.h. */
+int kv_count_change(pkv_batch *b, enum kv_count_kind kind, unsigned dbi,
+		    unsigned dbi2, int delta)
 {
 	if (b->ndeltas == b->deltacap) {
 		size_t cap = b->deltacap ? 2 * b->deltacap : 16;
@@ -342,10 +353,36 @@ int kv_delta(pkv_batch *b, unsigned dbi, int delta)
 		b->deltas = n;
 		b->deltacap = cap;
 	}
-	b->deltas[b->ndeltas].dbi = dbi;
-	b->deltas[b->ndeltas].delta = delta;
+	b->deltas[b->ndeltas] = (struct kv_delta){ kind, dbi, dbi2, delta };
 	b->ndeltas++;
 	return 0;
+}
+
+/* kv_delta -- the operation changed dbi's key count by delta. */
+int kv_delta(pkv_batch *b, unsigned dbi, int delta)
+{
+	return kv_count_change(b, KV_COUNT_ADD, dbi, dbi, delta);
+}
+
+/* kv_counts_apply -- a committed batch's changes of key counts, in
+ * order. */
+static void kv_counts_apply(pkv *db, const struct kv_delta *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		_Atomic int64_t *c = &db->dbs[d[i].dbi].count;
+		_Atomic int64_t *c2 = &db->dbs[d[i].dbi2].count;
+		switch (d[i].kind) {
+		case KV_COUNT_ADD:
+			atomic_fetch_add(c, d[i].delta);
+			break;
+		case KV_COUNT_ZERO:
+			atomic_store(c, 0);
+			break;
+		case KV_COUNT_SWAP:
+			atomic_store(c, atomic_exchange(c2, atomic_load(c)));
+			break;
+		}
+	}
 }
 
 /* kv_save -- a savepoint of the batch. */
@@ -394,7 +431,7 @@ int kv_find(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 						     (KV_STRIPES - 1)))))
 		return err;
 	v = kv_view(b);
-	k->tab = kv_table_of(db, dbi);
+	k->tab = b->retabled ? kv_table_at(db, v, dbi) : kv_table_of(db, dbi);
 	err = table_find(db, v, k->tab, k->hash, key, klen, &k->loc);
 	if (err < 0)
 		return kv_err(db, err, "database %u: the key's chain is "
@@ -784,6 +821,9 @@ static int kv_write(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 		return kv_incr(b, op, k, result);
 	case KV_OP_HINCR:
 		return kv_hincr(b, op, k, result);
+	case KV_OP_FLUSH:
+	case KV_OP_SWAPDB:            /* kv_exec gives them to kv_dbwide */
+		return PKV_EINVAL;
 	}
 	/* The key goes (if there is an entry at all). */
 	if (!k->found)
@@ -834,6 +874,11 @@ int kv_exec(pkv_batch *b, const struct kv_op *op)
 	struct kv_key k;
 	int err, r = 0;
 
+	if (op->op >= KV_OP_FLUSH) {  /* whole databases: no key */
+		if ((err = kv_dbwide(b, op)) || (err = kv_result(b, 0)))
+			goto fail;
+		return 0;
+	}
 	if ((err = kv_check_op(b->db, op)))
 		goto fail;
 	if ((err = kv_find(b, op->dbi, op->key, op->klen, true, &k)) ||
@@ -940,6 +985,7 @@ static int kv_commit(pkv_batch *b, int *results, bool async)
 {
 	pkv *db = b->db;
 	bool *finish = NULL, touched[KV_MAX_DBS], drops = false;
+	bool reclaim = false;
 	int err = b->err;
 
 
@@ -958,9 +1004,7 @@ static int kv_commit(pkv_batch *b, int *results, bool async)
 		 * in memory (the commit has a seq): count them.  Without a
 		 * seq nothing was applied. */
 		if (seq) {
-			for (size_t i = 0; i < b->ndeltas; i++)
-				atomic_fetch_add(&db->dbs[b->deltas[i].dbi].count,
-						 b->deltas[i].delta);
+			kv_counts_apply(db, b->deltas, b->ndeltas);
 			atomic_fetch_add_explicit(&db->payload_bytes,
 						  b->payload,
 						  memory_order_relaxed);
@@ -973,6 +1017,7 @@ static int kv_commit(pkv_batch *b, int *results, bool async)
 	if (results && b->nres)
 		memcpy(results, b->results, b->nres * sizeof(*results));
 	drops = !err && b->drops;
+	reclaim = !err && b->reclaim;
 	memset(touched, 0, db->ndbs * sizeof(bool));
 	if (!err && b->nholds) {
 		finish = b->finish;
@@ -986,7 +1031,9 @@ static int kv_commit(pkv_batch *b, int *results, bool async)
 			kv_maybe_resize(db, d, finish && finish[d],
 					!db->thread_running);
 	free(finish);
-	if (drops)
+	if (reclaim)
+		kv_flush_reclaim(db, true);
+	else if (drops)
 		gc_request(heap_gc(db->heap));
 	/* Resize work after the commit may have hit a failed write-back:
 	 * the pool can no longer make writes durable, so say so now. */
@@ -1004,7 +1051,8 @@ int kv_apply(pkv *db, const struct kv_op *ops, size_t n, int *results)
 
 	if (n == 0)
 		return 0;
-	if ((err = kv_batch_new(db, n > 1, &b)))
+	/* more than one stripe: a batch of several, or a whole database */
+	if ((err = kv_batch_new(db, n > 1 || ops[0].op >= KV_OP_FLUSH, &b)))
 		return err;
 	for (size_t i = 0; i < n; i++)
 		kv_exec(b, &ops[i]);
@@ -1238,23 +1286,23 @@ int pkv_type(pkv *db, unsigned dbi, const void *key, size_t klen,
 	return 0;
 }
 
-/* pkv_memory_usage -- see pkv.h. */
-int pkv_memory_usage(pkv *db, unsigned dbi, const void *key, size_t klen,
-		     uint64_t *bytes)
+/* kv_memory_usage -- pkv_memory_usage through the batch b. */
+static int kv_memory_usage(pkv_batch *b, unsigned dbi, const void *key,
+			   size_t klen, uint64_t *bytes)
 {
-	pkv_batch *b;
+	pkv *db = b->db;
 	struct kv_key k;
 	int err = kv_read_check(db, dbi, key, klen);
 
-	if (err || (err = kv_batch_new(db, false, &b)))
-		return err;
-	err = kv_find(b, dbi, key, klen, true, &k);
+	if (!err)
+		err = kv_find(b, dbi, key, klen, true, &k);
 	if (!err && !k.present)
 		err = PKV_ENOTFOUND;
 	if (!err) {
 		const struct kv_entry *E = kv_ptr(db, k.loc.entry);
 		uint64_t hoff = 0, more = 0, n = 0;
-		*bytes = heap_block_len(db->heap, k.loc.entry);
+		/* the entry may be the batch's own, not yet committed */
+		*bytes = heap_block_len_reserved(db->heap, k.loc.entry);
 		if (E->vtype != PKV_TYPE_STRING && E->vlen == sizeof(hoff))
 			memcpy(&hoff, kv_entry_val(E), sizeof(hoff));
 		/* the collection: its header and all it holds (not the
@@ -1265,8 +1313,28 @@ int pkv_memory_usage(pkv *db, unsigned dbi, const void *key, size_t klen,
 		if (err)
 			err = kv_err(db, err, "out of memory");
 	}
+	return err;
+}
+
+/* pkv_memory_usage -- see pkv.h. */
+int pkv_memory_usage(pkv *db, unsigned dbi, const void *key, size_t klen,
+		     uint64_t *bytes)
+{
+	pkv_batch *b;
+	int err = kv_batch_new(db, false, &b);
+
+	if (err)
+		return err;
+	err = kv_memory_usage(b, dbi, key, klen, bytes);
 	pkv_batch_abort(b);
 	return err;
+}
+
+/* pkv_batch_memory_usage -- see pkv.h. */
+int pkv_batch_memory_usage(pkv_batch *b, unsigned dbi, const void *key,
+			   size_t klen, uint64_t *bytes)
+{
+	return kv_memory_usage(b, dbi, key, klen, bytes);
 }
 
 /* ---- batches ---- */
@@ -1377,7 +1445,8 @@ int pkv_batch_dbsize(pkv_batch *b, unsigned dbi, uint64_t *keys,
 	if (dbi >= db->ndbs)
 		return kv_err(db, PKV_EINVAL, "database %u out of range", dbi);
 	tk = epoch_enter(heap_epoch(db->heap));
-	table_count(db, kv_view(b), kv_table_of(db, dbi), keys, expires);
+	table_count(db, kv_view(b), kv_table_at(db, kv_view(b), dbi), keys,
+		    expires);
 	epoch_exit(tk);
 	return 0;
 }

@@ -13,9 +13,14 @@ struct kv_hold {
 	unsigned dbi, stripe;
 };
 
-/* A change of a database's key count, undone by a rollback. */
+/* A change of databases' key counts, applied in order at commit and
+ * undone by a rollback: delta added to dbi's (KV_COUNT_ADD), dbi's
+ * emptied (KV_COUNT_ZERO: a flush), dbi's and dbi2's exchanged
+ * (KV_COUNT_SWAP). */
+enum kv_count_kind { KV_COUNT_ADD, KV_COUNT_ZERO, KV_COUNT_SWAP };
 struct kv_delta {
-	unsigned dbi;
+	enum kv_count_kind kind;
+	unsigned dbi, dbi2;
 	int delta;
 };
 
@@ -38,8 +43,13 @@ struct pkv_batch {
 	uint64_t payload;             /* key + value bytes written */
 	bool *finish;                 /* databases whose resize may be done
 					 (ndbs), or NULL */
-	bool drops;                   /* a key of a collection type went:
-					 the collector reclaims the rest */
+	bool drops;                   /* a key of a collection type went, or
+					 a table: the collector reclaims the
+					 rest */
+	bool retabled;                /* a flush or swap set a root table
+					 word: tables are found through t */
+	bool reclaim;                 /* a flush in a full pool: its old
+					 tables are collected at commit */
 	struct kv_texts *texts;       /* integer strings read as text */
 	unsigned dbcap;               /* dbheld's length (>= db->ndbs) */
 };
@@ -104,9 +114,17 @@ static inline const struct kvtx *kv_view(const pkv_batch *b)
 }
 
 /* kv_result -- record an operation's result; kv_delta -- the operation
- * changed dbi's key count by delta. */
+ * changed dbi's key count by delta; kv_count_change -- any change of
+ * counts (struct kv_delta). */
 int kv_result(pkv_batch *b, int r);
 int kv_delta(pkv_batch *b, unsigned dbi, int delta);
+int kv_count_change(pkv_batch *b, enum kv_count_kind kind, unsigned dbi,
+		    unsigned dbi2, int delta);
+
+/* kv_hold_db -- hold every stripe of dbi for the rest of the batch (a
+ * serial one): no single write is then at the database's table, whose
+ * root word the batch may change.  0 or -ENOMEM. */
+int kv_hold_db(pkv_batch *b, unsigned dbi);
 
 /* kv_save, kv_restore -- a savepoint of the batch, and back to it. */
 void kv_save(const pkv_batch *b, struct kv_save *s);
@@ -126,6 +144,14 @@ int kv_new_entry(pkv_batch *b, const struct kv_newent *n, uint64_t *offp);
  * entry is about to go: a collection's rest is left to the collector. */
 unsigned kv_vtype(const pkv_batch *b, const struct kv_key *k);
 void kv_note_drop(pkv_batch *b, const struct kv_key *k);
+
+/* kv_dbwide -- KV_OP_FLUSH or KV_OP_SWAPDB in the batch (db.c): 0, or an
+ * error after which nothing of it remains.  kv_flush_reclaim -- after a
+ * committed flush, its old tables' space: collected now when `collect`
+ * (the pool was full) and the collection can run here, else asked of the
+ * collector's thread. */
+int kv_dbwide(pkv_batch *b, const struct kv_op *op);
+void kv_flush_reclaim(pkv *db, bool collect);
 
 /* kv_exec -- run one write operation in the batch (lock, look up,
  * decide, write); kv_one -- one operation as a batch of its own. */

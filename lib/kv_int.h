@@ -323,6 +323,17 @@ void kvtx_rollback(struct kvtx *t, const struct kvtx_mark *m);
 int kvtx_commit(struct kvtx *t);
 int kvtx_commit_seq(struct kvtx *t, uint64_t *seqp);
 
+/* kv_table_at -- database dbi's table as t sees it (a batch that flushed
+ * or swapped databases holds the root's new words), or as stored when t
+ * is NULL. */
+static inline struct kv_table *kv_table_at(const pkv *db,
+					   const struct kvtx *t, unsigned dbi)
+{
+	return t ? kv_ptr(db, kvtx_get(t, pool_off(db->pool,
+						   &db->root->table[dbi])))
+		 : kv_table_of(db, dbi);
+}
+
 /* kv_entry_int -- the value of the integer string at e, through t when
  * given (a batch reads its own INCRs), else as stored (one aligned word:
  * a lock-free reader sees the old value or the new). */
@@ -624,6 +635,11 @@ enum kv_opcode {
 					 (made 0 if missing); the sum to
 					 *num */
 	KV_OP_HINCR,                  /* KV_OP_INCR on hash field `field` */
+	/* Whole databases (no key; kv_dbwide): */
+	KV_OP_FLUSH,                  /* databases dbi..index get new empty
+					 tables (pkv_batch_flushdb, _all) */
+	KV_OP_SWAPDB,                 /* databases dbi and index exchange
+					 tables (pkv_batch_swapdb) */
 };
 
 struct kv_op {

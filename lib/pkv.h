@@ -340,6 +340,19 @@ int pkv_batch_incr(pkv_batch *b, unsigned dbi, const void *key, size_t klen,
 		   int64_t delta, int64_t *value);
 
 /*
+ * Whole databases in a batch: pkv_flushdb, pkv_flushall and pkv_swapdb
+ * as operations of the batch, committed with the rest of it (all or
+ * nothing, even across a crash: a transaction that writes keys and
+ * flushes or swaps a database is never seen half done).  Each holds the
+ * database's every stripe until the batch ends, so single writes to it
+ * wait; the batch's later operations and reads see the empty or swapped
+ * databases.  Each is one write operation (result 0).
+ */
+int pkv_batch_flushdb(pkv_batch *b, unsigned dbi);
+int pkv_batch_flushall(pkv_batch *b);
+int pkv_batch_swapdb(pkv_batch *b, unsigned a, unsigned c);
+
+/*
  * Reads of a batch: as pkv_get_ref, pkv_exists, pkv_dbsize, pkv_scan and
  * pkv_random_key, over the keys as the batch left them.  A reference from
  * pkv_batch_get_ref stays valid until the batch's next call (releasing it
@@ -840,6 +853,13 @@ int pkv_damage(pkv *db, char *buf, size_t len);
  */
 int pkv_memory_usage(pkv *db, unsigned dbi, const void *key, size_t klen,
 		     uint64_t *bytes);
+
+/* pkv_batch_memory_usage -- pkv_memory_usage inside a batch, holding the
+ * key's stripe until the batch ends: the key's entry as the batch left it
+ * (a value written in the batch counted), its collection's blocks as last
+ * committed (elements the batch added or removed are not yet counted). */
+int pkv_batch_memory_usage(pkv_batch *b, unsigned dbi, const void *key,
+			   size_t klen, uint64_t *bytes);
 
 /* pkv_gc -- run a whole collection now; 0 or an error (PKV_EBUSY if
  * the calling thread has a batch open or is inside a read, a scan's

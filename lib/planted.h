@@ -1,7 +1,7 @@
 /*
  * planted.h -- bugs planted on purpose, each removing one persistence
- * barrier, to prove that the crash simulator fails when that barrier is
- * missing.
+ * barrier (or splitting what must be one transaction), to prove that the
+ * crash simulator fails when that barrier is missing.
  *
  * Every flush and fence that durability depends on -- and every rule on
  * when freed memory may be reused -- is written
@@ -73,7 +73,10 @@
 	  "header is durable") \
 	X(GROW_PERSIST, "grow-persist", \
 	  "growth: the heap's new chunk count is stored, never written " \
-	  "back, and its chunks used at once")
+	  "back, and its chunks used at once") \
+	X(KV_DBWIDE_APART, "kv-dbwide-apart", \
+	  "a flush inside a batch is committed on its own, apart from the " \
+	  "batch's other operations (what pkv-server's EXEC did)")
 
 enum planted_bug {
 	PB_NONE = 0,

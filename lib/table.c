@@ -902,8 +902,7 @@ static int scan_walk(pkv *db, const struct kvtx *t, pkv_batch *keep,
 
 		steps++;
 		for (int attempt = 0;; attempt++) {
-			uint64_t toff = kv_load(&db->root->table[dbi]);
-			const struct kv_table *tab = kv_ptr(db, toff);
+			const struct kv_table *tab = kv_table_at(db, t, dbi);
 			uint64_t ver = kv_load(&tab->version);
 			uint64_t nxt = kv_load(&tab->next);
 			uint64_t cur = kv_load(&tab->cur);
@@ -933,7 +932,7 @@ static int scan_walk(pkv *db, const struct kvtx *t, pkv_batch *keep,
 			/* Entries may have moved under us: do the step again
 			 * (keys seen twice are allowed, missed ones not). */
 			if ((kv_load(&tab->version) == ver &&
-			     kv_load(&db->root->table[dbi]) == toff) ||
+			     kv_table_at(db, t, dbi) == tab) ||
 			    attempt == 3)
 				break;
 		}
@@ -976,7 +975,7 @@ uint64_t table_random(pkv *db, const struct kvtx *t, unsigned dbi)
 {
 	static _Thread_local uint64_t rng;
 	int64_t now = pkv_now_ms();
-	const struct kv_table *tab = kv_table_of(db, dbi);
+	const struct kv_table *tab = kv_table_at(db, t, dbi);
 	uint64_t arrs[2] = { kv_load(&tab->cur), kv_load(&tab->next) };
 
 	if (!rng)

@@ -1740,6 +1740,54 @@ static unsigned count(unsigned d)
 	return n;
 }
 
+/* model_flush, model_swap -- what a flush of database d, and a swap of
+ * the two, make of a model. */
+static void model_flush(struct model *m, unsigned d)
+{
+	memset(m->k[d], 0, sizeof(m->k[d]));
+	memset(m->h[d], 0, sizeof(m->h[d]));
+	memset(m->l[d], 0, sizeof(m->l[d]));
+	memset(m->z[d], 0, sizeof(m->z[d]));
+}
+
+static void model_swap(struct model *m)
+{
+	struct model *was = malloc(sizeof(*was));
+
+	if (!was)
+		die("malloc", -ENOMEM);
+	*was = *m;
+	memcpy(m->k[0], was->k[1], sizeof(m->k[0]));
+	memcpy(m->k[1], was->k[0], sizeof(m->k[1]));
+	memcpy(m->h[0], was->h[1], sizeof(m->h[0]));
+	memcpy(m->h[1], was->h[0], sizeof(m->h[1]));
+	memcpy(m->l[0], was->l[1], sizeof(m->l[0]));
+	memcpy(m->l[1], was->l[0], sizeof(m->l[1]));
+	memcpy(m->z[0], was->z[1], sizeof(m->z[0]));
+	memcpy(m->z[1], was->z[0], sizeof(m->z[1]));
+	free(was);
+}
+
+/* make_dbwide -- a flush of the smaller database, or a swap, as an
+ * operation of a batch: the batch's later operations see it, and the
+ * commit keeps all or none of it. */
+static void make_dbwide(struct pending *p, struct model *m)
+{
+	unsigned d = count(0) < count(1) ? 0 : 1;
+
+	p->val = NULL;
+	p->key[0] = 0;
+	if (rndn(2)) {
+		p->op = (struct kv_op){ .op = KV_OP_FLUSH, .dbi = d,
+					.index = d };
+		model_flush(m, d);
+	} else {
+		p->op = (struct kv_op){ .op = KV_OP_SWAPDB, .dbi = 0,
+					.index = 1 };
+		model_swap(m);
+	}
+}
+
 static void op_single(void)
 {
 	struct model next = g_cur;
@@ -1786,6 +1834,10 @@ static void op_batch(void)
 			sscanf(p[k - 1].key, "key:%u", &i);
 		}
 		uint64_t r = rndn(10);
+		if (k && rndn(40) == 0) {
+			make_dbwide(&p[k], &next);
+			continue;
+		}
 		if (rndn(4) == 0) {
 			uint64_t w = rndn(3);
 			if (w == 0)
@@ -1811,6 +1863,8 @@ static void op_batch(void)
 				p[k].op.op == KV_OP_DEL ? "del" :
 				p[k].op.op == KV_OP_HSET ? "hset" :
 				p[k].op.op == KV_OP_HDEL ? "hdel" :
+				p[k].op.op == KV_OP_FLUSH ? "flush" :
+				p[k].op.op == KV_OP_SWAPDB ? "swap" :
 				p[k].op.op >= KV_OP_LPUSH ? "list op" :
 				"expire",
 				p[k].op.dbi, p[k].key);
@@ -1843,10 +1897,7 @@ static void op_flush(void)
 	unsigned d = count(0) < count(1) ? 0 : 1;
 	int err;
 
-	memset(next.k[d], 0, sizeof(next.k[d]));
-	memset(next.h[d], 0, sizeof(next.h[d]));
-	memset(next.l[d], 0, sizeof(next.l[d]));
-	memset(next.z[d], 0, sizeof(next.z[d]));
+	model_flush(&next, d);
 	begin_call(&next);
 	if ((err = pkv_flushdb(g_db, d)))
 		die("pkv_flushdb", err);
@@ -1858,14 +1909,7 @@ static void op_swap(void)
 	struct model next = g_cur;
 	int err;
 
-	memcpy(next.k[0], g_cur.k[1], sizeof(next.k[0]));
-	memcpy(next.k[1], g_cur.k[0], sizeof(next.k[1]));
-	memcpy(next.h[0], g_cur.h[1], sizeof(next.h[0]));
-	memcpy(next.h[1], g_cur.h[0], sizeof(next.h[1]));
-	memcpy(next.l[0], g_cur.l[1], sizeof(next.l[0]));
-	memcpy(next.l[1], g_cur.l[0], sizeof(next.l[1]));
-	memcpy(next.z[0], g_cur.z[1], sizeof(next.z[0]));
-	memcpy(next.z[1], g_cur.z[0], sizeof(next.z[1]));
+	model_swap(&next);
 	begin_call(&next);
 	if ((err = pkv_swapdb(g_db, 0, 1)))
 		die("pkv_swapdb", err);

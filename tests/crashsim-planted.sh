@@ -8,8 +8,9 @@
 # catches the bug (a bug of the disk paths only, disk-*, in the disk
 # model's runs alone; one of the engine's integer strings, kv-int-*, in
 # the key-value workload alone, with evicted lines: it needs an INCR of
-# an integer string made since the last checkpoint, that line evicted),
-# each stopping at its first failure.  Prints, per bug,
+# an integer string made since the last checkpoint, that line evicted;
+# and the engine's kv-dbwide-* likewise: only its batches flush), each
+# stopping at its first failure.  Prints, per bug,
 # which run caught it and after how many crash states.  Passes only when
 # every bug is caught.
 top_builddir=${top_builddir:-.}
@@ -31,11 +32,14 @@ $heap|--seed 2 --torn
 $heap|--seed 5 --disk --torn"
 	# A barrier of the disk paths only (disk-*) can fail only in the
 	# disk model: its runs alone, the engine's first (only it pipelines
-	# commits).  One of integer strings (kv-int-*) only where INCR runs:
-	# the engine's workload.
+	# commits).  One of integer strings (kv-int-*) only where INCR runs,
+	# and one of a batch's flushes (kv-dbwide-*) only where batches
+	# flush: the engine's workload.
 	case $bug in
 	disk-*) runs="$kv|--seed 5 --disk
 $heap|--seed 5 --disk" ;;
+	kv-dbwide-*) runs="$kv|--seed 5
+$kv|--seed 1 --evict" ;;
 	kv-int-*) runs="$kv|--seed 1 --evict
 $kv|--seed 2 --evict" ;;
 	esac

@@ -2593,7 +2593,14 @@ static void test_flush_full(void **state)
 			      (unsigned long long)(sizes[i] / MiB), vlens[i], n,
 			      again);
 		assert_true(again >= n * 9 / 10);
-		assert_int_equal(pkv_flushall(db), 0);
+		/* the batch's flush takes the reserve too, and its commit
+		 * collects the old tables before the next write */
+		{
+			pkv_batch *b;
+			assert_int_equal(pkv_batch_begin(db, &b), 0);
+			assert_int_equal(pkv_batch_flushall(b), 0);
+			assert_int_equal(pkv_batch_commit(b, NULL), 0);
+		}
 		assert_int_equal(pkv_dbsize(db, 0, &keys, &exp), 0);
 		assert_int_equal(keys, 0);
 		assert_int_equal(pkv_put(db, 0, "two", 3, "y", 1, 0, 0), 0);
@@ -4269,6 +4276,115 @@ static void test_gc_in_batch(void **state)
 	close_db(f);
 }
 
+/* batch_dbwide_put -- a single put of key 900 in database 0, from a
+ * thread: it waits while a batch that flushed the database holds it. */
+static void *batch_dbwide_put(void *arg)
+{
+	put_kv(arg, 0, 900, 9);
+	return NULL;
+}
+
+/* batch_scan_count -- pkv_scan_fn: count the keys. */
+static int batch_scan_count(void *ctx, const struct pkv_item *item)
+{
+	(void)item;
+	++*(unsigned *)ctx;
+	return 0;
+}
+
+/*
+ * test_batch_dbwide -- flushes and swaps inside a batch: its later
+ * operations and reads see the databases as it left them (a get, a size,
+ * a scan, a random key), other readers see nothing of it until the
+ * commit, a savepoint takes one back, the commit applies all of it and
+ * the counts follow, durably; an aborted batch leaves the databases as
+ * they were; a single put to a database the batch flushed waits for the
+ * commit and lands in the new table (not in the old one, unlinked by the
+ * commit); pkv_batch_memory_usage sees a key the batch wrote.
+ */
+static void test_batch_dbwide(void **state)
+{
+	struct fixture *f = *state;
+	struct pkv_savepoint sp;
+	struct pkv_ref ref;
+	uint64_t keys, next, bytes = 0;
+	unsigned seen = 0;
+	char kbuf[KEYMAX];
+	size_t kl;
+	pkv_batch *b;
+	pthread_t th;
+	pkv *db = open_db(f);
+
+	for (unsigned i = 0; i < 300; i++)
+		put_kv(db, 0, i, 1);
+	for (unsigned i = 500; i < 510; i++)
+		put_kv(db, 1, i, 2);
+
+	/* aborted: nothing changes */
+	assert_int_equal(pkv_batch_begin(db, &b), 0);
+	assert_int_equal(pkv_batch_flushall(b), 0);
+	assert_int_equal(pkv_batch_swapdb(b, 0, 1), 0);
+	pkv_batch_abort(b);
+	assert_int_equal(dbsize(db, 0), 300);
+	assert_int_equal(dbsize(db, 1), 10);
+
+	assert_int_equal(pkv_batch_begin(db, &b), 0);
+	assert_int_equal(pkv_batch_put(b, 0, "x", 1, "1", 1, 0, 0), 0);
+	assert_int_equal(pkv_batch_flushdb(b, 0), 0);
+	assert_int_equal(pkv_batch_get_ref(b, 0, "x", 1, &ref), PKV_ENOTFOUND);
+	kl = (size_t)mkkey(kbuf, 7);
+	assert_int_equal(pkv_batch_exists(b, 0, kbuf, kl), PKV_ENOTFOUND);
+	assert_int_equal(pkv_batch_dbsize(b, 0, &keys, NULL), 0);
+	assert_int_equal(keys, 0);
+	assert_int_equal(pkv_batch_put(b, 0, "y", 1, "2", 1, 0, 0), 0);
+	assert_int_equal(pkv_batch_memory_usage(b, 0, "y", 1, &bytes), 0);
+	assert_true(bytes > 0);
+	/* a single put to database 0 waits for the batch */
+	assert_int_equal(pthread_create(&th, NULL, batch_dbwide_put, db), 0);
+	assert_int_equal(pkv_batch_swapdb(b, 0, 1), 0);
+	assert_int_equal(pkv_batch_dbsize(b, 0, &keys, NULL), 0);
+	assert_int_equal(keys, 10);
+	assert_int_equal(pkv_batch_dbsize(b, 1, &keys, NULL), 0);
+	assert_int_equal(keys, 1);
+	assert_int_equal(pkv_batch_get_ref(b, 1, "y", 1, &ref), 0);
+	assert_int_equal(pkv_batch_scan(b, 1, 0, 1000, batch_scan_count, &seen,
+					&next), 0);
+	assert_int_equal(seen, 1);
+	assert_int_equal(pkv_batch_random_key(b, 1, kbuf, sizeof(kbuf), &kl),
+			 0);
+	assert_true(kl == 1 && kbuf[0] == 'y');
+	pkv_batch_savepoint(b, &sp);
+	assert_int_equal(pkv_batch_flushall(b), 0);
+	assert_int_equal(pkv_batch_dbsize(b, 0, &keys, NULL), 0);
+	assert_int_equal(keys, 0);
+	pkv_batch_rollback(b, &sp);
+	assert_int_equal(pkv_batch_dbsize(b, 0, &keys, NULL), 0);
+	assert_int_equal(keys, 10);
+	/* others see none of it yet */
+	assert_int_equal(dbsize(db, 0), 300);
+	expect_kv(db, 0, 7, 1);
+	assert_int_equal(pkv_exists(db, 1, "y", 1), PKV_ENOTFOUND);
+	assert_int_equal(pkv_batch_swapdb(b, 1, 1), 0);
+	assert_int_equal(pkv_batch_swapdb(b, 0, 16), PKV_EINVAL);
+	pkv_batch_rollback(b, &sp);   /* forget the failure */
+	assert_int_equal(pkv_batch_commit(b, NULL), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+
+	for (unsigned round = 0; round < 2; round++) {
+		assert_int_equal(dbsize(db, 0), 11);   /* 500..509 and 900 */
+		assert_int_equal(dbsize(db, 1), 1);
+		expect_kv(db, 0, 500, 2);
+		expect_kv(db, 0, 900, 9);
+		expect_kv(db, 0, 7, -1);
+		expect_kv(db, 1, 7, -1);
+		assert_int_equal(pkv_exists(db, 1, "y", 1), 0);
+		assert_int_equal(pkv_exists(db, 0, "x", 1), PKV_ENOTFOUND);
+		db = reopen(f);
+	}
+	assert_int_equal(pkv_gc(db), 0);
+	close_db(f);
+}
+
 /* test_batch_abort -- an aborted batch applies nothing; so does a batch
  * with an invalid operation, whose commit reports it. */
 static void test_batch_abort(void **state)
@@ -4810,6 +4926,7 @@ int main(void)
 		T(test_batch_savepoint),
 		T(test_batch_abort),
 		T(test_gc_in_batch),
+		T(test_batch_dbwide),
 		T(test_batch_submit),
 		T(test_prefetch),
 		T(test_stats),
