@@ -584,9 +584,16 @@ static void cmd_gc(struct client *c)
 {
 	struct pkv_stats st;
 	char buf[256];
-	int err = ks_gc();
+	int err;
 
-	if (err) {
+	if (c->in_multi) {
+		/* it would commit the commands of EXEC before it apart from
+		 * those after it */
+		c->multi_error = true;   /* EXEC will abort */
+		reply_error(c, "ERR Command not allowed inside a transaction");
+		return;
+	}
+	if ((err = ks_gc())) {
 		reply_err_kv(c, err);
 		return;
 	}
@@ -631,7 +638,8 @@ static void cmd_memory(struct client *c)
 			return;
 		}
 		/* every element is counted: SAMPLES changes nothing */
-		err = ks_memory_usage(c->db, &c->argv[2], &bytes);
+		err = ks_memory_usage(c->db, &c->argv[2], c->in_exec,
+				      &bytes);
 		if (err == PKV_ENOTFOUND)
 			reply_null(c);
 		else if (err)
@@ -681,7 +689,7 @@ const struct command server_commands[] = {
 	  "Does nothing: every write is already durable." },
 	{ "memory", -2, 0, 0, 0, 0, cmd_memory, "server", "4.0.0",
 	  "A container for memory diagnostics commands." },
-	{ "gc", 1, CMD_ADMIN, 0, 0, 0, cmd_gc, "server", "0.1.0",
+	{ "gc", 1, CMD_ADMIN | CMD_NOMULTI, 0, 0, 0, cmd_gc, "server", "0.1.0",
 	  "Runs the pool's garbage collector now (pkv)." },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };

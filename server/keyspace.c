@@ -739,8 +739,8 @@ void ks_set_group_flush(void (*fn)(void))
 	ks.group_flush = fn;
 }
 
-/* ks_before_dbwide -- commit pending writes before a flush or swap (a
- * database-wide change runs alone among batches). */
+/* ks_before_dbwide -- commit the turn's writes before an operation that
+ * runs outside batches (GC, MEMORY USAGE). */
 static void ks_before_dbwide(void)
 {
 	if (ks.batch && ks.group_flush)
@@ -759,49 +759,54 @@ int ks_gc(void)
 }
 
 /* ks_memory_usage -- see keyspace.h. */
-int ks_memory_usage(unsigned db, const struct resp_arg *key,
+int ks_memory_usage(unsigned db, const struct resp_arg *key, bool in_exec,
 		    uint64_t *bytes)
 {
-	ks_before_dbwide();
-	return pkv_memory_usage(srv.db, db, key->p, key->len, bytes);
+	if (!in_exec) {
+		ks_before_dbwide();
+		return pkv_memory_usage(srv.db, db, key->p, key->len, bytes);
+	}
+	if (!ks_batch())
+		return ks.err;
+	return pkv_batch_memory_usage(ks.batch, db, key->p, key->len, bytes);
 }
 
-/* ks_flushdb -- empty one database. */
+/* ks_flushdb -- see keyspace.h. */
 int ks_flushdb(unsigned db)
 {
 	int err;
 
-	ks_before_dbwide();
+	if (!ks_batch())
+		return ks.err;
 	multi_touch_db(db, db);
-	err = pkv_flushdb(srv.db, db);
-	if (!err)
+	if (!(err = pkv_batch_flushdb(ks.batch, db)))
 		srv.dirty++;
 	return err;
 }
 
-/* ks_flushall -- empty every database. */
+/* ks_flushall -- see keyspace.h. */
 int ks_flushall(void)
 {
 	int err;
 
-	ks_before_dbwide();
+	if (!ks_batch())
+		return ks.err;
 	for (unsigned d = 0; d < pkv_databases(srv.db); d++)
 		multi_touch_db(d, d);
-	err = pkv_flushall(srv.db);
-	if (!err)
+	if (!(err = pkv_batch_flushall(ks.batch)))
 		srv.dirty++;
 	return err;
 }
 
-/* ks_swapdb -- exchange two databases. */
+/* ks_swapdb -- see keyspace.h. */
 int ks_swapdb(unsigned a, unsigned b)
 {
 	int err;
 
-	ks_before_dbwide();
+	if (!ks_batch())
+		return ks.err;
 	multi_touch_db(a, b);
-	err = pkv_swapdb(srv.db, a, b);
-	if (!err) {
+	if (!(err = pkv_batch_swapdb(ks.batch, a, b))) {
 		srv.dirty++;
 		/* any waited-on key may now be a list or sorted set */
 		blocking_touch_all();

@@ -206,21 +206,26 @@ bool ks_group_big(void);
  * the writes before it are committed before it runs. */
 void ks_set_group_flush(void (*fn)(void));
 
-/* Database-wide operations (they commit the turn so far first). */
+/* ks_flushdb, ks_flushall, ks_swapdb -- whole databases, as operations
+ * of the turn's batch (pkv_batch_flushdb...): committed with the commands
+ * around them, so that an EXEC which writes keys and flushes or swaps is
+ * kept whole or not at all across a crash. */
 int ks_flushdb(unsigned db);
+int ks_flushall(void);
+int ks_swapdb(unsigned a, unsigned b);
 
 /* ks_gc -- collect the pool's garbage now (pkv_gc), after the turn's
  * writes are committed: the collection waits until no transaction is in
  * flight, and the turn's open batch, in this very thread, would be one
- * forever (one client's "SET a 1\r\nGC\r\n" froze the server). */
+ * forever (one client's "SET a 1\r\nGC\r\n" froze the server).  Not
+ * for EXEC, whose commands must commit together (GC refuses MULTI). */
 int ks_gc(void);
 
-/* ks_memory_usage -- the pool bytes key takes (pkv_memory_usage), after
- * the turn's writes are committed (its walk holds the key's stripe, as
- * the turn's batch may). */
-int ks_memory_usage(unsigned db, const struct resp_arg *key,
+/* ks_memory_usage -- the pool bytes key takes: after the turn's writes
+ * are committed (pkv_memory_usage's walk holds the key's stripe, as the
+ * turn's batch may), or, `in_exec`, through the batch
+ * (pkv_batch_memory_usage: an EXEC's commands must commit together). */
+int ks_memory_usage(unsigned db, const struct resp_arg *key, bool in_exec,
 		    uint64_t *bytes);
-int ks_flushall(void);
-int ks_swapdb(unsigned a, unsigned b);
 
 #endif /* PKV_KEYSPACE_H */

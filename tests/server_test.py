@@ -729,6 +729,45 @@ class Transactions(Base):
         self.assertEqual([Err("ERR value is not an integer or out of "
                               "range"), "OK"], c.call("EXEC"))
 
+    def test_exec_with_flush_and_swap(self):
+        """FLUSHDB and SWAPDB inside EXEC: the commands after them see
+        the emptied and swapped databases (as in Redis), and all of it is
+        one commit with the writes around it (pkv-server committed the
+        writes before a flush apart: a crash could keep half of EXEC)."""
+        c = self.raw()
+        c.call("SET", "x", "0")
+        self.assertEqual("OK", c.call("MULTI"))
+        for cmd in [("SET", "a", "1"), ("FLUSHDB",), ("SET", "b", "2"),
+                    ("DBSIZE",), ("SWAPDB", "0", "1"), ("DBSIZE",),
+                    ("SET", "c", "3"), ("SELECT", "1"), ("DBSIZE",),
+                    ("GET", "b"), ("GET", "x"), ("SELECT", "0")]:
+            self.assertEqual("QUEUED", c.call(*cmd))
+        self.assertEqual(["OK", "OK", "OK", 1, "OK", 0, "OK", "OK", 1,
+                          b"2", None, "OK"], c.call("EXEC"))
+        r, r1 = self.r, self.client(1)
+        self.assertEqual([b"c"], r.keys("*"))
+        self.assertEqual([b"b"], r1.keys("*"))
+        self.assertEqual("OK", c.call("MULTI"))
+        self.assertEqual("QUEUED", c.call("SET", "d", "4"))
+        self.assertEqual("QUEUED", c.call("FLUSHALL"))
+        self.assertEqual("QUEUED", c.call("SET", "e", "5"))
+        self.assertEqual(["OK", "OK", "OK"], c.call("EXEC"))
+        self.assertEqual([b"e"], r.keys("*"))
+        self.assertEqual(0, r1.dbsize())
+
+    @unittest.skipUnless(PKV, "pkv only")
+    def test_exec_refuses_gc(self):
+        """GC would commit the commands of EXEC before it apart from
+        those after it: refused when queued, and EXEC aborts."""
+        c = self.raw()
+        self.assertEqual("OK", c.call("MULTI"))
+        self.assertEqual("QUEUED", c.call("SET", "a", "1"))
+        self.assertEqual(Err("ERR Command not allowed inside a "
+                             "transaction"), c.call("GC"))
+        self.assertEqual(Err("EXECABORT Transaction discarded because of "
+                             "previous errors."), c.call("EXEC"))
+        self.assertEqual(0, self.r.exists("a"))
+
     def test_execabort(self):
         c = self.raw()
         self.assertEqual("OK", c.call("MULTI"))
