@@ -482,7 +482,7 @@ static void cmd_hrandfield(struct client *c)
 		reply_err_int(c);
 		return;
 	}
-	if (counted && count < -LLONG_MAX / 2) {
+	if (counted && count < -SRV_RAND_MAX_REPEATS) {
 		reply_error(c, "ERR value is out of range");
 		return;
 	}

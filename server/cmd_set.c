@@ -365,7 +365,7 @@ static void cmd_srandmember(struct client *c)
 			reply_err_int(c);
 			return;
 		}
-		if (count == LLONG_MIN) {
+		if (count < -SRV_RAND_MAX_REPEATS) {
 			reply_error(c, "ERR value is out of range");
 			return;
 		}
@@ -393,19 +393,17 @@ static void cmd_srandmember(struct client *c)
 			}
 	} else if (count < 0) {
 		/* Many with repeats: from one read of the set, not a draw
-		 * each (a draw walks empty buckets in a sparse table). */
-		struct members all = { 0 };
-		bool ok = set_all(c, &c->argv[1], &all);
-		for (uint64_t i = 0; ok && all.n && i < want; i++) {
-			const struct member *x = &all.v[srv_rand(all.n)];
-			if (!(ok = members_push(&m, x->p, x->len)))
-				reply_err_kv(c, -ENOMEM);
+		 * each (a draw walks empty buckets in a sparse table), each
+		 * pick replied at once, not copied first. */
+		if (set_all(c, &c->argv[1], &m)) {
+			reply_array(c, m.n ? (int64_t)want : 0);
+			for (uint64_t i = 0; m.n && i < want; i++) {
+				const struct member *x = &m.v[srv_rand(m.n)];
+				reply_bulk(c, x->p, x->len);
+			}
 		}
-		members_free(&all);
-		if (!ok) {
-			members_free(&m);
-			return;
-		}
+		members_free(&m);
+		return;
 	} else if (want > SRV_RAND_DRAWS || want * 3 > n ||
 		   (drawn = set_distinct_draws(c, &c->argv[1], want, &m)) <= 0) {
 		/* all, less a random few */

@@ -221,19 +221,31 @@ static bool zset_collect(struct client *c, const struct resp_arg *key,
 	return !err;
 }
 
-/* reply_pairs -- z's pairs as ZRANGE answers them (WITHSCORES: RESP2
- * member, score, ...; RESP3 [member, score] pairs). */
+/* reply_pair -- one pair as ZRANGE answers it (WITHSCORES: RESP2 member,
+ * score; RESP3 a [member, score] pair). */
+static void reply_pair(struct client *c, const struct zpair *p,
+		       bool scores)
+{
+	if (scores && c->proto >= 3)
+		reply_array(c, 2);
+	reply_bulk(c, p->m, p->len);
+	if (scores)
+		reply_double(c, p->s);
+}
+
+/* reply_pairs_len -- the array header of n pairs (reply_pair's). */
+static void reply_pairs_len(struct client *c, size_t n, bool scores)
+{
+	reply_array(c, (int64_t)(scores && c->proto < 3 ? 2 * n : n));
+}
+
+/* reply_pairs -- z's pairs as ZRANGE answers them. */
 static void reply_pairs(struct client *c, const struct zpairs *z,
 			bool scores)
 {
-	reply_array(c, (int64_t)(scores && c->proto < 3 ? 2 * z->n : z->n));
-	for (size_t i = 0; i < z->n; i++) {
-		if (scores && c->proto >= 3)
-			reply_array(c, 2);
-		reply_bulk(c, z->v[i].m, z->v[i].len);
-		if (scores)
-			reply_double(c, z->v[i].s);
-	}
+	reply_pairs_len(c, z->n, scores);
+	for (size_t i = 0; i < z->n; i++)
+		reply_pair(c, &z->v[i], scores);
 }
 
 /* ---- ZADD, ZINCRBY, ZREM ---- */
@@ -857,8 +869,8 @@ static void cmd_zrandmember(struct client *c)
 			reply_err_int(c);
 			return;
 		}
-		if (count == LLONG_MIN || (scores && (count > LLONG_MAX / 2 ||
-						     count < -LLONG_MAX / 2))) {
+		if (count < -SRV_RAND_MAX_REPEATS ||
+		    (scores && count > LLONG_MAX / 2)) {
 			reply_error(c, "ERR value is out of range");
 			return;
 		}
@@ -882,7 +894,19 @@ static void cmd_zrandmember(struct client *c)
 		reply_array(c, 0);
 		return;
 	}
-	if (count < 0) {
+	if (count < 0 && want > SRV_RAND_DRAWS) {
+		/* Many with repeats: one read of the set, each pick replied
+		 * at once (a read per element took the set's walk each). */
+		struct pkv_zrange q = { .by = PKV_ZBY_RANK, .start = 0,
+					.stop = -1, .count = -1 };
+		if (zset_collect(c, &c->argv[1], &q, &z)) {
+			reply_pairs_len(c, z.n ? want : 0, scores);
+			for (uint64_t i = 0; z.n && i < want; i++)
+				reply_pair(c, &z.v[srv_rand(z.n)], scores);
+		}
+		zpairs_free(&z);
+		return;
+	} else if (count < 0) {
 		for (uint64_t i = 0; i < want; i++) {
 			struct pkv_zrange q = { .by = PKV_ZBY_RANK,
 						.count = -1 };

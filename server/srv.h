@@ -62,4 +62,15 @@ uint64_t srv_rand(uint64_t n);
  */
 #define SRV_RAND_DRAWS 16u
 
+/*
+ * SRV_RAND_MAX_REPEATS -- the most elements SRANDMEMBER, HRANDFIELD and
+ * ZRANDMEMBER give for a negative count (repeats allowed); a count beyond
+ * it answers "ERR value is out of range".  That reply grows with the
+ * count, not with the data, and is built in one turn: SRANDMEMBER s
+ * -722222222 (the server fuzzer's) took 4 GiB before a byte was sent, and
+ * ZRANDMEMBER read the set once per element.  Redis takes up to 2^62 and
+ * builds gigabytes; 4 Mi elements are about 0.2 s and tens of MB.
+ */
+#define SRV_RAND_MAX_REPEATS (1ll << 22)
+
 #endif /* PKV_SRV_H */

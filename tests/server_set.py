@@ -12,7 +12,7 @@ server-py.sh runs it after server_test.py, whose helpers it shares.
 PKV_TEST_TARGET=redis runs the same tests against a real redis-server.
 Exit 0 if all pass, 1 if any fails, 77 if redis-py is missing.
 """
-from server_test import Base, main, redis
+from server_test import PKV, Base, main, redis
 from resp_client import RespSet
 
 WRONGTYPE = ("WRONGTYPE Operation against a key holding the wrong kind "
@@ -69,6 +69,37 @@ class Sets(Base):
         self.assertIsNone(r.srandmember("nokey"))
         self.assertEqual([], r.srandmember("nokey", 5))
         self.assertEqual(50, r.scard("s"))
+
+    def test_many_repeats(self):
+        """A negative count of many (SRANDMEMBER, HRANDFIELD, ZRANDMEMBER):
+        one read of the collection, each pick sent at once; beyond 2^22
+        elements pkv refuses, as Redis does beyond 2^62 (the server
+        fuzzer's SRANDMEMBER s -722222222 took 4 GiB before a byte was
+        sent, and ZRANDMEMBER read the set once per element)."""
+        r = self.r
+        r.sadd("s", "a", "b", "c")
+        r.hset("h", mapping={"f": "1", "g": "2"})
+        r.zadd("z", {"m": 1, "n": 2})
+        got = r.srandmember("s", -5000)
+        self.assertEqual(5000, len(got))
+        self.assertEqual({b"a", b"b", b"c"}, set(got))
+        got = r.hrandfield("h", -5000)
+        self.assertEqual(5000, len(got))
+        self.assertEqual({b"f", b"g"}, set(got))
+        got = r.zrandmember("z", -5000)
+        self.assertEqual(5000, len(got))
+        self.assertEqual({b"m", b"n"}, set(got))
+        got = self.raw().call("ZRANDMEMBER", "z", "-3000", "WITHSCORES")
+        self.assertEqual(6000, len(got))
+        self.assertEqual({b"m": b"1", b"n": b"2"},
+                         dict(zip(got[0::2], got[1::2])))
+        if PKV:
+            for cmd in ("SRANDMEMBER", "s"), ("HRANDFIELD", "h"), \
+                       ("ZRANDMEMBER", "z"):
+                self.assertErr("ERR value is out of range", *cmd,
+                               str(-(1 << 22) - 1))
+                self.assertErr("ERR value is out of range", *cmd,
+                               "-722222222")
 
     def test_smove(self):
         r = self.r
