@@ -137,9 +137,9 @@ static int kv_hold(pkv_batch *b, unsigned dbi, unsigned stripe)
 			b->heldmap[bit / 64] |= 1ull << (bit % 64);
 		}
 	}
-	if (!b->dbheld[dbi]) {
+	if (!(b->dbheld[dbi] & KV_HELD_SHARED)) {
 		pthread_rwlock_rdlock(&db->dbs[dbi].lock);
-		b->dbheld[dbi] = true;
+		b->dbheld[dbi] |= KV_HELD_SHARED;
 	}
 	pthread_mutex_lock(&db->dbs[dbi].stripe[stripe]);
 	b->holds[b->nholds].dbi = dbi;
@@ -159,6 +159,14 @@ int kv_hold_db(pkv_batch *b, unsigned dbi)
 
 	for (unsigned s = 0; s < KV_STRIPES && !err; s++)
 		err = kv_hold(b, dbi, s);
+	/* A preparer reads the table under the lock shared, holding no
+	 * stripe, and writes to it: it must not be at a table the batch
+	 * unlinks (the collector could take the table under it).  It holds
+	 * the lock shared and waits for nothing the batch holds. */
+	if (!err && !(b->dbheld[dbi] & KV_HELD_RESIZE)) {
+		pthread_mutex_lock(&b->db->dbs[dbi].resize_mtx);
+		b->dbheld[dbi] |= KV_HELD_RESIZE;
+	}
 	return err;
 }
 
@@ -170,11 +178,13 @@ static void kv_release(pkv_batch *b)
 	for (size_t i = b->nholds; i-- > 0;)
 		pthread_mutex_unlock(&db->dbs[b->holds[i].dbi]
 				     .stripe[b->holds[i].stripe]);
-	for (unsigned d = 0; d < db->ndbs; d++)
-		if (b->dbheld[d]) {
+	for (unsigned d = 0; d < db->ndbs; d++) {
+		if (b->dbheld[d] & KV_HELD_RESIZE)
+			pthread_mutex_unlock(&db->dbs[d].resize_mtx);
+		if (b->dbheld[d] & KV_HELD_SHARED)
 			pthread_rwlock_unlock(&db->dbs[d].lock);
-			b->dbheld[d] = false;
-		}
+		b->dbheld[d] = 0;
+	}
 	b->nholds = 0;
 }
 
@@ -236,7 +246,7 @@ static pkv_batch *kv_spare_take(const pkv *db)
 		kv_batch_destroy(b);
 		return NULL;
 	}
-	/* Zero but the kept memory (kv_batch_free left dbheld all false). */
+	/* Zero but the kept memory (kv_batch_free left dbheld all 0). */
 	b->open = b->serial = false;
 	b->err = 0;
 	b->err_at = 0;
@@ -254,7 +264,8 @@ int kv_batch_new(pkv *db, bool serial, pkv_batch **bp)
 
 	if (!b) {
 		b = calloc(1, sizeof(*b));
-		if (!b || !(b->dbheld = calloc(db->ndbs, sizeof(bool)))) {
+		if (!b || !(b->dbheld = calloc(db->ndbs,
+					      sizeof(*b->dbheld)))) {
 			free(b);
 			return kv_err(db, -ENOMEM, "out of memory");
 		}
@@ -946,14 +957,20 @@ static void kv_maybe_resize(pkv *db, unsigned dbi, bool finish,
 			    bool inline_ok)
 {
 	struct kv_db *d = &db->dbs[dbi];
+	/* No lock held: a batch's flush may unlink the table meanwhile, and
+	 * the collector leaves it to readers until they are out. */
+	struct epoch_ticket tk = epoch_enter(heap_epoch(db->heap));
 	struct kv_table *tab = kv_table_of(db, dbi);
 	const struct kv_buckets *cur = kv_ptr(db, kv_load(&tab->cur));
 	uint64_t keys = (uint64_t)atomic_load(&d->count);
 	uint64_t nb = kv_mask(cur) + 1;
 	bool resizing = table_resizing(tab);
 	bool start = !resizing && keys > nb;
+	bool prepare = !resizing && keys > nb - nb / 4 &&
+		       !kv_prepared(db, tab);
 
-	if (!resizing && keys > nb - nb / 4 && !kv_prepared(db, tab)) {
+	epoch_exit(tk);
+	if (prepare) {
 		if (!inline_ok) {
 			/* Ask the maintenance thread, once. */
 			if (!atomic_exchange(&d->resize_wanted, true)) {
@@ -1608,9 +1625,13 @@ static int expire_collect(void *vctx, const struct pkv_item *it)
 void kv_expire_cycle(pkv *db, unsigned dbi, uint64_t budget_ns)
 {
 	struct timespec ts;
+	struct epoch_ticket rd;
 	uint64_t expires, t0, now;
 
+	/* inside a section: a batch's flush may unlink the table */
+	rd = epoch_enter(heap_epoch(db->heap));
 	table_count(db, NULL, kv_table_of(db, dbi), NULL, &expires);
+	epoch_exit(rd);
 	if (!expires)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1673,7 +1694,10 @@ void kv_help_resize(pkv *db, unsigned dbi, bool move)
 			break;
 		}
 		if (pthread_mutex_trylock(&d->stripe[s]) == 0) {
-			r = table_migrate(db, tab, s, 64);
+			/* The table again, with the stripe held: a batch's
+			 * flush may have unlinked the one read above, and
+			 * cannot while the stripe is held. */
+			r = table_migrate(db, kv_table_of(db, dbi), s, 64);
 			pthread_mutex_unlock(&d->stripe[s]);
 		}
 		pthread_rwlock_unlock(&d->lock);

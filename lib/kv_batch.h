@@ -8,6 +8,11 @@
 
 #include "kv_int.h"
 
+/* What a batch holds of a database (pkv_batch's dbheld): its lock
+ * shared (with some stripes), and its resize preparation (kv_hold_db). */
+#define KV_HELD_SHARED 1u
+#define KV_HELD_RESIZE 2u
+
 /* A (database, stripe) a batch holds. */
 struct kv_hold {
 	unsigned dbi, stripe;
@@ -35,7 +40,7 @@ struct pkv_batch {
 	size_t nholds, holdcap;
 	uint64_t *heldmap;            /* ndbs x KV_STRIPES bits, from
 					 KV_HOLD_SCAN holds on */
-	bool *dbheld;                 /* database lock held (ndbs) */
+	uint8_t *dbheld;              /* per database (ndbs): KV_HELD_* */
 	int *results;                 /* one per write operation */
 	size_t nres, rescap;
 	struct kv_delta *deltas;
@@ -122,8 +127,9 @@ int kv_count_change(pkv_batch *b, enum kv_count_kind kind, unsigned dbi,
 		    unsigned dbi2, int delta);
 
 /* kv_hold_db -- hold every stripe of dbi for the rest of the batch (a
- * serial one): no single write is then at the database's table, whose
- * root word the batch may change.  0 or -ENOMEM. */
+ * serial one), and its resize preparation (resize_mtx): no single write
+ * and no preparer is then at the database's table, whose root word the
+ * batch may change.  0 or -ENOMEM. */
 int kv_hold_db(pkv_batch *b, unsigned dbi);
 
 /* kv_save, kv_restore -- a savepoint of the batch, and back to it. */
