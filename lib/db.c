@@ -543,8 +543,8 @@ int pkv_dbsize(pkv *db, unsigned dbi, uint64_t *keys, uint64_t *expires)
 	return 0;
 }
 
-/* kv_tables_new -- databases [a, b] get new empty tables in t. */
-static int kv_tables_new(struct kvtx *t, unsigned a, unsigned b)
+/* kv_tables_make -- databases [a, b] get new empty tables in t. */
+static int kv_tables_make(struct kvtx *t, unsigned a, unsigned b)
 {
 	uint64_t toff;
 	int err = 0;
@@ -557,16 +557,45 @@ static int kv_tables_new(struct kvtx *t, unsigned a, unsigned b)
 	return err;
 }
 
-/* kv_flush_tx -- give databases [a, b] new empty tables in one
- * transaction (their locks held exclusively). */
-static int kv_flush_tx(pkv *db, unsigned a, unsigned b)
+/*
+ * kv_tables_new -- kv_tables_make; in a full pool, again with the chunks
+ * the heap keeps for this (heap_set_reserve), so that a full pool can
+ * still be emptied.  *collect is set when the pool was full (a write
+ * found no room since the last flush, or this one took from the
+ * reserve): the old tables are then collected once the flush is
+ * committed (kv_flush_reclaim), so the space is back for the next write
+ * and for the reserve.  Otherwise the collector's thread takes them in
+ * its time.  After an error nothing of it is left in t.
+ */
+static int kv_tables_new(struct kvtx *t, unsigned a, unsigned b,
+			 bool *collect)
+{
+	struct kvtx_mark m;
+	int err;
+
+	kvtx_mark(t, &m);
+	if ((err = kv_tables_make(t, a, b)) == PKV_EFULL) {
+		kvtx_rollback(t, &m);
+		heap_use_reserve(true);
+		err = kv_tables_make(t, a, b);
+		heap_use_reserve(false);
+	}
+	if (err)
+		kvtx_rollback(t, &m);
+	*collect = err == 0 && heap_take_was_full(t->db->heap);
+	return err;
+}
+
+/* kv_flush_locked -- give databases [a, b] new empty tables in one
+ * transaction (their locks held exclusively); *collect: kv_tables_new's. */
+static int kv_flush_locked(pkv *db, unsigned a, unsigned b, bool *collect)
 {
 	struct kvtx t;
 	int err;
 
 	if ((err = kvtx_begin(db, &t)))
 		return err;
-	if ((err = kv_tables_new(&t, a, b))) {
+	if ((err = kv_tables_new(&t, a, b, collect))) {
 		kvtx_abort(&t);
 		return err;
 	}
@@ -577,29 +606,7 @@ static int kv_flush_tx(pkv *db, unsigned a, unsigned b)
 	return 0;
 }
 
-/*
- * kv_flush_locked -- kv_flush_tx; in a full pool, again with the chunks
- * the heap keeps for this (heap_set_reserve), so that a full pool can
- * still be emptied.  *collect is set when the pool was full (a write
- * found no room since the last flush, or this one took from the
- * reserve): the caller collects the old tables before it answers (with
- * the locks released), so the space is back for the next write and for
- * the reserve.  Otherwise the collector's thread takes them in its time.
- */
-static int kv_flush_locked(pkv *db, unsigned a, unsigned b, bool *collect)
-{
-	int err = kv_flush_tx(db, a, b);
-
-	if (err == PKV_EFULL) {
-		heap_use_reserve(true);
-		err = kv_flush_tx(db, a, b);
-		heap_use_reserve(false);
-	}
-	*collect = err == 0 && heap_take_was_full(db->heap);
-	return err;
-}
-
-/* kv_flush_reclaim -- see kv_batch.h: collected now when kv_flush_locked
+/* kv_flush_reclaim -- see kv_batch.h: collected now when kv_tables_new
  * says so (unless the collection would wait for this thread itself:
  * gc_run's -EDEADLK), else asked of the collector's thread. */
 void kv_flush_reclaim(pkv *db, bool collect)
@@ -695,16 +702,14 @@ int pkv_swapdb(pkv *db, unsigned a, unsigned b)
 static int kv_batch_flush(pkv_batch *b, unsigned a, unsigned z)
 {
 	struct kv_save s;
+	bool collect = false;
 	int err;
 
 	kv_save(b, &s);
-	err = kv_tables_new(&b->t, a, z);
-	if (err == PKV_EFULL) {
-		kv_restore(b, &s);
-		heap_use_reserve(true);
-		err = kv_tables_new(&b->t, a, z);
-		heap_use_reserve(false);
-	}
+	if (PLANTED(KV_DBWIDE_APART))  /* committed at once, on its own */
+		err = kv_flush_locked(b->db, a, z, &collect);
+	else
+		err = kv_tables_new(&b->t, a, z, &collect);
 	for (unsigned i = a; i <= z && !err; i++)
 		err = kv_count_change(b, KV_COUNT_ZERO, i, i, 0);
 	if (err) {
@@ -712,8 +717,7 @@ static int kv_batch_flush(pkv_batch *b, unsigned a, unsigned z)
 		return err;
 	}
 	b->drops = true;              /* the old tables' blocks */
-	if (heap_take_was_full(b->db->heap))
-		b->reclaim = true;
+	b->reclaim |= collect;
 	return 0;
 }
 
@@ -723,16 +727,14 @@ static int kv_batch_flush(pkv_batch *b, unsigned a, unsigned z)
 static int kv_batch_swap(pkv_batch *b, unsigned a, unsigned c)
 {
 	pkv *db = b->db;
-	uint64_t ta = pool_off(db->pool, kv_table_at(db, &b->t, a));
-	uint64_t tc = pool_off(db->pool, kv_table_at(db, &b->t, c));
+	uint64_t ra = pool_off(db->pool, &db->root->table[a]);
+	uint64_t rc = pool_off(db->pool, &db->root->table[c]);
+	uint64_t ta = kvtx_get(&b->t, ra), tc = kvtx_get(&b->t, rc);
 	struct kv_save s;
 	int err;
 
 	kv_save(b, &s);
-	if ((err = kvtx_set(&b->t, pool_off(db->pool, &db->root->table[a]),
-			    tc)) ||
-	    (err = kvtx_set(&b->t, pool_off(db->pool, &db->root->table[c]),
-			    ta)) ||
+	if ((err = kvtx_set(&b->t, ra, tc)) || (err = kvtx_set(&b->t, rc, ta)) ||
 	    (err = kv_count_change(b, KV_COUNT_SWAP, a, c, 0)))
 		kv_restore(b, &s);
 	return err;
@@ -778,12 +780,8 @@ int kv_dbwide(pkv_batch *b, const struct kv_op *op)
 	if (err || (err = kv_tx(b)))
 		return kv_err(db, err, "out of memory");
 	b->retabled = true;
-	if (op->op == KV_OP_SWAPDB)
-		err = kv_batch_swap(b, a, z);
-	else if (PLANTED(KV_DBWIDE_APART))  /* its own transaction */
-		err = kv_flush_tx(db, a, z);
-	else
-		err = kv_batch_flush(b, a, z);
+	err = op->op == KV_OP_SWAPDB ? kv_batch_swap(b, a, z)
+				     : kv_batch_flush(b, a, z);
 	if (err == PKV_EFULL)
 		return kv_err(db, err, "pool is full: no room for the new "
 			      "empty table");

@@ -1303,8 +1303,8 @@ int pkv_type(pkv *db, unsigned dbi, const void *key, size_t klen,
 	return 0;
 }
 
-/* kv_memory_usage -- pkv_memory_usage through the batch b. */
-static int kv_memory_usage(pkv_batch *b, unsigned dbi, const void *key,
+/* pkv_batch_memory_usage -- see pkv.h. */
+int pkv_batch_memory_usage(pkv_batch *b, unsigned dbi, const void *key,
 			   size_t klen, uint64_t *bytes)
 {
 	pkv *db = b->db;
@@ -1342,16 +1342,9 @@ int pkv_memory_usage(pkv *db, unsigned dbi, const void *key, size_t klen,
 
 	if (err)
 		return err;
-	err = kv_memory_usage(b, dbi, key, klen, bytes);
+	err = pkv_batch_memory_usage(b, dbi, key, klen, bytes);
 	pkv_batch_abort(b);
 	return err;
-}
-
-/* pkv_batch_memory_usage -- see pkv.h. */
-int pkv_batch_memory_usage(pkv_batch *b, unsigned dbi, const void *key,
-			   size_t klen, uint64_t *bytes)
-{
-	return kv_memory_usage(b, dbi, key, klen, bytes);
 }
 
 /* ---- batches ---- */
