@@ -563,7 +563,7 @@ static int kv_tables_make(struct kvtx *t, unsigned a, unsigned b)
  * still be emptied.  *collect is set when the pool was full (a write
  * found no room since the last flush, or this one took from the
  * reserve): the old tables are then collected once the flush is
- * committed (kv_flush_reclaim), so the space is back for the next write
+ * committed (kv_commit), so the space is back for the next write
  * and for the reserve.  Otherwise the collector's thread takes them in
  * its time.  After an error nothing of it is left in t.
  */
@@ -586,9 +586,9 @@ static int kv_tables_new(struct kvtx *t, unsigned a, unsigned b,
 	return err;
 }
 
-/* kv_flush_locked -- give databases [a, b] new empty tables in one
- * transaction (their locks held exclusively); *collect: kv_tables_new's. */
-static int kv_flush_locked(pkv *db, unsigned a, unsigned b, bool *collect)
+/* kv_flush_apart -- PLANTED(KV_DBWIDE_APART) only: the new tables of a
+ * batch's flush committed at once, in a transaction of their own. */
+static int kv_flush_apart(pkv *db, unsigned a, unsigned b, bool *collect)
 {
 	struct kvtx t;
 	int err;
@@ -599,106 +599,15 @@ static int kv_flush_locked(pkv *db, unsigned a, unsigned b, bool *collect)
 		kvtx_abort(&t);
 		return err;
 	}
-	if ((err = kvtx_commit(&t)))
-		return err;
-	for (unsigned i = a; i <= b; i++)
-		atomic_store(&db->dbs[i].count, 0);
-	return 0;
-}
-
-/* kv_flush_reclaim -- see kv_batch.h: collected now when kv_tables_new
- * says so (unless the collection would wait for this thread itself:
- * gc_run's -EDEADLK), else asked of the collector's thread. */
-void kv_flush_reclaim(pkv *db, bool collect)
-{
-	if (!collect || gc_run(heap_gc(db->heap)) == -EDEADLK)
-		gc_request(heap_gc(db->heap));
-}
-
-/* pkv_flushdb -- unlink the table; the collector takes the rest. */
-int pkv_flushdb(pkv *db, unsigned dbi)
-{
-	bool collect;
-	int err;
-
-	if (dbi >= db->ndbs)
-		return kv_err(db, PKV_EINVAL, "database %u out of range", dbi);
-	/* Not beside a batch: it takes database locks in any order. */
-	pthread_mutex_lock(&db->batch_mtx);
-	pthread_rwlock_wrlock(&db->dbs[dbi].lock);
-	err = kv_flush_locked(db, dbi, dbi, &collect);
-	pthread_rwlock_unlock(&db->dbs[dbi].lock);
-	pthread_mutex_unlock(&db->batch_mtx);
-	if (err)
-		return kv_err(db, err, "flush of database %u failed: %s", dbi,
-			      pkv_strerror(err));
-	kv_flush_reclaim(db, collect);
-	return 0;
-}
-
-/* pkv_flushall -- every database in one transaction. */
-int pkv_flushall(pkv *db)
-{
-	bool collect;
-	int err;
-
-	pthread_mutex_lock(&db->batch_mtx);
-	for (unsigned i = 0; i < db->ndbs; i++)
-		pthread_rwlock_wrlock(&db->dbs[i].lock);
-	err = kv_flush_locked(db, 0, db->ndbs - 1, &collect);
-	for (unsigned i = db->ndbs; i-- > 0;)
-		pthread_rwlock_unlock(&db->dbs[i].lock);
-	pthread_mutex_unlock(&db->batch_mtx);
-	if (err)
-		return kv_err(db, err, "flush failed: %s", pkv_strerror(err));
-	kv_flush_reclaim(db, collect);
-	return 0;
-}
-
-/* pkv_swapdb -- exchange two databases' tables. */
-int pkv_swapdb(pkv *db, unsigned a, unsigned b)
-{
-	unsigned lo = a < b ? a : b, hi = a < b ? b : a;
-	struct kvtx t;
-	uint64_t ta, tb;
-	int err;
-
-	if (a >= db->ndbs || b >= db->ndbs)
-		return kv_err(db, PKV_EINVAL, "database %u out of range",
-			      a >= db->ndbs ? a : b);
-	if (a == b)
-		return 0;
-	pthread_mutex_lock(&db->batch_mtx);
-	pthread_rwlock_wrlock(&db->dbs[lo].lock);
-	pthread_rwlock_wrlock(&db->dbs[hi].lock);
-	ta = db->root->table[a];
-	tb = db->root->table[b];
-	if (!(err = kvtx_begin(db, &t))) {
-		if ((err = kvtx_set(&t, pool_off(db->pool, &db->root->table[a]),
-				    tb)) ||
-		    (err = kvtx_set(&t, pool_off(db->pool, &db->root->table[b]),
-				    ta)))
-			kvtx_abort(&t);
-		else
-			err = kvtx_commit(&t);
-	}
-	if (!err) {
-		int64_t ca = atomic_load(&db->dbs[a].count);
-		atomic_store(&db->dbs[a].count, atomic_load(&db->dbs[b].count));
-		atomic_store(&db->dbs[b].count, ca);
-	}
-	pthread_rwlock_unlock(&db->dbs[hi].lock);
-	pthread_rwlock_unlock(&db->dbs[lo].lock);
-	pthread_mutex_unlock(&db->batch_mtx);
-	return err ? kv_err(db, err, "swap failed: %s", pkv_strerror(err)) : 0;
+	return kvtx_commit(&t);
 }
 
 /* ---- whole databases in a batch ---- */
 
 /* kv_batch_flush -- new tables for databases [a, z] in the batch's
- * transaction, as kv_flush_locked makes them alone: from the heap's
- * reserve if the pool is full, and then the old tables are collected
- * when the batch commits. */
+ * transaction (kv_tables_new: from the heap's reserve if the pool is
+ * full, and then the old tables are collected when the batch
+ * commits). */
 static int kv_batch_flush(pkv_batch *b, unsigned a, unsigned z)
 {
 	struct kv_save s;
@@ -707,7 +616,7 @@ static int kv_batch_flush(pkv_batch *b, unsigned a, unsigned z)
 
 	kv_save(b, &s);
 	if (PLANTED(KV_DBWIDE_APART))  /* committed at once, on its own */
-		err = kv_flush_locked(b->db, a, z, &collect);
+		err = kv_flush_apart(b->db, a, z, &collect);
 	else
 		err = kv_tables_new(&b->t, a, z, &collect);
 	for (unsigned i = a; i <= z && !err; i++)
@@ -789,6 +698,31 @@ int kv_dbwide(pkv_batch *b, const struct kv_op *op)
 		return kv_err(db, err, "%s failed: %s", op->op == KV_OP_SWAPDB ?
 			      "swap" : "flush", pkv_strerror(err));
 	return 0;
+}
+
+/*
+ * pkv_flushdb, pkv_flushall, pkv_swapdb -- see pkv.h: a batch of one
+ * operation (kv_apply), the same mechanism as inside a batch.  The batch
+ * holds every stripe of the databases and their resize preparation, and
+ * runs alone among batches, as these always did.
+ */
+int pkv_flushdb(pkv *db, unsigned dbi)
+{
+	struct kv_op op = { .op = KV_OP_FLUSH, .dbi = dbi, .index = dbi };
+	return kv_apply(db, &op, 1, NULL);
+}
+
+int pkv_flushall(pkv *db)
+{
+	struct kv_op op = { .op = KV_OP_FLUSH, .dbi = 0,
+			    .index = db->ndbs - 1 };
+	return kv_apply(db, &op, 1, NULL);
+}
+
+int pkv_swapdb(pkv *db, unsigned a, unsigned b)
+{
+	struct kv_op op = { .op = KV_OP_SWAPDB, .dbi = a, .index = b };
+	return kv_apply(db, &op, 1, NULL);
 }
 
 /* pkv_batch_flushdb -- see pkv.h. */

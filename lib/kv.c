@@ -1002,7 +1002,7 @@ static int kv_commit(pkv_batch *b, int *results, bool async)
 {
 	pkv *db = b->db;
 	bool *finish = NULL, touched[KV_MAX_DBS], drops = false;
-	bool reclaim = false;
+	bool reclaim = false, collected;
 	int err = b->err;
 
 
@@ -1048,9 +1048,12 @@ static int kv_commit(pkv_batch *b, int *results, bool async)
 			kv_maybe_resize(db, d, finish && finish[d],
 					!db->thread_running);
 	free(finish);
-	if (reclaim)
-		kv_flush_reclaim(db, true);
-	else if (drops)
+	/* A flush in a full pool (b->reclaim): its old tables are
+	 * collected now, so the space is back for the next write, unless
+	 * the collection would wait for this thread itself (gc_run's
+	 * -EDEADLK).  Else the collector's thread takes what went. */
+	collected = reclaim && gc_run(heap_gc(db->heap)) != -EDEADLK;
+	if (drops && !collected)
 		gc_request(heap_gc(db->heap));
 	/* Resize work after the commit may have hit a failed write-back:
 	 * the pool can no longer make writes durable, so say so now. */

@@ -54,7 +54,8 @@ struct pkv_batch {
 	bool retabled;                /* a flush or swap set a root table
 					 word: tables are found through t */
 	bool reclaim;                 /* a flush in a full pool: its old
-					 tables are collected at commit */
+					 tables are collected at commit
+					 (drops is set too) */
 	struct kv_texts *texts;       /* integer strings read as text */
 	unsigned dbcap;               /* dbheld's length (>= db->ndbs) */
 };
@@ -152,12 +153,8 @@ unsigned kv_vtype(const pkv_batch *b, const struct kv_key *k);
 void kv_note_drop(pkv_batch *b, const struct kv_key *k);
 
 /* kv_dbwide -- KV_OP_FLUSH or KV_OP_SWAPDB in the batch (db.c): 0, or an
- * error after which nothing of it remains.  kv_flush_reclaim -- after a
- * committed flush, its old tables' space: collected now when `collect`
- * (the pool was full) and the collection can run here, else asked of the
- * collector's thread. */
+ * error after which nothing of it remains. */
 int kv_dbwide(pkv_batch *b, const struct kv_op *op);
-void kv_flush_reclaim(pkv *db, bool collect);
 
 /* kv_exec -- run one write operation in the batch (lock, look up,
  * decide, write); kv_one -- one operation as a batch of its own. */
