@@ -944,33 +944,57 @@ static void kv_prepare_resize(pkv *db, unsigned dbi)
 	pthread_mutex_unlock(&d->resize_mtx);
 }
 
-/*
- * kv_maybe_resize -- keep a table at about one key per bucket.  From
- * three quarters full the next, twice bigger bucket array is made ready
- * (zeroed and durable: milliseconds for a big table) beside the writers,
- * by the maintenance thread when there is one (`inline_ok` false: the
- * writer only asks), else by this thread; once full, the ready array is
- * published under the exclusive lock, which is short.  A resize whose
- * stripes have all moved is finished the same way.  No lock held.
- */
-static void kv_maybe_resize(pkv *db, unsigned dbi, bool finish,
-			    bool inline_ok)
+/* What a table's size asks for (kv_resize_due). */
+#define KV_RESIZE_PREPARE 1u    /* the next bucket array made ready */
+#define KV_RESIZE_START 2u      /* the ready array published */
+
+/* kv_resize_due -- what database dbi's table asks for by its size and
+ * count.  The caller keeps the table from being unlinked (a flush) and
+ * collected while this reads it: a stripe of dbi held, or a read-side
+ * section. */
+static unsigned kv_resize_due(const pkv *db, unsigned dbi)
 {
-	struct kv_db *d = &db->dbs[dbi];
-	/* No lock held: a batch's flush may unlink the table meanwhile, and
-	 * the collector leaves it to readers until they are out. */
-	struct epoch_ticket tk = epoch_enter(heap_epoch(db->heap));
-	struct kv_table *tab = kv_table_of(db, dbi);
+	const struct kv_table *tab = kv_table_of(db, dbi);
 	const struct kv_buckets *cur = kv_ptr(db, kv_load(&tab->cur));
-	uint64_t keys = (uint64_t)atomic_load(&d->count);
+	uint64_t keys = (uint64_t)atomic_load(&db->dbs[dbi].count);
 	uint64_t nb = kv_mask(cur) + 1;
-	bool resizing = table_resizing(tab);
-	bool start = !resizing && keys > nb;
-	bool prepare = !resizing && keys > nb - nb / 4 &&
-		       !kv_prepared(db, tab);
+
+	if (table_resizing(tab))
+		return 0;
+	return (keys > nb - nb / 4 && !kv_prepared(db, tab) ?
+		KV_RESIZE_PREPARE : 0) | (keys > nb ? KV_RESIZE_START : 0);
+}
+
+/* kv_resize_due_now -- kv_resize_due, from a thread that holds nothing
+ * of dbi (in a read-side section). */
+static unsigned kv_resize_due_now(pkv *db, unsigned dbi)
+{
+	struct epoch_ticket tk = epoch_enter(heap_epoch(db->heap));
+	unsigned due = kv_resize_due(db, dbi);
 
 	epoch_exit(tk);
-	if (prepare) {
+	return due;
+}
+
+/*
+ * kv_maybe_resize -- keep a table at about one key per bucket, given
+ * what kv_resize_due found.  From three quarters full the next, twice
+ * bigger bucket array is made ready (zeroed and durable: milliseconds
+ * for a big table) beside the writers, by the maintenance thread when
+ * there is one (`inline_ok` false: the writer only asks), else by this
+ * thread; once full, the ready array is published under the exclusive
+ * lock, which is short.  A resize whose stripes have all moved is
+ * finished the same way.  No lock held; each step reads the table again
+ * under its lock.
+ */
+static void kv_maybe_resize(pkv *db, unsigned dbi, unsigned due,
+			    bool finish, bool inline_ok)
+{
+	struct kv_db *d = &db->dbs[dbi];
+	struct kv_table *tab;
+	bool start = due & KV_RESIZE_START;
+
+	if (due & KV_RESIZE_PREPARE) {
 		if (!inline_ok) {
 			/* Ask the maintenance thread, once. */
 			if (!atomic_exchange(&d->resize_wanted, true)) {
@@ -1003,6 +1027,7 @@ static int kv_commit(pkv_batch *b, int *results, bool async)
 	pkv *db = b->db;
 	bool *finish = NULL, touched[KV_MAX_DBS], drops = false;
 	bool reclaim = false, collected;
+	unsigned due[KV_MAX_DBS];
 	int err = b->err;
 
 
@@ -1042,10 +1067,15 @@ static int kv_commit(pkv_batch *b, int *results, bool async)
 		for (size_t i = 0; i < b->nholds; i++)
 			touched[b->holds[i].dbi] = true;
 	}
+	/* Read while the stripes are held: no flush can unlink the tables
+	 * (kv_resize_due). */
+	for (unsigned d = 0; d < db->ndbs; d++)
+		if (touched[d])
+			due[d] = kv_resize_due(db, d);
 	kv_batch_free(b);
 	for (unsigned d = 0; d < db->ndbs; d++)
 		if (touched[d])
-			kv_maybe_resize(db, d, finish && finish[d],
+			kv_maybe_resize(db, d, due[d], finish && finish[d],
 					!db->thread_running);
 	free(finish);
 	/* A flush in a full pool (b->reclaim): its old tables are
@@ -1669,7 +1699,8 @@ void kv_help_resize(pkv *db, unsigned dbi, bool move)
 		/* Only what writers ask for: an array prepared, a resize
 		 * begun. */
 		atomic_store(&d->resize_wanted, false);
-		kv_maybe_resize(db, dbi, false, true);
+		kv_maybe_resize(db, dbi, kv_resize_due_now(db, dbi), false,
+				true);
 		return;
 	}
 
@@ -1700,5 +1731,6 @@ void kv_help_resize(pkv *db, unsigned dbi, bool move)
 		done += r == 1 || r == 2;
 	}
 	atomic_store(&d->resize_wanted, false);
-	kv_maybe_resize(db, dbi, done == KV_STRIPES, true);
+	kv_maybe_resize(db, dbi, kv_resize_due_now(db, dbi),
+			done == KV_STRIPES, true);
 }
