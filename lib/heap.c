@@ -819,8 +819,11 @@ void heap_limbo_maybe_drain(struct heap *h)
 	 * if there is a checkpointer). */
 	if (redo_has_nudge(h->redo)) {
 		/* On a disk each checkpoint writes back every dirty page:
-		 * not one per few thousand overwrites. */
-		if (n >= h->limbo_nudge)
+		 * not one per few thousand overwrites.  Nor one for frees a
+		 * checkpoint has passed already (the drain below releases
+		 * them): after each, until the drain, every commit saw the
+		 * limbo as large as before it and asked for another. */
+		if (n >= h->limbo_nudge && oldest > redo_watermark(h->redo))
 			redo_nudge(h->redo);
 	} else if (n >= HEAP_LIMBO_CHECKPOINT) {
 		redo_checkpoint(h->redo);

@@ -205,6 +205,9 @@ struct redo {
 	void (*_Atomic nudge)(void *);
 	void *nudge_arg;
 	atomic_bool nudged;
+	/* a checkpoint is under way: what it frees is not asked for again
+	 * (redo_nudge); its end looks at the room left (redo_room_low) */
+	atomic_bool ckpt_running;
 	/* On a disk: commits applied before they are durable (commitq.h),
 	 * and whether the checkpoint's gate is set (from the first one on,
 	 * under ckpt_mtx) */
@@ -783,6 +786,25 @@ static int redo_q_room(struct redo_lane *l)
 }
 
 /*
+ * redo_room_low -- whether a commit that left the replay backlog past half
+ * the budget (over), or its lane's ring `used` bytes full (half: past
+ * half), asks for a checkpoint.  Past half the replay budget, or past half
+ * full, the background checkpointer is asked to free room while the other
+ * half takes commits, so none waits for a write-back.  On a disk, where a
+ * checkpoint writes back every page dirtied since the last and its writes
+ * slow the commits' syncs (SET at pipeline 16: commits of 30-120 ms during
+ * one), it is asked only once every lane is past half full (new
+ * transactions take the least full lane: redo_lane_pick) or this one is
+ * past three quarters: a single writer fills every ring first.
+ */
+static bool redo_room_low(struct redo *r, bool over, bool half, uint64_t used)
+{
+	return over || (half && (!r->even_fill ||
+				 atomic_load(&r->nhalf) >= r->nlanes ||
+				 used > r->ring_size / 4 * 3));
+}
+
+/*
  * redo_reserve -- take room for a record of len bytes at the lane's head
  * (and for its descriptor), checkpointing (and waiting for slower
  * transactions) while the ring is full.  Its absolute position to *posp.
@@ -1018,20 +1040,8 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 		atomic_fetch_add(&r->nhalf, 1);
 	}
 	pthread_mutex_unlock(&lane->mtx);
-	/*
-	 * Past half the replay budget, or past half full, the background
-	 * checkpointer is asked to free room while the other half takes
-	 * commits, so none waits for a
-	 * write-back.  On a disk, where a checkpoint writes back every page
-	 * dirtied since the last and its writes slow the commits' syncs
-	 * (SET at pipeline 16: commits of 30-120 ms during one), it is asked
-	 * only once every lane is past half full (new transactions take
-	 * the least full lane: redo_lane_pick) or this one is past three
-	 * quarters: a single writer fills every ring first.
-	 */
-	if ((over || (half && (!r->even_fill ||
-			       atomic_load(&r->nhalf) >= r->nlanes ||
-			       used > r->ring_size / 4 * 3))) &&
+	/* Past half the replay budget or the ring: redo_room_low. */
+	if (redo_room_low(r, over, half, used) &&
 	    !atomic_load_explicit(&r->nudged, memory_order_relaxed))
 		redo_nudge(r);
 	atomic_store_explicit(&lane->inflight, 0, memory_order_release);
@@ -1152,6 +1162,32 @@ static uint64_t redo_safe_point(struct redo *r)
 	return t;
 }
 
+/*
+ * redo_checkpoint_end -- (ckpt_mtx held; released) a checkpoint is over:
+ * ask for the next one if the room it left is low already.  Why here and
+ * not in the commits made meanwhile: they see their rings as full as
+ * before it began (it frees their room only at its end) and asked for a
+ * second one at once, which wrote back the pages changed during the first
+ * for a few seconds of log: SET at pipeline 1 on a disk ran every
+ * checkpoint twice, the second 120-220 ms.
+ */
+static void redo_checkpoint_end(struct redo *r)
+{
+	bool low = atomic_load(&r->backlog) > r->replay_budget / 2;
+
+	atomic_store(&r->ckpt_running, false);
+	for (unsigned i = 0; i < r->nlanes && !low; i++) {
+		struct redo_lane *l = &r->lanes[i];
+		pthread_mutex_lock(&l->mtx);
+		low = atomic_load(&l->half) &&
+		      redo_room_low(r, false, true, redo_backlog(l));
+		pthread_mutex_unlock(&l->mtx);
+	}
+	pthread_mutex_unlock(&r->ckpt_mtx);
+	if (low)
+		redo_nudge(r);
+}
+
 /* redo_checkpoint -- write back, then raise the watermark. */
 int redo_checkpoint(struct redo *r)
 {
@@ -1214,13 +1250,18 @@ static int redo_checkpoint_to(struct redo *r, bool force)
 	uint64_t t, w, t0 = redo_now(), lines = 0;
 
 	pthread_mutex_lock(&r->ckpt_mtx);
-	/* Commits from here on may ask for the next one. */
+	/* Commits from here on may ask for the next one, but not for the
+	 * room this one frees (redo_nudge, redo_checkpoint_end). */
+	atomic_store(&r->ckpt_running, true);
 	atomic_store(&r->nudged, false);
 	w = atomic_load(&r->watermark);
 	t = redo_safe_point(r);
 	if (t < w)
 		t = w;
 	if (t == w && !force) {
+		/* Nothing to pass: the next commit asks again (asking here
+		 * would spin while what holds t back is in flight). */
+		atomic_store(&r->ckpt_running, false);
 		pthread_mutex_unlock(&r->ckpt_mtx);
 		return persist_failed(p);
 	}
@@ -1283,7 +1324,7 @@ static int redo_checkpoint_to(struct redo *r, bool force)
 	atomic_fetch_add(&r->checkpoints, 1);
 	atomic_fetch_add(&r->checkpoint_lines, lines);
 	atomic_fetch_add(&r->checkpoint_ns, redo_now() - t0);
-	pthread_mutex_unlock(&r->ckpt_mtx);
+	redo_checkpoint_end(r);
 	return persist_failed(p);
 }
 
@@ -1309,6 +1350,12 @@ bool redo_nudge(struct redo *r)
 
 	if (!fn)
 		return false;
+	/* One under way: its end asks again if its room is not enough
+	 * (seq_cst, paired with redo_checkpoint_end's clear before it
+	 * reads the rings: a commit either is seen there or sees it
+	 * over). */
+	if (atomic_load(&r->ckpt_running))
+		return true;
 	if (!atomic_exchange(&r->nudged, true))
 		fn(r->nudge_arg);
 	return true;
