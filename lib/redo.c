@@ -786,22 +786,24 @@ static int redo_q_room(struct redo_lane *l)
 }
 
 /*
- * redo_room_low -- whether a commit that left the replay backlog past half
- * the budget (over), or its lane's ring `used` bytes full (half: past
- * half), asks for a checkpoint.  Past half the replay budget, or past half
- * full, the background checkpointer is asked to free room while the other
- * half takes commits, so none waits for a write-back.  On a disk, where a
+ * redo_room_low -- whether a replay backlog of `backlog` bytes (all
+ * lanes), or a lane's ring `used` bytes full (half: past half), asks for
+ * a checkpoint.  Past half the replay budget, or past half full, the
+ * background checkpointer is asked to free room while the other half
+ * takes commits, so none waits for a write-back.  On a disk, where a
  * checkpoint writes back every page dirtied since the last and its writes
  * slow the commits' syncs (SET at pipeline 16: commits of 30-120 ms during
  * one), it is asked only once every lane is past half full (new
  * transactions take the least full lane: redo_lane_pick) or this one is
  * past three quarters: a single writer fills every ring first.
  */
-static bool redo_room_low(struct redo *r, bool over, bool half, uint64_t used)
+static bool redo_room_low(struct redo *r, uint64_t backlog, bool half,
+			  uint64_t used)
 {
-	return over || (half && (!r->even_fill ||
-				 atomic_load(&r->nhalf) >= r->nlanes ||
-				 used > r->ring_size / 4 * 3));
+	return backlog > r->replay_budget / 2 ||
+	       (half && (!r->even_fill ||
+			 atomic_load(&r->nhalf) >= r->nlanes ||
+			 used > r->ring_size / 4 * 3));
 }
 
 /*
@@ -910,8 +912,8 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 	uint64_t len, pos, seq, rec_used = lane->used;
 	char *dst;
 	struct redo_desc d;
-	uint64_t used;
-	bool half, over, queued;
+	uint64_t used, backlog;
+	bool half, queued;
 
 	if (seqp)
 		*seqp = 0;
@@ -1032,16 +1034,16 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 	used = redo_backlog(lane);
 	atomic_store_explicit(&lane->fill, used, memory_order_relaxed);
 	half = used > r->ring_size / 2;
-	over = atomic_fetch_add_explicit(&r->backlog, redo_desc_bytes(&d),
-					 memory_order_relaxed) +
-	       redo_desc_bytes(&d) > r->replay_budget / 2;
+	backlog = atomic_fetch_add_explicit(&r->backlog, redo_desc_bytes(&d),
+					    memory_order_relaxed) +
+		  redo_desc_bytes(&d);
 	if (half && !atomic_load_explicit(&lane->half, memory_order_relaxed)) {
 		atomic_store(&lane->half, true);
 		atomic_fetch_add(&r->nhalf, 1);
 	}
 	pthread_mutex_unlock(&lane->mtx);
 	/* Past half the replay budget or the ring: redo_room_low. */
-	if (redo_room_low(r, over, half, used) &&
+	if (redo_room_low(r, backlog, half, used) &&
 	    !atomic_load_explicit(&r->nudged, memory_order_relaxed))
 		redo_nudge(r);
 	atomic_store_explicit(&lane->inflight, 0, memory_order_release);
@@ -1173,14 +1175,16 @@ static uint64_t redo_safe_point(struct redo *r)
  */
 static void redo_checkpoint_end(struct redo *r)
 {
-	bool low = atomic_load(&r->backlog) > r->replay_budget / 2;
+	bool low = false;
+	uint64_t backlog;
 
 	atomic_store(&r->ckpt_running, false);
+	backlog = atomic_load(&r->backlog);
 	for (unsigned i = 0; i < r->nlanes && !low; i++) {
 		struct redo_lane *l = &r->lanes[i];
 		pthread_mutex_lock(&l->mtx);
-		low = atomic_load(&l->half) &&
-		      redo_room_low(r, false, true, redo_backlog(l));
+		low = redo_room_low(r, backlog, atomic_load(&l->half),
+				    redo_backlog(l));
 		pthread_mutex_unlock(&l->mtx);
 	}
 	pthread_mutex_unlock(&r->ckpt_mtx);
