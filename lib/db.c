@@ -849,6 +849,7 @@ int pkv_stats(pkv *db, struct pkv_stats *st)
 	st->checkpoint_ns = rs.checkpoint_ns;
 	st->background_checkpoints = cs.runs;
 	st->ring_waits = rs.ring_waits;
+	st->ring_shares = rs.ring_shares;
 	return 0;
 }
 

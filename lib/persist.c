@@ -212,6 +212,8 @@ void persist_release(struct persist *p)
 	p->marks_pages = 0;
 	free(p->bounce);
 	p->bounce = NULL;
+	free(p->helper_bounce);
+	p->helper_bounce = NULL;
 	p->gate = NULL;
 }
 
@@ -524,8 +526,11 @@ static void persist_pace(struct persist *p, uintptr_t start, uintptr_t end)
 		persist_fail(p, -errno);
 }
 
-/* What a write-back of many pages wrote since its last pace. */
+/* A write-back of many pages: its bounce buffer (what it copies the
+ * pages to before the gate), and what it wrote since its last pace. */
 struct persist_paced {
+	char *bounce;
+	size_t bounce_len;
 	uintptr_t from;               /* first byte written, or 0 */
 	size_t bytes;
 };
@@ -541,12 +546,12 @@ static void persist_write_run(struct persist *p, uintptr_t rs, uintptr_t re,
 	persist_count_only(p, (const void *)rs, re - rs);
 	for (uintptr_t c = rs, ce; c < re; c = ce) {
 		const char *src = (const char *)c;
-		ce = re - c > PERSIST_BOUNCE ? c + PERSIST_BOUNCE : re;
+		ce = re - c > pc->bounce_len ? c + pc->bounce_len : re;
 		if (p->gate) {
 			/* What is written is this copy, once every commit
 			 * it may hold a change of is durable. */
-			memcpy(p->bounce, src, ce - c);
-			src = p->bounce;
+			memcpy(pc->bounce, src, ce - c);
+			src = pc->bounce;
 			p->gate(p->gate_arg);
 		}
 		for (uintptr_t a = c, b; a < ce; a = b) {
@@ -570,25 +575,23 @@ static void persist_write_run(struct persist *p, uintptr_t rs, uintptr_t re,
 }
 
 /*
- * persist_flush_marked -- see persist.h.  The bits are taken (exchanged
+ * persist_flush_marked_via -- persist_flush_marked (p->marks set), with
+ * pc's bounce buffer as the copy a gated write-back writes; the bytes of
+ * the pages it took.  The bits are taken (exchanged
  * for zero, acquire: paired with persist_mark's release) before their
  * pages are copied, so a change marked meanwhile is either in the copy or
  * still marked.  A private mapping writes each run of marked pages to the
  * page cache now and owes one fdatasync to the next fence; the disk model
  * shows them to the hook as flushes.
  */
-void persist_flush_marked(struct persist *p, const void *addr, size_t len)
+static size_t persist_flush_marked_via(struct persist *p, const void *addr,
+				       size_t len, struct persist_paced *pc)
 {
 	uintptr_t start, end, base = (uintptr_t)p->base;
-	size_t pg, last, run = 0;
-	struct persist_paced pc = { 0, 0 };
+	size_t pg, last, run = 0, taken = 0;
 
-	if (!p->marks) {
-		persist_flush(p, addr, len);
-		return;
-	}
 	if (!len)
-		return;
+		return 0;
 	persist_pages(addr, len, &start, &end);
 	pg = (start - base) / PERSIST_PAGE;
 	last = (end - base) / PERSIST_PAGE;
@@ -617,8 +620,9 @@ void persist_flush_marked(struct persist *p, const void *addr, size_t len)
 		if (run) {
 			uintptr_t rs = base + (pg - run) * PERSIST_PAGE;
 			uintptr_t re = base + pg * PERSIST_PAGE;
+			taken += re - rs;
 			if (p->private_map) {
-				persist_write_run(p, rs, re, &pc);
+				persist_write_run(p, rs, re, pc);
 			} else {
 				if (p->gate)
 					p->gate(p->gate_arg);
@@ -627,6 +631,74 @@ void persist_flush_marked(struct persist *p, const void *addr, size_t len)
 			run = 0;
 		}
 	}
+	return taken;
+}
+
+/* persist_flush_marked -- see persist.h. */
+void persist_flush_marked(struct persist *p, const void *addr, size_t len)
+{
+	struct persist_paced pc = { p->bounce, PERSIST_BOUNCE, 0, 0 };
+
+	if (!p->marks) {
+		persist_flush(p, addr, len);
+		return;
+	}
+	(void)persist_flush_marked_via(p, addr, len, &pc);
+}
+
+/* persist_share_begin -- see persist.h. */
+void persist_share_begin(struct persist_share *sh, const void *addr,
+			 size_t len)
+{
+	uintptr_t start, end;
+
+	persist_pages(addr, len, &start, &end);
+	sh->end = end;
+	atomic_store(&sh->next, start);
+}
+
+/*
+ * persist_share_work -- see persist.h.  A chunk is the owner's bounce
+ * buffer's size, so the owner writes (and gates) as it did alone; the
+ * helper's bounce buffer is the layer's second one, lent to one helper at
+ * a time (others take no share: they only wait, as before).
+ */
+ssize_t persist_share_work(struct persist *p, struct persist_share *sh,
+			   bool owner)
+{
+	struct persist_paced pc = { p->bounce, PERSIST_BOUNCE, 0, 0 };
+	bool lent = false;
+	size_t taken = 0;
+	uintptr_t c;
+
+	if (!p->marks) {
+		/* the page cache's dirty pages: the owner's alone */
+		if (owner) {
+			c = atomic_exchange(&sh->next, sh->end);
+			if (c < sh->end)
+				persist_flush(p, (void *)c, sh->end - c);
+		}
+		return 0;
+	}
+	if (!owner && p->private_map && p->gate) {
+		if (atomic_flag_test_and_set(&p->helper_busy))
+			return 0;
+		if (!p->helper_bounce &&
+		    !(p->helper_bounce = malloc(PERSIST_BOUNCE))) {
+			atomic_flag_clear(&p->helper_busy);
+			return -ENOMEM;
+		}
+		pc.bounce = p->helper_bounce;
+		lent = true;
+	}
+	while ((c = atomic_fetch_add(&sh->next, PERSIST_BOUNCE)) < sh->end)
+		taken += persist_flush_marked_via(p, (void *)c,
+						  sh->end - c < PERSIST_BOUNCE ?
+						  sh->end - c : PERSIST_BOUNCE,
+						  &pc);
+	if (lent)
+		atomic_flag_clear(&p->helper_busy);
+	return (ssize_t)taken;
 }
 
 /*

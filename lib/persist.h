@@ -46,6 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
 enum persist_backend {
 	PERSIST_AUTO = 0,  /* pmem if the mapping is pmem (or forced), else file */
@@ -102,6 +103,10 @@ struct persist {
 	void *gate_arg;
 	char *bounce;                     /* PERSIST_BOUNCE bytes (gate set,
 					     private mapping) */
+	char *helper_bounce;              /* the same for a helper of a
+					     shared write-back, allocated at
+					     its first share */
+	atomic_flag helper_busy;          /* a helper holds it */
 	atomic_int failed;                /* -errno of the first failed
 					     write-back */
 	struct persist_slot slot[PERSIST_SLOTS];
@@ -160,6 +165,37 @@ void persist_mark(struct persist *p, const void *addr, size_t len);
  * the dirty pages and the whole range is flushed.
  */
 void persist_flush_marked(struct persist *p, const void *addr, size_t len);
+
+/*
+ * struct persist_share -- a write-back of the marked pages of one range
+ * that several threads may take part in: an owner (a checkpoint) and
+ * helpers (commits waiting for it, which lend it their CPU).  The range
+ * is cut into chunks, each taken by one thread, so a page never has two
+ * writers at once: two could land out of order, an older copy over a
+ * newer one whose bit the newer one's writer had already cleared.
+ */
+struct persist_share {
+	uintptr_t end;                    /* the range's end (page aligned) */
+	_Atomic uintptr_t next;           /* the first byte no thread took */
+};
+
+/* persist_share_begin -- the shared write-back of [addr, addr + len)
+ * starts; nothing is taken yet. */
+void persist_share_begin(struct persist_share *sh, const void *addr,
+			 size_t len);
+
+/*
+ * persist_share_work -- take chunks of a shared write-back until none is
+ * left, writing back each one's marked pages as persist_flush_marked
+ * does; durable after the next fence of this thread.  The owner takes
+ * part always (with no bitmap of marked pages, it flushes the whole rest
+ * of the range); a helper only where the layer has a bitmap and its
+ * second bounce buffer is free.  Returns the bytes of the pages taken,
+ * or -ENOMEM (a helper's bounce buffer; nothing taken).  All of them are
+ * written once every participant has returned.
+ */
+ssize_t persist_share_work(struct persist *p, struct persist_share *sh,
+			   bool owner);
 
 /*
  * persist_set_private -- the file backend's mapping of [base, base +

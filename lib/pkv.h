@@ -800,6 +800,9 @@ struct pkv_stats {
 					 nothing is allocated) */
 	uint64_t recovery_records;    /* redo records replayed at open */
 	uint64_t recovery_entries;    /* the word and block changes in them */
+	uint64_t ring_shares;         /* of ring_waits, the commits that
+					 wrote back pages beside the
+					 checkpoint they waited for */
 };
 
 /* pkv_stats -- the figures above (walks the heap's chunk table). */

@@ -245,7 +245,8 @@ static void cmd_info(struct client *c)
 			 "commits:%llu\r\nlog_bytes:%llu\r\nsyncs:%llu\r\n"
 			 "checkpoints:%llu\r\ncheckpoint_time_ms:%.3f\r\n"
 			 "background_checkpoints:%llu\r\n"
-			 "log_full_waits:%llu\r\ndamage_events:%llu\r\n",
+			 "log_full_waits:%llu\r\nlog_full_shares:%llu\r\n"
+			 "damage_events:%llu\r\n",
 			 st.backend, st.backend_why,
 			 (unsigned long long)st.commits,
 			 (unsigned long long)st.log_bytes,
@@ -254,6 +255,7 @@ static void cmd_info(struct client *c)
 			 st.checkpoint_ns / 1e6,
 			 (unsigned long long)st.background_checkpoints,
 			 (unsigned long long)st.ring_waits,
+			 (unsigned long long)st.ring_shares,
 			 (unsigned long long)st.damage_events);
 		if (st.damage_events) {
 			char what[256];

@@ -4513,6 +4513,114 @@ static void test_batch_submit(void **state)
 	free(saved);
 }
 
+/*
+ * The checkpointer held inside its write-back (test_checkpoint_shared):
+ * its first write of heap pages waits until a commit has shared the
+ * write-back, or 60 s.
+ */
+struct hold_hook {
+	struct redo *redo;
+	uint64_t heap_from;           /* pool offset where the heap starts */
+	atomic_int armed;             /* hold the next heap write-back */
+	atomic_int held;              /* times the checkpointer was held */
+};
+
+static void hold_flush(void *ctx, uint64_t off, size_t len)
+{
+	struct hold_hook *hh = ctx;
+	struct redo_stats rs;
+	char name[16] = "";
+	int one = 1;
+
+	(void)len;
+	if (off < hh->heap_from ||
+	    pthread_getname_np(pthread_self(), name, sizeof(name)) ||
+	    strcmp(name, "pkv-ckpt") != 0 ||
+	    !atomic_compare_exchange_strong(&hh->armed, &one, 0))
+		return;
+	atomic_fetch_add(&hh->held, 1);
+	for (unsigned ms = 0; ms < 60000; ms++) {
+		struct timespec ts = { 0, 1000000 };
+		redo_get_stats(hh->redo, &rs);
+		if (rs.ring_shares)
+			return;
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void hold_fence(void *ctx)
+{
+	(void)ctx;
+}
+
+/*
+ * test_checkpoint_shared -- on a disk, a commit that finds its ring full
+ * while the checkpointer writes back (here held inside its write-back,
+ * as a starved one would be) takes a share of the write-back instead of
+ * only waiting: the checkpoint ends, every write is there after a
+ * reopen, and the pages written by either thread hold the last version.
+ */
+static void test_checkpoint_shared(void **state)
+{
+	enum { NKEYS = 40000, VLEN = 2000 };
+	struct fixture *f = *state;
+	const char *env = getenv("PKV_PERSIST");
+	char *saved = env ? strdup(env) : NULL;
+	/* static: a failed assertion leaves them installed until the
+	 * teardown's close */
+	static struct persist_hook hook = { hold_flush, hold_fence, NULL };
+	static struct hold_hook hh;
+	struct redo_stats rs;
+	static char v[VLEN];
+	char k[KEYMAX];
+	pkv *db;
+
+	setenv("PKV_PERSIST", "file", 1);
+	f->opts.size = 256ull << 20;   /* heap pages past the first chunk */
+	db = open_db(f);
+	for (unsigned i = 0; i < NKEYS; i++) {
+		size_t kl = mkkey(k, i);
+		memset(v, (int)(i % 251), VLEN);
+		assert_int_equal(pkv_put(db, 0, k, kl, v, VLEN, 0, 0), 0);
+	}
+	memset(&hh, 0, sizeof(hh));
+	hh.redo = heap_redo(db->heap);
+	hh.heap_from = db->pool->hdr->chunk_hdr_off;
+	hook.ctx = &hh;
+	persist_set_hook(&db->pool->persist, &hook);
+	atomic_store(&hh.armed, 1);
+	alarm(300);
+	for (unsigned j = 0; j < NKEYS; j++) {
+		unsigned i = (unsigned)((j * 7919ull) % NKEYS);
+		size_t kl = mkkey(k, i);
+		memset(v, (int)((i + 1) % 251), VLEN);
+		assert_int_equal(pkv_put(db, 0, k, kl, v, VLEN, 0, 0), 0);
+	}
+	alarm(0);
+	redo_get_stats(hh.redo, &rs);
+	assert_int_equal(atomic_load(&hh.held), 1);
+	assert_true(rs.ring_shares > 0);      /* the case this is about */
+	assert_true(rs.ring_shares <= rs.ring_waits);
+	persist_set_hook(&db->pool->persist, NULL);
+	db = reopen(f);
+	for (unsigned i = 0; i < NKEYS; i++) {
+		char got[VLEN];
+		size_t kl = mkkey(k, i), vl = 0;
+		assert_int_equal(pkv_get(db, 0, k, kl, got, sizeof(got), &vl),
+				 0);
+		assert_int_equal(vl, VLEN);
+		memset(v, (int)((i + 1) % 251), VLEN);
+		if (memcmp(got, v, VLEN) != 0)
+			fail_msg("key %u: not its last version", i);
+	}
+	close_db(f);
+	if (saved)
+		setenv("PKV_PERSIST", saved, 1);
+	else
+		unsetenv("PKV_PERSIST");
+	free(saved);
+}
+
 /* ================================================================== */
 /* statistics, misc                                                    */
 /* ================================================================== */
@@ -4928,6 +5036,7 @@ int main(void)
 		T(test_gc_in_batch),
 		T(test_batch_dbwide),
 		T(test_batch_submit),
+		T(test_checkpoint_shared),
 		T(test_prefetch),
 		T(test_stats),
 		T(test_misc),
