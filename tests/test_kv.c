@@ -4562,7 +4562,7 @@ static void hold_fence(void *ctx)
  */
 static void test_checkpoint_shared(void **state)
 {
-	enum { NKEYS = 40000, VLEN = 2000 };
+	enum { NKEYS = 10000, VLEN = 8000 };
 	struct fixture *f = *state;
 	const char *env = getenv("PKV_PERSIST");
 	char *saved = env ? strdup(env) : NULL;
