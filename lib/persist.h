@@ -109,7 +109,9 @@ struct persist {
 	atomic_flag helper_busy;          /* a helper holds it */
 	atomic_int failed;                /* -errno of the first failed
 					     write-back */
-	struct persist_slot slot[PERSIST_SLOTS];
+	/* a line each (the struct must be allocated 64-aligned: pool.c),
+	 * so one thread's counting never writes a line another's does */
+	_Alignas(64) struct persist_slot slot[PERSIST_SLOTS];
 };
 
 /*

@@ -211,9 +211,12 @@ int pool_check_header(const void *buf, uint64_t file_size, const char *name,
 /* pool_new_handle -- allocate a handle for a mapped pool image. */
 static struct pool *pool_new_handle(char *base, size_t size)
 {
-	struct pool *pool = calloc(1, sizeof(*pool));
+	/* 64-aligned, as its persistence layer's counters are (persist.h) */
+	size_t sz = (sizeof(struct pool) + 63) & ~(size_t)63;
+	struct pool *pool = aligned_alloc(64, sz);
 	if (!pool)
 		return NULL;
+	memset(pool, 0, sz);
 	pool->base = base;
 	pool->size = size;
 	pool->fd = -1;

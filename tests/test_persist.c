@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <fcntl.h>
@@ -27,10 +28,13 @@ struct fixture {
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	/* 64-aligned, as struct persist must be */
+	size_t sz = (sizeof(struct fixture) + 63) & ~(size_t)63;
+	struct fixture *f = aligned_alloc(64, sz);
 
 	if (f == NULL)
 		return -1;
+	memset(f, 0, sz);
 	/* PKV_PERSIST would override the backend we ask for. */
 	unsetenv("PKV_PERSIST");
 	f->buf = aligned_alloc(4096, BUF_LEN);
