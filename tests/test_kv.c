@@ -4439,6 +4439,25 @@ static uint64_t submit_puts(pkv *db, unsigned from, unsigned n, unsigned g)
 	return t;
 }
 
+/* env_save -- a copy of the environment variable `name` (NULL: unset),
+ * for env_restore after a test changed it. */
+static char *env_save(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v ? strdup(v) : NULL;
+}
+
+/* env_restore -- put back (and free) what env_save saved. */
+static void env_restore(const char *name, char *saved)
+{
+	if (saved)
+		setenv(name, saved, 1);
+	else
+		unsetenv(name);
+	free(saved);
+}
+
 /*
  * test_batch_submit -- pipelined commits: on a disk (the file backend) a
  * submitted batch is visible at once and durable once its ticket says so,
@@ -4450,8 +4469,7 @@ static uint64_t submit_puts(pkv *db, unsigned from, unsigned n, unsigned g)
 static void test_batch_submit(void **state)
 {
 	struct fixture *f = *state;
-	const char *env = getenv("PKV_PERSIST");
-	char *saved = env ? strdup(env) : NULL;
+	char *saved = env_save("PKV_PERSIST");
 	struct pollfd pfd;
 	struct pkv_stats st;
 	uint64_t t;
@@ -4506,11 +4524,7 @@ static void test_batch_submit(void **state)
 	for (unsigned i = 0; i < 12000; i++)
 		expect_kv(db, 0, i, 4);
 	close_db(f);
-	if (saved)
-		setenv("PKV_PERSIST", saved, 1);
-	else
-		unsetenv("PKV_PERSIST");
-	free(saved);
+	env_restore("PKV_PERSIST", saved);
 }
 
 /*
@@ -4564,8 +4578,7 @@ static void test_checkpoint_shared(void **state)
 {
 	enum { NKEYS = 10000, VLEN = 8000 };
 	struct fixture *f = *state;
-	const char *env = getenv("PKV_PERSIST");
-	char *saved = env ? strdup(env) : NULL;
+	char *saved = env_save("PKV_PERSIST");
 	/* static: a failed assertion leaves them installed until the
 	 * teardown's close */
 	static struct persist_hook hook = { hold_flush, hold_fence, NULL };
@@ -4614,11 +4627,7 @@ static void test_checkpoint_shared(void **state)
 			fail_msg("key %u: not its last version", i);
 	}
 	close_db(f);
-	if (saved)
-		setenv("PKV_PERSIST", saved, 1);
-	else
-		unsetenv("PKV_PERSIST");
-	free(saved);
+	env_restore("PKV_PERSIST", saved);
 }
 
 /* ================================================================== */
