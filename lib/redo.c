@@ -667,11 +667,12 @@ static void redo_flush_marked(struct redo *r)
  * for the count to fall to zero (both sequentially consistent).  So
  * either the helper sees the write-back closed and takes nothing, or the
  * checkpoint sees it counted and writes its slot only after the pages it
- * took are durable.
+ * took are durable.  Whether it took any.
  */
-static void redo_share_write_back(struct redo *r)
+static bool redo_share_write_back(struct redo *r)
 {
 	struct persist *p = &r->pool->persist;
+	bool took = false;
 
 	atomic_fetch_add(&r->sharers, 1);
 	if (atomic_load(&r->share_open) &&
@@ -681,9 +682,10 @@ static void redo_share_write_back(struct redo *r)
 		 * the records that changed them. */
 		if (!PLANTED(CKPT_TARGET_FENCE))
 			persist_fence(p);
-		atomic_fetch_add(&r->ring_shares, 1);
+		took = true;
 	}
 	atomic_fetch_sub(&r->sharers, 1);
+	return took;
 }
 
 /*
@@ -877,6 +879,10 @@ static bool redo_room_low(struct redo *r, uint64_t backlog, bool half,
 static int redo_reserve(struct redo *r, struct redo_lane *l, uint64_t len,
 			uint64_t *posp)
 {
+	/* counted once per commit, whatever its attempts: ring_shares
+	 * stays a part of ring_waits */
+	bool waited = false, shared = false;
+
 	for (unsigned attempt = 0;; attempt++) {
 		uint64_t pos;
 		bool restart = false;
@@ -912,9 +918,11 @@ static int redo_reserve(struct redo *r, struct redo_lane *l, uint64_t len,
 			redo_checkpoint_to(r, true);
 			continue;
 		}
-		if (attempt == 0)
+		if (!waited) {
+			waited = true;
 			atomic_fetch_add(&r->ring_waits, 1);
-		else
+		}
+		if (attempt > 0)
 			sched_yield();
 		/* A checkpoint running (the background one) frees room when
 		 * it ends: wait for it and look again, rather than run
@@ -922,7 +930,10 @@ static int redo_reserve(struct redo *r, struct redo_lane *l, uint64_t len,
 		 * dirtied since the last: two back to back stalled MSET at
 		 * pipeline 16 for twice as long). */
 		if (pthread_mutex_trylock(&r->ckpt_mtx) != 0) {
-			redo_share_write_back(r);
+			if (redo_share_write_back(r) && !shared) {
+				shared = true;
+				atomic_fetch_add(&r->ring_shares, 1);
+			}
 			pthread_mutex_lock(&r->ckpt_mtx);
 			pthread_mutex_unlock(&r->ckpt_mtx);
 			continue;

@@ -45,9 +45,9 @@ struct redo_stats {
 	uint64_t checkpoint_lines;    /* lines written back by checkpoints */
 	uint64_t checkpoint_ns;       /* time spent in checkpoints */
 	uint64_t ring_waits;          /* commits that waited for ring room */
-	uint64_t ring_shares;         /* of them, write-backs they shared
-					 with the checkpoint they waited for
-					 (redo_share_write_back) */
+	uint64_t ring_shares;         /* of them, those that shared the
+					 write-back of a checkpoint they
+					 waited for (redo_share_write_back) */
 	uint64_t seq;                 /* last seq handed out */
 	uint64_t watermark;           /* last durable watermark */
 };
