@@ -507,12 +507,16 @@ static int tx_name_blocks(struct tx *tx)
 	 */
 	for (size_t i = 0; i < tx->nact; i++) {
 		struct tx_action *a = &tx->act[i];
-		const struct block_hdr *bh = pool_ptr(pool, a->h.block_off);
-		uint64_t len = BLOCK_HDR_SIZE + bh->size;
+		const struct block_hdr *bh;
+		uint64_t len;
 		int err;
 		a->flush = false;
+		/* A freed block's header is not read: nothing else of the
+		 * free touches it, and in a random free it is a cache miss. */
 		if (a->h.is_free || tx_find(tx, a->h.block_off, true))
 			continue;   /* a free, or a block freed again */
+		bh = pool_ptr(pool, a->h.block_off);
+		len = BLOCK_HDR_SIZE + bh->size;
 		if ((carry && len <= TX_CARRY_MAX) ||
 		    (a->prefix == TX_PREFIX_ALL &&
 		     len <= TX_CARRY_MUTABLE_MAX)) {
