@@ -139,30 +139,87 @@ static void gc_walk_visit(void *vctx, uint64_t off)
 		w->nomem = true;
 }
 
+/*
+ * gc_view_block -- (gc_usage) whether x is a block as the view has it, in
+ * the pool or new in the view's transaction: its size, type and heap
+ * bytes.
+ */
+static bool gc_view_block(struct gc *gc, const struct gc_view *view,
+			  uint64_t x, uint64_t *size, uint32_t *type,
+			  uint64_t *len)
+{
+	const struct block_hdr *bh;
+
+	if (heap_block_valid(gc->heap, x, size, type)) {
+		*len = heap_block_len(gc->heap, x);
+		return true;
+	}
+	if (!view->owns(view->ctx, x) ||
+	    !(*len = heap_block_len_reserved(gc->heap, x)))
+		return false;
+	/* a new block: its header was written in place at alloc */
+	bh = pool_ptr(heap_pool(gc->heap), x - BLOCK_HDR_SIZE);
+	if (bh->size > *len - BLOCK_HDR_SIZE)
+		return false;
+	*size = bh->size;
+	*type = bh->type;
+	return true;
+}
+
+/* gc_view_copy -- the data of the block at x (size bytes) with the view's
+ * words over the pool's, into *buf (grown as needed); NULL without
+ * memory. */
+static const void *gc_view_copy(const struct gc_view *view, uint64_t x,
+				uint64_t size, uint64_t **buf, uint64_t *cap)
+{
+	uint64_t words = (size + 7) / 8;
+
+	if (words > *cap) {
+		uint64_t *b = realloc(*buf, words * sizeof(*b));
+		if (!b)
+			return NULL;
+		*buf = b;
+		*cap = words;
+	}
+	for (uint64_t i = 0; i < words; i++)
+		(*buf)[i] = view->word(view->ctx, x + 8 * i);
+	return *buf;
+}
+
 /* gc_usage -- see gc.h. */
-int gc_usage(struct gc *gc, uint64_t off, uint64_t *bytes, uint64_t *blocks)
+int gc_usage(struct gc *gc, uint64_t off, const struct gc_view *view,
+	     uint64_t *bytes, uint64_t *blocks)
 {
 	struct pool *pool = heap_pool(gc->heap);
 	struct gc_walk w = { { NULL, 0, 0 }, { NULL, 0, 0 }, false };
+	uint64_t *buf = NULL, cap = 0;
 
 	*bytes = *blocks = 0;
 	gc_walk_visit(&w, off);
 	while (w.todo.n && !w.nomem) {
-		uint64_t x = w.todo.v[--w.todo.n], size;
+		uint64_t x = w.todo.v[--w.todo.n], size, len = 0;
+		const void *data = pool_ptr(pool, x);
 		uint32_t type;
 		int added;
-		if (!heap_block_valid(gc->heap, x, &size, &type))
+		if (view ? !gc_view_block(gc, view, x, &size, &type, &len) :
+		    !heap_block_valid(gc->heap, x, &size, &type))
 			continue;
 		if ((added = offset_set_add(&w.seen, x)) <= 0) {
 			w.nomem |= added < 0;
 			continue;
 		}
-		*bytes += heap_block_len(gc->heap, x);
+		if (!view)
+			len = heap_block_len(gc->heap, x);
+		else if (!(data = gc_view_copy(view, x, size, &buf, &cap))) {
+			w.nomem = true;
+			break;
+		}
+		*bytes += len;
 		(*blocks)++;
 		if (type < GC_MAX_TYPES && gc->trace[type])
-			gc->trace[type](pool_ptr(pool, x), size, gc_walk_visit,
-					&w);
+			gc->trace[type](data, size, gc_walk_visit, &w);
 	}
+	free(buf);
 	free(w.seen.v);
 	free(w.todo.v);
 	return w.nomem ? -ENOMEM : 0;

@@ -107,14 +107,28 @@ void gc_free(struct gc *gc);
 int gc_register(struct gc *gc, uint32_t type, gc_trace_fn trace);
 
 /*
+ * struct gc_view -- the heap as a transaction not yet committed leaves
+ * it: word(ctx, off) is the 8-byte word at pool offset off as the
+ * transaction wrote it (or as it is), owns(ctx, data_off) whether the
+ * transaction allocated the block whose data is at data_off.
+ */
+struct gc_view {
+	uint64_t (*word)(void *ctx, uint64_t off);
+	bool (*owns)(void *ctx, uint64_t data_off);
+	void *ctx;
+};
+
+/*
  * gc_usage -- the blocks reachable from the block whose data is at off
  * (it included), each counted once, by the registered trace functions:
  * their heap bytes (heap_block_len) to *bytes and their number to
- * *blocks.  The caller keeps them from changing meanwhile (a key's
- * collection: its stripe held).  Returns 0 or -ENOMEM.
+ * *blocks.  With a view (else NULL), what the view's transaction made
+ * and changed: its words are traced, and its new blocks counted.  The
+ * caller keeps them from changing meanwhile (a key's collection: its
+ * stripe held).  Returns 0 or -ENOMEM.
  */
-int gc_usage(struct gc *gc, uint64_t off, uint64_t *bytes,
-	     uint64_t *blocks);
+int gc_usage(struct gc *gc, uint64_t off, const struct gc_view *view,
+	     uint64_t *bytes, uint64_t *blocks);
 
 /*
  * gc_run -- one whole collection; concurrent calls run one after another.

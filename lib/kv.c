@@ -1341,11 +1341,25 @@ int pkv_type(pkv *db, unsigned dbi, const void *key, size_t klen,
 	return 0;
 }
 
+/* kv_view_word, kv_view_owns -- the batch's transaction as gc_usage
+ * reads it (struct gc_view). */
+static uint64_t kv_view_word(void *ctx, uint64_t off)
+{
+	return kvtx_get(&((pkv_batch *)ctx)->t, off);
+}
+
+static bool kv_view_owns(void *ctx, uint64_t data_off)
+{
+	return tx_allocated(((pkv_batch *)ctx)->t.tx, data_off);
+}
+
 /* pkv_batch_memory_usage -- see pkv.h. */
 int pkv_batch_memory_usage(pkv_batch *b, unsigned dbi, const void *key,
 			   size_t klen, uint64_t *bytes)
 {
 	pkv *db = b->db;
+	/* what the batch wrote before, as it will be */
+	const struct gc_view view = { kv_view_word, kv_view_owns, b };
 	struct kv_key k;
 	int err = kv_read_check(db, dbi, key, klen);
 
@@ -1362,7 +1376,8 @@ int pkv_batch_memory_usage(pkv_batch *b, unsigned dbi, const void *key,
 			memcpy(&hoff, kv_entry_val(E), sizeof(hoff));
 		/* the collection: its header and all it holds (not the
 		 * entry's chain: it leads to other keys) */
-		if (hoff && (err = gc_usage(heap_gc(db->heap), hoff, &more,
+		if (hoff && (err = gc_usage(heap_gc(db->heap), hoff,
+					    b->open ? &view : NULL, &more,
 					    &n)) == 0)
 			*bytes += more;
 		if (err)

@@ -858,9 +858,9 @@ int pkv_memory_usage(pkv *db, unsigned dbi, const void *key, size_t klen,
 		     uint64_t *bytes);
 
 /* pkv_batch_memory_usage -- pkv_memory_usage inside a batch, holding the
- * key's stripe until the batch ends: the key's entry as the batch left it
- * (a value written in the batch counted), its collection's blocks as last
- * committed (elements the batch added or removed are not yet counted). */
+ * key's stripe until the batch ends: the key as the batch left it (a
+ * value it wrote, the elements it added to a collection and not those it
+ * removed). */
 int pkv_batch_memory_usage(pkv_batch *b, unsigned dbi, const void *key,
 			   size_t klen, uint64_t *bytes);
 

@@ -621,6 +621,13 @@ void tx_set_async(struct tx *tx)
 	redo_lane_async(tx->lane);
 }
 
+/* tx_allocated -- see tx.h. */
+bool tx_allocated(const struct tx *tx, uint64_t data_off)
+{
+	return data_off >= BLOCK_HDR_SIZE &&
+	       tx_find(tx, data_off - BLOCK_HDR_SIZE, false) != NULL;
+}
+
 /* tx_log_half_full -- see tx.h. */
 bool tx_log_half_full(const struct tx *tx)
 {

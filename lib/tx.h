@@ -107,6 +107,10 @@ int tx_commit_seq(struct tx *tx, uint64_t *seqp);
  * become durable later (redo_lane_async; a disk only). */
 void tx_set_async(struct tx *tx);
 
+/* tx_allocated -- whether the transaction allocated the block whose data
+ * is at data_off (and did not free it again). */
+bool tx_allocated(const struct tx *tx, uint64_t data_off);
+
 /* tx_log_half_full -- redo_lane_half_full of the transaction's record. */
 bool tx_log_half_full(const struct tx *tx);
 

@@ -1016,6 +1016,17 @@ class Server(Base):
         ok, n = p.execute()
         self.assertTrue(ok)
         self.assertGreater(n, 1000)
+        # inside MULTI/EXEC: the hash as the commands before left it
+        p = r.pipeline(transaction=True)
+        p.hset("muh", mapping={"g%d" % i: "w" * 30 for i in range(50)})
+        p.hdel("muh", *["f%d" % i for i in range(10)])
+        p.memory_usage("muh")
+        p.hset("muh3", mapping={"h%d" % i: "z" * 40 for i in range(80)})
+        p.memory_usage("muh3")
+        res = p.execute()
+        self.assertEqual(res[2], r.memory_usage("muh"))
+        self.assertEqual(res[4], r.memory_usage("muh3"))
+        self.assertGreater(res[4], 80 * 40)
         with self.assertRaises(redis.ResponseError) as e:
             r.execute_command("MEMORY", "USAGE", "mu", "SAMPLES", "x")
         self.assertIn("not an integer", str(e.exception))

@@ -2249,10 +2249,52 @@ static uint64_t usage_allocated(pkv *db)
 }
 
 /*
+ * memory_usage_batch -- (test_memory_usage) inside a batch,
+ * pkv_batch_memory_usage counts a hash as the batch leaves it: a new one
+ * with its fields, an old one with the fields added and without those
+ * deleted, the same bytes pkv_memory_usage gives after the commit.
+ */
+static void memory_usage_batch(pkv *db)
+{
+	static char v[100];
+	uint64_t in_new, in_old, out;
+	pkv_batch *b;
+
+	assert_int_equal(pkv_batch_begin(db, &b), 0);
+	for (unsigned i = 0; i < 300; i++) {
+		char m[16];
+		size_t ml = (size_t)snprintf(m, sizeof(m), "n%u", i);
+		assert_int_equal(pkv_batch_hset(b, 0, "newh", 4, m, ml, v, 50,
+						0), 0);
+		if (i < 200) {
+			ml = (size_t)snprintf(m, sizeof(m), "x%u", i);
+			assert_int_equal(pkv_batch_hset(b, 0, "hash", 4, m, ml,
+							v, 50, 0), 0);
+			ml = (size_t)snprintf(m, sizeof(m), "m%u", i);
+			assert_int_equal(pkv_batch_hdel(b, 0, "hash", 4, m, ml),
+					 0);
+		}
+	}
+	assert_int_equal(pkv_batch_memory_usage(b, 0, "newh", 4, &in_new), 0);
+	assert_int_equal(pkv_batch_memory_usage(b, 0, "hash", 4, &in_old), 0);
+	assert_int_equal(pkv_batch_commit(b, NULL), 0);
+	assert_int_equal(pkv_memory_usage(db, 0, "newh", 4, &out), 0);
+	print_message("      new hash of 300 in a batch: %" PRIu64 " bytes, "
+		      "%" PRIu64 " after\n", in_new, out);
+	assert_true(out > 300 * 50);
+	assert_int_equal(in_new, out);
+	assert_int_equal(pkv_memory_usage(db, 0, "hash", 4, &out), 0);
+	print_message("      hash of 1000, 200 changed in a batch: %" PRIu64
+		      " bytes, %" PRIu64 " after\n", in_old, out);
+	assert_int_equal(in_old, out);
+}
+
+/*
  * test_memory_usage -- pkv_memory_usage of a string is its entry's
  * block; of a hash, set, list and sorted set of 1000 members, exactly
  * the bytes the pool's allocation grew by when it was made; a missing
- * key is PKV_ENOTFOUND.
+ * key is PKV_ENOTFOUND; inside a batch, what the batch made of a hash
+ * (memory_usage_batch).
  */
 static void test_memory_usage(void **state)
 {
@@ -2291,6 +2333,7 @@ static void test_memory_usage(void **state)
 		print_message("      %s of 1000: %" PRIu64 " bytes\n", key, u);
 		assert_int_equal(u, a1 - a0);
 	}
+	memory_usage_batch(db);
 	close_db(f);
 }
 
