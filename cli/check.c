@@ -218,7 +218,7 @@ static bool walk_chain_has(const struct walk *w, uint64_t arr, uint64_t b,
 			   uint64_t self, const struct kv_entry *K)
 {
 	const struct kv_buckets *B = pool_ptr(w->pool, arr);
-	uint64_t e = B->head[b];
+	uint64_t e = B->head[kv_bucket_slot(B, b)];
 
 	/* The chain is walked and judged on its own; here it is only
 	 * searched, with a bound in case it loops. */
@@ -669,7 +669,7 @@ static void walk_chain(struct walk *w, struct walk_table *t, uint64_t arr,
 	struct check_report *r = w->r;
 	const struct kv_buckets *B = pool_ptr(w->pool, arr);
 	uint64_t mask = (1ull << B->log2) - 1;
-	uint64_t e = B->head[b], via = 0;
+	uint64_t e = B->head[kv_bucket_slot(B, b)], via = 0;
 	size_t n = 0;
 	char what[96];
 
@@ -825,6 +825,11 @@ static uint64_t walk_buckets(struct walk *w, const struct walk_table *t,
 		check_damage(w->r, "%s at 0x%" PRIx64 ": 2^%" PRIu64 " buckets "
 			     "in a block of %" PRIu64 " bytes", what, arr,
 			     B->log2, size);
+		return 0;
+	}
+	if (B->flags & ~(uint64_t)KV_BUCKETS_BY_STRIPE) {
+		check_damage(w->r, "%s at 0x%" PRIx64 ": unknown flags 0x%"
+			     PRIx64, what, arr, B->flags);
 		return 0;
 	}
 	return arr;

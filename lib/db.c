@@ -149,7 +149,8 @@ static bool kv_buckets_ok(pkv *db, uint64_t off)
 		return false;
 	b = kv_ptr(db, off);
 	return b->log2 >= KV_STRIPE_BITS && b->log2 < 40 &&
-	       size >= sizeof(*b) + (8ull << b->log2);
+	       size >= sizeof(*b) + (8ull << b->log2) &&
+	       !(b->flags & ~(uint64_t)KV_BUCKETS_BY_STRIPE);
 }
 
 /* kv_root_check -- the root a pool holds is ours and sane. */

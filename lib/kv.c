@@ -37,10 +37,15 @@
 #include "planted.h"
 #include "proto/num.h"
 
-#define KV_BUCKETS_PER_WRITE 2  /* resize work a write does on its stripe,
+#define KV_BUCKETS_PER_WRITE 8  /* resize work a write does on its stripe,
 				   in its own transaction: the table doubles
 				   when full, so one bucket per new key
-				   would just keep up */
+				   would just keep up; eight are a cache
+				   line of heads in an array by stripe
+				   (layout.h), so the resize ends sooner
+				   and writes fewer lines (1M puts of 100
+				   bytes: 778 flushed bytes a put with two
+				   buckets and the old layout, 701) */
 #define KV_HOLD_SCAN 8          /* holds searched linearly; more: a map */
 
 /* pkv_now_ms -- Unix time in milliseconds. */

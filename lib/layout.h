@@ -235,16 +235,18 @@ static_assert(sizeof(struct ckpt_hdr) == CACHELINE, "ckpt_hdr size");
 #define KV_TYPE_ENTRY 20u
 
 #define KV_MAGIC 0x31305654564b5650ull   /* "PVKVTV01" little-endian */
-#define KV_LAYOUT_VERSION 7u   /* 2: mutable words first, checksum;
+#define KV_LAYOUT_VERSION 8u   /* 2: mutable words first, checksum;
 				  3: hashes; 4: lists; 5: sets; 6: sorted
-				  sets; 7: integer strings */
+				  sets; 7: integer strings; 8: bucket
+				  arrays by stripe */
 #define KV_LAYOUT_VERSION_STRINGS 2u  /* what a pool holding only strings
 				  says: a root is made at 2 and is raised
 				  in the transaction that makes the pool's
 				  first collection of a newer type (3 for
 				  a hash, 4 for a list, 5 for a set, 6 for
 				  a sorted set, 7 for the first integer
-				  string), so a
+				  string, 8 for the first bucket array
+				  by stripe), so a
 				  library that
 				  cannot trace a type refuses only pools
 				  that hold it */
@@ -253,6 +255,7 @@ static_assert(sizeof(struct ckpt_hdr) == CACHELINE, "ckpt_hdr size");
 #define KV_LAYOUT_VERSION_SETS 5u
 #define KV_LAYOUT_VERSION_ZSETS 6u
 #define KV_LAYOUT_VERSION_INTS 7u
+#define KV_LAYOUT_VERSION_BY_STRIPE 8u
 #define KV_STRIPES 256u
 #define KV_STRIPE_BITS 8u
 #define KV_MAX_DBS 128u   /* all created, or flushed, in one transaction */
@@ -281,9 +284,32 @@ static_assert(sizeof(struct kv_table) == 64, "kv_table size");
 
 struct kv_buckets {
 	uint64_t log2;                /* 2^log2 buckets */
-	uint64_t reserved;            /* zero */
-	uint64_t head[];              /* first entry of each chain, or 0 */
+	uint64_t flags;               /* KV_BUCKETS_BY_STRIPE, or zero */
+	uint64_t head[];              /* first entry of each chain, or 0:
+					 see kv_bucket_slot */
 };
+
+/*
+ * KV_BUCKETS_BY_STRIPE: the array keeps each stripe's buckets together.
+ * Bucket b (of a key whose hash & mask is b) belongs to stripe
+ * b % KV_STRIPES and is that stripe's (b / KV_STRIPES)-th; without the
+ * flag its head is head[b], with it head[s * (n / KV_STRIPES) + j] for
+ * stripe s, j-th, n buckets (log2 >= KV_STRIPE_BITS).  A resize moves a
+ * stripe's buckets in order, so with the flag the heads it reads and
+ * writes share cache lines and pages (eight to a line) instead of lying
+ * 2 KiB apart.  Arrays made for a resize have it; a pool's first raises
+ * the root to KV_LAYOUT_VERSION_BY_STRIPE.
+ */
+#define KV_BUCKETS_BY_STRIPE 0x1u
+
+/* kv_bucket_slot -- the index in B->head of bucket b's head. */
+static inline uint64_t kv_bucket_slot(const struct kv_buckets *B, uint64_t b)
+{
+	if (!(B->flags & KV_BUCKETS_BY_STRIPE))
+		return b;
+	return ((b & (KV_STRIPES - 1)) << (B->log2 - KV_STRIPE_BITS)) |
+	       (b >> KV_STRIPE_BITS);
+}
 
 struct kv_stripe {
 	uint64_t count;               /* keys in the stripe */

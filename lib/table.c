@@ -349,10 +349,12 @@ uint64_t kv_hash(const pkv *db, const void *key, size_t klen)
 	return hash_key(db->seed, key, klen);
 }
 
-/* head_off -- the pool offset of bucket b's head word in array arr. */
-static inline uint64_t head_off(uint64_t arr, uint64_t b)
+/* head_off -- the pool offset of bucket b's head word in array arr (its
+ * header never changes: read without a lock). */
+static inline uint64_t head_off(const pkv *db, uint64_t arr, uint64_t b)
 {
-	return arr + offsetof(struct kv_buckets, head) + 8 * b;
+	return arr + offsetof(struct kv_buckets, head) +
+	       8 * kv_bucket_slot(kv_ptr(db, arr), b);
 }
 
 /* stripe_off -- the pool offset of stripe s of a table. */
@@ -395,7 +397,7 @@ static int chain_find(const pkv *db, const struct kvtx *t, uint64_t arr,
 		      struct kv_loc *loc)
 {
 	const struct kv_buckets *b = kv_ptr(db, arr);
-	uint64_t link = head_off(arr, hash & kv_mask(b));
+	uint64_t link = head_off(db, arr, hash & kv_mask(b));
 	uint64_t e = read_word(db, t, link);
 	unsigned n;
 
@@ -415,7 +417,7 @@ static int chain_find(const pkv *db, const struct kvtx *t, uint64_t arr,
 	if (!e)
 		return 0;
 	kv_damage(db, "bucket chain at offset %llu: %s at offset %llu",
-		  (unsigned long long)head_off(arr, hash & kv_mask(b)),
+		  (unsigned long long)head_off(db, arr, hash & kv_mask(b)),
 		  n >= KV_CHAIN_MAX ? "no end (a cycle?)" : "a link that is "
 		  "not an entry", (unsigned long long)link);
 	return PKV_ECORRUPT;
@@ -491,9 +493,9 @@ void table_prefetch(const pkv *db, unsigned dbi, const uint64_t *hash,
 	uint64_t mask = kv_mask(kv_ptr(db, cur));
 
 	for (size_t i = 0; i < n; i++)
-		__builtin_prefetch(kv_ptr(db, head_off(cur, hash[i] & mask)));
+		__builtin_prefetch(kv_ptr(db, head_off(db, cur, hash[i] & mask)));
 	for (size_t i = 0; i < n; i++) {
-		uint64_t e = kv_load(kv_ptr(db, head_off(cur, hash[i] & mask)));
+		uint64_t e = kv_load(kv_ptr(db, head_off(db, cur, hash[i] & mask)));
 		if (kv_entry_placed(db, e))
 			__builtin_prefetch(kv_ptr(db, e));
 	}
@@ -508,7 +510,7 @@ int table_insert(struct kvtx *t, const struct kv_table *tab,
 	uint64_t arr = table_resizing(tab) ? kv_load(&tab->next)
 					   : kv_load(&tab->cur);
 	const struct kv_buckets *b = kv_ptr(db, arr);
-	uint64_t head = head_off(arr, E->hash & kv_mask(b));
+	uint64_t head = head_off(db, arr, E->hash & kv_mask(b));
 	uint64_t st = stripe_off(tab, stripe_of(E->hash));
 	int err;
 
@@ -563,15 +565,19 @@ int table_unlink(struct kvtx *t, const struct kv_table *tab,
 }
 
 /* buckets_new -- an empty bucket array of 2^log2 heads, written directly. */
-static int buckets_new(struct kvtx *t, unsigned log2, uint64_t *offp)
+static int buckets_new(struct kvtx *t, unsigned log2, unsigned flags,
+		       uint64_t *offp)
 {
 	size_t size = sizeof(struct kv_buckets) + (8ull << log2);
 	int err = tx_alloc(t->tx, size, KV_TYPE_BUCKETS, offp);
+	struct kv_buckets *B;
 
 	if (err)
 		return err;
-	memset(kv_ptr(t->db, *offp), 0, size);
-	((struct kv_buckets *)kv_ptr(t->db, *offp))->log2 = log2;
+	B = kv_ptr(t->db, *offp);
+	memset(B, 0, size);
+	B->log2 = log2;
+	B->flags = flags;
 	return 0;
 }
 
@@ -584,7 +590,7 @@ int table_new(struct kvtx *t, unsigned log2, uint64_t *offp)
 	int err;
 
 	if ((err = tx_alloc(t->tx, sizeof(*tab), KV_TYPE_TABLE, &toff)) ||
-	    (err = buckets_new(t, log2, &boff)) ||
+	    (err = buckets_new(t, log2, 0, &boff)) ||
 	    (err = tx_alloc(t->tx, ssize, KV_TYPE_STRIPES, &soff)))
 		return err;
 	memset(kv_ptr(t->db, soff), 0, ssize);
@@ -645,16 +651,16 @@ int table_migrate_tx(struct kvtx *t, const struct kv_table *tab, unsigned s,
 	 * overlap instead of coming one after another (as table_prefetch
 	 * does for lookups). */
 	for (uint64_t k = j; k < nb && k < j + max_buckets; k++)
-		__builtin_prefetch(kv_ptr(db, head_off(cur, s +
+		__builtin_prefetch(kv_ptr(db, head_off(db, cur, s +
 					  (k << KV_STRIPE_BITS))));
 	for (uint64_t k = j; k < nb && k < j + max_buckets; k++) {
-		uint64_t e = kv_load(kv_ptr(db, head_off(cur, s +
+		uint64_t e = kv_load(kv_ptr(db, head_off(db, cur, s +
 					    (k << KV_STRIPE_BITS))));
 		if (kv_entry_placed(db, e))
 			__builtin_prefetch(kv_ptr(db, e));
 	}
 	while (j < nb && done < max_buckets) {
-		uint64_t head = head_off(cur, s + (j << KV_STRIPE_BITS));
+		uint64_t head = head_off(db, cur, s + (j << KV_STRIPE_BITS));
 		uint64_t e = kvtx_get(t, head);
 		size_t n = 0;
 
@@ -687,7 +693,7 @@ int table_migrate_tx(struct kvtx *t, const struct kv_table *tab, unsigned s,
 			uint64_t last = ent[--n];
 			uint64_t link = n ? ent[n - 1] + ENTRY_NEXT : head;
 			const struct kv_entry *E = kv_ptr(db, last);
-			uint64_t h1 = head_off(nxt, E->hash &
+			uint64_t h1 = head_off(db, nxt, E->hash &
 					       kv_mask(kv_ptr(db, nxt)));
 			uint64_t h1v = kvtx_get(t, h1);
 			/* E is its chain's last, so its next is 0 now (the
@@ -748,6 +754,7 @@ int table_resize_prepare(pkv *db, struct kv_table *tab)
 {
 	const struct kv_buckets *cur = kv_ptr(db, kv_load(&tab->cur));
 	uint64_t toff = pool_off(db->pool, tab), have, boff;
+	uint64_t voff = pool_off(db->pool, &db->root->version);
 	struct kvtx t;
 	int err;
 
@@ -759,7 +766,11 @@ int table_resize_prepare(pkv *db, struct kv_table *tab)
 		return 0;
 	if ((err = kvtx_begin(db, &t)))
 		return err;
-	if ((err = buckets_new(&t, (unsigned)cur->log2 + 1, &boff)) ||
+	/* By stripe (layout.h), which libraries before it cannot read. */
+	if ((err = buckets_new(&t, (unsigned)cur->log2 + 1,
+			       KV_BUCKETS_BY_STRIPE, &boff)) ||
+	    (kvtx_get(&t, voff) < KV_LAYOUT_VERSION_BY_STRIPE &&
+	     (err = kvtx_set(&t, voff, KV_LAYOUT_VERSION_BY_STRIPE))) ||
 	    (err = kvtx_set_ordered(&t, TABLE_WORD(toff, prepared), boff)) ||
 	    (have && (err = tx_free(t.tx, have)))) {
 		kvtx_abort(&t);
@@ -855,7 +866,7 @@ static int emit_bucket(pkv *db, const struct kvtx *t, pkv_batch *keep,
 
 	if (want_expired)
 		now = -now;
-	uint64_t e = read_word(db, t, head_off(arr, b));
+	uint64_t e = read_word(db, t, head_off(db, arr, b));
 
 	for (unsigned n = 0; e && n < KV_CHAIN_MAX && kv_entry_ok(db, e); n++) {
 		const struct kv_entry *E = kv_ptr(db, e);
@@ -881,7 +892,7 @@ static int emit_bucket(pkv *db, const struct kvtx *t, pkv_batch *keep,
 	if (e)   /* the walk stopped at a link it cannot follow */
 		kv_damage(db, "bucket chain at offset %llu: a link that is not "
 			  "an entry, or no end; a scan skipped the rest",
-			  (unsigned long long)head_off(arr, b));
+			  (unsigned long long)head_off(db, arr, b));
 	return 0;
 }
 
@@ -992,7 +1003,7 @@ uint64_t table_random(pkv *db, const struct kvtx *t, unsigned dbi)
 			for (uint64_t k = 0; k < tries; k++) {
 				uint64_t b = pass == 0 ? (rng + k * 0x9e3779b97f4a7c15ull) & m
 						       : (rng + k) & m;
-				uint64_t e = read_word(db, t, head_off(arr, b));
+				uint64_t e = read_word(db, t, head_off(db, arr, b));
 				uint64_t pick = 0, n = 0;
 				while (e && n < KV_CHAIN_MAX &&
 				       kv_entry_ok(db, e)) {

@@ -716,7 +716,7 @@ static int walk_chain(pkv *db, struct heap *h, const struct kv_table *tab,
 {
 	const struct kv_buckets *B = kv_ptr(db, arr);
 	uint64_t mask = (1ull << B->log2) - 1;
-	uint64_t e = B->head[b];
+	uint64_t e = B->head[kv_bucket_slot(B, b)];
 	const struct kv_stripe *S = kv_ptr(db, tab->stripes);
 
 	while (e) {

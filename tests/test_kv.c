@@ -327,7 +327,7 @@ static void kv_check_db(pkv *db, unsigned dbi, char *msg, size_t msgsize)
 		b = kv_ptr(db, arrs[a]);
 		mask = kv_mask(b);
 		for (uint64_t bk = 0; bk <= mask; bk++) {
-			uint64_t e = kv_load(&b->head[bk]);
+			uint64_t e = kv_load(&b->head[kv_bucket_slot(b, bk)]);
 			uint64_t steps = 0;
 			unsigned s = (unsigned)(bk & (KV_STRIPES - 1));
 			uint64_t migr = kv_load(&st[s].migr);
