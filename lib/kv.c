@@ -492,9 +492,7 @@ int kv_new_entry(pkv_batch *b, const struct kv_newent *n,
 		/* The value changes in place too, and only the prefix of a
 		 * block may: the whole entry is.  A pool's first one tells
 		 * older libraries, which would read the word as text. */
-		uint64_t voff = pool_off(db->pool, &db->root->version);
-		if (kvtx_get(&b->t, voff) < KV_LAYOUT_VERSION_INTS &&
-		    (err = kvtx_set(&b->t, voff, KV_LAYOUT_VERSION_INTS)))
+		if ((err = kvtx_layout_raise(&b->t, KV_LAYOUT_VERSION_INTS)))
 			return err;
 		vlen = kv_int_vlen(n->klen);
 		if (!PLANTED(KV_INT_PREFIX))
@@ -661,13 +659,12 @@ static int kv_set_entry(pkv_batch *b, const struct kv_op *op,
 int kv_coll_make(pkv_batch *b, const struct kv_op *op, struct kv_key *k,
 		 unsigned vtype, uint64_t version, uint64_t hdr)
 {
-	struct kvtx *t = &b->t;
-	uint64_t voff = pool_off(b->db->pool, &b->db->root->version), off;
+	uint64_t off;
 	struct kv_newent n = { KV_TYPE_ENTRY, vtype, op->key, &hdr, op->klen,
 			       sizeof(hdr), k->hash, 0, false, 0 };
 	int err;
 
-	if (kvtx_get(t, voff) < version && (err = kvtx_set(t, voff, version)))
+	if ((err = kvtx_layout_raise(&b->t, version)))
 		return err;
 	if ((err = kv_new_entry(b, &n, &off)))
 		return err;

@@ -318,6 +318,7 @@ uint64_t kvtx_get(const struct kvtx *t, uint64_t off);
 int kvtx_set(struct kvtx *t, uint64_t off, uint64_t val);
 int kvtx_set_ordered(struct kvtx *t, uint64_t off, uint64_t val);
 int kvtx_add(struct kvtx *t, uint64_t off, int64_t delta);
+int kvtx_layout_raise(struct kvtx *t, uint64_t version);
 void kvtx_mark(const struct kvtx *t, struct kvtx_mark *m);
 void kvtx_rollback(struct kvtx *t, const struct kvtx_mark *m);
 int kvtx_commit(struct kvtx *t);

@@ -236,6 +236,18 @@ int kvtx_add(struct kvtx *t, uint64_t off, int64_t delta)
 	return kvtx_set(t, off, kvtx_get(t, off) + (uint64_t)delta);
 }
 
+/* kvtx_layout_raise -- in t, raise the root's key-value layout version
+ * to `version` if it is lower (layout.h: the first use of a newer part of
+ * the format tells older libraries, which then refuse the pool). */
+int kvtx_layout_raise(struct kvtx *t, uint64_t version)
+{
+	uint64_t voff = pool_off(t->db->pool, &t->db->root->version);
+
+	if (kvtx_get(t, voff) >= version)
+		return 0;
+	return kvtx_set(t, voff, version);
+}
+
 /* kvtx_mark -- a savepoint of the transaction and its write set. */
 void kvtx_mark(const struct kvtx *t, struct kvtx_mark *m)
 {
@@ -754,7 +766,6 @@ int table_resize_prepare(pkv *db, struct kv_table *tab)
 {
 	const struct kv_buckets *cur = kv_ptr(db, kv_load(&tab->cur));
 	uint64_t toff = pool_off(db->pool, tab), have, boff;
-	uint64_t voff = pool_off(db->pool, &db->root->version);
 	struct kvtx t;
 	int err;
 
@@ -769,8 +780,7 @@ int table_resize_prepare(pkv *db, struct kv_table *tab)
 	/* By stripe (layout.h), which libraries before it cannot read. */
 	if ((err = buckets_new(&t, (unsigned)cur->log2 + 1,
 			       KV_BUCKETS_BY_STRIPE, &boff)) ||
-	    (kvtx_get(&t, voff) < KV_LAYOUT_VERSION_BY_STRIPE &&
-	     (err = kvtx_set(&t, voff, KV_LAYOUT_VERSION_BY_STRIPE))) ||
+	    (err = kvtx_layout_raise(&t, KV_LAYOUT_VERSION_BY_STRIPE)) ||
 	    (err = kvtx_set_ordered(&t, TABLE_WORD(toff, prepared), boff)) ||
 	    (have && (err = tx_free(t.tx, have)))) {
 		kvtx_abort(&t);
