@@ -974,7 +974,6 @@ int redo_commit(struct redo *r, struct redo_lane *lane, uint64_t *seqp)
 	return redo_commit_area(r, lane, 0, seqp);
 }
 
-/* redo_commit_area -- the record durable with one fence, then applied. */
 /*
  * redo_ckpt_inline -- whether a backlog past half the replay budget is
  * checkpointed by the next commit, in its own thread, rather than by the
@@ -995,6 +994,7 @@ static bool redo_ckpt_inline(struct redo *r, uint64_t backlog)
 	       backlog > r->replay_budget / 2;
 }
 
+/* redo_commit_area -- the record durable with one fence, then applied. */
 int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 		     uint64_t *seqp)
 {
@@ -1026,12 +1026,11 @@ int redo_commit_area(struct redo *r, struct redo_lane *lane, uint64_t area,
 			redo_checkpoint(r);
 	}
 	/* The checkpointer is a whole replay budget behind: catch up
-	 * first, so that what a crash leaves to replay stays bounded. */
+	 * first, so that what a crash leaves to replay stays bounded; past
+	 * half of it, unless one is running, as redo_ckpt_inline says. */
 	backlog = atomic_load_explicit(&r->backlog, memory_order_relaxed);
-	if (backlog > r->replay_budget)
-		redo_checkpoint(r);
-	else if (redo_ckpt_inline(r, backlog) &&
-		 !atomic_load(&r->ckpt_running))
+	if (backlog > r->replay_budget ||
+	    (redo_ckpt_inline(r, backlog) && !atomic_load(&r->ckpt_running)))
 		redo_checkpoint(r);
 	if (redo_area_needed(lane)) {
 		/* Too big for the ring: the entries go to the area, and the
