@@ -140,13 +140,13 @@ static void gc_walk_visit(void *vctx, uint64_t off)
 }
 
 /*
- * gc_view_block -- (gc_usage) whether x is a block as the view has it, in
- * the pool or new in the view's transaction: its size, type and heap
- * bytes.
+ * gc_usage_block -- (gc_usage) whether x is a block, in the pool or, with
+ * a view (else NULL), new in the view's transaction: its size, type and
+ * heap bytes.
  */
-static bool gc_view_block(struct gc *gc, const struct gc_view *view,
-			  uint64_t x, uint64_t *size, uint32_t *type,
-			  uint64_t *len)
+static bool gc_usage_block(struct gc *gc, const struct gc_view *view,
+			   uint64_t x, uint64_t *size, uint32_t *type,
+			   uint64_t *len)
 {
 	const struct block_hdr *bh;
 
@@ -154,7 +154,7 @@ static bool gc_view_block(struct gc *gc, const struct gc_view *view,
 		*len = heap_block_len(gc->heap, x);
 		return true;
 	}
-	if (!view->owns(view->ctx, x) ||
+	if (!view || !view->owns(view->ctx, x) ||
 	    !(*len = heap_block_len_reserved(gc->heap, x)))
 		return false;
 	/* a new block: its header was written in place at alloc */
@@ -197,20 +197,19 @@ int gc_usage(struct gc *gc, uint64_t off, const struct gc_view *view,
 	*bytes = *blocks = 0;
 	gc_walk_visit(&w, off);
 	while (w.todo.n && !w.nomem) {
-		uint64_t x = w.todo.v[--w.todo.n], size, len = 0;
-		const void *data = pool_ptr(pool, x);
+		uint64_t x = w.todo.v[--w.todo.n], size, len;
+		const void *data;
 		uint32_t type;
 		int added;
-		if (view ? !gc_view_block(gc, view, x, &size, &type, &len) :
-		    !heap_block_valid(gc->heap, x, &size, &type))
+		if (!gc_usage_block(gc, view, x, &size, &type, &len))
 			continue;
 		if ((added = offset_set_add(&w.seen, x)) <= 0) {
 			w.nomem |= added < 0;
 			continue;
 		}
-		if (!view)
-			len = heap_block_len(gc->heap, x);
-		else if (!(data = gc_view_copy(view, x, size, &buf, &cap))) {
+		data = view ? gc_view_copy(view, x, size, &buf, &cap)
+			    : pool_ptr(pool, x);
+		if (!data) {
 			w.nomem = true;
 			break;
 		}
